@@ -1,0 +1,128 @@
+# Build of the hypervisor, its UEFI loader, host tools, images and tests.
+# `make help` lists the targets.
+
+BUILD   ?= build
+PYTHON  ?= /usr/bin/python3
+VERSION := 0.1.0-$(shell git describe --always --dirty 2>/dev/null || echo unknown)
+
+CC      ?= gcc
+NASM    ?= nasm
+LD      ?= ld
+OBJCOPY ?= objcopy
+
+WARNINGS := -Wall -Wextra -Werror -Wshadow -Wvla -Wpointer-arith -Wundef \
+            -Wstrict-prototypes -Wmissing-prototypes
+
+# ---- the hypervisor: freestanding, position independent, no SSE, no red zone
+HV_CFLAGS := -std=gnu11 -O2 -g $(WARNINGS) -ffreestanding -fpie -fvisibility=hidden \
+             -mno-red-zone -mgeneral-regs-only -fno-stack-protector \
+             -fno-omit-frame-pointer -fno-asynchronous-unwind-tables \
+             -Ihv -Iarch/x86 -Idrivers -DHV_VERSION='"$(VERSION)"'
+HV_LDFLAGS := -static -pie --no-dynamic-linker -z text -z max-page-size=4096 \
+              -z noexecstack -T arch/x86/hv.ld
+
+HV_SRCS := hv/main.c hv/config.c hv/console.c hv/log.c hv/pmem.c \
+           hv/lib/fmt.c hv/lib/str.c hv/lib/mem.c \
+           arch/x86/cpu.c arch/x86/cpuinfo.c arch/x86/desc.c arch/x86/exceptions.c \
+           arch/x86/paging.c drivers/acpi.c drivers/uart16550.c
+HV_ASMS := arch/x86/entry.asm
+HV_OBJS := $(HV_SRCS:%.c=$(BUILD)/hv/%.o) $(HV_ASMS:%.asm=$(BUILD)/hv/%.o)
+
+# ---- the loader: a GNU-EFI application
+EFI_INC   := /usr/include/efi
+EFI_LIB   := /usr/lib
+EFI_CFLAGS := -std=gnu11 -O2 $(WARNINGS) -Wno-strict-prototypes -Wno-missing-prototypes \
+              -fpic -ffreestanding -fno-stack-protector -fno-strict-aliasing -fshort-wchar \
+              -mno-red-zone -maccumulate-outgoing-args -DEFI_FUNCTION_WRAPPER \
+              -isystem $(EFI_INC) -isystem $(EFI_INC)/x86_64 -Ihv -Iboot/efi
+EFI_SRCS := boot/efi/loader.c boot/efi/elf_load.c
+EFI_OBJS := $(EFI_SRCS:%.c=$(BUILD)/efi/%.o)
+
+# ---- host builds: tools and unit tests share the hypervisor's own sources
+HOST_CFLAGS := -std=gnu11 -O1 -g $(WARNINGS) -Ihv -Iboot/efi -fsanitize=address,undefined \
+               -fno-sanitize-recover=all
+CONFIG_SRCS := hv/config.c hv/log.c hv/lib/fmt.c hv/lib/str.c
+
+UNIT_TESTS := test_config test_pmem test_log test_elf_load test_console
+UNIT_BINS  := $(UNIT_TESTS:%=$(BUILD)/host/%)
+
+test_config_SRCS   := tests/unit/test_config.c $(CONFIG_SRCS)
+test_pmem_SRCS     := tests/unit/test_pmem.c hv/pmem.c
+test_log_SRCS      := tests/unit/test_log.c hv/log.c hv/lib/fmt.c hv/lib/str.c
+test_elf_load_SRCS := tests/unit/test_elf_load.c boot/efi/elf_load.c
+test_console_SRCS  := tests/unit/test_console.c hv/console.c hv/lib/fmt.c hv/lib/str.c
+
+GUEST_CFG ?= guests/hv.cfg
+IMAGE_FILES := $(BUILD)/BOOTX64.EFI $(BUILD)/hv.elf
+
+.PHONY: all deps iso usb run test unit e2e clean help
+
+all: $(BUILD)/BOOTX64.EFI $(BUILD)/hv.elf $(BUILD)/hvcfg
+
+help:
+	@echo "make          build the loader, hv.elf and the hvcfg tool into $(BUILD)/"
+	@echo "make deps     install the Debian packages the project needs"
+	@echo "make iso      $(BUILD)/hv.iso, an El Torito EFI ISO"
+	@echo "make usb      $(BUILD)/hv-usb.img, a GPT disk image with an EFI system partition"
+	@echo "make run      boot the ISO in QEMU, serial console on this terminal"
+	@echo "make test     host unit tests, then end-to-end tests in emulators"
+
+deps:
+	@tools/deps.sh
+
+$(BUILD)/hv/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(HV_CFLAGS) -MMD -MP -c $< -o $@
+
+$(BUILD)/hv/%.o: %.asm
+	@mkdir -p $(dir $@)
+	$(NASM) -f elf64 -g $< -o $@
+
+$(BUILD)/hv.elf: $(HV_OBJS) arch/x86/hv.ld
+	$(LD) $(HV_LDFLAGS) -o $@ $(HV_OBJS)
+	@tools/check-relocs.sh $@
+
+$(BUILD)/efi/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(EFI_CFLAGS) -MMD -MP -c $< -o $@
+
+$(BUILD)/loader.so: $(EFI_OBJS)
+	$(LD) -shared -Bsymbolic -nostdlib -znocombreloc -T $(EFI_LIB)/elf_x86_64_efi.lds \
+		$(EFI_LIB)/crt0-efi-x86_64.o $(EFI_OBJS) -L$(EFI_LIB) -lefi -lgnuefi -o $@
+
+$(BUILD)/BOOTX64.EFI: $(BUILD)/loader.so
+	$(OBJCOPY) -j .text -j .sdata -j .data -j .dynamic -j .dynsym -j .rel -j .rela \
+		-j '.rel.*' -j '.rela.*' -j .reloc --target efi-app-x86_64 --subsystem=10 $< $@
+
+$(BUILD)/hvcfg: tools/hvcfg/hvcfg.c $(CONFIG_SRCS)
+	@mkdir -p $(dir $@)
+	$(CC) -std=gnu11 -O2 $(WARNINGS) -Ihv -o $@ $^
+
+.SECONDEXPANSION:
+$(UNIT_BINS): $(BUILD)/host/%: $$($$*_SRCS)
+	@mkdir -p $(dir $@)
+	$(CC) $(HOST_CFLAGS) -o $@ $^ -lcmocka
+
+iso: $(BUILD)/hv.iso
+usb: $(BUILD)/hv-usb.img
+
+$(BUILD)/hv.iso: $(IMAGE_FILES) $(GUEST_CFG) tools/mkesp.sh tools/mkiso.sh
+	tools/mkiso.sh $@ $(GUEST_CFG) $(IMAGE_FILES)
+
+$(BUILD)/hv-usb.img: $(IMAGE_FILES) $(GUEST_CFG) tools/mkesp.sh tools/mkusb.sh
+	tools/mkusb.sh $@ $(GUEST_CFG) $(IMAGE_FILES)
+
+run: deps
+	@$(MAKE) --no-print-directory iso
+	tools/run-qemu.sh $(BUILD)/hv.iso
+
+unit: $(UNIT_BINS)
+
+test: deps
+	@$(MAKE) --no-print-directory all unit iso usb
+	$(PYTHON) ci/run_tests.py $(BUILD) $(UNIT_BINS)
+
+clean:
+	rm -rf $(BUILD)
+
+-include $(shell find $(BUILD) -name '*.d' 2>/dev/null)

@@ -1,0 +1,68 @@
+#!/usr/bin/python3
+"""Runs the host unit tests, then the end-to-end tests, and totals them.
+
+Usage: run_tests.py BUILD_DIR UNIT_BINARY...
+
+Each cmocka binary's own summary gives its counts (a crash counts as a
+failure). pytest's JUnit XML gives the end-to-end counts, skips included.
+The last line is the total: "total: N passed, N failed, N skipped".
+Exits non-zero when anything failed.
+"""
+import os
+import re
+import subprocess
+import sys
+import xml.etree.ElementTree as ET
+
+
+def run_unit(binary):
+    proc = subprocess.run([binary], stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    sys.stdout.write(proc.stdout)
+    passed = re.search(r"^\[  PASSED  \] (\d+) test", proc.stdout, re.M)
+    failed = re.search(r"^\[  FAILED  \] (\d+) test", proc.stdout, re.M)
+    passed = int(passed.group(1)) if passed else 0
+    failed = int(failed.group(1)) if failed else 0
+    if proc.returncode != 0 and failed == 0:
+        print(f"{binary}: exited with status {proc.returncode} before reporting")
+        failed = 1
+    return passed, failed
+
+
+def run_e2e(build):
+    logs = os.path.join(build, "test-logs")
+    os.makedirs(logs, exist_ok=True)
+    xml = os.path.join(logs, "e2e.xml")
+    if os.path.exists(xml):
+        os.remove(xml)
+    proc = subprocess.run([sys.executable, "-m", "pytest", "-v", "-rs", "-p", "no:cacheprovider",
+                           f"--junitxml={xml}", "tests/e2e"])
+    if not os.path.exists(xml):
+        print(f"e2e: pytest exited with status {proc.returncode} and wrote no results")
+        return 0, 1, 0
+    suite = ET.parse(xml).getroot()
+    suite = suite.find("testsuite") if suite.tag == "testsuites" else suite
+    total = int(suite.get("tests"))
+    failed = int(suite.get("failures")) + int(suite.get("errors"))
+    skipped = int(suite.get("skipped"))
+    if proc.returncode not in (0, 1) and failed == 0:
+        failed = 1  # pytest itself failed (usage, collection, internal error)
+    return total - failed - skipped, failed, skipped
+
+
+def main():
+    build, binaries = sys.argv[1], sys.argv[2:]
+    unit_passed = unit_failed = 0
+    for binary in binaries:
+        p, f = run_unit(binary)
+        unit_passed += p
+        unit_failed += f
+    e2e_passed, e2e_failed, e2e_skipped = run_e2e(build)
+    print(f"unit: {unit_passed} passed, {unit_failed} failed")
+    print(f"e2e: {e2e_passed} passed, {e2e_failed} failed, {e2e_skipped} skipped")
+    failed = unit_failed + e2e_failed
+    print(f"total: {unit_passed + e2e_passed} passed, {failed} failed, {e2e_skipped} skipped")
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,172 @@
+/*
+ * Finding ACPI tables (ACPI 6.5, 5.2.5 RSDP, 5.2.8 XSDT, 5.2.12 MADT) and
+ * the Serial Port Console Redirection table (Microsoft SPCR spec). Each
+ * table's checksum and length are checked before any field is read.
+ */
+#include "acpi.h"
+
+#include "lib/str.h"
+#include "log.h"
+
+#define TABLE_MAX_LEN (1u << 20)
+
+struct __attribute__((packed)) rsdp {
+	char signature[8];
+	uint8_t checksum;
+	char oem[6];
+	uint8_t revision;
+	uint32_t rsdt;
+	uint32_t length;
+	uint64_t xsdt;
+	uint8_t ext_checksum;
+	uint8_t reserved[3];
+};
+
+struct __attribute__((packed)) sdt_header {
+	char signature[4];
+	uint32_t length;
+	uint8_t revision;
+	uint8_t checksum;
+	char oem[6];
+	char oem_table[8];
+	uint32_t oem_revision;
+	uint32_t creator;
+	uint32_t creator_revision;
+};
+
+struct __attribute__((packed)) gas {
+	uint8_t space; /* 0 memory, 1 I/O */
+	uint8_t bit_width;
+	uint8_t bit_offset;
+	uint8_t access_size;
+	uint64_t address;
+};
+
+struct __attribute__((packed)) spcr {
+	struct sdt_header h;
+	uint8_t interface_type;
+	uint8_t reserved[3];
+	struct gas base;
+	uint8_t interrupt_type;
+	uint8_t irq;
+	uint32_t gsi;
+	uint8_t baud_code;
+};
+
+static const struct sdt_header *root;
+static int root_is_xsdt;
+
+static uint8_t sum(const void *p, uint32_t len)
+{
+	const uint8_t *b = p;
+	uint8_t s = 0;
+
+	while (len--)
+		s = (uint8_t)(s + *b++);
+	return s;
+}
+
+static int table_ok(const struct sdt_header *h)
+{
+	return h && h->length >= sizeof(*h) && h->length <= TABLE_MAX_LEN && sum(h, h->length) == 0;
+}
+
+int acpi_init(uint64_t rsdp_addr)
+{
+	const struct rsdp *r = (const struct rsdp *)(uintptr_t)rsdp_addr;
+
+	if (!r || !str_eq_n(r->signature, 8, "RSD PTR ") || sum(r, 20) != 0) {
+		log_warn("acpi: no valid RSDP; CPUs and console are not described");
+		return -1;
+	}
+	root_is_xsdt = r->revision >= 2 && r->xsdt && sum(r, sizeof(*r)) == 0;
+	root = (const struct sdt_header *)(uintptr_t)(root_is_xsdt ? r->xsdt : r->rsdt);
+	if (!table_ok(root)) {
+		log_warn("acpi: the %s fails its checksum", root_is_xsdt ? "XSDT" : "RSDT");
+		root = 0;
+		return -1;
+	}
+	return 0;
+}
+
+static const struct sdt_header *find_table(const char *sig)
+{
+	uint32_t entry = root_is_xsdt ? 8 : 4, n, i;
+	const uint8_t *entries;
+
+	if (!root)
+		return 0;
+	n = (root->length - (uint32_t)sizeof(*root)) / entry;
+	entries = (const uint8_t *)(root + 1);
+	for (i = 0; i < n; i++) {
+		uint64_t addr = 0;
+		const struct sdt_header *t;
+		/* Entries are unaligned in the XSDT: copy byte by byte. */
+		for (uint32_t b = 0; b < entry; b++)
+			addr |= (uint64_t)entries[i * entry + b] << (8 * b);
+		t = (const struct sdt_header *)(uintptr_t)addr;
+		if (t && str_eq_n(t->signature, 4, sig) && table_ok(t))
+			return t;
+	}
+	return 0;
+}
+
+static void add_cpu(struct acpi_cpus *cpus, uint32_t apic_id, uint32_t flags)
+{
+	/* Flags bit 0: enabled; bit 1: online capable (ACPI 6.5, Table 5.23). */
+	if (!(flags & 3))
+		return;
+	if (cpus->count < ACPI_CPUS_MAX)
+		cpus->apic_id[cpus->count] = apic_id;
+	cpus->count++;
+}
+
+int acpi_read_cpus(struct acpi_cpus *cpus)
+{
+	const struct sdt_header *madt = find_table("APIC");
+	const uint8_t *p, *end;
+
+	cpus->count = 0;
+	if (!madt)
+		return -1;
+	p = (const uint8_t *)madt + sizeof(*madt) + 8; /* local APIC address, flags */
+	end = (const uint8_t *)madt + madt->length;
+	while (p + 2 <= end && p[1] >= 2 && p + p[1] <= end) {
+		if (p[0] == 0 && p[1] >= 8) /* processor local APIC */
+			add_cpu(cpus, p[3], p[4] | (uint32_t)p[5] << 8);
+		else if (p[0] == 9 && p[1] >= 16) /* processor local x2APIC */
+			add_cpu(cpus, p[4] | (uint32_t)p[5] << 8 | (uint32_t)p[6] << 16 | (uint32_t)p[7] << 24,
+				p[8] | (uint32_t)p[9] << 8);
+		p += p[1];
+	}
+	return 0;
+}
+
+static uint32_t spcr_baud(uint8_t code)
+{
+	switch (code) {
+	case 3: return 9600;
+	case 4: return 19200;
+	case 6: return 57600;
+	case 7: return 115200;
+	default: return 0;
+	}
+}
+
+int acpi_read_console(struct acpi_console *con)
+{
+	const struct spcr *s = (const struct spcr *)find_table("SPCR");
+
+	if (!s || s->h.length < sizeof(*s))
+		return -1;
+	/* Interface types 0 (16550) and 0x12 (16550 with GAS-described registers). */
+	if (s->interface_type != 0 && s->interface_type != 0x12)
+		return -1;
+	if (s->base.space > 1 || !s->base.address)
+		return -1;
+	con->mmio = s->base.space == 0;
+	con->base = s->base.address;
+	con->reg_shift = s->base.bit_width == 32 ? 2 : 0;
+	con->baud = spcr_baud(s->baud_code);
+	return 0;
+}

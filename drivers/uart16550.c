@@ -1,0 +1,83 @@
+#include "uart16550.h"
+
+#include "cpu.h"
+
+enum { RBR_THR_DLL = 0, IER_DLM = 1, FCR = 2, LCR = 3, MCR = 4, LSR = 5, SCR = 7 };
+
+#define LCR_8N1 0x03
+#define LCR_DLAB 0x80
+#define LSR_DATA_READY 0x01
+#define LSR_THR_EMPTY 0x20
+#define UART_CLOCK_DIV 115200 /* 1.8432 MHz / 16 */
+#define THRE_SPINS 1000000    /* ~tens of ms: a dead UART must not hang the log */
+
+static uint8_t reg_read(struct uart *u, unsigned reg)
+{
+	if (u->mmio)
+		return (uint8_t)*(volatile uint32_t *)(uintptr_t)(u->base + ((uint64_t)reg << u->reg_shift));
+	return inb((uint16_t)(u->base + reg));
+}
+
+static void reg_write(struct uart *u, unsigned reg, uint8_t v)
+{
+	if (u->mmio)
+		*(volatile uint32_t *)(uintptr_t)(u->base + ((uint64_t)reg << u->reg_shift)) = v;
+	else
+		outb((uint16_t)(u->base + reg), v);
+}
+
+void uart_init(struct uart *u, int mmio, uint64_t base, unsigned reg_shift, uint32_t baud)
+{
+	uint32_t divisor = baud ? UART_CLOCK_DIV / baud : 1;
+
+	u->mmio = mmio;
+	u->base = base;
+	u->reg_shift = mmio ? reg_shift : 0;
+	reg_write(u, SCR, 0x5a);
+	u->present = reg_read(u, SCR) == 0x5a;
+	if (!u->present)
+		return;
+	reg_write(u, IER_DLM, 0); /* polled: the console asks, the UART never interrupts */
+	reg_write(u, LCR, LCR_DLAB);
+	reg_write(u, RBR_THR_DLL, (uint8_t)divisor);
+	reg_write(u, IER_DLM, (uint8_t)(divisor >> 8));
+	reg_write(u, LCR, LCR_8N1);
+	reg_write(u, FCR, 0x07); /* enable and clear both FIFOs */
+	reg_write(u, MCR, 0x03); /* DTR, RTS */
+}
+
+/*
+ * Some 16550 models (Bochs' among them) drop a byte written while the
+ * transmitter holding register is full, so wait for THRE before each one.
+ */
+static void put_byte(struct uart *u, char c)
+{
+	unsigned spins;
+
+	for (spins = 0; !(reg_read(u, LSR) & LSR_THR_EMPTY); spins++) {
+		if (spins == THRE_SPINS) {
+			u->present = 0; /* stuck transmitter: stop waiting on it */
+			return;
+		}
+		cpu_relax();
+	}
+	reg_write(u, RBR_THR_DLL, (uint8_t)c);
+}
+
+void uart_write(struct uart *u, const char *text, size_t len)
+{
+	size_t i;
+
+	for (i = 0; i < len && u->present; i++) {
+		if (text[i] == '\n')
+			put_byte(u, '\r');
+		put_byte(u, text[i]);
+	}
+}
+
+int uart_read(struct uart *u)
+{
+	if (!u->present || !(reg_read(u, LSR) & LSR_DATA_READY))
+		return -1;
+	return reg_read(u, RBR_THR_DLL);
+}

@@ -1,0 +1,21 @@
+/* 16550 UART: the management console's wire. */
+#ifndef DRIVERS_UART16550_H
+#define DRIVERS_UART16550_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+struct uart {
+	int mmio;           /* registers at a physical address, else I/O ports */
+	uint64_t base;
+	unsigned reg_shift; /* MMIO register stride: 1 << reg_shift bytes */
+	int present;        /* the scratch register answered */
+};
+
+/* Programs 8N1 at baud; leaves present = 0 when nothing answers at base. */
+void uart_init(struct uart *u, int mmio, uint64_t base, unsigned reg_shift, uint32_t baud);
+void uart_write(struct uart *u, const char *text, size_t len);
+/* Next received byte, or -1 when none is waiting. */
+int uart_read(struct uart *u);
+
+#endif

@@ -1,0 +1,756 @@
+#include "config.h"
+
+#include <stdarg.h>
+
+#include "lib/fmt.h"
+#include "lib/str.h"
+#include "log.h"
+
+struct text {
+	const char *p;
+	size_t n;
+};
+
+enum section { SEC_NONE, SEC_HYPERVISOR, SEC_PARTITION, SEC_UNKNOWN };
+
+struct parser {
+	struct hv_config *cfg;
+	struct cfg_errors *errs;
+	uint32_t line;
+	enum section section;
+	int hypervisor_seen;
+	struct cfg_partition *part;
+	uint32_t keys_seen;      /* bit per key table entry, for duplicates */
+	uint64_t vcpu_cpus_seen; /* bit per vCPU with its own cpus.N */
+	uint32_t vcpu_cpus_line;
+};
+
+struct key {
+	const char *name;
+	enum section section;
+	int repeats;
+	void (*set)(struct parser *ps, struct text value, uint32_t index);
+};
+
+static void __attribute__((format(printf, 3, 4)))
+error_at(struct parser *ps, uint32_t line, const char *f, ...)
+{
+	struct cfg_errors *e = ps->errs;
+	va_list ap;
+
+	if (e->count < CFG_ERRORS_MAX) {
+		e->list[e->count].line = line;
+		va_start(ap, f);
+		fmt_v(e->list[e->count].text, CFG_ERROR_TEXT, f, ap);
+		va_end(ap);
+	}
+	e->count++;
+}
+
+#define error(ps, ...) error_at(ps, (ps)->line, __VA_ARGS__)
+
+/* ---- scalar values ---------------------------------------------------- */
+
+static int is_space(char c)
+{
+	return c == ' ' || c == '\t';
+}
+
+static struct text trim(struct text t)
+{
+	while (t.n && is_space(t.p[0])) {
+		t.p++;
+		t.n--;
+	}
+	while (t.n && is_space(t.p[t.n - 1]))
+		t.n--;
+	return t;
+}
+
+static int digit_value(char c, unsigned base)
+{
+	unsigned v;
+
+	if (c >= '0' && c <= '9')
+		v = (unsigned)(c - '0');
+	else if (c >= 'a' && c <= 'f')
+		v = (unsigned)(c - 'a' + 10);
+	else if (c >= 'A' && c <= 'F')
+		v = (unsigned)(c - 'A' + 10);
+	else
+		return -1;
+	return v < base ? (int)v : -1;
+}
+
+/* Decimal or 0x-prefixed hex, the whole text, no overflow; 0 on success. */
+static int parse_u64(struct text t, uint64_t *out)
+{
+	unsigned base = 10;
+	uint64_t v = 0;
+	size_t i = 0;
+	int d;
+
+	if (t.n > 2 && t.p[0] == '0' && (t.p[1] == 'x' || t.p[1] == 'X')) {
+		base = 16;
+		i = 2;
+	}
+	if (i == t.n)
+		return -1;
+	for (; i < t.n; i++) {
+		d = digit_value(t.p[i], base);
+		if (d < 0 || v > (UINT64_MAX - (uint64_t)d) / base)
+			return -1;
+		v = v * base + (uint64_t)d;
+	}
+	*out = v;
+	return 0;
+}
+
+/* A number with an optional K, M, G or T suffix (powers of 1024). */
+static int parse_size(struct text t, uint64_t *out)
+{
+	static const char suffixes[] = "KMGT";
+	unsigned shift = 0, i;
+
+	for (i = 0; t.n && suffixes[i]; i++) {
+		char c = t.p[t.n - 1];
+		if (c == suffixes[i] || c == suffixes[i] + ('a' - 'A')) {
+			shift = 10 * (i + 1);
+			t.n--;
+			break;
+		}
+	}
+	if (parse_u64(t, out) || *out > (UINT64_MAX >> shift))
+		return -1;
+	*out <<= shift;
+	return 0;
+}
+
+static int parse_bool(struct text t, int *out)
+{
+	if (str_eq_n(t.p, t.n, "yes") || str_eq_n(t.p, t.n, "true") || str_eq_n(t.p, t.n, "on"))
+		*out = 1;
+	else if (str_eq_n(t.p, t.n, "no") || str_eq_n(t.p, t.n, "false") || str_eq_n(t.p, t.n, "off"))
+		*out = 0;
+	else
+		return -1;
+	return 0;
+}
+
+/* "0-3,6": host CPU numbers below CFG_VCPUS_MAX; 0 on success. */
+static int parse_cpu_list(struct text t, uint64_t *mask)
+{
+	size_t i = 0, start;
+	uint64_t lo, hi;
+
+	*mask = 0;
+	while (i <= t.n) {
+		struct text item;
+		size_t dash = 0;
+		for (start = i; i < t.n && t.p[i] != ','; i++)
+			if (t.p[i] == '-')
+				dash = i;
+		item = trim((struct text){ t.p + start, i - start });
+		if (!dash) {
+			if (parse_u64(item, &lo))
+				return -1;
+			hi = lo;
+		} else if (parse_u64(trim((struct text){ t.p + start, dash - start }), &lo) ||
+			   parse_u64(trim((struct text){ t.p + dash + 1, i - dash - 1 }), &hi)) {
+			return -1;
+		}
+		if (lo > hi || hi >= CFG_VCPUS_MAX)
+			return -1;
+		for (; lo <= hi; lo++)
+			*mask |= 1ull << lo;
+		i++;
+	}
+	return 0;
+}
+
+static int is_name_char(char c)
+{
+	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+	       c == '-' || c == '_' || c == '.';
+}
+
+/* Names and file names: letters, digits, '-', '_', '.', not empty, short. */
+static int copy_name(struct parser *ps, const char *what, struct text t, char *dst, size_t size)
+{
+	size_t i;
+
+	if (t.n == 0 || t.n >= size) {
+		error(ps, "%s must be 1 to %u characters", what, (unsigned)size - 1);
+		return -1;
+	}
+	for (i = 0; i < t.n; i++) {
+		if (!is_name_char(t.p[i])) {
+			error(ps, "%s '%.*s' may hold only letters, digits, '-', '_' and '.'", what,
+			      (int)t.n, t.p);
+			return -1;
+		}
+	}
+	str_copy(dst, size, t.p, t.n);
+	return 0;
+}
+
+static int popcount(uint64_t v)
+{
+	int n = 0;
+
+	for (; v; v &= v - 1)
+		n++;
+	return n;
+}
+
+/* ---- [hypervisor] keys ------------------------------------------------ */
+
+static const struct {
+	const char *name;
+	uint64_t port;
+} com_ports[] = { { "com1", 0x3f8 }, { "com2", 0x2f8 }, { "com3", 0x3e8 }, { "com4", 0x2e8 } };
+
+static void set_console(struct parser *ps, struct text v, uint32_t index)
+{
+	struct cfg_console *c = &ps->cfg->console;
+	uint64_t addr;
+	unsigned i;
+
+	(void)index;
+	if (str_eq_n(v.p, v.n, "auto")) {
+		c->kind = CONSOLE_AUTO;
+		return;
+	}
+	for (i = 0; i < sizeof(com_ports) / sizeof(com_ports[0]); i++) {
+		if (str_eq_n(v.p, v.n, com_ports[i].name)) {
+			c->kind = CONSOLE_IO;
+			c->address = com_ports[i].port;
+			return;
+		}
+	}
+	if (v.n > 3 && str_eq_n(v.p, 3, "io:") && !parse_u64((struct text){ v.p + 3, v.n - 3 }, &addr) &&
+	    addr > 0 && addr <= 0xfff8) {
+		c->kind = CONSOLE_IO;
+		c->address = addr;
+	} else if (v.n > 5 && str_eq_n(v.p, 5, "mmio:") &&
+		   !parse_u64((struct text){ v.p + 5, v.n - 5 }, &addr) && addr && !(addr & 3)) {
+		c->kind = CONSOLE_MMIO;
+		c->address = addr;
+	} else {
+		error(ps, "console '%.*s': expected auto, com1-com4, io:PORT or mmio:ADDRESS", (int)v.n, v.p);
+	}
+}
+
+static void set_baud(struct parser *ps, struct text v, uint32_t index)
+{
+	uint64_t baud;
+
+	(void)index;
+	/* The 16550 divisor latch divides 115200 (1.8432 MHz / 16) by an integer. */
+	if (parse_u64(v, &baud) || baud == 0 || baud > 115200 || 115200 % baud)
+		error(ps, "baud '%.*s': expected a divisor of 115200, such as 9600 or 115200", (int)v.n, v.p);
+	else
+		ps->cfg->console.baud = (uint32_t)baud;
+}
+
+static void set_log_level(struct parser *ps, struct text v, uint32_t index)
+{
+	int level = log_level_from_name(v.p, v.n);
+
+	(void)index;
+	if (level < 0)
+		error(ps, "log_level '%.*s': expected error, warn, info or debug", (int)v.n, v.p);
+	else
+		ps->cfg->log_level = level;
+}
+
+/* ---- [partition NAME] keys -------------------------------------------- */
+
+static void set_memory(struct parser *ps, struct text v, uint32_t index)
+{
+	uint64_t bytes;
+
+	(void)index;
+	if (parse_size(v, &bytes))
+		error(ps, "memory '%.*s': expected a size such as 512M or 2G", (int)v.n, v.p);
+	else if (bytes == 0 || bytes % CFG_MEMORY_ALIGN || bytes > CFG_MEMORY_MAX)
+		error(ps, "memory '%.*s': must be a non-zero multiple of 2M, at most 1T", (int)v.n, v.p);
+	else
+		ps->part->memory = bytes;
+}
+
+static void set_vcpus(struct parser *ps, struct text v, uint32_t index)
+{
+	uint64_t n;
+
+	(void)index;
+	if (parse_u64(v, &n) || n == 0 || n > CFG_VCPUS_MAX)
+		error(ps, "vcpus '%.*s': expected a number from 1 to %d", (int)v.n, v.p, CFG_VCPUS_MAX);
+	else
+		ps->part->vcpus = (uint32_t)n;
+}
+
+static void set_cpus(struct parser *ps, struct text v, uint32_t index)
+{
+	uint64_t mask;
+	uint32_t i;
+
+	if (parse_cpu_list(v, &mask)) {
+		error(ps, "cpus '%.*s': expected host CPU numbers below %d, such as 0-3,6", (int)v.n, v.p,
+		      CFG_VCPUS_MAX);
+		return;
+	}
+	if (index != UINT32_MAX) {
+		ps->part->affinity[index] = mask;
+		ps->vcpu_cpus_seen |= 1ull << index;
+		ps->vcpu_cpus_line = ps->line;
+		return;
+	}
+	for (i = 0; i < CFG_VCPUS_MAX; i++)
+		if (!(ps->vcpu_cpus_seen & (1ull << i)))
+			ps->part->affinity[i] = mask;
+}
+
+static void set_share(struct parser *ps, struct text v, uint32_t index)
+{
+	uint64_t share;
+
+	(void)index;
+	if (parse_u64(v, &share) || share == 0 || share > CFG_SHARE_MAX)
+		error(ps, "share '%.*s': expected a number from 1 to %d", (int)v.n, v.p, CFG_SHARE_MAX);
+	else
+		ps->part->share = (uint32_t)share;
+}
+
+static void set_flag(struct parser *ps, const char *key, struct text v, int *out)
+{
+	if (parse_bool(v, out))
+		error(ps, "%s '%.*s': expected yes or no", key, (int)v.n, v.p);
+}
+
+static void set_exclusive(struct parser *ps, struct text v, uint32_t index)
+{
+	(void)index;
+	set_flag(ps, "exclusive", v, &ps->part->exclusive);
+}
+
+static void set_autostart(struct parser *ps, struct text v, uint32_t index)
+{
+	(void)index;
+	set_flag(ps, "autostart", v, &ps->part->autostart);
+}
+
+static void set_kernel(struct parser *ps, struct text v, uint32_t index)
+{
+	(void)index;
+	copy_name(ps, "kernel", v, ps->part->kernel, sizeof(ps->part->kernel));
+}
+
+static void set_initrd(struct parser *ps, struct text v, uint32_t index)
+{
+	(void)index;
+	copy_name(ps, "initrd", v, ps->part->initrd, sizeof(ps->part->initrd));
+}
+
+static void set_cmdline(struct parser *ps, struct text v, uint32_t index)
+{
+	(void)index;
+	if (str_copy(ps->part->cmdline, sizeof(ps->part->cmdline), v.p, v.n))
+		error(ps, "cmdline longer than %d bytes", CFG_CMDLINE_MAX - 1);
+}
+
+static int is_guid(struct text t)
+{
+	size_t i;
+
+	if (t.n != 36)
+		return 0;
+	for (i = 0; i < t.n; i++) {
+		int dash = i == 8 || i == 13 || i == 18 || i == 23;
+		if (dash ? t.p[i] != '-' : digit_value(t.p[i], 16) < 0)
+			return 0;
+	}
+	return 1;
+}
+
+/* "part:NAME", "guid:GUID" or "ramdisk:FILE", then optionally "ro" or "rw". */
+static void set_disk(struct parser *ps, struct text v, uint32_t index)
+{
+	struct cfg_disk *d = &ps->part->disks[ps->part->ndisks];
+	struct text src = v, mode = { v.p + v.n, 0 };
+	size_t i;
+
+	(void)index;
+	if (ps->part->ndisks == CFG_DISKS_MAX) {
+		error(ps, "more than %d disks", CFG_DISKS_MAX);
+		return;
+	}
+	for (i = 0; i < v.n; i++) {
+		if (is_space(v.p[i])) {
+			src.n = i;
+			mode = trim((struct text){ v.p + i, v.n - i });
+			break;
+		}
+	}
+	d->read_only = 0;
+	if (str_eq_n(mode.p, mode.n, "ro")) {
+		d->read_only = 1;
+	} else if (mode.n && !str_eq_n(mode.p, mode.n, "rw")) {
+		error(ps, "disk mode '%.*s': expected ro or rw", (int)mode.n, mode.p);
+		return;
+	}
+	if (src.n > 5 && str_eq_n(src.p, 5, "part:")) {
+		d->kind = DISK_GPT_NAME;
+		src = (struct text){ src.p + 5, src.n - 5 };
+	} else if (src.n > 5 && str_eq_n(src.p, 5, "guid:") && is_guid((struct text){ src.p + 5, src.n - 5 })) {
+		d->kind = DISK_GPT_GUID;
+		src = (struct text){ src.p + 5, src.n - 5 };
+	} else if (src.n > 8 && str_eq_n(src.p, 8, "ramdisk:")) {
+		d->kind = DISK_RAMDISK;
+		src = (struct text){ src.p + 8, src.n - 8 };
+	} else {
+		error(ps, "disk '%.*s': expected part:NAME, guid:GUID or ramdisk:FILE", (int)src.n, src.p);
+		return;
+	}
+	if (copy_name(ps, "disk source", src, d->source, sizeof(d->source)) == 0) {
+		d->line = ps->line;
+		ps->part->ndisks++;
+	}
+}
+
+static const struct key keys[] = {
+	{ "console", SEC_HYPERVISOR, 0, set_console },
+	{ "baud", SEC_HYPERVISOR, 0, set_baud },
+	{ "log_level", SEC_HYPERVISOR, 0, set_log_level },
+	{ "memory", SEC_PARTITION, 0, set_memory },
+	{ "vcpus", SEC_PARTITION, 0, set_vcpus },
+	{ "cpus", SEC_PARTITION, 0, set_cpus },
+	{ "share", SEC_PARTITION, 0, set_share },
+	{ "exclusive", SEC_PARTITION, 0, set_exclusive },
+	{ "autostart", SEC_PARTITION, 0, set_autostart },
+	{ "kernel", SEC_PARTITION, 0, set_kernel },
+	{ "initrd", SEC_PARTITION, 0, set_initrd },
+	{ "cmdline", SEC_PARTITION, 0, set_cmdline },
+	{ "disk", SEC_PARTITION, 1, set_disk },
+};
+
+static int key_seen(const struct parser *ps, const char *name)
+{
+	uint32_t k;
+
+	for (k = 0; k < sizeof(keys) / sizeof(keys[0]); k++)
+		if (str_eq(keys[k].name, name))
+			return (ps->keys_seen >> k) & 1;
+	return 0;
+}
+
+/* ---- checks once a partition is complete ------------------------------ */
+
+/* With exclusive = yes, vCPU i without cpus.N takes the i-th CPU of cpus. */
+static void spread_exclusive(struct parser *ps, struct cfg_partition *p)
+{
+	uint64_t all = 0, taken = 0;
+	uint32_t i;
+
+	for (i = 0; i < p->vcpus; i++) {
+		if (!(ps->vcpu_cpus_seen & (1ull << i)))
+			all = p->affinity[i];
+	}
+	for (i = 0; i < p->vcpus; i++) {
+		if (ps->vcpu_cpus_seen & (1ull << i))
+			continue;
+		p->affinity[i] = (all & ~taken) & (0 - (all & ~taken)); /* lowest CPU left */
+		taken |= p->affinity[i];
+	}
+}
+
+static void check_exclusive(struct parser *ps, struct cfg_partition *p)
+{
+	uint64_t used = 0;
+	uint32_t i;
+
+	if (key_seen(ps, "share"))
+		error_at(ps, p->line, "partition '%s': share has no meaning with exclusive = yes", p->name);
+	spread_exclusive(ps, p);
+	for (i = 0; i < p->vcpus; i++) {
+		if (popcount(p->affinity[i]) != 1) {
+			error_at(ps, p->line,
+				 "partition '%s': exclusive = yes needs one host CPU for each of its %u vCPUs in cpus",
+				 p->name, p->vcpus);
+			return;
+		}
+		if (used & p->affinity[i]) {
+			error_at(ps, p->line, "partition '%s': two vCPUs cannot own the same CPU", p->name);
+			return;
+		}
+		used |= p->affinity[i];
+	}
+}
+
+static void finish_partition(struct parser *ps)
+{
+	struct cfg_partition *p = ps->part;
+
+	if (!p)
+		return;
+	/* A key that was given but refused has been reported already. */
+	if (!key_seen(ps, "memory"))
+		error_at(ps, p->line, "partition '%s' has no memory size", p->name);
+	if (!key_seen(ps, "kernel"))
+		error_at(ps, p->line, "partition '%s' has no kernel", p->name);
+	if (ps->vcpu_cpus_seen >> (p->vcpus - 1) >> 1)
+		error_at(ps, ps->vcpu_cpus_line, "partition '%s': cpus.N names a vCPU beyond its %u vCPUs",
+			 p->name, p->vcpus);
+	else if (p->exclusive)
+		check_exclusive(ps, p);
+	ps->part = NULL;
+}
+
+static uint64_t exclusive_cpus(const struct cfg_partition *p)
+{
+	uint64_t mask = 0;
+	uint32_t i;
+
+	for (i = 0; p->exclusive && i < p->vcpus; i++)
+		mask |= p->affinity[i];
+	return mask;
+}
+
+/* A CPU owned exclusively cannot be in any other partition's CPU set. */
+static void check_cpu_ownership(struct parser *ps)
+{
+	struct hv_config *cfg = ps->cfg;
+	uint32_t a, b, i;
+
+	for (a = 0; a < cfg->npartitions; a++) {
+		uint64_t owned = exclusive_cpus(&cfg->partitions[a]);
+		for (b = 0; owned && b < cfg->npartitions; b++) {
+			struct cfg_partition *other = &cfg->partitions[b];
+			for (i = 0; a != b && i < other->vcpus; i++) {
+				if (other->affinity[i] & owned) {
+					error_at(ps, b > a ? other->line : cfg->partitions[a].line,
+						 "partitions '%s' and '%s' both claim a CPU that '%s' owns exclusively",
+						 cfg->partitions[a].name, other->name, cfg->partitions[a].name);
+					break;
+				}
+			}
+		}
+	}
+}
+
+/* ---- lines ------------------------------------------------------------ */
+
+static void start_partition(struct parser *ps, struct text name)
+{
+	struct hv_config *cfg = ps->cfg;
+	struct cfg_partition *p;
+	uint32_t i;
+
+	ps->section = SEC_UNKNOWN; /* until the header proves good */
+	if (cfg->npartitions == CFG_PARTITIONS_MAX) {
+		error(ps, "more than %d partitions", CFG_PARTITIONS_MAX);
+		return;
+	}
+	p = &cfg->partitions[cfg->npartitions];
+	if (copy_name(ps, "partition name", name, p->name, sizeof(p->name)))
+		return;
+	for (i = 0; i < cfg->npartitions; i++) {
+		if (str_eq(cfg->partitions[i].name, p->name)) {
+			error(ps, "partition '%s' is already defined on line %u", p->name,
+			      cfg->partitions[i].line);
+			return;
+		}
+	}
+	p->line = ps->line;
+	p->vcpus = 1;
+	p->share = CFG_SHARE_DEFAULT;
+	p->autostart = 1;
+	cfg->npartitions++;
+	ps->part = p;
+	ps->section = SEC_PARTITION;
+}
+
+static void parse_section(struct parser *ps, struct text t)
+{
+	struct text inner;
+	size_t i;
+
+	finish_partition(ps);
+	ps->keys_seen = 0;
+	ps->vcpu_cpus_seen = 0;
+	if (t.p[t.n - 1] != ']') {
+		ps->section = SEC_UNKNOWN;
+		error(ps, "section header without a closing ']'");
+		return;
+	}
+	inner = trim((struct text){ t.p + 1, t.n - 2 });
+	if (str_eq_n(inner.p, inner.n, "hypervisor")) {
+		ps->section = SEC_HYPERVISOR;
+		if (ps->hypervisor_seen++)
+			error(ps, "[hypervisor] appears twice");
+		return;
+	}
+	for (i = 0; i < inner.n && !is_space(inner.p[i]); i++)
+		;
+	if (str_eq_n(inner.p, i, "partition") && i < inner.n) {
+		start_partition(ps, trim((struct text){ inner.p + i, inner.n - i }));
+		return;
+	}
+	ps->section = SEC_UNKNOWN;
+	error(ps, "unknown section '[%.*s]': expected [hypervisor] or [partition NAME]", (int)inner.n,
+	      inner.p);
+}
+
+static void report_misplaced(struct parser *ps, struct text key, const char *known)
+{
+	if (ps->section == SEC_HYPERVISOR)
+		error(ps, "%s key '%.*s' in [hypervisor]", known ? "misplaced" : "unknown", (int)key.n, key.p);
+	else
+		error(ps, "%s key '%.*s' in [partition %s]", known ? "misplaced" : "unknown", (int)key.n,
+		      key.p, ps->part->name);
+}
+
+/* "cpus.3" -> name "cpus", index 3; a plain key gets UINT32_MAX. */
+static int split_index(struct parser *ps, struct text *key, uint32_t *index)
+{
+	uint64_t n;
+	size_t i;
+
+	*index = UINT32_MAX;
+	for (i = 0; i < key->n && key->p[i] != '.'; i++)
+		;
+	if (i == key->n)
+		return 0;
+	if (!str_eq_n(key->p, i, "cpus") || parse_u64((struct text){ key->p + i + 1, key->n - i - 1 }, &n) ||
+	    n >= CFG_VCPUS_MAX) {
+		error(ps, "unknown key '%.*s' (only cpus.N takes an index, N below %d)", (int)key->n, key->p,
+		      CFG_VCPUS_MAX);
+		return -1;
+	}
+	key->n = i;
+	*index = (uint32_t)n;
+	return 0;
+}
+
+static void apply_key(struct parser *ps, struct text key, struct text value)
+{
+	uint32_t index, k;
+
+	if (split_index(ps, &key, &index))
+		return;
+	for (k = 0; k < sizeof(keys) / sizeof(keys[0]); k++) {
+		if (!str_eq_n(key.p, key.n, keys[k].name))
+			continue;
+		if (keys[k].section != ps->section) {
+			report_misplaced(ps, key, keys[k].name);
+		} else if (index != UINT32_MAX && (ps->vcpu_cpus_seen & (1ull << index))) {
+			error(ps, "cpus.%u is set twice in this section", index);
+		} else if (index == UINT32_MAX && !keys[k].repeats && (ps->keys_seen & (1u << k))) {
+			error(ps, "key '%s' is set twice in this section", keys[k].name);
+		} else {
+			if (index == UINT32_MAX)
+				ps->keys_seen |= 1u << k;
+			if (value.n == 0 && keys[k].set != set_cmdline)
+				error(ps, "key '%s' has no value", keys[k].name);
+			else
+				keys[k].set(ps, value, index);
+		}
+		return;
+	}
+	report_misplaced(ps, key, NULL);
+}
+
+static void parse_assignment(struct parser *ps, struct text t)
+{
+	size_t eq;
+
+	for (eq = 0; eq < t.n && t.p[eq] != '='; eq++)
+		;
+	if (eq == t.n) {
+		error(ps, "expected 'key = value' or a [section] header");
+		return;
+	}
+	if (ps->section == SEC_NONE) {
+		error(ps, "'%.*s' comes before any [section]", (int)eq, t.p);
+		return;
+	}
+	if (ps->section == SEC_UNKNOWN)
+		return; /* the bad header was reported; do not repeat for each key */
+	apply_key(ps, trim((struct text){ t.p, eq }), trim((struct text){ t.p + eq + 1, t.n - eq - 1 }));
+}
+
+static int check_characters(struct parser *ps, struct text t)
+{
+	size_t i;
+
+	for (i = 0; i < t.n; i++) {
+		unsigned char c = (unsigned char)t.p[i];
+		if ((c < 0x20 && c != '\t') || c == 0x7f) {
+			error(ps, "control character 0x%02x in column %u", c, (unsigned)i + 1);
+			return -1;
+		}
+	}
+	return 0;
+}
+
+static void parse_line(struct parser *ps, struct text t)
+{
+	if (t.n && t.p[t.n - 1] == '\r')
+		t.n--;
+	if (t.n > CFG_LINE_MAX) {
+		error(ps, "line longer than %d bytes", CFG_LINE_MAX);
+		return;
+	}
+	if (check_characters(ps, t))
+		return;
+	t = trim(t);
+	if (t.n == 0 || t.p[0] == '#')
+		return;
+	if (t.p[0] == '[')
+		parse_section(ps, t);
+	else
+		parse_assignment(ps, t);
+}
+
+/* Checks made when a section ends report late; show errors in line order. */
+static void sort_errors(struct cfg_errors *errs)
+{
+	uint32_t n = errs->count < CFG_ERRORS_MAX ? errs->count : CFG_ERRORS_MAX, i, j;
+
+	for (i = 1; i < n; i++) {
+		struct cfg_error e = errs->list[i];
+		for (j = i; j > 0 && errs->list[j - 1].line > e.line; j--)
+			errs->list[j] = errs->list[j - 1];
+		errs->list[j] = e;
+	}
+}
+
+static void set_defaults(struct hv_config *cfg)
+{
+	size_t i;
+
+	for (i = 0; i < sizeof(*cfg); i++)
+		((char *)cfg)[i] = 0;
+	cfg->console.kind = CONSOLE_AUTO;
+	cfg->log_level = LOG_INFO;
+}
+
+uint32_t cfg_parse(const char *text, size_t len, struct hv_config *cfg, struct cfg_errors *errs)
+{
+	struct parser ps = { .cfg = cfg, .errs = errs, .section = SEC_NONE };
+	size_t start = 0, i;
+
+	set_defaults(cfg);
+	errs->count = 0;
+	for (i = 0; i <= len; i++) {
+		if (i < len && text[i] != '\n')
+			continue;
+		ps.line++;
+		parse_line(&ps, (struct text){ text + start, i - start });
+		start = i + 1;
+	}
+	finish_partition(&ps);
+	check_cpu_ownership(&ps);
+	sort_errors(errs);
+	return errs->count;
+}

@@ -1,0 +1,88 @@
+/*
+ * hv.cfg: the one text file that describes the machine's partitions.
+ *
+ * The parser is freestanding: the hypervisor uses it at boot and the host
+ * tool `hvcfg check` uses the very same code, so a config that checks on
+ * the host boots. The format is documented in README.md.
+ */
+#ifndef HV_CONFIG_H
+#define HV_CONFIG_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define CFG_PARTITIONS_MAX 16
+#define CFG_VCPUS_MAX 64   /* also the number of host CPUs a CPU set can name */
+#define CFG_DISKS_MAX 8
+#define CFG_NAME_MAX 32
+#define CFG_FILE_MAX 64    /* a file on the boot medium: BOOT_MODULE_NAME_MAX */
+#define CFG_CMDLINE_MAX 2048
+#define CFG_LINE_MAX 2048
+#define CFG_ERRORS_MAX 16
+#define CFG_ERROR_TEXT 120
+#define CFG_SHARE_DEFAULT 100
+#define CFG_SHARE_MAX 10000
+#define CFG_MEMORY_ALIGN (2ull << 20)
+#define CFG_MEMORY_MAX (1ull << 40)
+
+enum cfg_console_kind {
+	CONSOLE_AUTO,  /* ACPI SPCR if the firmware has one, else COM1 */
+	CONSOLE_IO,    /* 16550 at an I/O port */
+	CONSOLE_MMIO,  /* 16550 with 32-bit registers at a physical address */
+};
+
+struct cfg_console {
+	enum cfg_console_kind kind;
+	uint64_t address;  /* port or physical address; 0 with CONSOLE_AUTO */
+	uint32_t baud;     /* 0: the SPCR's speed, else 115200 */
+};
+
+enum cfg_disk_kind { DISK_GPT_NAME, DISK_GPT_GUID, DISK_RAMDISK };
+
+struct cfg_disk {
+	enum cfg_disk_kind kind;
+	char source[CFG_FILE_MAX]; /* GPT partition name, GUID text or file */
+	int read_only;
+	uint32_t line;
+};
+
+struct cfg_partition {
+	char name[CFG_NAME_MAX];
+	uint32_t line;          /* of its [partition NAME] header */
+	uint64_t memory;        /* bytes */
+	uint32_t vcpus;
+	uint64_t affinity[CFG_VCPUS_MAX]; /* host CPU mask per vCPU; 0: any */
+	uint32_t share;
+	int exclusive;          /* vCPU i owns the i-th CPU of its mask alone */
+	int autostart;
+	char kernel[CFG_FILE_MAX];
+	char initrd[CFG_FILE_MAX];
+	char cmdline[CFG_CMDLINE_MAX];
+	uint32_t ndisks;
+	struct cfg_disk disks[CFG_DISKS_MAX];
+};
+
+struct hv_config {
+	struct cfg_console console;
+	int log_level;          /* enum log_level */
+	uint32_t npartitions;
+	struct cfg_partition partitions[CFG_PARTITIONS_MAX];
+};
+
+struct cfg_error {
+	uint32_t line;
+	char text[CFG_ERROR_TEXT];
+};
+
+struct cfg_errors {
+	uint32_t count;         /* may exceed CFG_ERRORS_MAX; only that many are kept */
+	struct cfg_error list[CFG_ERRORS_MAX];
+};
+
+/*
+ * Parses len bytes of hv.cfg text into cfg (fully overwritten). Returns the
+ * number of errors; cfg is only meaningful when that is 0.
+ */
+uint32_t cfg_parse(const char *text, size_t len, struct hv_config *cfg, struct cfg_errors *errs);
+
+#endif

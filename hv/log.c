@@ -1,0 +1,89 @@
+#include "log.h"
+
+#include "lib/fmt.h"
+#include "lib/str.h"
+
+static const char *const level_names[] = { "error", "warn", "info", "debug" };
+static const char *const level_prefix[] = { "hv: error: ", "hv: warning: ", "hv: ", "hv: debug: " };
+
+static char ring[LOG_RING_SIZE];
+static uint64_t ring_head; /* bytes ever written; ring[head % size] is next */
+static log_sink_fn console_sink;
+static enum log_level max_level = LOG_INFO;
+
+void log_set_sink(log_sink_fn sink)
+{
+	console_sink = sink;
+}
+
+void log_set_level(enum log_level level)
+{
+	max_level = level;
+}
+
+int log_level_from_name(const char *name, size_t len)
+{
+	int i;
+
+	for (i = 0; i <= LOG_DEBUG; i++)
+		if (str_eq_n(name, len, level_names[i]))
+			return i;
+	return -1;
+}
+
+static void ring_append(const char *text, size_t len)
+{
+	size_t i;
+
+	for (i = 0; i < len; i++)
+		ring[(ring_head + i) % LOG_RING_SIZE] = text[i];
+	ring_head += len;
+}
+
+void log_msg(enum log_level level, const char *f, ...)
+{
+	static const char cut[] = "...\n";
+	char line[LOG_LINE_MAX];
+	size_t n = (size_t)fmt(line, sizeof(line), "%s", level_prefix[level]);
+	va_list ap;
+
+	if (level > max_level)
+		return;
+	va_start(ap, f);
+	n += (size_t)fmt_v(line + n, sizeof(line) - n, f, ap);
+	va_end(ap);
+	if (n + 2 > sizeof(line)) { /* too long: mark the cut instead of losing the newline */
+		n = sizeof(line) - sizeof(cut);
+		str_copy(line + n, sizeof(cut), cut, sizeof(cut) - 1);
+		n += sizeof(cut) - 1;
+	} else {
+		line[n++] = '\n';
+	}
+	ring_append(line, n);
+	if (console_sink)
+		console_sink(line, n);
+}
+
+/* Oldest position a reader may start from: the first line start kept whole. */
+static uint64_t oldest_line(void)
+{
+	uint64_t pos;
+
+	if (ring_head <= LOG_RING_SIZE)
+		return 0;
+	for (pos = ring_head - LOG_RING_SIZE; pos < ring_head; pos++)
+		if (ring[pos % LOG_RING_SIZE] == '\n')
+			return pos + 1;
+	return ring_head;
+}
+
+size_t log_read(uint64_t *cursor, char *buf, size_t size)
+{
+	size_t n = 0;
+
+	if (*cursor > ring_head || ring_head - *cursor > LOG_RING_SIZE)
+		*cursor = oldest_line();
+	while (*cursor < ring_head && n < size)
+		buf[n++] = ring[(*cursor)++ % LOG_RING_SIZE];
+	return n;
+}

@@ -1,0 +1,246 @@
+/*
+ * Start-up of the hypervisor: console, banner, memory, configuration,
+ * then the operator's console.
+ */
+#include <stdint.h>
+
+#include "acpi.h"
+#include "arch.h"
+#include "boot_info.h"
+#include "config.h"
+#include "console.h"
+#include "lib/fmt.h"
+#include "lib/str.h"
+#include "log.h"
+#include "pmem.h"
+#include "uart16550.h"
+
+#ifndef HV_VERSION
+#error "HV_VERSION must be defined by the build"
+#endif
+
+#define CONFIG_FILE "hv.cfg"
+#define COM1 0x3f8
+#define DEFAULT_BAUD 115200
+#define MIB (1ull << 20)
+#define GIB (1ull << 30)
+#define EXCLUDE_MAX (BOOT_MODULES_MAX + 3)
+
+void __attribute__((noreturn)) hv_main(struct boot_info *bi);
+
+static struct uart uart;
+static struct hv_config config;
+static struct cfg_errors config_errors;
+static int config_ok;
+static struct pmem pmem;
+static struct acpi_cpus cpus;
+static uint64_t log_cursor;
+
+static void uart_sink(const char *text, size_t len)
+{
+	uart_write(&uart, text, len);
+}
+
+static int uart_wait_byte(void)
+{
+	int c;
+
+	while ((c = uart_read(&uart)) < 0)
+		arch_relax();
+	return c;
+}
+
+static const struct boot_module *find_module(const struct boot_info *bi, const char *name)
+{
+	uint32_t i;
+
+	for (i = 0; i < bi->nmodules && i < BOOT_MODULES_MAX; i++)
+		if (str_eq(bi->modules[i].name, name))
+			return &bi->modules[i];
+	return 0;
+}
+
+/* hv.cfg picks the console; else the firmware's SPCR; else COM1. */
+static void start_console(void)
+{
+	const struct cfg_console *c = &config.console;
+	struct acpi_console spcr = { 0, COM1, 0, 0 };
+	uint32_t baud = config_ok && c->baud ? c->baud : DEFAULT_BAUD;
+
+	if (config_ok && c->kind != CONSOLE_AUTO)
+		uart_init(&uart, c->kind == CONSOLE_MMIO, c->address, 2, baud);
+	else if (acpi_read_console(&spcr) == 0)
+		uart_init(&uart, spcr.mmio, spcr.base, spcr.reg_shift,
+			  config_ok && c->baud ? c->baud : spcr.baud ? spcr.baud : DEFAULT_BAUD);
+	else
+		uart_init(&uart, 0, COM1, 0, baud);
+	log_set_sink(uart_sink);
+}
+
+/* Shows what was logged before the console existed. */
+static void replay_early_log(void)
+{
+	char buf[256];
+	size_t n;
+
+	while ((n = log_read(&log_cursor, buf, sizeof(buf))) > 0)
+		uart_sink(buf, n);
+}
+
+static void read_config(const struct boot_info *bi)
+{
+	const struct boot_module *m = find_module(bi, CONFIG_FILE);
+
+	if (!m) {
+		config_errors.count = 1;
+		config_errors.list[0].line = 0;
+		str_copy(config_errors.list[0].text, CFG_ERROR_TEXT, "file not found on the boot medium", 33);
+		return;
+	}
+	config_ok = cfg_parse((const char *)(uintptr_t)m->base, m->size, &config, &config_errors) == 0;
+	if (config_ok)
+		log_set_level((enum log_level)config.log_level);
+}
+
+static uint64_t memory_top(const struct boot_info *bi)
+{
+	uint64_t top = 4 * GIB; /* device ranges below 4 GiB are not all in the map */
+	uint32_t i;
+
+	for (i = 0; i < bi->nregions; i++)
+		if (bi->regions[i].base + bi->regions[i].size > top)
+			top = bi->regions[i].base + bi->regions[i].size;
+	return top;
+}
+
+static void init_memory(const struct boot_info *bi, uint64_t mapped_top)
+{
+	struct pmem_range exclude[EXCLUDE_MAX];
+	size_t n = 0;
+	uint32_t i, nregions = 0;
+	uint64_t bytes, bitmap;
+
+	exclude[n++] = (struct pmem_range){ bi->hv_base, bi->hv_size };
+	exclude[n++] = (struct pmem_range){ (uint64_t)(uintptr_t)bi, bi->self_size };
+	for (i = 0; i < bi->nmodules && i < BOOT_MODULES_MAX; i++)
+		exclude[n++] = (struct pmem_range){ bi->modules[i].base, bi->modules[i].size };
+	while (nregions < bi->nregions && bi->regions[nregions].base < mapped_top)
+		nregions++;
+	bytes = pmem_bitmap_bytes(bi->regions, nregions);
+	bitmap = pmem_place_bitmap(bi->regions, nregions, bytes, exclude, n);
+	if (!bitmap) {
+		log_error("no room for the page allocator's %llu KiB bitmap; stopping",
+			  (unsigned long long)(bytes >> 10));
+		arch_halt();
+	}
+	exclude[n++] = (struct pmem_range){ bitmap, bytes };
+	pmem_init(&pmem, (uint64_t *)(uintptr_t)bitmap, bi->regions, nregions, exclude, n);
+}
+
+static void report_memory(const struct boot_info *bi)
+{
+	uint64_t ram = 0;
+	uint32_t i;
+
+	for (i = 0; i < bi->nregions; i++)
+		if (bi->regions[i].type == MEM_FREE || bi->regions[i].type == MEM_LOADED)
+			ram += bi->regions[i].size;
+	log_info("memory: %llu MiB RAM, %llu MiB free for partitions, hypervisor at 0x%llx (%llu KiB)",
+		 (unsigned long long)(ram / MIB), (unsigned long long)(pmem.free_pages * PAGE_SIZE / MIB),
+		 (unsigned long long)bi->hv_base, (unsigned long long)(bi->hv_size >> 10));
+}
+
+static void report_cpus(void)
+{
+	char ids[11 * ACPI_CPUS_MAX + 1];
+	size_t n = 0;
+	uint32_t i;
+
+	if (acpi_read_cpus(&cpus)) {
+		log_warn("cpus: no ACPI MADT; only the boot CPU is known");
+		return;
+	}
+	ids[0] = 0;
+	for (i = 0; i < cpus.count && i < ACPI_CPUS_MAX && n < sizeof(ids); i++)
+		n += (size_t)fmt(ids + n, sizeof(ids) - n, " %u", cpus.apic_id[i]);
+	log_info("cpus: %u in the ACPI MADT, APIC IDs%s", cpus.count, ids);
+}
+
+static void report_config(void)
+{
+	uint32_t i;
+
+	if (!config_ok) {
+		for (i = 0; i < config_errors.count && i < CFG_ERRORS_MAX; i++)
+			log_error("%s:%u: %s", CONFIG_FILE, config_errors.list[i].line,
+				  config_errors.list[i].text);
+		if (config_errors.count > CFG_ERRORS_MAX)
+			log_error("%s: %u more errors not shown", CONFIG_FILE,
+				  config_errors.count - CFG_ERRORS_MAX);
+		log_error("configuration refused: no partition is started");
+		return;
+	}
+	log_info("config: %s accepted, %u partitions", CONFIG_FILE, config.npartitions);
+	for (i = 0; i < config.npartitions; i++) {
+		const struct cfg_partition *p = &config.partitions[i];
+		log_info("  partition %s: %llu MiB, %u vCPUs, kernel %s, %u disks, autostart %s", p->name,
+			 (unsigned long long)(p->memory / MIB), p->vcpus, p->kernel, p->ndisks,
+			 p->autostart ? "yes" : "no");
+	}
+}
+
+static void cmd_version(const char *args)
+{
+	(void)args;
+	console_print("hv %s\n", HV_VERSION);
+}
+
+static void cmd_log(const char *args)
+{
+	char buf[256];
+	uint64_t cursor = 0;
+	size_t n;
+
+	(void)args;
+	while ((n = log_read(&cursor, buf, sizeof(buf))) > 0)
+		uart_sink(buf, n);
+}
+
+static void cmd_mem(const char *args)
+{
+	(void)args;
+	console_print("free %llu MiB of %llu MiB managed\n",
+		      (unsigned long long)(pmem.free_pages * PAGE_SIZE / MIB),
+		      (unsigned long long)(pmem.total_free * PAGE_SIZE / MIB));
+}
+
+static const struct console_command commands[] = {
+	{ "version", "show the hypervisor's version", cmd_version },
+	{ "log", "show the log kept since start-up", cmd_log },
+	{ "mem", "show free memory", cmd_mem },
+	{ 0, 0, 0 },
+};
+
+void hv_main(struct boot_info *bi)
+{
+	static const struct console_io io = { uart_sink, uart_wait_byte };
+
+	if (!bi || bi->magic != BOOT_INFO_MAGIC || bi->version != BOOT_INFO_VERSION) {
+		uart_init(&uart, 0, COM1, 0, DEFAULT_BAUD);
+		uart_write(&uart, "hv: loader and hypervisor versions differ; stopping\n", 52);
+		arch_halt();
+	}
+	arch_early_init(bi->hv_base, bi->hv_size);
+	acpi_init(bi->acpi_rsdp);
+	read_config(bi);
+	start_console();
+	replay_early_log();
+	log_info("version %s starting", HV_VERSION);
+	arch_report_cpu();
+	init_memory(bi, arch_paging_init(memory_top(bi)));
+	report_memory(bi);
+	report_cpus();
+	report_config();
+	log_info("console ready on the serial line; type 'help'");
+	console_run(&io, commands);
+}

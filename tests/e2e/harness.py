@@ -1,0 +1,226 @@
+"""End-to-end harness: builds a boot medium, boots it in an emulator, reads
+the serial console, enforces timeouts and kills the emulator by its PID.
+
+Two paths, one interface:
+- QEMU TCG with `-cpu EPYC`: AMD-V with NPT. Always available.
+- Bochs built with VMX: VT-x with EPT. Used when BOCHS names its binary.
+
+A run's serial log is written under build/test-logs/ and kept when the
+test fails (conftest.py removes those of passing tests).
+"""
+import os
+import shutil
+import signal
+import subprocess
+import tempfile
+import time
+
+import pexpect
+import pexpect.fdpexpect
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+BUILD = os.path.join(ROOT, os.environ.get("BUILD", "build"))
+LOGS = os.path.join(BUILD, "test-logs")
+OVMF_CODE = "/usr/share/OVMF/OVMF_CODE.fd"
+OVMF_VARS = "/usr/share/OVMF/OVMF_VARS.fd"
+OVMF_COMBINED = "/usr/share/ovmf/OVMF.fd"
+# EPYC less what TCG cannot emulate (QEMU warns about each otherwise).
+QEMU_CPU = ("EPYC,-rdseed,-sha-ni,-fxsr-opt,-misalignsse,-3dnowprefetch,-osvw,"
+            "-topoext,-nrip-save,-xsavec")
+
+
+def default_files():
+    """The loader and hypervisor every medium carries."""
+    return [os.path.join(BUILD, "BOOTX64.EFI"), os.path.join(BUILD, "hv.elf")]
+
+
+def make_medium(workdir, kind, cfg_text, files=None):
+    """Builds an 'iso' or a 'usb' (raw GPT disk) image carrying cfg_text as
+    hv.cfg (none when cfg_text is None) plus files; returns its path."""
+    files = list(files or default_files())
+    if cfg_text is not None:
+        cfg = os.path.join(workdir, "hv.cfg")
+        with open(cfg, "w") as f:
+            f.write(cfg_text)
+        files.append(cfg)
+    out = os.path.join(workdir, "hv.iso" if kind == "iso" else "hv-usb.img")
+    tool = os.path.join(ROOT, "tools", "mkiso.sh" if kind == "iso" else "mkusb.sh")
+    subprocess.run([tool, out] + files, check=True, stdout=subprocess.DEVNULL)
+    return out
+
+
+def bochs_binary():
+    """The Bochs binary to use, or None with the reason it cannot be used."""
+    path = os.environ.get("BOCHS")
+    if not path:
+        return None, "BOCHS is not set (it names a Bochs 3.x binary built with VMX)"
+    if not (os.path.isfile(path) and os.access(path, os.X_OK)):
+        return None, f"BOCHS={path} is not an executable file"
+    return path, None
+
+
+class Run:
+    """One emulator run. Use as a context manager; the emulator is killed
+    by its PID on exit, whatever happened."""
+
+    def __init__(self, name, argv, log_path, serial_fd=None, cwd=None):
+        """Without serial_fd the emulator's stdio is its serial console;
+        with it, the console is that pty and stdio goes to LOG.emulator."""
+        self.name = name
+        self.log_path = log_path
+        self.log = open(log_path, "w", encoding="utf-8", errors="replace")
+        self.emulator_out = None
+        self.proc = None
+        if serial_fd is None:
+            self.child = pexpect.spawn(argv[0], argv[1:], encoding="utf-8",
+                                       codec_errors="replace", cwd=cwd, timeout=None)
+            self.pid = self.child.pid
+        else:
+            self.emulator_out = open(log_path + ".emulator", "w")
+            self.proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=self.emulator_out,
+                                         stderr=subprocess.STDOUT, cwd=cwd,
+                                         start_new_session=True)
+            self.pid = self.proc.pid
+            self.child = pexpect.fdpexpect.fdspawn(serial_fd, encoding="utf-8",
+                                                   codec_errors="replace", timeout=None)
+        self.child.logfile_read = self.log
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.kill()
+        return False
+
+    def expect(self, pattern, timeout):
+        """Waits for a regex on the serial console; returns the match.
+        Fails with the tail of the console when it does not come in time."""
+        try:
+            self.child.expect(pattern, timeout=timeout)
+        except pexpect.TIMEOUT:
+            raise AssertionError(f"{self.name}: no /{pattern}/ within {timeout} s; "
+                                 f"console tail:\n{self.tail()}") from None
+        except pexpect.EOF:
+            raise AssertionError(f"{self.name}: emulator exited before /{pattern}/; "
+                                 f"console tail:\n{self.tail()}") from None
+        return self.child.match
+
+    def expect_absent(self, pattern, seconds):
+        """Asserts that pattern does not appear within the given time."""
+        try:
+            self.child.expect(pattern, timeout=seconds)
+        except (pexpect.TIMEOUT, pexpect.EOF):
+            return
+        raise AssertionError(f"{self.name}: unexpected /{pattern}/; console tail:\n{self.tail()}")
+
+    def send(self, text):
+        self.child.send(text)
+
+    def command(self, line):
+        """Types a console command; returns once it was echoed."""
+        for ch in line:  # one byte at a time: the console polls the UART
+            self.child.send(ch)
+            time.sleep(0.01)
+        self.child.send("\r")
+
+    def tail(self, lines=25):
+        self.log.flush()
+        with open(self.log_path, encoding="utf-8", errors="replace") as f:
+            return "".join(f.readlines()[-lines:])
+
+    def kill(self):
+        """Kills the emulator by PID, never by name."""
+        if self.pid is None:
+            return
+        try:
+            os.kill(self.pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+        self.pid = None
+        if self.proc:
+            self.proc.wait()
+            os.close(self.child.child_fd)
+        else:
+            self.child.close(force=True)  # reaps the killed child
+        self.log.close()
+        if self.emulator_out:
+            self.emulator_out.close()
+
+
+def boot_qemu(name, medium, log_path, smp=2, mem=1024, extra=()):
+    """Boots a medium in QEMU TCG with an AMD-V CPU and OVMF."""
+    vars_copy = os.path.join(os.path.dirname(medium), "OVMF_VARS.fd")
+    shutil.copyfile(OVMF_VARS, vars_copy)
+    if medium.endswith(".iso"):
+        drive = f"file={medium},media=cdrom,readonly=on,if=ide"
+    else:
+        drive = f"file={medium},format=raw,if=ide"
+    argv = ["qemu-system-x86_64", "-machine", "q35", "-accel", "tcg", "-cpu", QEMU_CPU,
+            "-smp", str(smp), "-m", str(mem),
+            "-drive", f"if=pflash,format=raw,readonly=on,file={OVMF_CODE}",
+            "-drive", f"if=pflash,format=raw,file={vars_copy}",
+            "-drive", drive, "-display", "none", "-serial", "stdio", "-monitor", "none",
+            "-no-reboot", *extra]
+    return Run(name, argv, log_path)
+
+
+BOCHSRC = """\
+megs: {mem}
+cpu: model={model}, count={cpus}, ips=100000000, reset_on_triple_fault=0
+romimage: file={rom}, address=0xffe00000
+vgaromimage: file={vgarom}
+pci: enabled=1, chipset=i440fx
+fw_cfg: enabled=1
+ata0-master: type=disk, path={disk}, mode=flat
+boot: disk
+com1: enabled=1, mode=term, dev={pty}
+display_library: nogui
+clock: sync=none, time0=local
+log: {log}
+panic: action=fatal
+error: action=report
+info: action=ignore
+debug: action=ignore
+"""
+BOCHS_CPU_MODEL = os.environ.get("BOCHS_CPU", "corei7_skylake_x")
+
+
+def bochs_vga_rom(binary):
+    """The VGA BIOS that ships with the Bochs build in use."""
+    prefix = os.path.dirname(os.path.dirname(os.path.realpath(binary)))
+    for name in ("VGABIOS-lgpl-latest.bin", "VGABIOS-lgpl-latest"):
+        path = os.path.join(prefix, "share", "bochs", name)
+        if os.path.exists(path):
+            return path
+    raise AssertionError(f"no VGABIOS-lgpl-latest.bin under {prefix}/share/bochs")
+
+
+def boot_bochs(name, disk, log_path, cpus=2, mem=512):
+    """Boots a raw disk image on Bochs' IDE controller with OVMF as its ROM."""
+    binary, why = bochs_binary()
+    assert binary, why
+    master, slave = os.openpty()
+    workdir = os.path.dirname(disk)
+    rc = os.path.join(workdir, "bochsrc")
+    with open(rc, "w") as f:
+        f.write(BOCHSRC.format(mem=mem, model=BOCHS_CPU_MODEL, cpus=cpus, rom=OVMF_COMBINED,
+                               vgarom=bochs_vga_rom(binary), disk=disk, pty=os.ttyname(slave),
+                               log=os.path.join(workdir, "bochs.log")))
+    run = Run(name, [binary, "-q", "-f", rc], log_path, serial_fd=master, cwd=workdir)
+    os.close(slave)
+    return run
+
+
+class Workdir:
+    """A scratch directory for media, removed afterwards."""
+
+    def __init__(self):
+        self.path = tempfile.mkdtemp(prefix="hv-e2e-")
+
+    def __enter__(self):
+        return self.path
+
+    def __exit__(self, *exc):
+        shutil.rmtree(self.path, ignore_errors=True)
+        return False
+

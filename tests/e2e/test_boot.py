@@ -1,0 +1,94 @@
+"""Boot to the banner from each medium; a bad hv.cfg is refused on the
+console with its line; loader failures return to the firmware."""
+import os
+
+import harness
+
+BOOT_TIMEOUT = {"qemu": 60, "bochs": 180}
+
+GOOD_CFG = """\
+[hypervisor]
+console = com1
+log_level = info
+
+[partition demo]
+memory = 64M
+vcpus = 2
+kernel = vmlinuz
+autostart = no
+"""
+
+
+def expect_banner(run, path):
+    t = BOOT_TIMEOUT[path]
+    run.expect(r"hv: version \S+ starting", t)
+    run.expect(r"hv: cpu: \S+ family", 10)
+    if path == "qemu":
+        run.expect(r"hv: AMD-V: SVM revision \d+, \d+ ASIDs, NPT yes", 10)
+    else:
+        run.expect(r"hv: VT-x: EPT yes .*, VPID yes, unrestricted guest yes", 10)
+    run.expect(r"hv: memory: \d+ MiB RAM, \d+ MiB free", 10)
+    run.expect(r"hv: cpus: 2 in the ACPI MADT, APIC IDs 0 1", 10)
+
+
+def expect_console(run):
+    run.expect(r"hv> ", 10)
+    run.command("version")
+    run.expect(r"hv 0\.1\.0-[\w.-]+\r*\n", 10)
+    run.expect(r"hv> ", 10)
+
+
+def test_iso_boots_to_banner(boot, path):
+    with boot(path, GOOD_CFG, medium="iso") as run:
+        expect_banner(run, path)
+        run.expect(r"hv: config: hv.cfg accepted, 1 partitions", 10)
+        run.expect(r"partition demo: 64 MiB, 2 vCPUs, kernel vmlinuz, 0 disks, autostart no", 10)
+        expect_console(run)
+
+
+def test_usb_image_boots_to_banner(boot, path):
+    with boot(path, GOOD_CFG, medium="usb") as run:
+        expect_banner(run, path)
+        expect_console(run)
+
+
+def test_bad_config_is_refused_with_its_line(boot, path):
+    cfg = GOOD_CFG + "memory_size = 5\n" + "[partition second]\nmemory = 3M\nkernel = k\n"
+    with boot(path, cfg) as run:
+        expect_banner(run, path)
+        run.expect(r"hv: error: hv.cfg:10: unknown key 'memory_size' in \[partition demo\]", 10)
+        run.expect(r"hv: error: hv.cfg:12: memory '3M': must be a non-zero multiple of 2M", 10)
+        run.expect(r"hv: error: configuration refused: no partition is started", 10)
+        expect_console(run)  # the hypervisor stays at its console
+
+
+def test_console_shows_the_log_and_rejects_unknown_commands(boot):
+    with boot("qemu", GOOD_CFG) as run:
+        expect_banner(run, "qemu")
+        run.expect(r"hv> ", 10)
+        run.command("frobnicate")
+        run.expect(r"unknown command 'frobnicate'; 'help' lists the commands", 10)
+        run.command("log")
+        run.expect(r"hv: version \S+ starting", 10)
+        run.expect(r"console ready on the serial line", 10)
+        run.command("mem")
+        run.expect(r"free \d+ MiB of \d+ MiB managed", 10)
+
+
+def test_loader_refuses_a_damaged_hypervisor(boot, tmp_path):
+    bad = tmp_path / "hv.elf"
+    with open(os.path.join(harness.BUILD, "hv.elf"), "rb") as f:
+        data = bytearray(f.read())
+    data[18] = 0x3e ^ 0xff  # e_machine: no longer x86-64
+    bad.write_bytes(bytes(data))
+    files = [os.path.join(harness.BUILD, "BOOTX64.EFI"), str(bad)]
+    with boot("qemu", GOOD_CFG, files=files) as run:
+        run.expect(r"hv loader: hv.elf refused: not an x86-64 image", 60)
+        # Back in the firmware, which tries its next boot option: no hang, no jump.
+        run.expect_absent(r"hv: version", 5)
+
+
+def test_loader_reports_a_missing_config(boot):
+    with boot("qemu", None) as run:
+        run.expect(r"hv loader: cannot open hv.cfg: Not Found", 60)
+        run.expect_absent(r"hv: version", 5)

@@ -1,0 +1,301 @@
+/* hv.cfg parser: good configs parse to the right values; each kind of
+ * error is reported with its line. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "config.h"
+#include "log.h"
+
+static struct hv_config cfg;
+static struct cfg_errors errs;
+
+static uint32_t parse(const char *text)
+{
+	return cfg_parse(text, strlen(text), &cfg, &errs);
+}
+
+/* Exactly one error, on this line, whose text contains this fragment. */
+static void expect_error(const char *text, uint32_t line, const char *fragment)
+{
+	uint32_t n = parse(text);
+
+	if (n != 1 || errs.list[0].line != line || !strstr(errs.list[0].text, fragment)) {
+		uint32_t i;
+		for (i = 0; i < n && i < CFG_ERRORS_MAX; i++)
+			print_message("got line %u: %s\n", errs.list[i].line, errs.list[i].text);
+		fail_msg("expected one error on line %u containing '%s', got %u errors", line, fragment, n);
+	}
+}
+
+static const char full_example[] =
+	"# two partitions\n"
+	"[hypervisor]\n"
+	"console = io:0x2f8\n"
+	"baud = 57600\n"
+	"log_level = debug\n"
+	"\n"
+	"[partition web]\n"
+	"memory = 512M\n"
+	"vcpus = 2\n"
+	"cpus = 0-1\n"
+	"cpus.1 = 1\n"
+	"share = 200\n"
+	"kernel = vmlinuz\n"
+	"initrd = initrd.img\n"
+	"cmdline = console=ttyS0 root=/dev/vda1 rw\n"
+	"disk = part:web-root\n"
+	"disk = guid:0FC63DAF-8483-4772-8E79-3D69D8477DE4 ro\n"
+	"disk = ramdisk:data.img rw\n"
+	"autostart = no\n"
+	"\r\n"
+	"[partition rt]\n"
+	"  memory = 1G  \n"
+	"vcpus = 2\n"
+	"cpus = 2,3\n"
+	"exclusive = yes\n"
+	"kernel = rt.bin\n";
+
+static void full_example_parses(void **state)
+{
+	const struct cfg_partition *web = &cfg.partitions[0], *rt = &cfg.partitions[1];
+
+	(void)state;
+	assert_int_equal(parse(full_example), 0);
+	assert_int_equal(cfg.console.kind, CONSOLE_IO);
+	assert_int_equal(cfg.console.address, 0x2f8);
+	assert_int_equal(cfg.console.baud, 57600);
+	assert_int_equal(cfg.log_level, LOG_DEBUG);
+	assert_int_equal(cfg.npartitions, 2);
+
+	assert_string_equal(web->name, "web");
+	assert_int_equal(web->line, 7);
+	assert_int_equal(web->memory, 512ull << 20);
+	assert_int_equal(web->vcpus, 2);
+	assert_int_equal(web->affinity[0], 0x3);
+	assert_int_equal(web->affinity[1], 0x2);
+	assert_int_equal(web->share, 200);
+	assert_false(web->exclusive);
+	assert_false(web->autostart);
+	assert_string_equal(web->kernel, "vmlinuz");
+	assert_string_equal(web->initrd, "initrd.img");
+	assert_string_equal(web->cmdline, "console=ttyS0 root=/dev/vda1 rw");
+	assert_int_equal(web->ndisks, 3);
+	assert_int_equal(web->disks[0].kind, DISK_GPT_NAME);
+	assert_string_equal(web->disks[0].source, "web-root");
+	assert_false(web->disks[0].read_only);
+	assert_int_equal(web->disks[1].kind, DISK_GPT_GUID);
+	assert_true(web->disks[1].read_only);
+	assert_int_equal(web->disks[1].line, 17);
+	assert_int_equal(web->disks[2].kind, DISK_RAMDISK);
+	assert_string_equal(web->disks[2].source, "data.img");
+
+	assert_int_equal(rt->memory, 1ull << 30);
+	assert_true(rt->exclusive);
+	assert_int_equal(rt->affinity[0], 1u << 2); /* vCPU i takes the i-th CPU */
+	assert_int_equal(rt->affinity[1], 1u << 3);
+	assert_true(rt->autostart);
+	assert_int_equal(rt->share, CFG_SHARE_DEFAULT);
+}
+
+static void defaults_apply(void **state)
+{
+	(void)state;
+	assert_int_equal(parse("[partition a]\nmemory=2M\nkernel=k\n"), 0);
+	assert_int_equal(cfg.console.kind, CONSOLE_AUTO);
+	assert_int_equal(cfg.console.baud, 0);
+	assert_int_equal(cfg.log_level, LOG_INFO);
+	assert_int_equal(cfg.partitions[0].vcpus, 1);
+	assert_int_equal(cfg.partitions[0].affinity[0], 0); /* any CPU */
+	assert_true(cfg.partitions[0].autostart);
+	assert_int_equal(cfg.partitions[0].ndisks, 0);
+	assert_string_equal(cfg.partitions[0].cmdline, "");
+}
+
+static void empty_config_is_valid(void **state)
+{
+	(void)state;
+	assert_int_equal(parse(""), 0);
+	assert_int_equal(cfg.npartitions, 0);
+	assert_int_equal(parse("# nothing\n\n   \n"), 0);
+}
+
+static void console_forms(void **state)
+{
+	(void)state;
+	assert_int_equal(parse("[hypervisor]\nconsole = com2\n"), 0);
+	assert_int_equal(cfg.console.address, 0x2f8);
+	assert_int_equal(parse("[hypervisor]\nconsole = mmio:0xfe030000\n"), 0);
+	assert_int_equal(cfg.console.kind, CONSOLE_MMIO);
+	assert_int_equal(cfg.console.address, 0xfe030000);
+	expect_error("[hypervisor]\nconsole = com5\n", 2, "console 'com5'");
+	expect_error("[hypervisor]\nconsole = io:0x10000\n", 2, "console");
+	expect_error("[hypervisor]\nconsole = mmio:0x1001\n", 2, "console");
+	expect_error("[hypervisor]\nbaud = 100000\n", 2, "divisor of 115200");
+	expect_error("[hypervisor]\nlog_level = loud\n", 2, "log_level 'loud'");
+}
+
+static void syntax_errors(void **state)
+{
+	(void)state;
+	expect_error("memory = 2M\n", 1, "before any [section]");
+	expect_error("[hypervisor]\nconsole com1\n", 2, "expected 'key = value'");
+	expect_error("[hypervisor\n", 1, "closing ']'");
+	expect_error("\n\n[guests]\nfoo = 1\nbar = 2\n", 3, "unknown section '[guests]'");
+	expect_error("[hypervisor]\n[hypervisor]\n", 2, "appears twice");
+	expect_error("[hypervisor]\nconsole = com1\r\nx\001 = 1\n", 3, "control character 0x01");
+}
+
+static void nul_byte_is_refused(void **state)
+{
+	static const char text[] = "[hypervisor]\nconsole\0 = com1\n";
+
+	(void)state;
+	assert_int_equal(cfg_parse(text, sizeof(text) - 1, &cfg, &errs), 1);
+	assert_int_equal(errs.list[0].line, 2);
+	assert_non_null(strstr(errs.list[0].text, "control character 0x00"));
+}
+
+static void key_errors(void **state)
+{
+	(void)state;
+	expect_error("[hypervisor]\nspeed = 9600\n", 2, "unknown key 'speed' in [hypervisor]");
+	expect_error("[hypervisor]\nmemory = 2M\n", 2, "misplaced key 'memory' in [hypervisor]");
+	expect_error("[partition a]\nmemory=2M\nkernel=k\nbaud=9600\n", 4, "misplaced key 'baud' in [partition a]");
+	expect_error("[partition a]\nmemory=2M\nkernel=k\nmemory=4M\n", 4, "'memory' is set twice");
+	expect_error("[partition a]\nmemory=2M\nkernel=\n", 3, "'kernel' has no value");
+	expect_error("[partition a]\nmemory=2M\nkernel=k\nshare.1=3\n", 4, "only cpus.N takes an index");
+	expect_error("[partition a]\nmemory=2M\nkernel=k\ncpus.64=1\n", 4, "only cpus.N");
+	expect_error("[partition a]\nmemory=2M\nkernel=k\ncpus.0=1\ncpus.0=1\n", 5, "cpus.0 is set twice");
+}
+
+static void value_errors(void **state)
+{
+	(void)state;
+	expect_error("[partition a]\nkernel=k\nmemory=lots\n", 3, "expected a size");
+	expect_error("[partition a]\nkernel=k\nmemory=3M\n", 3, "multiple of 2M");
+	expect_error("[partition a]\nkernel=k\nmemory=0\n", 3, "multiple of 2M");
+	expect_error("[partition a]\nkernel=k\nmemory=2T\n", 3, "at most 1T");
+	expect_error("[partition a]\nkernel=k\nmemory=99999999999999999999\n", 3, "expected a size");
+	expect_error("[partition a]\nkernel=k\nmemory=16777216T\n", 3, "expected a size");
+	expect_error("[partition a]\nkernel=k\nmemory=2M\nvcpus=0\n", 4, "vcpus '0'");
+	expect_error("[partition a]\nkernel=k\nmemory=2M\nvcpus=65\n", 4, "vcpus '65'");
+	expect_error("[partition a]\nkernel=k\nmemory=2M\ncpus=3-1\n", 4, "cpus '3-1'");
+	expect_error("[partition a]\nkernel=k\nmemory=2M\ncpus=0,64\n", 4, "cpus '0,64'");
+	expect_error("[partition a]\nkernel=k\nmemory=2M\ncpus=0,,1\n", 4, "cpus");
+	expect_error("[partition a]\nkernel=k\nmemory=2M\nshare=0\n", 4, "share '0'");
+	expect_error("[partition a]\nkernel=k\nmemory=2M\nshare=10001\n", 4, "share '10001'");
+	expect_error("[partition a]\nkernel=k\nmemory=2M\nautostart=maybe\n", 4, "expected yes or no");
+	expect_error("[partition a]\nmemory=2M\nkernel=../etc/k\n", 3, "may hold only");
+	expect_error("[partition a]\nmemory=2M\nkernel=k\ninitrd=a b\n", 4, "may hold only");
+	expect_error("[partition a]\nmemory=2M\nkernel=k\ndisk=sda1\n", 4, "expected part:NAME");
+	expect_error("[partition a]\nmemory=2M\nkernel=k\ndisk=guid:1234\n", 4, "expected part:NAME");
+	expect_error("[partition a]\nmemory=2M\nkernel=k\ndisk=part:root rx\n", 4, "expected ro or rw");
+	expect_error("[partition a b]\nmemory=2M\nkernel=k\n", 1, "partition name 'a b'");
+}
+
+static void partition_errors(void **state)
+{
+	(void)state;
+	expect_error("\n[partition a]\nkernel=k\n", 2, "has no memory size");
+	expect_error("[partition a]\nmemory=2M\n", 1, "has no kernel");
+	expect_error("[partition a]\nmemory=2M\nkernel=k\n[partition a]\nmemory=2M\nkernel=k\n", 4,
+		     "already defined on line 1");
+	expect_error("[partition a]\nmemory=2M\nkernel=k\nvcpus=2\ncpus.2=0\n", 5, "beyond its 2 vCPUs");
+	expect_error("[partition a]\nmemory=2M\nkernel=k\nvcpus=2\ncpus=0\nexclusive=yes\n", 1,
+		     "one host CPU for each");
+	expect_error("[partition a]\nmemory=2M\nkernel=k\nvcpus=2\ncpus=0-1\ncpus.1=0\nexclusive=yes\n", 1,
+		     "same CPU");
+	expect_error("[partition a]\nmemory=2M\nkernel=k\ncpus=0\nexclusive=yes\nshare=5\n", 1,
+		     "share has no meaning");
+	expect_error("[partition a]\nmemory=2M\nkernel=k\ncpus=1\nexclusive=yes\n"
+		     "[partition b]\nmemory=2M\nkernel=k\ncpus=0-1\n",
+		     6, "'a' owns exclusively");
+}
+
+static void limits(void **state)
+{
+	char text[CFG_LINE_MAX + 64];
+	char many[(CFG_PARTITIONS_MAX + 1) * 40];
+	size_t n = 0;
+	int i;
+
+	(void)state;
+	n = (size_t)snprintf(text, sizeof(text), "[partition a]\nmemory=2M\nkernel=k\ncmdline=");
+	memset(text + n, 'x', CFG_LINE_MAX);
+	text[n + CFG_LINE_MAX] = 0;
+	expect_error(text, 4, "longer than");
+
+	n = 0;
+	for (i = 0; i <= CFG_PARTITIONS_MAX; i++)
+		n += (size_t)snprintf(many + n, sizeof(many) - n, "[partition p%d]\nmemory=2M\nkernel=k\n", i);
+	expect_error(many, 3 * CFG_PARTITIONS_MAX + 1, "more than 16 partitions");
+
+	n = (size_t)snprintf(text, sizeof(text), "[partition a]\nmemory=2M\nkernel=k\n");
+	for (i = 0; i <= CFG_DISKS_MAX; i++)
+		n += (size_t)snprintf(text + n, sizeof(text) - n, "disk=part:d%d\n", i);
+	expect_error(text, 4 + CFG_DISKS_MAX, "more than 8 disks");
+}
+
+static void errors_are_counted_past_the_kept_ones(void **state)
+{
+	char text[1024];
+	size_t n = (size_t)snprintf(text, sizeof(text), "[hypervisor]\n");
+	int i;
+
+	(void)state;
+	for (i = 0; i < CFG_ERRORS_MAX + 4; i++)
+		n += (size_t)snprintf(text + n, sizeof(text) - n, "bogus%d = 1\n", i);
+	assert_int_equal(parse(text), CFG_ERRORS_MAX + 4);
+	assert_int_equal(errs.list[0].line, 2);
+	assert_int_equal(errs.list[CFG_ERRORS_MAX - 1].line, CFG_ERRORS_MAX + 1);
+}
+
+static void errors_come_in_line_order(void **state)
+{
+	(void)state;
+	/* The missing kernel is found when the section ends, after line 3. */
+	assert_int_equal(parse("[partition a]\nmemory=2M\nfoo=1\n"), 2);
+	assert_int_equal(errs.list[0].line, 1);
+	assert_int_equal(errs.list[1].line, 3);
+}
+
+static void every_error_names_a_line(void **state)
+{
+	/* Truncated input at each byte of a good config: no crash, no line 0. */
+	size_t len = strlen(full_example), cut;
+	uint32_t i, n;
+
+	(void)state;
+	for (cut = 0; cut <= len; cut++) {
+		n = cfg_parse(full_example, cut, &cfg, &errs);
+		for (i = 0; i < n && i < CFG_ERRORS_MAX; i++)
+			assert_true(errs.list[i].line >= 1);
+	}
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(full_example_parses),
+		cmocka_unit_test(defaults_apply),
+		cmocka_unit_test(empty_config_is_valid),
+		cmocka_unit_test(console_forms),
+		cmocka_unit_test(syntax_errors),
+		cmocka_unit_test(nul_byte_is_refused),
+		cmocka_unit_test(key_errors),
+		cmocka_unit_test(value_errors),
+		cmocka_unit_test(partition_errors),
+		cmocka_unit_test(limits),
+		cmocka_unit_test(errors_are_counted_past_the_kept_ones),
+		cmocka_unit_test(errors_come_in_line_order),
+		cmocka_unit_test(every_error_names_a_line),
+	};
+
+	return cmocka_run_group_tests_name("config", tests, NULL, NULL);
+}

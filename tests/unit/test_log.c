@@ -1,0 +1,176 @@
+/* Log formatting, levels and the ring buffer the console reads. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "lib/fmt.h"
+#include "log.h"
+
+static char sunk[4096];
+static size_t sunk_len;
+
+static void sink(const char *text, size_t len)
+{
+	memcpy(sunk + sunk_len, text, len);
+	sunk_len += len;
+	sunk[sunk_len] = 0;
+}
+
+static int reset(void **state)
+{
+	(void)state;
+	sunk_len = 0;
+	sunk[0] = 0;
+	log_set_sink(sink);
+	log_set_level(LOG_INFO);
+	return 0;
+}
+
+static void format_matches_c_printf(void **state)
+{
+	char buf[128], ref[128];
+
+	(void)state;
+#define SAME(...)                                                   \
+	do {                                                        \
+		int n = fmt(buf, sizeof(buf), __VA_ARGS__);         \
+		int m = snprintf(ref, sizeof(ref), __VA_ARGS__);    \
+		assert_string_equal(buf, ref);                      \
+		assert_int_equal(n, m);                             \
+	} while (0)
+	SAME("%d %d %u %x %X", 42, -7, 4000000000u, 255, 255);
+	SAME("%ld %lld %lu %llx", -1L, -9223372036854775807LL - 1, 18446744073709551615UL, 0xdeadbeefcafeULL);
+	SAME("%zu %zx", (size_t)12345, (size_t)0xabc);
+	SAME("[%5d] [%-5d] [%05d] [%05d]", 42, 42, 42, -42);
+	SAME("[%8s] [%-8s] [%.3s] [%.*s] [%*d]", "ab", "ab", "abcdef", 2, "xyz", 6, 9);
+	SAME("%c%c %% %s", 'h', 'v', "end");
+	SAME("%016llx %02x", 0x1234ULL, 7);
+	SAME("%s", "");
+#undef SAME
+}
+
+static void format_truncates_and_reports_full_length(void **state)
+{
+	char buf[8];
+
+	(void)state;
+	assert_int_equal(fmt(buf, sizeof(buf), "%s-%d", "abcdef", 1234), 11);
+	assert_string_equal(buf, "abcdef-");
+	assert_int_equal(fmt(buf, 1, "xyz"), 3);
+	assert_string_equal(buf, "");
+	assert_int_equal(fmt(NULL, 0, "%d", 100), 3);
+	{
+		const char *volatile nothing = NULL; /* hidden from the format checker */
+		fmt(buf, sizeof(buf), "%s", nothing);
+	}
+	assert_string_equal(buf, "(null)");
+}
+
+static void lines_carry_level_prefix(void **state)
+{
+	(void)state;
+	log_info("memory %d MiB", 512);
+	log_warn("odd %s", "thing");
+	log_error("bad");
+	assert_string_equal(sunk, "hv: memory 512 MiB\nhv: warning: odd thing\nhv: error: bad\n");
+}
+
+static void levels_filter(void **state)
+{
+	(void)state;
+	log_debug("hidden");
+	assert_int_equal(sunk_len, 0);
+	log_set_level(LOG_DEBUG);
+	log_debug("shown");
+	assert_string_equal(sunk, "hv: debug: shown\n");
+	log_set_level(LOG_ERROR);
+	log_warn("hidden");
+	log_error("e");
+	assert_string_equal(sunk, "hv: debug: shown\nhv: error: e\n");
+}
+
+static void level_names(void **state)
+{
+	(void)state;
+	assert_int_equal(log_level_from_name("error", 5), LOG_ERROR);
+	assert_int_equal(log_level_from_name("warn", 4), LOG_WARN);
+	assert_int_equal(log_level_from_name("info", 4), LOG_INFO);
+	assert_int_equal(log_level_from_name("debug", 5), LOG_DEBUG);
+	assert_int_equal(log_level_from_name("inf", 3), -1);
+	assert_int_equal(log_level_from_name("infos", 5), -1);
+}
+
+static void long_lines_are_cut_visibly(void **state)
+{
+	char big[600];
+
+	(void)state;
+	memset(big, 'a', sizeof(big) - 1);
+	big[sizeof(big) - 1] = 0;
+	log_info("%s", big);
+	assert_int_equal(sunk_len, LOG_LINE_MAX - 1);
+	assert_string_equal(sunk + sunk_len - 4, "...\n");
+}
+
+static void ring_reads_what_was_logged(void **state)
+{
+	uint64_t cursor = 0, mark;
+	char buf[LOG_RING_SIZE];
+	size_t n;
+
+	(void)state;
+	while (log_read(&cursor, buf, sizeof(buf)))
+		; /* skip what earlier tests logged */
+	mark = cursor;
+	log_info("one");
+	log_info("two");
+	n = log_read(&cursor, buf, sizeof(buf));
+	assert_int_equal(n, strlen("hv: one\nhv: two\n"));
+	assert_memory_equal(buf, "hv: one\nhv: two\n", n);
+	assert_int_equal(log_read(&cursor, buf, sizeof(buf)), 0);
+	/* Small reads continue where they stopped. */
+	cursor = mark;
+	assert_int_equal(log_read(&cursor, buf, 3), 3);
+	assert_memory_equal(buf, "hv:", 3);
+	assert_int_equal(log_read(&cursor, buf, 5), 5);
+	assert_memory_equal(buf, " one\n", 5);
+}
+
+static void reader_behind_the_ring_resumes_at_a_whole_line(void **state)
+{
+	uint64_t cursor = 0;
+	static char buf[LOG_RING_SIZE + 1];
+	size_t n;
+	int i;
+
+	(void)state;
+	log_set_sink(NULL);
+	for (i = 0; i < 5000; i++)
+		log_info("line %04d", i);
+	n = log_read(&cursor, buf, sizeof(buf));
+	assert_true(n <= LOG_RING_SIZE);
+	assert_true(n > LOG_RING_SIZE - 32);
+	assert_memory_equal(buf, "hv: line ", 9);
+	assert_memory_equal(buf + n - 14, "hv: line 4999\n", 14);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(format_matches_c_printf),
+		cmocka_unit_test(format_truncates_and_reports_full_length),
+		cmocka_unit_test_setup(lines_carry_level_prefix, reset),
+		cmocka_unit_test_setup(levels_filter, reset),
+		cmocka_unit_test(level_names),
+		cmocka_unit_test_setup(long_lines_are_cut_visibly, reset),
+		cmocka_unit_test_setup(ring_reads_what_was_logged, reset),
+		cmocka_unit_test_setup(reader_behind_the_ring_resumes_at_a_whole_line, reset),
+	};
+
+	return cmocka_run_group_tests_name("log", tests, NULL, NULL);
+}
