@@ -279,15 +279,21 @@ static void set_memory(struct parser *ps, struct text v, uint32_t index)
 		ps->part->memory = bytes;
 }
 
-static void set_vcpus(struct parser *ps, struct text v, uint32_t index)
+/* A whole number from 1 to max. */
+static void set_count(struct parser *ps, const char *key, struct text v, uint32_t max, uint32_t *out)
 {
 	uint64_t n;
 
-	(void)index;
-	if (parse_u64(v, &n) || n == 0 || n > CFG_VCPUS_MAX)
-		error(ps, "vcpus '%.*s': expected a number from 1 to %d", (int)v.n, v.p, CFG_VCPUS_MAX);
+	if (parse_u64(v, &n) || n == 0 || n > max)
+		error(ps, "%s '%.*s': expected a number from 1 to %u", key, (int)v.n, v.p, max);
 	else
-		ps->part->vcpus = (uint32_t)n;
+		*out = (uint32_t)n;
+}
+
+static void set_vcpus(struct parser *ps, struct text v, uint32_t index)
+{
+	(void)index;
+	set_count(ps, "vcpus", v, CFG_VCPUS_MAX, &ps->part->vcpus);
 }
 
 static void set_cpus(struct parser *ps, struct text v, uint32_t index)
@@ -313,13 +319,8 @@ static void set_cpus(struct parser *ps, struct text v, uint32_t index)
 
 static void set_share(struct parser *ps, struct text v, uint32_t index)
 {
-	uint64_t share;
-
 	(void)index;
-	if (parse_u64(v, &share) || share == 0 || share > CFG_SHARE_MAX)
-		error(ps, "share '%.*s': expected a number from 1 to %d", (int)v.n, v.p, CFG_SHARE_MAX);
-	else
-		ps->part->share = (uint32_t)share;
+	set_count(ps, "share", v, CFG_SHARE_MAX, &ps->part->share);
 }
 
 static void set_flag(struct parser *ps, const char *key, struct text v, int *out)
