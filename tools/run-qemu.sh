@@ -27,6 +27,7 @@ if [ -z "${CPU:-}" ]; then
 fi
 vars=$(mktemp --suffix=.fd)
 trap 'rm -f "$vars"' EXIT
+trap 'exit 1' INT TERM HUP
 cp "$vars_template" "$vars"
 
 case "$image" in
