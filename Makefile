@@ -35,15 +35,15 @@ EFI_CFLAGS := -std=gnu11 -O2 $(WARNINGS) -Wno-strict-prototypes -Wno-missing-pro
               -fpic -ffreestanding -fno-stack-protector -fno-strict-aliasing -fshort-wchar \
               -mno-red-zone -maccumulate-outgoing-args -DEFI_FUNCTION_WRAPPER \
               -isystem $(EFI_INC) -isystem $(EFI_INC)/x86_64 -Ihv -Iboot/efi
-EFI_SRCS := boot/efi/loader.c boot/efi/elf_load.c
+EFI_SRCS := boot/efi/loader.c boot/efi/elf_load.c hv/config.c hv/lib/fmt.c hv/lib/str.c
 EFI_OBJS := $(EFI_SRCS:%.c=$(BUILD)/efi/%.o)
 
 # ---- host builds: tools and unit tests share the hypervisor's own sources
-HOST_CFLAGS := -std=gnu11 -O1 -g $(WARNINGS) -Ihv -Iboot/efi -fsanitize=address,undefined \
+HOST_CFLAGS := -std=gnu11 -O1 -g $(WARNINGS) -Ihv -Iboot/efi -Iarch/x86 -fsanitize=address,undefined \
                -fno-sanitize-recover=all
-CONFIG_SRCS := hv/config.c hv/log.c hv/lib/fmt.c hv/lib/str.c
+CONFIG_SRCS := hv/config.c hv/lib/fmt.c hv/lib/str.c
 
-UNIT_TESTS := test_config test_pmem test_log test_elf_load test_console
+UNIT_TESTS := test_config test_pmem test_log test_elf_load test_console test_gpt
 UNIT_BINS  := $(UNIT_TESTS:%=$(BUILD)/host/%)
 
 test_config_SRCS   := tests/unit/test_config.c $(CONFIG_SRCS)
@@ -51,13 +51,21 @@ test_pmem_SRCS     := tests/unit/test_pmem.c hv/pmem.c
 test_log_SRCS      := tests/unit/test_log.c hv/log.c hv/lib/fmt.c hv/lib/str.c
 test_elf_load_SRCS := tests/unit/test_elf_load.c boot/efi/elf_load.c
 test_console_SRCS  := tests/unit/test_console.c hv/console.c hv/lib/fmt.c hv/lib/str.c
+test_gpt_SRCS      := tests/unit/test_gpt.c arch/x86/gpt.c
+
+# ---- guests: freestanding, linked where they run
+GUEST_CFLAGS := -std=gnu11 -O2 -g $(WARNINGS) -ffreestanding -fno-pie -mno-red-zone \
+                -mgeneral-regs-only -fno-stack-protector -fno-asynchronous-unwind-tables -Ihv
+SELFTEST_OBJS := $(addprefix $(BUILD)/guests/,selftest/entry.o selftest/selftest.o \
+                 hv/lib/fmt.o hv/lib/str.o)
+GUESTS := $(BUILD)/selftest.elf
 
 GUEST_CFG ?= guests/hv.cfg
-IMAGE_FILES := $(BUILD)/BOOTX64.EFI $(BUILD)/hv.elf
+IMAGE_FILES := $(BUILD)/BOOTX64.EFI $(BUILD)/hv.elf $(GUESTS)
 
 .PHONY: all deps iso usb run test unit e2e clean help
 
-all: $(BUILD)/BOOTX64.EFI $(BUILD)/hv.elf $(BUILD)/hvcfg
+all: $(BUILD)/BOOTX64.EFI $(BUILD)/hv.elf $(BUILD)/hvcfg $(GUESTS)
 
 help:
 	@echo "make          build the loader, hv.elf and the hvcfg tool into $(BUILD)/"
@@ -93,6 +101,22 @@ $(BUILD)/loader.so: $(EFI_OBJS)
 $(BUILD)/BOOTX64.EFI: $(BUILD)/loader.so
 	$(OBJCOPY) -j .text -j .sdata -j .data -j .dynamic -j .dynsym -j .rel -j .rela \
 		-j '.rel.*' -j '.rela.*' -j .reloc --target efi-app-x86_64 --subsystem=10 $< $@
+
+$(BUILD)/guests/%.o: guests/%.c
+	@mkdir -p $(dir $@)
+	$(CC) $(GUEST_CFLAGS) -MMD -MP -c $< -o $@
+
+$(BUILD)/guests/hv/%.o: hv/%.c
+	@mkdir -p $(dir $@)
+	$(CC) $(GUEST_CFLAGS) -MMD -MP -c $< -o $@
+
+$(BUILD)/guests/%.o: guests/%.asm
+	@mkdir -p $(dir $@)
+	$(NASM) -f elf64 -g $< -o $@
+
+$(BUILD)/selftest.elf: $(SELFTEST_OBJS) guests/selftest/selftest.ld
+	$(LD) -static -no-pie -z max-page-size=4096 -z noexecstack -T guests/selftest/selftest.ld \
+		-o $@ $(SELFTEST_OBJS)
 
 $(BUILD)/hvcfg: tools/hvcfg/hvcfg.c $(CONFIG_SRCS)
 	@mkdir -p $(dir $@)

@@ -31,6 +31,7 @@ struct mem_region {
 };
 
 #define BOOT_MODULE_NAME_MAX 64
+#define CONFIG_FILE "hv.cfg"
 #define BOOT_MODULES_MAX 32
 
 /* A file the loader read from the boot medium (hv.cfg, guest images). */

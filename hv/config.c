@@ -32,19 +32,32 @@ struct key {
 	void (*set)(struct parser *ps, struct text value, uint32_t index);
 };
 
+static void add_error_v(struct cfg_errors *e, uint32_t line, const char *f, va_list ap)
+{
+	if (e->count < CFG_ERRORS_MAX) {
+		e->list[e->count].line = line;
+		fmt_v(e->list[e->count].text, CFG_ERROR_TEXT, f, ap);
+	}
+	e->count++;
+}
+
+void cfg_add_error(struct cfg_errors *errs, uint32_t line, const char *f, ...)
+{
+	va_list ap;
+
+	va_start(ap, f);
+	add_error_v(errs, line, f, ap);
+	va_end(ap);
+}
+
 static void __attribute__((format(printf, 3, 4)))
 error_at(struct parser *ps, uint32_t line, const char *f, ...)
 {
-	struct cfg_errors *e = ps->errs;
 	va_list ap;
 
-	if (e->count < CFG_ERRORS_MAX) {
-		e->list[e->count].line = line;
-		va_start(ap, f);
-		fmt_v(e->list[e->count].text, CFG_ERROR_TEXT, f, ap);
-		va_end(ap);
-	}
-	e->count++;
+	va_start(ap, f);
+	add_error_v(ps->errs, line, f, ap);
+	va_end(ap);
 }
 
 #define error(ps, ...) error_at(ps, (ps)->line, __VA_ARGS__)
@@ -255,13 +268,18 @@ static void set_baud(struct parser *ps, struct text v, uint32_t index)
 
 static void set_log_level(struct parser *ps, struct text v, uint32_t index)
 {
-	int level = log_level_from_name(v.p, v.n);
+	/* In the order of enum log_level. */
+	static const char *const names[] = { "error", "warn", "info", "debug" };
+	int level;
 
 	(void)index;
-	if (level < 0)
-		error(ps, "log_level '%.*s': expected error, warn, info or debug", (int)v.n, v.p);
-	else
-		ps->cfg->log_level = level;
+	for (level = LOG_ERROR; level <= LOG_DEBUG; level++) {
+		if (str_eq_n(v.p, v.n, names[level])) {
+			ps->cfg->log_level = level;
+			return;
+		}
+	}
+	error(ps, "log_level '%.*s': expected error, warn, info or debug", (int)v.n, v.p);
 }
 
 /* ---- [partition NAME] keys -------------------------------------------- */
@@ -345,12 +363,14 @@ static void set_kernel(struct parser *ps, struct text v, uint32_t index)
 {
 	(void)index;
 	copy_name(ps, "kernel", v, ps->part->kernel, sizeof(ps->part->kernel));
+	ps->part->kernel_line = ps->line;
 }
 
 static void set_initrd(struct parser *ps, struct text v, uint32_t index)
 {
 	(void)index;
 	copy_name(ps, "initrd", v, ps->part->initrd, sizeof(ps->part->initrd));
+	ps->part->initrd_line = ps->line;
 }
 
 static void set_cmdline(struct parser *ps, struct text v, uint32_t index)

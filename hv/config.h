@@ -57,6 +57,7 @@ struct cfg_partition {
 	int autostart;
 	char kernel[CFG_FILE_MAX];
 	char initrd[CFG_FILE_MAX];
+	uint32_t kernel_line, initrd_line;
 	char cmdline[CFG_CMDLINE_MAX];
 	uint32_t ndisks;
 	struct cfg_disk disks[CFG_DISKS_MAX];
@@ -84,5 +85,9 @@ struct cfg_errors {
  * number of errors; cfg is only meaningful when that is 0.
  */
 uint32_t cfg_parse(const char *text, size_t len, struct hv_config *cfg, struct cfg_errors *errs);
+
+/* Records one more error; for checks made after parsing (files present). */
+void cfg_add_error(struct cfg_errors *errs, uint32_t line, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
 
 #endif

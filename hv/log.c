@@ -3,7 +3,6 @@
 #include "lib/fmt.h"
 #include "lib/str.h"
 
-static const char *const level_names[] = { "error", "warn", "info", "debug" };
 static const char *const level_prefix[] = { "hv: error: ", "hv: warning: ", "hv: ", "hv: debug: " };
 
 static char ring[LOG_RING_SIZE];
@@ -19,16 +18,6 @@ void log_set_sink(log_sink_fn sink)
 void log_set_level(enum log_level level)
 {
 	max_level = level;
-}
-
-int log_level_from_name(const char *name, size_t len)
-{
-	int i;
-
-	for (i = 0; i <= LOG_DEBUG; i++)
-		if (str_eq_n(name, len, level_names[i]))
-			return i;
-	return -1;
 }
 
 static void ring_append(const char *text, size_t len)

@@ -27,9 +27,6 @@ void log_msg(enum log_level level, const char *fmt, ...) __attribute__((format(p
  */
 size_t log_read(uint64_t *cursor, char *buf, size_t size);
 
-/* Parses "error", "warn", "info" or "debug"; -1 if none of them. */
-int log_level_from_name(const char *name, size_t len);
-
 #define log_error(...) log_msg(LOG_ERROR, __VA_ARGS__)
 #define log_warn(...) log_msg(LOG_WARN, __VA_ARGS__)
 #define log_info(...) log_msg(LOG_INFO, __VA_ARGS__)

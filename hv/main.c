@@ -19,7 +19,6 @@
 #error "HV_VERSION must be defined by the build"
 #endif
 
-#define CONFIG_FILE "hv.cfg"
 #define COM1 0x3f8
 #define DEFAULT_BAUD 115200
 #define MIB (1ull << 20)
@@ -87,6 +86,28 @@ static void replay_early_log(void)
 		uart_sink(buf, n);
 }
 
+static void check_file(const struct boot_info *bi, const char *key, const char *name, uint32_t line)
+{
+	if (name[0] && !find_module(bi, name))
+		cfg_add_error(&config_errors, line, "%s '%s' is not on the boot medium", key, name);
+}
+
+/* Every file a partition names must have been read by the loader. */
+static uint32_t check_files(const struct boot_info *bi)
+{
+	uint32_t p, d;
+
+	for (p = 0; p < config.npartitions; p++) {
+		const struct cfg_partition *part = &config.partitions[p];
+		check_file(bi, "kernel", part->kernel, part->kernel_line);
+		check_file(bi, "initrd", part->initrd, part->initrd_line);
+		for (d = 0; d < part->ndisks; d++)
+			if (part->disks[d].kind == DISK_RAMDISK)
+				check_file(bi, "ramdisk", part->disks[d].source, part->disks[d].line);
+	}
+	return config_errors.count;
+}
+
 static void read_config(const struct boot_info *bi)
 {
 	const struct boot_module *m = find_module(bi, CONFIG_FILE);
@@ -98,6 +119,8 @@ static void read_config(const struct boot_info *bi)
 		return;
 	}
 	config_ok = cfg_parse((const char *)(uintptr_t)m->base, m->size, &config, &config_errors) == 0;
+	if (config_ok)
+		config_ok = check_files(bi) == 0;
 	if (config_ok)
 		log_set_level((enum log_level)config.log_level);
 }

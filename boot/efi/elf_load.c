@@ -27,8 +27,8 @@ static const char *check_header(const uint8_t *file, uint64_t size)
 		return "not a little-endian ELF64 file";
 	if (eh->e_machine != EM_X86_64)
 		return "not an x86-64 image";
-	if (eh->e_type != ET_DYN)
-		return "not a position-independent (ET_DYN) image";
+	if (eh->e_type != ET_DYN && eh->e_type != ET_EXEC)
+		return "neither an executable nor a position-independent image";
 	if (eh->e_phentsize != sizeof(Elf64_Phdr) || eh->e_phnum == 0)
 		return "bad program header size or count";
 	if (!range_in(eh->e_phoff, (uint64_t)eh->e_phnum * sizeof(Elf64_Phdr), size))
@@ -36,16 +36,18 @@ static const char *check_header(const uint8_t *file, uint64_t size)
 	return NULL;
 }
 
-static const char *check_segment(const Elf64_Phdr *ph, uint64_t size, uint64_t *span)
+static const char *check_segment(const Elf64_Phdr *ph, uint64_t size, uint64_t *low, uint64_t *high)
 {
 	if (ph->p_filesz > ph->p_memsz)
 		return "segment file size exceeds its memory size";
 	if (!range_in(ph->p_offset, ph->p_filesz, size))
 		return "segment data lies outside the file";
-	if (!range_in(ph->p_vaddr, ph->p_memsz, ELF_IMAGE_MAX))
+	if (ph->p_memsz > UINT64_MAX - ph->p_vaddr)
 		return "segment lies outside the allowed image size";
-	if (ph->p_vaddr + ph->p_memsz > *span)
-		*span = ph->p_vaddr + ph->p_memsz;
+	if (ph->p_vaddr < *low)
+		*low = ph->p_vaddr & ~0xfffull;
+	if (ph->p_vaddr + ph->p_memsz > *high)
+		*high = ph->p_vaddr + ph->p_memsz;
 	return NULL;
 }
 
@@ -53,7 +55,7 @@ const char *elf_check(const uint8_t *file, uint64_t size, struct elf_image *img)
 {
 	const char *err = check_header(file, size);
 	const Elf64_Ehdr *eh = (const Elf64_Ehdr *)file;
-	uint64_t span = 0;
+	uint64_t low = UINT64_MAX, high = 0;
 	unsigned i;
 
 	if (err)
@@ -61,16 +63,22 @@ const char *elf_check(const uint8_t *file, uint64_t size, struct elf_image *img)
 	for (i = 0; i < eh->e_phnum; i++) {
 		if (phdr(file, i)->p_type != PT_LOAD)
 			continue;
-		err = check_segment(phdr(file, i), size, &span);
+		err = check_segment(phdr(file, i), size, &low, &high);
 		if (err)
 			return err;
 	}
-	if (span == 0)
+	if (high == 0)
 		return "no loadable segment";
-	if (eh->e_entry >= span)
+	if (eh->e_type == ET_DYN && low != 0)
+		return "position-independent image not linked at 0";
+	if (high - low > ELF_IMAGE_MAX)
+		return "segments lie outside the allowed image size";
+	if (eh->e_entry < low || eh->e_entry >= high)
 		return "entry point outside the image";
-	img->span = (span + 0xfff) & ~0xfffull;
-	img->entry = eh->e_entry;
+	img->base = low;
+	img->span = (high - low + 0xfff) & ~0xfffull;
+	img->entry = eh->e_entry - low;
+	img->relocatable = eh->e_type == ET_DYN;
 	return NULL;
 }
 
@@ -134,7 +142,9 @@ const char *elf_place(const uint8_t *file, const struct elf_image *img, uint8_t 
 		if (ph->p_type != PT_LOAD)
 			continue;
 		for (b = 0; b < ph->p_filesz; b++)
-			dest[ph->p_vaddr + b] = file[ph->p_offset + b];
+			dest[ph->p_vaddr - img->base + b] = file[ph->p_offset + b];
 	}
+	if (!img->relocatable)
+		return NULL; /* runs where it was linked: nothing to relocate */
 	return dyn ? relocate(dyn, img, dest) : NULL;
 }

@@ -10,6 +10,7 @@
 #include <efilib.h>
 
 #include "boot_info.h"
+#include "config.h"
 #include "elf_load.h"
 
 #define PAGE_SIZE 4096
@@ -140,28 +141,80 @@ static EFI_STATUS read_file(EFI_FILE_HANDLE dir, const CHAR16 *name, UINT8 **dat
 	return EFI_ERROR(st) ? fail(st, L"cannot read", name) : EFI_SUCCESS;
 }
 
-static EFI_STATUS add_module(struct boot_info *bi, EFI_FILE_HANDLE dir, const CHAR16 *name)
+static const struct boot_module *find_module(const struct boot_info *bi, const char *name)
+{
+	UINT32 i;
+
+	for (i = 0; i < bi->nmodules; i++)
+		if (!strcmpa((const CHAR8 *)bi->modules[i].name, (const CHAR8 *)name))
+			return &bi->modules[i];
+	return NULL;
+}
+
+/* Reads a file of the boot directory into a new module; name is ASCII. */
+static EFI_STATUS add_module(struct boot_info *bi, EFI_FILE_HANDLE dir, const char *name)
 {
 	struct boot_module *m = &bi->modules[bi->nmodules];
+	CHAR16 wide[BOOT_MODULE_NAME_MAX];
 	UINT8 *data;
 	UINT64 size;
 	UINTN i;
 	EFI_STATUS st;
 
+	for (i = 0; name[i] && i + 1 < BOOT_MODULE_NAME_MAX; i++)
+		wide[i] = (CHAR16)name[i];
+	wide[i] = 0;
+	if (name[i])
+		return fail(EFI_INVALID_PARAMETER, L"file name too long:", wide);
 	if (bi->nmodules == BOOT_MODULES_MAX)
-		return fail(EFI_OUT_OF_RESOURCES, L"too many files, cannot add", name);
-	if (StrLen(name) >= BOOT_MODULE_NAME_MAX)
-		return fail(EFI_INVALID_PARAMETER, L"file name too long:", name);
-	st = read_file(dir, name, &data, &size);
+		return fail(EFI_OUT_OF_RESOURCES, L"too many files, cannot add", wide);
+	st = read_file(dir, wide, &data, &size);
 	if (EFI_ERROR(st))
 		return st;
 	m->base = (UINT64)(UINTN)data;
 	m->size = size;
 	for (i = 0; name[i]; i++)
-		m->name[i] = (char)name[i];
+		m->name[i] = name[i];
 	m->name[i] = 0;
 	bi->nmodules++;
 	return EFI_SUCCESS;
+}
+
+static void add_guest_file(struct boot_info *bi, EFI_FILE_HANDLE dir, const char *name)
+{
+	if (name[0] && !find_module(bi, name))
+		add_module(bi, dir, name); /* a failure is printed; the hypervisor refuses the config */
+}
+
+/*
+ * Reads the files hv.cfg names. A config with errors loads nothing more:
+ * the hypervisor parses it again and reports each error with its line.
+ */
+static void load_guest_files(struct boot_info *bi, EFI_FILE_HANDLE dir)
+{
+	const struct boot_module *m = find_module(bi, CONFIG_FILE);
+	struct hv_config *cfg = AllocatePool(sizeof(*cfg));
+	struct cfg_errors *errs = AllocatePool(sizeof(*errs));
+	UINT32 p, d;
+
+	if (!cfg || !errs) {
+		say(L"hv loader: no memory to read hv.cfg's partitions\n");
+	} else if (cfg_parse((const char *)(UINTN)m->base, m->size, cfg, errs)) {
+		say(L"hv loader: hv.cfg has errors; the hypervisor will list them\n");
+	} else {
+		for (p = 0; p < cfg->npartitions; p++) {
+			const struct cfg_partition *part = &cfg->partitions[p];
+			add_guest_file(bi, dir, part->kernel);
+			add_guest_file(bi, dir, part->initrd);
+			for (d = 0; d < part->ndisks; d++)
+				if (part->disks[d].kind == DISK_RAMDISK)
+					add_guest_file(bi, dir, part->disks[d].source);
+		}
+	}
+	if (cfg)
+		FreePool(cfg);
+	if (errs)
+		FreePool(errs);
 }
 
 static EFI_STATUS load_hv(EFI_FILE_HANDLE dir, struct boot_info *bi, hv_entry_fn *entry)
@@ -175,6 +228,8 @@ static EFI_STATUS load_hv(EFI_FILE_HANDLE dir, struct boot_info *bi, hv_entry_fn
 	if (EFI_ERROR(st))
 		return st;
 	why = elf_check(file, size, &img);
+	if (!why && !img.relocatable)
+		why = "not a position-independent image";
 	if (why) {
 		say(L"hv loader: hv.elf refused: %a\n", why);
 		return EFI_LOAD_ERROR;
@@ -341,9 +396,11 @@ EFI_STATUS efi_main(EFI_HANDLE image, EFI_SYSTEM_TABLE *systab)
 	st = open_boot_dir(image, &dir);
 	if (EFI_ERROR(st))
 		return st;
-	st = add_module(bi, dir, L"hv.cfg");
+	st = add_module(bi, dir, CONFIG_FILE);
 	if (!EFI_ERROR(st))
 		st = load_hv(dir, bi, &entry);
+	if (!EFI_ERROR(st))
+		load_guest_files(bi, dir);
 	uefi_call_wrapper(dir->Close, 1, dir);
 	if (EFI_ERROR(st))
 		return st;

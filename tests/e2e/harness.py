@@ -30,8 +30,8 @@ QEMU_CPU = ("EPYC,-rdseed,-sha-ni,-fxsr-opt,-misalignsse,-3dnowprefetch,-osvw,"
 
 
 def default_files():
-    """The loader and hypervisor every medium carries."""
-    return [os.path.join(BUILD, "BOOTX64.EFI"), os.path.join(BUILD, "hv.elf")]
+    """The loader, the hypervisor and the guests every medium carries."""
+    return [os.path.join(BUILD, name) for name in ("BOOTX64.EFI", "hv.elf", "selftest.elf")]
 
 
 def make_medium(workdir, kind, cfg_text, files=None):

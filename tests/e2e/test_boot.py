@@ -14,7 +14,7 @@ log_level = info
 [partition demo]
 memory = 64M
 vcpus = 2
-kernel = vmlinuz
+kernel = selftest.elf
 autostart = no
 """
 
@@ -42,7 +42,7 @@ def test_iso_boots_to_banner(boot, path):
     with boot(path, GOOD_CFG, medium="iso") as run:
         expect_banner(run, path)
         run.expect(r"hv: config: hv.cfg accepted, 1 partitions", 10)
-        run.expect(r"partition demo: 64 MiB, 2 vCPUs, kernel vmlinuz, 0 disks, autostart no", 10)
+        run.expect(r"partition demo: 64 MiB, 2 vCPUs, kernel selftest.elf, 0 disks, autostart no", 10)
         expect_console(run)
 
 
@@ -60,6 +60,15 @@ def test_bad_config_is_refused_with_its_line(boot, path):
         run.expect(r"hv: error: hv.cfg:12: memory '3M': must be a non-zero multiple of 2M", 10)
         run.expect(r"hv: error: configuration refused: no partition is started", 10)
         expect_console(run)  # the hypervisor stays at its console
+
+
+def test_missing_guest_file_is_refused_with_its_line(boot):
+    cfg = GOOD_CFG.replace("kernel = selftest.elf", "kernel = vmlinuz-absent")
+    with boot("qemu", cfg) as run:
+        run.expect(r"hv loader: cannot open vmlinuz-absent: Not Found", 60)
+        expect_banner(run, "qemu")
+        run.expect(r"hv: error: hv.cfg:8: kernel 'vmlinuz-absent' is not on the boot medium", 10)
+        run.expect(r"configuration refused: no partition is started", 10)
 
 
 def test_console_shows_the_log_and_rejects_unknown_commands(boot):

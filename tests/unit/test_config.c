@@ -125,6 +125,22 @@ static void empty_config_is_valid(void **state)
 	assert_int_equal(parse("# nothing\n\n   \n"), 0);
 }
 
+static void log_level_names(void **state)
+{
+	static const char *const names[] = { "error", "warn", "info", "debug" };
+	char text[64];
+	int level;
+
+	(void)state;
+	for (level = LOG_ERROR; level <= LOG_DEBUG; level++) {
+		snprintf(text, sizeof(text), "[hypervisor]\nlog_level = %s\n", names[level]);
+		assert_int_equal(parse(text), 0);
+		assert_int_equal(cfg.log_level, level);
+	}
+	expect_error("[hypervisor]\nlog_level = inf\n", 2, "log_level 'inf'");
+	expect_error("[hypervisor]\nlog_level = infos\n", 2, "log_level 'infos'");
+}
+
 static void console_forms(void **state)
 {
 	(void)state;
@@ -286,6 +302,7 @@ int main(void)
 		cmocka_unit_test(defaults_apply),
 		cmocka_unit_test(empty_config_is_valid),
 		cmocka_unit_test(console_forms),
+		cmocka_unit_test(log_level_names),
 		cmocka_unit_test(syntax_errors),
 		cmocka_unit_test(nul_byte_is_refused),
 		cmocka_unit_test(key_errors),

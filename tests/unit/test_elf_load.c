@@ -106,8 +106,11 @@ static void damaged_headers_are_refused(void **state)
 	eh()->e_machine = EM_AARCH64;
 	expect_refused("x86-64");
 	build(NULL);
-	eh()->e_type = ET_EXEC;
-	expect_refused("position-independent");
+	eh()->e_type = ET_REL;
+	expect_refused("neither an executable");
+	build(NULL);
+	ph(0)->p_vaddr = 0x1000;
+	expect_refused("not linked at 0");
 	build(NULL);
 	eh()->e_phoff = FILE_SIZE - 8;
 	expect_refused("program headers lie outside");
@@ -135,6 +138,11 @@ static void damaged_segments_are_refused(void **state)
 	expect_refused("outside the allowed image size");
 	build(NULL);
 	ph(0)->p_memsz = ELF_IMAGE_MAX + 1;
+	expect_refused("outside the allowed image size");
+	build(NULL);
+	eh()->e_type = ET_EXEC;
+	ph(1)->p_type = PT_LOAD;
+	ph(1)->p_vaddr = ELF_IMAGE_MAX;
 	expect_refused("outside the allowed image size");
 	build(NULL);
 	ph(0)->p_type = PT_NOTE;
@@ -166,6 +174,30 @@ static void damaged_relocations_are_refused(void **state)
 	expect_refused("only RELA RELATIVE");
 }
 
+/* An executable linked at 1 MiB: placed by offset from its base, not relocated. */
+static void fixed_image_is_placed_at_its_base(void **state)
+{
+	struct elf_image img;
+	uint8_t *dest;
+	uint64_t v;
+
+	(void)state;
+	eh()->e_type = ET_EXEC;
+	ph(0)->p_vaddr = 0x100000;
+	ph(1)->p_vaddr += 0x100000;
+	eh()->e_entry = 0x100100;
+	assert_null(elf_check(file, sizeof(file), &img));
+	assert_int_equal(img.base, 0x100000);
+	assert_int_equal(img.entry, 0x100);
+	assert_false(img.relocatable);
+	dest = aligned_alloc(4096, img.span);
+	assert_null(elf_place(file, &img, dest));
+	assert_int_equal(dest[0x100], 0xc3);
+	memcpy(&v, dest + OFF_TARGET, 8);
+	assert_int_equal(v, 0); /* not relocated */
+	free(dest);
+}
+
 static void every_truncation_is_refused(void **state)
 {
 	struct elf_image img;
@@ -183,6 +215,7 @@ int main(void)
 		cmocka_unit_test_setup(damaged_headers_are_refused, build),
 		cmocka_unit_test_setup(damaged_segments_are_refused, build),
 		cmocka_unit_test_setup(damaged_relocations_are_refused, build),
+		cmocka_unit_test_setup(fixed_image_is_placed_at_its_base, build),
 		cmocka_unit_test_setup(every_truncation_is_refused, build),
 	};
 

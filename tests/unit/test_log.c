@@ -94,17 +94,6 @@ static void levels_filter(void **state)
 	assert_string_equal(sunk, "hv: debug: shown\nhv: error: e\n");
 }
 
-static void level_names(void **state)
-{
-	(void)state;
-	assert_int_equal(log_level_from_name("error", 5), LOG_ERROR);
-	assert_int_equal(log_level_from_name("warn", 4), LOG_WARN);
-	assert_int_equal(log_level_from_name("info", 4), LOG_INFO);
-	assert_int_equal(log_level_from_name("debug", 5), LOG_DEBUG);
-	assert_int_equal(log_level_from_name("inf", 3), -1);
-	assert_int_equal(log_level_from_name("infos", 5), -1);
-}
-
 static void long_lines_are_cut_visibly(void **state)
 {
 	char big[600];
@@ -166,7 +155,6 @@ int main(void)
 		cmocka_unit_test(format_truncates_and_reports_full_length),
 		cmocka_unit_test_setup(lines_carry_level_prefix, reset),
 		cmocka_unit_test_setup(levels_filter, reset),
-		cmocka_unit_test(level_names),
 		cmocka_unit_test_setup(long_lines_are_cut_visibly, reset),
 		cmocka_unit_test_setup(ring_reads_what_was_logged, reset),
 		cmocka_unit_test_setup(reader_behind_the_ring_resumes_at_a_whole_line, reset),

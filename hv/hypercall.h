@@ -1,0 +1,26 @@
+/*
+ * The hypercall ABI: VMCALL (Intel) or VMMCALL (AMD) with the function in
+ * RAX and arguments in RDI, RSI, RDX; the result comes back in RAX, a
+ * negative HC_E* value on error. Shared with guests (guests/selftest).
+ */
+#ifndef HV_HYPERCALL_H
+#define HV_HYPERCALL_H
+
+#define HC_ABI_VERSION 1
+
+enum hypercall {
+	HC_VERSION = 0,    /* -> HC_ABI_VERSION */
+	HC_ECHO = 1,       /* (x) -> x ^ HC_ECHO_XOR: proves a full round trip */
+	HC_EXIT = 2,       /* (status): the partition stops, reporting status */
+	HC_WAKE_AFTER = 3, /* (tsc_ticks, vector): inject vector once that long has passed */
+};
+
+#define HC_ECHO_XOR 0x5a5a5a5a5a5a5a5aull
+
+#define HC_E_UNKNOWN (-1ll) /* no such function */
+#define HC_E_INVALID (-2ll) /* an argument out of range */
+
+/* The CPUID leaf 0x40000000 signature in EBX, ECX, EDX. */
+#define HV_CPUID_SIGNATURE "hvhypervisor"
+
+#endif
