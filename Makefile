@@ -43,7 +43,7 @@ HOST_CFLAGS := -std=gnu11 -O1 -g $(WARNINGS) -Ihv -Iboot/efi -Iarch/x86 -fsaniti
                -fno-sanitize-recover=all
 CONFIG_SRCS := hv/config.c hv/lib/fmt.c hv/lib/str.c
 
-UNIT_TESTS := test_config test_pmem test_log test_elf_load test_console test_gpt
+UNIT_TESTS := test_config test_pmem test_log test_elf_load test_console test_gpt test_decode test_policy
 UNIT_BINS  := $(UNIT_TESTS:%=$(BUILD)/host/%)
 
 test_config_SRCS   := tests/unit/test_config.c $(CONFIG_SRCS)
@@ -52,6 +52,8 @@ test_log_SRCS      := tests/unit/test_log.c hv/log.c hv/lib/fmt.c hv/lib/str.c
 test_elf_load_SRCS := tests/unit/test_elf_load.c boot/efi/elf_load.c
 test_console_SRCS  := tests/unit/test_console.c hv/console.c hv/lib/fmt.c hv/lib/str.c
 test_gpt_SRCS      := tests/unit/test_gpt.c arch/x86/gpt.c
+test_decode_SRCS   := tests/unit/test_decode.c arch/x86/decode.c
+test_policy_SRCS   := tests/unit/test_policy.c arch/x86/policy.c
 
 # ---- guests: freestanding, linked where they run
 GUEST_CFLAGS := -std=gnu11 -O2 -g $(WARNINGS) -ffreestanding -fno-pie -mno-red-zone \

@@ -1,0 +1,26 @@
+/*
+ * The state the Linux x86 boot protocol's 64-bit entry expects
+ * (Documentation/arch/x86/boot.rst, "64-bit BOOT PROTOCOL"): long mode,
+ * an identity map, a GDT with __BOOT_CS 0x10 and __BOOT_DS 0x18, RSI
+ * pointing at boot_params with an e820 map and the command line.
+ *
+ * Everything lives in guest RAM below 1 MiB, where the kernel is not.
+ */
+#ifndef ARCH_X86_GUEST_BOOT_H
+#define ARCH_X86_GUEST_BOOT_H
+
+#include <stdint.h>
+
+#include "vcpu.h"
+
+#define GUEST_KERNEL_MIN 0x100000ull /* images start at or above 1 MiB */
+
+/*
+ * Writes the boot structures into ram (ram_size bytes of guest-physical
+ * memory from 0) and fills boot for a start at entry. -1 if the command
+ * line does not fit.
+ */
+int guest_boot_setup(uint8_t *ram, uint64_t ram_size, const char *cmdline, uint64_t entry,
+		     struct vcpu_boot *boot);
+
+#endif

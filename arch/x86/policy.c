@@ -1,0 +1,111 @@
+#include "policy.h"
+
+#include "hypercall.h"
+
+/* CPUID.1 ECX (Intel SDM Vol. 2A, Table 3-10). */
+#define ECX1_MONITOR (1u << 3)
+#define ECX1_VMX (1u << 5)
+#define ECX1_SMX (1u << 6)
+#define ECX1_PDCM (1u << 15)
+#define ECX1_OSXSAVE (1u << 27)
+#define ECX1_HYPERVISOR (1u << 31)
+/* CPUID.80000001 ECX (AMD APM Vol. 3, E.4.2). */
+#define ECX81_SVM (1u << 2)
+#define ECX81_PERFCTR_CORE (1u << 23)
+#define ECX81_PERFCTR_NB (1u << 24)
+#define ECX81_PERFCTR_LLC (1u << 28)
+
+static struct cpuid_regs signature(void)
+{
+	const char *sig = HV_CPUID_SIGNATURE;
+	struct cpuid_regs r = { HV_CPUID_MAX, 0, 0, 0 };
+	int i;
+
+	for (i = 0; i < 4; i++) {
+		r.ebx |= (uint32_t)(uint8_t)sig[i] << (8 * i);
+		r.ecx |= (uint32_t)(uint8_t)sig[4 + i] << (8 * i);
+		r.edx |= (uint32_t)(uint8_t)sig[8 + i] << (8 * i);
+	}
+	return r;
+}
+
+static struct cpuid_regs leaf1(struct cpuid_regs r, const struct cpuid_guest *g)
+{
+	r.ecx &= ~(ECX1_MONITOR | ECX1_VMX | ECX1_SMX | ECX1_PDCM | ECX1_OSXSAVE);
+	r.ecx |= ECX1_HYPERVISOR | (g->osxsave ? ECX1_OSXSAVE : 0);
+	/* EBX: initial APIC ID in 31:24, logical processor count in 23:16. */
+	r.ebx = (r.ebx & 0xffff) | (g->vcpu_id << 24) | ((g->vcpu_count & 0xff) << 16);
+	return r;
+}
+
+struct cpuid_regs cpuid_policy(uint32_t leaf, uint32_t subleaf, struct cpuid_regs host,
+			       const struct cpuid_guest *g)
+{
+	struct cpuid_regs none = { 0, 0, 0, 0 };
+
+	(void)subleaf;
+	switch (leaf) {
+	case 1:
+		return leaf1(host, g);
+	case 5:    /* MONITOR/MWAIT: hidden */
+	case 6:    /* thermal and power management */
+	case 0xa:  /* architectural performance monitoring */
+	case 0x8000000a: /* SVM features */
+		return none;
+	case HV_CPUID_BASE:
+		return signature();
+	case 0x80000001:
+		host.ecx &= ~(ECX81_SVM | ECX81_PERFCTR_CORE | ECX81_PERFCTR_NB | ECX81_PERFCTR_LLC);
+		return host;
+	}
+	if (leaf > HV_CPUID_BASE && leaf <= HV_CPUID_BASE + 0xff)
+		return none; /* HV_CPUID_MAX (features) and the rest of our range: none yet */
+	return host;
+}
+
+/* Context-switched by the CPU itself on VM entry and exit (VMCB save area / VMCS). */
+int msr_passthrough(uint32_t msr, int write)
+{
+	switch (msr) {
+	case MSR_SYSENTER_CS:
+	case MSR_SYSENTER_ESP:
+	case MSR_SYSENTER_EIP:
+	case MSR_PAT:
+	case MSR_STAR:
+	case MSR_LSTAR:
+	case MSR_CSTAR:
+	case MSR_SFMASK:
+	case MSR_FS_BASE:
+	case MSR_GS_BASE:
+	case MSR_KERNEL_GS_BASE:
+		return 1;
+	case MSR_TSC:
+		return !write; /* reads see the TSC offset; writes would move the host's */
+	default:
+		return 0;
+	}
+}
+
+static enum msr_action efer(int write, uint64_t *value, struct msr_state *s)
+{
+	if (!write) {
+		*value = s->efer;
+		return MSR_EMULATE;
+	}
+	if (*value & ~s->efer_allowed)
+		return MSR_DENY; /* reserved bits, and SVME: #GP (APM Vol. 2, 3.1.7) */
+	s->efer = *value;
+	return MSR_EMULATE;
+}
+
+enum msr_action msr_policy(uint32_t msr, int write, uint64_t *value, struct msr_state *s)
+{
+	if (msr_passthrough(msr, write))
+		return MSR_PASS;
+	switch (msr) {
+	case 0xc0000080:
+		return efer(write, value, s);
+	default:
+		return MSR_DENY; /* unknown or host-sensitive: VM_CR, VM_HSAVE_PA, FEATURE_CONTROL... */
+	}
+}

@@ -1,0 +1,72 @@
+/*
+ * What a guest sees of the CPU: CPUID results filtered from the host's,
+ * and an allow/emulate/deny decision for each MSR. Pure functions of
+ * their inputs, so they are unit tested on the host.
+ */
+#ifndef ARCH_X86_POLICY_H
+#define ARCH_X86_POLICY_H
+
+#include <stdint.h>
+
+#include "cpu.h"
+
+#define HV_CPUID_BASE 0x40000000u
+#define HV_CPUID_MAX 0x40000001u
+
+/* Guest state a few CPUID bits mirror. */
+struct cpuid_guest {
+	unsigned vcpu_id;
+	unsigned vcpu_count;
+	int osxsave; /* guest CR4.OSXSAVE */
+};
+
+/*
+ * The guest's CPUID(leaf, subleaf) given the host's answer to the same
+ * question: the hypervisor bit and signature leaves are added; VMX, SVM,
+ * SMX, MONITOR/MWAIT, performance counters and power management hidden.
+ */
+struct cpuid_regs cpuid_policy(uint32_t leaf, uint32_t subleaf, struct cpuid_regs host,
+			       const struct cpuid_guest *g);
+
+enum msr_action {
+	MSR_PASS,    /* the guest's own copy, kept by the CPU (VMCB/VMCS) */
+	MSR_EMULATE, /* the hypervisor answers */
+	MSR_DENY,    /* #GP to the guest */
+};
+
+struct msr_state {
+	uint64_t efer; /* as the guest sees it: no SVME */
+	uint64_t efer_allowed; /* bits the guest may set: SCE, LME, LMA, NXE */
+};
+
+/*
+ * Decides a guest RDMSR (write = 0) or WRMSR. For MSR_EMULATE reads,
+ * *value is the answer; for writes, the new state is in *s.
+ */
+enum msr_action msr_policy(uint32_t msr, int write, uint64_t *value, struct msr_state *s);
+
+/* Whether the CPU may run guest accesses to msr without an exit, per direction. */
+int msr_passthrough(uint32_t msr, int write);
+
+#define MSR_TSC 0x10
+#define MSR_APIC_BASE 0x1b
+#define MSR_SYSENTER_CS 0x174
+#define MSR_SYSENTER_ESP 0x175
+#define MSR_SYSENTER_EIP 0x176
+#define MSR_PAT 0x277
+#define MSR_STAR 0xc0000081
+#define MSR_LSTAR 0xc0000082
+#define MSR_CSTAR 0xc0000083
+#define MSR_SFMASK 0xc0000084
+#define MSR_FS_BASE 0xc0000100
+#define MSR_GS_BASE 0xc0000101
+#define MSR_KERNEL_GS_BASE 0xc0000102
+#define MSR_VM_HSAVE_PA 0xc0010117
+
+#define EFER_SCE (1ull << 0)
+#define EFER_LME (1ull << 8)
+#define EFER_LMA (1ull << 10)
+#define EFER_NXE (1ull << 11)
+#define EFER_SVME (1ull << 12)
+
+#endif

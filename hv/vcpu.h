@@ -1,0 +1,109 @@
+/*
+ * One vCPU interface, two backends (VT-x in arch/x86/vmx, AMD-V in
+ * arch/x86/svm). hv/ sees a vCPU only through struct vcpu_ops and learns
+ * why it stopped running from an arch-neutral struct vcpu_exit.
+ */
+#ifndef HV_VCPU_H
+#define HV_VCPU_H
+
+#include <stdint.h>
+
+/* General registers in x86 encoding order, then the others hv/ needs. */
+enum vcpu_reg {
+	REG_RAX, REG_RCX, REG_RDX, REG_RBX, REG_RSP, REG_RBP, REG_RSI, REG_RDI,
+	REG_R8, REG_R9, REG_R10, REG_R11, REG_R12, REG_R13, REG_R14, REG_R15,
+	REG_RIP, REG_RFLAGS, REG_CR0, REG_CR3, REG_CR4, REG_EFER,
+	REG_COUNT
+};
+#define REG_GPRS 16
+
+enum vcpu_exit_reason {
+	EXIT_CPUID,
+	EXIT_MSR_READ,
+	EXIT_MSR_WRITE,
+	EXIT_IO,
+	EXIT_MEMORY,       /* guest-physical access with no mapping or not allowed */
+	EXIT_MEMORY_MISCONFIG, /* an EPT entry the CPU found malformed: our bug */
+	EXIT_HLT,
+	EXIT_HYPERCALL,
+	EXIT_XSETBV,
+	EXIT_CACHE_FLUSH,  /* INVD, WBINVD */
+	EXIT_VIRT_INSN,    /* a VMX or SVM instruction */
+	EXIT_SHUTDOWN,     /* triple fault */
+	EXIT_INTERRUPT,    /* a host interrupt arrived while the guest ran */
+	EXIT_NMI,
+	EXIT_ENTRY_FAILED, /* the CPU refused the guest state */
+	EXIT_UNKNOWN,
+};
+
+struct vcpu_exit {
+	enum vcpu_exit_reason reason;
+	uint64_t raw;      /* the backend's exit code, for reports */
+	union {
+		struct {
+			uint16_t port;
+			uint8_t size; /* 1, 2 or 4 bytes */
+			uint8_t in;
+			uint8_t string; /* INS/OUTS */
+			uint8_t rep;
+		} io;
+		struct {
+			uint64_t gpa;
+			unsigned access; /* GPT_READ, GPT_WRITE or GPT_EXEC */
+		} mem;
+		uint32_t msr;
+		const char *insn; /* name of the virtualization instruction */
+		const char *failure; /* EXIT_ENTRY_FAILED: which check, as found */
+	} u;
+};
+
+/* Where and how a vCPU starts: the Linux 64-bit boot protocol's state. */
+struct vcpu_boot {
+	uint64_t rip, rsi, rsp;
+	uint64_t cr3;
+	uint64_t gdt_base;
+	uint16_t gdt_limit;
+	uint16_t code_selector, data_selector;
+};
+
+struct partition;
+struct guest_space;
+
+struct vcpu {
+	struct partition *part;
+	unsigned id;
+	uint64_t gprs[REG_GPRS]; /* RAX..R15; backends keep RSP in sync */
+	void *arch;              /* the backend's VMCB/VMCS state */
+	uint64_t wake_tsc;       /* HC_WAKE_AFTER: inject wake_vector then */
+	int wake_vector;         /* -1: none pending */
+};
+
+enum event_kind { EVENT_INTERRUPT, EVENT_NMI, EVENT_EXCEPTION };
+
+struct vcpu_ops {
+	const char *name;
+	/* Turns virtualization on for the calling CPU; 0 or -1 with a logged reason. */
+	int (*cpu_enable)(void);
+	/* A guest-physical address space (EPT or NPT tables, a VPID or ASID). */
+	struct guest_space *(*space_create)(void);
+	void (*space_destroy)(struct guest_space *s);
+	int (*map)(struct guest_space *s, uint64_t gpa, uint64_t hpa, uint64_t size, unsigned perms,
+		   int uncached);
+	int (*unmap)(struct guest_space *s, uint64_t gpa, uint64_t size);
+	void (*flush_tlb)(struct vcpu *v);
+	int (*create)(struct vcpu *v, struct guest_space *s, const struct vcpu_boot *boot);
+	void (*destroy)(struct vcpu *v);
+	/* Runs the guest until the next exit. */
+	void (*run)(struct vcpu *v, struct vcpu_exit *exit);
+	uint64_t (*get_reg)(struct vcpu *v, enum vcpu_reg r);
+	void (*set_reg)(struct vcpu *v, enum vcpu_reg r, uint64_t value);
+	/* Moves RIP past the instruction that exited; -1 if it cannot be decoded. */
+	int (*skip_instruction)(struct vcpu *v, const struct vcpu_exit *exit);
+	void (*inject)(struct vcpu *v, enum event_kind kind, uint8_t vector, int has_error,
+		       uint32_t error);
+};
+
+/* The backend this CPU offers, chosen from CPUID; NULL if neither. */
+const struct vcpu_ops *arch_vcpu_ops(void);
+
+#endif

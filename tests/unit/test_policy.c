@@ -1,0 +1,148 @@
+/* CPUID and MSR policy: what a guest may see and touch. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "hypercall.h"
+#include "policy.h"
+
+static const struct cpuid_guest guest = { 1, 2, 0 };
+
+static void leaf1_hides_vmx_and_shows_the_hypervisor(void **state)
+{
+	struct cpuid_regs host = { 0x000806ec, 0x05100800, 0x7ffafbff, 0xbfebfbff }; /* VMX, SMX, MONITOR set */
+	struct cpuid_regs r = cpuid_policy(1, 0, host, &guest);
+
+	(void)state;
+	assert_int_equal(r.eax, host.eax);
+	assert_int_equal(r.ecx & (1u << 5), 0);  /* VMX */
+	assert_int_equal(r.ecx & (1u << 6), 0);  /* SMX */
+	assert_int_equal(r.ecx & (1u << 3), 0);  /* MONITOR */
+	assert_int_equal(r.ecx & (1u << 15), 0); /* PDCM */
+	assert_int_not_equal(r.ecx & (1u << 31), 0);
+	assert_int_equal(r.ecx & (1u << 27), 0); /* guest CR4.OSXSAVE is clear */
+	assert_int_equal(r.ebx >> 24, 1);        /* vCPU id as APIC id */
+	assert_int_equal((r.ebx >> 16) & 0xff, 2);
+	assert_int_equal(r.edx, host.edx);
+}
+
+static void osxsave_follows_the_guest(void **state)
+{
+	struct cpuid_guest g = guest;
+	struct cpuid_regs host = { 0, 0, 0, 0 }, r;
+
+	(void)state;
+	g.osxsave = 1;
+	r = cpuid_policy(1, 0, host, &g);
+	assert_int_not_equal(r.ecx & (1u << 27), 0);
+}
+
+static void signature_leaf(void **state)
+{
+	struct cpuid_regs host = { 7, 7, 7, 7 }, r = cpuid_policy(0x40000000, 0, host, &guest);
+	char sig[13];
+
+	(void)state;
+	memcpy(sig, &r.ebx, 4);
+	memcpy(sig + 4, &r.ecx, 4);
+	memcpy(sig + 8, &r.edx, 4);
+	sig[12] = 0;
+	assert_string_equal(sig, HV_CPUID_SIGNATURE);
+	assert_int_equal(r.eax, HV_CPUID_MAX);
+	r = cpuid_policy(0x40000001, 0, host, &guest);
+	assert_int_equal(r.eax | r.ebx | r.ecx | r.edx, 0);
+	r = cpuid_policy(0x400000ff, 0, host, &guest);
+	assert_int_equal(r.eax | r.ebx | r.ecx | r.edx, 0);
+}
+
+static void svm_and_perf_counters_hidden(void **state)
+{
+	struct cpuid_regs host = { 0, 0, 0xffffffff, 0xffffffff }, r;
+
+	(void)state;
+	r = cpuid_policy(0x80000001, 0, host, &guest);
+	assert_int_equal(r.ecx & (1u << 2), 0);
+	assert_int_equal(r.ecx & (1u << 23), 0);
+	assert_int_equal(r.edx, 0xffffffff);
+	r = cpuid_policy(0x8000000a, 0, host, &guest);
+	assert_int_equal(r.eax | r.ebx | r.ecx | r.edx, 0);
+	r = cpuid_policy(0xa, 0, host, &guest);
+	assert_int_equal(r.eax | r.ebx | r.ecx | r.edx, 0);
+	r = cpuid_policy(5, 0, host, &guest);
+	assert_int_equal(r.eax | r.ebx | r.ecx | r.edx, 0);
+	r = cpuid_policy(0, 0, host, &guest); /* other leaves pass */
+	assert_int_equal(r.ecx, 0xffffffff);
+}
+
+static struct msr_state fresh(void)
+{
+	struct msr_state s = { EFER_LME | EFER_LMA, EFER_SCE | EFER_LME | EFER_LMA | EFER_NXE };
+	return s;
+}
+
+static void efer_is_emulated_without_svme(void **state)
+{
+	struct msr_state s = fresh();
+	uint64_t v = 0;
+
+	(void)state;
+	assert_int_equal(msr_policy(0xc0000080, 0, &v, &s), MSR_EMULATE);
+	assert_int_equal(v, EFER_LME | EFER_LMA);
+	v = EFER_LME | EFER_LMA | EFER_NXE | EFER_SCE;
+	assert_int_equal(msr_policy(0xc0000080, 1, &v, &s), MSR_EMULATE);
+	assert_int_equal(s.efer, v);
+	v |= EFER_SVME;
+	assert_int_equal(msr_policy(0xc0000080, 1, &v, &s), MSR_DENY);
+	v = 1ull << 20; /* reserved */
+	assert_int_equal(msr_policy(0xc0000080, 1, &v, &s), MSR_DENY);
+	assert_int_equal(s.efer, EFER_LME | EFER_LMA | EFER_NXE | EFER_SCE); /* unchanged */
+}
+
+static void sensitive_and_unknown_msrs_are_denied(void **state)
+{
+	static const uint32_t denied[] = { 0x3a, 0x480, 0x48b, 0xc0010114, MSR_VM_HSAVE_PA, 0x12345678, 0x1d9, 0x8b };
+	struct msr_state s = fresh();
+	uint64_t v = 0;
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < sizeof(denied) / sizeof(denied[0]); i++) {
+		assert_int_equal(msr_policy(denied[i], 0, &v, &s), MSR_DENY);
+		assert_int_equal(msr_policy(denied[i], 1, &v, &s), MSR_DENY);
+	}
+}
+
+static void switched_msrs_pass(void **state)
+{
+	struct msr_state s = fresh();
+	uint64_t v = 0;
+
+	(void)state;
+	assert_int_equal(msr_policy(MSR_FS_BASE, 1, &v, &s), MSR_PASS);
+	assert_int_equal(msr_policy(MSR_LSTAR, 0, &v, &s), MSR_PASS);
+	assert_int_equal(msr_policy(MSR_PAT, 1, &v, &s), MSR_PASS);
+	assert_int_equal(msr_policy(MSR_TSC, 0, &v, &s), MSR_PASS);
+	assert_int_equal(msr_policy(MSR_TSC, 1, &v, &s), MSR_DENY); /* would move the host's TSC */
+	assert_true(msr_passthrough(MSR_TSC, 0));
+	assert_false(msr_passthrough(MSR_TSC, 1));
+	assert_false(msr_passthrough(0xc0000080, 0));
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(leaf1_hides_vmx_and_shows_the_hypervisor),
+		cmocka_unit_test(osxsave_follows_the_guest),
+		cmocka_unit_test(signature_leaf),
+		cmocka_unit_test(svm_and_perf_counters_hidden),
+		cmocka_unit_test(efer_is_emulated_without_svme),
+		cmocka_unit_test(sensitive_and_unknown_msrs_are_denied),
+		cmocka_unit_test(switched_msrs_pass),
+	};
+
+	return cmocka_run_group_tests_name("policy", tests, NULL, NULL);
+}
