@@ -17,15 +17,17 @@ WARNINGS := -Wall -Wextra -Werror -Wshadow -Wvla -Wpointer-arith -Wundef \
 HV_CFLAGS := -std=gnu11 -O2 -g $(WARNINGS) -ffreestanding -fpie -fvisibility=hidden \
              -mno-red-zone -mgeneral-regs-only -fno-stack-protector \
              -fno-omit-frame-pointer -fno-asynchronous-unwind-tables \
-             -Ihv -Iarch/x86 -Idrivers -DHV_VERSION='"$(VERSION)"'
+             -Ihv -Iarch/x86 -Idrivers -Iboot/efi -DHV_VERSION='"$(VERSION)"'
 HV_LDFLAGS := -static -pie --no-dynamic-linker -z text -z max-page-size=4096 \
               -z noexecstack -T arch/x86/hv.ld
 
-HV_SRCS := hv/main.c hv/config.c hv/console.c hv/log.c hv/pmem.c \
-           hv/lib/fmt.c hv/lib/str.c hv/lib/mem.c \
+HV_SRCS := hv/main.c hv/config.c hv/console.c hv/log.c hv/pmem.c hv/mm.c hv/partition.c \
+           hv/exits.c hv/vdev/uart.c hv/lib/fmt.c hv/lib/str.c hv/lib/mem.c \
            arch/x86/cpu.c arch/x86/cpuinfo.c arch/x86/desc.c arch/x86/exceptions.c \
-           arch/x86/paging.c drivers/acpi.c drivers/uart16550.c
-HV_ASMS := arch/x86/entry.asm
+           arch/x86/paging.c arch/x86/gpt.c arch/x86/space.c arch/x86/decode.c \
+           arch/x86/policy.c arch/x86/guest_cpu.c arch/x86/guest_boot.c arch/x86/vcpu_select.c \
+           arch/x86/svm/svm.c boot/efi/elf_load.c drivers/acpi.c drivers/uart16550.c
+HV_ASMS := arch/x86/entry.asm arch/x86/svm/svm_entry.asm
 HV_OBJS := $(HV_SRCS:%.c=$(BUILD)/hv/%.o) $(HV_ASMS:%.asm=$(BUILD)/hv/%.o)
 
 # ---- the loader: a GNU-EFI application
@@ -65,7 +67,7 @@ GUESTS := $(BUILD)/selftest.elf
 GUEST_CFG ?= guests/hv.cfg
 IMAGE_FILES := $(BUILD)/BOOTX64.EFI $(BUILD)/hv.elf $(GUESTS)
 
-.PHONY: all deps iso usb run test unit e2e clean help
+.PHONY: all deps iso usb run test unit bench clean help
 
 all: $(BUILD)/BOOTX64.EFI $(BUILD)/hv.elf $(BUILD)/hvcfg $(GUESTS)
 
@@ -76,6 +78,7 @@ help:
 	@echo "make usb      $(BUILD)/hv-usb.img, a GPT disk image with an EFI system partition"
 	@echo "make run      boot the ISO in QEMU, serial console on this terminal"
 	@echo "make test     host unit tests, then end-to-end tests in emulators"
+	@echo "make bench    exit costs in instructions, under QEMU -icount"
 
 deps:
 	@tools/deps.sh
@@ -147,6 +150,10 @@ unit: $(UNIT_BINS)
 test: deps
 	@$(MAKE) --no-print-directory all unit iso usb
 	$(PYTHON) ci/run_tests.py $(BUILD) $(UNIT_BINS)
+
+bench: deps
+	@$(MAKE) --no-print-directory all
+	$(PYTHON) ci/bench.py
 
 clean:
 	rm -rf $(BUILD)

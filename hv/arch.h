@@ -24,4 +24,20 @@ void __attribute__((noreturn)) arch_halt(void);
 /* Tells the CPU we are spinning (PAUSE on x86). */
 void arch_relax(void);
 
+/* The time-stamp counter. */
+uint64_t arch_tsc(void);
+
+/* Masks the interrupt sources the firmware may have left running. */
+void arch_quiesce_interrupts(void);
+
+/*
+ * The guest CPU's view, the same for every backend (arch/x86/guest_cpu.c):
+ * CPUID answers through the policy, MSR accesses (0, or -1: #GP due),
+ * XSETBV validation (0, or -1: #GP due). Registers are the vCPU's.
+ */
+struct vcpu;
+void arch_guest_cpuid(struct vcpu *v);
+int arch_guest_msr(struct vcpu *v, int write, uint32_t msr);
+int arch_guest_xsetbv(struct vcpu *v);
+
 #endif

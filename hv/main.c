@@ -12,8 +12,11 @@
 #include "lib/fmt.h"
 #include "lib/str.h"
 #include "log.h"
+#include "mm.h"
+#include "partition.h"
 #include "pmem.h"
 #include "uart16550.h"
+#include "vcpu.h"
 
 #ifndef HV_VERSION
 #error "HV_VERSION must be defined by the build"
@@ -34,6 +37,7 @@ static int config_ok;
 static struct pmem pmem;
 static struct acpi_cpus cpus;
 static uint64_t log_cursor;
+static struct partition partitions[CFG_PARTITIONS_MAX];
 
 static void uart_sink(const char *text, size_t len)
 {
@@ -212,6 +216,33 @@ static void report_config(void)
 	}
 }
 
+/*
+ * Runs the autostart partitions on the boot CPU, one after the other,
+ * each until it stops; the scheduler will run them side by side.
+ */
+static void run_partitions(const struct boot_info *bi)
+{
+	const struct vcpu_ops *ops;
+	uint32_t i;
+
+	if (!config_ok || config.npartitions == 0)
+		return;
+	ops = arch_vcpu_ops();
+	if (!ops) {
+		log_error("neither VT-x nor AMD-V: no partition can run");
+		return;
+	}
+	if (ops->cpu_enable())
+		return;
+	log_info("%s enabled on the boot CPU", ops->name);
+	for (i = 0; i < config.npartitions; i++) {
+		if (!config.partitions[i].autostart)
+			continue;
+		if (partition_start(&partitions[i], &config.partitions[i], bi, ops) == 0)
+			partition_run(&partitions[i]);
+	}
+}
+
 static void cmd_version(const char *args)
 {
 	(void)args;
@@ -254,6 +285,7 @@ void hv_main(struct boot_info *bi)
 		arch_halt();
 	}
 	arch_early_init(bi->hv_base, bi->hv_size);
+	arch_quiesce_interrupts();
 	acpi_init(bi->acpi_rsdp);
 	read_config(bi);
 	start_console();
@@ -261,9 +293,11 @@ void hv_main(struct boot_info *bi)
 	log_info("version %s starting", HV_VERSION);
 	arch_report_cpu();
 	init_memory(bi, arch_paging_init(memory_top(bi)));
+	mm_init(&pmem);
 	report_memory(bi);
 	report_cpus();
 	report_config();
+	run_partitions(bi);
 	log_info("console ready on the serial line; type 'help'");
 	console_run(&io, commands);
 }

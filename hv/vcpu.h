@@ -28,7 +28,7 @@ enum vcpu_exit_reason {
 	EXIT_HYPERCALL,
 	EXIT_XSETBV,
 	EXIT_CACHE_FLUSH,  /* INVD, WBINVD */
-	EXIT_VIRT_INSN,    /* a VMX or SVM instruction */
+	EXIT_FORBIDDEN_INSN, /* VMX, SVM or MONITOR/MWAIT: not offered, #UD */
 	EXIT_SHUTDOWN,     /* triple fault */
 	EXIT_INTERRUPT,    /* a host interrupt arrived while the guest ran */
 	EXIT_NMI,
@@ -52,7 +52,7 @@ struct vcpu_exit {
 			unsigned access; /* GPT_READ, GPT_WRITE or GPT_EXEC */
 		} mem;
 		uint32_t msr;
-		const char *insn; /* name of the virtualization instruction */
+		const char *insn; /* EXIT_FORBIDDEN_INSN: the instruction's name */
 		const char *failure; /* EXIT_ENTRY_FAILED: which check, as found */
 	} u;
 };
@@ -69,8 +69,11 @@ struct vcpu_boot {
 struct partition;
 struct guest_space;
 
+struct vcpu_ops;
+
 struct vcpu {
 	struct partition *part;
+	const struct vcpu_ops *ops;
 	unsigned id;
 	uint64_t gprs[REG_GPRS]; /* RAX..R15; backends keep RSP in sync */
 	void *arch;              /* the backend's VMCB/VMCS state */
@@ -105,5 +108,8 @@ struct vcpu_ops {
 
 /* The backend this CPU offers, chosen from CPUID; NULL if neither. */
 const struct vcpu_ops *arch_vcpu_ops(void);
+
+/* Handles one exit of v (hv/exits.c); -1 when its partition stopped. */
+int vcpu_handle_exit(struct vcpu *v, const struct vcpu_exit *e);
 
 #endif

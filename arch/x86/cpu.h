@@ -85,6 +85,11 @@ static inline uint64_t read_cr4(void)
 	return v;
 }
 
+static inline void write_cr4(uint64_t v)
+{
+	__asm__ volatile("mov %0, %%cr4" : : "r"(v) : "memory");
+}
+
 static inline void cpu_relax(void)
 {
 	__asm__ volatile("pause");
@@ -96,6 +101,8 @@ static inline void __attribute__((noreturn)) cpu_halt_forever(void)
 		__asm__ volatile("cli; hlt");
 }
 
+#define MSR_IA32_APIC_BASE 0x1b
+#define APIC_BASE_ENABLED (1ull << 11)
 #define MSR_IA32_FEATURE_CONTROL 0x3a
 #define MSR_IA32_VMX_BASIC 0x480
 #define MSR_IA32_VMX_PINBASED_CTLS 0x481

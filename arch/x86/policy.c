@@ -64,7 +64,7 @@ struct cpuid_regs cpuid_policy(uint32_t leaf, uint32_t subleaf, struct cpuid_reg
 }
 
 /* Context-switched by the CPU itself on VM entry and exit (VMCB save area / VMCS). */
-int msr_passthrough(uint32_t msr, int write)
+int msr_passthrough(uint32_t msr)
 {
 	switch (msr) {
 	case MSR_SYSENTER_CS:
@@ -79,8 +79,6 @@ int msr_passthrough(uint32_t msr, int write)
 	case MSR_GS_BASE:
 	case MSR_KERNEL_GS_BASE:
 		return 1;
-	case MSR_TSC:
-		return !write; /* reads see the TSC offset; writes would move the host's */
 	default:
 		return 0;
 	}
@@ -94,17 +92,22 @@ static enum msr_action efer(int write, uint64_t *value, struct msr_state *s)
 	}
 	if (*value & ~s->efer_allowed)
 		return MSR_DENY; /* reserved bits, and SVME: #GP (APM Vol. 2, 3.1.7) */
-	s->efer = *value;
+	s->efer = (*value & ~EFER_LMA) | (s->efer & EFER_LMA); /* LMA is the CPU's to set */
 	return MSR_EMULATE;
 }
 
 enum msr_action msr_policy(uint32_t msr, int write, uint64_t *value, struct msr_state *s)
 {
-	if (msr_passthrough(msr, write))
+	if (msr_passthrough(msr))
 		return MSR_PASS;
 	switch (msr) {
 	case 0xc0000080:
 		return efer(write, value, s);
+	case MSR_TSC:
+		/* Read: emulated (QEMU's SVM returns 0 when it is passed through).
+		 * Write: would move the host's TSC. */
+		*value = write ? *value : s->tsc;
+		return write ? MSR_DENY : MSR_EMULATE;
 	default:
 		return MSR_DENY; /* unknown or host-sensitive: VM_CR, VM_HSAVE_PA, FEATURE_CONTROL... */
 	}

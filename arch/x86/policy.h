@@ -37,6 +37,7 @@ enum msr_action {
 struct msr_state {
 	uint64_t efer; /* as the guest sees it: no SVME */
 	uint64_t efer_allowed; /* bits the guest may set: SCE, LME, LMA, NXE */
+	uint64_t tsc;  /* the guest's TSC now */
 };
 
 /*
@@ -45,8 +46,8 @@ struct msr_state {
  */
 enum msr_action msr_policy(uint32_t msr, int write, uint64_t *value, struct msr_state *s);
 
-/* Whether the CPU may run guest accesses to msr without an exit, per direction. */
-int msr_passthrough(uint32_t msr, int write);
+/* Whether the CPU may run guest reads and writes of msr without an exit. */
+int msr_passthrough(uint32_t msr);
 
 #define MSR_TSC 0x10
 #define MSR_APIC_BASE 0x1b

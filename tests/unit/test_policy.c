@@ -80,7 +80,7 @@ static void svm_and_perf_counters_hidden(void **state)
 
 static struct msr_state fresh(void)
 {
-	struct msr_state s = { EFER_LME | EFER_LMA, EFER_SCE | EFER_LME | EFER_LMA | EFER_NXE };
+	struct msr_state s = { EFER_LME | EFER_LMA, EFER_SCE | EFER_LME | EFER_LMA | EFER_NXE, 12345 };
 	return s;
 }
 
@@ -95,6 +95,11 @@ static void efer_is_emulated_without_svme(void **state)
 	v = EFER_LME | EFER_LMA | EFER_NXE | EFER_SCE;
 	assert_int_equal(msr_policy(0xc0000080, 1, &v, &s), MSR_EMULATE);
 	assert_int_equal(s.efer, v);
+	v = EFER_LME; /* a write cannot clear LMA: the CPU owns it */
+	assert_int_equal(msr_policy(0xc0000080, 1, &v, &s), MSR_EMULATE);
+	assert_int_equal(s.efer, EFER_LME | EFER_LMA);
+	v = EFER_LME | EFER_LMA | EFER_NXE | EFER_SCE;
+	assert_int_equal(msr_policy(0xc0000080, 1, &v, &s), MSR_EMULATE);
 	v |= EFER_SVME;
 	assert_int_equal(msr_policy(0xc0000080, 1, &v, &s), MSR_DENY);
 	v = 1ull << 20; /* reserved */
@@ -125,11 +130,11 @@ static void switched_msrs_pass(void **state)
 	assert_int_equal(msr_policy(MSR_FS_BASE, 1, &v, &s), MSR_PASS);
 	assert_int_equal(msr_policy(MSR_LSTAR, 0, &v, &s), MSR_PASS);
 	assert_int_equal(msr_policy(MSR_PAT, 1, &v, &s), MSR_PASS);
-	assert_int_equal(msr_policy(MSR_TSC, 0, &v, &s), MSR_PASS);
+	assert_int_equal(msr_policy(MSR_TSC, 0, &v, &s), MSR_EMULATE);
+	assert_int_equal(v, 12345);
 	assert_int_equal(msr_policy(MSR_TSC, 1, &v, &s), MSR_DENY); /* would move the host's TSC */
-	assert_true(msr_passthrough(MSR_TSC, 0));
-	assert_false(msr_passthrough(MSR_TSC, 1));
-	assert_false(msr_passthrough(0xc0000080, 0));
+	assert_false(msr_passthrough(MSR_TSC));
+	assert_false(msr_passthrough(0xc0000080));
 }
 
 int main(void)

@@ -1,0 +1,76 @@
+#include "space.h"
+
+#include "mm.h"
+
+static void *page_alloc(void *ctx, uint64_t *pa)
+{
+	(void)ctx;
+	*pa = mm_alloc(1);
+	return *pa ? mm_ptr(*pa) : 0;
+}
+
+static void page_free(void *ctx, uint64_t pa)
+{
+	(void)ctx;
+	mm_free(pa, 1);
+}
+
+static void *host_ptr(void *ctx, uint64_t pa)
+{
+	(void)ctx;
+	return mm_ptr(pa);
+}
+
+const struct gpt_memory space_memory = { page_alloc, page_free, host_ptr, 0 };
+
+int space_init(struct guest_space *s, const struct gpt_format *fmt, uint64_t page_sizes, uint32_t tag)
+{
+	s->tag = tag;
+	s->fresh = 1;
+	return gpt_init(&s->gpt, fmt, &space_memory, page_sizes);
+}
+
+void *space_ptr(const struct guest_space *s, uint64_t gpa, uint64_t len)
+{
+	struct gpt_walk w;
+
+	if (len == 0 || gpt_translate(&s->gpt, gpa, &w) || !(w.perms & GPT_READ))
+		return 0;
+	if ((gpa & (w.page_size - 1)) + len > w.page_size)
+		return 0; /* crosses into a page that may map elsewhere */
+	return mm_ptr(w.pa);
+}
+
+/* A guest's page-table page, read through this space: the table walker's view. */
+static void *guest_table(void *ctx, uint64_t gpa)
+{
+	return space_ptr(ctx, gpa & ~0xfffull, 4096);
+}
+
+int space_read_virtual(const struct guest_space *s, int paging, uint64_t cr3, uint64_t gva,
+		       uint8_t *buf, unsigned len)
+{
+	struct gpt_memory guest_mem = { 0, 0, guest_table, (void *)s };
+	struct gpt guest = { &gpt_format_npt, &guest_mem, cr3 & 0x000ffffffffff000ull, 0 };
+	unsigned done = 0, chunk, i;
+
+	while (done < len) {
+		uint64_t gpa = gva + done;
+		struct gpt_walk w;
+		const uint8_t *p;
+		if (paging && gpt_translate(&guest, gva + done, &w))
+			return -1;
+		if (paging)
+			gpa = w.pa;
+		chunk = 4096 - (unsigned)(gpa & 0xfff); /* one guest page at a time */
+		if (chunk > len - done)
+			chunk = len - done;
+		p = space_ptr(s, gpa, chunk);
+		if (!p)
+			return -1;
+		for (i = 0; i < chunk; i++)
+			buf[done + i] = p[i];
+		done += chunk;
+	}
+	return 0;
+}

@@ -1,0 +1,31 @@
+/* A guest-physical address space, as both x86 backends keep it. */
+#ifndef ARCH_X86_SPACE_H
+#define ARCH_X86_SPACE_H
+
+#include <stdint.h>
+
+#include "gpt.h"
+
+struct guest_space {
+	struct gpt gpt;  /* EPT or NPT tables */
+	uint32_t tag;    /* VPID or ASID: TLB entries of this space */
+	int fresh;       /* its TLB entries must be flushed before the next run */
+};
+
+/* Table pages come from the hypervisor's page allocator. */
+extern const struct gpt_memory space_memory;
+
+int space_init(struct guest_space *s, const struct gpt_format *fmt, uint64_t page_sizes, uint32_t tag);
+
+/*
+ * Reads len bytes of guest memory at guest-virtual address gva, walking the
+ * guest's own page tables (cr3) when paging is on, then this space's
+ * tables. -1 if any byte is not mapped.
+ */
+int space_read_virtual(const struct guest_space *s, int paging, uint64_t cr3, uint64_t gva,
+		       uint8_t *buf, unsigned len);
+
+/* Host pointer to len bytes at gpa, all in one mapped page; NULL if not. */
+void *space_ptr(const struct guest_space *s, uint64_t gpa, uint64_t len);
+
+#endif

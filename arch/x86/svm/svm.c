@@ -1,0 +1,459 @@
+/*
+ * AMD-V backend (AMD APM Vol. 2, chapter 15): one VMCB per vCPU, nested
+ * page tables per partition, every port and every MSR intercepted except
+ * the MSRs the VMCB switches itself.
+ *
+ * QEMU's SVM has no NRIP save and no decode assists: the length of an
+ * exiting instruction comes from EXITINFO2 for port I/O and from the
+ * decoder for the rest (decode.c), unless the CPU reports NRIP save.
+ */
+#include <stdint.h>
+
+#include "cpu.h"
+#include "decode.h"
+#include "log.h"
+#include "mm.h"
+#include "policy.h"
+#include "space.h"
+#include "vcpu.h"
+#include "vmcb.h"
+
+void svm_run_guest(uint64_t vmcb_pa, uint64_t *gprs, uint64_t host_vmcb_pa);
+
+#define MSR_VM_CR 0xc0010114
+#define VM_CR_SVMDIS (1ull << 4)
+#define SVM_FEATURE_NP (1u << 0)
+#define SVM_FEATURE_NRIPS (1u << 3)
+#define IOPM_PAGES 3
+#define MSRPM_PAGES 2
+#define DEFAULT_PAT 0x0007040600070406ull
+
+struct svm_vcpu {
+	struct vmcb *vmcb;
+	uint64_t vmcb_pa;
+	struct guest_space *space;
+};
+
+static struct {
+	uint64_t hsave_pa;   /* VM_HSAVE_PA: where VMRUN keeps host state */
+	uint64_t host_vmcb_pa; /* host state VMRUN leaves alone, for VMLOAD */
+	uint64_t iopm_pa, msrpm_pa;
+	uint32_t features;   /* CPUID 0x8000000A EDX */
+	uint32_t asids;
+	uint32_t next_asid;
+	uint64_t page_sizes;
+} svm;
+
+/* ---- per-CPU enable ---------------------------------------------------- */
+
+/* MSR permission map: two bits (read, write) per MSR in three ranges (APM 15.11). */
+static void msrpm_allow(uint8_t *map, uint32_t msr, int write)
+{
+	uint32_t base, bit;
+
+	if (msr < 0x2000)
+		base = 0;
+	else if (msr >= 0xc0000000 && msr < 0xc0002000)
+		base = 0x800 * 8;
+	else if (msr >= 0xc0010000 && msr < 0xc0012000)
+		base = 0x1000 * 8;
+	else
+		return;
+	bit = base + (msr & 0x1fff) * 2 + (write ? 1 : 0);
+	map[bit / 8] &= (uint8_t)~(1u << (bit % 8));
+}
+
+static int build_permission_maps(void)
+{
+	static const uint32_t candidates[] = {
+		MSR_SYSENTER_CS, MSR_SYSENTER_ESP, MSR_SYSENTER_EIP, MSR_PAT, MSR_STAR,
+		MSR_LSTAR, MSR_CSTAR, MSR_SFMASK, MSR_FS_BASE, MSR_GS_BASE, MSR_KERNEL_GS_BASE,
+	};
+	uint8_t *iopm, *msrpm;
+	unsigned i;
+
+	svm.iopm_pa = mm_alloc(IOPM_PAGES);
+	svm.msrpm_pa = mm_alloc(MSRPM_PAGES);
+	if (!svm.iopm_pa || !svm.msrpm_pa)
+		return -1;
+	iopm = mm_ptr(svm.iopm_pa);
+	msrpm = mm_ptr(svm.msrpm_pa);
+	for (i = 0; i < IOPM_PAGES * PAGE_SIZE; i++)
+		iopm[i] = 0xff; /* every port exits */
+	for (i = 0; i < MSRPM_PAGES * PAGE_SIZE; i++)
+		msrpm[i] = 0xff; /* every MSR exits ... */
+	for (i = 0; i < sizeof(candidates) / sizeof(candidates[0]); i++) {
+		if (msr_passthrough(candidates[i])) { /* ... but those the VMCB switches */
+			msrpm_allow(msrpm, candidates[i], 0);
+			msrpm_allow(msrpm, candidates[i], 1);
+		}
+	}
+	return 0;
+}
+
+static int svm_cpu_enable(void)
+{
+	struct cpuid_regs f = cpuid(0x8000000a, 0);
+
+	if (rdmsr(MSR_VM_CR) & VM_CR_SVMDIS) {
+		log_error("AMD-V: disabled by the firmware (VM_CR.SVMDIS); no partition can run");
+		return -1;
+	}
+	if (!(f.edx & SVM_FEATURE_NP)) {
+		log_error("AMD-V: no nested paging; this hypervisor needs it to isolate guests");
+		return -1;
+	}
+	svm.features = f.edx;
+	svm.asids = f.ebx;
+	svm.next_asid = 1; /* ASID 0 is the host's */
+	svm.page_sizes = GPT_2M | ((cpuid(0x80000001, 0).edx >> 26 & 1) ? GPT_1G : 0);
+	wrmsr(MSR_EFER, rdmsr(MSR_EFER) | EFER_SVME);
+	svm.hsave_pa = mm_alloc(1);
+	svm.host_vmcb_pa = mm_alloc(1);
+	if (!svm.hsave_pa || !svm.host_vmcb_pa || build_permission_maps()) {
+		log_error("AMD-V: out of memory for the host save areas");
+		return -1;
+	}
+	wrmsr(MSR_VM_HSAVE_PA, svm.hsave_pa);
+	__asm__ volatile("vmsave %%rax" : : "a"(svm.host_vmcb_pa) : "memory");
+	return 0;
+}
+
+/* ---- address spaces ---------------------------------------------------- */
+
+static struct guest_space *svm_space_create(void)
+{
+	uint64_t pa = mm_alloc(1);
+	struct guest_space *s = mm_ptr(pa);
+
+	if (!pa)
+		return 0;
+	/* QEMU and most CPUs flush by ASID on demand; reuse is safe with a flush. */
+	if (svm.next_asid >= svm.asids)
+		svm.next_asid = 1;
+	if (space_init(s, &gpt_format_npt, svm.page_sizes, svm.next_asid++)) {
+		mm_free(pa, 1);
+		return 0;
+	}
+	return s;
+}
+
+static void svm_space_destroy(struct guest_space *s)
+{
+	gpt_destroy(&s->gpt);
+	mm_free((uint64_t)(uintptr_t)s, 1);
+}
+
+static int svm_map(struct guest_space *s, uint64_t gpa, uint64_t hpa, uint64_t size, unsigned perms,
+		   int uncached)
+{
+	s->fresh = 1;
+	return gpt_map(&s->gpt, gpa, hpa, size, perms, uncached ? GPT_MEM_UC : GPT_MEM_WB);
+}
+
+static int svm_unmap(struct guest_space *s, uint64_t gpa, uint64_t size)
+{
+	s->fresh = 1;
+	return gpt_unmap(&s->gpt, gpa, size);
+}
+
+/* ---- vCPUs ------------------------------------------------------------- */
+
+static struct svm_vcpu *arch_of(struct vcpu *v)
+{
+	return v->arch;
+}
+
+static void set_segment(struct vmcb_segment *s, uint16_t sel, uint16_t attrib, uint32_t limit)
+{
+	s->selector = sel;
+	s->attrib = attrib;
+	s->limit = limit;
+	s->base = 0;
+}
+
+static void set_intercepts(struct vmcb *c)
+{
+	c->intercept_misc1 = MISC1_INTR | MISC1_NMI | MISC1_INIT | MISC1_CPUID | MISC1_INVD | MISC1_HLT |
+			     MISC1_INVLPGA | MISC1_IOIO | MISC1_MSR | MISC1_SHUTDOWN;
+	/* Every SVM instruction: the guest's EFER.SVME is set (VMRUN requires it), so
+	 * unintercepted ones would run for real. */
+	c->intercept_misc2 = MISC2_VMRUN | MISC2_VMMCALL | MISC2_VMLOAD | MISC2_VMSAVE | MISC2_STGI |
+			     MISC2_CLGI | MISC2_SKINIT | MISC2_WBINVD | MISC2_MONITOR | MISC2_MWAIT |
+			     MISC2_MWAIT_ARMED | MISC2_XSETBV;
+	c->iopm_base_pa = svm.iopm_pa;
+	c->msrpm_base_pa = svm.msrpm_pa;
+	c->v_intr = V_INTR_MASKING; /* host RFLAGS.IF governs physical interrupts */
+}
+
+static void set_boot_state(struct vmcb *c, const struct vcpu_boot *b)
+{
+	/* 64-bit code: type 0xb, S, P, L, G; data: type 3, S, P, D/B, G. */
+	set_segment(&c->cs, b->code_selector, 0xa9b, 0xffffffff);
+	set_segment(&c->ds, b->data_selector, 0xc93, 0xffffffff);
+	c->es = c->ss = c->fs = c->gs = c->ds;
+	set_segment(&c->tr, 0, 0x8b, 0x67); /* busy 64-bit TSS */
+	set_segment(&c->ldtr, 0, 0x82, 0);
+	c->gdtr.base = b->gdt_base;
+	c->gdtr.limit = b->gdt_limit;
+	c->cr0 = 0x80050033; /* PG, AM, WP, NE, ET, MP, PE */
+	c->cr3 = b->cr3;
+	c->cr4 = 0x20;       /* PAE */
+	c->efer = EFER_LME | EFER_LMA | EFER_SVME;
+	c->rflags = 2;
+	c->rip = b->rip;
+	c->rsp = b->rsp;
+	c->dr6 = 0xffff0ff0;
+	c->dr7 = 0x400;
+	c->g_pat = DEFAULT_PAT;
+}
+
+static int svm_create(struct vcpu *v, struct guest_space *s, const struct vcpu_boot *boot)
+{
+	uint64_t pa = mm_alloc(1), arch_pa = mm_alloc(1);
+	struct svm_vcpu *a = mm_ptr(arch_pa);
+	struct vmcb *c = mm_ptr(pa);
+
+	if (!pa || !arch_pa) {
+		if (pa)
+			mm_free(pa, 1);
+		if (arch_pa)
+			mm_free(arch_pa, 1);
+		return -1;
+	}
+	a->vmcb = c;
+	a->vmcb_pa = pa;
+	a->space = s;
+	v->arch = a;
+	set_intercepts(c);
+	c->guest_asid = s->tag;
+	c->np_enable = 1;
+	c->n_cr3 = s->gpt.root;
+	set_boot_state(c, boot);
+	v->gprs[REG_RSI] = boot->rsi;
+	return 0;
+}
+
+static void svm_destroy(struct vcpu *v)
+{
+	struct svm_vcpu *a = arch_of(v);
+
+	mm_free(a->vmcb_pa, 1);
+	mm_free((uint64_t)(uintptr_t)a, 1);
+	v->arch = 0;
+}
+
+/* ---- exits ------------------------------------------------------------- */
+
+static const char *svm_insn_name(uint64_t code)
+{
+	switch (code) {
+	case VMEXIT_VMRUN: return "VMRUN";
+	case VMEXIT_VMLOAD: return "VMLOAD";
+	case VMEXIT_VMSAVE: return "VMSAVE";
+	case VMEXIT_STGI: return "STGI";
+	case VMEXIT_CLGI: return "CLGI";
+	case VMEXIT_SKINIT: return "SKINIT";
+	case VMEXIT_INVLPGA: return "INVLPGA";
+	case VMEXIT_MONITOR: return "MONITOR";
+	case VMEXIT_MWAIT:
+	case VMEXIT_MWAIT_ARMED: return "MWAIT";
+	default: return 0;
+	}
+}
+
+/* The first VMRUN consistency check the state fails (APM Vol. 2, 15.5.1). */
+static const char *failed_check(const struct vmcb *c)
+{
+	if (!(c->efer & EFER_SVME))
+		return "EFER.SVME is clear";
+	if ((c->cr0 & (1ull << 29)) && !(c->cr0 & (1ull << 30)))
+		return "CR0.NW set with CR0.CD clear";
+	if (c->cr0 >> 32)
+		return "CR0 bits 63:32 are not zero";
+	if ((c->efer & EFER_LME) && (c->cr0 & (1ull << 31)) && !(c->cr4 & 0x20))
+		return "long mode with paging but CR4.PAE clear";
+	if ((c->efer & EFER_LME) && (c->cr0 & (1ull << 31)) && !(c->cr0 & 1))
+		return "long mode with paging but CR0.PE clear";
+	if ((c->efer & EFER_LME) && (c->cr0 & (1ull << 31)) && (c->cs.attrib & 0x600) == 0x600)
+		return "CS.L and CS.D both set in long mode";
+	if (!(c->intercept_misc2 & MISC2_VMRUN))
+		return "the VMRUN intercept is clear";
+	if (c->guest_asid == 0)
+		return "guest ASID is 0";
+	if (c->dr6 >> 32 || c->dr7 >> 32)
+		return "DR6 or DR7 bits 63:32 are not zero";
+	return "none of the checks this hypervisor knows (see APM Vol. 2, 15.5.1)";
+}
+
+static void translate_io(const struct vmcb *c, struct vcpu_exit *e)
+{
+	uint64_t info = c->exit_info1;
+
+	e->reason = EXIT_IO;
+	e->u.io.in = info & 1;
+	e->u.io.string = (info >> 2) & 1;
+	e->u.io.rep = (info >> 3) & 1;
+	e->u.io.size = (info >> 4) & 1 ? 1 : (info >> 5) & 1 ? 2 : 4;
+	e->u.io.port = (uint16_t)(info >> 16);
+}
+
+static void translate_npf(const struct vmcb *c, struct vcpu_exit *e)
+{
+	/* EXITINFO1 is a page-fault error code: bit 1 write, bit 4 instruction fetch. */
+	e->reason = EXIT_MEMORY;
+	e->u.mem.gpa = c->exit_info2;
+	e->u.mem.access = (c->exit_info1 & 2) ? GPT_WRITE : (c->exit_info1 & 0x10) ? GPT_EXEC : GPT_READ;
+}
+
+static void translate_exit(struct vcpu *v, const struct vmcb *c, struct vcpu_exit *e)
+{
+	uint64_t code = c->exit_code;
+
+	e->raw = code;
+	switch (code) {
+	case VMEXIT_CPUID: e->reason = EXIT_CPUID; return;
+	case VMEXIT_HLT: e->reason = EXIT_HLT; return;
+	case VMEXIT_VMMCALL: e->reason = EXIT_HYPERCALL; return;
+	case VMEXIT_XSETBV: e->reason = EXIT_XSETBV; return;
+	case VMEXIT_INVD:
+	case VMEXIT_WBINVD: e->reason = EXIT_CACHE_FLUSH; return;
+	case VMEXIT_SHUTDOWN: e->reason = EXIT_SHUTDOWN; return;
+	case VMEXIT_INTR: e->reason = EXIT_INTERRUPT; return;
+	case VMEXIT_NMI: e->reason = EXIT_NMI; return;
+	case VMEXIT_IOIO: translate_io(c, e); return;
+	case VMEXIT_NPF: translate_npf(c, e); return;
+	case VMEXIT_MSR:
+		e->reason = c->exit_info1 ? EXIT_MSR_WRITE : EXIT_MSR_READ;
+		e->u.msr = (uint32_t)v->gprs[REG_RCX];
+		return;
+	}
+	if ((uint32_t)code == VMEXIT_INVALID) {
+		e->reason = EXIT_ENTRY_FAILED;
+		e->u.failure = failed_check(c);
+		return;
+	}
+	e->u.insn = svm_insn_name(code);
+	e->reason = e->u.insn ? EXIT_FORBIDDEN_INSN : EXIT_UNKNOWN;
+}
+
+static void svm_run(struct vcpu *v, struct vcpu_exit *e)
+{
+	struct svm_vcpu *a = arch_of(v);
+	struct vmcb *c = a->vmcb;
+
+	c->tlb_control = a->space->fresh ? 1 : 0; /* 1: flush everything of this ASID */
+	a->space->fresh = 0;
+	c->rax = v->gprs[REG_RAX];
+	c->rsp = v->gprs[REG_RSP];
+	svm_run_guest(a->vmcb_pa, v->gprs, svm.host_vmcb_pa);
+	v->gprs[REG_RAX] = c->rax;
+	v->gprs[REG_RSP] = c->rsp;
+	c->event_inject = 0;
+	translate_exit(v, c, e);
+}
+
+static uint64_t svm_get_reg(struct vcpu *v, enum vcpu_reg r)
+{
+	const struct vmcb *c = arch_of(v)->vmcb;
+
+	switch (r) {
+	case REG_RIP: return c->rip;
+	case REG_RFLAGS: return c->rflags;
+	case REG_CR0: return c->cr0;
+	case REG_CR3: return c->cr3;
+	case REG_CR4: return c->cr4;
+	case REG_EFER: return c->efer & ~EFER_SVME; /* as the guest sees it */
+	default: return r < REG_GPRS ? v->gprs[r] : 0;
+	}
+}
+
+static void svm_set_reg(struct vcpu *v, enum vcpu_reg r, uint64_t value)
+{
+	struct vmcb *c = arch_of(v)->vmcb;
+
+	switch (r) {
+	case REG_RIP: c->rip = value; break;
+	case REG_RFLAGS: c->rflags = value; break;
+	case REG_CR0: c->cr0 = value; break;
+	case REG_CR3: c->cr3 = value; break;
+	case REG_CR4: c->cr4 = value; break;
+	case REG_EFER: c->efer = value | EFER_SVME; break; /* VMRUN requires SVME */
+	default:
+		if (r < REG_GPRS)
+			v->gprs[r] = value;
+	}
+}
+
+static int instruction_length(struct vcpu *v, const struct vmcb *c, unsigned *len)
+{
+	const struct guest_space *s = arch_of(v)->space;
+	int paging = (c->cr0 >> 31) & 1;
+	unsigned n = 4096 - (unsigned)(c->rip & 0xfff);
+	uint8_t bytes[INSN_MAX];
+	struct insn in;
+
+	/* The page of RIP is mapped (the CPU ran from it); the next may not be. */
+	if (n > INSN_MAX)
+		n = INSN_MAX;
+	if (space_read_virtual(s, paging, c->cr3, c->rip, bytes, n))
+		return -1;
+	if (n < INSN_MAX && space_read_virtual(s, paging, c->cr3, c->rip + n, bytes + n, INSN_MAX - n) == 0)
+		n = INSN_MAX;
+	if (insn_decode(bytes, n, (c->cs.attrib & 0x200) ? MODE_64 : MODE_32, &in))
+		return -1;
+	*len = in.length;
+	return 0;
+}
+
+static int svm_skip_instruction(struct vcpu *v, const struct vcpu_exit *e)
+{
+	struct vmcb *c = arch_of(v)->vmcb;
+	unsigned len;
+
+	c->interrupt_shadow = 0; /* a STI or MOV SS shadow ends with the instruction */
+	if (e->reason == EXIT_IO) {
+		c->rip = c->exit_info2; /* the next RIP, saved for every I/O intercept */
+		return 0;
+	}
+	if (svm.features & SVM_FEATURE_NRIPS) {
+		c->rip = c->next_rip;
+		return 0;
+	}
+	if (instruction_length(v, c, &len))
+		return -1;
+	c->rip += len;
+	return 0;
+}
+
+static void svm_inject(struct vcpu *v, enum event_kind kind, uint8_t vector, int has_error, uint32_t error)
+{
+	uint64_t type = kind == EVENT_EXCEPTION ? EVENT_TYPE_EXCEPTION
+			: kind == EVENT_NMI      ? EVENT_TYPE_NMI
+						 : EVENT_TYPE_INTR;
+
+	arch_of(v)->vmcb->event_inject = vector | type | EVENT_VALID |
+					 (has_error ? EVENT_HAS_ERROR | ((uint64_t)error << 32) : 0);
+}
+
+static void svm_flush_tlb(struct vcpu *v)
+{
+	arch_of(v)->space->fresh = 1;
+}
+
+const struct vcpu_ops svm_ops = {
+	.name = "AMD-V",
+	.cpu_enable = svm_cpu_enable,
+	.space_create = svm_space_create,
+	.space_destroy = svm_space_destroy,
+	.map = svm_map,
+	.unmap = svm_unmap,
+	.flush_tlb = svm_flush_tlb,
+	.create = svm_create,
+	.destroy = svm_destroy,
+	.run = svm_run,
+	.get_reg = svm_get_reg,
+	.set_reg = svm_set_reg,
+	.skip_instruction = svm_skip_instruction,
+	.inject = svm_inject,
+};

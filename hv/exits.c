@@ -1,0 +1,172 @@
+/*
+ * What the hypervisor does about each exit, for both backends. A guest
+ * that does something it may not is stopped with the reason on the
+ * console, or gets the fault a real CPU would give it; an exit this file
+ * does not know stops the partition: nothing is skipped silently.
+ */
+#include "arch.h"
+#include "gpt.h"
+#include "hypercall.h"
+#include "log.h"
+#include "partition.h"
+#include "vcpu.h"
+
+#define VEC_UD 6
+#define VEC_GP 13
+#define RFLAGS_IF (1ull << 9)
+#define WAKE_VECTOR_MIN 32 /* below: exceptions */
+
+static uint64_t rip(struct vcpu *v)
+{
+	return v->ops->get_reg(v, REG_RIP);
+}
+
+static void inject_fault(struct vcpu *v, uint8_t vector)
+{
+	v->ops->inject(v, EVENT_EXCEPTION, vector, vector == VEC_GP, 0);
+}
+
+/* Steps over the exiting instruction; a guest whose code we cannot read stops. */
+static int skip(struct vcpu *v, const struct vcpu_exit *e)
+{
+	if (v->ops->skip_instruction(v, e) == 0)
+		return 0;
+	partition_stop(v->part, "cannot decode the instruction at rip 0x%llx", (unsigned long long)rip(v));
+	return -1;
+}
+
+static void port_io(struct vcpu *v, const struct vcpu_exit *e)
+{
+	uint32_t mask = e->u.io.size == 4 ? 0xffffffffu : (1u << (8 * e->u.io.size)) - 1;
+	uint32_t value = (uint32_t)v->gprs[REG_RAX] & mask;
+	uint16_t port = e->u.io.port;
+
+	if (e->u.io.string) {
+		partition_stop(v->part, "string port I/O (INS/OUTS) on port 0x%x is not emulated", port);
+		return;
+	}
+	if (port >= VUART_BASE && port < VUART_BASE + VUART_PORTS)
+		vuart_access(&v->part->uart, port - VUART_BASE, e->u.io.in, &value);
+	else
+		value = mask; /* no device: reads float high, writes vanish, as on a real bus */
+	if (e->u.io.in)
+		v->gprs[REG_RAX] = (v->gprs[REG_RAX] & ~(uint64_t)mask) | (value & mask);
+	skip(v, e);
+}
+
+static int64_t hypercall(struct vcpu *v)
+{
+	uint64_t a0 = v->gprs[REG_RDI], a1 = v->gprs[REG_RSI];
+
+	switch (v->gprs[REG_RAX]) {
+	case HC_VERSION:
+		return HC_ABI_VERSION;
+	case HC_ECHO:
+		return (int64_t)(a0 ^ HC_ECHO_XOR);
+	case HC_EXIT:
+		partition_stop(v->part, "exited with status %lld", (long long)a0);
+		return 0;
+	case HC_WAKE_AFTER:
+		if (a1 < WAKE_VECTOR_MIN || a1 > 255)
+			return HC_E_INVALID;
+		v->wake_tsc = arch_tsc() + a0;
+		v->wake_vector = (int)a1;
+		return 0;
+	default:
+		return HC_E_UNKNOWN;
+	}
+}
+
+/*
+ * HLT: the vCPU waits for its next event. Until virtual devices raise
+ * interrupts, the only event is a HC_WAKE_AFTER timer; a guest waiting
+ * for anything else would wait forever, so it is stopped and told why.
+ */
+static void halt(struct vcpu *v, const struct vcpu_exit *e)
+{
+	if (skip(v, e))
+		return;
+	if (v->wake_vector < 0 || !(v->ops->get_reg(v, REG_RFLAGS) & RFLAGS_IF)) {
+		partition_stop(v->part, "halted at rip 0x%llx with nothing to wake it",
+			       (unsigned long long)rip(v));
+		return;
+	}
+	while (arch_tsc() < v->wake_tsc)
+		arch_relax();
+	v->ops->inject(v, EVENT_INTERRUPT, (uint8_t)v->wake_vector, 0, 0);
+	v->wake_vector = -1;
+}
+
+static const char *access_name(unsigned access)
+{
+	return access == GPT_WRITE ? "write" : access == GPT_EXEC ? "instruction fetch" : "read";
+}
+
+static void msr(struct vcpu *v, const struct vcpu_exit *e)
+{
+	if (arch_guest_msr(v, e->reason == EXIT_MSR_WRITE, e->u.msr) == 0)
+		skip(v, e);
+	else
+		inject_fault(v, VEC_GP);
+}
+
+int vcpu_handle_exit(struct vcpu *v, const struct vcpu_exit *e)
+{
+	struct partition *p = v->part;
+
+	switch (e->reason) {
+	case EXIT_CPUID:
+		arch_guest_cpuid(v);
+		return skip(v, e);
+	case EXIT_MSR_READ:
+	case EXIT_MSR_WRITE:
+		msr(v, e);
+		return 0;
+	case EXIT_IO:
+		port_io(v, e);
+		return 0;
+	case EXIT_HYPERCALL:
+		if (skip(v, e) == 0)
+			v->gprs[REG_RAX] = (uint64_t)hypercall(v);
+		return 0;
+	case EXIT_HLT:
+		halt(v, e);
+		return 0;
+	case EXIT_XSETBV:
+		if (arch_guest_xsetbv(v) == 0)
+			return skip(v, e);
+		inject_fault(v, VEC_GP);
+		return 0;
+	case EXIT_CACHE_FLUSH:
+		return skip(v, e); /* guest RAM is write-back and coherent: nothing to flush */
+	case EXIT_FORBIDDEN_INSN:
+		log_warn("partition %s: %s at rip 0x%llx: #UD injected", p->cfg->name, e->u.insn,
+			 (unsigned long long)rip(v));
+		inject_fault(v, VEC_UD);
+		return 0;
+	case EXIT_INTERRUPT:
+	case EXIT_NMI:
+		return 0; /* the host's own event; the guest just runs on */
+	case EXIT_MEMORY:
+		partition_stop(p, "%s of unmapped guest-physical address 0x%llx at rip 0x%llx",
+			       access_name(e->u.mem.access), (unsigned long long)e->u.mem.gpa,
+			       (unsigned long long)rip(v));
+		return -1;
+	case EXIT_MEMORY_MISCONFIG:
+		partition_stop(p, "malformed EPT entry for 0x%llx (a hypervisor bug)",
+			       (unsigned long long)e->u.mem.gpa);
+		return -1;
+	case EXIT_SHUTDOWN:
+		partition_stop(p, "triple fault (shutdown) at rip 0x%llx", (unsigned long long)rip(v));
+		return -1;
+	case EXIT_ENTRY_FAILED:
+		partition_stop(p, "VM entry failed (exit code 0x%llx): %s", (unsigned long long)e->raw,
+			       e->u.failure);
+		return -1;
+	case EXIT_UNKNOWN:
+		break;
+	}
+	partition_stop(p, "unknown exit, raw code 0x%llx, at rip 0x%llx", (unsigned long long)e->raw,
+		       (unsigned long long)rip(v));
+	return -1;
+}

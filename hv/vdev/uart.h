@@ -1,0 +1,24 @@
+/* A partition's 16550 at 0x3F8: its bytes go to the console, a line at a time. */
+#ifndef HV_VDEV_UART_H
+#define HV_VDEV_UART_H
+
+#include <stdint.h>
+
+#define VUART_BASE 0x3f8
+#define VUART_PORTS 8
+#define VUART_LINE_MAX 160
+
+struct vuart {
+	const char *owner;   /* partition name, put before each line */
+	uint8_t lcr, ier, mcr, scr, dll, dlm;
+	unsigned len;
+	char line[VUART_LINE_MAX];
+};
+
+void vuart_init(struct vuart *u, const char *owner);
+/* A port access at VUART_BASE + offset; for reads, *value is the answer. */
+void vuart_access(struct vuart *u, unsigned offset, int in, uint32_t *value);
+/* Shows a partial line (when the partition stops). */
+void vuart_flush(struct vuart *u);
+
+#endif
