@@ -70,6 +70,7 @@ class Run:
         self.log_path = log_path
         self.log = open(log_path, "w", encoding="utf-8", errors="replace")
         self.emulator_out = None
+        self.keep_open = None
         self.proc = None
         if serial_fd is None:
             self.child = pexpect.spawn(argv[0], argv[1:], encoding="utf-8",
@@ -140,6 +141,7 @@ class Run:
         if self.proc:
             self.proc.wait()
             os.close(self.child.child_fd)
+            os.close(self.keep_open)
         else:
             self.child.close(force=True)  # reaps the killed child
         self.log.close()
@@ -205,9 +207,11 @@ def boot_bochs(name, disk, log_path, cpus=2, mem=512):
     with open(rc, "w") as f:
         f.write(BOCHSRC.format(mem=mem, model=BOCHS_CPU_MODEL, cpus=cpus, rom=OVMF_COMBINED,
                                vgarom=bochs_vga_rom(binary), disk=disk, pty=os.ttyname(slave),
-                               log=os.path.join(workdir, "bochs.log")))
+                               log=log_path + ".bochs"))
     run = Run(name, [binary, "-q", "-f", rc], log_path, serial_fd=master, cwd=workdir)
-    os.close(slave)
+    # Held open until the run ends: with no process on the slave side, reading
+    # the master fails at once, before Bochs has opened the terminal.
+    run.keep_open = slave
     return run
 
 

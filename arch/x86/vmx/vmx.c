@@ -1,0 +1,657 @@
+/*
+ * VT-x backend (Intel SDM Vol. 3C, chapters 24 to 29): VMXON per CPU, one
+ * VMCS per vCPU, EPT per partition, VPID where offered. Every control is
+ * computed from the capability MSRs (controls.c); a missing feature is
+ * refused by name. Port I/O always exits; MSRs exit but for those the
+ * VMCS switches.
+ */
+#include <stdint.h>
+
+#include "controls.h"
+#include "cpu.h"
+#include "log.h"
+#include "mm.h"
+#include "policy.h"
+#include "space.h"
+#include "vcpu.h"
+#include "vmcs.h"
+
+int vmx_run_guest(uint64_t *gprs, int launched);
+void vmx_exit_stub(void);
+
+#define FEATURE_CONTROL_LOCKED (1ull << 0)
+#define FEATURE_CONTROL_VMX (1ull << 2)
+#define CR4_VMXE (1ull << 13)
+#define EFER_LMA_BIT (1ull << 10)
+#define DEFAULT_PAT 0x0007040600070406ull
+#define SEL_CODE 0x08
+#define SEL_DATA 0x10
+#define SEL_TSS 0x18
+
+struct vmx_vcpu {
+	uint64_t vmcs_pa;
+	struct guest_space *space;
+	int launched;
+	uint64_t cr0_shadow_mask, cr4_shadow_mask;
+};
+
+static struct {
+	struct vmx_caps caps;
+	struct vmx_controls ctl;
+	uint64_t vmxon_pa;
+	uint64_t msr_bitmap_pa;
+	uint32_t next_vpid;
+	uint64_t page_sizes;
+} vmx;
+
+/* ---- VMX instructions ------------------------------------------------- */
+
+static uint64_t vmread(enum vmcs_field f)
+{
+	uint64_t v;
+
+	__asm__ volatile("vmread %1, %0" : "=r"(v) : "r"((uint64_t)f) : "cc");
+	return v;
+}
+
+static void vmwrite(enum vmcs_field f, uint64_t v)
+{
+	__asm__ volatile("vmwrite %1, %0" : : "r"((uint64_t)f), "r"(v) : "cc");
+}
+
+/* VMXON, VMCLEAR, VMPTRLD take a memory operand; CF or ZF set means failure (SDM Vol. 3C, 31.2). */
+#define VMX_OP(insn, pa)                                                                       \
+	({                                                                                     \
+		uint64_t operand_ = (pa);                                                      \
+		uint8_t failed_;                                                               \
+		__asm__ volatile(insn " %1; setna %0" : "=q"(failed_) : "m"(operand_) : "cc", "memory"); \
+		failed_ ? -1 : 0;                                                              \
+	})
+
+static uint64_t current_vmcs; /* the VMCS VMPTRLD made current on this CPU */
+
+static int vmptrld(uint64_t pa)
+{
+	if (pa == current_vmcs)
+		return 0;
+	current_vmcs = pa;
+	return VMX_OP("vmptrld", pa);
+}
+
+static int vmclear(uint64_t pa)
+{
+	if (pa == current_vmcs)
+		current_vmcs = 0;
+	return VMX_OP("vmclear", pa);
+}
+
+static void invept_all(uint64_t eptp)
+{
+	struct {
+		uint64_t eptp, reserved;
+	} desc = { eptp, 0 };
+	uint64_t type = (vmx.ctl.invept_types & 4) ? 2 : 1; /* all-context, else single-context */
+
+	__asm__ volatile("invept %0, %1" : : "m"(desc), "r"(type) : "cc", "memory");
+}
+
+static void invvpid_context(uint16_t vpid)
+{
+	struct {
+		uint64_t vpid, address;
+	} desc = { vpid, 0 };
+	uint64_t type = (vmx.ctl.invvpid_types & 4) ? 1 : (vmx.ctl.invvpid_types & 8) ? 2 : 0;
+
+	__asm__ volatile("invvpid %0, %1" : : "m"(desc), "r"(type) : "cc", "memory");
+}
+
+/* ---- per-CPU enable ---------------------------------------------------- */
+
+static void read_caps(struct vmx_caps *c)
+{
+	c->basic = rdmsr(0x480);
+	c->pinbased = rdmsr(0x481);
+	c->procbased = rdmsr(0x482);
+	c->exit = rdmsr(0x483);
+	c->entry = rdmsr(0x484);
+	c->misc = rdmsr(0x485);
+	c->cr0_fixed0 = rdmsr(0x486);
+	c->cr0_fixed1 = rdmsr(0x487);
+	c->cr4_fixed0 = rdmsr(0x488);
+	c->cr4_fixed1 = rdmsr(0x489);
+	c->procbased2 = (c->procbased >> 63) ? rdmsr(0x48b) : 0;
+	c->ept_vpid = (c->procbased2 >> 33) & 1 ? rdmsr(0x48c) : 0; /* EPT allowed: bit 1 + 32 */
+	if (c->basic >> 55 & 1) {
+		c->true_pinbased = rdmsr(0x48d);
+		c->true_procbased = rdmsr(0x48e);
+		c->true_exit = rdmsr(0x48f);
+		c->true_entry = rdmsr(0x490);
+	}
+}
+
+/* IA32_FEATURE_CONTROL (SDM Vol. 3C, 24.7): lock it with VMX on unless the firmware locked it. */
+static int feature_control(void)
+{
+	uint64_t fc = rdmsr(MSR_IA32_FEATURE_CONTROL);
+
+	if (!(fc & FEATURE_CONTROL_LOCKED)) {
+		wrmsr(MSR_IA32_FEATURE_CONTROL, fc | FEATURE_CONTROL_VMX | FEATURE_CONTROL_LOCKED);
+		return 0;
+	}
+	if (!(fc & FEATURE_CONTROL_VMX)) {
+		log_error("VT-x: the firmware locked VMX off (IA32_FEATURE_CONTROL); enable it in its setup");
+		return -1;
+	}
+	return 0;
+}
+
+static uint32_t revision(void)
+{
+	return (uint32_t)vmx.caps.basic & 0x7fffffff;
+}
+
+static int build_msr_bitmap(void)
+{
+	static const uint32_t passthrough[] = { MSR_FS_BASE, MSR_GS_BASE, MSR_KERNEL_GS_BASE, MSR_STAR,
+						MSR_LSTAR, MSR_CSTAR, MSR_SFMASK, MSR_SYSENTER_CS,
+						MSR_SYSENTER_ESP, MSR_SYSENTER_EIP, MSR_PAT };
+	uint8_t *map;
+	unsigned i, half;
+
+	vmx.msr_bitmap_pa = mm_alloc(1);
+	if (!vmx.msr_bitmap_pa)
+		return -1;
+	map = mm_ptr(vmx.msr_bitmap_pa);
+	for (i = 0; i < PAGE_SIZE; i++)
+		map[i] = 0xff;
+	/* Read low at 0, read high at 1024, write low at 2048, write high at 3072 (SDM 25.6.9). */
+	for (i = 0; i < sizeof(passthrough) / sizeof(passthrough[0]); i++) {
+		uint32_t msr = passthrough[i], base = msr >= 0xc0000000 ? 1024 : 0, bit = msr & 0x1fff;
+		if (!msr_passthrough(msr))
+			continue;
+		for (half = 0; half < 2; half++)
+			map[base + half * 2048 + bit / 8] &= (uint8_t)~(1u << (bit % 8));
+	}
+	return 0;
+}
+
+static int vmx_cpu_enable(void)
+{
+	const char *lacking;
+	uint32_t *region;
+
+	if (feature_control())
+		return -1;
+	read_caps(&vmx.caps);
+	lacking = vmx_compute_controls(&vmx.caps, &vmx.ctl);
+	if (lacking) {
+		log_error("VT-x: this CPU lacks %s, which this hypervisor needs; no partition can run", lacking);
+		return -1;
+	}
+	vmx.page_sizes = (vmx.ctl.ept_2m ? GPT_2M : 0) | (vmx.ctl.ept_1g ? GPT_1G : 0);
+	vmx.next_vpid = 1; /* VPID 0 is the host's */
+	vmx.vmxon_pa = mm_alloc(1);
+	if (!vmx.vmxon_pa || build_msr_bitmap()) {
+		log_error("VT-x: out of memory for the VMXON region");
+		return -1;
+	}
+	region = mm_ptr(vmx.vmxon_pa);
+	region[0] = revision();
+	write_cr4(vmx_fix_cr4(&vmx.caps, read_cr4() | CR4_VMXE));
+	__asm__ volatile("mov %0, %%cr0" : : "r"(vmx_fix_cr0(&vmx.caps, read_cr0(), 0)));
+	if (VMX_OP("vmxon", vmx.vmxon_pa)) {
+		log_error("VT-x: VMXON failed");
+		return -1;
+	}
+	log_info("VT-x: VMXON done; EPT%s%s, VPID %s, unrestricted guest %s, preemption timer %s",
+		 vmx.ctl.ept_2m ? " 2M" : "", vmx.ctl.ept_1g ? " 1G" : "", vmx.ctl.vpid ? "yes" : "no",
+		 vmx.ctl.unrestricted ? "yes" : "no", vmx.ctl.preemption_timer ? "yes" : "no");
+	return 0;
+}
+
+/* ---- address spaces ---------------------------------------------------- */
+
+/* EPTP: write-back tables, 4-level walk (SDM Vol. 3C, 25.6.11). */
+static uint64_t eptp(const struct guest_space *s)
+{
+	return s->gpt.root | 6 | (3 << 3);
+}
+
+static struct guest_space *vmx_space_create(void)
+{
+	uint64_t pa = mm_alloc(1);
+	struct guest_space *s = mm_ptr(pa);
+
+	if (!pa)
+		return 0;
+	if (vmx.next_vpid > 0xffff)
+		vmx.next_vpid = 1; /* reuse is safe: a fresh space is flushed before it runs */
+	if (space_init(s, &gpt_format_ept, vmx.page_sizes, vmx.ctl.vpid ? vmx.next_vpid++ : 0)) {
+		mm_free(pa, 1);
+		return 0;
+	}
+	return s;
+}
+
+static void vmx_space_destroy(struct guest_space *s)
+{
+	invept_all(eptp(s));
+	gpt_destroy(&s->gpt);
+	mm_free((uint64_t)(uintptr_t)s, 1);
+}
+
+static int vmx_map(struct guest_space *s, uint64_t gpa, uint64_t hpa, uint64_t size, unsigned perms,
+		   int uncached)
+{
+	s->fresh = 1;
+	return gpt_map(&s->gpt, gpa, hpa, size, perms, uncached ? GPT_MEM_UC : GPT_MEM_WB);
+}
+
+static int vmx_unmap(struct guest_space *s, uint64_t gpa, uint64_t size)
+{
+	s->fresh = 1;
+	return gpt_unmap(&s->gpt, gpa, size);
+}
+
+/* ---- vCPUs ------------------------------------------------------------- */
+
+static struct vmx_vcpu *arch_of(struct vcpu *v)
+{
+	return v->arch;
+}
+
+/* VMREAD and VMWRITE act on the current VMCS: make it this vCPU's. */
+static void load(struct vcpu *v)
+{
+	vmptrld(arch_of(v)->vmcs_pa);
+}
+
+static void host_state(void)
+{
+	struct __attribute__((packed)) {
+		uint16_t limit;
+		uint64_t base;
+	} gdtr, idtr;
+	const uint64_t *gdt;
+
+	__asm__ volatile("sgdt %0; sidt %1" : "=m"(gdtr), "=m"(idtr));
+	gdt = (const uint64_t *)(uintptr_t)gdtr.base;
+	vmwrite(HOST_CR0, read_cr0());
+	vmwrite(HOST_CR3, read_cr3());
+	vmwrite(HOST_CR4, read_cr4());
+	vmwrite(HOST_CS_SELECTOR, SEL_CODE);
+	vmwrite(HOST_SS_SELECTOR, SEL_DATA);
+	vmwrite(HOST_DS_SELECTOR, SEL_DATA);
+	vmwrite(HOST_ES_SELECTOR, SEL_DATA);
+	vmwrite(HOST_FS_SELECTOR, SEL_DATA);
+	vmwrite(HOST_GS_SELECTOR, SEL_DATA);
+	vmwrite(HOST_TR_SELECTOR, SEL_TSS);
+	/* TSS base from its descriptor (two GDT entries, SDM Vol. 3A, 8.2.3). */
+	vmwrite(HOST_TR_BASE, ((gdt[3] >> 16) & 0xffffff) | ((gdt[3] >> 56) << 24) | (gdt[4] << 32));
+	vmwrite(HOST_GDTR_BASE, gdtr.base);
+	vmwrite(HOST_IDTR_BASE, idtr.base);
+	vmwrite(HOST_FS_BASE, 0);
+	vmwrite(HOST_GS_BASE, 0);
+	vmwrite(HOST_EFER, rdmsr(MSR_EFER));
+	vmwrite(HOST_PAT, rdmsr(MSR_PAT));
+	vmwrite(HOST_SYSENTER_CS, 0);
+	vmwrite(HOST_SYSENTER_ESP, 0);
+	vmwrite(HOST_SYSENTER_EIP, 0);
+	vmwrite(HOST_RIP, (uint64_t)(uintptr_t)vmx_exit_stub);
+}
+
+static void controls(struct vmx_vcpu *a, uint32_t entry)
+{
+	vmwrite(PIN_BASED_CONTROLS, vmx.ctl.pinbased);
+	vmwrite(PROC_BASED_CONTROLS, vmx.ctl.procbased);
+	vmwrite(SECONDARY_CONTROLS, vmx.ctl.procbased2);
+	vmwrite(EXIT_CONTROLS, vmx.ctl.exit);
+	vmwrite(ENTRY_CONTROLS, vmx.ctl.entry | entry);
+	vmwrite(EXCEPTION_BITMAP, 0);
+	vmwrite(CR3_TARGET_COUNT, 0);
+	vmwrite(MSR_BITMAP, vmx.msr_bitmap_pa);
+	vmwrite(EPT_POINTER, eptp(a->space));
+	if (vmx.ctl.vpid)
+		vmwrite(VPID, a->space->tag);
+	vmwrite(VMCS_LINK_POINTER, ~0ull);
+	/* The guest owns CR0/CR4 but for the bits VMX fixes: it reads its own value. */
+	a->cr0_shadow_mask = vmx.caps.cr0_fixed0 | ~vmx.caps.cr0_fixed1;
+	if (vmx.ctl.unrestricted)
+		a->cr0_shadow_mask &= ~1ull & ~(1ull << 31);
+	a->cr4_shadow_mask = vmx.caps.cr4_fixed0 | ~vmx.caps.cr4_fixed1;
+	vmwrite(CR0_GUEST_HOST_MASK, a->cr0_shadow_mask);
+	vmwrite(CR4_GUEST_HOST_MASK, a->cr4_shadow_mask);
+}
+
+static void guest_segment(enum vmcs_field selector, uint16_t sel, uint32_t access)
+{
+	/* Selector, base, limit and access fields are at fixed offsets from each other. */
+	vmwrite(selector, sel);
+	vmwrite(GUEST_ES_BASE + (selector - GUEST_ES_SELECTOR), 0);
+	vmwrite(GUEST_ES_LIMIT + (selector - GUEST_ES_SELECTOR), 0xffffffff);
+	vmwrite(GUEST_ES_ACCESS + (selector - GUEST_ES_SELECTOR), access);
+}
+
+static void guest_state(const struct vcpu_boot *b)
+{
+	uint64_t cr0 = 0x80050033, cr4 = 0x20; /* PG AM WP NE ET MP PE; PAE */
+
+	guest_segment(GUEST_CS_SELECTOR, b->code_selector, 0xa09b); /* 64-bit code, G */
+	guest_segment(GUEST_DS_SELECTOR, b->data_selector, 0xc093);
+	guest_segment(GUEST_ES_SELECTOR, b->data_selector, 0xc093);
+	guest_segment(GUEST_SS_SELECTOR, b->data_selector, 0xc093);
+	guest_segment(GUEST_FS_SELECTOR, b->data_selector, 0xc093);
+	guest_segment(GUEST_GS_SELECTOR, b->data_selector, 0xc093);
+	vmwrite(GUEST_LDTR_SELECTOR, 0);
+	vmwrite(GUEST_LDTR_ACCESS, 0x10000); /* unusable */
+	vmwrite(GUEST_TR_SELECTOR, 0);
+	vmwrite(GUEST_TR_BASE, 0);
+	vmwrite(GUEST_TR_LIMIT, 0x67);
+	vmwrite(GUEST_TR_ACCESS, 0x8b); /* busy 64-bit TSS */
+	vmwrite(GUEST_GDTR_BASE, b->gdt_base);
+	vmwrite(GUEST_GDTR_LIMIT, b->gdt_limit);
+	vmwrite(GUEST_IDTR_BASE, 0);
+	vmwrite(GUEST_IDTR_LIMIT, 0);
+	vmwrite(GUEST_CR0, vmx_fix_cr0(&vmx.caps, cr0, vmx.ctl.unrestricted));
+	vmwrite(CR0_READ_SHADOW, cr0);
+	vmwrite(GUEST_CR3, b->cr3);
+	vmwrite(GUEST_CR4, vmx_fix_cr4(&vmx.caps, cr4));
+	vmwrite(CR4_READ_SHADOW, cr4);
+	vmwrite(GUEST_EFER, EFER_LME | EFER_LMA);
+	vmwrite(GUEST_PAT, DEFAULT_PAT);
+	vmwrite(GUEST_DR7, 0x400);
+	vmwrite(GUEST_RSP, b->rsp);
+	vmwrite(GUEST_RIP, b->rip);
+	vmwrite(GUEST_RFLAGS, 2);
+	vmwrite(GUEST_INTERRUPTIBILITY, 0);
+	vmwrite(GUEST_ACTIVITY_STATE, 0);
+	vmwrite(GUEST_SYSENTER_CS, 0);
+	vmwrite(GUEST_SYSENTER_ESP, 0);
+	vmwrite(GUEST_SYSENTER_EIP, 0);
+}
+
+static int vmx_create(struct vcpu *v, struct guest_space *s, const struct vcpu_boot *boot)
+{
+	uint64_t vmcs = mm_alloc(1), arch_pa = mm_alloc(1);
+	struct vmx_vcpu *a = mm_ptr(arch_pa);
+
+	if (!vmcs || !arch_pa) {
+		if (vmcs)
+			mm_free(vmcs, 1);
+		if (arch_pa)
+			mm_free(arch_pa, 1);
+		return -1;
+	}
+	*(uint32_t *)mm_ptr(vmcs) = revision();
+	a->vmcs_pa = vmcs;
+	a->space = s;
+	v->arch = a;
+	if (vmclear(vmcs) || vmptrld(vmcs)) {
+		log_error("VT-x: VMCLEAR or VMPTRLD of a new VMCS failed");
+		return -1;
+	}
+	host_state();
+	controls(a, ENTRY_IA32E_GUEST);
+	guest_state(boot);
+	v->gprs[REG_RSI] = boot->rsi;
+	v->gprs[REG_RSP] = boot->rsp;
+	return 0;
+}
+
+static void vmx_destroy(struct vcpu *v)
+{
+	struct vmx_vcpu *a = arch_of(v);
+
+	vmclear(a->vmcs_pa);
+	mm_free(a->vmcs_pa, 1);
+	mm_free((uint64_t)(uintptr_t)a, 1);
+	v->arch = 0;
+}
+
+/* ---- registers --------------------------------------------------------- */
+
+static uint64_t vmx_get_reg(struct vcpu *v, enum vcpu_reg r)
+{
+	struct vmx_vcpu *a = arch_of(v);
+
+	load(v);
+	switch (r) {
+	case REG_RIP: return vmread(GUEST_RIP);
+	case REG_RFLAGS: return vmread(GUEST_RFLAGS);
+	case REG_CR0: /* what the guest believes: shadowed bits from the read shadow */
+		return (vmread(GUEST_CR0) & ~a->cr0_shadow_mask) | (vmread(CR0_READ_SHADOW) & a->cr0_shadow_mask);
+	case REG_CR3: return vmread(GUEST_CR3);
+	case REG_CR4:
+		return (vmread(GUEST_CR4) & ~a->cr4_shadow_mask) | (vmread(CR4_READ_SHADOW) & a->cr4_shadow_mask);
+	case REG_EFER: return vmread(GUEST_EFER);
+	default: return r < REG_GPRS ? v->gprs[r] : 0;
+	}
+}
+
+static void set_cr(enum vcpu_reg r, uint64_t value)
+{
+	if (r == REG_CR0) {
+		vmwrite(CR0_READ_SHADOW, value);
+		vmwrite(GUEST_CR0, vmx_fix_cr0(&vmx.caps, value, vmx.ctl.unrestricted));
+	} else {
+		vmwrite(CR4_READ_SHADOW, value);
+		vmwrite(GUEST_CR4, vmx_fix_cr4(&vmx.caps, value));
+	}
+}
+
+static void vmx_set_reg(struct vcpu *v, enum vcpu_reg r, uint64_t value)
+{
+	load(v);
+	switch (r) {
+	case REG_RIP: vmwrite(GUEST_RIP, value); break;
+	case REG_RFLAGS: vmwrite(GUEST_RFLAGS, value); break;
+	case REG_CR0:
+	case REG_CR4: set_cr(r, value); break;
+	case REG_CR3: vmwrite(GUEST_CR3, value); break;
+	case REG_EFER:
+		vmwrite(GUEST_EFER, value);
+		/* "IA-32e mode guest" must match EFER.LMA at entry (SDM Vol. 3C, 27.3.1.1). */
+		vmwrite(ENTRY_CONTROLS, (vmread(ENTRY_CONTROLS) & ~ENTRY_IA32E_GUEST) |
+					((value & EFER_LMA_BIT) ? ENTRY_IA32E_GUEST : 0));
+		break;
+	default:
+		if (r < REG_GPRS)
+			v->gprs[r] = value;
+	}
+}
+
+/* ---- exits ------------------------------------------------------------- */
+
+/*
+ * MOV to or from CR0, CR3, CR4 (exit qualification: SDM Vol. 3C, Table 28-3).
+ * Handled here: hv/ never sees the shadowing that VMX needs.
+ */
+static int handle_cr(struct vcpu *v)
+{
+	uint64_t q = vmread(EXIT_QUALIFICATION);
+	unsigned cr = q & 15, type = (q >> 4) & 3, gpr = (q >> 8) & 15;
+	enum vcpu_reg reg = cr == 0 ? REG_CR0 : cr == 3 ? REG_CR3 : cr == 4 ? REG_CR4 : REG_COUNT;
+
+	if (reg == REG_COUNT || type > 1)
+		return -1; /* CR8, CLTS, LMSW: not intercepted by our controls */
+	if (gpr == REG_RSP)
+		v->gprs[REG_RSP] = vmread(GUEST_RSP);
+	if (type == 0)
+		vmx_set_reg(v, reg, v->gprs[gpr]);
+	else
+		v->gprs[gpr] = vmx_get_reg(v, reg);
+	if (gpr == REG_RSP)
+		vmwrite(GUEST_RSP, v->gprs[REG_RSP]);
+	vmwrite(GUEST_RIP, vmread(GUEST_RIP) + vmread(EXIT_INSTRUCTION_LENGTH));
+	return 0;
+}
+
+static const char *vmx_insn_name(uint32_t reason)
+{
+	static const char *const names[] = {
+		[VMX_EXIT_VMCLEAR] = "VMCLEAR", [VMX_EXIT_VMLAUNCH] = "VMLAUNCH", [VMX_EXIT_VMPTRLD] = "VMPTRLD",
+		[VMX_EXIT_VMPTRST] = "VMPTRST", [VMX_EXIT_VMREAD] = "VMREAD", [VMX_EXIT_VMRESUME] = "VMRESUME",
+		[VMX_EXIT_VMWRITE] = "VMWRITE", [VMX_EXIT_VMXOFF] = "VMXOFF", [VMX_EXIT_VMXON] = "VMXON",
+		[VMX_EXIT_GETSEC] = "GETSEC", [VMX_EXIT_MWAIT] = "MWAIT", [VMX_EXIT_MONITOR] = "MONITOR",
+		[VMX_EXIT_INVEPT] = "INVEPT", [VMX_EXIT_INVVPID] = "INVVPID", [VMX_EXIT_VMFUNC] = "VMFUNC",
+		[VMX_EXIT_RDPMC] = "RDPMC",
+	};
+
+	return reason < sizeof(names) / sizeof(names[0]) ? names[reason] : 0;
+}
+
+/* The first guest-state rule of SDM Vol. 3C, 27.3.1 that the state breaks, as far as we check. */
+static const char *failed_check(void)
+{
+	uint64_t cr0 = vmread(GUEST_CR0), cr4 = vmread(GUEST_CR4), efer = vmread(GUEST_EFER);
+	int ia32e = (vmread(ENTRY_CONTROLS) & ENTRY_IA32E_GUEST) != 0;
+
+	if (cr0 != vmx_fix_cr0(&vmx.caps, cr0, vmx.ctl.unrestricted))
+		return "CR0 breaks the IA32_VMX_CR0_FIXED0/1 rules";
+	if (cr4 != vmx_fix_cr4(&vmx.caps, cr4))
+		return "CR4 breaks the IA32_VMX_CR4_FIXED0/1 rules";
+	if (ia32e != ((efer & EFER_LMA_BIT) != 0))
+		return "EFER.LMA differs from the IA-32e mode guest entry control";
+	if (ia32e && !(cr4 & 0x20))
+		return "IA-32e mode guest without CR4.PAE";
+	if (ia32e && (vmread(GUEST_CS_ACCESS) & 0x6000) == 0x6000)
+		return "CS.L and CS.D both set in IA-32e mode";
+	if ((vmread(GUEST_TR_ACCESS) & 0xf) != 0xb)
+		return "TR is not a busy 64-bit TSS";
+	if (!(vmread(GUEST_RFLAGS) & 2))
+		return "RFLAGS bit 1 is clear";
+	if (vmread(VMCS_LINK_POINTER) != ~0ull)
+		return "the VMCS link pointer is not all ones";
+	return "none of the checks this hypervisor knows (see SDM Vol. 3C, 27.3.1)";
+}
+
+static void translate_io(struct vcpu_exit *e)
+{
+	uint64_t q = vmread(EXIT_QUALIFICATION);
+
+	e->reason = EXIT_IO;
+	e->u.io.size = (uint8_t)((q & 7) + 1);
+	e->u.io.in = (q >> 3) & 1;
+	e->u.io.string = (q >> 4) & 1;
+	e->u.io.rep = (q >> 5) & 1;
+	e->u.io.port = (uint16_t)(q >> 16);
+}
+
+static void translate_ept(struct vcpu_exit *e, int misconfig)
+{
+	uint64_t q = vmread(EXIT_QUALIFICATION);
+
+	e->reason = misconfig ? EXIT_MEMORY_MISCONFIG : EXIT_MEMORY;
+	e->u.mem.gpa = vmread(GUEST_PHYSICAL_ADDRESS);
+	e->u.mem.access = (q & 2) ? GPT_WRITE : (q & 4) ? GPT_EXEC : GPT_READ;
+}
+
+/* 0: e describes an exit for hv/; 1: handled here, run the guest again. */
+static int translate_exit(struct vcpu *v, uint32_t reason, struct vcpu_exit *e)
+{
+	e->raw = reason;
+	if (reason & EXIT_REASON_ENTRY_FAILED) {
+		e->reason = EXIT_ENTRY_FAILED;
+		e->u.failure = failed_check();
+		return 0;
+	}
+	switch (reason) {
+	case VMX_EXIT_CPUID: e->reason = EXIT_CPUID; return 0;
+	case VMX_EXIT_HLT: e->reason = EXIT_HLT; return 0;
+	case VMX_EXIT_VMCALL: e->reason = EXIT_HYPERCALL; return 0;
+	case VMX_EXIT_XSETBV: e->reason = EXIT_XSETBV; return 0;
+	case VMX_EXIT_INVD:
+	case VMX_EXIT_WBINVD: e->reason = EXIT_CACHE_FLUSH; return 0;
+	case VMX_EXIT_TRIPLE_FAULT: e->reason = EXIT_SHUTDOWN; return 0;
+	case VMX_EXIT_EXTERNAL_INTERRUPT: e->reason = EXIT_INTERRUPT; return 0;
+	case VMX_EXIT_EXCEPTION_NMI: e->reason = EXIT_NMI; return 0;
+	case VMX_EXIT_IO: translate_io(e); return 0;
+	case VMX_EXIT_EPT_VIOLATION: translate_ept(e, 0); return 0;
+	case VMX_EXIT_EPT_MISCONFIG: translate_ept(e, 1); return 0;
+	case VMX_EXIT_RDMSR:
+	case VMX_EXIT_WRMSR:
+		e->reason = reason == VMX_EXIT_WRMSR ? EXIT_MSR_WRITE : EXIT_MSR_READ;
+		e->u.msr = (uint32_t)v->gprs[REG_RCX];
+		return 0;
+	case VMX_EXIT_CR_ACCESS:
+		if (handle_cr(v) == 0)
+			return 1;
+		break;
+	}
+	e->u.insn = vmx_insn_name(reason);
+	e->reason = e->u.insn ? EXIT_FORBIDDEN_INSN : EXIT_UNKNOWN;
+	return 0;
+}
+
+static void vmx_run(struct vcpu *v, struct vcpu_exit *e)
+{
+	struct vmx_vcpu *a = arch_of(v);
+
+	load(v);
+	do {
+		if (a->space->fresh) {
+			invept_all(eptp(a->space));
+			if (vmx.ctl.vpid)
+				invvpid_context((uint16_t)a->space->tag);
+			a->space->fresh = 0;
+		}
+		vmwrite(GUEST_RSP, v->gprs[REG_RSP]);
+		if (vmx_run_guest(v->gprs, a->launched)) {
+			e->raw = vmread(VM_INSTRUCTION_ERROR);
+			e->reason = EXIT_ENTRY_FAILED;
+			e->u.failure = e->raw == 7 ? "invalid control fields (VM-instruction error 7)"
+				       : e->raw == 8 ? "invalid host state (VM-instruction error 8)"
+						     : "VMLAUNCH or VMRESUME failed (see the VM-instruction error)";
+			return;
+		}
+		a->launched = 1;
+		v->gprs[REG_RSP] = vmread(GUEST_RSP);
+		vmwrite(ENTRY_INTERRUPTION_INFO, 0);
+	} while (translate_exit(v, (uint32_t)vmread(EXIT_REASON), e));
+}
+
+static int vmx_skip_instruction(struct vcpu *v, const struct vcpu_exit *e)
+{
+	uint64_t interruptibility;
+
+	(void)e;
+	load(v);
+	/* The exit gives the length (SDM Vol. 3C, 28.2.5): no decoding needed. */
+	vmwrite(GUEST_RIP, vmread(GUEST_RIP) + vmread(EXIT_INSTRUCTION_LENGTH));
+	interruptibility = vmread(GUEST_INTERRUPTIBILITY);
+	vmwrite(GUEST_INTERRUPTIBILITY, interruptibility & ~3ull); /* STI, MOV SS blocking end */
+	return 0;
+}
+
+static void vmx_inject(struct vcpu *v, enum event_kind kind, uint8_t vector, int has_error, uint32_t error)
+{
+	uint32_t type = kind == EVENT_EXCEPTION ? 3 : kind == EVENT_NMI ? 2 : 0;
+
+	load(v);
+	/* VM-entry interruption-information (SDM Vol. 3C, 25.8.3). */
+	vmwrite(ENTRY_INTERRUPTION_INFO, vector | (type << 8) | (has_error ? 1u << 11 : 0) | (1u << 31));
+	if (has_error)
+		vmwrite(ENTRY_EXCEPTION_ERROR_CODE, error);
+}
+
+static void vmx_flush_tlb(struct vcpu *v)
+{
+	arch_of(v)->space->fresh = 1;
+}
+
+const struct vcpu_ops vmx_ops = {
+	.name = "VT-x",
+	.cpu_enable = vmx_cpu_enable,
+	.space_create = vmx_space_create,
+	.space_destroy = vmx_space_destroy,
+	.map = vmx_map,
+	.unmap = vmx_unmap,
+	.flush_tlb = vmx_flush_tlb,
+	.create = vmx_create,
+	.destroy = vmx_destroy,
+	.run = vmx_run,
+	.get_reg = vmx_get_reg,
+	.set_reg = vmx_set_reg,
+	.skip_instruction = vmx_skip_instruction,
+	.inject = vmx_inject,
+};
