@@ -65,10 +65,20 @@ SELFTEST_OBJS := $(addprefix $(BUILD)/guests/,selftest/entry.o selftest/selftest
                  hv/lib/fmt.o hv/lib/str.o)
 GUESTS := $(BUILD)/selftest.elf
 
+# ---- fuzz targets (libFuzzer): the parsers of untrusted input
+FUZZ_CFLAGS := -std=gnu11 -O1 -g $(WARNINGS) -Ihv -Iboot/efi -Iarch/x86 \
+               -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all
+FUZZERS := fuzz_decode fuzz_config fuzz_elf
+FUZZ_BINS := $(FUZZERS:%=$(BUILD)/fuzz/%)
+fuzz_decode_SRCS := tests/fuzz/fuzz_decode.c arch/x86/decode.c
+fuzz_config_SRCS := tests/fuzz/fuzz_config.c $(CONFIG_SRCS)
+fuzz_elf_SRCS    := tests/fuzz/fuzz_elf.c boot/efi/elf_load.c
+FUZZ_SECONDS ?= 60
+
 GUEST_CFG ?= guests/hv.cfg
 IMAGE_FILES := $(BUILD)/BOOTX64.EFI $(BUILD)/hv.elf $(GUESTS)
 
-.PHONY: all deps iso usb run test unit bench clean help
+.PHONY: all deps iso usb run test unit fuzz bench clean help
 
 all: $(BUILD)/BOOTX64.EFI $(BUILD)/hv.elf $(BUILD)/hvcfg $(GUESTS)
 
@@ -80,6 +90,7 @@ help:
 	@echo "make run      boot the ISO in QEMU, serial console on this terminal"
 	@echo "make test     host unit tests, then end-to-end tests in emulators"
 	@echo "make bench    exit costs in instructions, under QEMU -icount"
+	@echo "make fuzz     each fuzz target for FUZZ_SECONDS (60) seconds"
 
 deps:
 	@tools/deps.sh
@@ -133,6 +144,10 @@ $(UNIT_BINS): $(BUILD)/host/%: $$($$*_SRCS)
 	@mkdir -p $(dir $@)
 	$(CC) $(HOST_CFLAGS) -o $@ $^ -lcmocka
 
+$(FUZZ_BINS): $(BUILD)/fuzz/%: $$($$*_SRCS)
+	@mkdir -p $(dir $@)
+	clang $(FUZZ_CFLAGS) -o $@ $^
+
 iso: $(BUILD)/hv.iso
 usb: $(BUILD)/hv-usb.img
 
@@ -148,9 +163,13 @@ run: deps
 
 unit: $(UNIT_BINS)
 
+fuzz: deps $(FUZZ_BINS)
+	@for f in $(FUZZ_BINS); do echo "$$f: $(FUZZ_SECONDS) s"; \
+		$$f -max_total_time=$(FUZZ_SECONDS) -print_final_stats=1 2>&1 | tail -n 3 || exit 1; done
+
 test: deps
-	@$(MAKE) --no-print-directory all unit iso usb
-	$(PYTHON) ci/run_tests.py $(BUILD) $(UNIT_BINS)
+	@$(MAKE) --no-print-directory all unit iso usb $(FUZZ_BINS)
+	$(PYTHON) ci/run_tests.py $(BUILD) $(UNIT_BINS) -- $(FUZZ_BINS)
 
 bench: deps
 	@$(MAKE) --no-print-directory all

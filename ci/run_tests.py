@@ -1,12 +1,14 @@
 #!/usr/bin/python3
-"""Runs the host unit tests, then the end-to-end tests, and totals them.
+"""Runs the host unit tests, a short run of each fuzz target, then the
+end-to-end tests, and totals them.
 
-Usage: run_tests.py BUILD_DIR UNIT_BINARY...
+Usage: run_tests.py BUILD_DIR UNIT_BINARY... -- FUZZ_BINARY...
 
 Each cmocka binary's own summary gives its counts (a crash counts as a
-failure). pytest's JUnit XML gives the end-to-end counts, skips included.
-The last line is the total: "total: N passed, N failed, N skipped".
-Exits non-zero when anything failed.
+failure). A fuzz target counts as one test: FUZZ_RUNS inputs (or
+FUZZ_SECONDS of them) without a crash or a sanitizer report. pytest's JUnit XML gives the end-to-end
+counts, skips included. The last line is the total:
+"total: N passed, N failed, N skipped". Exits non-zero when anything failed.
 """
 import os
 import re
@@ -26,6 +28,23 @@ def run_unit(binary):
         print(f"{binary}: exited with status {proc.returncode} before reporting")
         failed = 1
     return passed, failed
+
+
+FUZZ_RUNS = 200000
+FUZZ_SECONDS = 20  # whichever limit comes first
+
+
+def run_fuzzer(binary):
+    proc = subprocess.run([binary, f"-runs={FUZZ_RUNS}", f"-max_total_time={FUZZ_SECONDS}", "-seed=1"],
+                          stdout=subprocess.PIPE,
+                          stderr=subprocess.STDOUT, text=True)
+    done = re.search(r"^Done (\d+) runs", proc.stdout, re.M)
+    if proc.returncode == 0 and done:
+        print(f"{binary}: {done.group(1)} inputs, no crash")
+        return 1, 0
+    sys.stdout.write(proc.stdout[-4000:])
+    print(f"{binary}: FAILED (status {proc.returncode})")
+    return 0, 1
 
 
 def run_e2e(build):
@@ -50,14 +69,19 @@ def run_e2e(build):
 
 
 def main():
-    build, binaries = sys.argv[1], sys.argv[2:]
+    build, args = sys.argv[1], sys.argv[2:]
+    split = args.index("--") if "--" in args else len(args)
     unit_passed = unit_failed = 0
-    for binary in binaries:
+    for binary in args[:split]:
         p, f = run_unit(binary)
         unit_passed += p
         unit_failed += f
+    for binary in args[split + 1:]:
+        p, f = run_fuzzer(binary)
+        unit_passed += p
+        unit_failed += f
     e2e_passed, e2e_failed, e2e_skipped = run_e2e(build)
-    print(f"unit: {unit_passed} passed, {unit_failed} failed")
+    print(f"unit and fuzz: {unit_passed} passed, {unit_failed} failed")
     print(f"e2e: {e2e_passed} passed, {e2e_failed} failed, {e2e_skipped} skipped")
     failed = unit_failed + e2e_failed
     print(f"total: {unit_passed + e2e_passed} passed, {failed} failed, {e2e_skipped} skipped")

@@ -748,10 +748,7 @@ static void sort_errors(struct cfg_errors *errs)
 
 static void set_defaults(struct hv_config *cfg)
 {
-	size_t i;
-
-	for (i = 0; i < sizeof(*cfg); i++)
-		((char *)cfg)[i] = 0;
+	__builtin_memset(cfg, 0, sizeof(*cfg));
 	cfg->console.kind = CONSOLE_AUTO;
 	cfg->log_level = LOG_INFO;
 }

@@ -1,0 +1,23 @@
+/* libFuzzer target: hv.cfg parsing of arbitrary text. */
+#include <stddef.h>
+#include <stdint.h>
+#include <stdlib.h>
+
+#include "config.h"
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+static struct hv_config cfg;
+static struct cfg_errors errs;
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	uint32_t n = cfg_parse((const char *)data, size, &cfg, &errs), i;
+
+	for (i = 0; i < n && i < CFG_ERRORS_MAX; i++)
+		if (errs.list[i].line == 0)
+			abort(); /* every error names its line */
+	if (n == 0 && cfg.npartitions > CFG_PARTITIONS_MAX)
+		abort();
+	return 0;
+}
