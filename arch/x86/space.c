@@ -27,13 +27,37 @@ int space_init(struct guest_space *s, const struct gpt_format *fmt, uint64_t pag
 {
 	s->tag = tag;
 	s->fresh = 1;
+	s->linear_hpa = s->linear_size = 0;
 	return gpt_init(&s->gpt, fmt, &space_memory, page_sizes);
+}
+
+int space_map(struct guest_space *s, uint64_t gpa, uint64_t hpa, uint64_t size, unsigned perms,
+	      int uncached)
+{
+	int r = gpt_map(&s->gpt, gpa, hpa, size, perms, uncached ? GPT_MEM_UC : GPT_MEM_WB);
+
+	s->fresh = 1;
+	if (r == 0 && gpa == 0 && !uncached && perms == GPT_RWX && !s->linear_size) {
+		s->linear_hpa = hpa;
+		s->linear_size = size;
+	}
+	return r;
+}
+
+int space_unmap(struct guest_space *s, uint64_t gpa, uint64_t size)
+{
+	s->fresh = 1;
+	if (gpa < s->linear_size)
+		s->linear_size = 0; /* no longer one piece: walk the tables */
+	return gpt_unmap(&s->gpt, gpa, size);
 }
 
 void *space_ptr(const struct guest_space *s, uint64_t gpa, uint64_t len)
 {
 	struct gpt_walk w;
 
+	if (len && gpa < s->linear_size && len <= s->linear_size - gpa)
+		return mm_ptr(s->linear_hpa + gpa);
 	if (len == 0 || gpt_translate(&s->gpt, gpa, &w) || !(w.perms & GPT_READ))
 		return 0;
 	if ((gpa & (w.page_size - 1)) + len > w.page_size)

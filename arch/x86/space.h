@@ -10,12 +10,19 @@ struct guest_space {
 	struct gpt gpt;  /* EPT or NPT tables */
 	uint32_t tag;    /* VPID or ASID: TLB entries of this space */
 	int fresh;       /* its TLB entries must be flushed before the next run */
+	/* Guest RAM mapped in one piece at guest-physical 0: reads need no walk. */
+	uint64_t linear_hpa, linear_size;
 };
 
 /* Table pages come from the hypervisor's page allocator. */
 extern const struct gpt_memory space_memory;
 
 int space_init(struct guest_space *s, const struct gpt_format *fmt, uint64_t page_sizes, uint32_t tag);
+
+/* What both backends' map and unmap do: the tables, and the linear window. */
+int space_map(struct guest_space *s, uint64_t gpa, uint64_t hpa, uint64_t size, unsigned perms,
+	      int uncached);
+int space_unmap(struct guest_space *s, uint64_t gpa, uint64_t size);
 
 /*
  * Reads len bytes of guest memory at guest-virtual address gva, walking the

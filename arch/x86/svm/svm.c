@@ -144,19 +144,6 @@ static void svm_space_destroy(struct guest_space *s)
 	mm_free((uint64_t)(uintptr_t)s, 1);
 }
 
-static int svm_map(struct guest_space *s, uint64_t gpa, uint64_t hpa, uint64_t size, unsigned perms,
-		   int uncached)
-{
-	s->fresh = 1;
-	return gpt_map(&s->gpt, gpa, hpa, size, perms, uncached ? GPT_MEM_UC : GPT_MEM_WB);
-}
-
-static int svm_unmap(struct guest_space *s, uint64_t gpa, uint64_t size)
-{
-	s->fresh = 1;
-	return gpt_unmap(&s->gpt, gpa, size);
-}
-
 /* ---- vCPUs ------------------------------------------------------------- */
 
 static struct svm_vcpu *arch_of(struct vcpu *v)
@@ -446,8 +433,8 @@ const struct vcpu_ops svm_ops = {
 	.cpu_enable = svm_cpu_enable,
 	.space_create = svm_space_create,
 	.space_destroy = svm_space_destroy,
-	.map = svm_map,
-	.unmap = svm_unmap,
+	.map = space_map,
+	.unmap = space_unmap,
 	.flush_tlb = svm_flush_tlb,
 	.create = svm_create,
 	.destroy = svm_destroy,

@@ -240,19 +240,6 @@ static void vmx_space_destroy(struct guest_space *s)
 	mm_free((uint64_t)(uintptr_t)s, 1);
 }
 
-static int vmx_map(struct guest_space *s, uint64_t gpa, uint64_t hpa, uint64_t size, unsigned perms,
-		   int uncached)
-{
-	s->fresh = 1;
-	return gpt_map(&s->gpt, gpa, hpa, size, perms, uncached ? GPT_MEM_UC : GPT_MEM_WB);
-}
-
-static int vmx_unmap(struct guest_space *s, uint64_t gpa, uint64_t size)
-{
-	s->fresh = 1;
-	return gpt_unmap(&s->gpt, gpa, size);
-}
-
 /* ---- vCPUs ------------------------------------------------------------- */
 
 static struct vmx_vcpu *arch_of(struct vcpu *v)
@@ -644,8 +631,8 @@ const struct vcpu_ops vmx_ops = {
 	.cpu_enable = vmx_cpu_enable,
 	.space_create = vmx_space_create,
 	.space_destroy = vmx_space_destroy,
-	.map = vmx_map,
-	.unmap = vmx_unmap,
+	.map = space_map,
+	.unmap = space_unmap,
 	.flush_tlb = vmx_flush_tlb,
 	.create = vmx_create,
 	.destroy = vmx_destroy,
