@@ -183,6 +183,18 @@ static int vmx_cpu_enable(void)
 	if (feature_control())
 		return -1;
 	read_caps(&vmx.caps);
+	log_debug("VT-x capability MSRs 0x480-0x490: basic %llx pin %llx proc %llx exit %llx entry %llx",
+		  (unsigned long long)vmx.caps.basic, (unsigned long long)vmx.caps.pinbased,
+		  (unsigned long long)vmx.caps.procbased, (unsigned long long)vmx.caps.exit,
+		  (unsigned long long)vmx.caps.entry);
+	log_debug("  misc %llx cr0 %llx/%llx cr4 %llx/%llx proc2 %llx ept_vpid %llx",
+		  (unsigned long long)vmx.caps.misc, (unsigned long long)vmx.caps.cr0_fixed0,
+		  (unsigned long long)vmx.caps.cr0_fixed1, (unsigned long long)vmx.caps.cr4_fixed0,
+		  (unsigned long long)vmx.caps.cr4_fixed1, (unsigned long long)vmx.caps.procbased2,
+		  (unsigned long long)vmx.caps.ept_vpid);
+	log_debug("  true pin %llx proc %llx exit %llx entry %llx",
+		  (unsigned long long)vmx.caps.true_pinbased, (unsigned long long)vmx.caps.true_procbased,
+		  (unsigned long long)vmx.caps.true_exit, (unsigned long long)vmx.caps.true_entry);
 	lacking = vmx_compute_controls(&vmx.caps, &vmx.ctl);
 	if (lacking) {
 		log_error("VT-x: this CPU lacks %s, which this hypervisor needs; no partition can run", lacking);
