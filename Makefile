@@ -100,9 +100,9 @@ $(BUILD)/hv/%.o: %.c
 	@mkdir -p $(dir $@)
 	$(CC) $(HV_CFLAGS) -MMD -MP -c $< -o $@
 
-$(BUILD)/hv/%.o: %.asm
+$(BUILD)/hv/%.o: %.asm arch/x86/regs.inc
 	@mkdir -p $(dir $@)
-	$(NASM) -f elf64 -g $< -o $@
+	$(NASM) -f elf64 -g -Werror -Iarch/x86/ $< -o $@
 
 $(BUILD)/hv.elf: $(HV_OBJS) arch/x86/hv.ld
 	$(LD) $(HV_LDFLAGS) -o $@ $(HV_OBJS)
@@ -128,9 +128,9 @@ $(BUILD)/guests/hv/%.o: hv/%.c
 	@mkdir -p $(dir $@)
 	$(CC) $(GUEST_CFLAGS) -MMD -MP -c $< -o $@
 
-$(BUILD)/guests/%.o: guests/%.asm
+$(BUILD)/guests/%.o: guests/%.asm arch/x86/regs.inc
 	@mkdir -p $(dir $@)
-	$(NASM) -f elf64 -g $< -o $@
+	$(NASM) -f elf64 -g -Werror -Iarch/x86/ $< -o $@
 
 $(BUILD)/selftest.elf: $(SELFTEST_OBJS) guests/selftest/selftest.ld
 	$(LD) -static -no-pie -z max-page-size=4096 -z noexecstack -T guests/selftest/selftest.ld \

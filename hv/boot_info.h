@@ -57,4 +57,19 @@ struct boot_info {
 	struct mem_region regions[]; /* sorted by base, non-overlapping */
 };
 
+/* The module the loader read under this name, or 0 (used by loader and hypervisor). */
+static inline const struct boot_module *boot_module_find(const struct boot_info *bi, const char *name)
+{
+	uint32_t i, c;
+
+	for (i = 0; i < bi->nmodules && i < BOOT_MODULES_MAX; i++) {
+		const char *m = bi->modules[i].name;
+		for (c = 0; m[c] && m[c] == name[c]; c++)
+			;
+		if (m[c] == name[c])
+			return &bi->modules[i];
+	}
+	return 0;
+}
+
 #endif

@@ -10,7 +10,6 @@
 #include "config.h"
 #include "console.h"
 #include "lib/fmt.h"
-#include "lib/str.h"
 #include "log.h"
 #include "mm.h"
 #include "partition.h"
@@ -53,16 +52,6 @@ static int uart_wait_byte(void)
 	return c;
 }
 
-static const struct boot_module *find_module(const struct boot_info *bi, const char *name)
-{
-	uint32_t i;
-
-	for (i = 0; i < bi->nmodules && i < BOOT_MODULES_MAX; i++)
-		if (str_eq(bi->modules[i].name, name))
-			return &bi->modules[i];
-	return 0;
-}
-
 /* hv.cfg picks the console; else the firmware's SPCR; else COM1. */
 static void start_console(void)
 {
@@ -92,7 +81,7 @@ static void replay_early_log(void)
 
 static void check_file(const struct boot_info *bi, const char *key, const char *name, uint32_t line)
 {
-	if (name[0] && !find_module(bi, name))
+	if (name[0] && !boot_module_find(bi, name))
 		cfg_add_error(&config_errors, line, "%s '%s' is not on the boot medium", key, name);
 }
 
@@ -114,12 +103,10 @@ static uint32_t check_files(const struct boot_info *bi)
 
 static void read_config(const struct boot_info *bi)
 {
-	const struct boot_module *m = find_module(bi, CONFIG_FILE);
+	const struct boot_module *m = boot_module_find(bi, CONFIG_FILE);
 
 	if (!m) {
-		config_errors.count = 1;
-		config_errors.list[0].line = 0;
-		str_copy(config_errors.list[0].text, CFG_ERROR_TEXT, "file not found on the boot medium", 33);
+		cfg_add_error(&config_errors, 0, "file not found on the boot medium");
 		return;
 	}
 	config_ok = cfg_parse((const char *)(uintptr_t)m->base, m->size, &config, &config_errors) == 0;
@@ -198,9 +185,13 @@ static void report_config(void)
 	uint32_t i;
 
 	if (!config_ok) {
-		for (i = 0; i < config_errors.count && i < CFG_ERRORS_MAX; i++)
-			log_error("%s:%u: %s", CONFIG_FILE, config_errors.list[i].line,
-				  config_errors.list[i].text);
+		for (i = 0; i < config_errors.count && i < CFG_ERRORS_MAX; i++) {
+			const struct cfg_error *e = &config_errors.list[i];
+			if (e->line)
+				log_error("%s:%u: %s", CONFIG_FILE, e->line, e->text);
+			else
+				log_error("%s: %s", CONFIG_FILE, e->text); /* the file as a whole */
+		}
 		if (config_errors.count > CFG_ERRORS_MAX)
 			log_error("%s: %u more errors not shown", CONFIG_FILE,
 				  config_errors.count - CFG_ERRORS_MAX);

@@ -6,19 +6,8 @@
 #include "guest_boot.h"
 #include "gpt.h"
 #include "lib/fmt.h"
-#include "lib/str.h"
 #include "log.h"
 #include "mm.h"
-
-static const struct boot_module *module(const struct boot_info *bi, const char *name)
-{
-	uint32_t i;
-
-	for (i = 0; i < bi->nmodules && i < BOOT_MODULES_MAX; i++)
-		if (str_eq(bi->modules[i].name, name))
-			return &bi->modules[i];
-	return 0;
-}
 
 static void release(struct partition *p)
 {
@@ -60,7 +49,7 @@ static const char *load_kernel(struct partition *p, const struct boot_module *m,
 int partition_start(struct partition *p, const struct cfg_partition *cfg, const struct boot_info *bi,
 		    const struct vcpu_ops *ops)
 {
-	const struct boot_module *kernel = module(bi, cfg->kernel);
+	const struct boot_module *kernel = boot_module_find(bi, cfg->kernel);
 	struct vcpu_boot boot;
 	uint64_t entry = 0;
 	const char *why;

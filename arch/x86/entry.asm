@@ -7,6 +7,8 @@
 bits 64
 default rel
 
+%include "regs.inc"
+
 section .bss
 align 16
 boot_stack:
@@ -28,42 +30,11 @@ hv_entry:
 	hlt
 	jmp .hang
 
-; The CPU pushes an error code for vectors 8, 10-14, 17, 21, 29 and 30
-; (Intel SDM Vol. 3A, 6.13 "Error Code"); the others get a 0 pushed so that
-; every frame has the same layout.
-%macro stub 1
-exception_stub_%1:
-%if (%1 = 8) || (%1 >= 10 && %1 <= 14) || (%1 = 17) || (%1 = 21) || (%1 = 29) || (%1 = 30)
-%else
-	push 0
-%endif
-	push %1
-	jmp exception_common
-%endmacro
-
-%assign v 0
-%rep 32
-	stub v
-%assign v v + 1
-%endrep
+define_trap_stubs 32, exception_common
 
 ; Saves the general registers in the order of struct exception_frame.
 exception_common:
-	push rax
-	push rbx
-	push rcx
-	push rdx
-	push rsi
-	push rdi
-	push rbp
-	push r8
-	push r9
-	push r10
-	push r11
-	push r12
-	push r13
-	push r14
-	push r15
+	push_gprs
 	mov rdi, rsp
 	and rsp, -16
 	call exception_dispatch	; reports and stops this CPU
@@ -76,10 +47,6 @@ section .data
 global exception_stubs
 align 8
 exception_stubs:
-%assign v 0
-%rep 32
-	dq exception_stub_ %+ v
-%assign v v + 1
-%endrep
+	trap_stub_table 32
 
 section .note.GNU-stack noalloc noexec nowrite progbits

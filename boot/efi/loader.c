@@ -141,16 +141,6 @@ static EFI_STATUS read_file(EFI_FILE_HANDLE dir, const CHAR16 *name, UINT8 **dat
 	return EFI_ERROR(st) ? fail(st, L"cannot read", name) : EFI_SUCCESS;
 }
 
-static const struct boot_module *find_module(const struct boot_info *bi, const char *name)
-{
-	UINT32 i;
-
-	for (i = 0; i < bi->nmodules; i++)
-		if (!strcmpa((const CHAR8 *)bi->modules[i].name, (const CHAR8 *)name))
-			return &bi->modules[i];
-	return NULL;
-}
-
 /* Reads a file of the boot directory into a new module; name is ASCII. */
 static EFI_STATUS add_module(struct boot_info *bi, EFI_FILE_HANDLE dir, const char *name)
 {
@@ -182,7 +172,7 @@ static EFI_STATUS add_module(struct boot_info *bi, EFI_FILE_HANDLE dir, const ch
 
 static void add_guest_file(struct boot_info *bi, EFI_FILE_HANDLE dir, const char *name)
 {
-	if (name[0] && !find_module(bi, name))
+	if (name[0] && !boot_module_find(bi, name))
 		add_module(bi, dir, name); /* a failure is printed; the hypervisor refuses the config */
 }
 
@@ -192,7 +182,7 @@ static void add_guest_file(struct boot_info *bi, EFI_FILE_HANDLE dir, const char
  */
 static void load_guest_files(struct boot_info *bi, EFI_FILE_HANDLE dir)
 {
-	const struct boot_module *m = find_module(bi, CONFIG_FILE);
+	const struct boot_module *m = boot_module_find(bi, CONFIG_FILE);
 	struct hv_config *cfg = AllocatePool(sizeof(*cfg));
 	struct cfg_errors *errs = AllocatePool(sizeof(*errs));
 	UINT32 p, d;

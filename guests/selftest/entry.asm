@@ -6,6 +6,8 @@
 bits 64
 default rel
 
+%include "regs.inc"
+
 section .bss
 align 16
 stack:
@@ -26,60 +28,17 @@ _start:
 	hlt
 	jmp .hang
 
-; Vectors that push an error code (Intel SDM Vol. 3A, 6.13).
-%macro trap 1
-trap_%1:
-%if (%1 = 8) || (%1 >= 10 && %1 <= 14) || (%1 = 17) || (%1 = 21) || (%1 = 29) || (%1 = 30)
-%else
-	push 0
-%endif
-	push %1
-	jmp trap_common
-%endmacro
+define_trap_stubs 33, trap_common
 
-%assign v 0
-%rep 33
-	trap v
-%assign v v + 1
-%endrep
-
-; Frame: r15..rax, vector, error, rip, cs, rflags, rsp, ss (struct trap_frame).
+; Frame: the general registers, vector, error, rip, cs, rflags, rsp, ss (struct trap_frame).
 trap_common:
-	push rax
-	push rbx
-	push rcx
-	push rdx
-	push rsi
-	push rdi
-	push rbp
-	push r8
-	push r9
-	push r10
-	push r11
-	push r12
-	push r13
-	push r14
-	push r15
+	push_gprs
 	mov rdi, rsp
 	mov rbx, rsp
 	and rsp, -16
 	call trap_dispatch
 	mov rsp, rbx
-	pop r15
-	pop r14
-	pop r13
-	pop r12
-	pop r11
-	pop r10
-	pop r9
-	pop r8
-	pop rbp
-	pop rdi
-	pop rsi
-	pop rdx
-	pop rcx
-	pop rbx
-	pop rax
+	pop_gprs
 	add rsp, 16
 	iretq
 
@@ -87,10 +46,6 @@ section .data
 global trap_stubs
 align 8
 trap_stubs:
-%assign v 0
-%rep 33
-	dq trap_ %+ v
-%assign v v + 1
-%endrep
+	trap_stub_table 33
 
 section .note.GNU-stack noalloc noexec nowrite progbits

@@ -13,15 +13,12 @@
 bits 64
 default rel
 
+%include "regs.inc"
+
 section .text
 global svm_run_guest
 svm_run_guest:
-	push rbx
-	push rbp
-	push r12
-	push r13
-	push r14
-	push r15
+	push_callee_saved
 	push rdx		; host_vmcb_pa
 	push rsi		; gprs
 	push rdi		; vmcb_pa
@@ -29,50 +26,20 @@ svm_run_guest:
 	clgi
 	mov rax, rdi
 	vmload			; [rax]
-	mov rcx, [rsi + 1*8]
-	mov rdx, [rsi + 2*8]
-	mov rbx, [rsi + 3*8]
-	mov rbp, [rsi + 5*8]
-	mov rdi, [rsi + 7*8]
-	mov r8,  [rsi + 8*8]
-	mov r9,  [rsi + 9*8]
-	mov r10, [rsi + 10*8]
-	mov r11, [rsi + 11*8]
-	mov r12, [rsi + 12*8]
-	mov r13, [rsi + 13*8]
-	mov r14, [rsi + 14*8]
-	mov r15, [rsi + 15*8]
+	guest_gprs load, rsi
 	mov rsi, [rsi + 6*8]
 	vmrun			; [rax]; RAX (the VMCB address) comes back on #VMEXIT
 	vmsave			; [rax]
 
 	mov rax, [rsp + 8]	; gprs
-	mov [rax + 1*8], rcx
-	mov [rax + 2*8], rdx
-	mov [rax + 3*8], rbx
-	mov [rax + 5*8], rbp
-	mov [rax + 6*8], rsi
-	mov [rax + 7*8], rdi
-	mov [rax + 8*8], r8
-	mov [rax + 9*8], r9
-	mov [rax + 10*8], r10
-	mov [rax + 11*8], r11
-	mov [rax + 12*8], r12
-	mov [rax + 13*8], r13
-	mov [rax + 14*8], r14
-	mov [rax + 15*8], r15
+	guest_gprs store, rax
 
 	pop rdi
 	pop rsi
 	pop rax			; host_vmcb_pa
 	vmload			; [rax]
 	stgi
-	pop r15
-	pop r14
-	pop r13
-	pop r12
-	pop rbp
-	pop rbx
+	pop_callee_saved
 	ret
 
 section .note.GNU-stack noalloc noexec nowrite progbits

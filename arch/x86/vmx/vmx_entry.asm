@@ -11,37 +11,22 @@
 bits 64
 default rel
 
+%include "regs.inc"
+
 HOST_RSP equ 0x6c14
 
 section .text
 global vmx_run_guest
 global vmx_exit_stub
 vmx_run_guest:
-	push rbx
-	push rbp
-	push r12
-	push r13
-	push r14
-	push r15
+	push_callee_saved
 	push rdi		; gprs, found again by the exit stub
 	mov rax, HOST_RSP
 	vmwrite rax, rsp
 
 	cmp esi, 0		; flags survive the loads below (MOV changes none)
 	mov rax, [rdi + 0*8]
-	mov rcx, [rdi + 1*8]
-	mov rdx, [rdi + 2*8]
-	mov rbx, [rdi + 3*8]
-	mov rbp, [rdi + 5*8]
-	mov rsi, [rdi + 6*8]
-	mov r8,  [rdi + 8*8]
-	mov r9,  [rdi + 9*8]
-	mov r10, [rdi + 10*8]
-	mov r11, [rdi + 11*8]
-	mov r12, [rdi + 12*8]
-	mov r13, [rdi + 13*8]
-	mov r14, [rdi + 14*8]
-	mov r15, [rdi + 15*8]
+	guest_gprs load, rdi
 	mov rdi, [rdi + 7*8]
 	jne .resume
 	vmlaunch
@@ -50,12 +35,7 @@ vmx_run_guest:
 	vmresume
 .failed:			; only reached when the instruction failed
 	pop rdi
-	pop r15
-	pop r14
-	pop r13
-	pop r12
-	pop rbp
-	pop rbx
+	pop_callee_saved
 	mov eax, 1
 	ret
 
@@ -63,28 +43,11 @@ vmx_exit_stub:
 	push rdi		; the guest's
 	mov rdi, [rsp + 8]	; gprs
 	mov [rdi + 0*8], rax
-	mov [rdi + 1*8], rcx
-	mov [rdi + 2*8], rdx
-	mov [rdi + 3*8], rbx
-	mov [rdi + 5*8], rbp
-	mov [rdi + 6*8], rsi
-	mov [rdi + 8*8], r8
-	mov [rdi + 9*8], r9
-	mov [rdi + 10*8], r10
-	mov [rdi + 11*8], r11
-	mov [rdi + 12*8], r12
-	mov [rdi + 13*8], r13
-	mov [rdi + 14*8], r14
-	mov [rdi + 15*8], r15
+	guest_gprs store, rdi
 	pop rax
 	mov [rdi + 7*8], rax
 	pop rdi
-	pop r15
-	pop r14
-	pop r13
-	pop r12
-	pop rbp
-	pop rbx
+	pop_callee_saved
 	xor eax, eax
 	ret
 
