@@ -35,11 +35,11 @@ def main():
         image = harness.make_medium(work, "iso", CFG)
         with harness.boot_qemu("bench", image, log, smp=1,
                                extra=("-icount", "shift=0,sleep=off")) as run:
-            base = run.expect(r"BENCH rounds (\d+) repeats (\d+) baseline_ticks (\d+)", 300)
+            base = run.expect(r"BENCH rounds (\d+) repeats (\d+) baseline_ticks (\d+)\s", 300)
             rounds, repeats = int(base.group(1)), int(base.group(2))
             figures = {}
             for name in ("cpuid", "port_io", "hypercall"):
-                figures[name] = sorted(int(run.expect(rf"BENCH {name} (-?\d+)", 300).group(1))
+                figures[name] = sorted(int(run.expect(rf"BENCH {name} (-?\d+)\s", 300).group(1))
                                        for _ in range(repeats))
     print(f"bench: QEMU TCG -icount shift=0, {rounds} rounds, {repeats} repeats each, "
           f"baseline loop {int(base.group(3)) // rounds} instructions a round")

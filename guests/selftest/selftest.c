@@ -367,6 +367,39 @@ static void check_virt_insns(void)
 	report("virt_insn_ud", ud == i, "%u of %u raised #UD", ud, i);
 }
 
+static int xsetbv_faults(uint64_t xcr0)
+{
+	expect_fault(VEC_GP, 3);
+	__asm__ volatile("xsetbv" : : "c"(0), "a"((uint32_t)xcr0), "d"((uint32_t)(xcr0 >> 32)));
+	return fault_taken(VEC_GP);
+}
+
+/* XSETBV is checked by the hypervisor: a valid XCR0 is taken, an invalid one is #GP. */
+static void check_xsetbv(void)
+{
+	uint32_t r[4];
+	uint64_t cr4, xcr0_lo, xcr0_hi;
+	int good_gp, no_x87_gp, avx_alone_gp;
+
+	cpuid(1, r);
+	if (!(r[2] >> 26 & 1)) {
+		report("xsetbv", 1, "XSAVE not offered by this CPU: nothing to check");
+		return;
+	}
+	__asm__ volatile("mov %%cr4, %0" : "=r"(cr4));
+	__asm__ volatile("mov %0, %%cr4" : : "r"(cr4 | (1ull << 18))); /* CR4.OSXSAVE */
+	good_gp = xsetbv_faults(3);      /* x87 and SSE */
+	no_x87_gp = xsetbv_faults(2);    /* x87 must always be set */
+	avx_alone_gp = xsetbv_faults(5); /* AVX without SSE */
+	__asm__ volatile("xgetbv" : "=a"(xcr0_lo), "=d"(xcr0_hi) : "c"(0));
+	cpuid(1, r);
+	report("xsetbv", !good_gp && no_x87_gp && avx_alone_gp && (xcr0_lo | xcr0_hi << 32) == 3 &&
+				 (r[2] >> 27 & 1),
+	       "x87+sse=%s no_x87=%s avx_without_sse=%s xcr0=0x%llx osxsave_in_cpuid=%u",
+	       good_gp ? "#GP" : "ok", no_x87_gp ? "#GP" : "ok", avx_alone_gp ? "#GP" : "ok",
+	       (unsigned long long)(xcr0_lo | xcr0_hi << 32), r[2] >> 27 & 1);
+}
+
 static void check_hlt_wakeup(void)
 {
 	const uint64_t ticks = 2000000;
@@ -494,6 +527,7 @@ void selftest_main(const uint8_t *bp)
 	check_uart();
 	check_hypercall();
 	check_virt_insns();
+	check_xsetbv();
 	check_hlt_wakeup();
 	check_ram(top);
 	print("SELFTEST summary %u passed %u failed\n", passed, failed);

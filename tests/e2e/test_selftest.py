@@ -4,8 +4,8 @@ import re
 
 from test_boot import BOOT_TIMEOUT, expect_banner, expect_console
 
-CHECKS = ["cpuid_policy", "msr_policy", "uart_io", "hypercall", "virt_insn_ud", "hlt_wakeup",
-          "ram_pattern"]
+CHECKS = ["cpuid_policy", "msr_policy", "uart_io", "hypercall", "virt_insn_ud", "xsetbv",
+          "hlt_wakeup", "ram_pattern"]
 
 SELFTEST_CFG = """\
 [hypervisor]
@@ -53,7 +53,7 @@ def test_selftest_guest_passes_every_check(boot, path):
         failed = {k: v for k, v in results.items() if v[0] != "PASS"}
         assert not failed, f"checks failed: {failed}"
         assert sorted(results) == sorted(CHECKS)
-        run.expect(r"SELFTEST summary 7 passed 0 failed", 30)
+        run.expect(r"SELFTEST summary 8 passed 0 failed", 30)
         # The guest then reads past its RAM: stopped, with the address, not crashed.
         run.expect(r"partition selftest: stopped: read of unmapped guest-physical address "
                    r"0x4200000 at rip 0x[0-9a-f]+", 30)
@@ -69,7 +69,7 @@ def test_hostile_guests_are_stopped_and_others_run(boot, path):
         run.expect(r"partition virt: (VMRUN|VMXON) at rip 0x[0-9a-f]+: #UD injected", 60)
         run.expect(r"partition virt: stopped: triple fault", 60)
         # A partition after them runs in full: the hypervisor was not disturbed.
-        run.expect(r"\[after\] SELFTEST summary 7 passed 0 failed", BOOT_TIMEOUT[path])
+        run.expect(r"\[after\] SELFTEST summary 8 passed 0 failed", BOOT_TIMEOUT[path])
         run.expect(r"partition after: stopped: read of unmapped guest-physical address", 30)
         expect_console(run)
 
@@ -80,8 +80,8 @@ def test_partition_memory_is_zeroed_and_reused(boot):
     cfg = SELFTEST_CFG + SELFTEST_CFG.split("\n\n", 1)[1].replace("[partition selftest]",
                                                                   "[partition second]")
     with boot("qemu", cfg) as run:
-        first = run.expect(r"partition selftest: started, 64 MiB at (0x[0-9a-f]+)", 60).group(1)
+        first = run.expect(r"partition selftest: started, 64 MiB at (0x[0-9a-f]+),", 60).group(1)
         run.expect(r"partition selftest: stopped", 120)
-        second = run.expect(r"partition second: started, 64 MiB at (0x[0-9a-f]+)", 30).group(1)
+        second = run.expect(r"partition second: started, 64 MiB at (0x[0-9a-f]+),", 30).group(1)
         assert first == second, "the second partition should reuse the memory the first gave back"
-        run.expect(r"\[second\] SELFTEST summary 7 passed 0 failed", 120)
+        run.expect(r"\[second\] SELFTEST summary 8 passed 0 failed", 120)
