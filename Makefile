@@ -26,9 +26,9 @@ HV_SRCS := hv/main.c hv/config.c hv/console.c hv/log.c hv/pmem.c hv/mm.c hv/part
            arch/x86/cpu.c arch/x86/cpuinfo.c arch/x86/desc.c arch/x86/exceptions.c \
            arch/x86/paging.c arch/x86/gpt.c arch/x86/space.c arch/x86/decode.c \
            arch/x86/policy.c arch/x86/guest_cpu.c arch/x86/guest_boot.c arch/x86/vcpu_select.c \
-           arch/x86/svm/svm.c arch/x86/vmx/vmx.c arch/x86/vmx/controls.c \
+           arch/x86/tsc.c arch/x86/smp.c arch/x86/svm/svm.c arch/x86/vmx/vmx.c arch/x86/vmx/controls.c \
            boot/efi/elf_load.c drivers/acpi.c drivers/uart16550.c
-HV_ASMS := arch/x86/entry.asm arch/x86/svm/svm_entry.asm arch/x86/vmx/vmx_entry.asm
+HV_ASMS := arch/x86/entry.asm arch/x86/trampoline.asm arch/x86/svm/svm_entry.asm arch/x86/vmx/vmx_entry.asm
 HV_OBJS := $(HV_SRCS:%.c=$(BUILD)/hv/%.o) $(HV_ASMS:%.asm=$(BUILD)/hv/%.o)
 
 # ---- the loader: a GNU-EFI application

@@ -24,8 +24,19 @@ void __attribute__((noreturn)) arch_halt(void);
 /* Tells the CPU we are spinning (PAUSE on x86). */
 void arch_relax(void);
 
-/* The time-stamp counter. */
+/* The time-stamp counter, its frequency, and a busy wait measured by it. */
 uint64_t arch_tsc(void);
+uint64_t arch_tsc_hz(void);
+void arch_delay_us(uint64_t us);
+
+/*
+ * Starts every other CPU of apic_ids[] (the MADT's), each of which calls
+ * enable_virtualization (if not NULL) and then waits. Returns the CPUs
+ * online, the boot CPU included.
+ */
+struct boot_info;
+unsigned arch_start_cpus(const struct boot_info *bi, const uint32_t *apic_ids, unsigned n,
+			 int (*enable_virtualization)(void));
 
 /* Masks the interrupt sources the firmware may have left running. */
 void arch_quiesce_interrupts(void);

@@ -180,6 +180,23 @@ static void report_cpus(void)
 	log_info("cpus: %u in the ACPI MADT, APIC IDs%s", cpus.count, ids);
 }
 
+/* Virtualization on the boot CPU, then the other CPUs, each turning it on too. */
+static const struct vcpu_ops *start_cpus(const struct boot_info *bi)
+{
+	const struct vcpu_ops *ops = arch_vcpu_ops();
+	unsigned online;
+
+	if (!ops)
+		log_warn("neither VT-x nor AMD-V: partitions cannot run");
+	else if (ops->cpu_enable())
+		ops = 0;
+	online = arch_start_cpus(bi, cpus.apic_id, cpus.count < ACPI_CPUS_MAX ? cpus.count : ACPI_CPUS_MAX,
+				 ops ? ops->cpu_enable : 0);
+	log_info("cpus: %u of %u online%s%s", online, cpus.count ? cpus.count : 1,
+		 ops ? ", virtualization enabled on each: " : "", ops ? ops->name : "");
+	return ops;
+}
+
 static void report_config(void)
 {
 	uint32_t i;
@@ -211,21 +228,16 @@ static void report_config(void)
  * Runs the autostart partitions on the boot CPU, one after the other,
  * each until it stops; the scheduler will run them side by side.
  */
-static void run_partitions(const struct boot_info *bi)
+static void run_partitions(const struct boot_info *bi, const struct vcpu_ops *ops)
 {
-	const struct vcpu_ops *ops;
 	uint32_t i;
 
 	if (!config_ok || config.npartitions == 0)
 		return;
-	ops = arch_vcpu_ops();
 	if (!ops) {
-		log_error("neither VT-x nor AMD-V: no partition can run");
+		log_error("no usable VT-x or AMD-V: no partition can run");
 		return;
 	}
-	if (ops->cpu_enable())
-		return;
-	log_info("%s enabled on the boot CPU", ops->name);
 	for (i = 0; i < config.npartitions; i++) {
 		if (!config.partitions[i].autostart)
 			continue;
@@ -269,6 +281,7 @@ static const struct console_command commands[] = {
 void hv_main(struct boot_info *bi)
 {
 	static const struct console_io io = { uart_sink, uart_wait_byte };
+	const struct vcpu_ops *ops;
 
 	if (!bi || bi->magic != BOOT_INFO_MAGIC || bi->version != BOOT_INFO_VERSION) {
 		uart_init(&uart, 0, COM1, 0, DEFAULT_BAUD);
@@ -287,8 +300,9 @@ void hv_main(struct boot_info *bi)
 	mm_init(&pmem);
 	report_memory(bi);
 	report_cpus();
+	ops = start_cpus(bi);
 	report_config();
-	run_partitions(bi);
+	run_partitions(bi, ops);
 	log_info("console ready on the serial line; type 'help'");
 	console_run(&io, commands);
 }

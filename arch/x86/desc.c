@@ -7,12 +7,15 @@
 #include <stdint.h>
 
 #include "arch.h"
+#include "cpu.h"
 #include "exceptions.h"
+#include "percpu.h"
 
 #define SEL_CODE 0x08
 #define SEL_DATA 0x10
 #define SEL_TSS 0x18
-#define IST_STACK_SIZE 8192
+#define IST_STACK_SIZE 4096
+#define MSR_GS_BASE 0xc0000101
 
 struct __attribute__((packed)) tss64 {
 	uint32_t reserved0;
@@ -41,21 +44,24 @@ struct __attribute__((packed)) table_register {
 
 enum { IST_DOUBLE_FAULT = 1, IST_NMI, IST_MACHINE_CHECK, IST_COUNT = IST_MACHINE_CHECK };
 
-static uint64_t gdt[5] __attribute__((aligned(16)));
-static struct tss64 tss __attribute__((aligned(16)));
+struct cpu cpus[CPUS_MAX];
+static uint64_t gdts[CPUS_MAX][5] __attribute__((aligned(16)));
+static struct tss64 tsss[CPUS_MAX] __attribute__((aligned(16)));
 static struct idt_gate idt[256] __attribute__((aligned(16)));
-static uint8_t ist_stacks[IST_COUNT][IST_STACK_SIZE] __attribute__((aligned(16)));
+static uint8_t ist_stacks[CPUS_MAX][IST_COUNT][IST_STACK_SIZE] __attribute__((aligned(16)));
 
 extern const uint64_t exception_stubs[32];
 
-static void build_gdt(void)
+static void build_gdt(unsigned cpu)
 {
-	uint64_t base = (uint64_t)(uintptr_t)&tss, limit = sizeof(tss) - 1;
+	struct tss64 *tss = &tsss[cpu];
+	uint64_t *gdt = gdts[cpu];
+	uint64_t base = (uint64_t)(uintptr_t)tss, limit = sizeof(*tss) - 1;
 	int i;
 
 	for (i = 0; i < IST_COUNT; i++)
-		tss.ist[i] = (uint64_t)(uintptr_t)(ist_stacks[i] + IST_STACK_SIZE);
-	tss.iomap_base = sizeof(tss); /* no I/O bitmap */
+		tss->ist[i] = (uint64_t)(uintptr_t)(ist_stacks[cpu][i] + IST_STACK_SIZE);
+	tss->iomap_base = sizeof(*tss); /* no I/O bitmap */
 	gdt[0] = 0;
 	gdt[1] = 0x00af9a000000ffffull; /* code: present, DPL 0, L=1 */
 	gdt[2] = 0x00cf92000000ffffull; /* data: present, DPL 0, writable */
@@ -65,9 +71,9 @@ static void build_gdt(void)
 	gdt[4] = base >> 32;
 }
 
-static void load_gdt(void)
+static void load_gdt(unsigned cpu)
 {
-	struct table_register gdtr = { sizeof(gdt) - 1, (uint64_t)(uintptr_t)gdt };
+	struct table_register gdtr = { sizeof(gdts[cpu]) - 1, (uint64_t)(uintptr_t)gdts[cpu] };
 
 	__asm__ volatile("lgdt %0\n\t"
 			 "pushq %1\n\t"
@@ -97,9 +103,8 @@ static uint8_t ist_for(int vector)
 	}
 }
 
-static void load_idt(void)
+static void build_idt(void)
 {
-	struct table_register idtr = { sizeof(idt) - 1, (uint64_t)(uintptr_t)idt };
 	int v;
 
 	for (v = 0; v < 32; v++) {
@@ -113,13 +118,24 @@ static void load_idt(void)
 			.offset_high = (uint32_t)(handler >> 32),
 		};
 	}
+}
+
+void cpu_tables_load(unsigned index)
+{
+	struct table_register idtr = { sizeof(idt) - 1, (uint64_t)(uintptr_t)idt };
+	struct cpu *c = &cpus[index];
+
+	build_gdt(index);
+	load_gdt(index);
 	__asm__ volatile("lidt %0" : : "m"(idtr));
+	c->self = c;
+	c->index = index;
+	wrmsr(MSR_GS_BASE, (uint64_t)(uintptr_t)c); /* after the GS load above, which clears it */
 }
 
 void arch_early_init(uint64_t image_base, uint64_t image_size)
 {
 	exceptions_set_image(image_base, image_size);
-	build_gdt();
-	load_gdt();
-	load_idt();
+	build_idt();
+	cpu_tables_load(0);
 }

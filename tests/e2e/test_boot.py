@@ -31,6 +31,14 @@ def expect_banner(run, path):
     run.expect(r"hv: cpus: 2 in the ACPI MADT, APIC IDs 0 1", 10)
 
 
+def expect_all_cpus_online(run, path):
+    """Both CPUs of the emulated machine start, each with virtualization on."""
+    run.expect(r"hv: tsc: \d+ MHz", 30)
+    run.expect(r"hv: cpu 1 \(APIC ID 1\) online\r", 30)
+    backend = "AMD-V" if path == "qemu" else "VT-x"
+    run.expect(rf"hv: cpus: 2 of 2 online, virtualization enabled on each: {backend}", 30)
+
+
 def expect_console(run):
     run.expect(r"hv> ", 10)
     run.command("version")
@@ -41,6 +49,7 @@ def expect_console(run):
 def test_iso_boots_to_banner(boot, path):
     with boot(path, GOOD_CFG, medium="iso") as run:
         expect_banner(run, path)
+        expect_all_cpus_online(run, path)
         run.expect(r"hv: config: hv.cfg accepted, 1 partitions", 10)
         run.expect(r"partition demo: 64 MiB, 2 vCPUs, kernel selftest.elf, 0 disks, autostart no", 10)
         expect_console(run)

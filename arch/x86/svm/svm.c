@@ -13,6 +13,7 @@
 #include "decode.h"
 #include "log.h"
 #include "mm.h"
+#include "percpu.h"
 #include "policy.h"
 #include "space.h"
 #include "vcpu.h"
@@ -34,9 +35,8 @@ struct svm_vcpu {
 	struct guest_space *space;
 };
 
+/* Shared by all CPUs; each CPU's own host areas are in its struct cpu. */
 static struct {
-	uint64_t hsave_pa;   /* VM_HSAVE_PA: where VMRUN keeps host state */
-	uint64_t host_vmcb_pa; /* host state VMRUN leaves alone, for VMLOAD */
 	uint64_t iopm_pa, msrpm_pa;
 	uint32_t features;   /* CPUID 0x8000000A EDX */
 	uint32_t asids;
@@ -74,8 +74,10 @@ static int build_permission_maps(void)
 
 	svm.iopm_pa = mm_alloc(IOPM_PAGES);
 	svm.msrpm_pa = mm_alloc(MSRPM_PAGES);
-	if (!svm.iopm_pa || !svm.msrpm_pa)
+	if (!svm.iopm_pa || !svm.msrpm_pa) {
+		log_error("AMD-V: out of memory for the permission maps");
 		return -1;
+	}
 	iopm = mm_ptr(svm.iopm_pa);
 	msrpm = mm_ptr(svm.msrpm_pa);
 	for (i = 0; i < IOPM_PAGES * PAGE_SIZE; i++)
@@ -91,14 +93,11 @@ static int build_permission_maps(void)
 	return 0;
 }
 
-static int svm_cpu_enable(void)
+/* What all CPUs share, set up by the first to enable AMD-V. */
+static int svm_global_init(void)
 {
 	struct cpuid_regs f = cpuid(0x8000000a, 0);
 
-	if (rdmsr(MSR_VM_CR) & VM_CR_SVMDIS) {
-		log_error("AMD-V: disabled by the firmware (VM_CR.SVMDIS); no partition can run");
-		return -1;
-	}
 	if (!(f.edx & SVM_FEATURE_NP)) {
 		log_error("AMD-V: no nested paging; this hypervisor needs it to isolate guests");
 		return -1;
@@ -107,15 +106,28 @@ static int svm_cpu_enable(void)
 	svm.asids = f.ebx;
 	svm.next_asid = 1; /* ASID 0 is the host's */
 	svm.page_sizes = GPT_2M | ((cpuid(0x80000001, 0).edx >> 26 & 1) ? GPT_1G : 0);
+	return build_permission_maps();
+}
+
+static int svm_cpu_enable(void)
+{
+	struct cpu *c = this_cpu();
+
+	if (rdmsr(MSR_VM_CR) & VM_CR_SVMDIS) {
+		log_error("AMD-V: disabled by the firmware (VM_CR.SVMDIS) on CPU %u", c->index);
+		return -1;
+	}
+	if (!svm.iopm_pa && svm_global_init())
+		return -1;
 	wrmsr(MSR_EFER, rdmsr(MSR_EFER) | EFER_SVME);
-	svm.hsave_pa = mm_alloc(1);
-	svm.host_vmcb_pa = mm_alloc(1);
-	if (!svm.hsave_pa || !svm.host_vmcb_pa || build_permission_maps()) {
+	c->virt_region_pa = mm_alloc(1); /* VM_HSAVE_PA: where VMRUN keeps host state */
+	c->host_state_pa = mm_alloc(1);  /* host state VMRUN leaves alone, for VMLOAD */
+	if (!c->virt_region_pa || !c->host_state_pa) {
 		log_error("AMD-V: out of memory for the host save areas");
 		return -1;
 	}
-	wrmsr(MSR_VM_HSAVE_PA, svm.hsave_pa);
-	__asm__ volatile("vmsave %%rax" : : "a"(svm.host_vmcb_pa) : "memory");
+	wrmsr(MSR_VM_HSAVE_PA, c->virt_region_pa);
+	__asm__ volatile("vmsave %%rax" : : "a"(c->host_state_pa) : "memory");
 	return 0;
 }
 
@@ -333,7 +345,7 @@ static void svm_run(struct vcpu *v, struct vcpu_exit *e)
 	a->space->fresh = 0;
 	c->rax = v->gprs[REG_RAX];
 	c->rsp = v->gprs[REG_RSP];
-	svm_run_guest(a->vmcb_pa, v->gprs, svm.host_vmcb_pa);
+	svm_run_guest(a->vmcb_pa, v->gprs, this_cpu()->host_state_pa);
 	v->gprs[REG_RAX] = c->rax;
 	v->gprs[REG_RSP] = c->rsp;
 	c->event_inject = 0;

@@ -11,6 +11,7 @@
 #include "cpu.h"
 #include "log.h"
 #include "mm.h"
+#include "percpu.h"
 #include "policy.h"
 #include "space.h"
 #include "vcpu.h"
@@ -35,10 +36,10 @@ struct vmx_vcpu {
 	uint64_t cr0_shadow_mask, cr4_shadow_mask;
 };
 
+/* Shared by all CPUs; each CPU's VMXON region and current VMCS are in its struct cpu. */
 static struct {
 	struct vmx_caps caps;
 	struct vmx_controls ctl;
-	uint64_t vmxon_pa;
 	uint64_t msr_bitmap_pa;
 	uint32_t next_vpid;
 	uint64_t page_sizes;
@@ -68,20 +69,22 @@ static void vmwrite(enum vmcs_field f, uint64_t v)
 		failed_ ? -1 : 0;                                                              \
 	})
 
-static uint64_t current_vmcs; /* the VMCS VMPTRLD made current on this CPU */
-
 static int vmptrld(uint64_t pa)
 {
-	if (pa == current_vmcs)
+	struct cpu *c = this_cpu();
+
+	if (pa == c->current_vmcs)
 		return 0;
-	current_vmcs = pa;
+	c->current_vmcs = pa;
 	return VMX_OP("vmptrld", pa);
 }
 
 static int vmclear(uint64_t pa)
 {
-	if (pa == current_vmcs)
-		current_vmcs = 0;
+	struct cpu *c = this_cpu();
+
+	if (pa == c->current_vmcs)
+		c->current_vmcs = 0;
 	return VMX_OP("vmclear", pa);
 }
 
@@ -175,13 +178,11 @@ static int build_msr_bitmap(void)
 	return 0;
 }
 
-static int vmx_cpu_enable(void)
+/* What all CPUs share, set up by the first to enable VT-x. */
+static int vmx_global_init(void)
 {
 	const char *lacking;
-	uint32_t *region;
 
-	if (feature_control())
-		return -1;
 	read_caps(&vmx.caps);
 	log_debug("VT-x capability MSRs 0x480-0x490: basic %llx pin %llx proc %llx exit %llx entry %llx",
 		  (unsigned long long)vmx.caps.basic, (unsigned long long)vmx.caps.pinbased,
@@ -202,22 +203,38 @@ static int vmx_cpu_enable(void)
 	}
 	vmx.page_sizes = (vmx.ctl.ept_2m ? GPT_2M : 0) | (vmx.ctl.ept_1g ? GPT_1G : 0);
 	vmx.next_vpid = 1; /* VPID 0 is the host's */
-	vmx.vmxon_pa = mm_alloc(1);
-	if (!vmx.vmxon_pa || build_msr_bitmap()) {
+	if (build_msr_bitmap()) {
+		log_error("VT-x: out of memory for the MSR bitmap");
+		return -1;
+	}
+	log_info("VT-x: EPT%s%s, VPID %s, unrestricted guest %s, preemption timer %s",
+		 vmx.ctl.ept_2m ? " 2M" : "", vmx.ctl.ept_1g ? " 1G" : "", vmx.ctl.vpid ? "yes" : "no",
+		 vmx.ctl.unrestricted ? "yes" : "no", vmx.ctl.preemption_timer ? "yes" : "no");
+	return 0;
+}
+
+static int vmx_cpu_enable(void)
+{
+	struct cpu *c = this_cpu();
+	uint32_t *region;
+
+	if (feature_control())
+		return -1;
+	if (!vmx.msr_bitmap_pa && vmx_global_init())
+		return -1;
+	c->virt_region_pa = mm_alloc(1);
+	if (!c->virt_region_pa) {
 		log_error("VT-x: out of memory for the VMXON region");
 		return -1;
 	}
-	region = mm_ptr(vmx.vmxon_pa);
+	region = mm_ptr(c->virt_region_pa);
 	region[0] = revision();
 	write_cr4(vmx_fix_cr4(&vmx.caps, read_cr4() | CR4_VMXE));
 	__asm__ volatile("mov %0, %%cr0" : : "r"(vmx_fix_cr0(&vmx.caps, read_cr0(), 0)));
-	if (VMX_OP("vmxon", vmx.vmxon_pa)) {
-		log_error("VT-x: VMXON failed");
+	if (VMX_OP("vmxon", c->virt_region_pa)) {
+		log_error("VT-x: VMXON failed on CPU %u", c->index);
 		return -1;
 	}
-	log_info("VT-x: VMXON done; EPT%s%s, VPID %s, unrestricted guest %s, preemption timer %s",
-		 vmx.ctl.ept_2m ? " 2M" : "", vmx.ctl.ept_1g ? " 1G" : "", vmx.ctl.vpid ? "yes" : "no",
-		 vmx.ctl.unrestricted ? "yes" : "no", vmx.ctl.preemption_timer ? "yes" : "no");
 	return 0;
 }
 
@@ -290,7 +307,7 @@ static void host_state(void)
 	vmwrite(HOST_GDTR_BASE, gdtr.base);
 	vmwrite(HOST_IDTR_BASE, idtr.base);
 	vmwrite(HOST_FS_BASE, 0);
-	vmwrite(HOST_GS_BASE, 0);
+	vmwrite(HOST_GS_BASE, (uint64_t)(uintptr_t)this_cpu()); /* this_cpu() after each exit */
 	vmwrite(HOST_EFER, rdmsr(MSR_EFER));
 	vmwrite(HOST_PAT, rdmsr(MSR_PAT));
 	vmwrite(HOST_SYSENTER_CS, 0);

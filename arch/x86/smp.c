@@ -1,0 +1,168 @@
+/*
+ * Bringing up the CPUs the ACPI MADT lists: INIT, then two SIPIs at the
+ * trampoline page (Intel SDM Vol. 3A, 9.4.4.1, "Typical BSP Initialization
+ * Sequence"); each AP loads its own tables, turns virtualization on and
+ * reports. A CPU that does not come up in time is reported and left out.
+ */
+#include "arch.h"
+#include "boot_info.h"
+#include "cpu.h"
+#include "log.h"
+#include "percpu.h"
+
+#define AP_STACK_SIZE 16384
+#define ICR_INIT 0x00004500u       /* INIT, level assert */
+#define ICR_STARTUP 0x00004600u    /* start-up IPI; low byte: the vector (page number) */
+#define ICR_PENDING (1u << 12)
+#define X2APIC_ENABLED (1ull << 10)
+#define MSR_X2APIC_ID 0x802
+#define MSR_X2APIC_ICR 0x830
+#define XAPIC_ID 0x20
+#define XAPIC_ICR_LOW 0x300
+#define XAPIC_ICR_HIGH 0x310
+#define START_TIMEOUT_US 200000
+
+struct trampoline_params {
+	uint32_t cr3, efer;
+	uint64_t stack, entry;
+	uint32_t index, reserved;
+	uint32_t patch[6]; /* (where, what) pairs: page + where = page base + what */
+};
+
+extern const uint8_t trampoline_start[], trampoline_end[], trampoline_params[];
+void ap_main(unsigned index);
+
+static uint8_t ap_stacks[CPUS_MAX][AP_STACK_SIZE] __attribute__((aligned(16)));
+static int (*ap_enable)(void);
+static volatile int ap_virt_failed;
+
+static volatile uint32_t *xapic(unsigned reg)
+{
+	return (volatile uint32_t *)(uintptr_t)((rdmsr(MSR_IA32_APIC_BASE) & ~0xfffull) + reg);
+}
+
+static int x2apic(void)
+{
+	return (rdmsr(MSR_IA32_APIC_BASE) & X2APIC_ENABLED) != 0;
+}
+
+static uint32_t lapic_id(void)
+{
+	return x2apic() ? (uint32_t)rdmsr(MSR_X2APIC_ID) : *xapic(XAPIC_ID) >> 24;
+}
+
+static void send_ipi(uint32_t apic_id, uint32_t icr)
+{
+	if (x2apic()) {
+		wrmsr(MSR_X2APIC_ICR, ((uint64_t)apic_id << 32) | icr);
+		return;
+	}
+	*xapic(XAPIC_ICR_HIGH) = apic_id << 24;
+	*xapic(XAPIC_ICR_LOW) = icr;
+	while (*xapic(XAPIC_ICR_LOW) & ICR_PENDING)
+		cpu_relax();
+}
+
+/* A free page below 1 MiB: the SIPI vector names it by page number. */
+static uint64_t low_page(const struct boot_info *bi)
+{
+	uint32_t i;
+
+	for (i = 0; i < bi->nregions; i++) {
+		const struct mem_region *r = &bi->regions[i];
+		uint64_t base = (r->base + 0xfff) & ~0xfffull;
+		if (base < 0x1000)
+			base = 0x1000; /* page 0 holds the real-mode interrupt table */
+		if (r->type == MEM_FREE && base + 0x1000 <= r->base + r->size && base + 0x1000 <= 0x100000)
+			return base;
+	}
+	return 0;
+}
+
+static struct trampoline_params *install(uint64_t page)
+{
+	uint8_t *dst = (uint8_t *)(uintptr_t)page;
+	struct trampoline_params *p = (struct trampoline_params *)(dst + (trampoline_params - trampoline_start));
+	unsigned i;
+
+	for (i = 0; i < (unsigned)(trampoline_end - trampoline_start); i++)
+		dst[i] = trampoline_start[i];
+	for (i = 0; i < 6; i += 2)
+		*(uint32_t *)(dst + p->patch[i]) = (uint32_t)page + p->patch[i + 1];
+	p->cr3 = (uint32_t)read_cr3();
+	p->efer = (uint32_t)(rdmsr(MSR_EFER) & ((1u << 8) | (1u << 11))); /* LME, NXE */
+	p->entry = (uint64_t)(uintptr_t)ap_main;
+	return p;
+}
+
+static int wait_online(unsigned index, uint64_t us)
+{
+	uint64_t end = arch_tsc() + arch_tsc_hz() * us / 1000000;
+
+	while (!__atomic_load_n(&cpus[index].online, __ATOMIC_ACQUIRE))
+		if (arch_tsc() > end)
+			return -1;
+		else
+			cpu_relax();
+	return 0;
+}
+
+static int start_one(struct trampoline_params *p, uint64_t page, unsigned index, uint32_t apic_id)
+{
+	p->index = index;
+	p->stack = (uint64_t)(uintptr_t)(ap_stacks[index] + AP_STACK_SIZE);
+	send_ipi(apic_id, ICR_INIT);
+	arch_delay_us(10000);
+	send_ipi(apic_id, ICR_STARTUP | (uint32_t)(page >> 12));
+	if (wait_online(index, 200) == 0)
+		return 0;
+	send_ipi(apic_id, ICR_STARTUP | (uint32_t)(page >> 12)); /* the second SIPI of the sequence */
+	return wait_online(index, START_TIMEOUT_US);
+}
+
+void ap_main(unsigned index)
+{
+	cpu_tables_load(index);
+	cpus[index].apic_id = lapic_id();
+	arch_quiesce_interrupts();
+	if (ap_enable && ap_enable())
+		ap_virt_failed = 1;
+	__atomic_store_n(&cpus[index].online, 1, __ATOMIC_RELEASE);
+	cpu_halt_forever(); /* until the scheduler gives it work */
+}
+
+unsigned arch_start_cpus(const struct boot_info *bi, const uint32_t *apic_ids, unsigned n,
+			 int (*enable_virtualization)(void))
+{
+	uint64_t page = low_page(bi);
+	struct trampoline_params *p;
+	unsigned i, index = 1, online = 1;
+	uint32_t self = lapic_id();
+
+	cpus[0].apic_id = self;
+	cpus[0].online = 1;
+	if (n > CPUS_MAX)
+		n = CPUS_MAX;
+	if (n > 1 && (!page || read_cr3() >= (1ull << 32))) {
+		log_error("cpus: no page below 1 MiB (or page tables above 4 GiB) to start the others from; "
+			  "only the boot CPU runs");
+		return 1;
+	}
+	ap_enable = enable_virtualization;
+	p = n > 1 ? install(page) : 0;
+	for (i = 0; i < n; i++) {
+		if (apic_ids[i] == self)
+			continue;
+		ap_virt_failed = 0;
+		if (start_one(p, page, index, apic_ids[i])) {
+			log_error("cpu (APIC ID %u) did not start within %u ms; left out", apic_ids[i],
+				  START_TIMEOUT_US / 1000);
+			continue;
+		}
+		log_info("cpu %u (APIC ID %u) online%s", index, apic_ids[i],
+			 ap_virt_failed ? ", but without virtualization" : "");
+		index++;
+		online++;
+	}
+	return online;
+}
