@@ -38,6 +38,16 @@ struct boot_info;
 unsigned arch_start_cpus(const struct boot_info *bi, const uint32_t *apic_ids, unsigned n,
 			 int (*enable_virtualization)(void));
 
+/*
+ * Hands fn(arg) to the idle CPU index (1 and up: not the boot CPU), which
+ * runs it and becomes idle again. -1 if that CPU is offline or busy.
+ * CPUs are numbered as they came up: 0 is the boot CPU, then MADT order.
+ */
+int arch_run_on(unsigned index, void (*fn)(void *), void *arg);
+
+/* The number of the CPU running the caller. */
+unsigned arch_cpu_index(void);
+
 /* Masks the interrupt sources the firmware may have left running. */
 void arch_quiesce_interrupts(void);
 

@@ -1,6 +1,7 @@
 #include "log.h"
 
 #include "lib/fmt.h"
+#include "lib/spinlock.h"
 #include "lib/str.h"
 
 static const char *const level_prefix[] = { "hv: error: ", "hv: warning: ", "hv: ", "hv: debug: " };
@@ -8,6 +9,7 @@ static const char *const level_prefix[] = { "hv: error: ", "hv: warning: ", "hv:
 static char ring[LOG_RING_SIZE];
 static uint64_t ring_head; /* bytes ever written; ring[head % size] is next */
 static log_sink_fn console_sink;
+static struct spinlock lock; /* one line at a time, whichever CPU logs it */
 static enum log_level max_level = LOG_INFO;
 
 void log_set_sink(log_sink_fn sink)
@@ -48,9 +50,11 @@ void log_msg(enum log_level level, const char *f, ...)
 	} else {
 		line[n++] = '\n';
 	}
+	spin_lock(&lock);
 	ring_append(line, n);
 	if (console_sink)
 		console_sink(line, n);
+	spin_unlock(&lock);
 }
 
 /* Oldest position a reader may start from: the first line start kept whole. */
@@ -70,9 +74,11 @@ size_t log_read(uint64_t *cursor, char *buf, size_t size)
 {
 	size_t n = 0;
 
+	spin_lock(&lock);
 	if (*cursor > ring_head || ring_head - *cursor > LOG_RING_SIZE)
 		*cursor = oldest_line();
 	while (*cursor < ring_head && n < size)
 		buf[n++] = ring[(*cursor)++ % LOG_RING_SIZE];
+	spin_unlock(&lock);
 	return n;
 }

@@ -37,6 +37,7 @@ static struct pmem pmem;
 static struct acpi_cpus cpus;
 static uint64_t log_cursor;
 static struct partition partitions[CFG_PARTITIONS_MAX];
+static unsigned cpus_online;
 
 static void uart_sink(const char *text, size_t len)
 {
@@ -184,15 +185,14 @@ static void report_cpus(void)
 static const struct vcpu_ops *start_cpus(const struct boot_info *bi)
 {
 	const struct vcpu_ops *ops = arch_vcpu_ops();
-	unsigned online;
 
 	if (!ops)
 		log_warn("neither VT-x nor AMD-V: partitions cannot run");
 	else if (ops->cpu_enable())
 		ops = 0;
-	online = arch_start_cpus(bi, cpus.apic_id, cpus.count < ACPI_CPUS_MAX ? cpus.count : ACPI_CPUS_MAX,
-				 ops ? ops->cpu_enable : 0);
-	log_info("cpus: %u of %u online%s%s", online, cpus.count ? cpus.count : 1,
+	cpus_online = arch_start_cpus(bi, cpus.apic_id, cpus.count < ACPI_CPUS_MAX ? cpus.count : ACPI_CPUS_MAX,
+				      ops ? ops->cpu_enable : 0);
+	log_info("cpus: %u of %u online%s%s", cpus_online, cpus.count ? cpus.count : 1,
 		 ops ? ", virtualization enabled on each: " : "", ops ? ops->name : "");
 	return ops;
 }
@@ -224,13 +224,48 @@ static void report_config(void)
 	}
 }
 
+/* The autostart partitions each CPU runs, one after the other. */
+struct cpu_plan {
+	const struct boot_info *bi;
+	const struct vcpu_ops *ops;
+	unsigned n;
+	struct partition *list[CFG_PARTITIONS_MAX];
+};
+
+static struct cpu_plan plans[CFG_VCPUS_MAX];
+
+static void run_plan(void *arg)
+{
+	struct cpu_plan *plan = arg;
+	unsigned i;
+
+	for (i = 0; i < plan->n; i++)
+		if (partition_start(plan->list[i], plan->list[i]->cfg, plan->bi, plan->ops) == 0)
+			partition_run(plan->list[i]);
+}
+
+/* The least loaded online CPU that vCPU 0's affinity allows, or -1. */
+static int place(const struct cfg_partition *cfg)
+{
+	uint64_t allowed = cfg->affinity[0] ? cfg->affinity[0] : ~0ull;
+	int best = -1;
+	unsigned c;
+
+	for (c = 0; c < cpus_online && c < CFG_VCPUS_MAX; c++)
+		if ((allowed >> c & 1) && (best < 0 || plans[c].n < plans[best].n))
+			best = (int)c;
+	return best;
+}
+
 /*
- * Runs the autostart partitions on the boot CPU, one after the other,
- * each until it stops; the scheduler will run them side by side.
+ * Each autostart partition runs on a CPU of its affinity, side by side
+ * with those on other CPUs; partitions sharing a CPU run one after the
+ * other (time slicing comes with the scheduler).
  */
 static void run_partitions(const struct boot_info *bi, const struct vcpu_ops *ops)
 {
 	uint32_t i;
+	int c;
 
 	if (!config_ok || config.npartitions == 0)
 		return;
@@ -241,9 +276,21 @@ static void run_partitions(const struct boot_info *bi, const struct vcpu_ops *op
 	for (i = 0; i < config.npartitions; i++) {
 		if (!config.partitions[i].autostart)
 			continue;
-		if (partition_start(&partitions[i], &config.partitions[i], bi, ops) == 0)
-			partition_run(&partitions[i]);
+		c = place(&config.partitions[i]);
+		if (c < 0) {
+			log_error("partition %s: not started: none of its CPUs is online", config.partitions[i].name);
+			continue;
+		}
+		partitions[i].cfg = &config.partitions[i];
+		plans[c].list[plans[c].n++] = &partitions[i];
 	}
+	for (c = 0; c < (int)cpus_online && c < CFG_VCPUS_MAX; c++) {
+		plans[c].bi = bi;
+		plans[c].ops = ops;
+		if (c > 0 && plans[c].n && arch_run_on((unsigned)c, run_plan, &plans[c]))
+			log_error("cpu %d: busy; its partitions are not started", c);
+	}
+	run_plan(&plans[0]);
 }
 
 static void cmd_version(const char *args)

@@ -1,10 +1,12 @@
 #include "mm.h"
 
+#include "lib/spinlock.h"
 #include "log.h"
 
 #define LARGE_PAGES 512 /* 2 MiB: lets EPT/NPT map guest RAM with large pages */
 
 static struct pmem *pool;
+static struct spinlock lock;
 
 void mm_init(struct pmem *pm)
 {
@@ -13,9 +15,12 @@ void mm_init(struct pmem *pm)
 
 uint64_t mm_alloc(uint64_t pages)
 {
-	uint64_t pa = pmem_alloc(pool, pages, pages >= LARGE_PAGES ? LARGE_PAGES : 1);
-	uint64_t i, *p = mm_ptr(pa);
+	uint64_t pa, i, *p;
 
+	spin_lock(&lock);
+	pa = pmem_alloc(pool, pages, pages >= LARGE_PAGES ? LARGE_PAGES : 1);
+	spin_unlock(&lock);
+	p = mm_ptr(pa);
 	if (!pa)
 		return 0;
 	for (i = 0; i < pages * PAGE_SIZE / 8; i++)
@@ -25,7 +30,12 @@ uint64_t mm_alloc(uint64_t pages)
 
 void mm_free(uint64_t pa, uint64_t pages)
 {
-	if (pmem_free(pool, pa, pages))
+	int bad;
+
+	spin_lock(&lock);
+	bad = pmem_free(pool, pa, pages);
+	spin_unlock(&lock);
+	if (bad)
 		log_error("freeing pages at 0x%llx that were not allocated: ignored",
 			  (unsigned long long)pa);
 }

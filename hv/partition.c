@@ -2,6 +2,7 @@
 
 #include <stdarg.h>
 
+#include "arch.h"
 #include "elf_load.h"
 #include "guest_boot.h"
 #include "gpt.h"
@@ -75,8 +76,8 @@ int partition_start(struct partition *p, const struct cfg_partition *cfg, const 
 	if (ops->create(&p->vcpu, p->space, &boot))
 		return fail(p, "no memory for its vCPU");
 	p->running = 1;
-	log_info("partition %s: started, %llu MiB at 0x%llx, entry 0x%llx", cfg->name,
-		 (unsigned long long)(p->ram_size >> 20), (unsigned long long)p->ram_pa,
+	log_info("partition %s: started on cpu %u, %llu MiB at 0x%llx, entry 0x%llx", cfg->name,
+		 arch_cpu_index(), (unsigned long long)(p->ram_size >> 20), (unsigned long long)p->ram_pa,
 		 (unsigned long long)entry);
 	return 0;
 }

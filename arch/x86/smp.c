@@ -120,6 +120,39 @@ static int start_one(struct trampoline_params *p, uint64_t page, unsigned index,
 	return wait_online(index, START_TIMEOUT_US);
 }
 
+/*
+ * An AP waits for work by polling: nothing interrupts it yet. The
+ * scheduler will halt idle CPUs and wake them with an IPI.
+ */
+static void __attribute__((noreturn)) idle(struct cpu *c)
+{
+	for (;;) {
+		void (*fn)(void *) = __atomic_load_n(&c->work, __ATOMIC_ACQUIRE);
+		if (!fn) {
+			cpu_relax();
+			continue;
+		}
+		fn(c->work_arg);
+		__atomic_store_n(&c->work, 0, __ATOMIC_RELEASE);
+	}
+}
+
+int arch_run_on(unsigned index, void (*fn)(void *), void *arg)
+{
+	struct cpu *c = &cpus[index];
+
+	if (index == 0 || index >= CPUS_MAX || !c->online || c->work)
+		return -1;
+	c->work_arg = arg;
+	__atomic_store_n(&c->work, fn, __ATOMIC_RELEASE);
+	return 0;
+}
+
+unsigned arch_cpu_index(void)
+{
+	return this_cpu()->index;
+}
+
 void ap_main(unsigned index)
 {
 	cpu_tables_load(index);
@@ -128,7 +161,7 @@ void ap_main(unsigned index)
 	if (ap_enable && ap_enable())
 		ap_virt_failed = 1;
 	__atomic_store_n(&cpus[index].online, 1, __ATOMIC_RELEASE);
-	cpu_halt_forever(); /* until the scheduler gives it work */
+	idle(&cpus[index]);
 }
 
 unsigned arch_start_cpus(const struct boot_info *bi, const uint32_t *apic_ids, unsigned n,

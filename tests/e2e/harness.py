@@ -106,6 +106,21 @@ class Run:
                                  f"console tail:\n{self.tail()}") from None
         return self.child.match
 
+    def expect_all(self, patterns, timeout):
+        """Waits until each regex in patterns (a dict name -> regex) has
+        appeared, in any order; returns name -> match. Partitions on
+        different CPUs print in an order nobody chooses."""
+        found, deadline = {}, time.monotonic() + timeout
+        while len(found) < len(patterns):
+            waiting = {k: v for k, v in patterns.items() if k not in found}
+            left = deadline - time.monotonic()
+            if left <= 0:
+                raise AssertionError(f"{self.name}: never saw {sorted(waiting)} within {timeout} s; "
+                                     f"console tail:\n{self.tail()}")
+            m = self.expect("|".join(f"(?P<{k}>{v})" for k, v in waiting.items()), left)
+            found.update({k: m for k in waiting if m.group(k) is not None})
+        return found
+
     def expect_absent(self, pattern, seconds):
         """Asserts that pattern does not appear within the given time."""
         try:
@@ -124,10 +139,14 @@ class Run:
             time.sleep(0.01)
         self.child.send("\r")
 
-    def tail(self, lines=25):
+    def text(self):
+        """Everything the console printed so far."""
         self.log.flush()
         with open(self.log_path, encoding="utf-8", errors="replace") as f:
-            return "".join(f.readlines()[-lines:])
+            return f.read()
+
+    def tail(self, lines=25):
+        return "".join(self.text().splitlines(keepends=True)[-lines:])
 
     def kill(self):
         """Kills the emulator by PID, never by name."""

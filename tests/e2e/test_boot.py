@@ -40,9 +40,11 @@ def expect_all_cpus_online(run, path):
 
 
 def expect_console(run):
-    run.expect(r"hv> ", 10)
+    """The console answers a command. Its prompt may have gone by already
+    (printed while another CPU still ran a partition) or be yet to come:
+    the UART holds what is typed until the console reads it."""
     run.command("version")
-    run.expect(r"hv 0\.1\.0-[\w.-]+\r*\n", 10)
+    run.expect(r"hv 0\.1\.0-[\w.-]+\r*\n", 60)
     run.expect(r"hv> ", 10)
 
 

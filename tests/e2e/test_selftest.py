@@ -63,25 +63,69 @@ def test_selftest_guest_passes_every_check(boot, path):
 def test_hostile_guests_are_stopped_and_others_run(boot, path):
     with boot(path, HOSTILE_CFG) as run:
         expect_banner(run, path)
-        run.expect(r"partition tf: stopped: triple fault \(shutdown\) at rip 0x[0-9a-f]+", 60)
-        run.expect(r"partition wild: stopped: write of unmapped guest-physical address "
-                   r"0xf0000000", 60)
-        run.expect(r"partition virt: (VMRUN|VMXON) at rip 0x[0-9a-f]+: #UD injected", 60)
-        run.expect(r"partition virt: stopped: triple fault", 60)
-        # A partition after them runs in full: the hypervisor was not disturbed.
-        run.expect(r"\[after\] SELFTEST summary 8 passed 0 failed", BOOT_TIMEOUT[path])
-        run.expect(r"partition after: stopped: read of unmapped guest-physical address", 30)
+        run.expect_all({
+            "tf": r"partition tf: stopped: triple fault \(shutdown\) at rip 0x[0-9a-f]+",
+            "wild": r"partition wild: stopped: write of unmapped guest-physical address 0xf0000000",
+            "ud": r"partition virt: (VMRUN|VMXON) at rip 0x[0-9a-f]+: #UD injected",
+            "virt": r"partition virt: stopped: triple fault",
+            # A partition beside them runs in full: the hypervisor was not disturbed.
+            "after": r"\[after\] SELFTEST summary 8 passed 0 failed",
+            "after_stop": r"partition after: stopped: read of unmapped guest-physical address",
+        }, BOOT_TIMEOUT[path] * 2)
         expect_console(run)
 
 
 def test_partition_memory_is_zeroed_and_reused(boot):
     """Partitions run one after another in the same host memory; each sees
     only zeroes from the one before (its pattern check covers all RAM)."""
-    cfg = SELFTEST_CFG + SELFTEST_CFG.split("\n\n", 1)[1].replace("[partition selftest]",
-                                                                  "[partition second]")
+    cfg = (SELFTEST_CFG + "cpus = 0\n\n" +
+           SELFTEST_CFG.split("\n\n", 1)[1].replace("[partition selftest]", "[partition second]") +
+           "cpus = 0\n")
     with boot("qemu", cfg) as run:
-        first = run.expect(r"partition selftest: started, 64 MiB at (0x[0-9a-f]+),", 60).group(1)
+        first = run.expect(r"partition selftest: started on cpu \d, 64 MiB at (0x[0-9a-f]+),", 60).group(1)
         run.expect(r"partition selftest: stopped", 120)
-        second = run.expect(r"partition second: started, 64 MiB at (0x[0-9a-f]+),", 30).group(1)
+        second = run.expect(r"partition second: started on cpu \d, 64 MiB at (0x[0-9a-f]+),", 30).group(1)
         assert first == second, "the second partition should reuse the memory the first gave back"
         run.expect(r"\[second\] SELFTEST summary 8 passed 0 failed", 120)
+
+
+SIDE_BY_SIDE_CFG = """\
+[hypervisor]
+console = com1
+
+[partition long]
+memory = 128M
+kernel = selftest.elf
+cpus = 0
+
+[partition crash]
+memory = 16M
+kernel = selftest.elf
+cmdline = mode=triple-fault
+cpus = 1
+
+[partition next]
+memory = 16M
+kernel = selftest.elf
+cpus = 1
+"""
+
+
+def test_partitions_run_side_by_side_on_both_cpus(boot, path):
+    """Three partitions on two CPUs: the crash on CPU 1 stops, and CPU 1
+    starts its next partition, while CPU 0's is still running."""
+    with boot(path, SIDE_BY_SIDE_CFG) as run:
+        expect_banner(run, path)
+        run.expect_all({
+            "long": r"\[long\] SELFTEST summary 8 passed 0 failed",
+            "next": r"\[next\] SELFTEST summary 8 passed 0 failed",
+            "crash": r"partition crash: stopped: triple fault",
+        }, BOOT_TIMEOUT[path] * 3)
+        log = run.text()
+        assert re.search(r"partition long: started on cpu 0", log)
+        assert re.search(r"partition crash: started on cpu 1", log)
+        assert re.search(r"partition next: started on cpu 1", log)
+        long_done = log.index("[long] SELFTEST summary")
+        assert log.index("partition crash: stopped: triple fault") < long_done
+        assert log.index("partition next: started on cpu 1") < long_done, \
+            "CPU 1 should start its next partition while CPU 0's is still running"

@@ -40,7 +40,7 @@ static struct {
 	uint64_t iopm_pa, msrpm_pa;
 	uint32_t features;   /* CPUID 0x8000000A EDX */
 	uint32_t asids;
-	uint32_t next_asid;
+	uint32_t asids_handed; /* ASIDs handed out so far, on any CPU */
 	uint64_t page_sizes;
 } svm;
 
@@ -104,7 +104,6 @@ static int svm_global_init(void)
 	}
 	svm.features = f.edx;
 	svm.asids = f.ebx;
-	svm.next_asid = 1; /* ASID 0 is the host's */
 	svm.page_sizes = GPT_2M | ((cpuid(0x80000001, 0).edx >> 26 & 1) ? GPT_1G : 0);
 	return build_permission_maps();
 }
@@ -140,10 +139,10 @@ static struct guest_space *svm_space_create(void)
 
 	if (!pa)
 		return 0;
-	/* QEMU and most CPUs flush by ASID on demand; reuse is safe with a flush. */
-	if (svm.next_asid >= svm.asids)
-		svm.next_asid = 1;
-	if (space_init(s, &gpt_format_npt, svm.page_sizes, svm.next_asid++)) {
+	/* ASIDs 1 to asids-1 (0 is the host's), reused in turn: a new space is flushed first. */
+	uint32_t asid = 1 + __atomic_fetch_add(&svm.asids_handed, 1, __ATOMIC_RELAXED) % (svm.asids - 1);
+
+	if (space_init(s, &gpt_format_npt, svm.page_sizes, asid)) {
 		mm_free(pa, 1);
 		return 0;
 	}

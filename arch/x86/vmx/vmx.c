@@ -41,7 +41,7 @@ static struct {
 	struct vmx_caps caps;
 	struct vmx_controls ctl;
 	uint64_t msr_bitmap_pa;
-	uint32_t next_vpid;
+	uint32_t vpids_handed; /* VPIDs handed out so far, on any CPU */
 	uint64_t page_sizes;
 } vmx;
 
@@ -202,7 +202,6 @@ static int vmx_global_init(void)
 		return -1;
 	}
 	vmx.page_sizes = (vmx.ctl.ept_2m ? GPT_2M : 0) | (vmx.ctl.ept_1g ? GPT_1G : 0);
-	vmx.next_vpid = 1; /* VPID 0 is the host's */
 	if (build_msr_bitmap()) {
 		log_error("VT-x: out of memory for the MSR bitmap");
 		return -1;
@@ -253,9 +252,10 @@ static struct guest_space *vmx_space_create(void)
 
 	if (!pa)
 		return 0;
-	if (vmx.next_vpid > 0xffff)
-		vmx.next_vpid = 1; /* reuse is safe: a fresh space is flushed before it runs */
-	if (space_init(s, &gpt_format_ept, vmx.page_sizes, vmx.ctl.vpid ? vmx.next_vpid++ : 0)) {
+	/* VPIDs 1 to 0xffff (0 is the host's), reused in turn: a new space is flushed first. */
+	uint32_t vpid = 1 + __atomic_fetch_add(&vmx.vpids_handed, 1, __ATOMIC_RELAXED) % 0xffff;
+
+	if (space_init(s, &gpt_format_ept, vmx.page_sizes, vmx.ctl.vpid ? vpid : 0)) {
 		mm_free(pa, 1);
 		return 0;
 	}
