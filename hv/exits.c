@@ -15,6 +15,7 @@
 #define VEC_GP 13
 #define RFLAGS_IF (1ull << 9)
 #define WAKE_VECTOR_MIN 32 /* below: exceptions */
+#define WAKE_SECONDS_MAX 60 /* the host CPU waits that long at most for one guest */
 
 static uint64_t rip(struct vcpu *v)
 {
@@ -67,7 +68,7 @@ static int64_t hypercall(struct vcpu *v)
 		partition_stop(v->part, "exited with status %lld", (long long)a0);
 		return 0;
 	case HC_WAKE_AFTER:
-		if (a1 < WAKE_VECTOR_MIN || a1 > 255)
+		if (a1 < WAKE_VECTOR_MIN || a1 > 255 || a0 > arch_tsc_hz() * WAKE_SECONDS_MAX)
 			return HC_E_INVALID;
 		v->wake_tsc = arch_tsc() + a0;
 		v->wake_vector = (int)a1;

@@ -12,7 +12,8 @@ enum hypercall {
 	HC_VERSION = 0,    /* -> HC_ABI_VERSION */
 	HC_ECHO = 1,       /* (x) -> x ^ HC_ECHO_XOR: proves a full round trip */
 	HC_EXIT = 2,       /* (status): the partition stops, reporting status */
-	HC_WAKE_AFTER = 3, /* (tsc_ticks, vector): inject vector once that long has passed */
+	HC_WAKE_AFTER = 3, /* (tsc_ticks, vector 32-255): inject vector once that long has
+			    * passed; at most 60 s of ticks */
 };
 
 #define HC_ECHO_XOR 0x5a5a5a5a5a5a5a5aull

@@ -312,10 +312,15 @@ static void check_hypercall(void)
 	int64_t echo = hypercall(HC_ECHO, 0x1234567890ull, 0);
 	int64_t unknown = hypercall(999, 0, 0);
 
+	int64_t bad_vector = hypercall(HC_WAKE_AFTER, 1000, 3);
+	int64_t too_long = hypercall(HC_WAKE_AFTER, ~0ull, 40);
+
 	report("hypercall", version == HC_ABI_VERSION && (uint64_t)echo == (0x1234567890ull ^ HC_ECHO_XOR) &&
-				    unknown == HC_E_UNKNOWN,
-	       "version=%lld echo=0x%llx unknown=%lld", (long long)version, (unsigned long long)echo,
-	       (long long)unknown);
+				    unknown == HC_E_UNKNOWN && bad_vector == HC_E_INVALID &&
+				    too_long == HC_E_INVALID,
+	       "version=%lld echo=0x%llx unknown=%lld wake_bad_vector=%lld wake_too_long=%lld",
+	       (long long)version, (unsigned long long)echo, (long long)unknown, (long long)bad_vector,
+	       (long long)too_long);
 }
 
 /* Each is #UD to a guest: the platform offers neither VMX nor SVM. */

@@ -30,6 +30,57 @@ static const struct vmx_caps bochs_skylake_x = {
 	.true_entry = 0xffff000011fb,
 };
 
+/*
+ * Physical Intel CPUs, as VirtualBox's VBox.log prints them ("HM: MSR_IA32_VMX_..."),
+ * from logs published in public repositories:
+ * Coffee Lake, CPUID family 6 model 158 stepping 10 (EPT with 1G pages, PML, mode-based EPT);
+ */
+static const struct vmx_caps intel_coffee_lake = {
+	.basic = 0xda040000000004,
+	.pinbased = 0x7f00000016,
+	.procbased = 0xfff9fffe0401e172,
+	.exit = 0x1ffffff00036dff,
+	.entry = 0x3ffff000011ff,
+	.misc = 0x7004c1e7,
+	.cr0_fixed0 = 0x80000021,
+	.cr0_fixed1 = 0xffffffff,
+	.cr4_fixed0 = 0x2000,
+	.cr4_fixed1 = 0x3727ff,
+	.procbased2 = 0x5fbcff00000000,
+	.ept_vpid = 0xf0106734141,
+	.true_pinbased = 0x7f00000016,
+	.true_procbased = 0xfff9fffe04006172,
+	.true_exit = 0x1ffffff00036dfb,
+	.true_entry = 0x3ffff000011fb,
+};
+
+/* Ivy Bridge, CPUID family 6 model 58 stepping 9 (EPT without 1G pages, no INVPCID in VMX). */
+static const struct vmx_caps intel_ivy_bridge = {
+	.basic = 0xda040000000010,
+	.pinbased = 0x7f00000016,
+	.procbased = 0xfff9fffe0401e172,
+	.exit = 0x7fffff00036dff,
+	.entry = 0xffff000011ff,
+	.misc = 0x100401e5,
+	.cr0_fixed0 = 0x80000021,
+	.cr0_fixed1 = 0xffffffff,
+	.cr4_fixed0 = 0x2000,
+	.cr4_fixed1 = 0x1767ff,
+	.procbased2 = 0x8ff00000000,
+	.ept_vpid = 0xf0106114141,
+	.true_pinbased = 0x7f00000016,
+	.true_procbased = 0xfff9fffe04006172,
+	.true_exit = 0x7fffff00036dfb,
+	.true_entry = 0xffff000011fb,
+};
+
+/*
+ * IA32_VMX_PINBASED_CTLS as a nested-VMX guest published it (a kernel module's
+ * output in a public repository): allowed-1 bits 0-5 only, no preemption timer.
+ * The other MSRs of that dump are not all published; see nested_without_preemption_timer.
+ */
+#define NESTED_PINBASED 0x3f00000016ull
+
 static void honours(uint64_t msr, uint32_t value)
 {
 	uint32_t must = (uint32_t)msr, may = (uint32_t)(msr >> 32);
@@ -74,6 +125,44 @@ static void bochs_gets_everything(void **state)
 	/* TRUE controls let CR3 load/store exiting go (they are default-1 otherwise). */
 	assert_int_equal(v.procbased & (PROC_CR3_LOAD | PROC_CR3_STORE), 0);
 	assert_int_equal(v.pinbased & PIN_PREEMPTION_TIMER, 0); /* the scheduler turns it on */
+}
+
+static void coffee_lake(void **state)
+{
+	struct vmx_controls v;
+
+	(void)state;
+	assert_null(vmx_compute_controls(&intel_coffee_lake, &v));
+	check_against(&intel_coffee_lake, &v);
+	assert_true(v.vpid && v.unrestricted && v.preemption_timer && v.ept_2m && v.ept_1g);
+	assert_int_equal(v.invept_types, 2 | 4);
+	assert_int_equal(vmx_fix_cr4(&intel_coffee_lake, 0x20), 0x2020);
+}
+
+static void ivy_bridge(void **state)
+{
+	struct vmx_controls v;
+
+	(void)state;
+	assert_null(vmx_compute_controls(&intel_ivy_bridge, &v));
+	check_against(&intel_ivy_bridge, &v);
+	assert_true(v.vpid && v.unrestricted && v.preemption_timer && v.ept_2m);
+	assert_false(v.ept_1g); /* EPT_VPID_CAP bit 17 clear on this CPU */
+	/* Only what the CPU offers: INVPCID and XSAVES are not allowed-1 here. */
+	assert_int_equal(v.procbased2 & (PROC2_INVPCID | PROC2_XSAVES), 0);
+}
+
+/* A nested guest's real pin-based MSR on an otherwise Coffee Lake set: no timer, still runs. */
+static void nested_without_preemption_timer(void **state)
+{
+	struct vmx_caps c = intel_coffee_lake;
+	struct vmx_controls v;
+
+	(void)state;
+	c.pinbased = c.true_pinbased = NESTED_PINBASED;
+	assert_null(vmx_compute_controls(&c, &v));
+	check_against(&c, &v);
+	assert_false(v.preemption_timer);
 }
 
 static void without_true_msrs_default1_bits_stay(void **state)
@@ -147,6 +236,9 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(bochs_gets_everything),
+		cmocka_unit_test(coffee_lake),
+		cmocka_unit_test(ivy_bridge),
+		cmocka_unit_test(nested_without_preemption_timer),
 		cmocka_unit_test(without_true_msrs_default1_bits_stay),
 		cmocka_unit_test(no_preemption_timer_is_not_fatal),
 		cmocka_unit_test(missing_features_are_named),
