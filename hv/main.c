@@ -318,7 +318,32 @@ static void cmd_mem(const char *args)
 		      (unsigned long long)(pmem.total_free * PAGE_SIZE / MIB));
 }
 
+static void cmd_list(const char *args)
+{
+	uint32_t i;
+
+	(void)args;
+	if (!config_ok) {
+		console_print("no partitions: the configuration was refused (see 'log')\n");
+		return;
+	}
+	for (i = 0; i < config.npartitions; i++) {
+		const struct partition *p = &partitions[i];
+		const char *name = config.partitions[i].name;
+		if (p->running)
+			console_print("  %-16s running on cpu %u, %llu exits\n", name, p->cpu,
+				      (unsigned long long)p->exits);
+		else if (p->stop_reason[0])
+			console_print("  %-16s stopped on cpu %u: %s\n", name, p->cpu, p->stop_reason);
+		else
+			console_print("  %-16s not running%s\n", name,
+				      config.partitions[i].autostart ? " (could not start: see 'log')"
+								     : " (autostart no)");
+	}
+}
+
 static const struct console_command commands[] = {
+	{ "list", "list the partitions and their state", cmd_list },
 	{ "version", "show the hypervisor's version", cmd_version },
 	{ "log", "show the log kept since start-up", cmd_log },
 	{ "mem", "show free memory", cmd_mem },

@@ -76,8 +76,9 @@ int partition_start(struct partition *p, const struct cfg_partition *cfg, const 
 	if (ops->create(&p->vcpu, p->space, &boot))
 		return fail(p, "no memory for its vCPU");
 	p->running = 1;
+	p->cpu = arch_cpu_index();
 	log_info("partition %s: started on cpu %u, %llu MiB at 0x%llx, entry 0x%llx", cfg->name,
-		 arch_cpu_index(), (unsigned long long)(p->ram_size >> 20), (unsigned long long)p->ram_pa,
+		 p->cpu, (unsigned long long)(p->ram_size >> 20), (unsigned long long)p->ram_pa,
 		 (unsigned long long)entry);
 	return 0;
 }

@@ -19,6 +19,7 @@ struct partition {
 	struct vcpu vcpu;
 	struct vuart uart;
 	int running;
+	unsigned cpu;          /* where it runs or ran */
 	uint64_t exits;
 	char stop_reason[STOP_REASON_MAX];
 };

@@ -93,6 +93,8 @@ def test_console_shows_the_log_and_rejects_unknown_commands(boot):
         run.expect(r"console ready on the serial line", 10)
         run.command("mem")
         run.expect(r"free \d+ MiB of \d+ MiB managed", 10)
+        run.command("list")
+        run.expect(r"demo\s+not running \(autostart no\)", 10)
 
 
 def test_loader_refuses_a_damaged_hypervisor(boot, tmp_path):

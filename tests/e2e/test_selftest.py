@@ -73,6 +73,14 @@ def test_hostile_guests_are_stopped_and_others_run(boot, path):
             "after_stop": r"partition after: stopped: read of unmapped guest-physical address",
         }, BOOT_TIMEOUT[path] * 2)
         expect_console(run)
+        # The console keeps each partition's fate.
+        run.command("list")
+        run.expect_all({
+            "tf": r"tf\s+stopped on cpu \d: triple fault",
+            "wild": r"wild\s+stopped on cpu \d: write of unmapped guest-physical address 0xf0000000",
+            "virt": r"virt\s+stopped on cpu \d: triple fault",
+            "after": r"after\s+stopped on cpu \d: read of unmapped",
+        }, 20)
 
 
 def test_partition_memory_is_zeroed_and_reused(boot):
