@@ -10,6 +10,7 @@
 #include "config.h"
 #include "console.h"
 #include "lib/fmt.h"
+#include "lib/str.h"
 #include "log.h"
 #include "mm.h"
 #include "partition.h"
@@ -233,6 +234,9 @@ struct cpu_plan {
 };
 
 static struct cpu_plan plans[CFG_VCPUS_MAX];
+static struct cpu_plan console_plans[CFG_VCPUS_MAX]; /* partitions the console starts */
+static const struct boot_info *boot;
+static const struct vcpu_ops *vcpu_ops;
 
 static void run_plan(void *arg)
 {
@@ -342,7 +346,62 @@ static void cmd_list(const char *args)
 	}
 }
 
+static struct partition *find_partition(const char *name)
+{
+	uint32_t i;
+
+	for (i = 0; i < config.npartitions; i++)
+		if (str_eq(config.partitions[i].name, name))
+			return &partitions[i];
+	return 0;
+}
+
+/*
+ * Starts a stopped partition from scratch (fresh, zeroed memory) on an
+ * idle CPU its affinity allows. The boot CPU keeps the console; a running
+ * partition cannot be stopped before the scheduler can preempt it.
+ */
+static void cmd_start(const char *args)
+{
+	struct partition *p = find_partition(args);
+	const struct cfg_partition *cfg;
+	uint64_t allowed;
+	unsigned c;
+
+	if (!config_ok || !vcpu_ops) {
+		console_print("no partition can run (see 'log')\n");
+		return;
+	}
+	if (!p) {
+		console_print("no partition named '%s'; 'list' shows them\n", args);
+		return;
+	}
+	if (p->running) {
+		console_print("%s is running already\n", args);
+		return;
+	}
+	cfg = &config.partitions[p - partitions];
+	allowed = cfg->affinity[0] ? cfg->affinity[0] : ~0ull;
+	for (c = 1; c < cpus_online && c < CFG_VCPUS_MAX; c++) {
+		struct cpu_plan *plan = &console_plans[c];
+		if (!(allowed >> c & 1))
+			continue;
+		*plan = (struct cpu_plan){ boot, vcpu_ops, 1, { p } };
+		p->cfg = cfg;
+		p->running = 1; /* taken: a second start must not reach another CPU */
+		if (arch_run_on(c, run_plan, plan) == 0) {
+			console_print("starting %s on cpu %u\n", args, c);
+			return;
+		}
+		p->running = 0;
+	}
+	console_print("no idle CPU among those %s may use (the boot CPU keeps the console); "
+		      "try again when one is free\n", args);
+}
+
 static const struct console_command commands[] = {
+	{ "start", "start a stopped partition from scratch: start NAME", cmd_start },
+	{ "restart", "the same as start, for a partition that stopped", cmd_start },
 	{ "list", "list the partitions and their state", cmd_list },
 	{ "version", "show the hypervisor's version", cmd_version },
 	{ "log", "show the log kept since start-up", cmd_log },
@@ -374,6 +433,8 @@ void hv_main(struct boot_info *bi)
 	report_cpus();
 	ops = start_cpus(bi);
 	report_config();
+	boot = bi;
+	vcpu_ops = ops;
 	run_partitions(bi, ops);
 	log_info("console ready on the serial line; type 'help'");
 	console_run(&io, commands);

@@ -137,3 +137,21 @@ def test_partitions_run_side_by_side_on_both_cpus(boot, path):
         assert log.index("partition crash: stopped: triple fault") < long_done
         assert log.index("partition next: started on cpu 1") < long_done, \
             "CPU 1 should start its next partition while CPU 0's is still running"
+
+
+def test_restart_runs_a_stopped_partition_again_from_scratch(boot, path):
+    cfg = SELFTEST_CFG.replace("memory = 64M", "memory = 32M") + "cpus = 1\n"
+    with boot(path, cfg) as run:
+        expect_banner(run, path)
+        run.expect(r"partition selftest: started on cpu 1", 60)
+        run.expect(r"\[selftest\] SELFTEST summary 8 passed 0 failed", BOOT_TIMEOUT[path])
+        run.expect(r"partition selftest: stopped: read of unmapped", 30)
+        run.command("start nosuch")
+        run.expect(r"no partition named 'nosuch'", 20)
+        run.command("restart selftest")
+        run.expect(r"starting selftest on cpu 1", 20)
+        run.expect(r"partition selftest: started on cpu 1", 20)
+        # From scratch: its memory reads as zeroes again, and every check passes again.
+        run.expect(r"\[selftest\] SELFTEST ram_pattern PASS .* nonzero_at_start=0 ", BOOT_TIMEOUT[path])
+        run.expect(r"\[selftest\] SELFTEST summary 8 passed 0 failed", 30)
+        run.expect(r"partition selftest: stopped: read of unmapped", 30)
