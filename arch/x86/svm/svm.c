@@ -102,6 +102,10 @@ static int svm_global_init(void)
 		log_error("AMD-V: no nested paging; this hypervisor needs it to isolate guests");
 		return -1;
 	}
+	if (f.ebx < 2) {
+		log_error("AMD-V: %u ASIDs: none left for guests", f.ebx);
+		return -1;
+	}
 	svm.features = f.edx;
 	svm.asids = f.ebx;
 	svm.page_sizes = GPT_2M | ((cpuid(0x80000001, 0).edx >> 26 & 1) ? GPT_1G : 0);
@@ -134,14 +138,13 @@ static int svm_cpu_enable(void)
 
 static struct guest_space *svm_space_create(void)
 {
+	/* ASIDs 1 to asids-1 (0 is the host's), reused in turn: a new space is flushed first. */
+	uint32_t asid = 1 + __atomic_fetch_add(&svm.asids_handed, 1, __ATOMIC_RELAXED) % (svm.asids - 1);
 	uint64_t pa = mm_alloc(1);
 	struct guest_space *s = mm_ptr(pa);
 
 	if (!pa)
 		return 0;
-	/* ASIDs 1 to asids-1 (0 is the host's), reused in turn: a new space is flushed first. */
-	uint32_t asid = 1 + __atomic_fetch_add(&svm.asids_handed, 1, __ATOMIC_RELAXED) % (svm.asids - 1);
-
 	if (space_init(s, &gpt_format_npt, svm.page_sizes, asid)) {
 		mm_free(pa, 1);
 		return 0;

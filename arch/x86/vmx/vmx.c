@@ -247,14 +247,13 @@ static uint64_t eptp(const struct guest_space *s)
 
 static struct guest_space *vmx_space_create(void)
 {
+	/* VPIDs 1 to 0xffff (0 is the host's), reused in turn: a new space is flushed first. */
+	uint32_t vpid = 1 + __atomic_fetch_add(&vmx.vpids_handed, 1, __ATOMIC_RELAXED) % 0xffff;
 	uint64_t pa = mm_alloc(1);
 	struct guest_space *s = mm_ptr(pa);
 
 	if (!pa)
 		return 0;
-	/* VPIDs 1 to 0xffff (0 is the host's), reused in turn: a new space is flushed first. */
-	uint32_t vpid = 1 + __atomic_fetch_add(&vmx.vpids_handed, 1, __ATOMIC_RELAXED) % 0xffff;
-
 	if (space_init(s, &gpt_format_ept, vmx.page_sizes, vmx.ctl.vpid ? vpid : 0)) {
 		mm_free(pa, 1);
 		return 0;
