@@ -17,7 +17,7 @@ WARNINGS := -Wall -Wextra -Werror -Wshadow -Wvla -Wpointer-arith -Wundef \
 HV_CFLAGS := -std=gnu11 -O2 -g $(WARNINGS) -ffreestanding -fpie -fvisibility=hidden \
              -mno-red-zone -mgeneral-regs-only -fno-stack-protector \
              -fno-omit-frame-pointer -fno-asynchronous-unwind-tables \
-             -Ihv -Iarch/x86 -Idrivers -Iboot/efi -DHV_VERSION='"$(VERSION)"'
+             -Ihv -Iarch/x86 -Idrivers -Iboot/efi -include $(BUILD)/version.h
 HV_LDFLAGS := -static -pie --no-dynamic-linker -z text -z max-page-size=4096 \
               -z noexecstack -T arch/x86/hv.ld
 
@@ -80,7 +80,7 @@ FUZZ_SECONDS ?= 60
 GUEST_CFG ?= guests/hv.cfg
 IMAGE_FILES := $(BUILD)/BOOTX64.EFI $(BUILD)/hv.elf $(GUESTS)
 
-.PHONY: all deps iso usb run test unit fuzz bench clean help
+.PHONY: all deps iso usb run test unit fuzz bench clean help FORCE
 
 all: $(BUILD)/BOOTX64.EFI $(BUILD)/hv.elf $(BUILD)/hvcfg $(GUESTS)
 
@@ -97,7 +97,13 @@ help:
 deps:
 	@tools/deps.sh
 
-$(BUILD)/hv/%.o: %.c
+# Rewritten only when the version changes, so that the banner never goes stale.
+$(BUILD)/version.h: FORCE
+	@mkdir -p $(dir $@)
+	@echo '#define HV_VERSION "$(VERSION)"' > $@.new
+	@cmp -s $@.new $@ && rm $@.new || mv $@.new $@
+
+$(BUILD)/hv/%.o: %.c $(BUILD)/version.h
 	@mkdir -p $(dir $@)
 	$(CC) $(HV_CFLAGS) -MMD -MP -c $< -o $@
 
