@@ -350,7 +350,8 @@ static void svm_run(struct vcpu *v, struct vcpu_exit *e)
 	svm_run_guest(a->vmcb_pa, v->gprs, this_cpu()->host_state_pa);
 	v->gprs[REG_RAX] = c->rax;
 	v->gprs[REG_RSP] = c->rsp;
-	c->event_inject = 0;
+	/* An event the exit interrupted while it was being delivered goes in again (APM 15.7.2). */
+	c->event_inject = (c->exit_int_info & EVENT_VALID) ? c->exit_int_info : 0;
 	translate_exit(v, c, e);
 }
 

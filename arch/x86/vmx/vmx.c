@@ -598,6 +598,22 @@ static int translate_exit(struct vcpu *v, uint32_t reason, struct vcpu_exit *e)
 	return 0;
 }
 
+/*
+ * An event the exit interrupted while it was being delivered goes in again
+ * on the next entry (SDM Vol. 3C, 28.2.4 and 29.2.1); else nothing does.
+ */
+static void redeliver_interrupted_event(void)
+{
+	uint64_t info = vmread(IDT_VECTORING_INFO);
+
+	vmwrite(ENTRY_INTERRUPTION_INFO, (info & (1u << 31)) ? info & ~(1ull << 12) : 0);
+	if (!(info & (1u << 31)))
+		return;
+	if (info & (1u << 11))
+		vmwrite(ENTRY_EXCEPTION_ERROR_CODE, vmread(IDT_VECTORING_ERROR_CODE));
+	vmwrite(ENTRY_INSTRUCTION_LENGTH, vmread(EXIT_INSTRUCTION_LENGTH)); /* software events */
+}
+
 static void vmx_run(struct vcpu *v, struct vcpu_exit *e)
 {
 	struct vmx_vcpu *a = arch_of(v);
@@ -621,7 +637,7 @@ static void vmx_run(struct vcpu *v, struct vcpu_exit *e)
 		}
 		a->launched = 1;
 		v->gprs[REG_RSP] = vmread(GUEST_RSP);
-		vmwrite(ENTRY_INTERRUPTION_INFO, 0);
+		redeliver_interrupted_event();
 	} while (translate_exit(v, (uint32_t)vmread(EXIT_REASON), e));
 }
 
