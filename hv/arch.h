@@ -60,5 +60,7 @@ struct vcpu;
 void arch_guest_cpuid(struct vcpu *v);
 int arch_guest_msr(struct vcpu *v, int write, uint32_t msr);
 int arch_guest_xsetbv(struct vcpu *v);
+/* Initial FPU/SSE/AVX state and XCR0 on this CPU, for a partition starting on it. */
+void arch_guest_fpu_reset(void);
 
 #endif

@@ -75,6 +75,7 @@ int partition_start(struct partition *p, const struct cfg_partition *cfg, const 
 		return fail(p, "no room for the boot structures");
 	if (ops->create(&p->vcpu, p->space, &boot))
 		return fail(p, "no memory for its vCPU");
+	arch_guest_fpu_reset(); /* extended state is not switched: nothing of the last guest stays */
 	p->running = 1;
 	p->cpu = arch_cpu_index();
 	log_info("partition %s: started on cpu %u, %llu MiB at 0x%llx, entry 0x%llx", cfg->name,

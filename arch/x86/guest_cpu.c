@@ -82,3 +82,37 @@ int arch_guest_xsetbv(struct vcpu *v)
 	__asm__ volatile("xsetbv" : : "c"(0), "a"((uint32_t)xcr0), "d"((uint32_t)(xcr0 >> 32)));
 	return 0;
 }
+
+/*
+ * What a partition finds in the FPU, SSE and AVX registers when it starts:
+ * their initial state, never what the previous guest on this CPU left.
+ * XRSTOR of an area whose XSTATE_BV is 0 puts every component in RFBM in
+ * its initial configuration (Intel SDM Vol. 1, 13.8.1); MXCSR, which it
+ * loads from the area, gets its reset value.
+ */
+#define XSAVE_AREA_MAX 4096
+#define MXCSR_RESET 0x1f80
+#define FCW_RESET 0x37f
+
+void arch_guest_fpu_reset(void)
+{
+	static uint8_t area[XSAVE_AREA_MAX] __attribute__((aligned(64)));
+	struct cpuid_regs x;
+	uint64_t all;
+
+	*(uint32_t *)(area + 24) = MXCSR_RESET;
+	if (!(cpuid(1, 0).ecx >> 26 & 1) || cpuid(0xd, 0).ecx > XSAVE_AREA_MAX) {
+		*(uint16_t *)area = FCW_RESET; /* FXRSTOR: x87 and SSE only */
+		__asm__ volatile("fxrstor %0" : : "m"(*(uint8_t(*)[512])area));
+		return;
+	}
+	if (!(read_cr4() & CR4_OSXSAVE))
+		write_cr4(read_cr4() | CR4_OSXSAVE);
+	x = cpuid(0xd, 0);
+	all = ((uint64_t)x.edx << 32) | x.eax;
+	__asm__ volatile("xsetbv" : : "c"(0), "a"((uint32_t)all), "d"((uint32_t)(all >> 32)));
+	__asm__ volatile("xrstor %0" : : "m"(*(uint8_t(*)[XSAVE_AREA_MAX])area), "a"((uint32_t)all),
+			 "d"((uint32_t)(all >> 32)));
+	/* XCR0 as after reset: x87 only, until the guest's XSETBV. */
+	__asm__ volatile("xsetbv" : : "c"(0), "a"(1), "d"(0));
+}

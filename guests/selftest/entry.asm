@@ -14,6 +14,11 @@ stack:
 	resb 16384
 stack_top:
 
+global fpu_at_entry
+align 16
+fpu_at_entry:			; XMM0-15, then MXCSR and the x87 control word
+	resb 16 * 16 + 8
+
 section .text
 extern selftest_main
 extern trap_dispatch
@@ -21,6 +26,17 @@ extern trap_dispatch
 global _start
 _start:
 	lea rsp, [stack_top]
+	mov rax, cr4
+	or rax, (1 << 9) | (1 << 10)	; OSFXSR, OSXMMEXCPT: SSE instructions usable
+	mov cr4, rax
+	lea rax, [fpu_at_entry]		; before anything touches them
+%assign n 0
+%rep 16
+	movdqu [rax + n * 16], xmm %+ n
+%assign n n + 1
+%endrep
+	stmxcsr [rax + 256]
+	fnstcw [rax + 260]
 	mov rdi, rsi
 	call selftest_main
 .hang:
@@ -41,6 +57,23 @@ trap_common:
 	pop_gprs
 	add rsp, 16
 	iretq
+
+; void fpu_dirty(void): leaves a pattern in every XMM register, MXCSR and FCW.
+global fpu_dirty
+fpu_dirty:
+	mov rax, 0x5a5a5a5a5a5a5a5a
+	movq xmm0, rax
+%assign n 1
+%rep 15
+	movdqa xmm %+ n, xmm0
+%assign n n + 1
+%endrep
+	push 0x9f80			; MXCSR with flush-to-zero
+	ldmxcsr [rsp]
+	mov word [rsp], 0x27f		; FCW with 53-bit precision
+	fldcw [rsp]
+	add rsp, 8
+	ret
 
 section .data
 global trap_stubs

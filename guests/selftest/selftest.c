@@ -51,6 +51,8 @@ void selftest_main(const uint8_t *boot_params);
 void trap_dispatch(struct trap_frame *f);
 extern const uint64_t trap_stubs[TRAP_VECTORS];
 extern char image_end[];
+extern const uint8_t fpu_at_entry[16 * 16 + 8];
+void fpu_dirty(void);
 
 static uint64_t idt[TRAP_VECTORS * 2] __attribute__((aligned(16)));
 static volatile int expected_vector = -1, caught_vector = -1;
@@ -405,6 +407,19 @@ static void check_xsetbv(void)
 	       (unsigned long long)(xcr0_lo | xcr0_hi << 32), r[2] >> 27 & 1);
 }
 
+/* Registers the hypervisor does not switch must not carry a previous guest's values. */
+static void check_fpu_initial(void)
+{
+	uint32_t mxcsr = *(const uint32_t *)(fpu_at_entry + 256);
+	uint16_t fcw = *(const uint16_t *)(fpu_at_entry + 260);
+	unsigned i, dirty = 0;
+
+	for (i = 0; i < 256; i++)
+		dirty += fpu_at_entry[i] != 0;
+	report("fpu_initial", !dirty && mxcsr == 0x1f80 && fcw == 0x37f,
+	       "nonzero_xmm_bytes=%u mxcsr=0x%x fcw=0x%x", dirty, mxcsr, fcw);
+}
+
 static void check_hlt_wakeup(void)
 {
 	const uint64_t ticks = 2000000;
@@ -527,6 +542,7 @@ void selftest_main(const uint8_t *bp)
 		hostile(mode);
 		hypercall(HC_EXIT, 1, 0);
 	}
+	check_fpu_initial();
 	check_cpuid();
 	check_msr();
 	check_uart();
@@ -536,6 +552,7 @@ void selftest_main(const uint8_t *bp)
 	check_hlt_wakeup();
 	check_ram(top);
 	print("SELFTEST summary %u passed %u failed\n", passed, failed);
+	fpu_dirty(); /* for the next partition on this CPU to find, if it were not reset */
 	touch_beyond_ram(top);
 	hypercall(HC_EXIT, failed ? 1 : 0, 0);
 }
