@@ -46,7 +46,7 @@ HOST_CFLAGS := -std=gnu11 -O1 -g $(WARNINGS) -Ihv -Iboot/efi -Iarch/x86 -fsaniti
                -fno-sanitize-recover=all
 CONFIG_SRCS := hv/config.c hv/lib/fmt.c hv/lib/str.c
 
-UNIT_TESTS := test_config test_pmem test_log test_elf_load test_console test_gpt test_decode test_policy test_vmx_controls test_sched
+UNIT_TESTS := test_config test_pmem test_log test_elf_load test_console test_gpt test_decode test_policy test_vmx_controls test_sched test_vuart
 UNIT_BINS  := $(UNIT_TESTS:%=$(BUILD)/host/%)
 
 test_config_SRCS   := tests/unit/test_config.c $(CONFIG_SRCS)
@@ -59,6 +59,7 @@ test_decode_SRCS   := tests/unit/test_decode.c arch/x86/decode.c
 test_policy_SRCS   := tests/unit/test_policy.c arch/x86/policy.c
 test_vmx_controls_SRCS := tests/unit/test_vmx_controls.c arch/x86/vmx/controls.c
 test_sched_SRCS    := tests/unit/test_sched.c hv/sched.c
+test_vuart_SRCS    := tests/unit/test_vuart.c hv/vdev/uart.c hv/log.c hv/lib/fmt.c hv/lib/str.c
 
 # ---- guests: freestanding, linked where they run
 GUEST_CFLAGS := -std=gnu11 -O2 -g $(WARNINGS) -ffreestanding -fno-pie -mno-red-zone \
