@@ -53,8 +53,14 @@ const char *vmx_compute_controls(const struct vmx_caps *caps, struct vmx_control
 				     PROC_MSR_BITMAPS | PROC_SECONDARY, 0 };
 	struct want proc2 = { PROC2_EPT, PROC2_VPID | PROC2_UNRESTRICTED | PROC2_WBINVD | PROC2_RDTSCP |
 					 PROC2_INVPCID | PROC2_XSAVES };
-	struct want exit = { EXIT_HOST_64 | EXIT_SAVE_EFER | EXIT_LOAD_EFER,
-			     EXIT_SAVE_PAT | EXIT_LOAD_PAT | EXIT_ACK_INTERRUPT };
+	/*
+	 * No "acknowledge interrupt on exit": the interrupt that ends a guest's
+	 * run stays pending in the local APIC and reaches the host's IDT once
+	 * it sets IF, where it is EOIed; acknowledged at exit, its in-service
+	 * bit would stay set and block every vector of its priority class
+	 * (SDM Vol. 3C, 24.7.1 and 27.2.2).
+	 */
+	struct want exit = { EXIT_HOST_64 | EXIT_SAVE_EFER | EXIT_LOAD_EFER, EXIT_SAVE_PAT | EXIT_LOAD_PAT };
 	struct want entry = { ENTRY_IA32E_GUEST | ENTRY_LOAD_EFER, ENTRY_LOAD_PAT };
 
 	/* HLT, MWAIT, MONITOR, RDPMC and I/O exit; CR3 accesses only where the CPU insists. */
@@ -65,7 +71,7 @@ const char *vmx_compute_controls(const struct vmx_caps *caps, struct vmx_control
 	TRY(use_true ? caps->true_entry : caps->entry, entry, &c->entry, entry_names);
 	c->entry &= ~ENTRY_IA32E_GUEST; /* set per vCPU, with the guest's EFER.LMA */
 	c->preemption_timer = (c->pinbased & PIN_PREEMPTION_TIMER) != 0;
-	c->pinbased &= ~PIN_PREEMPTION_TIMER; /* enabled by the scheduler when it slices */
+	c->pinbased &= ~PIN_PREEMPTION_TIMER; /* vmx.c turns it on while a time slice runs */
 	c->vpid = (c->procbased2 & PROC2_VPID) != 0;
 	c->unrestricted = (c->procbased2 & PROC2_UNRESTRICTED) != 0;
 	/* IA32_VMX_EPT_VPID_CAP (SDM Vol. 3D, A.10): 4-level walks, WB, sizes, INVEPT/INVVPID types. */
