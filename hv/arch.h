@@ -32,21 +32,35 @@ void arch_delay_us(uint64_t us);
 /*
  * Starts every other CPU of apic_ids[] (the MADT's), each of which calls
  * enable_virtualization (if not NULL) and then waits. Returns the CPUs
- * online, the boot CPU included.
+ * online, the boot CPU included. CPUs are numbered as they came up: 0 is
+ * the boot CPU, then MADT order.
  */
 struct boot_info;
 unsigned arch_start_cpus(const struct boot_info *bi, const uint32_t *apic_ids, unsigned n,
 			 int (*enable_virtualization)(void));
 
-/*
- * Hands fn(arg) to the idle CPU index (1 and up: not the boot CPU), which
- * runs it and becomes idle again. -1 if that CPU is offline or busy.
- * CPUs are numbered as they came up: 0 is the boot CPU, then MADT order.
- */
-int arch_run_on(unsigned index, void (*fn)(void *), void *arg);
+/* Every online CPU, the caller's last, runs fn, which does not return. */
+void __attribute__((noreturn)) arch_cpus_enter(void (*fn)(void));
 
 /* The number of the CPU running the caller. */
 unsigned arch_cpu_index(void);
+
+/*
+ * The host runs with interrupts off; they are taken only where it asks.
+ * A timer or kick that arrives while a guest runs makes it exit
+ * (EXIT_INTERRUPT); the host then takes it here.
+ */
+void arch_take_interrupts(void);
+/* Sleeps until an interrupt: the timer or a kick. */
+void arch_wait_for_interrupt(void);
+/*
+ * This CPU's timer interrupts at TSC value deadline, 0 disarming it. It may
+ * fire early (one-shot mode counts at most 2^32 APIC ticks): callers look
+ * at the time again.
+ */
+void arch_timer_arm(uint64_t deadline);
+/* Interrupts CPU index so that it looks at its run queue again. */
+void arch_kick(unsigned index);
 
 /* Masks the interrupt sources the firmware may have left running. */
 void arch_quiesce_interrupts(void);
@@ -60,7 +74,14 @@ struct vcpu;
 void arch_guest_cpuid(struct vcpu *v);
 int arch_guest_msr(struct vcpu *v, int write, uint32_t msr);
 int arch_guest_xsetbv(struct vcpu *v);
-/* Initial FPU/SSE/AVX state and XCR0 on this CPU, for a partition starting on it. */
-void arch_guest_fpu_reset(void);
+/*
+ * A vCPU's extended state (FPU, SSE, AVX ... and XCR0) while it is not on
+ * the CPU: an image of arch_guest_fpu_pages() zeroed pages, which
+ * arch_guest_fpu_init() turns into the initial state. The switch saves the
+ * CPU's state into save (if not NULL) and loads load's.
+ */
+uint64_t arch_guest_fpu_pages(void);
+void arch_guest_fpu_init(void *image);
+void arch_guest_fpu_switch(void *save, const void *load);
 
 #endif

@@ -78,20 +78,27 @@ static int edit_line(char *line, size_t *len, int c)
 	return 0;
 }
 
-void console_run(const struct console_io *io, const struct console_command *commands)
+static const struct console_command *command_table;
+static char typed[CONSOLE_LINE_MAX]; /* the line being typed */
+static size_t typed_len;
+
+void console_start(const struct console_io *io, const struct console_command *commands)
 {
-	char line[CONSOLE_LINE_MAX];
-	size_t len = 0;
+	console_set_io(io);
+	command_table = commands;
+	typed_len = 0;
+	console_print("hv> ");
+}
+
+void console_poll(void)
+{
 	int c;
 
-	console_set_io(io);
-	console_print("hv> ");
-	for (;;) {
-		c = io->read();
-		if (!edit_line(line, &len, c))
+	while (out && (c = out->read()) >= 0) {
+		if (!edit_line(typed, &typed_len, c))
 			continue;
-		console_execute(commands, line);
-		len = 0;
+		console_execute(command_table, typed);
+		typed_len = 0;
 		console_print("hv> ");
 	}
 }

@@ -8,7 +8,7 @@
 
 struct console_io {
 	void (*write)(const char *text, size_t len);
-	int (*read)(void); /* waits for the next byte */
+	int (*read)(void); /* the next byte received, or -1 if none is waiting */
 };
 
 struct console_command {
@@ -26,9 +26,11 @@ void console_print(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
  */
 void console_execute(const struct console_command *commands, const char *line);
 
-/* Reads lines forever, with echo and backspace, and runs them. */
-void __attribute__((noreturn)) console_run(const struct console_io *io,
-					   const struct console_command *commands);
+/* Takes io and commands, and shows the prompt. */
+void console_start(const struct console_io *io, const struct console_command *commands);
+
+/* Takes the bytes waiting, with echo and backspace, running each line completed; never waits. */
+void console_poll(void);
 
 void console_set_io(const struct console_io *io);
 

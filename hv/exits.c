@@ -9,6 +9,7 @@
 #include "hypercall.h"
 #include "log.h"
 #include "partition.h"
+#include "scheduler.h"
 #include "vcpu.h"
 
 #define VEC_UD 6
@@ -57,7 +58,7 @@ static void port_io(struct vcpu *v, const struct vcpu_exit *e)
 
 static int64_t hypercall(struct vcpu *v)
 {
-	uint64_t a0 = v->gprs[REG_RDI], a1 = v->gprs[REG_RSI];
+	uint64_t a0 = v->gprs[REG_RDI], a1 = v->gprs[REG_RSI], a2 = v->gprs[REG_RDX];
 
 	switch (v->gprs[REG_RAX]) {
 	case HC_VERSION:
@@ -73,29 +74,36 @@ static int64_t hypercall(struct vcpu *v)
 		v->wake_tsc = arch_tsc() + a0;
 		v->wake_vector = (int)a1;
 		return 0;
+	case HC_VCPU_START:
+		return partition_start_vcpu(v->part, a0, a1, a2);
 	default:
 		return HC_E_UNKNOWN;
 	}
 }
 
 /*
- * HLT: the vCPU waits for its next event. Until virtual devices raise
- * interrupts, the only event is a HC_WAKE_AFTER timer; a guest waiting
- * for anything else would wait forever, so it is stopped and told why.
+ * HLT: the vCPU waits for its next event, using no CPU time meanwhile.
+ * Until virtual devices raise interrupts, the only event is a
+ * HC_WAKE_AFTER timer; a vCPU with none sleeps until its partition
+ * stops. With interrupts off nothing could ever wake it: stopped, and
+ * told why. Returns -1 when the vCPU sleeps.
  */
-static void halt(struct vcpu *v, const struct vcpu_exit *e)
+static int halt(struct vcpu *v, const struct vcpu_exit *e)
 {
 	if (skip(v, e))
-		return;
-	if (v->wake_vector < 0 || !(v->ops->get_reg(v, REG_RFLAGS) & RFLAGS_IF)) {
-		partition_stop(v->part, "halted at rip 0x%llx with nothing to wake it",
+		return -1;
+	if (!(v->ops->get_reg(v, REG_RFLAGS) & RFLAGS_IF)) {
+		partition_stop(v->part, "halted at rip 0x%llx with interrupts disabled: nothing can wake it",
 			       (unsigned long long)rip(v));
-		return;
+		return -1;
 	}
-	while (arch_tsc() < v->wake_tsc)
-		arch_relax();
-	v->ops->inject(v, EVENT_INTERRUPT, (uint8_t)v->wake_vector, 0, 0);
-	v->wake_vector = -1;
+	if (v->wake_vector >= 0 && arch_tsc() >= v->wake_tsc) {
+		v->ops->inject(v, EVENT_INTERRUPT, (uint8_t)v->wake_vector, 0, 0);
+		v->wake_vector = -1;
+		return 0;
+	}
+	scheduler_block(v); /* the scheduler injects the vector when the time comes */
+	return -1;
 }
 
 static const char *access_name(unsigned access)
@@ -131,8 +139,7 @@ int vcpu_handle_exit(struct vcpu *v, const struct vcpu_exit *e)
 			v->gprs[REG_RAX] = (uint64_t)hypercall(v);
 		return 0;
 	case EXIT_HLT:
-		halt(v, e);
-		return 0;
+		return halt(v, e);
 	case EXIT_XSETBV:
 		if (arch_guest_xsetbv(v) == 0)
 			return skip(v, e);
@@ -147,6 +154,7 @@ int vcpu_handle_exit(struct vcpu *v, const struct vcpu_exit *e)
 		return 0;
 	case EXIT_INTERRUPT:
 	case EXIT_NMI:
+	case EXIT_SLICE_END:
 		return 0; /* the host's own event; the guest just runs on */
 	case EXIT_MEMORY:
 		partition_stop(p, "%s of unmapped guest-physical address 0x%llx at rip 0x%llx",

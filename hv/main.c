@@ -15,6 +15,7 @@
 #include "mm.h"
 #include "partition.h"
 #include "pmem.h"
+#include "scheduler.h"
 #include "uart16550.h"
 #include "vcpu.h"
 
@@ -39,19 +40,16 @@ static struct acpi_cpus cpus;
 static uint64_t log_cursor;
 static struct partition partitions[CFG_PARTITIONS_MAX];
 static unsigned cpus_online;
+static const struct vcpu_ops *vcpu_ops; /* NULL: no partition can run */
 
 static void uart_sink(const char *text, size_t len)
 {
 	uart_write(&uart, text, len);
 }
 
-static int uart_wait_byte(void)
+static int uart_byte(void)
 {
-	int c;
-
-	while ((c = uart_read(&uart)) < 0)
-		arch_relax();
-	return c;
+	return uart_read(&uart);
 }
 
 /* hv.cfg picks the console; else the firmware's SPCR; else COM1. */
@@ -225,51 +223,21 @@ static void report_config(void)
 	}
 }
 
-/* The autostart partitions each CPU runs, one after the other. */
-struct cpu_plan {
-	const struct boot_info *bi;
-	const struct vcpu_ops *ops;
-	unsigned n;
-	struct partition *list[CFG_PARTITIONS_MAX];
-};
-
-static struct cpu_plan plans[CFG_VCPUS_MAX];
-static struct cpu_plan console_plans[CFG_VCPUS_MAX]; /* partitions the console starts */
-static const struct boot_info *boot;
-static const struct vcpu_ops *vcpu_ops;
-
-static void run_plan(void *arg)
-{
-	struct cpu_plan *plan = arg;
-	unsigned i;
-
-	for (i = 0; i < plan->n; i++)
-		if (partition_start(plan->list[i], plan->list[i]->cfg, plan->bi, plan->ops) == 0)
-			partition_run(plan->list[i]);
-}
-
-/* The least loaded online CPU that vCPU 0's affinity allows, or -1. */
-static int place(const struct cfg_partition *cfg)
-{
-	uint64_t allowed = cfg->affinity[0] ? cfg->affinity[0] : ~0ull;
-	int best = -1;
-	unsigned c;
-
-	for (c = 0; c < cpus_online && c < CFG_VCPUS_MAX; c++)
-		if ((allowed >> c & 1) && (best < 0 || plans[c].n < plans[best].n))
-			best = (int)c;
-	return best;
-}
-
-/*
- * Each autostart partition runs on a CPU of its affinity, side by side
- * with those on other CPUs; partitions sharing a CPU run one after the
- * other (time slicing comes with the scheduler).
- */
-static void run_partitions(const struct boot_info *bi, const struct vcpu_ops *ops)
+/* Exclusive partitions first: an "any CPU" partition must not take their CPUs before them. */
+static void start_autostart(void)
 {
 	uint32_t i;
-	int c;
+	int exclusive;
+
+	for (exclusive = 1; exclusive >= 0; exclusive--)
+		for (i = 0; i < config.npartitions; i++)
+			if (config.partitions[i].autostart && config.partitions[i].exclusive == exclusive)
+				partition_request(&partitions[i], PART_START);
+}
+
+static void init_partitions(const struct boot_info *bi, const struct vcpu_ops *ops)
+{
+	uint32_t i;
 
 	if (!config_ok || config.npartitions == 0)
 		return;
@@ -277,24 +245,9 @@ static void run_partitions(const struct boot_info *bi, const struct vcpu_ops *op
 		log_error("no usable VT-x or AMD-V: no partition can run");
 		return;
 	}
-	for (i = 0; i < config.npartitions; i++) {
-		if (!config.partitions[i].autostart)
-			continue;
-		c = place(&config.partitions[i]);
-		if (c < 0) {
-			log_error("partition %s: not started: none of its CPUs is online", config.partitions[i].name);
-			continue;
-		}
-		partitions[i].cfg = &config.partitions[i];
-		plans[c].list[plans[c].n++] = &partitions[i];
-	}
-	for (c = 0; c < (int)cpus_online && c < CFG_VCPUS_MAX; c++) {
-		plans[c].bi = bi;
-		plans[c].ops = ops;
-		if (c > 0 && plans[c].n && arch_run_on((unsigned)c, run_plan, &plans[c]))
-			log_error("cpu %d: busy; its partitions are not started", c);
-	}
-	run_plan(&plans[0]);
+	for (i = 0; i < config.npartitions; i++)
+		partition_init(&partitions[i], &config.partitions[i], bi, ops);
+	start_autostart();
 }
 
 static void cmd_version(const char *args)
@@ -322,6 +275,21 @@ static void cmd_mem(const char *args)
 		      (unsigned long long)(pmem.total_free * PAGE_SIZE / MIB));
 }
 
+static void show_partition(const struct partition *p)
+{
+	uint64_t ms = partition_cpu_ns(p) / 1000000;
+
+	if (p->state == PART_STOPPED && !p->stop_reason[0]) {
+		console_print("  %-16s not running%s\n", p->cfg->name,
+			      p->cfg->autostart ? " (could not start: see 'log')" : " (autostart no)");
+		return;
+	}
+	console_print("  %-16s %s on cpu %u, cpu_ms %llu, exits %llu%s%s\n", p->cfg->name,
+		      part_state_name(p->state), p->cpu, (unsigned long long)ms,
+		      (unsigned long long)partition_exits(p), p->state == PART_STOPPED ? ": " : "",
+		      p->state == PART_STOPPED ? p->stop_reason : "");
+}
+
 static void cmd_list(const char *args)
 {
 	uint32_t i;
@@ -331,87 +299,91 @@ static void cmd_list(const char *args)
 		console_print("no partitions: the configuration was refused (see 'log')\n");
 		return;
 	}
-	for (i = 0; i < config.npartitions; i++) {
-		const struct partition *p = &partitions[i];
-		const char *name = config.partitions[i].name;
-		if (p->running)
-			console_print("  %-16s running on cpu %u, %llu exits\n", name, p->cpu,
-				      (unsigned long long)p->exits);
-		else if (p->stop_reason[0])
-			console_print("  %-16s stopped on cpu %u: %s\n", name, p->cpu, p->stop_reason);
-		else
-			console_print("  %-16s not running%s\n", name,
-				      config.partitions[i].autostart ? " (could not start: see 'log')"
-								     : " (autostart no)");
+	if (!vcpu_ops) {
+		console_print("no partition can run: no usable VT-x or AMD-V (see 'log')\n");
+		return;
 	}
+	for (i = 0; i < config.npartitions; i++)
+		show_partition(&partitions[i]);
 }
 
 static struct partition *find_partition(const char *name)
 {
 	uint32_t i;
 
-	for (i = 0; i < config.npartitions; i++)
+	for (i = 0; config_ok && vcpu_ops && i < config.npartitions; i++)
 		if (str_eq(config.partitions[i].name, name))
 			return &partitions[i];
 	return 0;
 }
 
-/*
- * Starts a stopped partition from scratch (fresh, zeroed memory) on an
- * idle CPU its affinity allows. The boot CPU keeps the console; a running
- * partition cannot be stopped before the scheduler can preempt it.
- */
+static void request(const char *name, enum part_op op, const char *done)
+{
+	struct partition *p = find_partition(name);
+	const char *why;
+
+	if (!p) {
+		console_print("no partition named '%s'; 'list' shows them\n", name);
+		return;
+	}
+	why = partition_request(p, op);
+	if (why)
+		console_print("%s: refused: %s\n", name, why);
+	else
+		console_print("%s: %s\n", name, done);
+}
+
 static void cmd_start(const char *args)
 {
-	struct partition *p = find_partition(args);
-	const struct cfg_partition *cfg;
-	uint64_t allowed;
-	unsigned c;
+	request(args, PART_START, "started");
+}
 
-	if (!config_ok || !vcpu_ops) {
-		console_print("no partition can run (see 'log')\n");
-		return;
-	}
-	if (!p) {
-		console_print("no partition named '%s'; 'list' shows them\n", args);
-		return;
-	}
-	if (p->running) {
-		console_print("%s is running already\n", args);
-		return;
-	}
-	cfg = &config.partitions[p - partitions];
-	allowed = cfg->affinity[0] ? cfg->affinity[0] : ~0ull;
-	for (c = 1; c < cpus_online && c < CFG_VCPUS_MAX; c++) {
-		struct cpu_plan *plan = &console_plans[c];
-		if (!(allowed >> c & 1))
-			continue;
-		*plan = (struct cpu_plan){ boot, vcpu_ops, 1, { p } };
-		p->cfg = cfg;
-		p->running = 1; /* taken: a second start must not reach another CPU */
-		if (arch_run_on(c, run_plan, plan) == 0) {
-			console_print("starting %s on cpu %u\n", args, c);
-			return;
-		}
-		p->running = 0;
-	}
-	console_print("no idle CPU among those %s may use (the boot CPU keeps the console); "
-		      "try again when one is free\n", args);
+static void cmd_stop(const char *args)
+{
+	request(args, PART_STOP, "stopping");
+}
+
+static void cmd_pause(const char *args)
+{
+	request(args, PART_PAUSE, "paused");
+}
+
+static void cmd_resume(const char *args)
+{
+	request(args, PART_RESUME, "resumed");
+}
+
+static void cmd_restart(const char *args)
+{
+	request(args, PART_RESTART, "restarting");
 }
 
 static const struct console_command commands[] = {
+	{ "list", "list the partitions: state, cpu, cpu time, exits", cmd_list },
 	{ "start", "start a stopped partition from scratch: start NAME", cmd_start },
-	{ "restart", "the same as start, for a partition that stopped", cmd_start },
-	{ "list", "list the partitions and their state", cmd_list },
+	{ "stop", "stop a partition at once (forced): stop NAME", cmd_stop },
+	{ "pause", "stop running a partition's vCPUs, keeping them: pause NAME", cmd_pause },
+	{ "resume", "run a paused partition again: resume NAME", cmd_resume },
+	{ "restart", "stop (if running) and start from scratch: restart NAME", cmd_restart },
 	{ "version", "show the hypervisor's version", cmd_version },
 	{ "log", "show the log kept since start-up", cmd_log },
 	{ "mem", "show free memory", cmd_mem },
 	{ 0, 0, 0 },
 };
 
+/* CPU 0's turn between time slices: the operator's input, and restarts that wait. */
+static void poll_console(void)
+{
+	uint32_t i;
+
+	console_poll();
+	for (i = 0; vcpu_ops && config_ok && i < config.npartitions; i++)
+		partition_poll_restart(&partitions[i]);
+}
+
 void hv_main(struct boot_info *bi)
 {
-	static const struct console_io io = { uart_sink, uart_wait_byte };
+	static const struct console_io io = { uart_sink, uart_byte };
 	const struct vcpu_ops *ops;
 
 	if (!bi || bi->magic != BOOT_INFO_MAGIC || bi->version != BOOT_INFO_VERSION) {
@@ -433,9 +405,10 @@ void hv_main(struct boot_info *bi)
 	report_cpus();
 	ops = start_cpus(bi);
 	report_config();
-	boot = bi;
 	vcpu_ops = ops;
-	run_partitions(bi, ops);
+	scheduler_init(cpus_online, poll_console);
+	init_partitions(bi, ops);
 	log_info("console ready on the serial line; type 'help'");
-	console_run(&io, commands);
+	console_start(&io, commands);
+	arch_cpus_enter(scheduler_main);
 }

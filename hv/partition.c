@@ -6,27 +6,26 @@
 #include "elf_load.h"
 #include "guest_boot.h"
 #include "gpt.h"
+#include "hypercall.h"
 #include "lib/fmt.h"
 #include "log.h"
 #include "mm.h"
+#include "scheduler.h"
 
-static void release(struct partition *p)
+void partition_init(struct partition *p, const struct cfg_partition *cfg, const struct boot_info *bi,
+		    const struct vcpu_ops *ops)
 {
-	if (p->vcpu.arch)
-		p->ops->destroy(&p->vcpu);
+	*p = (struct partition){ .cfg = cfg, .bi = bi, .ops = ops, .state = PART_STOPPED };
+}
+
+static void release_memory(struct partition *p)
+{
 	if (p->space)
 		p->ops->space_destroy(p->space);
 	if (p->ram_pa)
 		mm_free(p->ram_pa, p->ram_size / PAGE_SIZE);
 	p->space = 0;
 	p->ram_pa = 0;
-}
-
-static int fail(struct partition *p, const char *why)
-{
-	log_error("partition %s: not started: %s", p->cfg->name, why);
-	release(p);
-	return -1;
 }
 
 /* Places an ELF kernel at its link address, which must lie in guest RAM above 1 MiB. */
@@ -47,51 +46,136 @@ static const char *load_kernel(struct partition *p, const struct boot_module *m,
 	return why;
 }
 
-int partition_start(struct partition *p, const struct cfg_partition *cfg, const struct boot_info *bi,
-		    const struct vcpu_ops *ops)
+static void init_vcpus(struct partition *p)
 {
-	const struct boot_module *kernel = boot_module_find(bi, cfg->kernel);
-	struct vcpu_boot boot;
+	const struct cfg_partition *cfg = p->cfg;
+	unsigned i;
+
+	for (i = 0; i < cfg->vcpus && i < CFG_VCPUS_MAX; i++) {
+		struct vcpu *v = &p->vcpus[i];
+		*v = (struct vcpu){ .part = p, .ops = p->ops, .id = i, .wake_vector = -1 };
+		v->se = (struct sched_entity){ .share = cfg->share, .affinity = cfg->affinity[i],
+					       .exclusive = cfg->exclusive, .runnable = 1 };
+	}
+}
+
+/* Memory (zeroed: nothing of a previous owner), tables, kernel and boot state; NULL or why not. */
+static const char *build(struct partition *p)
+{
+	const struct boot_module *kernel = boot_module_find(p->bi, p->cfg->kernel);
 	uint64_t entry = 0;
 	const char *why;
 
-	*p = (struct partition){ .cfg = cfg, .ops = ops, .ram_size = cfg->memory };
-	p->vcpu.part = p;
-	p->vcpu.ops = ops;
-	p->vcpu.wake_vector = -1;
-	vuart_init(&p->uart, cfg->name);
-	p->ram_pa = mm_alloc(p->ram_size / PAGE_SIZE); /* zeroed: nothing of a previous owner */
+	p->ram_size = p->cfg->memory;
+	p->ram_pa = mm_alloc(p->ram_size / PAGE_SIZE);
 	if (!p->ram_pa)
-		return fail(p, "not enough free memory");
-	p->space = ops->space_create();
-	if (!p->space || ops->map(p->space, 0, p->ram_pa, p->ram_size, GPT_RWX, 0))
-		return fail(p, "no memory for its guest-physical tables");
+		return "not enough free memory";
+	p->space = p->ops->space_create();
+	if (!p->space || p->ops->map(p->space, 0, p->ram_pa, p->ram_size, GPT_RWX, 0))
+		return "no memory for its guest-physical tables";
 	if (!kernel)
-		return fail(p, "its kernel is not on the boot medium");
+		return "its kernel is not on the boot medium";
 	why = load_kernel(p, kernel, &entry);
 	if (why)
-		return fail(p, why);
-	if (guest_boot_setup(mm_ptr(p->ram_pa), p->ram_size, cfg->cmdline, entry, &boot))
-		return fail(p, "no room for the boot structures");
-	if (ops->create(&p->vcpu, p->space, &boot))
-		return fail(p, "no memory for its vCPU");
-	arch_guest_fpu_reset(); /* extended state is not switched: nothing of the last guest stays */
-	p->running = 1;
-	p->cpu = arch_cpu_index();
-	log_info("partition %s: started on cpu %u, %llu MiB at 0x%llx, entry 0x%llx", cfg->name,
-		 p->cpu, (unsigned long long)(p->ram_size >> 20), (unsigned long long)p->ram_pa,
-		 (unsigned long long)entry);
+		return why;
+	init_vcpus(p);
+	if (guest_boot_setup(mm_ptr(p->ram_pa), p->ram_size, p->cfg->cmdline, entry, &p->vcpus[0].boot))
+		return "no room for the boot structures";
 	return 0;
 }
 
-void partition_run(struct partition *p)
+static const char *start(struct partition *p)
 {
-	struct vcpu_exit e;
+	const char *why;
 
-	while (p->running) {
-		p->ops->run(&p->vcpu, &e);
-		p->exits++;
-		vcpu_handle_exit(&p->vcpu, &e);
+	vuart_init(&p->uart, p->cfg->name);
+	p->stop_reason[0] = 0;
+	p->cpu_ns = p->exits = 0;
+	why = build(p);
+	scheduler_lock();
+	if (!why)
+		why = scheduler_add(&p->vcpus[0]);
+	if (why) {
+		scheduler_unlock();
+		release_memory(p);
+		log_error("partition %s: not started: %s", p->cfg->name, why);
+		return why;
+	}
+	p->live = 1;
+	p->cpu = p->vcpus[0].se.cpu;
+	p->state = PART_RUNNING;
+	scheduler_unlock();
+	log_info("partition %s: started on cpu %u, %llu MiB at 0x%llx, entry 0x%llx", p->cfg->name, p->cpu,
+		 (unsigned long long)(p->ram_size >> 20), (unsigned long long)p->ram_pa,
+		 (unsigned long long)p->vcpus[0].boot.rip);
+	return 0;
+}
+
+/* With the scheduler lock held: every started vCPU held or released, and its CPU told. */
+static void hold_all(struct partition *p, int hold)
+{
+	unsigned i;
+
+	for (i = 0; i < p->cfg->vcpus; i++)
+		if (p->vcpus[i].started)
+			scheduler_hold(&p->vcpus[i], hold);
+}
+
+static void kick_all(struct partition *p)
+{
+	unsigned i;
+
+	for (i = 0; i < p->cfg->vcpus; i++)
+		if (p->vcpus[i].started)
+			scheduler_kick(&p->vcpus[i]);
+}
+
+/* With the scheduler lock held. */
+static void begin_stop(struct partition *p, const char *f, va_list ap)
+{
+	fmt_v(p->stop_reason, sizeof(p->stop_reason), f, ap);
+	p->state = PART_STOPPING;
+	kick_all(p); /* each CPU retires the vCPUs it holds */
+}
+
+static void begin_stop_f(struct partition *p, const char *f, ...) __attribute__((format(printf, 2, 3)));
+static void begin_stop_f(struct partition *p, const char *f, ...)
+{
+	va_list ap;
+
+	va_start(ap, f);
+	begin_stop(p, f, ap);
+	va_end(ap);
+}
+
+const char *partition_request(struct partition *p, enum part_op op)
+{
+	enum part_state next;
+	const char *why;
+
+	scheduler_lock();
+	why = part_transition(p->state, op, &next);
+	if (why || (next == PART_RUNNING && p->state == PART_STOPPED)) {
+		scheduler_unlock();
+		return why ? why : start(p); /* start() takes the lock once the memory is ready */
+	}
+	if (next == PART_STOPPING) {
+		p->restart = op == PART_RESTART;
+		begin_stop_f(p, "stopped by the operator%s", p->restart ? " (restart)" : "");
+	} else {
+		p->state = next;
+		hold_all(p, next == PART_PAUSED);
+	}
+	scheduler_unlock();
+	log_info("partition %s: %s", p->cfg->name, part_state_name(next));
+	return 0;
+}
+
+void partition_poll_restart(struct partition *p)
+{
+	if (p->restart && p->state == PART_STOPPED) {
+		p->restart = 0;
+		start(p);
 	}
 }
 
@@ -99,14 +183,99 @@ void partition_stop(struct partition *p, const char *f, ...)
 {
 	va_list ap;
 
-	if (!p->running)
+	scheduler_lock();
+	if (p->state == PART_RUNNING || p->state == PART_PAUSED) {
+		p->restart = 0;
+		va_start(ap, f);
+		begin_stop(p, f, ap);
+		va_end(ap);
+	}
+	scheduler_unlock();
+}
+
+int64_t partition_start_vcpu(struct partition *p, uint64_t index, uint64_t rip, uint64_t rsp)
+{
+	struct vcpu *v;
+	const char *why;
+
+	if (index == 0 || index >= p->cfg->vcpus)
+		return HC_E_INVALID;
+	v = &p->vcpus[index];
+	scheduler_lock();
+	if (v->started || p->state != PART_RUNNING) {
+		scheduler_unlock();
+		return HC_E_STATE;
+	}
+	v->boot = p->vcpus[0].boot;
+	v->boot.rip = rip;
+	v->boot.rsp = rsp;
+	v->boot.rsi = index; /* the new vCPU learns its number */
+	why = scheduler_add(v);
+	if (!why)
+		p->live++;
+	scheduler_unlock();
+	if (why) {
+		log_warn("partition %s: vCPU %llu not started: %s", p->cfg->name, (unsigned long long)index, why);
+		return HC_E_STATE;
+	}
+	log_info("partition %s: vCPU %llu started on cpu %u", p->cfg->name, (unsigned long long)index,
+		 v->se.cpu);
+	return 0;
+}
+
+uint64_t partition_cpu_ns(const struct partition *p)
+{
+	uint64_t ns = p->cpu_ns;
+	unsigned i;
+
+	for (i = 0; i < p->cfg->vcpus; i++)
+		if (p->vcpus[i].started)
+			ns += p->vcpus[i].se.ran_ns;
+	return ns;
+}
+
+uint64_t partition_exits(const struct partition *p)
+{
+	uint64_t n = p->exits;
+	unsigned i;
+
+	for (i = 0; i < p->cfg->vcpus; i++)
+		if (p->vcpus[i].started)
+			n += p->vcpus[i].exits;
+	return n;
+}
+
+int partition_vcpu_create(struct vcpu *v)
+{
+	uint64_t pages = arch_guest_fpu_pages();
+
+	v->fpu_pa = mm_alloc(pages);
+	if (!v->fpu_pa || v->ops->create(v, v->part->space, &v->boot)) {
+		partition_stop(v->part, "no memory for vCPU %u", v->id);
+		return -1;
+	}
+	arch_guest_fpu_init(mm_ptr(v->fpu_pa)); /* starts with the initial state: nothing of another guest */
+	return 0;
+}
+
+/* With the scheduler lock held, on v's CPU, v out of its run queue. */
+void partition_vcpu_retire(struct vcpu *v)
+{
+	struct partition *p = v->part;
+
+	if (v->arch)
+		v->ops->destroy(v);
+	if (v->fpu_pa)
+		mm_free(v->fpu_pa, arch_guest_fpu_pages());
+	v->fpu_pa = 0;
+	v->started = 0;
+	p->cpu_ns += v->se.ran_ns;
+	p->exits += v->exits;
+	if (--p->live)
 		return;
-	va_start(ap, f);
-	fmt_v(p->stop_reason, sizeof(p->stop_reason), f, ap);
-	va_end(ap);
+	release_memory(p);
 	vuart_flush(&p->uart);
-	p->running = 0;
-	release(p);
+	p->state = PART_STOPPED;
 	log_info("partition %s: stopped: %s (%llu exits)", p->cfg->name, p->stop_reason,
 		 (unsigned long long)p->exits);
 }

@@ -1,4 +1,10 @@
-/* A guest partition: its memory, address space, vCPU and devices. */
+/*
+ * A guest partition: its memory, address space, vCPUs and devices, and
+ * its life: started, paused, resumed, stopped and restarted through
+ * partition_request(), which the console and the boot call. Requests come
+ * from one CPU at a time (the boot CPU, which runs the console); guests
+ * stop their own partition from any CPU through partition_stop().
+ */
 #ifndef HV_PARTITION_H
 #define HV_PARTITION_H
 
@@ -6,6 +12,7 @@
 
 #include "boot_info.h"
 #include "config.h"
+#include "lifecycle.h"
 #include "vcpu.h"
 #include "vdev/uart.h"
 
@@ -13,23 +20,46 @@
 
 struct partition {
 	const struct cfg_partition *cfg;
+	const struct boot_info *bi;
 	const struct vcpu_ops *ops;
 	struct guest_space *space;
 	uint64_t ram_pa, ram_size;
-	struct vcpu vcpu;
+	struct vcpu vcpus[CFG_VCPUS_MAX];
+	unsigned live;                 /* vCPUs in a run queue */
 	struct vuart uart;
-	int running;
-	unsigned cpu;          /* where it runs or ran */
-	uint64_t exits;
+	volatile enum part_state state;
+	int restart;                   /* start again once stopped */
+	unsigned cpu;                  /* where vCPU 0 runs or ran */
+	uint64_t cpu_ns, exits;        /* of vCPUs gone, for the statistics */
 	char stop_reason[STOP_REASON_MAX];
 };
 
-/* Takes memory, loads the kernel, creates the vCPU; 0 or -1 (reason logged). */
-int partition_start(struct partition *p, const struct cfg_partition *cfg, const struct boot_info *bi,
+/* Binds p to its configuration; it starts stopped. */
+void partition_init(struct partition *p, const struct cfg_partition *cfg, const struct boot_info *bi,
 		    const struct vcpu_ops *ops);
-/* Runs the partition's vCPU until the partition stops. */
-void partition_run(struct partition *p);
-/* Stops it, says why, and gives its memory back, zeroed on the next start. */
+
+/* Does op to p: NULL, or why it is refused (nothing changed then). */
+const char *partition_request(struct partition *p, enum part_op op);
+
+/* Starts p again if a restart waits for its stop to finish. */
+void partition_poll_restart(struct partition *p);
+
+/* Stops p because of what a guest did, saying why; the first reason stays. */
 void partition_stop(struct partition *p, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* Guest SMP: starts vCPU index (not yet started) at rip with stack rsp; 0 or an HC_E* code. */
+int64_t partition_start_vcpu(struct partition *p, uint64_t index, uint64_t rip, uint64_t rsp);
+
+/* CPU time and exits of all its vCPUs since it started. */
+uint64_t partition_cpu_ns(const struct partition *p);
+uint64_t partition_exits(const struct partition *p);
+
+/*
+ * For the scheduler, on the vCPU's own CPU: creates its backend state
+ * (0, or -1 and the partition stops), and tears it down once its
+ * partition stops; the last vCPU gone gives the memory back.
+ */
+int partition_vcpu_create(struct vcpu *v);
+void partition_vcpu_retire(struct vcpu *v);
 
 #endif

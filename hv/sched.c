@@ -93,7 +93,7 @@ struct sched_entity *sched_pick(struct sched *s, unsigned cpu)
 	struct sched_entity *e, *best = 0;
 
 	for (e = s->cpu[cpu].queue; e; e = e->next)
-		if (e->runnable && (!best || e->pass < best->pass))
+		if (e->runnable && !e->held && (!best || e->pass < best->pass))
 			best = e;
 	if (best)
 		s->cpu[cpu].pass = best->pass;
@@ -116,10 +116,26 @@ void sched_block(struct sched_entity *e)
 	e->runnable = 0;
 }
 
-void sched_wake(struct sched *s, struct sched_entity *e)
+/* A sleeper must not bank the time it did not use (an idle partition costs nothing). */
+static void catch_up(struct sched *s, struct sched_entity *e)
 {
-	/* A sleeper must not bank the time it did not use (an idle partition costs nothing). */
 	if (e->pass < s->cpu[e->cpu].pass)
 		e->pass = s->cpu[e->cpu].pass;
+}
+
+void sched_wake(struct sched *s, struct sched_entity *e)
+{
+	catch_up(s, e);
 	e->runnable = 1;
+}
+
+void sched_hold(struct sched_entity *e)
+{
+	e->held = 1;
+}
+
+void sched_release(struct sched *s, struct sched_entity *e)
+{
+	catch_up(s, e);
+	e->held = 0;
 }

@@ -21,7 +21,8 @@ struct sched_entity {
 	uint32_t share;      /* weight, 1 to 10000 */
 	uint64_t affinity;   /* CPUs it may run on; 0: any */
 	int exclusive;       /* owns its (single) affinity CPU alone */
-	int runnable;
+	int runnable;        /* 0: blocked (halted, waiting for an event) */
+	int held;            /* paused by the operator: not run, whatever runnable says */
 	uint64_t pass;
 	uint64_t ran_ns;     /* total CPU time, for statistics */
 	unsigned cpu;        /* the CPU whose queue holds it */
@@ -58,5 +59,8 @@ uint64_t sched_slice(const struct sched *s, unsigned cpu);
 void sched_charge(struct sched_entity *e, uint64_t ran_ns);
 void sched_block(struct sched_entity *e);
 void sched_wake(struct sched *s, struct sched_entity *e);
+/* Pause and resume: a held entity keeps its blocked or runnable state but is not picked. */
+void sched_hold(struct sched_entity *e);
+void sched_release(struct sched *s, struct sched_entity *e);
 
 #endif

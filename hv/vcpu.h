@@ -8,6 +8,8 @@
 
 #include <stdint.h>
 
+#include "sched.h"
+
 /* General registers in x86 encoding order, then the others hv/ needs. */
 enum vcpu_reg {
 	REG_RAX, REG_RCX, REG_RDX, REG_RBX, REG_RSP, REG_RBP, REG_RSI, REG_RDI,
@@ -31,6 +33,7 @@ enum vcpu_exit_reason {
 	EXIT_FORBIDDEN_INSN, /* VMX, SVM or MONITOR/MWAIT: not offered, #UD */
 	EXIT_SHUTDOWN,     /* triple fault */
 	EXIT_INTERRUPT,    /* a host interrupt arrived while the guest ran */
+	EXIT_SLICE_END,    /* the backend's own timer ended the time slice (slice_end) */
 	EXIT_NMI,
 	EXIT_ENTRY_FAILED, /* the CPU refused the guest state */
 	EXIT_UNKNOWN,
@@ -76,7 +79,13 @@ struct vcpu {
 	const struct vcpu_ops *ops;
 	unsigned id;
 	uint64_t gprs[REG_GPRS]; /* RAX..R15; backends keep RSP in sync */
-	void *arch;              /* the backend's VMCB/VMCS state */
+	void *arch;              /* the backend's VMCB/VMCS state; NULL until created */
+	uint64_t fpu_pa;         /* its extended-state image (arch_guest_fpu_*) */
+	struct vcpu_boot boot;   /* where it starts */
+	struct sched_entity se;  /* in its CPU's run queue once started */
+	int started;
+	uint64_t slice_end;      /* TSC value its time slice ends at; 0: none */
+	uint64_t exits;
 	uint64_t wake_tsc;       /* HC_WAKE_AFTER: inject wake_vector then */
 	int wake_vector;         /* -1: none pending */
 };
@@ -98,6 +107,8 @@ struct vcpu_ops {
 	void (*destroy)(struct vcpu *v);
 	/* Runs the guest until the next exit. */
 	void (*run)(struct vcpu *v, struct vcpu_exit *exit);
+	/* 1 if run() ends the slice at v->slice_end itself (EXIT_SLICE_END); else the host timer must. */
+	int (*has_slice_timer)(void);
 	uint64_t (*get_reg)(struct vcpu *v, enum vcpu_reg r);
 	void (*set_reg)(struct vcpu *v, enum vcpu_reg r, uint64_t value);
 	/* Moves RIP past the instruction that exited; -1 if it cannot be decoded. */
@@ -109,7 +120,7 @@ struct vcpu_ops {
 /* The backend this CPU offers, chosen from CPUID; NULL if neither. */
 const struct vcpu_ops *arch_vcpu_ops(void);
 
-/* Handles one exit of v (hv/exits.c); -1 when its partition stopped. */
+/* Handles one exit of v (hv/exits.c); -1 when v must stop running: halted, or its partition stopped. */
 int vcpu_handle_exit(struct vcpu *v, const struct vcpu_exit *e);
 
 #endif

@@ -9,6 +9,7 @@
 #include "arch.h"
 #include "cpu.h"
 #include "exceptions.h"
+#include "lapic.h"
 #include "percpu.h"
 
 #define SEL_CODE 0x08
@@ -51,6 +52,7 @@ static struct idt_gate idt[256] __attribute__((aligned(16)));
 static uint8_t ist_stacks[CPUS_MAX][IST_COUNT][IST_STACK_SIZE] __attribute__((aligned(16)));
 
 extern const uint64_t exception_stubs[32];
+extern const uint64_t interrupt_stubs[HOST_VECTOR_COUNT];
 
 static void build_gdt(unsigned cpu)
 {
@@ -103,21 +105,27 @@ static uint8_t ist_for(int vector)
 	}
 }
 
+static void set_gate(int vector, uint64_t handler)
+{
+	idt[vector] = (struct idt_gate){
+		.offset_low = (uint16_t)handler,
+		.selector = SEL_CODE,
+		.ist = ist_for(vector),
+		.type_attr = 0x8e, /* present, DPL 0, 64-bit interrupt gate: IF cleared on entry */
+		.offset_mid = (uint16_t)(handler >> 16),
+		.offset_high = (uint32_t)(handler >> 32),
+	};
+}
+
 static void build_idt(void)
 {
+	static const uint8_t host_vectors[HOST_VECTOR_COUNT] = HOST_VECTORS;
 	int v;
 
-	for (v = 0; v < 32; v++) {
-		uint64_t handler = exception_stubs[v];
-		idt[v] = (struct idt_gate){
-			.offset_low = (uint16_t)handler,
-			.selector = SEL_CODE,
-			.ist = ist_for(v),
-			.type_attr = 0x8e, /* present, DPL 0, 64-bit interrupt gate */
-			.offset_mid = (uint16_t)(handler >> 16),
-			.offset_high = (uint32_t)(handler >> 32),
-		};
-	}
+	for (v = 0; v < 32; v++)
+		set_gate(v, exception_stubs[v]);
+	for (v = 0; v < HOST_VECTOR_COUNT; v++)
+		set_gate(host_vectors[v], interrupt_stubs[v]);
 }
 
 void cpu_tables_load(unsigned index)

@@ -19,6 +19,7 @@ section .text
 
 extern hv_main
 extern exception_dispatch
+extern interrupt_dispatch
 
 global hv_entry
 hv_entry:
@@ -43,10 +44,37 @@ exception_common:
 	hlt
 	jmp .hang
 
+; The host's own interrupts (lapic.h): the vector, then the registers a
+; called C function may change, as exception_common saves them.
+%macro interrupt_stub 1
+interrupt_stub_%1:
+	push %1
+	jmp interrupt_common
+%endmacro
+
+interrupt_stub 0xf0
+interrupt_stub 0xf1
+interrupt_stub 0xff
+
+interrupt_common:
+	push_gprs
+	mov rdi, [rsp + 15*8]	; the vector
+	mov rbx, rsp
+	and rsp, -16
+	call interrupt_dispatch
+	mov rsp, rbx
+	pop_gprs
+	add rsp, 8
+	iretq
+
 section .data
 global exception_stubs
 align 8
 exception_stubs:
 	trap_stub_table 32
+
+global interrupt_stubs		; in the order of HOST_VECTORS
+interrupt_stubs:
+	dq interrupt_stub_0xf0, interrupt_stub_0xf1, interrupt_stub_0xff
 
 section .note.GNU-stack noalloc noexec nowrite progbits

@@ -2,6 +2,7 @@
 #include "arch.h"
 #include "cpu.h"
 #include "log.h"
+#include "pmem.h"
 #include "partition.h"
 #include "policy.h"
 #include "vcpu.h"
@@ -84,35 +85,92 @@ int arch_guest_xsetbv(struct vcpu *v)
 }
 
 /*
- * What a partition finds in the FPU, SSE and AVX registers when it starts:
- * their initial state, never what the previous guest on this CPU left.
- * XRSTOR of an area whose XSTATE_BV is 0 puts every component in RFBM in
- * its initial configuration (Intel SDM Vol. 1, 13.8.1); MXCSR, which it
- * loads from the area, gets its reset value.
+ * Each vCPU's extended state (x87, SSE, AVX ...) and XCR0 are its own: the
+ * scheduler switches them when another vCPU is to run on the CPU. XSAVE
+ * and XRSTOR cover every component the CPU supports (XCR0 is set to all
+ * of them for the switch), so nothing of one guest stays for the next.
+ *
+ * A fresh image is the initial state: XRSTOR of an image whose XSTATE_BV
+ * is 0 puts every component in its initial configuration (Intel SDM Vol.
+ * 1, 13.8.1); MXCSR, which it loads from the image anyway, gets its reset
+ * value. The vCPU's XCR0 waits in bytes 464-511 of the legacy region,
+ * which the processor never writes (SDM Vol. 1, 10.5.1, table 10-2).
+ * Without XSAVE, FXSAVE and FXRSTOR switch x87 and SSE the same way.
  */
-#define XSAVE_AREA_MAX 4096
 #define MXCSR_RESET 0x1f80
 #define FCW_RESET 0x37f
+#define IMAGE_MXCSR 24
+#define IMAGE_XCR0 464
 
-void arch_guest_fpu_reset(void)
+static struct {
+	int known, xsave;
+	uint64_t all;   /* every component the CPU supports */
+	uint32_t bytes; /* of an XSAVE image with all of them */
+} xs;
+
+static void learn_xsave(void)
 {
-	static uint8_t area[XSAVE_AREA_MAX] __attribute__((aligned(64)));
 	struct cpuid_regs x;
-	uint64_t all;
 
-	*(uint32_t *)(area + 24) = MXCSR_RESET;
-	if (!(cpuid(1, 0).ecx >> 26 & 1) || cpuid(0xd, 0).ecx > XSAVE_AREA_MAX) {
-		*(uint16_t *)area = FCW_RESET; /* FXRSTOR: x87 and SSE only */
-		__asm__ volatile("fxrstor %0" : : "m"(*(uint8_t(*)[512])area));
+	if (xs.known)
+		return;
+	xs.xsave = cpuid(1, 0).ecx >> 26 & 1;
+	x = cpuid(0xd, 0);
+	xs.all = xs.xsave ? ((uint64_t)x.edx << 32) | x.eax : 0;
+	xs.bytes = xs.xsave ? x.ecx : 512;
+	xs.known = 1;
+}
+
+static void set_xcr0(uint64_t value)
+{
+	__asm__ volatile("xsetbv" : : "c"(0), "a"((uint32_t)value), "d"((uint32_t)(value >> 32)));
+}
+
+static uint64_t get_xcr0(void)
+{
+	uint32_t lo, hi;
+
+	__asm__ volatile("xgetbv" : "=a"(lo), "=d"(hi) : "c"(0));
+	return ((uint64_t)hi << 32) | lo;
+}
+
+uint64_t arch_guest_fpu_pages(void)
+{
+	learn_xsave();
+	return (xs.bytes + PAGE_SIZE - 1) / PAGE_SIZE;
+}
+
+void arch_guest_fpu_init(void *image)
+{
+	uint8_t *b = image;
+
+	learn_xsave();
+	*(uint32_t *)(b + IMAGE_MXCSR) = MXCSR_RESET;
+	if (!xs.xsave)
+		*(uint16_t *)b = FCW_RESET; /* FXRSTOR loads x87 from the image as it is */
+	*(uint64_t *)(b + IMAGE_XCR0) = XCR0_X87; /* as after reset, until the guest's XSETBV */
+}
+
+void arch_guest_fpu_switch(void *save, const void *load)
+{
+	uint32_t lo, hi;
+
+	learn_xsave();
+	lo = (uint32_t)xs.all;
+	hi = (uint32_t)(xs.all >> 32);
+	if (!xs.xsave) {
+		if (save)
+			__asm__ volatile("fxsave64 %0" : "=m"(*(uint8_t(*)[512])save));
+		__asm__ volatile("fxrstor64 %0" : : "m"(*(const uint8_t(*)[512])load));
 		return;
 	}
 	if (!(read_cr4() & CR4_OSXSAVE))
-		write_cr4(read_cr4() | CR4_OSXSAVE);
-	x = cpuid(0xd, 0);
-	all = ((uint64_t)x.edx << 32) | x.eax;
-	__asm__ volatile("xsetbv" : : "c"(0), "a"((uint32_t)all), "d"((uint32_t)(all >> 32)));
-	__asm__ volatile("xrstor %0" : : "m"(*(uint8_t(*)[XSAVE_AREA_MAX])area), "a"((uint32_t)all),
-			 "d"((uint32_t)(all >> 32)));
-	/* XCR0 as after reset: x87 only, until the guest's XSETBV. */
-	__asm__ volatile("xsetbv" : : "c"(0), "a"(1), "d"(0));
+		write_cr4(read_cr4() | CR4_OSXSAVE); /* XSETBV is #UD without it */
+	if (save)
+		*(uint64_t *)((uint8_t *)save + IMAGE_XCR0) = get_xcr0();
+	set_xcr0(xs.all);
+	if (save)
+		__asm__ volatile("xsave64 (%0)" : : "r"(save), "a"(lo), "d"(hi) : "memory");
+	__asm__ volatile("xrstor64 (%0)" : : "r"(load), "a"(lo), "d"(hi) : "memory");
+	set_xcr0(*(const uint64_t *)((const uint8_t *)load + IMAGE_XCR0));
 }

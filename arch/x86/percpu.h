@@ -18,9 +18,7 @@ struct cpu {
 	uint64_t virt_region_pa; /* VMXON region, or the SVM host save area */
 	uint64_t host_state_pa;  /* SVM: host state for VMLOAD after each exit */
 	uint64_t current_vmcs;   /* VMX: the VMCS VMPTRLD made current */
-	/* work handed to this CPU (arch_run_on), run by its idle loop */
-	void (*volatile work)(void *);
-	void *work_arg;
+	void *syscall_msrs_owner; /* VMX: the vCPU whose SYSCALL MSRs are loaded */
 };
 
 extern struct cpu cpus[CPUS_MAX];

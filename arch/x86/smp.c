@@ -7,19 +7,13 @@
 #include "arch.h"
 #include "boot_info.h"
 #include "cpu.h"
+#include "lapic.h"
 #include "log.h"
 #include "percpu.h"
 
 #define AP_STACK_SIZE 16384
 #define ICR_INIT 0x00004500u       /* INIT, level assert */
 #define ICR_STARTUP 0x00004600u    /* start-up IPI; low byte: the vector (page number) */
-#define ICR_PENDING (1u << 12)
-#define X2APIC_ENABLED (1ull << 10)
-#define MSR_X2APIC_ID 0x802
-#define MSR_X2APIC_ICR 0x830
-#define XAPIC_ID 0x20
-#define XAPIC_ICR_LOW 0x300
-#define XAPIC_ICR_HIGH 0x310
 #define START_TIMEOUT_US 200000
 
 struct trampoline_params {
@@ -35,33 +29,7 @@ void ap_main(unsigned index);
 static uint8_t ap_stacks[CPUS_MAX][AP_STACK_SIZE] __attribute__((aligned(16)));
 static int (*ap_enable)(void);
 static volatile int ap_virt_failed;
-
-static volatile uint32_t *xapic(unsigned reg)
-{
-	return (volatile uint32_t *)(uintptr_t)((rdmsr(MSR_IA32_APIC_BASE) & ~0xfffull) + reg);
-}
-
-static int x2apic(void)
-{
-	return (rdmsr(MSR_IA32_APIC_BASE) & X2APIC_ENABLED) != 0;
-}
-
-static uint32_t lapic_id(void)
-{
-	return x2apic() ? (uint32_t)rdmsr(MSR_X2APIC_ID) : *xapic(XAPIC_ID) >> 24;
-}
-
-static void send_ipi(uint32_t apic_id, uint32_t icr)
-{
-	if (x2apic()) {
-		wrmsr(MSR_X2APIC_ICR, ((uint64_t)apic_id << 32) | icr);
-		return;
-	}
-	*xapic(XAPIC_ICR_HIGH) = apic_id << 24;
-	*xapic(XAPIC_ICR_LOW) = icr;
-	while (*xapic(XAPIC_ICR_LOW) & ICR_PENDING)
-		cpu_relax();
-}
+static void (*volatile ap_entry)(void);
 
 /* A free page below 1 MiB: the SIPI vector names it by page number. */
 static uint64_t low_page(const struct boot_info *bi)
@@ -111,41 +79,35 @@ static int start_one(struct trampoline_params *p, uint64_t page, unsigned index,
 {
 	p->index = index;
 	p->stack = (uint64_t)(uintptr_t)(ap_stacks[index] + AP_STACK_SIZE);
-	send_ipi(apic_id, ICR_INIT);
+	lapic_send_ipi(apic_id, ICR_INIT);
 	arch_delay_us(10000);
-	send_ipi(apic_id, ICR_STARTUP | (uint32_t)(page >> 12));
+	lapic_send_ipi(apic_id, ICR_STARTUP | (uint32_t)(page >> 12));
 	if (wait_online(index, 200) == 0)
 		return 0;
-	send_ipi(apic_id, ICR_STARTUP | (uint32_t)(page >> 12)); /* the second SIPI of the sequence */
+	lapic_send_ipi(apic_id, ICR_STARTUP | (uint32_t)(page >> 12)); /* the second SIPI of the sequence */
 	return wait_online(index, START_TIMEOUT_US);
 }
 
-/*
- * An AP waits for work by polling: nothing interrupts it yet. The
- * scheduler will halt idle CPUs and wake them with an IPI.
- */
-static void __attribute__((noreturn)) idle(struct cpu *c)
+/* An AP halts until the boot CPU hands it its main loop (arch_cpus_enter). */
+static void __attribute__((noreturn)) wait_for_main(void)
 {
-	for (;;) {
-		void (*fn)(void *) = __atomic_load_n(&c->work, __ATOMIC_ACQUIRE);
-		if (!fn) {
-			cpu_relax();
-			continue;
-		}
-		fn(c->work_arg);
-		__atomic_store_n(&c->work, 0, __ATOMIC_RELEASE);
-	}
+	void (*fn)(void);
+
+	while (!(fn = __atomic_load_n(&ap_entry, __ATOMIC_ACQUIRE)))
+		arch_wait_for_interrupt();
+	fn();
+	arch_halt();
 }
 
-int arch_run_on(unsigned index, void (*fn)(void *), void *arg)
+void arch_cpus_enter(void (*fn)(void))
 {
-	struct cpu *c = &cpus[index];
+	unsigned i;
 
-	if (index == 0 || index >= CPUS_MAX || !c->online || c->work)
-		return -1;
-	c->work_arg = arg;
-	__atomic_store_n(&c->work, fn, __ATOMIC_RELEASE);
-	return 0;
+	__atomic_store_n(&ap_entry, fn, __ATOMIC_RELEASE);
+	for (i = 1; i < CPUS_MAX; i++)
+		arch_kick(i);
+	fn();
+	arch_halt();
 }
 
 unsigned arch_cpu_index(void)
@@ -158,10 +120,11 @@ void ap_main(unsigned index)
 	cpu_tables_load(index);
 	cpus[index].apic_id = lapic_id();
 	arch_quiesce_interrupts();
+	lapic_cpu_init();
 	if (ap_enable && ap_enable())
 		ap_virt_failed = 1;
 	__atomic_store_n(&cpus[index].online, 1, __ATOMIC_RELEASE);
-	idle(&cpus[index]);
+	wait_for_main();
 }
 
 unsigned arch_start_cpus(const struct boot_info *bi, const uint32_t *apic_ids, unsigned n,
@@ -174,6 +137,7 @@ unsigned arch_start_cpus(const struct boot_info *bi, const uint32_t *apic_ids, u
 
 	cpus[0].apic_id = self;
 	cpus[0].online = 1;
+	lapic_timer_init(); /* and this CPU's local APIC */
 	if (n > CPUS_MAX)
 		n = CPUS_MAX;
 	if (n > 1 && (!page || read_cr3() >= (1ull << 32))) {

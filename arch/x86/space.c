@@ -26,7 +26,7 @@ const struct gpt_memory space_memory = { page_alloc, page_free, host_ptr, 0 };
 int space_init(struct guest_space *s, const struct gpt_format *fmt, uint64_t page_sizes, uint32_t tag)
 {
 	s->tag = tag;
-	s->fresh = 1;
+	s->generation = 1; /* vCPUs start at 0: each flushes before its first run */
 	s->linear_hpa = s->linear_size = 0;
 	return gpt_init(&s->gpt, fmt, &space_memory, page_sizes);
 }
@@ -36,7 +36,7 @@ int space_map(struct guest_space *s, uint64_t gpa, uint64_t hpa, uint64_t size, 
 {
 	int r = gpt_map(&s->gpt, gpa, hpa, size, perms, uncached ? GPT_MEM_UC : GPT_MEM_WB);
 
-	s->fresh = 1;
+	s->generation++;
 	if (r == 0 && gpa == 0 && !uncached && perms == GPT_RWX && !s->linear_size) {
 		s->linear_hpa = hpa;
 		s->linear_size = size;
@@ -46,7 +46,7 @@ int space_map(struct guest_space *s, uint64_t gpa, uint64_t hpa, uint64_t size, 
 
 int space_unmap(struct guest_space *s, uint64_t gpa, uint64_t size)
 {
-	s->fresh = 1;
+	s->generation++;
 	if (gpa < s->linear_size)
 		s->linear_size = 0; /* no longer one piece: walk the tables */
 	return gpt_unmap(&s->gpt, gpa, size);

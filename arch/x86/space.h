@@ -9,7 +9,12 @@
 struct guest_space {
 	struct gpt gpt;  /* EPT or NPT tables */
 	uint32_t tag;    /* VPID or ASID: TLB entries of this space */
-	int fresh;       /* its TLB entries must be flushed before the next run */
+	/*
+	 * Bumped by each change of the tables: a vCPU whose last flush was of
+	 * an older generation flushes this space's TLB entries on its CPU
+	 * before it runs again (each vCPU on its own CPU: TLBs are per CPU).
+	 */
+	uint32_t generation;
 	/* Guest RAM mapped in one piece at guest-physical 0: reads need no walk. */
 	uint64_t linear_hpa, linear_size;
 };

@@ -21,6 +21,7 @@ fpu_at_entry:			; XMM0-15, then MXCSR and the x87 control word
 
 section .text
 extern selftest_main
+extern selftest_ap_main
 extern trap_dispatch
 
 global _start
@@ -43,6 +44,13 @@ _start:
 	cli
 	hlt
 	jmp .hang
+
+; vCPU 1 and up (HC_VCPU_START): RSP is the stack we gave, RSI our index.
+global ap_entry
+ap_entry:
+	mov rdi, rsi
+	call selftest_ap_main
+	jmp _start.hang
 
 define_trap_stubs 33, trap_common
 

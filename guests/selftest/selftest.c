@@ -5,7 +5,8 @@
  *     SELFTEST <name> PASS|FAIL <detail>
  *
  * The kernel command line picks a mode: the checks (default), a hostile
- * guest (mode=triple-fault, mode=unmapped-write, mode=virt-insn) or the
+ * guest (mode=triple-fault, mode=unmapped-write, mode=virt-insn), a load
+ * for the scheduler (mode=spin, mode=idle, mode=work) or the
  * micro-benchmarks (mode=bench).
  */
 #include <stdarg.h>
@@ -48,7 +49,9 @@ struct __attribute__((packed)) e820_entry {
 };
 
 void selftest_main(const uint8_t *boot_params);
+void selftest_ap_main(uint64_t index);
 void trap_dispatch(struct trap_frame *f);
+void ap_entry(void);
 extern const uint64_t trap_stubs[TRAP_VECTORS];
 extern char image_end[];
 extern const uint8_t fpu_at_entry[16 * 16 + 8];
@@ -89,15 +92,20 @@ static inline uint64_t rdtsc(void)
 	return ((uint64_t)hi << 32) | lo;
 }
 
-static int64_t hypercall(uint64_t nr, uint64_t a, uint64_t b)
+static int64_t hypercall3(uint64_t nr, uint64_t a, uint64_t b, uint64_t c)
 {
 	int64_t ret;
 
 	if (is_amd)
-		__asm__ volatile("vmmcall" : "=a"(ret) : "a"(nr), "D"(a), "S"(b) : "memory");
+		__asm__ volatile("vmmcall" : "=a"(ret) : "a"(nr), "D"(a), "S"(b), "d"(c) : "memory");
 	else
-		__asm__ volatile("vmcall" : "=a"(ret) : "a"(nr), "D"(a), "S"(b) : "memory");
+		__asm__ volatile("vmcall" : "=a"(ret) : "a"(nr), "D"(a), "S"(b), "d"(c) : "memory");
 	return ret;
+}
+
+static int64_t hypercall(uint64_t nr, uint64_t a, uint64_t b)
+{
+	return hypercall3(nr, a, b, 0);
 }
 
 /* ---- output ----------------------------------------------------------- */
@@ -434,6 +442,58 @@ static void check_hlt_wakeup(void)
 	       (unsigned long long)elapsed, (unsigned long long)ticks);
 }
 
+/* ---- guest SMP -------------------------------------------------------- */
+
+#define AP_WAIT_TICKS (1ull << 35) /* some seconds: the AP may share a CPU with us */
+
+static uint8_t ap_stack[4096] __attribute__((aligned(16)));
+static volatile uint64_t ap_index = ~0ull;
+static volatile uint32_t ap_apic_id = ~0u;
+
+/* vCPU 1 and up start here (entry.asm), with their index; they report, then sleep. */
+void selftest_ap_main(uint64_t index)
+{
+	uint32_t r[4];
+
+	load_idt(sizeof(idt) - 1);
+	cpuid(1, r);
+	ap_apic_id = r[1] >> 24;
+	ap_index = index;
+	for (;;)
+		__asm__ volatile("sti; hlt");
+}
+
+static int64_t start_vcpu(uint64_t index)
+{
+	return hypercall3(HC_VCPU_START, index, (uint64_t)(uintptr_t)ap_entry,
+			  (uint64_t)(uintptr_t)(ap_stack + sizeof(ap_stack)));
+}
+
+/* vCPU 1 starts when asked, once; vCPUs beyond the count (CPUID.1:EBX[23:16]) do not. */
+static void check_smp(void)
+{
+	uint32_t r[4];
+	unsigned count;
+	int64_t beyond, started, again;
+	uint64_t t0;
+
+	cpuid(1, r);
+	count = r[1] >> 16 & 0xff;
+	beyond = start_vcpu(count);
+	if (count < 2) {
+		report("smp", beyond == HC_E_INVALID, "vcpus=%u start_beyond=%lld", count, (long long)beyond);
+		return;
+	}
+	started = start_vcpu(1);
+	for (t0 = rdtsc(); ap_index == ~0ull && rdtsc() - t0 < AP_WAIT_TICKS;)
+		__asm__ volatile("pause");
+	again = start_vcpu(1);
+	report("smp", beyond == HC_E_INVALID && started == 0 && ap_index == 1 && ap_apic_id == 1 &&
+			      again == HC_E_STATE,
+	       "vcpus=%u started=%lld ap_index=%lld ap_apic_id=%u start_again=%lld start_beyond=%lld", count,
+	       (long long)started, (long long)ap_index, ap_apic_id, (long long)again, (long long)beyond);
+}
+
 /* Must be last: the hypervisor stops a guest that touches memory it lacks. */
 static void touch_beyond_ram(uint64_t top)
 {
@@ -460,6 +520,49 @@ static void hostile(const char *mode)
 			  is_amd ? virt_insns[0].length : virt_insns[6].length);
 	}
 	print("SELFTEST hostile %s survived\n", mode);
+}
+
+/* ---- loads for the scheduler ------------------------------------------ */
+
+#define IDLE_TICK 8000000ull      /* TSC ticks between an idle guest's wake-ups: 4 ms at 2 GHz */
+#define WORK_REPORT (1ull << 29)  /* TSC ticks between work reports */
+
+/* CPU-bound, with no exit at all: what the scheduler must preempt. */
+static void __attribute__((noreturn)) spin(void)
+{
+	for (;;)
+		__asm__ volatile("" ::: "memory");
+}
+
+/* An idle kernel: halts, woken by its timer tick, and halts again. */
+static void __attribute__((noreturn)) idle(void)
+{
+	for (;;) {
+		hypercall(HC_WAKE_AFTER, IDLE_TICK, WAKE_VECTOR);
+		__asm__ volatile("sti; hlt; cli");
+	}
+}
+
+/* Throughput: units of work done per WORK_REPORT ticks, printed as they come. */
+static void __attribute__((noreturn)) work(void)
+{
+	uint64_t x = 88172645463325252ull, units = 0, t0 = rdtsc();
+	int i;
+
+	for (;;) {
+		for (i = 0; i < 1000; i++) { /* xorshift: work the compiler cannot drop */
+			x ^= x << 13;
+			x ^= x >> 7;
+			x ^= x << 17;
+		}
+		__asm__ volatile("" : : "r"(x));
+		units++;
+		if (rdtsc() - t0 >= WORK_REPORT) {
+			print("BENCH work %llu\n", (unsigned long long)units);
+			units = 0;
+			t0 = rdtsc();
+		}
+	}
 }
 
 /* ---- benchmarks ------------------------------------------------------- */
@@ -538,6 +641,12 @@ void selftest_main(const uint8_t *bp)
 		bench();
 		hypercall(HC_EXIT, 0, 0);
 	}
+	if (str_eq(mode, "spin"))
+		spin();
+	if (str_eq(mode, "idle"))
+		idle();
+	if (str_eq(mode, "work"))
+		work();
 	if (mode[0]) {
 		hostile(mode);
 		hypercall(HC_EXIT, 1, 0);
@@ -550,6 +659,7 @@ void selftest_main(const uint8_t *bp)
 	check_virt_insns();
 	check_xsetbv();
 	check_hlt_wakeup();
+	check_smp();
 	check_ram(top);
 	print("SELFTEST summary %u passed %u failed\n", passed, failed);
 	fpu_dirty(); /* for the next partition on this CPU to find, if it were not reset */

@@ -49,6 +49,18 @@ def make_medium(workdir, kind, cfg_text, files=None):
     return out
 
 
+def hv_cfg(partitions):
+    """hv.cfg text: the console on COM1, then a section for each partition
+    in `partitions` (name: its settings over 16M of memory and the
+    self-test guest)."""
+    text = "[hypervisor]\nconsole = com1\n"
+    for name, settings in partitions.items():
+        text += f"\n[partition {name}]\n"
+        for key, value in {"memory": "16M", "kernel": "selftest.elf", **settings}.items():
+            text += f"{key} = {value}\n"
+    return text
+
+
 def bochs_binary():
     """The Bochs binary to use, or None with the reason it cannot be used."""
     path = os.environ.get("BOCHS")
@@ -138,6 +150,12 @@ class Run:
             self.child.send(ch)
             time.sleep(0.01)
         self.child.send("\r")
+
+    def cpu_ms(self, names, state="running"):
+        """Each named partition's CPU time in ms, as the console's 'list' reports it."""
+        self.command("list")
+        found = self.expect_all({n: rf"{n}\s+{state} on cpu \d, cpu_ms (?P<{n}_ms>\d+)," for n in names}, 20)
+        return {n: int(found[n].group(f"{n}_ms")) for n in names}
 
     def text(self):
         """Everything the console printed so far."""

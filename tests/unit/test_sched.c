@@ -185,6 +185,26 @@ static void removed_entities_are_never_picked(void **state)
 	assert_int_equal(s.cpu[0].load, 1);
 }
 
+static void held_entities_wait_and_bank_no_credit(void **state)
+{
+	struct sched_entity a = entity(100, 1), b = entity(100, 1);
+
+	(void)state;
+	sched_init(&s, 1);
+	assert_null(sched_add(&s, &a));
+	assert_null(sched_add(&s, &b));
+	sched_hold(&b);
+	run(0, SECOND / 2);
+	assert_int_equal(b.ran_ns, 0);
+	assert_int_equal(a.ran_ns, SECOND / 2);
+	sched_block(&b); /* a paused vCPU that was halted stays halted on resume */
+	sched_release(&s, &b);
+	assert_ptr_equal(sched_pick(&s, 0), &a);
+	sched_wake(&s, &b);
+	run(0, SECOND / 2);
+	assert_true(b.ran_ns >= SECOND / 4 - SCHED_SLICE_NS && b.ran_ns <= SECOND / 4 + SCHED_SLICE_NS);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -197,6 +217,7 @@ int main(void)
 		cmocka_unit_test(affinity_is_respected),
 		cmocka_unit_test(affinity_on_offline_cpus_is_refused),
 		cmocka_unit_test(removed_entities_are_never_picked),
+		cmocka_unit_test(held_entities_wait_and_bank_no_credit),
 	};
 
 	return cmocka_run_group_tests_name("sched", tests, NULL, NULL);

@@ -33,6 +33,7 @@ struct svm_vcpu {
 	struct vmcb *vmcb;
 	uint64_t vmcb_pa;
 	struct guest_space *space;
+	uint32_t flushed; /* the space's generation this vCPU last flushed */
 };
 
 /* Shared by all CPUs; each CPU's own host areas are in its struct cpu. */
@@ -232,6 +233,7 @@ static int svm_create(struct vcpu *v, struct guest_space *s, const struct vcpu_b
 	c->n_cr3 = s->gpt.root;
 	set_boot_state(c, boot);
 	v->gprs[REG_RSI] = boot->rsi;
+	v->gprs[REG_RSP] = boot->rsp; /* svm_run loads the VMCB's RSP from here */
 	return 0;
 }
 
@@ -343,8 +345,8 @@ static void svm_run(struct vcpu *v, struct vcpu_exit *e)
 	struct svm_vcpu *a = arch_of(v);
 	struct vmcb *c = a->vmcb;
 
-	c->tlb_control = a->space->fresh ? 1 : 0; /* 1: flush everything of this ASID */
-	a->space->fresh = 0;
+	c->tlb_control = a->flushed != a->space->generation ? 1 : 0; /* 1: flush everything of this ASID */
+	a->flushed = a->space->generation;
 	c->rax = v->gprs[REG_RAX];
 	c->rsp = v->gprs[REG_RSP];
 	svm_run_guest(a->vmcb_pa, v->gprs, this_cpu()->host_state_pa);
@@ -440,7 +442,13 @@ static void svm_inject(struct vcpu *v, enum event_kind kind, uint8_t vector, int
 
 static void svm_flush_tlb(struct vcpu *v)
 {
-	arch_of(v)->space->fresh = 1;
+	arch_of(v)->space->generation++;
+}
+
+/* AMD-V has no timer of its own for the guest: the host's local APIC timer ends slices. */
+static int svm_has_slice_timer(void)
+{
+	return 0;
 }
 
 const struct vcpu_ops svm_ops = {
@@ -454,6 +462,7 @@ const struct vcpu_ops svm_ops = {
 	.create = svm_create,
 	.destroy = svm_destroy,
 	.run = svm_run,
+	.has_slice_timer = svm_has_slice_timer,
 	.get_reg = svm_get_reg,
 	.set_reg = svm_set_reg,
 	.skip_instruction = svm_skip_instruction,

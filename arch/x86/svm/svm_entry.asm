@@ -9,6 +9,11 @@
 ; LDTR, KernelGSbase, STAR/LSTAR/CSTAR/SFMASK, SYSENTER): the guest's in
 ; its VMCB, the host's in host_vmcb. GIF is clear across the switch, so
 ; nothing interrupts us with half of each state loaded.
+;
+; With V_INTR_MASKING the host's RFLAGS.IF, saved by VMRUN, decides whether
+; a physical interrupt ends the guest's run (APM 15.21.1): IF is set for
+; VMRUN so that the host's timer and kicks do, and cleared again before
+; STGI, so that the host takes them only where it asks.
 
 bits 64
 default rel
@@ -28,6 +33,7 @@ svm_run_guest:
 	vmload			; [rax]
 	guest_gprs load, rsi
 	mov rsi, [rsi + 6*8]
+	sti			; GIF=0: nothing is taken before VMRUN
 	vmrun			; [rax]; RAX (the VMCB address) comes back on #VMEXIT
 	vmsave			; [rax]
 
@@ -38,6 +44,7 @@ svm_run_guest:
 	pop rsi
 	pop rax			; host_vmcb_pa
 	vmload			; [rax]
+	cli
 	stgi
 	pop_callee_saved
 	ret

@@ -8,6 +8,7 @@
 #include <stdint.h>
 
 #include "controls.h"
+#include "arch.h"
 #include "cpu.h"
 #include "log.h"
 #include "mm.h"
@@ -29,11 +30,21 @@ void vmx_exit_stub(void);
 #define SEL_DATA 0x10
 #define SEL_TSS 0x18
 
+/*
+ * MSRs the guest reads and writes directly (the bitmap lets it) that the
+ * VMCS does not switch: each vCPU's values are loaded while it runs.
+ */
+static const uint32_t syscall_msrs[] = { MSR_STAR, MSR_LSTAR, MSR_CSTAR, MSR_SFMASK, MSR_KERNEL_GS_BASE };
+#define SYSCALL_MSRS (sizeof(syscall_msrs) / sizeof(syscall_msrs[0]))
+
 struct vmx_vcpu {
 	uint64_t vmcs_pa;
 	struct guest_space *space;
 	int launched;
 	uint64_t cr0_shadow_mask, cr4_shadow_mask;
+	uint64_t syscall_msr_values[SYSCALL_MSRS]; /* while another vCPU's are loaded; 0 at reset */
+	uint32_t flushed; /* the space's generation this vCPU last flushed */
+	int slice_timer_on; /* the preemption timer is on in the pin-based controls */
 };
 
 /* Shared by all CPUs; each CPU's VMXON region and current VMCS are in its struct cpu. */
@@ -417,6 +428,8 @@ static void vmx_destroy(struct vcpu *v)
 {
 	struct vmx_vcpu *a = arch_of(v);
 
+	if (this_cpu()->syscall_msrs_owner == a)
+		this_cpu()->syscall_msrs_owner = 0;
 	vmclear(a->vmcs_pa);
 	mm_free(a->vmcs_pa, 1);
 	mm_free((uint64_t)(uintptr_t)a, 1);
@@ -580,6 +593,7 @@ static int translate_exit(struct vcpu *v, uint32_t reason, struct vcpu_exit *e)
 	case VMX_EXIT_TRIPLE_FAULT: e->reason = EXIT_SHUTDOWN; return 0;
 	case VMX_EXIT_EXTERNAL_INTERRUPT: e->reason = EXIT_INTERRUPT; return 0;
 	case VMX_EXIT_EXCEPTION_NMI: e->reason = EXIT_NMI; return 0;
+	case VMX_EXIT_PREEMPTION_TIMER: e->reason = EXIT_SLICE_END; return 0;
 	case VMX_EXIT_IO: translate_io(e); return 0;
 	case VMX_EXIT_EPT_VIOLATION: translate_ept(e, 0); return 0;
 	case VMX_EXIT_EPT_MISCONFIG: translate_ept(e, 1); return 0;
@@ -614,17 +628,63 @@ static void redeliver_interrupted_event(void)
 	vmwrite(ENTRY_INSTRUCTION_LENGTH, vmread(EXIT_INSTRUCTION_LENGTH)); /* software events */
 }
 
+/* On a vCPU switch, the last vCPU's SYSCALL MSRs are saved and v's loaded. */
+static void load_syscall_msrs(struct vmx_vcpu *a)
+{
+	struct cpu *c = this_cpu();
+	struct vmx_vcpu *last = c->syscall_msrs_owner;
+	unsigned i;
+
+	if (last == a)
+		return;
+	for (i = 0; i < SYSCALL_MSRS; i++) {
+		if (last)
+			last->syscall_msr_values[i] = rdmsr(syscall_msrs[i]);
+		wrmsr(syscall_msrs[i], a->syscall_msr_values[i]);
+	}
+	c->syscall_msrs_owner = a;
+}
+
+/*
+ * The VMX-preemption timer counts down at the TSC rate divided by 2^N,
+ * N from IA32_VMX_MISC[4:0], and exits at 0 (SDM Vol. 3C, 26.5.1). It
+ * is on only while the vCPU has a slice end: a vCPU alone on its CPU
+ * runs without these exits.
+ */
+static void arm_slice_timer(struct vmx_vcpu *a, uint64_t slice_end)
+{
+	unsigned shift = (unsigned)(vmx.caps.misc & 0x1f);
+	uint64_t now = arch_tsc(), count;
+
+	if (!slice_end != !a->slice_timer_on) {
+		a->slice_timer_on = slice_end != 0;
+		vmwrite(PIN_BASED_CONTROLS, vmx.ctl.pinbased | (slice_end ? PIN_PREEMPTION_TIMER : 0));
+	}
+	if (!slice_end)
+		return;
+	count = slice_end > now ? (slice_end - now) >> shift : 0;
+	vmwrite(PREEMPTION_TIMER_VALUE, count > 0xffffffffu ? 0xffffffffu : count);
+}
+
+static int vmx_has_slice_timer(void)
+{
+	return vmx.ctl.preemption_timer;
+}
+
 static void vmx_run(struct vcpu *v, struct vcpu_exit *e)
 {
 	struct vmx_vcpu *a = arch_of(v);
 
 	load(v);
+	load_syscall_msrs(a);
 	do {
-		if (a->space->fresh) {
+		if (vmx.ctl.preemption_timer)
+			arm_slice_timer(a, v->slice_end);
+		if (a->flushed != a->space->generation) {
 			invept_all(eptp(a->space));
 			if (vmx.ctl.vpid)
 				invvpid_context((uint16_t)a->space->tag);
-			a->space->fresh = 0;
+			a->flushed = a->space->generation;
 		}
 		vmwrite(GUEST_RSP, v->gprs[REG_RSP]);
 		if (vmx_run_guest(v->gprs, a->launched)) {
@@ -667,7 +727,7 @@ static void vmx_inject(struct vcpu *v, enum event_kind kind, uint8_t vector, int
 
 static void vmx_flush_tlb(struct vcpu *v)
 {
-	arch_of(v)->space->fresh = 1;
+	arch_of(v)->space->generation++;
 }
 
 const struct vcpu_ops vmx_ops = {
@@ -681,6 +741,7 @@ const struct vcpu_ops vmx_ops = {
 	.create = vmx_create,
 	.destroy = vmx_destroy,
 	.run = vmx_run,
+	.has_slice_timer = vmx_has_slice_timer,
 	.get_reg = vmx_get_reg,
 	.set_reg = vmx_set_reg,
 	.skip_instruction = vmx_skip_instruction,

@@ -1,0 +1,22 @@
+/* The local APIC: IPIs, EOI and the scheduler's timer (arch/x86/lapic.c). */
+#ifndef ARCH_X86_LAPIC_H
+#define ARCH_X86_LAPIC_H
+
+#include <stdint.h>
+
+/* The host's interrupt vectors: above every exception and below nothing else of ours. */
+#define VEC_TIMER 0xf0
+#define VEC_KICK 0xf1
+#define VEC_SPURIOUS 0xff
+#define HOST_VECTORS { VEC_TIMER, VEC_KICK, VEC_SPURIOUS }
+#define HOST_VECTOR_COUNT 3
+
+uint32_t lapic_id(void);
+void lapic_send_ipi(uint32_t apic_id, uint32_t icr);
+void lapic_eoi(void);
+/* Picks the timer mode (and calibrates one-shot mode) once, on the boot CPU. */
+void lapic_timer_init(void);
+/* Enables the calling CPU's APIC with our spurious vector and its timer unarmed. */
+void lapic_cpu_init(void);
+
+#endif

@@ -1,0 +1,201 @@
+#include "scheduler.h"
+
+#include <stddef.h>
+
+#include "arch.h"
+#include "lib/spinlock.h"
+#include "mm.h"
+#include "partition.h"
+#include "sched.h"
+
+#define NS_PER_S 1000000000ull
+#define POLL_NS 10000000ull /* CPU 0 looks at the console at least this often */
+
+static struct sched sched;
+static struct spinlock lock;
+static void (*poll_cpu0)(void);
+static uint64_t slice_ticks, poll_ticks;
+static struct vcpu *fpu_owner[SCHED_CPUS_MAX]; /* whose extended state each CPU holds */
+
+static struct vcpu *vcpu_of(struct sched_entity *e)
+{
+	return (struct vcpu *)(void *)((char *)e - offsetof(struct vcpu, se));
+}
+
+static uint64_t ticks_to_ns(uint64_t ticks)
+{
+	uint64_t hz = arch_tsc_hz();
+
+	return ticks / hz * NS_PER_S + ticks % hz * NS_PER_S / hz;
+}
+
+/* The earlier of two deadlines, 0 meaning none. */
+static uint64_t earliest(uint64_t a, uint64_t b)
+{
+	return !a ? b : !b ? a : a < b ? a : b;
+}
+
+void scheduler_init(unsigned ncpus, void (*cpu0_poll)(void))
+{
+	sched_init(&sched, ncpus >= SCHED_CPUS_MAX ? ~0ull : (1ull << ncpus) - 1);
+	poll_cpu0 = cpu0_poll;
+	slice_ticks = arch_tsc_hz() / (NS_PER_S / SCHED_SLICE_NS);
+	poll_ticks = arch_tsc_hz() / (NS_PER_S / POLL_NS);
+}
+
+void scheduler_lock(void)
+{
+	spin_lock(&lock);
+}
+
+void scheduler_unlock(void)
+{
+	spin_unlock(&lock);
+}
+
+const char *scheduler_add(struct vcpu *v)
+{
+	const char *why = sched_add(&sched, &v->se);
+
+	if (why)
+		return why;
+	v->started = 1;
+	scheduler_kick(v);
+	return 0;
+}
+
+void scheduler_hold(struct vcpu *v, int hold)
+{
+	if (hold)
+		sched_hold(&v->se);
+	else
+		sched_release(&sched, &v->se);
+	scheduler_kick(v);
+}
+
+void scheduler_kick(struct vcpu *v)
+{
+	arch_kick(v->se.cpu); /* the caller's own CPU looks again anyway */
+}
+
+void scheduler_block(struct vcpu *v)
+{
+	spin_lock(&lock);
+	sched_block(&v->se);
+	spin_unlock(&lock);
+}
+
+/*
+ * With the lock held: this CPU's sleepers whose wake-up time has come get
+ * their interrupt and run again. Returns the next wake-up time, or 0.
+ */
+static uint64_t wake_sleepers(unsigned cpu, uint64_t now)
+{
+	struct sched_entity *e;
+	uint64_t next = 0;
+
+	for (e = sched.cpu[cpu].queue; e; e = e->next) {
+		struct vcpu *v = vcpu_of(e);
+		if (e->runnable || v->wake_vector < 0)
+			continue;
+		if (now < v->wake_tsc) {
+			next = earliest(next, v->wake_tsc);
+			continue;
+		}
+		v->ops->inject(v, EVENT_INTERRUPT, (uint8_t)v->wake_vector, 0, 0);
+		v->wake_vector = -1;
+		sched_wake(&sched, e);
+	}
+	return next;
+}
+
+/* With the lock held: tears down this CPU's vCPUs whose partition is stopping. */
+static void retire_stopping(unsigned cpu)
+{
+	struct sched_entity *e, *next;
+
+	for (e = sched.cpu[cpu].queue; e; e = next) {
+		struct vcpu *v = vcpu_of(e);
+		next = e->next;
+		if (v->part->state != PART_STOPPING)
+			continue;
+		sched_remove(&sched, e);
+		if (fpu_owner[cpu] == v)
+			fpu_owner[cpu] = 0;
+		partition_vcpu_retire(v);
+	}
+}
+
+/* Extended state is switched only when another vCPU runs here: the host never uses it. */
+static void switch_extended_state(unsigned cpu, struct vcpu *v)
+{
+	struct vcpu *old = fpu_owner[cpu];
+
+	if (old == v)
+		return;
+	arch_guest_fpu_switch(old ? mm_ptr(old->fpu_pa) : 0, mm_ptr(v->fpu_pa));
+	fpu_owner[cpu] = v;
+}
+
+static int keeps_running(const struct vcpu *v, const struct vcpu_exit *e)
+{
+	return e->reason != EXIT_INTERRUPT && e->reason != EXIT_SLICE_END &&
+	       v->part->state == PART_RUNNING && v->se.runnable;
+}
+
+/* Runs v until its slice ends, it halts, its partition stops or pauses, or a kick comes. */
+static void run_slice(struct vcpu *v, unsigned cpu, uint64_t wake)
+{
+	uint64_t start = arch_tsc(), timer = wake;
+	struct vcpu_exit e;
+
+	if (!v->arch && partition_vcpu_create(v))
+		return;
+	switch_extended_state(cpu, v);
+	v->slice_end = sched_slice(&sched, cpu) ? start + slice_ticks : 0;
+	if (!v->ops->has_slice_timer())
+		timer = earliest(timer, v->slice_end);
+	if (cpu == 0 && poll_cpu0)
+		timer = earliest(timer, start + poll_ticks);
+	arch_timer_arm(timer);
+	do {
+		v->ops->run(v, &e);
+		v->exits++;
+	} while (vcpu_handle_exit(v, &e) == 0 && keeps_running(v, &e));
+	if (e.reason == EXIT_INTERRUPT)
+		arch_take_interrupts();
+	spin_lock(&lock);
+	sched_charge(&v->se, ticks_to_ns(arch_tsc() - start));
+	spin_unlock(&lock);
+}
+
+/* Nothing to run: sleep until the next wake-up, a kick, or (CPU 0) the console's turn. */
+static void idle(unsigned cpu, uint64_t wake)
+{
+	if (cpu == 0 && poll_cpu0)
+		wake = earliest(wake, arch_tsc() + poll_ticks);
+	arch_timer_arm(wake);
+	arch_wait_for_interrupt();
+}
+
+void scheduler_main(void)
+{
+	unsigned cpu = arch_cpu_index();
+
+	for (;;) {
+		struct sched_entity *e;
+		uint64_t wake;
+
+		if (cpu == 0 && poll_cpu0)
+			poll_cpu0();
+		spin_lock(&lock);
+		retire_stopping(cpu);
+		wake = wake_sleepers(cpu, arch_tsc());
+		e = sched_pick(&sched, cpu);
+		spin_unlock(&lock);
+		if (e)
+			run_slice(vcpu_of(e), cpu, wake);
+		else
+			idle(cpu, wake);
+	}
+}

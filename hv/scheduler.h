@@ -1,0 +1,36 @@
+/*
+ * The scheduler at run time: one run queue per CPU under one lock, the
+ * stride policy of sched.h choosing, the host timer (or the backend's
+ * own) cutting time slices, HLT blocking a vCPU until its wake-up time,
+ * and kicks (IPIs) telling another CPU to look at its queue again.
+ *
+ * A vCPU stays on the CPU it was queued on: its VMCS or VMCB, its
+ * extended state and its timers live there.
+ */
+#ifndef HV_SCHEDULER_H
+#define HV_SCHEDULER_H
+
+#include <stdint.h>
+
+#include "vcpu.h"
+
+/* ncpus online; cpu0_poll (the console) runs on CPU 0 between time slices, at least every 10 ms. */
+void scheduler_init(unsigned ncpus, void (*cpu0_poll)(void));
+
+void scheduler_lock(void);
+void scheduler_unlock(void);
+
+/* With the lock held. Queues v on a CPU it may use and tells that CPU; NULL or why not. */
+const char *scheduler_add(struct vcpu *v);
+/* With the lock held. Pause (hold = 1) or resume v. */
+void scheduler_hold(struct vcpu *v, int hold);
+/* Makes v's CPU stop running v, if it is, and look at its queue again. */
+void scheduler_kick(struct vcpu *v);
+
+/* On v's CPU: v halted; it sleeps until its wake-up time (or for good, if none). */
+void scheduler_block(struct vcpu *v);
+
+/* Each CPU's main loop. */
+void __attribute__((noreturn)) scheduler_main(void);
+
+#endif
