@@ -1,46 +1,53 @@
 #!/usr/bin/python3
-"""make bench: the self-test guest's micro-benchmarks under QEMU TCG with
--icount shift=0,sleep=off, one vCPU on one CPU. With icount each guest
-instruction, the hypervisor's included, advances the virtual clock by
-1 ns, and the TSC counts that clock: TSC deltas are instruction counts.
+"""make bench: figures measured under QEMU TCG with -icount
+shift=0,sleep=off. With icount each guest instruction, the hypervisor's
+included, advances the virtual clock by 1 ns, and the TSC counts that
+clock: TSC deltas are instruction counts, and "guest time" is virtual.
 
-Prints, per exit kind, the instructions of one exit round trip: the
-exiting instruction plus the hypervisor's whole exit path, with the
-guest's loop overhead (a baseline loop) subtracted. Figures only: the
-targets are printed beside them, never asserted.
+1. Exit costs (one CPU): per exit kind, the instructions of one exit
+   round trip, the exiting instruction plus the hypervisor's whole exit
+   path, with the guest's loop overhead (a baseline loop) subtracted.
+2. Shares: two CPU-bound partitions with shares 2:1 on one CPU; the
+   error of the split the hypervisor's accounting shows over 10 s of
+   guest time.
+3. The cost of an idle neighbour: a busy partition's throughput (its own
+   work reports) alone, then with an idle partition (halting, woken by a
+   timer tick every 8M TSC ticks) started beside it on its CPU; one run.
+
+Figures only: targets are printed beside them, never asserted.
 """
 import os
-import re
 import sys
+import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "tests", "e2e"))
 import harness  # noqa: E402
+from test_partitions import SHARES_CFG  # noqa: E402
 
-CFG = """\
-[hypervisor]
-console = com1
-
-[partition bench]
-memory = 16M
-kernel = selftest.elf
-cmdline = mode=bench
-"""
+CFG = harness.hv_cfg({"bench": {"cmdline": "mode=bench"}})
 TARGETS = {"cpuid": 150, "port_io": 400}
+SHARES_GUEST_MS = 10000
+
+NEIGHBOUR_CFG = harness.hv_cfg({
+    "busy": {"cmdline": "mode=work", "cpus": 1},
+    "idle": {"cmdline": "mode=idle", "cpus": 1, "autostart": "no"},
+})
+WORK_REPORTS = 8  # per phase, after one dropped (it may straddle the change)
 
 
-def main():
-    os.makedirs(harness.LOGS, exist_ok=True)
-    log = os.path.join(harness.LOGS, "bench.log")
-    with harness.Workdir() as work:
-        image = harness.make_medium(work, "iso", CFG)
-        with harness.boot_qemu("bench", image, log, smp=1,
-                               extra=("-icount", "shift=0,sleep=off")) as run:
-            base = run.expect(r"BENCH rounds (\d+) repeats (\d+) baseline_ticks (\d+)\s", 300)
-            rounds, repeats = int(base.group(1)), int(base.group(2))
-            figures = {}
-            for name in ("cpuid", "port_io", "hypercall"):
-                figures[name] = sorted(int(run.expect(rf"BENCH {name} (-?\d+)\s", 300).group(1))
-                                       for _ in range(repeats))
+def boot(work, cfg, log, smp):
+    image = harness.make_medium(work, "iso", cfg)
+    return harness.boot_qemu("bench", image, log, smp=smp, extra=("-icount", "shift=0,sleep=off"))
+
+
+def exit_costs(work, log):
+    with boot(work, CFG, log, 1) as run:
+        base = run.expect(r"BENCH rounds (\d+) repeats (\d+) baseline_ticks (\d+)\s", 300)
+        rounds, repeats = int(base.group(1)), int(base.group(2))
+        figures = {}
+        for name in ("cpuid", "port_io", "hypercall"):
+            figures[name] = sorted(int(run.expect(rf"BENCH {name} (-?\d+)\s", 300).group(1))
+                                   for _ in range(repeats))
     print(f"bench: QEMU TCG -icount shift=0, {rounds} rounds, {repeats} repeats each, "
           f"baseline loop {int(base.group(3)) // rounds} instructions a round")
     print("bench: instructions per exit round trip (exiting instruction + hypervisor path),")
@@ -48,6 +55,50 @@ def main():
     for name, values in figures.items():
         target = f"  (target <= {TARGETS[name]})" if name in TARGETS else ""
         print(f"bench:   {name:10} {values[len(values) // 2]:8}   [{values[0]}, {values[-1]}]{target}")
+
+
+def share_error(work, log):
+    with boot(work, SHARES_CFG, log, 2) as run:
+        run.expect_all({n: rf"\[{n}\] SELFTEST start mode=spin" for n in ("heavy", "light")}, 300)
+        start = run.cpu_ms(["heavy", "light"])
+        now = start
+        while sum(now.values()) - sum(start.values()) < SHARES_GUEST_MS:
+            time.sleep(2)
+            now = run.cpu_ms(["heavy", "light"])
+    heavy, light = now["heavy"] - start["heavy"], now["light"] - start["light"]
+    got = heavy / (heavy + light)
+    print(f"bench: shares 200:100 on one CPU over {heavy + light} ms of guest time: "
+          f"{heavy} ms : {light} ms = {heavy / light:.3f} : 1")
+    print(f"bench:   share error {abs(got - 2 / 3) / (2 / 3) * 100:.2f} % of the heavy partition's due "
+          f"(target <= 5 %)")
+
+
+def work_reports(run, count):
+    run.expect(r"\[busy\] BENCH work (\d+)\r", 300)  # dropped: it may straddle the change
+    return [int(run.expect(r"\[busy\] BENCH work (\d+)\r", 300).group(1)) for _ in range(count)]
+
+
+def idle_neighbour_cost(work, log):
+    with boot(work, NEIGHBOUR_CFG, log, 2) as run:
+        alone = work_reports(run, WORK_REPORTS)
+        run.command("start idle")
+        run.expect(r"\[idle\] SELFTEST start mode=idle", 300)
+        beside = work_reports(run, WORK_REPORTS)
+        ms = run.cpu_ms(["busy", "idle"])
+    mean_alone, mean_beside = sum(alone) / len(alone), sum(beside) / len(beside)
+    print(f"bench: busy partition's work per 2^29 TSC ticks (mean of {WORK_REPORTS} reports): "
+          f"alone {mean_alone:.0f}, beside an idle partition {mean_beside:.0f}")
+    print(f"bench:   the idle neighbour costs it {(1 - mean_beside / mean_alone) * 100:.2f} % "
+          f"(the idle one's CPU time so far: {ms['idle']} ms, the busy one's {ms['busy']} ms)")
+
+
+def main():
+    os.makedirs(harness.LOGS, exist_ok=True)
+    log = os.path.join(harness.LOGS, "bench.log")
+    with harness.Workdir() as work:
+        exit_costs(work, log)
+        share_error(work, log)
+        idle_neighbour_cost(work, log)
     os.remove(log)
     return 0
 
