@@ -10,6 +10,7 @@
 #include "config.h"
 #include "console.h"
 #include "lib/fmt.h"
+#include "lib/spinlock.h"
 #include "lib/str.h"
 #include "log.h"
 #include "mm.h"
@@ -42,9 +43,14 @@ static struct partition partitions[CFG_PARTITIONS_MAX];
 static unsigned cpus_online;
 static const struct vcpu_ops *vcpu_ops; /* NULL: no partition can run */
 
+/* Log lines and console output reach the line whole, whichever CPU writes them. */
 static void uart_sink(const char *text, size_t len)
 {
+	static struct spinlock serial_lock;
+
+	spin_lock(&serial_lock);
 	uart_write(&uart, text, len);
+	spin_unlock(&serial_lock);
 }
 
 static int uart_byte(void)
