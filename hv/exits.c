@@ -97,11 +97,8 @@ static int halt(struct vcpu *v, const struct vcpu_exit *e)
 			       (unsigned long long)rip(v));
 		return -1;
 	}
-	if (v->wake_vector >= 0 && arch_tsc() >= v->wake_tsc) {
-		v->ops->inject(v, EVENT_INTERRUPT, (uint8_t)v->wake_vector, 0, 0);
-		v->wake_vector = -1;
+	if (scheduler_wake_if_due(v, arch_tsc()))
 		return 0;
-	}
 	scheduler_block(v); /* the scheduler injects the vector when the time comes */
 	return -1;
 }

@@ -283,16 +283,17 @@ static void cmd_mem(const char *args)
 
 static void show_partition(const struct partition *p)
 {
-	uint64_t ms = partition_cpu_ns(p) / 1000000;
+	uint64_t ns, exits;
 
 	if (p->state == PART_STOPPED && !p->stop_reason[0]) {
 		console_print("  %-16s not running%s\n", p->cfg->name,
 			      p->cfg->autostart ? " (could not start: see 'log')" : " (autostart no)");
 		return;
 	}
+	partition_totals(p, &ns, &exits);
 	console_print("  %-16s %s on cpu %u, cpu_ms %llu, exits %llu%s%s\n", p->cfg->name,
-		      part_state_name(p->state), p->cpu, (unsigned long long)ms,
-		      (unsigned long long)partition_exits(p), p->state == PART_STOPPED ? ": " : "",
+		      part_state_name(p->state), p->cpu, (unsigned long long)(ns / 1000000),
+		      (unsigned long long)exits, p->state == PART_STOPPED ? ": " : "",
 		      p->state == PART_STOPPED ? p->stop_reason : "");
 }
 

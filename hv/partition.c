@@ -223,26 +223,20 @@ int64_t partition_start_vcpu(struct partition *p, uint64_t index, uint64_t rip, 
 	return 0;
 }
 
-uint64_t partition_cpu_ns(const struct partition *p)
+void partition_totals(const struct partition *p, uint64_t *cpu_ns, uint64_t *exits)
 {
-	uint64_t ns = p->cpu_ns;
 	unsigned i;
 
-	for (i = 0; i < p->cfg->vcpus; i++)
-		if (p->vcpus[i].started)
-			ns += p->vcpus[i].se.ran_ns;
-	return ns;
-}
-
-uint64_t partition_exits(const struct partition *p)
-{
-	uint64_t n = p->exits;
-	unsigned i;
-
-	for (i = 0; i < p->cfg->vcpus; i++)
-		if (p->vcpus[i].started)
-			n += p->vcpus[i].exits;
-	return n;
+	scheduler_lock(); /* a retiring vCPU moves its figures into the partition's */
+	*cpu_ns = p->cpu_ns;
+	*exits = p->exits;
+	for (i = 0; i < p->cfg->vcpus; i++) {
+		if (!p->vcpus[i].started)
+			continue;
+		*cpu_ns += p->vcpus[i].se.ran_ns;
+		*exits += p->vcpus[i].exits;
+	}
+	scheduler_unlock();
 }
 
 int partition_vcpu_create(struct vcpu *v)

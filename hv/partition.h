@@ -51,8 +51,7 @@ void partition_stop(struct partition *p, const char *fmt, ...) __attribute__((fo
 int64_t partition_start_vcpu(struct partition *p, uint64_t index, uint64_t rip, uint64_t rsp);
 
 /* CPU time and exits of all its vCPUs since it started. */
-uint64_t partition_cpu_ns(const struct partition *p);
-uint64_t partition_exits(const struct partition *p);
+void partition_totals(const struct partition *p, uint64_t *cpu_ns, uint64_t *exits);
 
 /*
  * For the scheduler, on the vCPU's own CPU: creates its backend state

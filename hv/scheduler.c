@@ -85,6 +85,15 @@ void scheduler_block(struct vcpu *v)
 	spin_unlock(&lock);
 }
 
+int scheduler_wake_if_due(struct vcpu *v, uint64_t now)
+{
+	if (v->wake_vector < 0 || now < v->wake_tsc)
+		return 0;
+	v->ops->inject(v, EVENT_INTERRUPT, (uint8_t)v->wake_vector, 0, 0);
+	v->wake_vector = -1;
+	return 1;
+}
+
 /*
  * With the lock held: this CPU's sleepers whose wake-up time has come get
  * their interrupt and run again. Returns the next wake-up time, or 0.
@@ -96,15 +105,12 @@ static uint64_t wake_sleepers(unsigned cpu, uint64_t now)
 
 	for (e = sched.cpu[cpu].queue; e; e = e->next) {
 		struct vcpu *v = vcpu_of(e);
-		if (e->runnable || v->wake_vector < 0)
+		if (e->runnable)
 			continue;
-		if (now < v->wake_tsc) {
+		if (scheduler_wake_if_due(v, now))
+			sched_wake(&sched, e);
+		else if (v->wake_vector >= 0)
 			next = earliest(next, v->wake_tsc);
-			continue;
-		}
-		v->ops->inject(v, EVENT_INTERRUPT, (uint8_t)v->wake_vector, 0, 0);
-		v->wake_vector = -1;
-		sched_wake(&sched, e);
 	}
 	return next;
 }

@@ -29,6 +29,8 @@ void scheduler_kick(struct vcpu *v);
 
 /* On v's CPU: v halted; it sleeps until its wake-up time (or for good, if none). */
 void scheduler_block(struct vcpu *v);
+/* On v's CPU: if v's HC_WAKE_AFTER time has come, its vector is injected; 1 if so. */
+int scheduler_wake_if_due(struct vcpu *v, uint64_t now);
 
 /* Each CPU's main loop. */
 void __attribute__((noreturn)) scheduler_main(void);
