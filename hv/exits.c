@@ -51,7 +51,10 @@ static void port_io(struct vcpu *v, const struct vcpu_exit *e)
 		vuart_access(&v->part->uart, port - VUART_BASE, e->u.io.in, &value);
 	else
 		value = mask; /* no device: reads float high, writes vanish, as on a real bus */
-	if (e->u.io.in)
+	/* A 32-bit register write zero-extends to 64 bits; 8 and 16-bit ones merge (SDM Vol. 1, 3.4.1.1). */
+	if (e->u.io.in && e->u.io.size == 4)
+		v->gprs[REG_RAX] = value;
+	else if (e->u.io.in)
 		v->gprs[REG_RAX] = (v->gprs[REG_RAX] & ~(uint64_t)mask) | (value & mask);
 	skip(v, e);
 }
@@ -149,6 +152,11 @@ int vcpu_handle_exit(struct vcpu *v, const struct vcpu_exit *e)
 			 (unsigned long long)rip(v));
 		inject_fault(v, VEC_UD);
 		return 0;
+	case EXIT_RDPMC:
+		inject_fault(v, VEC_GP); /* no counter is offered: every index is invalid */
+		return 0;
+	case EXIT_GUEST_EXCEPTION:
+		return 0; /* the exit only let the host in; the backend delivers the exception */
 	case EXIT_INTERRUPT:
 	case EXIT_NMI:
 	case EXIT_SLICE_END:

@@ -15,6 +15,7 @@ enum vcpu_reg {
 	REG_RAX, REG_RCX, REG_RDX, REG_RBX, REG_RSP, REG_RBP, REG_RSI, REG_RDI,
 	REG_R8, REG_R9, REG_R10, REG_R11, REG_R12, REG_R13, REG_R14, REG_R15,
 	REG_RIP, REG_RFLAGS, REG_CR0, REG_CR3, REG_CR4, REG_EFER,
+	REG_PAT, /* the vCPU's own IA32_PAT */
 	REG_COUNT
 };
 #define REG_GPRS 16
@@ -31,6 +32,8 @@ enum vcpu_exit_reason {
 	EXIT_XSETBV,
 	EXIT_CACHE_FLUSH,  /* INVD, WBINVD */
 	EXIT_FORBIDDEN_INSN, /* VMX, SVM or MONITOR/MWAIT: not offered, #UD */
+	EXIT_RDPMC,        /* performance counters are not virtualized: #GP */
+	EXIT_GUEST_EXCEPTION, /* #DB or #AC, already queued by the backend for the guest's own IDT */
 	EXIT_SHUTDOWN,     /* triple fault */
 	EXIT_INTERRUPT,    /* a host interrupt arrived while the guest ran */
 	EXIT_SLICE_END,    /* the backend's own timer ended the time slice (slice_end) */

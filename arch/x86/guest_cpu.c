@@ -43,13 +43,15 @@ void arch_guest_cpuid(struct vcpu *v)
 int arch_guest_msr(struct vcpu *v, int write, uint32_t msr)
 {
 	struct msr_state s = { v->ops->get_reg(v, REG_EFER), EFER_SCE | EFER_LME | EFER_LMA | EFER_NXE,
-			       arch_tsc() };
+			       arch_tsc(), v->ops->get_reg(v, REG_PAT) };
 	uint64_t value = write ? edx_eax(v) : 0;
 
 	switch (msr_policy(msr, write, &value, &s)) {
 	case MSR_EMULATE:
-		if (write)
-			v->ops->set_reg(v, REG_EFER, s.efer); /* EFER is the only write emulated */
+		if (write && msr == MSR_PAT)
+			v->ops->set_reg(v, REG_PAT, s.pat);
+		else if (write) /* EFER and PAT are the only writes emulated */
+			v->ops->set_reg(v, REG_EFER, s.efer);
 		else
 			set_edx_eax(v, value);
 		return 0;

@@ -70,7 +70,6 @@ int msr_passthrough(uint32_t msr)
 	case MSR_SYSENTER_CS:
 	case MSR_SYSENTER_ESP:
 	case MSR_SYSENTER_EIP:
-	case MSR_PAT:
 	case MSR_STAR:
 	case MSR_LSTAR:
 	case MSR_CSTAR:
@@ -96,6 +95,28 @@ static enum msr_action efer(int write, uint64_t *value, struct msr_state *s)
 	return MSR_EMULATE;
 }
 
+/*
+ * IA32_PAT: each vCPU's own, kept by the backend (QEMU's SVM, for one,
+ * does not switch it). Each byte must name a memory type, 0, 1, 4, 5, 6
+ * or 7, else WRMSR is #GP (SDM Vol. 3A, 13.12.2).
+ */
+static enum msr_action pat(int write, uint64_t *value, struct msr_state *s)
+{
+	unsigned i;
+
+	if (!write) {
+		*value = s->pat;
+		return MSR_EMULATE;
+	}
+	for (i = 0; i < 8; i++) {
+		uint8_t type = (uint8_t)(*value >> (8 * i));
+		if (type > 7 || type == 2 || type == 3)
+			return MSR_DENY;
+	}
+	s->pat = *value;
+	return MSR_EMULATE;
+}
+
 enum msr_action msr_policy(uint32_t msr, int write, uint64_t *value, struct msr_state *s)
 {
 	if (msr_passthrough(msr))
@@ -103,6 +124,8 @@ enum msr_action msr_policy(uint32_t msr, int write, uint64_t *value, struct msr_
 	switch (msr) {
 	case 0xc0000080:
 		return efer(write, value, s);
+	case MSR_PAT:
+		return pat(write, value, s);
 	case MSR_TSC:
 		/* Read: emulated (QEMU's SVM returns 0 when it is passed through).
 		 * Write: would move the host's TSC. */

@@ -38,6 +38,7 @@ struct msr_state {
 	uint64_t efer; /* as the guest sees it: no SVME */
 	uint64_t efer_allowed; /* bits the guest may set: SCE, LME, LMA, NXE */
 	uint64_t tsc;  /* the guest's TSC now */
+	uint64_t pat;  /* the vCPU's IA32_PAT */
 };
 
 /*
@@ -55,6 +56,7 @@ int msr_passthrough(uint32_t msr);
 #define MSR_SYSENTER_ESP 0x175
 #define MSR_SYSENTER_EIP 0x176
 #define MSR_PAT 0x277
+#define PAT_DEFAULT 0x0007040600070406ull /* at reset (SDM Vol. 3A, 13.12.4) */
 #define MSR_STAR 0xc0000081
 #define MSR_LSTAR 0xc0000082
 #define MSR_CSTAR 0xc0000083

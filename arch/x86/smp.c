@@ -6,6 +6,7 @@
  */
 #include "arch.h"
 #include "boot_info.h"
+#include "control_regs.h"
 #include "cpu.h"
 #include "lapic.h"
 #include "log.h"
@@ -17,7 +18,7 @@
 #define START_TIMEOUT_US 200000
 
 struct trampoline_params {
-	uint32_t cr3, efer;
+	uint32_t cr3, efer, cr0, reserved0;
 	uint64_t stack, entry;
 	uint32_t index, reserved;
 	uint32_t patch[6]; /* (where, what) pairs: page + where = page base + what */
@@ -59,6 +60,8 @@ static struct trampoline_params *install(uint64_t page)
 		*(uint32_t *)(dst + p->patch[i]) = (uint32_t)page + p->patch[i + 1];
 	p->cr3 = (uint32_t)read_cr3();
 	p->efer = (uint32_t)(rdmsr(MSR_EFER) & ((1u << 8) | (1u << 11))); /* LME, NXE */
+	/* The boot CPU's PG, WP, NE ...; never CD or NW, which an AP has from INIT. */
+	p->cr0 = (uint32_t)(read_cr0() & ~(CR0_CD | CR0_NW));
 	p->entry = (uint64_t)(uintptr_t)ap_main;
 	return p;
 }

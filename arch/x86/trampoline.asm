@@ -24,8 +24,9 @@ trampoline_start:
 	mov bx, ax
 	shl ebx, 4				; linear address of this page
 	lgdt [gdtr - trampoline_start]
-	mov eax, cr0
-	or eax, 1				; PE
+	; From INIT, CR0 has CD and NW set (SDM Vol. 3A, 10.1.1, Table 10-1):
+	; only PE now, caching on; the full CR0 comes with paging below.
+	mov eax, 0x11				; PE, ET
 	mov cr0, eax
 	jmp far dword [far32 - trampoline_start]
 
@@ -44,9 +45,8 @@ protected:
 	mov eax, [ebx + p_efer - trampoline_start]
 	xor edx, edx
 	wrmsr
-	mov eax, cr0
-	or eax, 0x80000000			; PG: long mode is active now
-	mov cr0, eax
+	mov eax, [ebx + p_cr0 - trampoline_start]
+	mov cr0, eax				; the boot CPU's CR0 with PG: long mode is active now
 	jmp far dword [ebx + far64 - trampoline_start]
 
 bits 64
@@ -76,6 +76,8 @@ align 8
 trampoline_params:
 p_cr3:	dd 0
 p_efer:	dd 0
+p_cr0:	dd 0
+	dd 0
 p_stack: dq 0
 p_entry: dq 0
 p_index: dd 0

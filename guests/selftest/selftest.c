@@ -23,9 +23,12 @@
 #define LSR_THRE 0x20
 #define WAKE_VECTOR 32
 #define TRAP_VECTORS 33
+#define VEC_DB 1
 #define VEC_UD 6
 #define VEC_GP 13
 #define MSR_TSC 0x10
+#define MSR_PAT 0x277
+#define PAT_RESET 0x0007040600070406ull
 #define MSR_EFER 0xc0000080
 #define MSR_VM_HSAVE_PA 0xc0010117
 #define EFER_SVME (1ull << 12)
@@ -61,6 +64,8 @@ static uint64_t idt[TRAP_VECTORS * 2] __attribute__((aligned(16)));
 static volatile int expected_vector = -1, caught_vector = -1;
 static volatile unsigned expected_length;
 static volatile int wakeups;
+static volatile int counting_db; /* #DB traps are counted, not expected */
+static volatile unsigned db_traps;
 static int is_amd;
 static unsigned passed, failed;
 
@@ -180,6 +185,10 @@ void trap_dispatch(struct trap_frame *f)
 {
 	if (f->vector == WAKE_VECTOR) {
 		wakeups++;
+		return;
+	}
+	if (f->vector == VEC_DB && counting_db) {
+		db_traps++; /* a trap: RIP is past the instruction already */
 		return;
 	}
 	if ((int)f->vector == expected_vector) {
@@ -442,6 +451,145 @@ static void check_hlt_wakeup(void)
 	       (unsigned long long)elapsed, (unsigned long long)ticks);
 }
 
+/* ---- CPU state the hypervisor owns ------------------------------------ */
+
+/* Each vCPU starts with the architectural CR0 of the boot protocol and the reset PAT. */
+static void check_boot_state(void)
+{
+	uint64_t cr0, pat = 0;
+	int pat_gp;
+
+	__asm__ volatile("mov %%cr0, %0" : "=r"(cr0));
+	pat_gp = rdmsr_faults(MSR_PAT, &pat);
+	report("boot_state", cr0 == 0x80050033 && !pat_gp && pat == PAT_RESET, "cr0=0x%llx pat=0x%llx%s",
+	       (unsigned long long)cr0, (unsigned long long)pat, pat_gp ? " (#GP)" : "");
+}
+
+/*
+ * PAT is the vCPU's own: a valid value reads back, a reserved memory type
+ * is #GP. The value stays, for the next partition on this CPU not to find.
+ */
+static void check_pat(void)
+{
+	const uint64_t mine = 0x0007040600070106ull; /* entry 1: write-combining */
+	uint64_t back = 0;
+	int write_gp = wrmsr_faults(MSR_PAT, mine), read_gp = rdmsr_faults(MSR_PAT, &back);
+	int reserved_gp = wrmsr_faults(MSR_PAT, (mine & ~0xffull) | 2); /* type 2 is reserved */
+
+	report("pat", !write_gp && !read_gp && back == mine && reserved_gp, "write=%s read=0x%llx reserved_type=%s",
+	       write_gp ? "#GP" : "ok", (unsigned long long)back, reserved_gp ? "#GP" : "ok");
+}
+
+/* CR8 is the guest's own task priority: what it writes it reads back, across exits. */
+static void check_cr8(void)
+{
+	uint64_t five = 0, fifteen = 0;
+	uint32_t r[4];
+
+	__asm__ volatile("mov %1, %%cr8; mov %%cr8, %0" : "=r"(five) : "r"(5ull));
+	__asm__ volatile("mov %0, %%cr8" : : "r"(15ull));
+	cpuid(0, r); /* an exit */
+	__asm__ volatile("mov %%cr8, %0; mov %1, %%cr8" : "=r"(fifteen) : "r"(0ull));
+	report("cr8", five == 5 && fifteen == 15, "read=%llu after_exit=%llu", (unsigned long long)five,
+	       (unsigned long long)fifteen);
+}
+
+static int cr0_write_faults(uint64_t value)
+{
+	expect_fault(VEC_GP, 3); /* mov cr0, rax: 0F 22 C0 */
+	__asm__ volatile("mov %0, %%cr0" : : "a"(value));
+	return fault_taken(VEC_GP);
+}
+
+static int cr4_write_faults(uint64_t value)
+{
+	expect_fault(VEC_GP, 3); /* mov cr4, rax: 0F 22 E0 */
+	__asm__ volatile("mov %0, %%cr4" : : "a"(value));
+	return fault_taken(VEC_GP);
+}
+
+/*
+ * MOV to CR0 and CR4 are checked as the CPU checks them when the
+ * hypervisor performs them, as on VT-x (AMD-V leaves them to the CPU,
+ * and QEMU's emulation of it does not check these: that path runs
+ * without this check).
+ */
+static void check_cr_writes(void)
+{
+	uint64_t cr0, cr4, cr0_after, cr4_after;
+	int high_gp, nw_gp, vmxe_gp, reserved_gp;
+
+	__asm__ volatile("mov %%cr0, %0; mov %%cr4, %1" : "=r"(cr0), "=r"(cr4));
+	high_gp = cr0_write_faults(cr0 | (1ull << 32));
+	nw_gp = cr0_write_faults((cr0 | (1ull << 29)) & ~(1ull << 30)); /* NW without CD */
+	vmxe_gp = cr4_write_faults(cr4 | (1ull << 13));
+	reserved_gp = cr4_write_faults(cr4 | (1ull << 31));
+	__asm__ volatile("mov %%cr0, %0; mov %%cr4, %1" : "=r"(cr0_after), "=r"(cr4_after));
+	report("cr_writes", high_gp && nw_gp && vmxe_gp && reserved_gp && cr0_after == cr0 && cr4_after == cr4,
+	       "cr0_bit32=%s cr0_nw_without_cd=%s cr4_vmxe=%s cr4_bit31=%s cr0=0x%llx cr4=0x%llx",
+	       high_gp ? "#GP" : "ok", nw_gp ? "#GP" : "ok", vmxe_gp ? "#GP" : "ok", reserved_gp ? "#GP" : "ok",
+	       (unsigned long long)cr0_after, (unsigned long long)cr4_after);
+}
+
+#define PORT_NOBODY 0xe0 /* no device: reads all ones */
+
+/* IN to EAX zero-extends into RAX; IN to AL or AX leaves the rest of RAX (SDM Vol. 1, 3.4.1.1). */
+static void check_io_width(void)
+{
+	uint64_t r32 = ~0ull, r16 = 0x1111222233334444ull, r8 = 0x1111222233334444ull;
+
+	__asm__ volatile("inl %%dx, %%eax" : "+a"(r32) : "d"(PORT_NOBODY));
+	__asm__ volatile("inw %%dx, %%ax" : "+a"(r16) : "d"(PORT_NOBODY));
+	__asm__ volatile("inb %%dx, %%al" : "+a"(r8) : "d"(PORT_NOBODY));
+	report("io_width", r32 == 0xffffffffull && r16 == 0x111122223333ffffull && r8 == 0x11112222333344ffull,
+	       "in32=0x%llx in16=0x%llx in8=0x%llx", (unsigned long long)r32, (unsigned long long)r16,
+	       (unsigned long long)r8);
+}
+
+/*
+ * With RFLAGS.TF every instruction ends in a #DB trap, those the
+ * hypervisor emulates (OUT, RDMSR, CPUID) as much as the others: the same
+ * number of traps with them as with NOPs in their place.
+ */
+static unsigned single_step_traps(int emulated)
+{
+	uint32_t a = 0x5a, c = MSR_EFER, d = UART + UART_SCR;
+
+	db_traps = 0;
+	counting_db = 1;
+	if (emulated)
+		__asm__ volatile("pushfq; orq $0x100, (%%rsp); popfq\n\t"
+				 "nop; outb %%al, %%dx; nop; rdmsr; cpuid; nop\n\t"
+				 "pushfq; andq $~0x100, (%%rsp); popfq"
+				 : "+a"(a), "+c"(c), "+d"(d) : : "rbx", "memory", "cc");
+	else
+		__asm__ volatile("pushfq; orq $0x100, (%%rsp); popfq\n\t"
+				 "nop; nop; nop; nop; nop; nop\n\t"
+				 "pushfq; andq $~0x100, (%%rsp); popfq" : : : "memory", "cc");
+	counting_db = 0;
+	return db_traps;
+}
+
+static void check_single_step(void)
+{
+	unsigned native = single_step_traps(0), emulated = single_step_traps(1);
+
+	report("single_step", native >= 8 && emulated == native, "traps_native=%u traps_emulated=%u", native,
+	       emulated);
+}
+
+/* Performance counters are not offered: RDPMC of any counter is #GP, as for an invalid index. */
+static void check_rdpmc(void)
+{
+	uint32_t lo, hi;
+	int gp;
+
+	expect_fault(VEC_GP, 2);
+	__asm__ volatile("rdpmc" : "=a"(lo), "=d"(hi) : "c"(0));
+	gp = fault_taken(VEC_GP);
+	report("rdpmc", gp, "rdpmc(0)=%s", gp ? "#GP" : "no fault");
+}
+
 /* ---- guest SMP -------------------------------------------------------- */
 
 #define AP_WAIT_TICKS (1ull << 35) /* some seconds: the AP may share a CPU with us */
@@ -652,12 +800,20 @@ void selftest_main(const uint8_t *bp)
 		hypercall(HC_EXIT, 1, 0);
 	}
 	check_fpu_initial();
+	check_boot_state();
 	check_cpuid();
 	check_msr();
 	check_uart();
 	check_hypercall();
 	check_virt_insns();
 	check_xsetbv();
+	check_pat();
+	check_cr8();
+	if (!is_amd)
+		check_cr_writes();
+	check_io_width();
+	check_single_step();
+	check_rdpmc();
 	check_hlt_wakeup();
 	check_smp();
 	check_ram(top);

@@ -5,7 +5,7 @@ import time
 
 from harness import hv_cfg
 from test_boot import BOOT_TIMEOUT, expect_all_cpus_online, expect_banner, expect_console
-from test_selftest import ALL_PASS
+from test_selftest import all_pass
 
 THREE_ON_TWO_CFG = hv_cfg({
     "one": {"memory": "32M", "cpus": 0},
@@ -22,7 +22,7 @@ def test_three_selftests_on_two_cpus_all_pass(boot, path):
         expect_all_cpus_online(run, path)
         # Each ends by reading beyond its RAM: stopped, the halted vCPU 1 of 'smp' too.
         run.expect_all({
-            **{name: rf"\[{name}\] " + ALL_PASS for name in ("one", "two", "smp")},
+            **{name: rf"\[{name}\] " + all_pass(path) for name in ("one", "two", "smp")},
             **{name + "_stop": rf"partition {name}: stopped: read of unmapped" for name in ("one", "two", "smp")},
             "ap": r"partition smp: vCPU 1 started on cpu 1\r",
             "smp_check": r"\[smp\] SELFTEST smp PASS vcpus=2 started=0 ap_index=1 ap_apic_id=1 "

@@ -80,7 +80,8 @@ static void svm_and_perf_counters_hidden(void **state)
 
 static struct msr_state fresh(void)
 {
-	struct msr_state s = { EFER_LME | EFER_LMA, EFER_SCE | EFER_LME | EFER_LMA | EFER_NXE, 12345 };
+	struct msr_state s = { EFER_LME | EFER_LMA, EFER_SCE | EFER_LME | EFER_LMA | EFER_NXE, 12345,
+			       PAT_DEFAULT };
 	return s;
 }
 
@@ -129,12 +130,35 @@ static void switched_msrs_pass(void **state)
 	(void)state;
 	assert_int_equal(msr_policy(MSR_FS_BASE, 1, &v, &s), MSR_PASS);
 	assert_int_equal(msr_policy(MSR_LSTAR, 0, &v, &s), MSR_PASS);
-	assert_int_equal(msr_policy(MSR_PAT, 1, &v, &s), MSR_PASS);
 	assert_int_equal(msr_policy(MSR_TSC, 0, &v, &s), MSR_EMULATE);
 	assert_int_equal(v, 12345);
 	assert_int_equal(msr_policy(MSR_TSC, 1, &v, &s), MSR_DENY); /* would move the host's TSC */
 	assert_false(msr_passthrough(MSR_TSC));
 	assert_false(msr_passthrough(0xc0000080));
+}
+
+/* Each vCPU's PAT is its own: emulated, each entry a defined memory type. */
+static void pat_is_the_vcpus_own(void **state)
+{
+	static const uint8_t reserved_types[] = { 2, 3, 8, 0xff };
+	struct msr_state s = fresh();
+	uint64_t v = 0;
+	size_t i, byte;
+
+	(void)state;
+	assert_false(msr_passthrough(MSR_PAT));
+	assert_int_equal(msr_policy(MSR_PAT, 0, &v, &s), MSR_EMULATE);
+	assert_int_equal(v, PAT_DEFAULT);
+	v = 0x0001050607040100ull; /* UC WC WT WP WB UC- in some order: all defined */
+	assert_int_equal(msr_policy(MSR_PAT, 1, &v, &s), MSR_EMULATE);
+	assert_int_equal(s.pat, 0x0001050607040100ull);
+	for (i = 0; i < sizeof(reserved_types); i++) {
+		for (byte = 0; byte < 8; byte++) {
+			v = (PAT_DEFAULT & ~(0xffull << (8 * byte))) | ((uint64_t)reserved_types[i] << (8 * byte));
+			assert_int_equal(msr_policy(MSR_PAT, 1, &v, &s), MSR_DENY);
+		}
+	}
+	assert_int_equal(s.pat, 0x0001050607040100ull); /* unchanged by the refused writes */
 }
 
 int main(void)
@@ -147,6 +171,7 @@ int main(void)
 		cmocka_unit_test(efer_is_emulated_without_svme),
 		cmocka_unit_test(sensitive_and_unknown_msrs_are_denied),
 		cmocka_unit_test(switched_msrs_pass),
+		cmocka_unit_test(pat_is_the_vcpus_own),
 	};
 
 	return cmocka_run_group_tests_name("policy", tests, NULL, NULL);

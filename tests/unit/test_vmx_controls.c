@@ -108,6 +108,19 @@ static void check_against(const struct vmx_caps *c, const struct vmx_controls *v
 	assert_true(v->entry & ENTRY_LOAD_EFER);
 	assert_true(v->pinbased & PIN_EXTERNAL_INTERRUPT);
 	assert_int_equal(v->exit & EXIT_ACK_INTERRUPT, 0); /* the host's IDT takes and EOIs it */
+	/* A guest's MOV to CR8 never reaches the host's TPR: shadowed, or it exits both ways. */
+	if (v->tpr_shadow)
+		assert_true(v->procbased & PROC_TPR_SHADOW);
+	else
+		assert_int_equal(v->procbased & (PROC_CR8_LOAD | PROC_CR8_STORE), PROC_CR8_LOAD | PROC_CR8_STORE);
+	/* PAT is switched whole by the VMCS, or not touched by it at all (vmx.c switches it). */
+	if (v->pat_in_vmcs) {
+		assert_true(v->entry & ENTRY_LOAD_PAT);
+		assert_int_equal(v->exit & (EXIT_SAVE_PAT | EXIT_LOAD_PAT), EXIT_SAVE_PAT | EXIT_LOAD_PAT);
+	} else {
+		assert_int_equal(v->entry & ENTRY_LOAD_PAT, 0);
+		assert_int_equal(v->exit & (EXIT_SAVE_PAT | EXIT_LOAD_PAT), 0);
+	}
 }
 
 static void bochs_gets_everything(void **state)
@@ -126,6 +139,39 @@ static void bochs_gets_everything(void **state)
 	/* TRUE controls let CR3 load/store exiting go (they are default-1 otherwise). */
 	assert_int_equal(v.procbased & (PROC_CR3_LOAD | PROC_CR3_STORE), 0);
 	assert_int_equal(v.pinbased & PIN_PREEMPTION_TIMER, 0); /* the scheduler turns it on */
+	assert_true(v.tpr_shadow);
+	assert_int_equal(v.procbased & (PROC_CR8_LOAD | PROC_CR8_STORE), 0); /* CR8 runs without exits */
+	assert_true(v.pat_in_vmcs);
+}
+
+/* Without a TPR shadow MOV CR8 exits; without CR8 exiting either, the CPU is refused. */
+static void cr8_exits_without_tpr_shadow(void **state)
+{
+	struct vmx_caps c = bochs_skylake_x;
+	struct vmx_controls v;
+
+	(void)state;
+	c.procbased &= ~((uint64_t)PROC_TPR_SHADOW << 32);
+	c.true_procbased &= ~((uint64_t)PROC_TPR_SHADOW << 32);
+	assert_null(vmx_compute_controls(&c, &v));
+	check_against(&c, &v);
+	assert_false(v.tpr_shadow);
+	c.true_procbased &= ~((uint64_t)PROC_CR8_LOAD << 32);
+	assert_string_equal(vmx_compute_controls(&c, &v), "CR8-load exiting");
+}
+
+/* Half the PAT controls are no PAT controls: then none is used, and vmx.c switches PAT. */
+static void pat_switched_by_hand_without_all_controls(void **state)
+{
+	struct vmx_caps c = bochs_skylake_x;
+	struct vmx_controls v;
+
+	(void)state;
+	c.entry &= ~((uint64_t)ENTRY_LOAD_PAT << 32);
+	c.true_entry &= ~((uint64_t)ENTRY_LOAD_PAT << 32);
+	assert_null(vmx_compute_controls(&c, &v));
+	check_against(&c, &v);
+	assert_false(v.pat_in_vmcs);
 }
 
 static void coffee_lake(void **state)
@@ -245,6 +291,8 @@ int main(void)
 		cmocka_unit_test(missing_features_are_named),
 		cmocka_unit_test(vpid_without_invvpid_is_dropped),
 		cmocka_unit_test(fixed_cr_bits),
+		cmocka_unit_test(cr8_exits_without_tpr_shadow),
+		cmocka_unit_test(pat_switched_by_hand_without_all_controls),
 	};
 
 	return cmocka_run_group_tests_name("vmx_controls", tests, NULL, NULL);

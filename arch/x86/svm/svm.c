@@ -9,6 +9,7 @@
  */
 #include <stdint.h>
 
+#include "control_regs.h"
 #include "cpu.h"
 #include "decode.h"
 #include "log.h"
@@ -27,7 +28,10 @@ void svm_run_guest(uint64_t vmcb_pa, uint64_t *gprs, uint64_t host_vmcb_pa);
 #define SVM_FEATURE_NRIPS (1u << 3)
 #define IOPM_PAGES 3
 #define MSRPM_PAGES 2
-#define DEFAULT_PAT 0x0007040600070406ull
+#define VEC_DB 1
+#define VEC_AC 17
+#define DR6_BS (1ull << 14)
+#define RFLAGS_TF (1ull << 8)
 
 struct svm_vcpu {
 	struct vmcb *vmcb;
@@ -67,7 +71,7 @@ static void msrpm_allow(uint8_t *map, uint32_t msr, int write)
 static int build_permission_maps(void)
 {
 	static const uint32_t candidates[] = {
-		MSR_SYSENTER_CS, MSR_SYSENTER_ESP, MSR_SYSENTER_EIP, MSR_PAT, MSR_STAR,
+		MSR_SYSENTER_CS, MSR_SYSENTER_ESP, MSR_SYSENTER_EIP, MSR_STAR,
 		MSR_LSTAR, MSR_CSTAR, MSR_SFMASK, MSR_FS_BASE, MSR_GS_BASE, MSR_KERNEL_GS_BASE,
 	};
 	uint8_t *iopm, *msrpm;
@@ -176,8 +180,11 @@ static void set_segment(struct vmcb_segment *s, uint16_t sel, uint16_t attrib, u
 
 static void set_intercepts(struct vmcb *c)
 {
-	c->intercept_misc1 = MISC1_INTR | MISC1_NMI | MISC1_INIT | MISC1_CPUID | MISC1_INVD | MISC1_HLT |
-			     MISC1_INVLPGA | MISC1_IOIO | MISC1_MSR | MISC1_SHUTDOWN;
+	c->intercept_misc1 = MISC1_INTR | MISC1_NMI | MISC1_INIT | MISC1_RDPMC | MISC1_CPUID | MISC1_INVD |
+			     MISC1_HLT | MISC1_INVLPGA | MISC1_IOIO | MISC1_MSR | MISC1_SHUTDOWN;
+	/* #DB and #AC exit, so that a guest whose delivery of either faults again cannot hold the
+	 * CPU without a #VMEXIT (CVE-2015-8104, CVE-2015-5307); they are delivered back to it. */
+	c->intercept_exceptions = (1u << VEC_DB) | (1u << VEC_AC);
 	/* Every SVM instruction: the guest's EFER.SVME is set (VMRUN requires it), so
 	 * unintercepted ones would run for real. */
 	c->intercept_misc2 = MISC2_VMRUN | MISC2_VMMCALL | MISC2_VMLOAD | MISC2_VMSAVE | MISC2_STGI |
@@ -185,7 +192,9 @@ static void set_intercepts(struct vmcb *c)
 			     MISC2_MWAIT_ARMED | MISC2_XSETBV;
 	c->iopm_base_pa = svm.iopm_pa;
 	c->msrpm_base_pa = svm.msrpm_pa;
-	c->v_intr = V_INTR_MASKING; /* host RFLAGS.IF governs physical interrupts */
+	/* Host RFLAGS.IF governs physical interrupts, and the guest's CR8 is V_TPR, never the
+	 * host's TPR (APM Vol. 2, 15.21.1 and 15.21.4). */
+	c->v_intr = V_INTR_MASKING;
 }
 
 static void set_boot_state(struct vmcb *c, const struct vcpu_boot *b)
@@ -198,7 +207,7 @@ static void set_boot_state(struct vmcb *c, const struct vcpu_boot *b)
 	set_segment(&c->ldtr, 0, 0x82, 0);
 	c->gdtr.base = b->gdt_base;
 	c->gdtr.limit = b->gdt_limit;
-	c->cr0 = 0x80050033; /* PG, AM, WP, NE, ET, MP, PE */
+	c->cr0 = CR0_BOOT;
 	c->cr3 = b->cr3;
 	c->cr4 = 0x20;       /* PAE */
 	c->efer = EFER_LME | EFER_LMA | EFER_SVME;
@@ -207,7 +216,7 @@ static void set_boot_state(struct vmcb *c, const struct vcpu_boot *b)
 	c->rsp = b->rsp;
 	c->dr6 = 0xffff0ff0;
 	c->dr7 = 0x400;
-	c->g_pat = DEFAULT_PAT;
+	c->g_pat = PAT_DEFAULT;
 }
 
 static int svm_create(struct vcpu *v, struct guest_space *s, const struct vcpu_boot *boot)
@@ -309,7 +318,20 @@ static void translate_npf(const struct vmcb *c, struct vcpu_exit *e)
 	e->u.mem.access = (c->exit_info1 & 2) ? GPT_WRITE : (c->exit_info1 & 0x10) ? GPT_EXEC : GPT_READ;
 }
 
-static void translate_exit(struct vcpu *v, const struct vmcb *c, struct vcpu_exit *e)
+/*
+ * An intercepted #DB or #AC goes back to the guest's own handler on the
+ * next VMRUN, replacing an event it interrupted, as a benign exception
+ * does (Intel SDM Vol. 3A, 6.15, Table 6-5); the CPU has updated DR6
+ * already (APM Vol. 2, 15.12). #AC's error code is in EXITINFO1.
+ */
+static void reflect_exception(struct vmcb *c, uint8_t vector, struct vcpu_exit *e)
+{
+	e->reason = EXIT_GUEST_EXCEPTION;
+	c->event_inject = vector | EVENT_TYPE_EXCEPTION | EVENT_VALID |
+			  (vector == VEC_AC ? EVENT_HAS_ERROR | (c->exit_info1 << 32) : 0);
+}
+
+static void translate_exit(struct vcpu *v, struct vmcb *c, struct vcpu_exit *e)
 {
 	uint64_t code = c->exit_code;
 
@@ -326,6 +348,9 @@ static void translate_exit(struct vcpu *v, const struct vmcb *c, struct vcpu_exi
 	case VMEXIT_NMI: e->reason = EXIT_NMI; return;
 	case VMEXIT_IOIO: translate_io(c, e); return;
 	case VMEXIT_NPF: translate_npf(c, e); return;
+	case VMEXIT_RDPMC: e->reason = EXIT_RDPMC; return;
+	case VMEXIT_EXCEPTION_DB: reflect_exception(c, VEC_DB, e); return;
+	case VMEXIT_EXCEPTION_AC: reflect_exception(c, VEC_AC, e); return;
 	case VMEXIT_MSR:
 		e->reason = c->exit_info1 ? EXIT_MSR_WRITE : EXIT_MSR_READ;
 		e->u.msr = (uint32_t)v->gprs[REG_RCX];
@@ -368,6 +393,7 @@ static uint64_t svm_get_reg(struct vcpu *v, enum vcpu_reg r)
 	case REG_CR3: return c->cr3;
 	case REG_CR4: return c->cr4;
 	case REG_EFER: return c->efer & ~EFER_SVME; /* as the guest sees it */
+	case REG_PAT: return c->g_pat;
 	default: return r < REG_GPRS ? v->gprs[r] : 0;
 	}
 }
@@ -383,6 +409,7 @@ static void svm_set_reg(struct vcpu *v, enum vcpu_reg r, uint64_t value)
 	case REG_CR3: c->cr3 = value; break;
 	case REG_CR4: c->cr4 = value; break;
 	case REG_EFER: c->efer = value | EFER_SVME; break; /* VMRUN requires SVME */
+	case REG_PAT: c->g_pat = value; break; /* the guest's PAT with nested paging (APM 15.25.8) */
 	default:
 		if (r < REG_GPRS)
 			v->gprs[r] = value;
@@ -415,18 +442,19 @@ static int svm_skip_instruction(struct vcpu *v, const struct vcpu_exit *e)
 	struct vmcb *c = arch_of(v)->vmcb;
 	unsigned len;
 
-	c->interrupt_shadow = 0; /* a STI or MOV SS shadow ends with the instruction */
-	if (e->reason == EXIT_IO) {
+	if (e->reason == EXIT_IO)
 		c->rip = c->exit_info2; /* the next RIP, saved for every I/O intercept */
-		return 0;
-	}
-	if (svm.features & SVM_FEATURE_NRIPS) {
+	else if (svm.features & SVM_FEATURE_NRIPS)
 		c->rip = c->next_rip;
-		return 0;
-	}
-	if (instruction_length(v, c, &len))
+	else if (instruction_length(v, c, &len) == 0)
+		c->rip += len;
+	else
 		return -1;
-	c->rip += len;
+	c->interrupt_shadow = 0; /* a STI or MOV SS shadow ends with the instruction */
+	if (c->rflags & RFLAGS_TF) { /* the single-step trap the instruction owes (APM Vol. 2, 13.1.4) */
+		c->dr6 |= DR6_BS;
+		c->event_inject = VEC_DB | EVENT_TYPE_EXCEPTION | EVENT_VALID;
+	}
 	return 0;
 }
 

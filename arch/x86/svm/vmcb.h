@@ -92,6 +92,7 @@ _Static_assert(sizeof(struct vmcb) == 0x1000, "VMCB layout");
 #define MISC1_INTR (1u << 0)
 #define MISC1_NMI (1u << 1)
 #define MISC1_INIT (1u << 3)
+#define MISC1_RDPMC (1u << 15)
 #define MISC1_CPUID (1u << 18)
 #define MISC1_INVD (1u << 22)
 #define MISC1_HLT (1u << 24)
@@ -113,6 +114,9 @@ _Static_assert(sizeof(struct vmcb) == 0x1000, "VMCB layout");
 #define MISC2_XSETBV (1u << 13)
 
 /* Exit codes (APM Vol. 2, Appendix C). */
+#define VMEXIT_EXCEPTION_DB 0x41 /* 0x40 + vector */
+#define VMEXIT_EXCEPTION_AC 0x51
+#define VMEXIT_RDPMC 0x6f
 #define VMEXIT_INTR 0x60
 #define VMEXIT_NMI 0x61
 #define VMEXIT_INIT 0x63

@@ -30,7 +30,7 @@ static const char *missing(uint64_t msr, struct want w, const char *const names[
 }
 
 static const char *const proc_names[32] = {
-	[7] = "HLT exiting", [24] = "unconditional I/O exiting", [28] = "MSR bitmaps",
+	[7] = "HLT exiting", [19] = "CR8-load exiting", [20] = "CR8-store exiting", [24] = "unconditional I/O exiting", [28] = "MSR bitmaps",
 	[31] = "secondary processor-based controls",
 };
 static const char *const proc2_names[32] = { [1] = "EPT" };
@@ -50,7 +50,7 @@ const char *vmx_compute_controls(const struct vmx_caps *caps, struct vmx_control
 	int use_true = (caps->basic & BASIC_TRUE_CTLS) != 0;
 	struct want pin = { PIN_EXTERNAL_INTERRUPT | PIN_NMI, PIN_PREEMPTION_TIMER };
 	struct want proc = { PROC_HLT | PROC_MWAIT | PROC_MONITOR | PROC_RDPMC | PROC_UNCONDITIONAL_IO |
-				     PROC_MSR_BITMAPS | PROC_SECONDARY, 0 };
+				     PROC_MSR_BITMAPS | PROC_SECONDARY, PROC_TPR_SHADOW };
 	struct want proc2 = { PROC2_EPT, PROC2_VPID | PROC2_UNRESTRICTED | PROC2_WBINVD | PROC2_RDTSCP |
 					 PROC2_INVPCID | PROC2_XSAVES };
 	/*
@@ -66,10 +66,21 @@ const char *vmx_compute_controls(const struct vmx_caps *caps, struct vmx_control
 	/* HLT, MWAIT, MONITOR, RDPMC and I/O exit; CR3 accesses only where the CPU insists. */
 	TRY(use_true ? caps->true_pinbased : caps->pinbased, pin, &c->pinbased, pin_names);
 	TRY(use_true ? caps->true_procbased : caps->procbased, proc, &c->procbased, proc_names);
+	if (!(c->procbased & PROC_TPR_SHADOW)) {
+		/* Without a TPR shadow a guest's MOV to CR8 would set the host's own TPR. */
+		proc.required |= PROC_CR8_LOAD | PROC_CR8_STORE;
+		TRY(use_true ? caps->true_procbased : caps->procbased, proc, &c->procbased, proc_names);
+	}
+	c->tpr_shadow = (c->procbased & PROC_TPR_SHADOW) != 0;
 	TRY(caps->procbased2, proc2, &c->procbased2, proc2_names);
 	TRY(use_true ? caps->true_exit : caps->exit, exit, &c->exit, exit_names);
 	TRY(use_true ? caps->true_entry : caps->entry, entry, &c->entry, entry_names);
 	c->entry &= ~ENTRY_IA32E_GUEST; /* set per vCPU, with the guest's EFER.LMA */
+	c->pat_in_vmcs = (c->entry & ENTRY_LOAD_PAT) && (c->exit & EXIT_SAVE_PAT) && (c->exit & EXIT_LOAD_PAT);
+	if (!c->pat_in_vmcs) { /* all three or none: vmx.c switches PAT itself */
+		c->entry &= ~ENTRY_LOAD_PAT;
+		c->exit &= ~(EXIT_SAVE_PAT | EXIT_LOAD_PAT);
+	}
 	c->preemption_timer = (c->pinbased & PIN_PREEMPTION_TIMER) != 0;
 	c->pinbased &= ~PIN_PREEMPTION_TIMER; /* vmx.c turns it on while a time slice runs */
 	c->vpid = (c->procbased2 & PROC2_VPID) != 0;

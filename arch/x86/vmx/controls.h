@@ -22,6 +22,8 @@ struct vmx_caps {
 struct vmx_controls {
 	uint32_t pinbased, procbased, procbased2, exit, entry;
 	int ept_2m, ept_1g, vpid, unrestricted, preemption_timer;
+	int tpr_shadow;  /* MOV CR8 uses the virtual-APIC page; else it exits */
+	int pat_in_vmcs; /* IA32_PAT loaded and saved by entry and exit; else switched by hand */
 	uint64_t invept_types;  /* bit 1: single-context, bit 2: all-context */
 	uint64_t invvpid_types; /* bit 1: single-address, 2: single-context, 3: all-context */
 };
@@ -46,6 +48,9 @@ uint64_t vmx_fix_cr4(const struct vmx_caps *caps, uint64_t cr4);
 #define PROC_RDPMC (1u << 11)
 #define PROC_CR3_LOAD (1u << 15)
 #define PROC_CR3_STORE (1u << 16)
+#define PROC_CR8_LOAD (1u << 19)
+#define PROC_CR8_STORE (1u << 20)
+#define PROC_TPR_SHADOW (1u << 21)
 #define PROC_UNCONDITIONAL_IO (1u << 24)
 #define PROC_MSR_BITMAPS (1u << 28)
 #define PROC_MONITOR (1u << 29)

@@ -9,6 +9,7 @@
 
 #include "controls.h"
 #include "arch.h"
+#include "control_regs.h"
 #include "cpu.h"
 #include "log.h"
 #include "mm.h"
@@ -25,10 +26,19 @@ void vmx_exit_stub(void);
 #define FEATURE_CONTROL_VMX (1ull << 2)
 #define CR4_VMXE (1ull << 13)
 #define EFER_LMA_BIT (1ull << 10)
-#define DEFAULT_PAT 0x0007040600070406ull
 #define SEL_CODE 0x08
 #define SEL_DATA 0x10
 #define SEL_TSS 0x18
+#define VAPIC_TPR 0x80 /* the task priority's offset in the virtual-APIC page (SDM Vol. 3C, 30.1.1) */
+#define DR6_ACTIVE_LOW 0xffff0ff0ull
+#define DR6_TRAP_BITS 0x600full /* B0-B3, BD, BS: what a #DB exit qualification reports */
+#define DR6_BS (1ull << 14)
+#define RFLAGS_TF (1ull << 8)
+#define VEC_DB 1
+#define VEC_GP 13
+#define VEC_AC 17
+#define EVENT_TYPE_NMI 2
+#define EVENT_TYPE_HW_EXCEPTION 3
 
 /*
  * MSRs the guest reads and writes directly (the bitmap lets it) that the
@@ -45,6 +55,9 @@ struct vmx_vcpu {
 	uint64_t syscall_msr_values[SYSCALL_MSRS]; /* while another vCPU's are loaded; 0 at reset */
 	uint32_t flushed; /* the space's generation this vCPU last flushed */
 	int slice_timer_on; /* the preemption timer is on in the pin-based controls */
+	uint64_t vapic_pa; /* virtual-APIC page: the guest's TPR, with the TPR shadow */
+	uint64_t cr8;      /* the guest's TPR without the TPR shadow (MOV CR8 exits) */
+	uint64_t pat;      /* the guest's PAT when the VMCS cannot switch it */
 };
 
 /* Shared by all CPUs; each CPU's VMXON region and current VMCS are in its struct cpu. */
@@ -54,6 +67,7 @@ static struct {
 	uint64_t msr_bitmap_pa;
 	uint32_t vpids_handed; /* VPIDs handed out so far, on any CPU */
 	uint64_t page_sizes;
+	uint64_t host_pat;
 } vmx;
 
 /* ---- VMX instructions ------------------------------------------------- */
@@ -217,9 +231,12 @@ static int vmx_global_init(void)
 		log_error("VT-x: out of memory for the MSR bitmap");
 		return -1;
 	}
-	log_info("VT-x: EPT%s%s, VPID %s, unrestricted guest %s, preemption timer %s",
+	vmx.host_pat = rdmsr(MSR_PAT);
+	log_info("VT-x: EPT%s%s, VPID %s, unrestricted guest %s, preemption timer %s, TPR shadow %s, "
+		 "PAT switched by %s",
 		 vmx.ctl.ept_2m ? " 2M" : "", vmx.ctl.ept_1g ? " 1G" : "", vmx.ctl.vpid ? "yes" : "no",
-		 vmx.ctl.unrestricted ? "yes" : "no", vmx.ctl.preemption_timer ? "yes" : "no");
+		 vmx.ctl.unrestricted ? "yes" : "no", vmx.ctl.preemption_timer ? "yes" : "no",
+		 vmx.ctl.tpr_shadow ? "yes" : "no (CR8 exits)", vmx.ctl.pat_in_vmcs ? "the VMCS" : "software");
 	return 0;
 }
 
@@ -333,18 +350,25 @@ static void controls(struct vmx_vcpu *a, uint32_t entry)
 	vmwrite(SECONDARY_CONTROLS, vmx.ctl.procbased2);
 	vmwrite(EXIT_CONTROLS, vmx.ctl.exit);
 	vmwrite(ENTRY_CONTROLS, vmx.ctl.entry | entry);
-	vmwrite(EXCEPTION_BITMAP, 0);
+	/* #DB and #AC exit, so that a guest whose delivery of either faults again cannot hold the
+	 * CPU without a VM exit (CVE-2015-8104, CVE-2015-5307); they are delivered back to it. */
+	vmwrite(EXCEPTION_BITMAP, (1u << VEC_DB) | (1u << VEC_AC));
 	vmwrite(CR3_TARGET_COUNT, 0);
 	vmwrite(MSR_BITMAP, vmx.msr_bitmap_pa);
 	vmwrite(EPT_POINTER, eptp(a->space));
 	if (vmx.ctl.vpid)
 		vmwrite(VPID, a->space->tag);
+	if (vmx.ctl.tpr_shadow) { /* threshold 0: lowering the TPR never exits */
+		vmwrite(VIRTUAL_APIC_PAGE_ADDR, a->vapic_pa);
+		vmwrite(TPR_THRESHOLD, 0);
+	}
 	vmwrite(VMCS_LINK_POINTER, ~0ull);
 	/* The guest owns CR0/CR4 but for the bits VMX fixes: it reads its own value. */
 	a->cr0_shadow_mask = vmx.caps.cr0_fixed0 | ~vmx.caps.cr0_fixed1;
 	if (vmx.ctl.unrestricted)
 		a->cr0_shadow_mask &= ~1ull & ~(1ull << 31);
-	a->cr4_shadow_mask = vmx.caps.cr4_fixed0 | ~vmx.caps.cr4_fixed1;
+	/* Writes of VMXE and SMXE exit too: the guest is offered neither (cr4_write_ok). */
+	a->cr4_shadow_mask = vmx.caps.cr4_fixed0 | ~vmx.caps.cr4_fixed1 | CR4_VMXE | CR4_SMXE;
 	vmwrite(CR0_GUEST_HOST_MASK, a->cr0_shadow_mask);
 	vmwrite(CR4_GUEST_HOST_MASK, a->cr4_shadow_mask);
 }
@@ -358,9 +382,9 @@ static void guest_segment(enum vmcs_field selector, uint16_t sel, uint32_t acces
 	vmwrite(GUEST_ES_ACCESS + (selector - GUEST_ES_SELECTOR), access);
 }
 
-static void guest_state(const struct vcpu_boot *b)
+static void guest_state(struct vmx_vcpu *a, const struct vcpu_boot *b)
 {
-	uint64_t cr0 = 0x80050033, cr4 = 0x20; /* PG AM WP NE ET MP PE; PAE */
+	uint64_t cr0 = CR0_BOOT, cr4 = CR4_PAE;
 
 	guest_segment(GUEST_CS_SELECTOR, b->code_selector, 0xa09b); /* 64-bit code, G */
 	guest_segment(GUEST_DS_SELECTOR, b->data_selector, 0xc093);
@@ -384,8 +408,11 @@ static void guest_state(const struct vcpu_boot *b)
 	vmwrite(GUEST_CR4, vmx_fix_cr4(&vmx.caps, cr4));
 	vmwrite(CR4_READ_SHADOW, cr4);
 	vmwrite(GUEST_EFER, EFER_LME | EFER_LMA);
-	vmwrite(GUEST_PAT, DEFAULT_PAT);
+	a->pat = PAT_DEFAULT;
+	if (vmx.ctl.pat_in_vmcs)
+		vmwrite(GUEST_PAT, PAT_DEFAULT);
 	vmwrite(GUEST_DR7, 0x400);
+	vmwrite(GUEST_PENDING_DBG_EXCEPTIONS, 0);
 	vmwrite(GUEST_RSP, b->rsp);
 	vmwrite(GUEST_RIP, b->rip);
 	vmwrite(GUEST_RFLAGS, 2);
@@ -398,16 +425,19 @@ static void guest_state(const struct vcpu_boot *b)
 
 static int vmx_create(struct vcpu *v, struct guest_space *s, const struct vcpu_boot *boot)
 {
-	uint64_t vmcs = mm_alloc(1), arch_pa = mm_alloc(1);
+	uint64_t vmcs = mm_alloc(1), arch_pa = mm_alloc(1), vapic = vmx.ctl.tpr_shadow ? mm_alloc(1) : 0;
 	struct vmx_vcpu *a = mm_ptr(arch_pa);
 
-	if (!vmcs || !arch_pa) {
+	if (!vmcs || !arch_pa || (vmx.ctl.tpr_shadow && !vapic)) {
 		if (vmcs)
 			mm_free(vmcs, 1);
 		if (arch_pa)
 			mm_free(arch_pa, 1);
+		if (vapic)
+			mm_free(vapic, 1);
 		return -1;
 	}
+	a->vapic_pa = vapic;
 	*(uint32_t *)mm_ptr(vmcs) = revision();
 	a->vmcs_pa = vmcs;
 	a->space = s;
@@ -418,7 +448,7 @@ static int vmx_create(struct vcpu *v, struct guest_space *s, const struct vcpu_b
 	}
 	host_state();
 	controls(a, ENTRY_IA32E_GUEST);
-	guest_state(boot);
+	guest_state(a, boot);
 	v->gprs[REG_RSI] = boot->rsi;
 	v->gprs[REG_RSP] = boot->rsp;
 	return 0;
@@ -432,6 +462,8 @@ static void vmx_destroy(struct vcpu *v)
 		this_cpu()->syscall_msrs_owner = 0;
 	vmclear(a->vmcs_pa);
 	mm_free(a->vmcs_pa, 1);
+	if (a->vapic_pa)
+		mm_free(a->vapic_pa, 1);
 	mm_free((uint64_t)(uintptr_t)a, 1);
 	v->arch = 0;
 }
@@ -452,6 +484,7 @@ static uint64_t vmx_get_reg(struct vcpu *v, enum vcpu_reg r)
 	case REG_CR4:
 		return (vmread(GUEST_CR4) & ~a->cr4_shadow_mask) | (vmread(CR4_READ_SHADOW) & a->cr4_shadow_mask);
 	case REG_EFER: return vmread(GUEST_EFER);
+	case REG_PAT: return vmx.ctl.pat_in_vmcs ? vmread(GUEST_PAT) : a->pat;
 	default: return r < REG_GPRS ? v->gprs[r] : 0;
 	}
 }
@@ -476,6 +509,11 @@ static void vmx_set_reg(struct vcpu *v, enum vcpu_reg r, uint64_t value)
 	case REG_CR0:
 	case REG_CR4: set_cr(r, value); break;
 	case REG_CR3: vmwrite(GUEST_CR3, value); break;
+	case REG_PAT:
+		arch_of(v)->pat = value;
+		if (vmx.ctl.pat_in_vmcs)
+			vmwrite(GUEST_PAT, value);
+		break;
 	case REG_EFER:
 		vmwrite(GUEST_EFER, value);
 		/* "IA-32e mode guest" must match EFER.LMA at entry (SDM Vol. 3C, 27.3.1.1). */
@@ -490,28 +528,106 @@ static void vmx_set_reg(struct vcpu *v, enum vcpu_reg r, uint64_t value)
 
 /* ---- exits ------------------------------------------------------------- */
 
+static void vmx_inject(struct vcpu *v, enum event_kind kind, uint8_t vector, int has_error, uint32_t error);
+
 /*
- * MOV to or from CR0, CR3, CR4 (exit qualification: SDM Vol. 3C, Table 28-3).
- * Handled here: hv/ never sees the shadowing that VMX needs.
+ * Moves RIP past the exiting instruction as the CPU would have: an STI or
+ * MOV SS shadow ends with it, and with RFLAGS.TF a single-step trap is
+ * due after it, which the pending-debug-exceptions field delivers after
+ * the next VM entry (SDM Vol. 3C, 25.4.2 and 27.7.3).
+ */
+static void step_over(void)
+{
+	vmwrite(GUEST_RIP, vmread(GUEST_RIP) + vmread(EXIT_INSTRUCTION_LENGTH));
+	vmwrite(GUEST_INTERRUPTIBILITY, vmread(GUEST_INTERRUPTIBILITY) & ~3ull);
+	if (vmread(GUEST_RFLAGS) & RFLAGS_TF)
+		vmwrite(GUEST_PENDING_DBG_EXCEPTIONS, vmread(GUEST_PENDING_DBG_EXCEPTIONS) | DR6_BS);
+}
+
+/* The guest's TPR: in the virtual-APIC page with the TPR shadow (bits 7:4 of VTPR), else ours. */
+static uint64_t guest_cr8(const struct vmx_vcpu *a)
+{
+	return vmx.ctl.tpr_shadow ? *((const uint8_t *)mm_ptr(a->vapic_pa) + VAPIC_TPR) >> 4 : a->cr8;
+}
+
+static void set_guest_cr8(struct vmx_vcpu *a, uint64_t value)
+{
+	if (vmx.ctl.tpr_shadow)
+		*((uint8_t *)mm_ptr(a->vapic_pa) + VAPIC_TPR) = (uint8_t)(value << 4);
+	else
+		a->cr8 = value;
+}
+
+static struct cr_state cr_state_of(struct vcpu *v)
+{
+	struct cr_state s = {
+		.cr0 = vmx_get_reg(v, REG_CR0),
+		.cr3 = vmread(GUEST_CR3),
+		.cr4 = vmx_get_reg(v, REG_CR4),
+		.efer = vmread(GUEST_EFER),
+		.long_code = (vmread(GUEST_CS_ACCESS) >> 13) & 1,
+		.cr4_allowed = vmx.caps.cr4_fixed1 & ~(CR4_VMXE | CR4_SMXE),
+	};
+
+	return s;
+}
+
+/*
+ * MOV to CR0, CR4 or CR8 on the guest's behalf, checked as the CPU checks
+ * it; -1: #GP. A change of CR0.PG with EFER.LME set enters or leaves
+ * IA-32e mode (SDM Vol. 3A, 9.8.5); a change of how addresses translate
+ * flushes this vCPU's TLB entries, as the CPU's own MOV would.
+ */
+static int mov_to_cr(struct vcpu *v, unsigned cr, uint64_t value)
+{
+	struct vmx_vcpu *a = arch_of(v);
+	struct cr_state s = cr_state_of(v);
+	uint64_t cr0 = cr == 0 ? value : s.cr0, cr4 = cr == 4 ? value : s.cr4;
+
+	if (cr == 8) {
+		if (cr8_write_ok(value))
+			return -1;
+		set_guest_cr8(a, value);
+		return 0;
+	}
+	if (cr == 0 ? cr0_write_ok(&s, value) : cr4_write_ok(&s, value))
+		return -1;
+	if (cr_changes_paging(s.cr0, cr0, s.cr4, cr4))
+		a->flushed = a->space->generation - 1;
+	vmx_set_reg(v, cr == 0 ? REG_CR0 : REG_CR4, value);
+	if (((s.cr0 ^ cr0) & CR0_PG) && (s.efer & EFER_LME))
+		vmx_set_reg(v, REG_EFER, (s.efer & ~EFER_LMA) | ((cr0 & CR0_PG) ? EFER_LMA : 0));
+	return 0;
+}
+
+/*
+ * MOV to or from CR0, CR3, CR4, CR8 (exit qualification: SDM Vol. 3C,
+ * Table 28-3). Handled here: hv/ never sees the shadowing VMX needs.
+ * 1: done; 0: the guest gets #GP; -1: an access this code does not know.
  */
 static int handle_cr(struct vcpu *v)
 {
 	uint64_t q = vmread(EXIT_QUALIFICATION);
 	unsigned cr = q & 15, type = (q >> 4) & 3, gpr = (q >> 8) & 15;
-	enum vcpu_reg reg = cr == 0 ? REG_CR0 : cr == 3 ? REG_CR3 : cr == 4 ? REG_CR4 : REG_COUNT;
+	int faults = 0;
 
-	if (reg == REG_COUNT || type > 1)
-		return -1; /* CR8, CLTS, LMSW: not intercepted by our controls */
+	if ((cr != 0 && cr != 3 && cr != 4 && cr != 8) || type > 1)
+		return -1; /* CLTS, LMSW: not intercepted by our controls */
 	if (gpr == REG_RSP)
 		v->gprs[REG_RSP] = vmread(GUEST_RSP);
-	if (type == 0)
-		vmx_set_reg(v, reg, v->gprs[gpr]);
+	if (type == 0 && cr == 3)
+		vmx_set_reg(v, REG_CR3, v->gprs[gpr]);
+	else if (type == 0)
+		faults = mov_to_cr(v, cr, v->gprs[gpr]);
 	else
-		v->gprs[gpr] = vmx_get_reg(v, reg);
+		v->gprs[gpr] = cr == 8 ? guest_cr8(arch_of(v))
+				       : vmx_get_reg(v, cr == 0 ? REG_CR0 : cr == 3 ? REG_CR3 : REG_CR4);
 	if (gpr == REG_RSP)
 		vmwrite(GUEST_RSP, v->gprs[REG_RSP]);
-	vmwrite(GUEST_RIP, vmread(GUEST_RIP) + vmread(EXIT_INSTRUCTION_LENGTH));
-	return 0;
+	if (faults)
+		return 0;
+	step_over();
+	return 1;
 }
 
 static const char *vmx_insn_name(uint32_t reason)
@@ -522,7 +638,6 @@ static const char *vmx_insn_name(uint32_t reason)
 		[VMX_EXIT_VMWRITE] = "VMWRITE", [VMX_EXIT_VMXOFF] = "VMXOFF", [VMX_EXIT_VMXON] = "VMXON",
 		[VMX_EXIT_GETSEC] = "GETSEC", [VMX_EXIT_MWAIT] = "MWAIT", [VMX_EXIT_MONITOR] = "MONITOR",
 		[VMX_EXIT_INVEPT] = "INVEPT", [VMX_EXIT_INVVPID] = "INVVPID", [VMX_EXIT_VMFUNC] = "VMFUNC",
-		[VMX_EXIT_RDPMC] = "RDPMC",
 	};
 
 	return reason < sizeof(names) / sizeof(names[0]) ? names[reason] : 0;
@@ -538,8 +653,14 @@ static const char *failed_check(void)
 		return "CR0 breaks the IA32_VMX_CR0_FIXED0/1 rules";
 	if (cr4 != vmx_fix_cr4(&vmx.caps, cr4))
 		return "CR4 breaks the IA32_VMX_CR4_FIXED0/1 rules";
+	if ((cr0 & CR0_PG) && !(cr0 & CR0_PE))
+		return "CR0.PG set with CR0.PE clear";
+	if (efer & ~(EFER_SCE | EFER_LME | EFER_LMA | EFER_NXE))
+		return "EFER has reserved bits set";
 	if (ia32e != ((efer & EFER_LMA_BIT) != 0))
 		return "EFER.LMA differs from the IA-32e mode guest entry control";
+	if ((cr0 & CR0_PG) && !(efer & EFER_LME) != !(efer & EFER_LMA))
+		return "EFER.LME differs from EFER.LMA with CR0.PG set";
 	if (ia32e && !(cr4 & 0x20))
 		return "IA-32e mode guest without CR4.PAE";
 	if (ia32e && (vmread(GUEST_CS_ACCESS) & 0x6000) == 0x6000)
@@ -574,6 +695,46 @@ static void translate_ept(struct vcpu_exit *e, int misconfig)
 	e->u.mem.access = (q & 2) ? GPT_WRITE : (q & 4) ? GPT_EXEC : GPT_READ;
 }
 
+static void write_dr6(uint64_t value)
+{
+	__asm__ volatile("mov %0, %%db6" : : "r"(value));
+}
+
+static uint64_t read_dr6(void)
+{
+	uint64_t v;
+
+	__asm__ volatile("mov %%db6, %0" : "=r"(v));
+	return v;
+}
+
+/*
+ * An exception of the exception bitmap (#DB, #AC) goes back to the
+ * guest's own handler on the next entry, as the CPU would have delivered
+ * it; it replaces an event it interrupted, as a benign exception does
+ * (SDM Vol. 3A, 6.15, Table 6-5). A #DB exit leaves DR6 alone and reports
+ * its bits in the exit qualification (SDM Vol. 3C, 28.2.1): they go into
+ * DR6, which the guest owns. An NMI is the host's.
+ */
+static void reflect_exception(struct vcpu_exit *e)
+{
+	uint32_t info = (uint32_t)vmread(EXIT_INTERRUPTION_INFO);
+	unsigned type = (info >> 8) & 7;
+
+	if (type == EVENT_TYPE_NMI) {
+		e->reason = EXIT_NMI;
+		return;
+	}
+	e->reason = EXIT_GUEST_EXCEPTION;
+	if ((info & 0xff) == VEC_DB)
+		write_dr6((read_dr6() & ~0xfull) | DR6_ACTIVE_LOW | (vmread(EXIT_QUALIFICATION) & DR6_TRAP_BITS));
+	vmwrite(ENTRY_INTERRUPTION_INFO, info & ~(1u << 12)); /* bit 12: NMI unblocking, exit only */
+	if (info & (1u << 11))
+		vmwrite(ENTRY_EXCEPTION_ERROR_CODE, vmread(EXIT_INTERRUPTION_ERROR_CODE));
+	if (type != EVENT_TYPE_HW_EXCEPTION) /* INT1, INT3, INTO: delivered past the instruction */
+		vmwrite(ENTRY_INSTRUCTION_LENGTH, vmread(EXIT_INSTRUCTION_LENGTH));
+}
+
 /* 0: e describes an exit for hv/; 1: handled here, run the guest again. */
 static int translate_exit(struct vcpu *v, uint32_t reason, struct vcpu_exit *e)
 {
@@ -592,7 +753,8 @@ static int translate_exit(struct vcpu *v, uint32_t reason, struct vcpu_exit *e)
 	case VMX_EXIT_WBINVD: e->reason = EXIT_CACHE_FLUSH; return 0;
 	case VMX_EXIT_TRIPLE_FAULT: e->reason = EXIT_SHUTDOWN; return 0;
 	case VMX_EXIT_EXTERNAL_INTERRUPT: e->reason = EXIT_INTERRUPT; return 0;
-	case VMX_EXIT_EXCEPTION_NMI: e->reason = EXIT_NMI; return 0;
+	case VMX_EXIT_EXCEPTION_NMI: reflect_exception(e); return 0;
+	case VMX_EXIT_RDPMC: e->reason = EXIT_RDPMC; return 0;
 	case VMX_EXIT_PREEMPTION_TIMER: e->reason = EXIT_SLICE_END; return 0;
 	case VMX_EXIT_IO: translate_io(e); return 0;
 	case VMX_EXIT_EPT_VIOLATION: translate_ept(e, 0); return 0;
@@ -603,8 +765,12 @@ static int translate_exit(struct vcpu *v, uint32_t reason, struct vcpu_exit *e)
 		e->u.msr = (uint32_t)v->gprs[REG_RCX];
 		return 0;
 	case VMX_EXIT_CR_ACCESS:
-		if (handle_cr(v) == 0)
+		switch (handle_cr(v)) {
+		case 1: return 1;
+		case 0: /* the CPU would have raised #GP(0) */
+			vmx_inject(v, EVENT_EXCEPTION, VEC_GP, 1, 0);
 			return 1;
+		}
 		break;
 	}
 	e->u.insn = vmx_insn_name(reason);
@@ -666,6 +832,19 @@ static void arm_slice_timer(struct vmx_vcpu *a, uint64_t slice_end)
 	vmwrite(PREEMPTION_TIMER_VALUE, count > 0xffffffffu ? 0xffffffffu : count);
 }
 
+/* Enters the guest with its own PAT: loaded by the VMCS where the CPU can, else by hand here. */
+static int run_with_guest_pat(struct vcpu *v, const struct vmx_vcpu *a)
+{
+	int failed;
+
+	if (vmx.ctl.pat_in_vmcs)
+		return vmx_run_guest(v->gprs, a->launched);
+	wrmsr(MSR_PAT, a->pat);
+	failed = vmx_run_guest(v->gprs, a->launched);
+	wrmsr(MSR_PAT, vmx.host_pat);
+	return failed;
+}
+
 static int vmx_has_slice_timer(void)
 {
 	return vmx.ctl.preemption_timer;
@@ -687,7 +866,7 @@ static void vmx_run(struct vcpu *v, struct vcpu_exit *e)
 			a->flushed = a->space->generation;
 		}
 		vmwrite(GUEST_RSP, v->gprs[REG_RSP]);
-		if (vmx_run_guest(v->gprs, a->launched)) {
+		if (run_with_guest_pat(v, a)) {
 			e->raw = vmread(VM_INSTRUCTION_ERROR);
 			e->reason = EXIT_ENTRY_FAILED;
 			e->u.failure = e->raw == 7 ? "invalid control fields (VM-instruction error 7)"
@@ -703,14 +882,9 @@ static void vmx_run(struct vcpu *v, struct vcpu_exit *e)
 
 static int vmx_skip_instruction(struct vcpu *v, const struct vcpu_exit *e)
 {
-	uint64_t interruptibility;
-
 	(void)e;
 	load(v);
-	/* The exit gives the length (SDM Vol. 3C, 28.2.5): no decoding needed. */
-	vmwrite(GUEST_RIP, vmread(GUEST_RIP) + vmread(EXIT_INSTRUCTION_LENGTH));
-	interruptibility = vmread(GUEST_INTERRUPTIBILITY);
-	vmwrite(GUEST_INTERRUPTIBILITY, interruptibility & ~3ull); /* STI, MOV SS blocking end */
+	step_over(); /* the exit gives the length (SDM Vol. 3C, 28.2.5): no decoding needed */
 	return 0;
 }
 
