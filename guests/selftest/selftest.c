@@ -5,7 +5,8 @@
  *     SELFTEST <name> PASS|FAIL <detail>
  *
  * The kernel command line picks a mode: the checks (default), a hostile
- * guest (mode=triple-fault, mode=unmapped-write, mode=virt-insn), a load
+ * guest (mode=triple-fault, mode=unmapped-write, mode=virt-insn,
+ * mode=cr8-spin, mode=db-storm), a load
  * for the scheduler (mode=spin, mode=idle, mode=work) or the
  * micro-benchmarks (mode=bench).
  */
@@ -654,6 +655,25 @@ static void touch_beyond_ram(uint64_t top)
 
 /* ---- hostile guests --------------------------------------------------- */
 
+#define STORM_TRAPS 50000
+
+/* Every instruction a #DB through our own IDT, STORM_TRAPS times. */
+static void debug_trap_storm(void)
+{
+	uint64_t n = STORM_TRAPS / 2;
+
+	db_traps = 0;
+	counting_db = 1;
+	__asm__ volatile("pushfq; orq $0x100, (%%rsp); popfq\n\t"
+			 "1: dec %0; jnz 1b\n\t"
+			 "pushfq; andq $~0x100, (%%rsp); popfq"
+			 : "+r"(n) : : "memory", "cc");
+	counting_db = 0;
+	print("SELFTEST hostile db-storm traps=%u\n", db_traps);
+}
+
+static void __attribute__((noreturn)) spin(void);
+
 static void hostile(const char *mode)
 {
 	print("SELFTEST hostile %s\n", mode);
@@ -662,6 +682,14 @@ static void hostile(const char *mode)
 		__asm__ volatile("ud2");
 	} else if (str_eq(mode, "unmapped-write")) {
 		*(volatile uint64_t *)(uintptr_t)0xf0000000ull = 1;
+	} else if (str_eq(mode, "cr8-spin")) {
+		/* TPR 15 masks every interrupt vector below 0xf0: the host's CPU must not care. */
+		__asm__ volatile("mov %0, %%cr8" : : "r"(15ull));
+		print("SELFTEST hostile cr8-spin tpr=15\n");
+		spin();
+	} else if (str_eq(mode, "db-storm")) {
+		debug_trap_storm();
+		spin();
 	} else if (str_eq(mode, "virt-insn")) {
 		load_idt(0); /* a guest that does not expect the #UD it gets */
 		run_bytes(is_amd ? virt_insns[0].bytes : virt_insns[6].bytes,

@@ -57,7 +57,7 @@ def boot(request):
         run.kill()
     for workdir in workdirs:
         workdir.__exit__(None, None, None)
-    if not _failed(request.node):
+    if not _failed(request.node) and not os.environ.get("KEEP_LOGS"):
         for log in glob.glob(stem + ".*"):
             os.remove(log)
     else:

@@ -98,6 +98,52 @@ def test_hostile_guests_are_stopped_and_others_run(boot, path):
         }, 20)
 
 
+# On the console's CPU: one guest raises its TPR to 15 and spins, one takes
+# a #DB on every instruction; a partition started after them must still run.
+CPU0_HOSTILE_CFG = """\
+[hypervisor]
+console = com1
+
+[partition tpr]
+memory = 16M
+kernel = selftest.elf
+cpus = 0
+cmdline = mode=cr8-spin
+
+[partition storm]
+memory = 16M
+kernel = selftest.elf
+cpus = 0
+cmdline = mode=db-storm
+
+[partition after]
+memory = 16M
+kernel = selftest.elf
+cpus = 0
+autostart = no
+"""
+STORM_TRAPS = 50000
+
+
+def test_guest_tpr_and_debug_storm_leave_the_host_cpu_alone(boot, path):
+    with boot(path, CPU0_HOSTILE_CFG) as run:
+        expect_banner(run, path)
+        found = run.expect_all({
+            "tpr": r"\[tpr\] SELFTEST hostile cr8-spin tpr=15",
+            "storm": r"\[storm\] SELFTEST hostile db-storm traps=(?P<traps>\d+)\r*\n",
+        }, BOOT_TIMEOUT[path] * 3)
+        traps = int(found["storm"].group("traps"))
+        assert traps >= STORM_TRAPS, f"the guest's own handler saw {traps} of its {STORM_TRAPS} #DB traps"
+        # The host CPU still takes its timer and the console's input: a new partition runs beside them.
+        expect_console(run)
+        run.command("start after")
+        run.expect(r"\[after\] " + all_pass(path), BOOT_TIMEOUT[path] * 2)
+        # Each #DB was a VM exit (the intercept that keeps a storm from holding the CPU).
+        run.command("list")
+        exits = int(run.expect(r"storm\s+running on cpu 0, cpu_ms \d+, exits (\d+)\D", 20).group(1))
+        assert exits >= traps, f"only {exits} exits for {traps} #DB traps"
+
+
 def test_partition_memory_is_zeroed_and_reused(boot):
     """A partition started after another stopped runs in the memory it gave
     back, and sees only zeroes of it (its pattern check covers all RAM)."""
