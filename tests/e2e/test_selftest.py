@@ -5,7 +5,7 @@ import re
 from test_boot import BOOT_TIMEOUT, expect_banner, expect_console
 
 CHECKS = ["fpu_initial", "cpuid_policy", "msr_policy", "uart_io", "hypercall", "virt_insn_ud",
-          "xsetbv", "hlt_wakeup", "smp", "ram_pattern"]
+          "xsetbv", "kernel_half", "compat_code", "hlt_wakeup", "smp", "ram_pattern"]
 ALL_PASS = rf"SELFTEST summary {len(CHECKS)} passed 0 failed"
 # A stopped partition's line in the console's 'list', up to its reason.
 STOPPED = r"{}\s+stopped on cpu \d, cpu_ms \d+, exits \d+: "
