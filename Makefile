@@ -25,7 +25,7 @@ HV_SRCS := hv/main.c hv/config.c hv/console.c hv/log.c hv/pmem.c hv/mm.c hv/part
            hv/lifecycle.c hv/sched.c hv/scheduler.c arch/x86/lapic.c \
            hv/exits.c hv/vdev/uart.c hv/lib/fmt.c hv/lib/str.c hv/lib/mem.c \
            arch/x86/cpu.c arch/x86/cpuinfo.c arch/x86/desc.c arch/x86/exceptions.c \
-           arch/x86/paging.c arch/x86/gpt.c arch/x86/space.c arch/x86/decode.c \
+           arch/x86/paging.c arch/x86/gpt.c arch/x86/space.c arch/x86/decode.c arch/x86/guest_walk.c \
            arch/x86/policy.c arch/x86/guest_cpu.c arch/x86/guest_boot.c arch/x86/vcpu_select.c \
            arch/x86/tsc.c arch/x86/smp.c arch/x86/svm/svm.c arch/x86/vmx/vmx.c arch/x86/vmx/controls.c \
            boot/efi/elf_load.c drivers/acpi.c drivers/uart16550.c
