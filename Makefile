@@ -25,8 +25,9 @@ HV_SRCS := hv/main.c hv/config.c hv/console.c hv/log.c hv/pmem.c hv/mm.c hv/part
            hv/lifecycle.c hv/sched.c hv/scheduler.c arch/x86/lapic.c \
            hv/exits.c hv/vdev/uart.c hv/lib/fmt.c hv/lib/str.c hv/lib/mem.c \
            arch/x86/cpu.c arch/x86/cpuinfo.c arch/x86/desc.c arch/x86/exceptions.c \
-           arch/x86/paging.c arch/x86/gpt.c arch/x86/space.c arch/x86/decode.c \
-           arch/x86/policy.c arch/x86/control_regs.c arch/x86/guest_cpu.c arch/x86/guest_boot.c arch/x86/vcpu_select.c \
+           arch/x86/paging.c arch/x86/gpt.c arch/x86/space.c arch/x86/decode.c arch/x86/guest_walk.c \
+           arch/x86/policy.c arch/x86/control_regs.c arch/x86/guest_cpu.c arch/x86/guest_boot.c \
+           arch/x86/vcpu_select.c \
            arch/x86/tsc.c arch/x86/smp.c arch/x86/svm/svm.c arch/x86/vmx/vmx.c arch/x86/vmx/controls.c \
            boot/efi/elf_load.c drivers/acpi.c drivers/uart16550.c
 HV_ASMS := arch/x86/entry.asm arch/x86/trampoline.asm arch/x86/svm/svm_entry.asm arch/x86/vmx/vmx_entry.asm
@@ -47,7 +48,8 @@ HOST_CFLAGS := -std=gnu11 -O1 -g $(WARNINGS) -Ihv -Iboot/efi -Iarch/x86 -fsaniti
                -fno-sanitize-recover=all
 CONFIG_SRCS := hv/config.c hv/lib/fmt.c hv/lib/str.c
 
-UNIT_TESTS := test_config test_pmem test_log test_elf_load test_console test_gpt test_decode test_policy test_vmx_controls test_sched test_vuart test_lifecycle test_control_regs
+UNIT_TESTS := test_config test_pmem test_log test_elf_load test_console test_gpt test_decode test_policy \
+              test_vmx_controls test_sched test_vuart test_lifecycle test_control_regs test_guest_walk
 UNIT_BINS  := $(UNIT_TESTS:%=$(BUILD)/host/%)
 
 test_config_SRCS   := tests/unit/test_config.c $(CONFIG_SRCS)
@@ -57,6 +59,7 @@ test_elf_load_SRCS := tests/unit/test_elf_load.c boot/efi/elf_load.c
 test_console_SRCS  := tests/unit/test_console.c hv/console.c hv/lib/fmt.c hv/lib/str.c
 test_gpt_SRCS      := tests/unit/test_gpt.c arch/x86/gpt.c
 test_decode_SRCS   := tests/unit/test_decode.c arch/x86/decode.c
+test_guest_walk_SRCS := tests/unit/test_guest_walk.c arch/x86/guest_walk.c
 test_policy_SRCS   := tests/unit/test_policy.c arch/x86/policy.c
 test_vmx_controls_SRCS := tests/unit/test_vmx_controls.c arch/x86/vmx/controls.c
 test_sched_SRCS    := tests/unit/test_sched.c hv/sched.c
@@ -67,18 +70,19 @@ test_control_regs_SRCS := tests/unit/test_control_regs.c arch/x86/control_regs.c
 # ---- guests: freestanding, linked where they run
 GUEST_CFLAGS := -std=gnu11 -O2 -g $(WARNINGS) -ffreestanding -fno-pie -mno-red-zone \
                 -mgeneral-regs-only -fno-stack-protector -fno-asynchronous-unwind-tables -Ihv
-SELFTEST_OBJS := $(addprefix $(BUILD)/guests/,selftest/entry.o selftest/selftest.o \
+SELFTEST_OBJS := $(addprefix $(BUILD)/guests/,selftest/entry.o selftest/selftest.o selftest/modes.o selftest/modes_code.o \
                  hv/lib/fmt.o hv/lib/str.o)
 GUESTS := $(BUILD)/selftest.elf
 
 # ---- fuzz targets (libFuzzer): the parsers of untrusted input
 FUZZ_CFLAGS := -std=gnu11 -O1 -g $(WARNINGS) -Ihv -Iboot/efi -Iarch/x86 \
                -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all
-FUZZERS := fuzz_decode fuzz_config fuzz_elf
+FUZZERS := fuzz_decode fuzz_config fuzz_elf fuzz_walk
 FUZZ_BINS := $(FUZZERS:%=$(BUILD)/fuzz/%)
 fuzz_decode_SRCS := tests/fuzz/fuzz_decode.c arch/x86/decode.c
 fuzz_config_SRCS := tests/fuzz/fuzz_config.c $(CONFIG_SRCS)
 fuzz_elf_SRCS    := tests/fuzz/fuzz_elf.c boot/efi/elf_load.c
+fuzz_walk_SRCS   := tests/fuzz/fuzz_walk.c arch/x86/guest_walk.c
 FUZZ_SECONDS ?= 60
 
 GUEST_CFG ?= guests/hv.cfg

@@ -28,10 +28,17 @@ static void inject_fault(struct vcpu *v, uint8_t vector)
 	v->ops->inject(v, EVENT_EXCEPTION, vector, vector == VEC_GP, 0);
 }
 
-/* Steps over the exiting instruction; a guest whose code we cannot read stops. */
+/*
+ * Steps over the exiting instruction; a guest whose code we cannot read
+ * stops. Code at a RIP the CPU could not fetch from gets its #GP(0).
+ */
 static int skip(struct vcpu *v, const struct vcpu_exit *e)
 {
-	if (v->ops->skip_instruction(v, e) == 0)
+	int r = v->ops->skip_instruction(v, e);
+
+	if (r == SKIP_NOT_CANONICAL)
+		inject_fault(v, VEC_GP);
+	if (r == 0 || r == SKIP_NOT_CANONICAL)
 		return 0;
 	partition_stop(v->part, "cannot decode the instruction at rip 0x%llx", (unsigned long long)rip(v));
 	return -1;

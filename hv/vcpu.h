@@ -95,6 +95,8 @@ struct vcpu {
 
 enum event_kind { EVENT_INTERRUPT, EVENT_NMI, EVENT_EXCEPTION };
 
+#define SKIP_NOT_CANONICAL (-2)
+
 struct vcpu_ops {
 	const char *name;
 	/* Turns virtualization on for the calling CPU; 0 or -1 with a logged reason. */
@@ -114,7 +116,10 @@ struct vcpu_ops {
 	int (*has_slice_timer)(void);
 	uint64_t (*get_reg)(struct vcpu *v, enum vcpu_reg r);
 	void (*set_reg)(struct vcpu *v, enum vcpu_reg r, uint64_t value);
-	/* Moves RIP past the instruction that exited; -1 if it cannot be decoded. */
+	/*
+	 * Moves RIP past the instruction that exited; -1 if it cannot be decoded,
+	 * SKIP_NOT_CANONICAL if RIP is not canonical (the CPU would raise #GP(0)).
+	 */
 	int (*skip_instruction)(struct vcpu *v, const struct vcpu_exit *exit);
 	void (*inject)(struct vcpu *v, enum event_kind kind, uint8_t vector, int has_error,
 		       uint32_t error);

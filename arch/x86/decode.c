@@ -28,8 +28,8 @@ static const uint8_t one_byte[256] = {
 	/* F0 */ 0, 0, 0, 0, 0, 0, M, M, 0, 0, 0, 0, 0, 0, M, M,
 };
 
-/* In 32-bit mode these differ: 40-4F are INC/DEC, 06/07 etc. are valid. */
-static int valid_only_in_32(uint8_t op)
+/* Outside 64-bit mode these differ: 40-4F are INC/DEC, 06/07 etc. are valid. */
+static int valid_outside_64(uint8_t op)
 {
 	return op == 0x06 || op == 0x07 || op == 0x0e || op == 0x16 || op == 0x17 || op == 0x1e ||
 	       op == 0x1f || op == 0x27 || op == 0x2f || op == 0x37 || op == 0x3f || op == 0x60 ||
@@ -51,13 +51,14 @@ static int two_byte_invalid(uint8_t op)
 	       op == 0x3e || op == 0x3f || op == 0xff;
 }
 
-static unsigned two_byte_imm(uint8_t op)
+/* Intel CPUs ignore 66 on a Jcc in 64-bit mode (SDM Vol. 2A, Jcc): no exit decodes one. */
+static unsigned two_byte_imm(uint8_t op, int short_operands)
 {
 	if ((op >= 0x70 && op <= 0x73) || op == 0xa4 || op == 0xac || op == 0xba || op == 0xc2 ||
 	    (op >= 0xc4 && op <= 0xc6) || op == 0x0f)
 		return 1;
 	if (op >= 0x80 && op <= 0x8f)
-		return 4; /* Jcc rel32 */
+		return short_operands ? 2 : 4; /* Jcc rel16/rel32 */
 	return 0;
 }
 
@@ -88,6 +89,23 @@ static int take(struct cursor *c, unsigned n, uint64_t *v)
 	return 0;
 }
 
+/*
+ * Default sizes: 16 bits in 16-bit mode, 32 elsewhere; 66 (operands) and
+ * 67 (addresses) switch between 16 and 32, and in 64-bit mode 67 gives
+ * 32-bit addresses (SDM Vol. 2A, 2.2.1 and Table 3-4).
+ */
+static int operand16(enum cpu_mode mode, const struct insn *in)
+{
+	return (mode == MODE_16) != (in->opsize16 != 0);
+}
+
+static unsigned address_size(enum cpu_mode mode, const struct insn *in)
+{
+	if (mode == MODE_64)
+		return in->addr_short ? 4 : 8;
+	return (mode == MODE_16) != (in->addr_short != 0) ? 2 : 4;
+}
+
 static int64_t sign_extend(uint64_t v, unsigned bytes)
 {
 	unsigned shift = 64 - 8 * bytes;
@@ -116,7 +134,7 @@ static int prefixes(struct cursor *c, enum cpu_mode mode, struct insn *in, uint8
 	}
 }
 
-/* 16-bit addressing: only in 32-bit mode with a 67 prefix (SDM Vol. 2A, Table 2-1). */
+/* 16-bit addressing (SDM Vol. 2A, Table 2-1). */
 static unsigned disp_size16(uint8_t modrm)
 {
 	unsigned mod = modrm >> 6, rm = modrm & 7;
@@ -134,7 +152,7 @@ static int modrm_operand(struct cursor *c, enum cpu_mode mode, struct insn *in)
 	in->has_modrm = 1;
 	mod = in->modrm >> 6;
 	rm = in->modrm & 7;
-	if (mode == MODE_32 && in->addr_short) {
+	if (address_size(mode, in) == 2) {
 		disp = disp_size16(in->modrm);
 	} else if (mod != 3) {
 		if (rm == 4) {
@@ -162,9 +180,9 @@ static unsigned imm_size(uint8_t kind, enum cpu_mode mode, const struct insn *in
 	case I_B: return 1;
 	case I_W: return 2;
 	case I_E: return 3;
-	case I_Z: return in->opsize16 ? 2 : 4;
-	case I_V: return (in->rex & 8) ? 8 : in->opsize16 ? 2 : 4;
-	case I_A: return mode == MODE_64 ? (in->addr_short ? 4 : 8) : (in->addr_short ? 2 : 4);
+	case I_Z: return operand16(mode, in) ? 2 : 4;
+	case I_V: return (in->rex & 8) ? 8 : operand16(mode, in) ? 2 : 4;
+	case I_A: return address_size(mode, in);
 	default: return 0;
 	}
 }
@@ -173,14 +191,16 @@ static int one_byte_opcode(struct cursor *c, enum cpu_mode mode, struct insn *in
 {
 	uint8_t entry = one_byte[in->opcode], kind = entry & 0x7f;
 
-	if (mode == MODE_32 && valid_only_in_32(in->opcode)) {
+	if (mode != MODE_64 && valid_outside_64(in->opcode)) {
 		if (in->opcode == 0x9a || in->opcode == 0xea)
 			kind = I_X; /* far pointers: not decoded */
 		else
 			kind = in->opcode == 0xd4 || in->opcode == 0xd5 ? I_B : I_NONE; /* AAM, AAD */
 	}
-	if (mode == MODE_32 && in->opcode == 0x62)
+	if (mode != MODE_64 && in->opcode == 0x62) {
 		entry = M; /* BOUND */
+		kind = I_NONE;
+	}
 	if (kind == I_X || (mode == MODE_64 && (in->opcode == 0xc4 || in->opcode == 0xc5)))
 		return -1; /* invalid, or VEX: not needed for exits we decode */
 	if ((entry & M) && modrm_operand(c, mode, in))
@@ -211,7 +231,7 @@ static int escaped_opcode(struct cursor *c, enum cpu_mode mode, struct insn *in)
 		return -1;
 	if (!two_byte_no_modrm(op) && modrm_operand(c, mode, in))
 		return -1;
-	in->imm_size = two_byte_imm(op);
+	in->imm_size = two_byte_imm(op, mode != MODE_64 && operand16(mode, in));
 	return take(c, in->imm_size, &in->imm);
 }
 

@@ -13,7 +13,8 @@
 
 #define INSN_MAX 15 /* longer is #GP on real CPUs */
 
-enum cpu_mode { MODE_32, MODE_64 };
+/* The code's default sizes: CS.L, else CS.D/B (SDM Vol. 3A, 3.4.5). */
+enum cpu_mode { MODE_16, MODE_32, MODE_64 };
 
 struct insn {
 	unsigned length;
@@ -22,8 +23,8 @@ struct insn {
 	uint8_t modrm;      /* valid when has_modrm */
 	uint8_t has_modrm;
 	uint8_t rex;        /* 0 when none */
-	uint8_t opsize16;   /* 66 prefix */
-	uint8_t addr_short; /* 67 prefix: 32-bit addresses in 64-bit mode */
+	uint8_t opsize16;   /* 66 prefix: the other operand size (16, or 32 in 16-bit mode) */
+	uint8_t addr_short; /* 67 prefix: the other address size (32 in 64-bit mode) */
 	uint8_t rep;        /* F2 or F3, 0 when none */
 	uint8_t lock;
 	int64_t disp;

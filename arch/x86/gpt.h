@@ -3,9 +3,8 @@
  * AMD nested page tables (APM Vol. 2, 15.25.5) from one table-driven
  * builder and walker. Both are 4-level radix trees of 512 entries with
  * 2 MiB and 1 GiB leaves; they differ only in their entry bits, which
- * struct gpt_format describes. Nested page tables use the x86-64 format,
- * so gpt_format_npt also walks a guest's own page tables, through a guest
- * memory accessor.
+ * struct gpt_format describes. A guest's own page tables, in all their
+ * modes, are walked by guest_walk.c.
  */
 #ifndef ARCH_X86_GPT_H
 #define ARCH_X86_GPT_H

@@ -65,36 +65,38 @@ void *space_ptr(const struct guest_space *s, uint64_t gpa, uint64_t len)
 	return mm_ptr(w.pa);
 }
 
-/* A guest's page-table page, read through this space: the table walker's view. */
-static void *guest_table(void *ctx, uint64_t gpa)
+/* A guest's page-table entry, read through this space: the guest walker's reader. */
+static int read_guest_entry(void *ctx, uint64_t gpa, unsigned size, uint64_t *entry)
 {
-	return space_ptr(ctx, gpa & ~0xfffull, 4096);
+	const void *p = space_ptr(ctx, gpa, size);
+
+	if (!p)
+		return -1;
+	*entry = size == 8 ? *(const uint64_t *)p : *(const uint32_t *)p; /* entries are aligned */
+	return 0;
 }
 
-int space_read_virtual(const struct guest_space *s, int paging, uint64_t cr3, uint64_t gva,
-		       uint8_t *buf, unsigned len)
+enum guest_walk_result space_read_virtual(const struct guest_space *s, const struct guest_mode *g,
+					  uint64_t linear, unsigned access, uint8_t *buf, unsigned len)
 {
-	struct gpt_memory guest_mem = { 0, 0, guest_table, (void *)s };
-	struct gpt guest = { &gpt_format_npt, &guest_mem, cr3 & 0x000ffffffffff000ull, 0 };
+	const struct guest_reader reader = { read_guest_entry, (void *)s };
 	unsigned done = 0, chunk, i;
 
 	while (done < len) {
-		uint64_t gpa = gva + done;
-		struct gpt_walk w;
+		struct guest_translation t;
+		enum guest_walk_result r = guest_translate(g, &reader, linear + done, access, &t);
 		const uint8_t *p;
-		if (paging && gpt_translate(&guest, gva + done, &w))
-			return -1;
-		if (paging)
-			gpa = w.pa;
-		chunk = 4096 - (unsigned)(gpa & 0xfff); /* one guest page at a time */
+		if (r != GUEST_WALK_OK)
+			return r;
+		chunk = 4096 - (unsigned)(t.gpa & 0xfff); /* one guest page at a time */
 		if (chunk > len - done)
 			chunk = len - done;
-		p = space_ptr(s, gpa, chunk);
+		p = space_ptr(s, t.gpa, chunk);
 		if (!p)
-			return -1;
+			return GUEST_WALK_OUTSIDE_RAM;
 		for (i = 0; i < chunk; i++)
 			buf[done + i] = p[i];
 		done += chunk;
 	}
-	return 0;
+	return GUEST_WALK_OK;
 }

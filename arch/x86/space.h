@@ -5,6 +5,7 @@
 #include <stdint.h>
 
 #include "gpt.h"
+#include "guest_walk.h"
 
 struct guest_space {
 	struct gpt gpt;  /* EPT or NPT tables */
@@ -30,12 +31,12 @@ int space_map(struct guest_space *s, uint64_t gpa, uint64_t hpa, uint64_t size, 
 int space_unmap(struct guest_space *s, uint64_t gpa, uint64_t size);
 
 /*
- * Reads len bytes of guest memory at guest-virtual address gva, walking the
- * guest's own page tables (cr3) when paging is on, then this space's
- * tables. -1 if any byte is not mapped.
+ * Reads len bytes of guest memory at a linear address for an access, through
+ * the guest's own paging in the mode g describes, then this space's tables.
+ * GUEST_WALK_OK, or why not: the first byte that cannot be read says.
  */
-int space_read_virtual(const struct guest_space *s, int paging, uint64_t cr3, uint64_t gva,
-		       uint8_t *buf, unsigned len);
+enum guest_walk_result space_read_virtual(const struct guest_space *s, const struct guest_mode *g,
+					  uint64_t linear, unsigned access, uint8_t *buf, unsigned len);
 
 /* Host pointer to len bytes at gpa, all in one mapped page; NULL if not. */
 void *space_ptr(const struct guest_space *s, uint64_t gpa, uint64_t len);

@@ -17,6 +17,7 @@
 #include "hypercall.h"
 #include "lib/fmt.h"
 #include "lib/str.h"
+#include "selftest.h"
 
 #define UART 0x3f8
 #define UART_LSR 5
@@ -136,7 +137,7 @@ static void __attribute__((format(printf, 1, 2))) print(const char *f, ...)
 	put(line);
 }
 
-static void __attribute__((format(printf, 3, 4))) report(const char *name, int ok, const char *f, ...)
+void report(const char *name, int ok, const char *f, ...)
 {
 	char detail[120];
 	va_list ap;
@@ -842,6 +843,7 @@ void selftest_main(const uint8_t *bp)
 	check_io_width();
 	check_single_step();
 	check_rdpmc();
+	check_modes();
 	check_hlt_wakeup();
 	check_smp();
 	check_ram(top);

@@ -6,7 +6,7 @@ from test_boot import BOOT_TIMEOUT, expect_banner, expect_console
 
 CHECKS = ["fpu_initial", "boot_state", "cpuid_policy", "msr_policy", "uart_io", "hypercall",
           "virt_insn_ud", "xsetbv", "pat", "cr8", "cr_writes", "io_width", "single_step", "rdpmc",
-          "hlt_wakeup", "smp", "ram_pattern"]
+          "kernel_half", "compat_code", "hlt_wakeup", "smp", "ram_pattern"]
 # Where the hypervisor itself performs MOV to CR0/CR4 (VT-x); AMD-V leaves them to the CPU.
 VMX_ONLY = ["cr_writes"]
 

@@ -12,7 +12,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	struct insn in;
 	int mode;
 
-	for (mode = MODE_32; mode <= MODE_64; mode++) {
+	for (mode = MODE_16; mode <= MODE_64; mode++) {
 		if (insn_decode(data, size, (enum cpu_mode)mode, &in) != 0)
 			continue;
 		if (in.length == 0 || in.length > INSN_MAX || in.length > size)

@@ -416,22 +416,33 @@ static void svm_set_reg(struct vcpu *v, enum vcpu_reg r, uint64_t value)
 	}
 }
 
-static int instruction_length(struct vcpu *v, const struct vmcb *c, unsigned *len)
+/*
+ * The instruction at CS:RIP, read through the guest's paging and decoded in
+ * its code's mode. CS.L is attribute bit 9, CS.D/B bit 10 (APM Vol. 2, 15.5.1).
+ */
+static int instruction_length(struct vcpu *v, const struct vmcb *c, unsigned *len, enum cpu_mode *mode)
 {
 	const struct guest_space *s = arch_of(v)->space;
-	int paging = (c->cr0 >> 31) & 1;
-	unsigned n = 4096 - (unsigned)(c->rip & 0xfff);
+	const struct guest_mode g = { c->cr0, c->cr3, c->cr4, c->efer, c->rflags, c->cs.base,
+				      (c->cs.attrib >> 9) & 1, (c->cs.attrib >> 10) & 1 };
+	unsigned access = GUEST_ACCESS_FETCH | (c->cpl == 3 ? GUEST_ACCESS_USER : 0), n;
+	uint64_t linear, next_page;
+	enum guest_walk_result r;
 	uint8_t bytes[INSN_MAX];
 	struct insn in;
 
-	/* The page of RIP is mapped (the CPU ran from it); the next may not be. */
+	*mode = guest_code_address(&g, c->rip, &linear);
+	n = 4096 - (unsigned)(linear & 0xfff);
 	if (n > INSN_MAX)
 		n = INSN_MAX;
-	if (space_read_virtual(s, paging, c->cr3, c->rip, bytes, n))
-		return -1;
-	if (n < INSN_MAX && space_read_virtual(s, paging, c->cr3, c->rip + n, bytes + n, INSN_MAX - n) == 0)
+	r = space_read_virtual(s, &g, linear, access, bytes, n);
+	if (r != GUEST_WALK_OK)
+		return r == GUEST_WALK_NOT_CANONICAL ? SKIP_NOT_CANONICAL : -1;
+	/* The page of RIP is mapped (the CPU ran from it); the next may not be. */
+	guest_code_address(&g, c->rip + n, &next_page);
+	if (n < INSN_MAX && space_read_virtual(s, &g, next_page, access, bytes + n, INSN_MAX - n) == GUEST_WALK_OK)
 		n = INSN_MAX;
-	if (insn_decode(bytes, n, (c->cs.attrib & 0x200) ? MODE_64 : MODE_32, &in))
+	if (insn_decode(bytes, n, *mode, &in))
 		return -1;
 	*len = in.length;
 	return 0;
@@ -440,16 +451,18 @@ static int instruction_length(struct vcpu *v, const struct vmcb *c, unsigned *le
 static int svm_skip_instruction(struct vcpu *v, const struct vcpu_exit *e)
 {
 	struct vmcb *c = arch_of(v)->vmcb;
+	enum cpu_mode mode;
 	unsigned len;
+	int r;
 
 	if (e->reason == EXIT_IO)
 		c->rip = c->exit_info2; /* the next RIP, saved for every I/O intercept */
 	else if (svm.features & SVM_FEATURE_NRIPS)
 		c->rip = c->next_rip;
-	else if (instruction_length(v, c, &len) == 0)
-		c->rip += len;
+	else if ((r = instruction_length(v, c, &len, &mode)) != 0)
+		return r;
 	else
-		return -1;
+		c->rip = guest_rip_advance(mode, c->rip, len);
 	c->interrupt_shadow = 0; /* a STI or MOV SS shadow ends with the instruction */
 	if (c->rflags & RFLAGS_TF) { /* the single-step trap the instruction owes (APM Vol. 2, 13.1.4) */
 		c->dr6 |= DR6_BS;

@@ -1,0 +1,123 @@
+/*
+ * Decoded exits in the modes a hypervisor that decodes instruction lengths
+ * itself (AMD-V without NRIP save) must read the guest's code in: at a
+ * kernel-half address, where Linux runs, and in compatibility-mode code
+ * segments whose base is not zero (Intel SDM Vol. 3A, 3.4 and 5.2), with
+ * 32-bit and with 16-bit default sizes. Each must resume at the next
+ * instruction with the hypervisor's result.
+ */
+#include <stdint.h>
+
+#include "selftest.h"
+
+#define KERNEL_HALF 0xffff800000000000ull /* PML4 entry 256 */
+#define PML4_KERNEL_HALF 256
+#define HV_LEAF 0x40000000 /* answered by the hypervisor itself */
+#define GDT_ENTRIES 16
+
+/* Code segment descriptor flags (SDM Vol. 3A, 3.4.5): G, D/B. */
+#define DESC_G 0x8u
+#define DESC_DB 0x4u
+
+struct __attribute__((packed)) far_pointer {
+	uint32_t offset;
+	uint16_t selector;
+};
+
+struct __attribute__((packed)) table_register {
+	uint16_t limit;
+	uint64_t base;
+};
+
+/* modes_code.asm */
+uint64_t decoded_exits(uint32_t leaf, uint32_t regs[4], uint64_t *efer);
+uint32_t far_cpuid(const struct far_pointer *to, uint32_t leaf, uint32_t regs[4]);
+extern const uint8_t compat_eip[], compat32_code[], compat16_code[];
+extern const uint32_t compat_resumed;
+
+static uint64_t gdt[GDT_ENTRIES] __attribute__((aligned(16)));
+
+static int same_regs(const uint32_t a[4], const uint32_t b[4])
+{
+	return a[0] == b[0] && a[1] == b[1] && a[2] == b[2] && a[3] == b[3];
+}
+
+static void load_cr3(uint64_t cr3)
+{
+	__asm__ volatile("mov %0, %%cr3" : : "r"(cr3) : "memory");
+}
+
+/* The identity map aliased at the kernel half: the boot tables are identity-mapped guest RAM. */
+static void check_kernel_half(void)
+{
+	uint64_t (*alias)(uint32_t, uint32_t *, uint64_t *) =
+		(uint64_t (*)(uint32_t, uint32_t *, uint64_t *))((uintptr_t)decoded_exits + KERNEL_HALF);
+	uint32_t low[4], high[4] = { 0 };
+	uint64_t cr3, low_efer, high_efer = 0, ran_at;
+	volatile uint64_t *pml4;
+
+	__asm__ volatile("mov %%cr3, %0" : "=r"(cr3));
+	pml4 = (volatile uint64_t *)(uintptr_t)(cr3 & ~0xfffull);
+	pml4[PML4_KERNEL_HALF] = pml4[0];
+	load_cr3(cr3);
+	decoded_exits(HV_LEAF, low, &low_efer);
+	ran_at = alias(HV_LEAF, high, &high_efer);
+	pml4[PML4_KERNEL_HALF] = 0;
+	load_cr3(cr3);
+	report("kernel_half", ran_at >= KERNEL_HALF && same_regs(low, high) && low_efer == high_efer,
+	       "ran_at=0x%llx cpuid_eax=0x%x want 0x%x efer=0x%llx want 0x%llx", (unsigned long long)ran_at,
+	       high[0], low[0], (unsigned long long)high_efer, (unsigned long long)low_efer);
+}
+
+static uint64_t code_descriptor(uint32_t base, unsigned flags)
+{
+	return 0xffffull | (uint64_t)(base & 0xffffff) << 16 | 0x9bull << 40 | 0xfull << 48 |
+	       (uint64_t)flags << 52 | (uint64_t)(base >> 24) << 56; /* limit 4 GiB, code, P, DPL 0 */
+}
+
+/* CPUID through a code segment whose CS.base + EIP is where the code is; returns its ESI. */
+static uint32_t cpuid_in_segment(uint16_t selector, uint32_t regs[4])
+{
+	struct far_pointer to = { (uint32_t)(uintptr_t)compat_eip, selector };
+
+	return far_cpuid(&to, HV_LEAF, regs);
+}
+
+/* Our own GDT: the boot GDT's entries, then a 32-bit and a 16-bit code segment with bases. */
+static void check_compat_code(void)
+{
+	struct table_register boot_gdt, ours = { 0, (uint64_t)(uintptr_t)gdt };
+	uint32_t base32 = (uint32_t)((uintptr_t)compat32_code - (uintptr_t)compat_eip);
+	uint32_t base16 = (uint32_t)((uintptr_t)compat16_code - (uintptr_t)compat_eip);
+	uint32_t native[4], r32[4] = { 0 }, r16[4] = { 0 }, esi32, esi16;
+	uint64_t efer;
+	unsigned n, i;
+
+	__asm__ volatile("sgdt %0" : "=m"(boot_gdt));
+	n = (boot_gdt.limit + 1u) / 8;
+	if (n > GDT_ENTRIES - 2) {
+		report("compat_code", 0, "the boot GDT has %u entries: no room for ours", n);
+		return;
+	}
+	for (i = 0; i < n; i++)
+		gdt[i] = ((const uint64_t *)(uintptr_t)boot_gdt.base)[i];
+	gdt[n] = code_descriptor(base32, DESC_G | DESC_DB);
+	gdt[n + 1] = code_descriptor(base16, DESC_G);
+	ours.limit = (uint16_t)((n + 2) * 8 - 1);
+	__asm__ volatile("lgdt %0" : : "m"(ours) : "memory");
+	decoded_exits(HV_LEAF, native, &efer);
+	esi32 = cpuid_in_segment((uint16_t)(n * 8), r32);
+	esi16 = cpuid_in_segment((uint16_t)((n + 1) * 8), r16);
+	__asm__ volatile("lgdt %0" : : "m"(boot_gdt) : "memory");
+	report("compat_code", same_regs(native, r32) && same_regs(native, r16) && esi32 == compat_resumed &&
+				      esi16 == compat_resumed,
+	       "base32=0x%x base16=0x%x eip=0x%llx cpuid_eax=0x%x/0x%x want 0x%x resumed=0x%x/0x%x",
+	       base32, base16, (unsigned long long)(uintptr_t)compat_eip, r32[0], r16[0], native[0], esi32,
+	       esi16);
+}
+
+void check_modes(void)
+{
+	check_kernel_half();
+	check_compat_code();
+}
