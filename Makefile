@@ -27,8 +27,8 @@ HV_SRCS := hv/main.c hv/config.c hv/console.c hv/log.c hv/pmem.c hv/mm.c hv/part
            arch/x86/cpu.c arch/x86/cpuinfo.c arch/x86/desc.c arch/x86/exceptions.c \
            arch/x86/paging.c arch/x86/gpt.c arch/x86/space.c arch/x86/decode.c arch/x86/guest_walk.c \
            arch/x86/policy.c arch/x86/control_regs.c arch/x86/guest_cpu.c arch/x86/guest_boot.c \
-           arch/x86/vcpu_select.c \
-           arch/x86/tsc.c arch/x86/smp.c arch/x86/svm/svm.c arch/x86/vmx/vmx.c arch/x86/vmx/controls.c \
+           arch/x86/vcpu_select.c arch/x86/tsc.c arch/x86/tsc_rate.c arch/x86/smp.c arch/x86/svm/svm.c \
+           arch/x86/vmx/vmx.c arch/x86/vmx/controls.c \
            boot/efi/elf_load.c drivers/acpi.c drivers/uart16550.c
 HV_ASMS := arch/x86/entry.asm arch/x86/trampoline.asm arch/x86/svm/svm_entry.asm arch/x86/vmx/vmx_entry.asm
 HV_OBJS := $(HV_SRCS:%.c=$(BUILD)/hv/%.o) $(HV_ASMS:%.asm=$(BUILD)/hv/%.o)
@@ -49,7 +49,8 @@ HOST_CFLAGS := -std=gnu11 -O1 -g $(WARNINGS) -Ihv -Iboot/efi -Iarch/x86 -fsaniti
 CONFIG_SRCS := hv/config.c hv/lib/fmt.c hv/lib/str.c
 
 UNIT_TESTS := test_config test_pmem test_log test_elf_load test_console test_gpt test_decode test_policy \
-              test_vmx_controls test_sched test_vuart test_lifecycle test_control_regs test_guest_walk
+              test_vmx_controls test_sched test_vuart test_lifecycle test_control_regs test_guest_walk \
+              test_tsc_rate
 UNIT_BINS  := $(UNIT_TESTS:%=$(BUILD)/host/%)
 
 test_config_SRCS   := tests/unit/test_config.c $(CONFIG_SRCS)
@@ -66,6 +67,7 @@ test_sched_SRCS    := tests/unit/test_sched.c hv/sched.c
 test_vuart_SRCS    := tests/unit/test_vuart.c hv/vdev/uart.c hv/log.c hv/lib/fmt.c hv/lib/str.c
 test_lifecycle_SRCS := tests/unit/test_lifecycle.c hv/lifecycle.c
 test_control_regs_SRCS := tests/unit/test_control_regs.c arch/x86/control_regs.c
+test_tsc_rate_SRCS := tests/unit/test_tsc_rate.c arch/x86/tsc_rate.c hv/lib/fmt.c hv/lib/str.c
 
 # ---- guests: freestanding, linked where they run
 GUEST_CFLAGS := -std=gnu11 -O2 -g $(WARNINGS) -ffreestanding -fno-pie -mno-red-zone \

@@ -303,28 +303,71 @@ static uint64_t pattern(uint64_t addr)
 	return addr * 0x9e3779b97f4a7c15ull ^ 0xa5a5a5a5a5a5a5a5ull;
 }
 
+#define PAGE 4096ull
+#define GIB (1ull << 30)
+#define PTE_P 1ull
+#define PTE_RW 2ull
+#define PTE_PS 0x80ull /* a 2 MiB page in a page directory (Intel SDM Vol. 3A, 4.5) */
+
 /*
- * Everything above our image: it must read as zeroes (memory is cleared
- * before a partition gets it), then hold a pattern written in full before
- * it is read back, so that aliasing shows.
+ * The boot protocol identity-maps only the first 4 GiB. Maps all of RAM
+ * and the 2 MiB beyond it that touch_beyond_ram() reads, with 2 MiB pages,
+ * in tables right after our image; returns where the tables end.
+ */
+static uint64_t map_ram(uint64_t top)
+{
+	uint64_t gibs = (top + 2 * MIB + GIB) / GIB, pdpts = (gibs + 511) / 512, i;
+	uint64_t *pml4 = (uint64_t *)(((uintptr_t)image_end + PAGE - 1) & ~(PAGE - 1));
+	uint64_t *pdpt = pml4 + 512, *pd = pdpt + pdpts * 512;
+
+	for (i = 0; i < pdpts; i++)
+		pml4[i] = (uint64_t)(uintptr_t)(pdpt + i * 512) | PTE_P | PTE_RW;
+	for (i = 0; i < gibs; i++)
+		pdpt[i] = (uint64_t)(uintptr_t)(pd + i * 512) | PTE_P | PTE_RW;
+	for (i = 0; i < gibs * 512; i++)
+		pd[i] = i << 21 | PTE_P | PTE_RW | PTE_PS;
+	__asm__ volatile("mov %0, %%cr3" : : "r"(pml4) : "memory");
+	return (uint64_t)(uintptr_t)(pd + gibs * 512);
+}
+
+/*
+ * The k-th word check_ram() samples: one in each 4 KiB page, at an offset
+ * that moves from page to page so that every offset is tried, then RAM's
+ * last word. Sampling keeps a partition of many GiB quick to check.
+ */
+static uint64_t probe_at(uint64_t start, uint64_t top, uint64_t k)
+{
+	uint64_t page = start + k * PAGE;
+
+	return page < top ? page + k % (PAGE / 8) * 8 : top - 8;
+}
+
+/*
+ * All of RAM above our image and page tables: it must read as zeroes
+ * (memory is cleared before a partition gets it), then hold a pattern
+ * written in full before it is read back, so that aliasing shows.
  */
 static void check_ram(uint64_t top)
 {
-	uint64_t start = ((uint64_t)(uintptr_t)image_end + MIB - 1) & ~(MIB - 1), a, bad = 0, first = 0;
-	uint64_t dirty = 0;
+	uint64_t start = (map_ram(top) + MIB - 1) & ~(MIB - 1);
+	uint64_t n = top > start ? (top - start) / PAGE + 1 : 0, k, a, bad = 0, first = 0, dirty = 0;
 
-	for (a = start; a < top; a += 8)
-		dirty += *(volatile uint64_t *)(uintptr_t)a != 0;
-	for (a = start; a < top; a += 8)
+	for (k = 0; k < n; k++)
+		dirty += *(volatile uint64_t *)(uintptr_t)probe_at(start, top, k) != 0;
+	for (k = 0; k < n; k++) {
+		a = probe_at(start, top, k);
 		*(volatile uint64_t *)(uintptr_t)a = pattern(a);
-	for (a = start; a < top; a += 8) {
+	}
+	for (k = 0; k < n; k++) {
+		a = probe_at(start, top, k);
 		if (*(volatile uint64_t *)(uintptr_t)a != pattern(a) && !bad++)
 			first = a;
 	}
 	report("ram_pattern", top > start && !bad && !dirty,
-	       "0x%llx-0x%llx (%llu MiB) nonzero_at_start=%llu bad_words=%llu first_bad=0x%llx",
+	       "0x%llx-0x%llx (%llu MiB, %llu words) nonzero_at_start=%llu bad_words=%llu first_bad=0x%llx",
 	       (unsigned long long)start, (unsigned long long)top, (unsigned long long)((top - start) / MIB),
-	       (unsigned long long)dirty, (unsigned long long)bad, (unsigned long long)first);
+	       (unsigned long long)n, (unsigned long long)dirty, (unsigned long long)bad,
+	       (unsigned long long)first);
 }
 
 static void check_hypercall(void)
@@ -644,7 +687,7 @@ static void check_smp(void)
 	       (long long)started, (long long)ap_index, ap_apic_id, (long long)again, (long long)beyond);
 }
 
-/* Must be last: the hypervisor stops a guest that touches memory it lacks. */
+/* Must be last, after check_ram() mapped it: the hypervisor stops a guest that touches memory it lacks. */
 static void touch_beyond_ram(uint64_t top)
 {
 	uint64_t gpa = top + 2 * MIB;

@@ -234,15 +234,16 @@ def bochs_vga_rom(binary):
     raise AssertionError(f"no VGABIOS-lgpl-latest.bin under {prefix}/share/bochs")
 
 
-def boot_bochs(name, disk, log_path, cpus=2, mem=512):
-    """Boots a raw disk image on Bochs' IDE controller with OVMF as its ROM."""
+def boot_bochs(name, disk, log_path, cpus=2, mem=512, model=None):
+    """Boots a raw disk image on Bochs' IDE controller with OVMF as its ROM,
+    on CPU model `model` (default: BOCHS_CPU, else corei7_skylake_x)."""
     binary, why = bochs_binary()
     assert binary, why
     master, slave = os.openpty()
     workdir = os.path.dirname(disk)
     rc = os.path.join(workdir, "bochsrc")
     with open(rc, "w") as f:
-        f.write(BOCHSRC.format(mem=mem, model=BOCHS_CPU_MODEL, cpus=cpus, rom=OVMF_COMBINED,
+        f.write(BOCHSRC.format(mem=mem, model=model or BOCHS_CPU_MODEL, cpus=cpus, rom=OVMF_COMBINED,
                                vgarom=bochs_vga_rom(binary), disk=disk, pty=os.ttyname(slave),
                                log=log_path + ".bochs"))
     run = Run(name, [binary, "-q", "-f", rc], log_path, serial_fd=master, cwd=workdir)

@@ -33,7 +33,7 @@ def expect_banner(run, path):
 
 def expect_all_cpus_online(run, path):
     """Both CPUs of the emulated machine start, each with virtualization on."""
-    run.expect(r"hv: tsc: \d+ MHz", 30)
+    run.expect(r"hv: (warning: )?tsc: \d+\.\d{3} MHz", 30)
     run.expect(r"hv: cpu 1 \(APIC ID 1\) online\r", 30)
     backend = "AMD-V" if path == "qemu" else "VT-x"
     run.expect(rf"hv: cpus: 2 of 2 online, virtualization enabled on each: {backend}", 30)

@@ -1,0 +1,38 @@
+/*
+ * Which TSC rate to trust: the one CPUID leaf 0x15 announces only when a
+ * measurement against a second clock confirms it, since firmware and
+ * emulators announce wrong ones. Pure functions, unit tested on the host.
+ */
+#ifndef ARCH_X86_TSC_RATE_H
+#define ARCH_X86_TSC_RATE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define TSC_AGREEMENT_PER_MILLE 1 /* announced and measured agree within 0.1 % */
+#define TSC_ASSUMED_HZ 1000000000ull /* when there is neither: a guess, said so */
+
+enum tsc_verdict {
+	TSC_AGREE,          /* the announced rate, confirmed */
+	TSC_DISAGREE,       /* the measured rate; the announced one is wrong */
+	TSC_NOT_ANNOUNCED,  /* the measured rate; CPUID states none */
+	TSC_NOT_MEASURED,   /* the announced rate, unchecked: the second clock does not count */
+	TSC_UNKNOWN,        /* neither: TSC_ASSUMED_HZ */
+};
+
+struct tsc_rate {
+	uint64_t hz;        /* the rate to use */
+	uint64_t announced; /* CPUID 0x15's, 0: none */
+	uint64_t measured;  /* against the second clock, 0: it did not count */
+	enum tsc_verdict verdict;
+};
+
+struct tsc_rate tsc_rate_choose(uint64_t announced_hz, uint64_t measured_hz);
+
+/* One log line saying both rates and which is used; `reference` names the second clock. */
+int tsc_rate_describe(char *buf, size_t size, const struct tsc_rate *r, const char *reference);
+
+/* The median of n > 0 measurements (sorts v); one disturbed measurement does not move it. */
+uint64_t tsc_rate_median(uint64_t *v, unsigned n);
+
+#endif
