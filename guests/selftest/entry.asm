@@ -83,7 +83,37 @@ fpu_dirty:
 	add rsp, 8
 	ret
 
+; void run_user(void (*fn)(void), void *stack): runs fn at CPL 3 (selectors
+; USER_CS and USER_DS of selftest.c's GDT) with RFLAGS.AC set, on stack. It
+; returns when trap_dispatch() sends the #UD that fn ends with to user_return.
+USER_CS equ 0x2b
+USER_DS equ 0x23
+global run_user
+global user_return
+run_user:
+	push_callee_saved
+	mov [kernel_rsp], rsp
+	push USER_DS
+	push rsi
+	pushfq
+	or qword [rsp], 1 << 18		; AC: with CR0.AM, misaligned accesses at CPL 3 are #AC
+	push USER_CS
+	push rdi
+	iretq
+user_return:
+	mov rsp, [kernel_rsp]
+	pop_callee_saved
+	ret
+
+; At CPL 3: a misaligned read (#AC), then UD2 to return to CPL 0.
+global user_misaligned_read
+user_misaligned_read:
+	mov eax, [rsp + 1]		; 4 bytes: 8B 44 24 01
+	ud2
+
 section .data
+kernel_rsp:
+	dq 0
 global trap_stubs
 align 8
 trap_stubs:

@@ -6,7 +6,7 @@
  *
  * The kernel command line picks a mode: the checks (default), a hostile
  * guest (mode=triple-fault, mode=unmapped-write, mode=virt-insn,
- * mode=cr8-spin, mode=db-storm), a load
+ * mode=cr8-spin, mode=db-storm, mode=ac-storm), a load
  * for the scheduler (mode=spin, mode=idle, mode=work) or the
  * micro-benchmarks (mode=bench).
  */
@@ -28,6 +28,7 @@
 #define VEC_DB 1
 #define VEC_UD 6
 #define VEC_GP 13
+#define VEC_AC 17
 #define MSR_TSC 0x10
 #define MSR_PAT 0x277
 #define PAT_RESET 0x0007040600070406ull
@@ -61,6 +62,9 @@ extern const uint64_t trap_stubs[TRAP_VECTORS];
 extern char image_end[];
 extern const uint8_t fpu_at_entry[16 * 16 + 8];
 void fpu_dirty(void);
+void run_user(void (*fn)(void), void *stack);
+void user_return(void);
+void user_misaligned_read(void);
 
 static uint64_t idt[TRAP_VECTORS * 2] __attribute__((aligned(16)));
 static volatile int expected_vector = -1, caught_vector = -1;
@@ -68,6 +72,8 @@ static volatile unsigned expected_length;
 static volatile int wakeups;
 static volatile int counting_db; /* #DB traps are counted, not expected */
 static volatile unsigned db_traps;
+static volatile unsigned ac_retries, ac_faults; /* #AC: faults still to take again, taken */
+static void leave_user(struct trap_frame *f);
 static int is_amd;
 static unsigned passed, failed;
 
@@ -191,6 +197,16 @@ void trap_dispatch(struct trap_frame *f)
 	}
 	if (f->vector == VEC_DB && counting_db) {
 		db_traps++; /* a trap: RIP is past the instruction already */
+		return;
+	}
+	if (f->vector == VEC_AC && ac_retries) {
+		if (--ac_retries == 0)
+			f->rip += 4; /* past user_misaligned_read's MOV; until then it faults again */
+		ac_faults++;
+		return;
+	}
+	if (f->vector == VEC_UD && (f->cs & 3) == 3) {
+		leave_user(f);
 		return;
 	}
 	if ((int)f->vector == expected_vector) {
@@ -697,6 +713,66 @@ static void touch_beyond_ram(uint64_t top)
 	report("beyond_ram", 0, "the read of 0x%llx returned", (unsigned long long)gpa);
 }
 
+/* ---- CPL 3 ----------------------------------------------------------- */
+
+#define USER_DS 0x23 /* GDT entry 4, RPL 3 (entry.asm has the same) */
+#define USER_CS 0x2b /* entry 5 */
+#define TSS_SEL 0x30 /* entries 6 and 7 */
+#define PTE_U 4ull
+
+static uint64_t user_gdt[8] __attribute__((aligned(16)));
+static uint32_t tss[26] __attribute__((aligned(16))); /* 64-bit TSS: RSP0 at byte 4 */
+static uint8_t ring0_stack[4096] __attribute__((aligned(16)));
+static uint8_t user_stack[4096] __attribute__((aligned(16)));
+static uint16_t kernel_cs, kernel_ss;
+
+/* Back to CPL 0 at user_return (entry.asm), on a stack of ours; it restores the caller's. */
+static void leave_user(struct trap_frame *f)
+{
+	f->rip = (uint64_t)(uintptr_t)user_return;
+	f->cs = kernel_cs;
+	f->ss = kernel_ss;
+	f->rsp = (uint64_t)(uintptr_t)(ring0_stack + sizeof(ring0_stack) / 2);
+	f->rflags &= ~(1ull << 18);
+}
+
+/* A GDT with CPL 3 segments and a TSS whose RSP0 takes traps from CPL 3 (SDM Vol. 3A, 8.7). */
+static void load_user_segments(void)
+{
+	struct __attribute__((packed)) {
+		uint16_t limit;
+		uint64_t base;
+	} boot, ours = { sizeof(user_gdt) - 1, (uint64_t)(uintptr_t)user_gdt };
+	uint64_t base = (uint64_t)(uintptr_t)tss, rsp0 = (uint64_t)(uintptr_t)(ring0_stack + sizeof(ring0_stack));
+	unsigned i;
+
+	__asm__ volatile("sgdt %0; mov %%cs, %1; mov %%ss, %2" : "=m"(boot), "=r"(kernel_cs), "=r"(kernel_ss));
+	for (i = 0; i < 4; i++)
+		user_gdt[i] = ((const uint64_t *)(uintptr_t)boot.base)[i];
+	user_gdt[4] = 0x00cff2000000ffffull; /* data, DPL 3 */
+	user_gdt[5] = 0x00affa000000ffffull; /* 64-bit code, DPL 3 */
+	user_gdt[6] = (sizeof(tss) - 1) | (base & 0xffffff) << 16 | 0x89ull << 40 | (base >> 24 & 0xff) << 56;
+	user_gdt[7] = base >> 32;
+	tss[1] = (uint32_t)rsp0;
+	tss[2] = (uint32_t)(rsp0 >> 32);
+	__asm__ volatile("lgdt %0; ltr %w1" : : "m"(ours), "r"(TSS_SEL) : "memory");
+}
+
+/* CPL 3 may use the first 2 MiB, where this image is: the U bit at each level (SDM Vol. 3A, 4.6). */
+static void allow_user_low_memory(void)
+{
+	uint64_t cr3, *pml4, *pdpt, *pd;
+
+	__asm__ volatile("mov %%cr3, %0" : "=r"(cr3));
+	pml4 = (uint64_t *)(uintptr_t)(cr3 & ~0xfffull);
+	pml4[0] |= PTE_U;
+	pdpt = (uint64_t *)(uintptr_t)(pml4[0] & 0x000ffffffffff000ull);
+	pdpt[0] |= PTE_U;
+	pd = (uint64_t *)(uintptr_t)(pdpt[0] & 0x000ffffffffff000ull);
+	pd[0] |= PTE_U;
+	__asm__ volatile("mov %0, %%cr3" : : "r"(cr3) : "memory");
+}
+
 /* ---- hostile guests --------------------------------------------------- */
 
 #define STORM_TRAPS 50000
@@ -716,6 +792,17 @@ static void debug_trap_storm(void)
 	print("SELFTEST hostile db-storm traps=%u\n", db_traps);
 }
 
+/* A misaligned read at CPL 3, faulting (#AC) STORM_TRAPS times before our handler lets it pass. */
+static void alignment_check_storm(void)
+{
+	load_user_segments();
+	allow_user_low_memory();
+	ac_faults = 0;
+	ac_retries = STORM_TRAPS;
+	run_user(user_misaligned_read, user_stack + sizeof(user_stack));
+	print("SELFTEST hostile ac-storm faults=%u\n", ac_faults);
+}
+
 static void __attribute__((noreturn)) spin(void);
 
 static void hostile(const char *mode)
@@ -733,6 +820,9 @@ static void hostile(const char *mode)
 		spin();
 	} else if (str_eq(mode, "db-storm")) {
 		debug_trap_storm();
+		spin();
+	} else if (str_eq(mode, "ac-storm")) {
+		alignment_check_storm();
 		spin();
 	} else if (str_eq(mode, "virt-insn")) {
 		load_idt(0); /* a guest that does not expect the #UD it gets */

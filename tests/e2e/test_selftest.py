@@ -99,7 +99,8 @@ def test_hostile_guests_are_stopped_and_others_run(boot, path):
 
 
 # On the console's CPU: one guest raises its TPR to 15 and spins, one takes
-# a #DB on every instruction; a partition started after them must still run.
+# a #DB on every instruction, one an #AC again and again at CPL 3; a
+# partition started after them must still run.
 CPU0_HOSTILE_CFG = """\
 [hypervisor]
 console = com1
@@ -122,26 +123,46 @@ kernel = selftest.elf
 cpus = 0
 autostart = no
 """
+# QEMU's TCG does not emulate alignment checking (#AC never happens): Bochs only.
+AC_STORM_CFG = """
+[partition acstorm]
+memory = 16M
+kernel = selftest.elf
+cpus = 0
+cmdline = mode=ac-storm
+"""
 STORM_TRAPS = 50000
 
 
-def test_guest_tpr_and_debug_storm_leave_the_host_cpu_alone(boot, path):
-    with boot(path, CPU0_HOSTILE_CFG) as run:
+def test_guest_tpr_and_exception_storms_leave_the_host_cpu_alone(boot, path):
+    ac = path == "bochs"
+    with boot(path, CPU0_HOSTILE_CFG + (AC_STORM_CFG if ac else "")) as run:
         expect_banner(run, path)
-        found = run.expect_all({
+        storms = {
             "tpr": r"\[tpr\] SELFTEST hostile cr8-spin tpr=15",
             "storm": r"\[storm\] SELFTEST hostile db-storm traps=(?P<traps>\d+)\r*\n",
-        }, BOOT_TIMEOUT[path] * 3)
+        }
+        if ac:
+            storms["acstorm"] = r"\[acstorm\] SELFTEST hostile ac-storm faults=(?P<faults>\d+)\r*\n"
+        found = run.expect_all(storms, BOOT_TIMEOUT[path] * 3)
         traps = int(found["storm"].group("traps"))
         assert traps >= STORM_TRAPS, f"the guest's own handler saw {traps} of its {STORM_TRAPS} #DB traps"
+        if ac:
+            faults = int(found["acstorm"].group("faults"))
+            assert faults == STORM_TRAPS, f"the guest's own handler saw {faults} of {STORM_TRAPS} #AC faults"
         # The host CPU still takes its timer and the console's input: a new partition runs beside them.
         expect_console(run)
         run.command("start after")
         run.expect(r"\[after\] " + all_pass(path), BOOT_TIMEOUT[path] * 2)
-        # Each #DB was a VM exit (the intercept that keeps a storm from holding the CPU).
+        # Each #DB and #AC was a VM exit (the intercept that keeps a storm from holding the CPU).
         run.command("list")
-        exits = int(run.expect(r"storm\s+running on cpu 0, cpu_ms \d+, exits (\d+)\D", 20).group(1))
-        assert exits >= traps, f"only {exits} exits for {traps} #DB traps"
+        lines = {"storm": r"\bstorm\s+running on cpu 0, cpu_ms \d+, exits (?P<db>\d+)\D"}
+        if ac:
+            lines["acstorm"] = r"acstorm\s+running on cpu 0, cpu_ms \d+, exits (?P<ac>\d+)\D"
+        exits = run.expect_all(lines, 20)
+        assert int(exits["storm"].group("db")) >= traps, f"fewer exits than {traps} #DB traps"
+        if ac:
+            assert int(exits["acstorm"].group("ac")) >= faults, f"fewer exits than {faults} #AC faults"
 
 
 def test_partition_memory_is_zeroed_and_reused(boot):
