@@ -42,8 +42,8 @@ void arch_guest_cpuid(struct vcpu *v)
 
 int arch_guest_msr(struct vcpu *v, int write, uint32_t msr)
 {
-	struct msr_state s = { v->ops->get_reg(v, REG_EFER), EFER_SCE | EFER_LME | EFER_LMA | EFER_NXE,
-			       arch_tsc() };
+	struct msr_state s = { v->ops->get_reg(v, REG_EFER), efer_guest_bits(cpuid(0x80000001, 0).edx),
+			       arch_tsc(), v->ops->get_reg(v, REG_CR0) };
 	uint64_t value = write ? edx_eax(v) : 0;
 
 	switch (msr_policy(msr, write, &value, &s)) {

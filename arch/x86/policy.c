@@ -14,6 +14,10 @@
 #define ECX81_PERFCTR_CORE (1u << 23)
 #define ECX81_PERFCTR_NB (1u << 24)
 #define ECX81_PERFCTR_LLC (1u << 28)
+/* CPUID.80000001 EDX (Intel SDM Vol. 2A, Table 3-8; AMD APM Vol. 3, E.4.2). */
+#define EDX81_SYSCALL (1u << 11)
+#define EDX81_NX (1u << 20)
+#define EDX81_LM (1u << 29)
 
 static struct cpuid_regs signature(void)
 {
@@ -84,6 +88,13 @@ int msr_passthrough(uint32_t msr)
 	}
 }
 
+uint64_t efer_guest_bits(uint32_t ext_features_edx)
+{
+	return ((ext_features_edx & EDX81_SYSCALL) ? EFER_SCE : 0) |
+	       ((ext_features_edx & EDX81_LM) ? EFER_LME | EFER_LMA : 0) |
+	       ((ext_features_edx & EDX81_NX) ? EFER_NXE : 0);
+}
+
 static enum msr_action efer(int write, uint64_t *value, struct msr_state *s)
 {
 	if (!write) {
@@ -92,6 +103,9 @@ static enum msr_action efer(int write, uint64_t *value, struct msr_state *s)
 	}
 	if (*value & ~s->efer_allowed)
 		return MSR_DENY; /* reserved bits, and SVME: #GP (APM Vol. 2, 3.1.7) */
+	/* Changing LME with paging on is #GP (Intel SDM Vol. 3A, 9.8.5; AMD APM Vol. 2, 3.1.7, 14.6.1). */
+	if (((*value ^ s->efer) & EFER_LME) && (s->cr0 & CR0_PG))
+		return MSR_DENY;
 	s->efer = (*value & ~EFER_LMA) | (s->efer & EFER_LMA); /* LMA is the CPU's to set */
 	return MSR_EMULATE;
 }

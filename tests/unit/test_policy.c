@@ -80,7 +80,7 @@ static void svm_and_perf_counters_hidden(void **state)
 
 static struct msr_state fresh(void)
 {
-	struct msr_state s = { EFER_LME | EFER_LMA, EFER_SCE | EFER_LME | EFER_LMA | EFER_NXE, 12345 };
+	struct msr_state s = { EFER_LME | EFER_LMA, EFER_SCE | EFER_LME | EFER_LMA | EFER_NXE, 12345, 0 };
 	return s;
 }
 
@@ -105,6 +105,57 @@ static void efer_is_emulated_without_svme(void **state)
 	v = 1ull << 20; /* reserved */
 	assert_int_equal(msr_policy(0xc0000080, 1, &v, &s), MSR_DENY);
 	assert_int_equal(s.efer, EFER_LME | EFER_LMA | EFER_NXE | EFER_SCE); /* unchanged */
+}
+
+static enum msr_action write_efer(struct msr_state *s, uint64_t value)
+{
+	return msr_policy(0xc0000080, 1, &value, s);
+}
+
+static void efer_lme_is_fixed_while_paging_is_on(void **state)
+{
+	struct msr_state s = fresh();
+
+	(void)state;
+	s.cr0 = CR0_PG | 1; /* PE */
+	assert_int_equal(write_efer(&s, EFER_LMA), MSR_DENY); /* clears LME */
+	assert_int_equal(s.efer, EFER_LME | EFER_LMA);
+	assert_int_equal(write_efer(&s, EFER_LME | EFER_NXE), MSR_EMULATE); /* LME kept: fine */
+	assert_int_equal(s.efer, EFER_LME | EFER_LMA | EFER_NXE);
+	s = fresh();
+	s.efer = 0;
+	s.cr0 = CR0_PG | 1;
+	assert_int_equal(write_efer(&s, EFER_LME), MSR_DENY); /* sets LME */
+	assert_int_equal(s.efer, 0);
+	s.cr0 = 1; /* paging off: LME may change, as on the way into long mode */
+	assert_int_equal(write_efer(&s, EFER_LME), MSR_EMULATE);
+	assert_int_equal(s.efer, EFER_LME);
+	assert_int_equal(write_efer(&s, 0), MSR_EMULATE);
+	assert_int_equal(s.efer, 0);
+}
+
+/* CPUID.80000001 EDX as CPUs report it, and the EFER bits each offers. */
+static void efer_bits_follow_cpuid(void **state)
+{
+	(void)state;
+	/* Intel Skylake in 64-bit mode: SYSCALL, NX, 1G pages, RDTSCP, LM. */
+	assert_int_equal(efer_guest_bits(0x2c100800), EFER_SCE | EFER_LME | EFER_LMA | EFER_NXE);
+	/* Intel Core Duo (Yonah), a 32-bit CPU: XD only. */
+	assert_int_equal(efer_guest_bits(0x00100000), EFER_NXE);
+	/* Long mode and SYSCALL without NX (a BIOS that hides XD) */
+	assert_int_equal(efer_guest_bits(0x20000800), EFER_SCE | EFER_LME | EFER_LMA);
+	assert_int_equal(efer_guest_bits(0), 0);
+}
+
+static void efer_bits_not_offered_are_refused(void **state)
+{
+	struct msr_state s = fresh();
+
+	(void)state;
+	s.efer_allowed = efer_guest_bits(0x20000800); /* no NX */
+	assert_int_equal(write_efer(&s, EFER_LME | EFER_NXE), MSR_DENY);
+	assert_int_equal(write_efer(&s, EFER_LME | EFER_SCE), MSR_EMULATE);
+	assert_int_equal(s.efer, EFER_LME | EFER_LMA | EFER_SCE);
 }
 
 static void sensitive_and_unknown_msrs_are_denied(void **state)
@@ -145,6 +196,9 @@ int main(void)
 		cmocka_unit_test(signature_leaf),
 		cmocka_unit_test(svm_and_perf_counters_hidden),
 		cmocka_unit_test(efer_is_emulated_without_svme),
+		cmocka_unit_test(efer_lme_is_fixed_while_paging_is_on),
+		cmocka_unit_test(efer_bits_follow_cpuid),
+		cmocka_unit_test(efer_bits_not_offered_are_refused),
 		cmocka_unit_test(sensitive_and_unknown_msrs_are_denied),
 		cmocka_unit_test(switched_msrs_pass),
 	};
