@@ -116,6 +116,16 @@ static void msr(struct vcpu *v, const struct vcpu_exit *e)
 		inject_fault(v, VEC_GP);
 }
 
+static int xsetbv(struct vcpu *v, const struct vcpu_exit *e)
+{
+	int fault = arch_guest_xsetbv(v);
+
+	if (fault == 0)
+		return skip(v, e);
+	inject_fault(v, (uint8_t)fault);
+	return 0;
+}
+
 int vcpu_handle_exit(struct vcpu *v, const struct vcpu_exit *e)
 {
 	struct partition *p = v->part;
@@ -138,10 +148,7 @@ int vcpu_handle_exit(struct vcpu *v, const struct vcpu_exit *e)
 	case EXIT_HLT:
 		return halt(v, e);
 	case EXIT_XSETBV:
-		if (arch_guest_xsetbv(v) == 0)
-			return skip(v, e);
-		inject_fault(v, VEC_GP);
-		return 0;
+		return xsetbv(v, e);
 	case EXIT_CACHE_FLUSH:
 		return skip(v, e); /* guest RAM is write-back and coherent: nothing to flush */
 	case EXIT_FORBIDDEN_INSN:

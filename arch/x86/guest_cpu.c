@@ -9,9 +9,6 @@
 
 #define CR4_OSXSAVE (1ull << 18)
 #define XCR0_X87 1ull
-#define XCR0_SSE 2ull
-#define XCR0_AVX 4ull
-#define XCR0_AVX512 0xe0ull
 
 static void set_edx_eax(struct vcpu *v, uint64_t value)
 {
@@ -65,18 +62,19 @@ int arch_guest_msr(struct vcpu *v, int write, uint32_t msr)
 	return -1;
 }
 
-/* XCR0 rules of Intel SDM Vol. 1, 13.3: x87 always; AVX needs SSE; AVX-512 all or none, with AVX. */
+/* Vectors of the faults XSETBV raises (Intel SDM Vol. 2D, XSETBV). */
+#define VEC_UD 6
+#define VEC_GP 13
+
 int arch_guest_xsetbv(struct vcpu *v)
 {
 	struct cpuid_regs x = cpuid(0xd, 0);
 	uint64_t supported = ((uint64_t)x.edx << 32) | x.eax, xcr0 = edx_eax(v);
 
-	if ((uint32_t)v->gprs[REG_RCX] != 0 || !(v->ops->get_reg(v, REG_CR4) & CR4_OSXSAVE))
-		return -1;
-	if ((xcr0 & ~supported) || !(xcr0 & XCR0_X87) || ((xcr0 & XCR0_AVX) && !(xcr0 & XCR0_SSE)))
-		return -1;
-	if ((xcr0 & XCR0_AVX512) && ((xcr0 & XCR0_AVX512) != XCR0_AVX512 || !(xcr0 & XCR0_AVX)))
-		return -1;
+	if (!(v->ops->get_reg(v, REG_CR4) & CR4_OSXSAVE))
+		return VEC_UD;
+	if ((uint32_t)v->gprs[REG_RCX] != 0 || !xcr0_valid(xcr0, supported))
+		return VEC_GP;
 	/* The hypervisor keeps no extended state of its own: the guest's XCR0 stays loaded. */
 	if (!(read_cr4() & CR4_OSXSAVE))
 		write_cr4(read_cr4() | CR4_OSXSAVE); /* XSETBV is #UD without it */

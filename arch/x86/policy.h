@@ -53,6 +53,13 @@ enum msr_action msr_policy(uint32_t msr, int write, uint64_t *value, struct msr_
 /* Whether the CPU may run guest reads and writes of msr without an exit. */
 int msr_passthrough(uint32_t msr);
 
+/*
+ * Whether XSETBV may load xcr0 into XCR0, given the components the CPU
+ * supports there (CPUID.(EAX=0DH,ECX=0) EDX:EAX): the rules of Intel SDM
+ * Vol. 1, 13.3 and the #GP conditions of XSETBV (Vol. 2D).
+ */
+int xcr0_valid(uint64_t xcr0, uint64_t supported);
+
 #define MSR_TSC 0x10
 #define MSR_APIC_BASE 0x1b
 #define MSR_SYSENTER_CS 0x174

@@ -188,6 +188,92 @@ static void switched_msrs_pass(void **state)
 	assert_false(msr_passthrough(0xc0000080));
 }
 
+/*
+ * CPUID.(EAX=0DH,ECX=0) EDX:EAX, the XCR0 components a CPU supports, of
+ * CPU generations whose components Intel SDM Vol. 1, 13.1 and AMD APM
+ * Vol. 3, E.3.9 list: what each may enable, and what it may not.
+ */
+#define SANDY_BRIDGE 0x7ull         /* x87, SSE, AVX */
+#define SKYLAKE_CLIENT 0x1full      /* ... and MPX BNDREGS, BNDCSR */
+#define SKYLAKE_SP 0x2ffull         /* ... and AVX-512 (7:5) and PKRU (9) */
+#define ZEN4 0x2e7ull               /* AVX-512 and PKRU, no MPX */
+#define SAPPHIRE_RAPIDS 0x602e7ull  /* ZEN4's and AMX TILECFG, TILEDATA (18:17) */
+
+static void xcr0_everything_supported_is_valid(void **state)
+{
+	(void)state;
+	assert_true(xcr0_valid(SANDY_BRIDGE, SANDY_BRIDGE));
+	assert_true(xcr0_valid(SKYLAKE_CLIENT, SKYLAKE_CLIENT));
+	assert_true(xcr0_valid(SKYLAKE_SP, SKYLAKE_SP));
+	assert_true(xcr0_valid(ZEN4, ZEN4));
+	assert_true(xcr0_valid(SAPPHIRE_RAPIDS, SAPPHIRE_RAPIDS));
+	assert_true(xcr0_valid(1, SAPPHIRE_RAPIDS)); /* x87 alone, as at reset */
+	assert_true(xcr0_valid(0x3, SKYLAKE_SP));
+}
+
+static void xcr0_needs_x87_and_avx_needs_sse(void **state)
+{
+	(void)state;
+	assert_false(xcr0_valid(0, SANDY_BRIDGE));
+	assert_false(xcr0_valid(0x6, SANDY_BRIDGE)); /* no x87 */
+	assert_false(xcr0_valid(0x5, SANDY_BRIDGE)); /* AVX without SSE */
+}
+
+static void xcr0_bits_not_supported_are_refused(void **state)
+{
+	(void)state;
+	assert_false(xcr0_valid(SKYLAKE_CLIENT, SANDY_BRIDGE));
+	assert_false(xcr0_valid(SKYLAKE_SP, ZEN4)); /* MPX on a CPU without it */
+	assert_false(xcr0_valid(SAPPHIRE_RAPIDS, SKYLAKE_SP));
+	assert_false(xcr0_valid(SANDY_BRIDGE | (1ull << 63), SANDY_BRIDGE | (1ull << 63))); /* reserved */
+}
+
+static void xcr0_mpx_bits_are_equal(void **state)
+{
+	(void)state;
+	assert_false(xcr0_valid(0x0f, SKYLAKE_CLIENT)); /* BNDREGS alone */
+	assert_false(xcr0_valid(0x17, SKYLAKE_CLIENT)); /* BNDCSR alone */
+	assert_true(xcr0_valid(0x1b, SKYLAKE_CLIENT));  /* MPX without AVX: allowed */
+	assert_false(xcr0_valid(0x2f7, SKYLAKE_SP));
+}
+
+static void xcr0_avx512_all_or_none_and_with_avx(void **state)
+{
+	uint64_t one;
+
+	(void)state;
+	for (one = 1ull << 5; one <= 1ull << 7; one <<= 1) {
+		assert_false(xcr0_valid(SANDY_BRIDGE | one, ZEN4));
+		assert_false(xcr0_valid(SANDY_BRIDGE | (0xe0 & ~one), ZEN4));
+	}
+	assert_false(xcr0_valid(0xe3, ZEN4)); /* AVX-512 without AVX */
+	assert_false(xcr0_valid(0xe1, ZEN4));
+	assert_true(xcr0_valid(0xe7, ZEN4));
+	assert_true(xcr0_valid(0xe7, SKYLAKE_SP));
+}
+
+static void xcr0_amx_bits_are_equal(void **state)
+{
+	(void)state;
+	assert_false(xcr0_valid(0x202e7, SAPPHIRE_RAPIDS)); /* TILECFG alone */
+	assert_false(xcr0_valid(0x402e7, SAPPHIRE_RAPIDS)); /* TILEDATA alone */
+	assert_true(xcr0_valid(0x60003, SAPPHIRE_RAPIDS));  /* AMX needs neither AVX nor AVX-512 */
+}
+
+/* Supervisor components live in IA32_XSS: never in XCR0, whatever supported says. */
+static void xcr0_never_takes_supervisor_state(void **state)
+{
+	static const unsigned xss_bits[] = { 8, 10, 11, 12, 13, 14, 15, 16 };
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < sizeof(xss_bits) / sizeof(xss_bits[0]); i++) {
+		uint64_t bit = 1ull << xss_bits[i];
+		assert_false(xcr0_valid(SAPPHIRE_RAPIDS | bit, SAPPHIRE_RAPIDS | bit));
+	}
+	assert_true(xcr0_valid(SAPPHIRE_RAPIDS, SAPPHIRE_RAPIDS | 0x1fd00)); /* PKRU (9) is user state */
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -200,6 +286,13 @@ int main(void)
 		cmocka_unit_test(efer_bits_follow_cpuid),
 		cmocka_unit_test(efer_bits_not_offered_are_refused),
 		cmocka_unit_test(sensitive_and_unknown_msrs_are_denied),
+		cmocka_unit_test(xcr0_everything_supported_is_valid),
+		cmocka_unit_test(xcr0_needs_x87_and_avx_needs_sse),
+		cmocka_unit_test(xcr0_bits_not_supported_are_refused),
+		cmocka_unit_test(xcr0_mpx_bits_are_equal),
+		cmocka_unit_test(xcr0_avx512_all_or_none_and_with_avx),
+		cmocka_unit_test(xcr0_amx_bits_are_equal),
+		cmocka_unit_test(xcr0_never_takes_supervisor_state),
 		cmocka_unit_test(switched_msrs_pass),
 	};
 
