@@ -22,7 +22,7 @@ HV_LDFLAGS := -static -pie --no-dynamic-linker -z text -z max-page-size=4096 \
               -z noexecstack -T arch/x86/hv.ld
 
 HV_SRCS := hv/main.c hv/config.c hv/console.c hv/log.c hv/pmem.c hv/mm.c hv/partition.c \
-           hv/lifecycle.c hv/sched.c hv/scheduler.c arch/x86/lapic.c \
+           hv/lifecycle.c hv/ratelimit.c hv/sched.c hv/scheduler.c arch/x86/lapic.c \
            hv/exits.c hv/vdev/uart.c hv/lib/fmt.c hv/lib/str.c hv/lib/mem.c \
            arch/x86/cpu.c arch/x86/cpuinfo.c arch/x86/desc.c arch/x86/exceptions.c \
            arch/x86/paging.c arch/x86/gpt.c arch/x86/space.c arch/x86/tag_pool.c arch/x86/decode.c \
@@ -47,7 +47,7 @@ HOST_CFLAGS := -std=gnu11 -O1 -g $(WARNINGS) -Ihv -Iboot/efi -Iarch/x86 -fsaniti
                -fno-sanitize-recover=all
 CONFIG_SRCS := hv/config.c hv/lib/fmt.c hv/lib/str.c
 
-UNIT_TESTS := test_config test_pmem test_log test_elf_load test_console test_gpt test_decode test_policy test_vmx_controls test_sched test_vuart test_lifecycle test_tag_pool
+UNIT_TESTS := test_config test_pmem test_log test_elf_load test_console test_gpt test_decode test_policy test_vmx_controls test_sched test_vuart test_lifecycle test_tag_pool test_ratelimit
 UNIT_BINS  := $(UNIT_TESTS:%=$(BUILD)/host/%)
 
 test_config_SRCS   := tests/unit/test_config.c $(CONFIG_SRCS)
@@ -63,6 +63,7 @@ test_sched_SRCS    := tests/unit/test_sched.c hv/sched.c
 test_vuart_SRCS    := tests/unit/test_vuart.c hv/vdev/uart.c hv/log.c hv/lib/fmt.c hv/lib/str.c
 test_lifecycle_SRCS := tests/unit/test_lifecycle.c hv/lifecycle.c
 test_tag_pool_SRCS := tests/unit/test_tag_pool.c arch/x86/tag_pool.c
+test_ratelimit_SRCS := tests/unit/test_ratelimit.c hv/ratelimit.c
 
 # ---- guests: freestanding, linked where they run
 GUEST_CFLAGS := -std=gnu11 -O2 -g $(WARNINGS) -ffreestanding -fno-pie -mno-red-zone \

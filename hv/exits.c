@@ -152,8 +152,8 @@ int vcpu_handle_exit(struct vcpu *v, const struct vcpu_exit *e)
 	case EXIT_CACHE_FLUSH:
 		return skip(v, e); /* guest RAM is write-back and coherent: nothing to flush */
 	case EXIT_FORBIDDEN_INSN:
-		log_warn("partition %s: %s at rip 0x%llx: #UD injected", p->cfg->name, e->u.insn,
-			 (unsigned long long)rip(v));
+		partition_log_guest(p, LOG_WARN, "%s at rip 0x%llx: #UD injected", e->u.insn,
+				    (unsigned long long)rip(v));
 		inject_fault(v, VEC_UD);
 		return 0;
 	case EXIT_INTERRUPT:

@@ -1,7 +1,6 @@
 /* The guest CPU as every backend presents it: CPUID, MSRs, XSETBV. */
 #include "arch.h"
 #include "cpu.h"
-#include "log.h"
 #include "pmem.h"
 #include "partition.h"
 #include "policy.h"
@@ -51,14 +50,12 @@ int arch_guest_msr(struct vcpu *v, int write, uint32_t msr)
 			set_edx_eax(v, value);
 		return 0;
 	case MSR_PASS:
-		log_error("partition %s: MSR 0x%x exited although the CPU switches it", v->part->cfg->name,
-			  msr);
+		partition_log_guest(v->part, LOG_ERROR, "MSR 0x%x exited although the CPU switches it", msr);
 		return -1;
 	case MSR_DENY:
 		break;
 	}
-	log_debug("partition %s: %s of MSR 0x%x denied: #GP", v->part->cfg->name,
-		  write ? "write" : "read", msr);
+	partition_log_guest(v->part, LOG_DEBUG, "%s of MSR 0x%x denied: #GP", write ? "write" : "read", msr);
 	return -1;
 }
 

@@ -5,7 +5,8 @@
  *     SELFTEST <name> PASS|FAIL <detail>
  *
  * The kernel command line picks a mode: the checks (default), a hostile
- * guest (mode=triple-fault, mode=unmapped-write, mode=virt-insn), a load
+ * guest (mode=triple-fault, mode=unmapped-write, mode=virt-insn,
+ * mode=insn-flood), a load
  * for the scheduler (mode=spin, mode=idle, mode=work) or the
  * micro-benchmarks (mode=bench).
  */
@@ -506,6 +507,33 @@ static void touch_beyond_ram(uint64_t top)
 
 /* ---- hostile guests --------------------------------------------------- */
 
+#define INSN_FLOOD 5000 /* refused instructions in a row: a flood of guest-caused log lines */
+
+/* Where virt_insns has the backend's own VM instruction: VMRUN on AMD, VMXON on Intel. */
+static unsigned own_vm_insn(void)
+{
+	return is_amd ? 0 : 6;
+}
+
+static void forbidden_insn(void)
+{
+	run_bytes(virt_insns[own_vm_insn()].bytes, virt_insns[own_vm_insn()].length);
+}
+
+/* Each one is #UD and logged by the hypervisor; its log must stay bounded. */
+static void insn_flood(void)
+{
+	unsigned i, ud = 0;
+
+	for (i = 0; i < INSN_FLOOD; i++) {
+		expect_fault(VEC_UD, virt_insns[own_vm_insn()].length);
+		forbidden_insn();
+		ud += (unsigned)fault_taken(VEC_UD);
+	}
+	print("SELFTEST hostile insn-flood done: %u of %u raised #UD\n", ud, INSN_FLOOD);
+	hypercall(HC_EXIT, ud == INSN_FLOOD ? 0 : 1, 0);
+}
+
 static void hostile(const char *mode)
 {
 	print("SELFTEST hostile %s\n", mode);
@@ -516,8 +544,9 @@ static void hostile(const char *mode)
 		*(volatile uint64_t *)(uintptr_t)0xf0000000ull = 1;
 	} else if (str_eq(mode, "virt-insn")) {
 		load_idt(0); /* a guest that does not expect the #UD it gets */
-		run_bytes(is_amd ? virt_insns[0].bytes : virt_insns[6].bytes,
-			  is_amd ? virt_insns[0].length : virt_insns[6].length);
+		forbidden_insn();
+	} else if (str_eq(mode, "insn-flood")) {
+		insn_flood();
 	}
 	print("SELFTEST hostile %s survived\n", mode);
 }
