@@ -3,6 +3,7 @@ are stopped with the reason while the hypervisor and its console go on."""
 import re
 import time
 
+from harness import hv_cfg
 from test_boot import BOOT_TIMEOUT, expect_banner, expect_console
 
 CHECKS = ["fpu_initial", "cpuid_policy", "msr_policy", "uart_io", "hypercall", "virt_insn_ud",
@@ -87,15 +88,7 @@ def test_hostile_guests_are_stopped_and_others_run(boot, path):
         }, 20)
 
 
-FLOOD_CFG = """\
-[hypervisor]
-console = com1
-
-[partition flood]
-memory = 16M
-kernel = selftest.elf
-cmdline = mode=insn-flood
-"""
+FLOOD_CFG = hv_cfg({"flood": {"cmdline": "mode=insn-flood"}})
 FLOOD_INSNS = 5000  # INSN_FLOOD in guests/selftest/selftest.c
 FLOOD_BURST = 10    # GUEST_LOG_BURST in hv/partition.c; then one line a second
 UD_LINE = r"partition flood: (?:VMRUN|VMXON) at rip 0x[0-9a-f]+: #UD injected(?: \((\d+) similar lines suppressed\))?"
