@@ -68,7 +68,8 @@ void arch_quiesce_interrupts(void);
 /*
  * The guest CPU's view, the same for every backend (arch/x86/guest_cpu.c):
  * CPUID answers through the policy, MSR accesses (0, or -1: #GP due),
- * XSETBV validation (0, or -1: #GP due). Registers are the vCPU's.
+ * XSETBV (0, or the vector of the fault due: #UD or #GP). Registers are
+ * the vCPU's.
  */
 struct vcpu;
 void arch_guest_cpuid(struct vcpu *v);

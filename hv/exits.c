@@ -126,6 +126,16 @@ static void msr(struct vcpu *v, const struct vcpu_exit *e)
 		inject_fault(v, VEC_GP);
 }
 
+static int xsetbv(struct vcpu *v, const struct vcpu_exit *e)
+{
+	int fault = arch_guest_xsetbv(v);
+
+	if (fault == 0)
+		return skip(v, e);
+	inject_fault(v, (uint8_t)fault);
+	return 0;
+}
+
 int vcpu_handle_exit(struct vcpu *v, const struct vcpu_exit *e)
 {
 	struct partition *p = v->part;
@@ -148,15 +158,12 @@ int vcpu_handle_exit(struct vcpu *v, const struct vcpu_exit *e)
 	case EXIT_HLT:
 		return halt(v, e);
 	case EXIT_XSETBV:
-		if (arch_guest_xsetbv(v) == 0)
-			return skip(v, e);
-		inject_fault(v, VEC_GP);
-		return 0;
+		return xsetbv(v, e);
 	case EXIT_CACHE_FLUSH:
 		return skip(v, e); /* guest RAM is write-back and coherent: nothing to flush */
 	case EXIT_FORBIDDEN_INSN:
-		log_warn("partition %s: %s at rip 0x%llx: #UD injected", p->cfg->name, e->u.insn,
-			 (unsigned long long)rip(v));
+		partition_log_guest(p, LOG_WARN, "%s at rip 0x%llx: #UD injected", e->u.insn,
+				    (unsigned long long)rip(v));
 		inject_fault(v, VEC_UD);
 		return 0;
 	case EXIT_RDPMC:

@@ -22,6 +22,11 @@ void log_set_level(enum log_level level)
 	max_level = level;
 }
 
+int log_enabled(enum log_level level)
+{
+	return level <= max_level;
+}
+
 static void ring_append(const char *text, size_t len)
 {
 	size_t i;
@@ -38,7 +43,7 @@ void log_msg(enum log_level level, const char *f, ...)
 	size_t n = (size_t)fmt(line, sizeof(line), "%s", level_prefix[level]);
 	va_list ap;
 
-	if (level > max_level)
+	if (!log_enabled(level))
 		return;
 	va_start(ap, f);
 	n += (size_t)fmt_v(line + n, sizeof(line) - n, f, ap);

@@ -18,6 +18,8 @@ typedef void (*log_sink_fn)(const char *text, size_t len);
 void log_set_sink(log_sink_fn sink);
 /* Lines above this level are dropped; the default is LOG_INFO. */
 void log_set_level(enum log_level level);
+/* Whether a line of this level would be kept. */
+int log_enabled(enum log_level level);
 void log_msg(enum log_level level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
 /*

@@ -70,7 +70,7 @@ static const char *build(struct partition *p)
 	p->ram_pa = mm_alloc(p->ram_size / PAGE_SIZE);
 	if (!p->ram_pa)
 		return "not enough free memory";
-	p->space = p->ops->space_create();
+	p->space = p->ops->space_create(p->cfg->name);
 	if (!p->space || p->ops->map(p->space, 0, p->ram_pa, p->ram_size, GPT_RWX, 0))
 		return "no memory for its guest-physical tables";
 	if (!kernel)
@@ -84,11 +84,15 @@ static const char *build(struct partition *p)
 	return 0;
 }
 
+/* Guest-caused lines: a burst of 10, then one a second. */
+#define GUEST_LOG_BURST 10
+
 static const char *start(struct partition *p)
 {
 	const char *why;
 
 	vuart_init(&p->uart, p->cfg->name);
+	ratelimit_init(&p->log_limit, GUEST_LOG_BURST, arch_tsc_hz(), arch_tsc());
 	p->stop_reason[0] = 0;
 	p->cpu_ns = p->exits = 0;
 	why = build(p);
@@ -215,12 +219,28 @@ int64_t partition_start_vcpu(struct partition *p, uint64_t index, uint64_t rip, 
 		p->live++;
 	scheduler_unlock();
 	if (why) {
-		log_warn("partition %s: vCPU %llu not started: %s", p->cfg->name, (unsigned long long)index, why);
+		partition_log_guest(p, LOG_WARN, "vCPU %llu not started: %s", (unsigned long long)index, why);
 		return HC_E_STATE;
 	}
 	log_info("partition %s: vCPU %llu started on cpu %u", p->cfg->name, (unsigned long long)index,
 		 v->se.cpu);
 	return 0;
+}
+
+void partition_log_guest(struct partition *p, enum log_level level, const char *f, ...)
+{
+	char text[LOG_LINE_MAX], held_back[48] = "";
+	uint64_t suppressed;
+	va_list ap;
+
+	if (!log_enabled(level) || !ratelimit_pass(&p->log_limit, arch_tsc(), &suppressed))
+		return;
+	va_start(ap, f);
+	fmt_v(text, sizeof(text), f, ap);
+	va_end(ap);
+	if (suppressed)
+		fmt(held_back, sizeof(held_back), " (%llu similar lines suppressed)", (unsigned long long)suppressed);
+	log_msg(level, "partition %s: %s%s", p->cfg->name, text, held_back);
 }
 
 void partition_totals(const struct partition *p, uint64_t *cpu_ns, uint64_t *exits)
@@ -256,6 +276,8 @@ int partition_vcpu_create(struct vcpu *v)
 void partition_vcpu_retire(struct vcpu *v)
 {
 	struct partition *p = v->part;
+	char held_back[48] = "";
+	uint64_t suppressed;
 
 	if (v->arch)
 		v->ops->destroy(v);
@@ -270,6 +292,9 @@ void partition_vcpu_retire(struct vcpu *v)
 	release_memory(p);
 	vuart_flush(&p->uart);
 	p->state = PART_STOPPED;
-	log_info("partition %s: stopped: %s (%llu exits)", p->cfg->name, p->stop_reason,
-		 (unsigned long long)p->exits);
+	suppressed = ratelimit_take_suppressed(&p->log_limit);
+	if (suppressed)
+		fmt(held_back, sizeof(held_back), "; %llu similar lines suppressed", (unsigned long long)suppressed);
+	log_info("partition %s: stopped: %s (%llu exits%s)", p->cfg->name, p->stop_reason,
+		 (unsigned long long)p->exits, held_back);
 }

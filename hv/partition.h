@@ -13,6 +13,8 @@
 #include "boot_info.h"
 #include "config.h"
 #include "lifecycle.h"
+#include "log.h"
+#include "ratelimit.h"
 #include "vcpu.h"
 #include "vdev/uart.h"
 
@@ -32,6 +34,7 @@ struct partition {
 	unsigned cpu;                  /* where vCPU 0 runs or ran */
 	uint64_t cpu_ns, exits;        /* of vCPUs gone, for the statistics */
 	char stop_reason[STOP_REASON_MAX];
+	struct ratelimit log_limit;    /* of the lines its guest causes */
 };
 
 /* Binds p to its configuration; it starts stopped. */
@@ -46,6 +49,14 @@ void partition_poll_restart(struct partition *p);
 
 /* Stops p because of what a guest did, saying why; the first reason stays. */
 void partition_stop(struct partition *p, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/*
+ * Logs a line a guest can cause as often as it likes (a refused
+ * instruction or MSR), as "partition NAME: ...": rate-limited per
+ * partition, the next line out saying how many were held back.
+ */
+void partition_log_guest(struct partition *p, enum log_level level, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
 
 /* Guest SMP: starts vCPU index (not yet started) at rip with stack rsp; 0 or an HC_E* code. */
 int64_t partition_start_vcpu(struct partition *p, uint64_t index, uint64_t rip, uint64_t rsp);

@@ -1,7 +1,6 @@
 /* The guest CPU as every backend presents it: CPUID, MSRs, XSETBV. */
 #include "arch.h"
 #include "cpu.h"
-#include "log.h"
 #include "pmem.h"
 #include "partition.h"
 #include "policy.h"
@@ -9,9 +8,6 @@
 
 #define CR4_OSXSAVE (1ull << 18)
 #define XCR0_X87 1ull
-#define XCR0_SSE 2ull
-#define XCR0_AVX 4ull
-#define XCR0_AVX512 0xe0ull
 
 static void set_edx_eax(struct vcpu *v, uint64_t value)
 {
@@ -42,8 +38,8 @@ void arch_guest_cpuid(struct vcpu *v)
 
 int arch_guest_msr(struct vcpu *v, int write, uint32_t msr)
 {
-	struct msr_state s = { v->ops->get_reg(v, REG_EFER), EFER_SCE | EFER_LME | EFER_LMA | EFER_NXE,
-			       arch_tsc(), v->ops->get_reg(v, REG_PAT) };
+	struct msr_state s = { v->ops->get_reg(v, REG_EFER), efer_guest_bits(cpuid(0x80000001, 0).edx),
+			       arch_tsc(), v->ops->get_reg(v, REG_CR0), v->ops->get_reg(v, REG_PAT) };
 	uint64_t value = write ? edx_eax(v) : 0;
 
 	switch (msr_policy(msr, write, &value, &s)) {
@@ -56,29 +52,28 @@ int arch_guest_msr(struct vcpu *v, int write, uint32_t msr)
 			set_edx_eax(v, value);
 		return 0;
 	case MSR_PASS:
-		log_error("partition %s: MSR 0x%x exited although the CPU switches it", v->part->cfg->name,
-			  msr);
+		partition_log_guest(v->part, LOG_ERROR, "MSR 0x%x exited although the CPU switches it", msr);
 		return -1;
 	case MSR_DENY:
 		break;
 	}
-	log_debug("partition %s: %s of MSR 0x%x denied: #GP", v->part->cfg->name,
-		  write ? "write" : "read", msr);
+	partition_log_guest(v->part, LOG_DEBUG, "%s of MSR 0x%x denied: #GP", write ? "write" : "read", msr);
 	return -1;
 }
 
-/* XCR0 rules of Intel SDM Vol. 1, 13.3: x87 always; AVX needs SSE; AVX-512 all or none, with AVX. */
+/* Vectors of the faults XSETBV raises (Intel SDM Vol. 2D, XSETBV). */
+#define VEC_UD 6
+#define VEC_GP 13
+
 int arch_guest_xsetbv(struct vcpu *v)
 {
 	struct cpuid_regs x = cpuid(0xd, 0);
 	uint64_t supported = ((uint64_t)x.edx << 32) | x.eax, xcr0 = edx_eax(v);
 
-	if ((uint32_t)v->gprs[REG_RCX] != 0 || !(v->ops->get_reg(v, REG_CR4) & CR4_OSXSAVE))
-		return -1;
-	if ((xcr0 & ~supported) || !(xcr0 & XCR0_X87) || ((xcr0 & XCR0_AVX) && !(xcr0 & XCR0_SSE)))
-		return -1;
-	if ((xcr0 & XCR0_AVX512) && ((xcr0 & XCR0_AVX512) != XCR0_AVX512 || !(xcr0 & XCR0_AVX)))
-		return -1;
+	if (!(v->ops->get_reg(v, REG_CR4) & CR4_OSXSAVE))
+		return VEC_UD;
+	if ((uint32_t)v->gprs[REG_RCX] != 0 || !xcr0_valid(xcr0, supported))
+		return VEC_GP;
 	/* The hypervisor keeps no extended state of its own: the guest's XCR0 stays loaded. */
 	if (!(read_cr4() & CR4_OSXSAVE))
 		write_cr4(read_cr4() | CR4_OSXSAVE); /* XSETBV is #UD without it */

@@ -14,6 +14,21 @@
 #define ECX81_PERFCTR_CORE (1u << 23)
 #define ECX81_PERFCTR_NB (1u << 24)
 #define ECX81_PERFCTR_LLC (1u << 28)
+/* CPUID.80000001 EDX (Intel SDM Vol. 2A, Table 3-8; AMD APM Vol. 3, E.4.2). */
+#define EDX81_SYSCALL (1u << 11)
+#define EDX81_NX (1u << 20)
+#define EDX81_LM (1u << 29)
+
+/* XCR0 state components (Intel SDM Vol. 1, 13.1 and 13.3). */
+#define XCR0_X87 (1ull << 0)
+#define XCR0_SSE (1ull << 1)
+#define XCR0_AVX (1ull << 2)
+#define XCR0_MPX (3ull << 3)     /* BNDREGS, BNDCSR */
+#define XCR0_AVX512 (7ull << 5)  /* opmask, ZMM_Hi256, Hi16_ZMM */
+#define XCR0_AMX (3ull << 17)    /* TILECFG, TILEDATA */
+#define XCR0_RESERVED (1ull << 63)
+/* Supervisor components, managed through IA32_XSS only: PT, PASID, CET_U, CET_S, HDC, UINTR, LBR, HWP. */
+#define XSS_COMPONENTS ((1ull << 8) | (0x7full << 10))
 
 static struct cpuid_regs signature(void)
 {
@@ -83,6 +98,13 @@ int msr_passthrough(uint32_t msr)
 	}
 }
 
+uint64_t efer_guest_bits(uint32_t ext_features_edx)
+{
+	return ((ext_features_edx & EDX81_SYSCALL) ? EFER_SCE : 0) |
+	       ((ext_features_edx & EDX81_LM) ? EFER_LME | EFER_LMA : 0) |
+	       ((ext_features_edx & EDX81_NX) ? EFER_NXE : 0);
+}
+
 static enum msr_action efer(int write, uint64_t *value, struct msr_state *s)
 {
 	if (!write) {
@@ -91,6 +113,9 @@ static enum msr_action efer(int write, uint64_t *value, struct msr_state *s)
 	}
 	if (*value & ~s->efer_allowed)
 		return MSR_DENY; /* reserved bits, and SVME: #GP (APM Vol. 2, 3.1.7) */
+	/* Changing LME with paging on is #GP (Intel SDM Vol. 3A, 9.8.5; AMD APM Vol. 2, 3.1.7, 14.6.1). */
+	if (((*value ^ s->efer) & EFER_LME) && (s->cr0 & CR0_PG))
+		return MSR_DENY;
 	s->efer = (*value & ~EFER_LMA) | (s->efer & EFER_LMA); /* LMA is the CPU's to set */
 	return MSR_EMULATE;
 }
@@ -134,4 +159,22 @@ enum msr_action msr_policy(uint32_t msr, int write, uint64_t *value, struct msr_
 	default:
 		return MSR_DENY; /* unknown or host-sensitive: VM_CR, VM_HSAVE_PA, FEATURE_CONTROL... */
 	}
+}
+
+static int all_or_none(uint64_t value, uint64_t bits)
+{
+	return (value & bits) == 0 || (value & bits) == bits;
+}
+
+int xcr0_valid(uint64_t xcr0, uint64_t supported)
+{
+	if (xcr0 & (~supported | XSS_COMPONENTS | XCR0_RESERVED))
+		return 0;
+	if (!(xcr0 & XCR0_X87))
+		return 0; /* x87 state is always enabled */
+	if ((xcr0 & XCR0_AVX) && !(xcr0 & XCR0_SSE))
+		return 0;
+	if (!all_or_none(xcr0, XCR0_MPX) || !all_or_none(xcr0, XCR0_AVX512) || !all_or_none(xcr0, XCR0_AMX))
+		return 0;
+	return !(xcr0 & XCR0_AVX512) || (xcr0 & XCR0_AVX); /* AVX-512 state needs AVX (and so SSE) */
 }

@@ -36,10 +36,14 @@ enum msr_action {
 
 struct msr_state {
 	uint64_t efer; /* as the guest sees it: no SVME */
-	uint64_t efer_allowed; /* bits the guest may set: SCE, LME, LMA, NXE */
+	uint64_t efer_allowed; /* bits the guest may set: efer_guest_bits() */
 	uint64_t tsc;  /* the guest's TSC now */
+	uint64_t cr0;  /* the guest's: LME is fixed while CR0.PG is set */
 	uint64_t pat;  /* the vCPU's IA32_PAT */
 };
+
+/* EFER bits a guest may set, given CPUID.80000001 EDX: SCE, LME, LMA and NXE where offered. */
+uint64_t efer_guest_bits(uint32_t ext_features_edx);
 
 /*
  * Decides a guest RDMSR (write = 0) or WRMSR. For MSR_EMULATE reads,
@@ -49,6 +53,13 @@ enum msr_action msr_policy(uint32_t msr, int write, uint64_t *value, struct msr_
 
 /* Whether the CPU may run guest reads and writes of msr without an exit. */
 int msr_passthrough(uint32_t msr);
+
+/*
+ * Whether XSETBV may load xcr0 into XCR0, given the components the CPU
+ * supports there (CPUID.(EAX=0DH,ECX=0) EDX:EAX): the rules of Intel SDM
+ * Vol. 1, 13.3 and the #GP conditions of XSETBV (Vol. 2D).
+ */
+int xcr0_valid(uint64_t xcr0, uint64_t supported);
 
 #define MSR_TSC 0x10
 #define MSR_APIC_BASE 0x1b
@@ -65,6 +76,8 @@ int msr_passthrough(uint32_t msr);
 #define MSR_GS_BASE 0xc0000101
 #define MSR_KERNEL_GS_BASE 0xc0000102
 #define MSR_VM_HSAVE_PA 0xc0010117
+
+#define CR0_PG (1ull << 31)
 
 #define EFER_SCE (1ull << 0)
 #define EFER_LME (1ull << 8)

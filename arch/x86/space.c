@@ -1,5 +1,6 @@
 #include "space.h"
 
+#include "log.h"
 #include "mm.h"
 
 static void *page_alloc(void *ctx, uint64_t *pa)
@@ -23,12 +24,39 @@ static void *host_ptr(void *ctx, uint64_t pa)
 
 const struct gpt_memory space_memory = { page_alloc, page_free, host_ptr, 0 };
 
-int space_init(struct guest_space *s, const struct gpt_format *fmt, uint64_t page_sizes, uint32_t tag)
+/*
+ * A reused ID may still tag TLB entries of its previous space on any CPU:
+ * harmless, as each vCPU flushes its space's ID on its CPU before its
+ * first run (generation). Sharing a live ID is not, so once the IDs are
+ * all held, new spaces share only the overflow ID and flush it always.
+ */
+static void take_tag(struct guest_space *s, struct tag_pool *tags, const char *owner)
 {
-	s->tag = tag;
+	s->tags = tags;
+	s->tag = tags ? tag_pool_get(tags) : 0;
+	s->flush_every_entry = tags && tag_pool_is_overflow(tags, s->tag);
+	if (s->flush_every_entry)
+		log_info("partition %s: all %u %ss are in use: it runs with a TLB flush on every VM entry",
+			 owner, tags->size - 1, tags->kind);
+}
+
+int space_init(struct guest_space *s, const struct gpt_format *fmt, uint64_t page_sizes,
+	       struct tag_pool *tags, const char *owner)
+{
 	s->generation = 1; /* vCPUs start at 0: each flushes before its first run */
 	s->linear_hpa = s->linear_size = 0;
-	return gpt_init(&s->gpt, fmt, &space_memory, page_sizes);
+	s->tags = 0;
+	if (gpt_init(&s->gpt, fmt, &space_memory, page_sizes))
+		return -1;
+	take_tag(s, tags, owner);
+	return 0;
+}
+
+void space_fini(struct guest_space *s)
+{
+	gpt_destroy(&s->gpt);
+	if (s->tags && tag_pool_put(s->tags, s->tag))
+		log_error("%s %u given back twice (a hypervisor bug)", s->tags->kind, s->tag);
 }
 
 int space_map(struct guest_space *s, uint64_t gpa, uint64_t hpa, uint64_t size, unsigned perms,

@@ -6,10 +6,13 @@
 
 #include "gpt.h"
 #include "guest_walk.h"
+#include "tag_pool.h"
 
 struct guest_space {
 	struct gpt gpt;  /* EPT or NPT tables */
 	uint32_t tag;    /* VPID or ASID: TLB entries of this space */
+	struct tag_pool *tags; /* where tag came from; NULL: none (VT-x without VPID) */
+	int flush_every_entry; /* tag is the pool's shared overflow ID */
 	/*
 	 * Bumped by each change of the tables: a vCPU whose last flush was of
 	 * an older generation flushes this space's TLB entries on its CPU
@@ -23,7 +26,14 @@ struct guest_space {
 /* Table pages come from the hypervisor's page allocator. */
 extern const struct gpt_memory space_memory;
 
-int space_init(struct guest_space *s, const struct gpt_format *fmt, uint64_t page_sizes, uint32_t tag);
+/*
+ * Empty tables and an ID from tags (NULL: tag 0), for the partition owner;
+ * says so when the IDs ran out and this space flushes on every VM entry.
+ */
+int space_init(struct guest_space *s, const struct gpt_format *fmt, uint64_t page_sizes,
+	       struct tag_pool *tags, const char *owner);
+/* Frees the tables and gives the ID back; the backend has flushed what it must. */
+void space_fini(struct guest_space *s);
 
 /* What both backends' map and unmap do: the tables, and the linear window. */
 int space_map(struct guest_space *s, uint64_t gpa, uint64_t hpa, uint64_t size, unsigned perms,

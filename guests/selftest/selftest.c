@@ -6,7 +6,7 @@
  *
  * The kernel command line picks a mode: the checks (default), a hostile
  * guest (mode=triple-fault, mode=unmapped-write, mode=virt-insn,
- * mode=cr8-spin, mode=db-storm, mode=ac-storm), a load
+ * mode=cr8-spin, mode=db-storm, mode=ac-storm, mode=insn-flood), a load
  * for the scheduler (mode=spin, mode=idle, mode=work) or the
  * micro-benchmarks (mode=bench).
  */
@@ -805,6 +805,33 @@ static void alignment_check_storm(void)
 
 static void __attribute__((noreturn)) spin(void);
 
+#define INSN_FLOOD 5000 /* refused instructions in a row: a flood of guest-caused log lines */
+
+/* Where virt_insns has the backend's own VM instruction: VMRUN on AMD, VMXON on Intel. */
+static unsigned own_vm_insn(void)
+{
+	return is_amd ? 0 : 6;
+}
+
+static void forbidden_insn(void)
+{
+	run_bytes(virt_insns[own_vm_insn()].bytes, virt_insns[own_vm_insn()].length);
+}
+
+/* Each one is #UD and logged by the hypervisor; its log must stay bounded. */
+static void insn_flood(void)
+{
+	unsigned i, ud = 0;
+
+	for (i = 0; i < INSN_FLOOD; i++) {
+		expect_fault(VEC_UD, virt_insns[own_vm_insn()].length);
+		forbidden_insn();
+		ud += (unsigned)fault_taken(VEC_UD);
+	}
+	print("SELFTEST hostile insn-flood done: %u of %u raised #UD\n", ud, INSN_FLOOD);
+	hypercall(HC_EXIT, ud == INSN_FLOOD ? 0 : 1, 0);
+}
+
 static void hostile(const char *mode)
 {
 	print("SELFTEST hostile %s\n", mode);
@@ -826,8 +853,9 @@ static void hostile(const char *mode)
 		spin();
 	} else if (str_eq(mode, "virt-insn")) {
 		load_idt(0); /* a guest that does not expect the #UD it gets */
-		run_bytes(is_amd ? virt_insns[0].bytes : virt_insns[6].bytes,
-			  is_amd ? virt_insns[0].length : virt_insns[6].length);
+		forbidden_insn();
+	} else if (str_eq(mode, "insn-flood")) {
+		insn_flood();
 	}
 	print("SELFTEST hostile %s survived\n", mode);
 }

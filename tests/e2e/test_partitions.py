@@ -1,6 +1,7 @@
 """Partitions on the scheduler: several self-tests on two CPUs, guest SMP,
 shares honoured on one CPU, and the operator's start, stop, pause,
 resume and restart of running partitions."""
+import re
 import time
 
 from harness import hv_cfg
@@ -113,3 +114,34 @@ def test_operator_pauses_resumes_stops_and_restarts_a_running_partition(boot, pa
         # The neighbour on the same CPU was never disturbed.
         run.command("list")
         run.expect(r"ticker\s+running on cpu 1, cpu_ms \d+, exits \d+\r", 20)
+
+
+# As many partitions as hv.cfg allows, all alive at once.
+MANY_CFG = hv_cfg({f"p{i}": {"cmdline": "mode=idle"} for i in range(1, 17)})
+FLUSHING = r"partition (p\d+): all {} ASIDs are in use: it runs with a TLB flush on every VM entry"
+
+
+def test_address_space_ids_are_never_shared(boot):
+    """QEMU's EPYC has fewer ASIDs than 16 partitions: those started once
+    the unique ones are all held share the reserved one and flush on every
+    VM entry; an ASID given back by a stopped partition serves the next."""
+    with boot("qemu", MANY_CFG) as run:
+        asids = int(run.expect(r"AMD-V: SVM revision \d+, (\d+) ASIDs", 60).group(1))
+        unique = asids - 2  # ASID 0 is the host's, one is kept for sharing
+        assert unique < 16, "this test needs a CPU with fewer ASIDs than partitions"
+        flushing = FLUSHING.format(unique)
+        run.expect_all({f"p{i}": rf"\[p{i}\] SELFTEST start mode=idle" for i in range(1, 17)},
+                       BOOT_TIMEOUT["qemu"] * 2)
+        expect_console(run)
+        overflow = [f"p{i}" for i in range(unique + 1, 17)]
+        assert re.findall(flushing, run.text()) == overflow
+        run.command("stop p1")
+        run.expect(r"partition p1: stopped: stopped by the operator", 20)
+        run.command(f"restart {overflow[-1]}")  # takes the ASID p1 gave back: no flushing now
+        run.expect(rf"partition {overflow[-1]}: started", 20)
+        run.expect(rf"\[{overflow[-1]}\] SELFTEST start mode=idle", 60)
+        run.command("start p1")  # none is free any more
+        run.expect(r"partition p1: started", 20)
+        assert re.findall(flushing, run.text()) == overflow + ["p1"]
+        run.command("list")
+        run.expect_all({f"p{i}": rf"p{i}\s+running on cpu \d" for i in range(1, 17)}, 20)

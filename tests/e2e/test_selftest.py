@@ -1,7 +1,9 @@
 """The self-test guest passes every check on each backend; hostile guests
 are stopped with the reason while the hypervisor and its console go on."""
 import re
+import time
 
+from harness import hv_cfg
 from test_boot import BOOT_TIMEOUT, expect_banner, expect_console
 
 CHECKS = ["fpu_initial", "boot_state", "cpuid_policy", "msr_policy", "uart_io", "hypercall",
@@ -163,6 +165,34 @@ def test_guest_tpr_and_exception_storms_leave_the_host_cpu_alone(boot, path):
         assert int(exits["storm"].group("db")) >= traps, f"fewer exits than {traps} #DB traps"
         if ac:
             assert int(exits["acstorm"].group("ac")) >= faults, f"fewer exits than {faults} #AC faults"
+
+
+FLOOD_CFG = hv_cfg({"flood": {"cmdline": "mode=insn-flood"}})
+FLOOD_INSNS = 5000  # INSN_FLOOD in guests/selftest/selftest.c
+FLOOD_BURST = 10    # GUEST_LOG_BURST in hv/partition.c; then one line a second
+UD_LINE = r"partition flood: (?:VMRUN|VMXON) at rip 0x[0-9a-f]+: #UD injected(?: \((\d+) similar lines suppressed\))?"
+
+
+def test_guest_caused_log_lines_are_rate_limited(boot, path):
+    """A guest looping on a forbidden instruction gets its #UD each time,
+    but the console shows a burst of lines and then about one a second,
+    and says how many it held back: every one is accounted for."""
+    with boot(path, FLOOD_CFG) as run:
+        expect_banner(run, path)
+        run.expect(r"partition flood: started", 60)
+        started = time.monotonic()
+        run.expect(rf"\[flood\] SELFTEST hostile insn-flood done: {FLOOD_INSNS} of {FLOOD_INSNS} raised #UD",
+                   BOOT_TIMEOUT[path] * 2)
+        stop = run.expect(r"partition flood: stopped: exited with status 0 \(\d+ exits"
+                          r"(?:; (\d+) similar lines suppressed)?\)", 30)
+        seconds = time.monotonic() - started
+        expect_console(run)
+        shown = re.findall(UD_LINE, run.text())
+        # A burst, then one a second of the guest's own clock (here: the host's, or faster on Bochs).
+        assert FLOOD_BURST <= len(shown) <= FLOOD_BURST + 2 * seconds + 2, (len(shown), seconds)
+        held_back = sum(int(n) for n in shown if n) + int(stop.group(1) or 0)
+        assert held_back > 0, "no line says what was suppressed"
+        assert len(shown) + held_back == FLOOD_INSNS, (len(shown), held_back)
 
 
 def test_partition_memory_is_zeroed_and_reused(boot):

@@ -80,7 +80,7 @@ static void svm_and_perf_counters_hidden(void **state)
 
 static struct msr_state fresh(void)
 {
-	struct msr_state s = { EFER_LME | EFER_LMA, EFER_SCE | EFER_LME | EFER_LMA | EFER_NXE, 12345,
+	struct msr_state s = { EFER_LME | EFER_LMA, EFER_SCE | EFER_LME | EFER_LMA | EFER_NXE, 12345, 0,
 			       PAT_DEFAULT };
 	return s;
 }
@@ -106,6 +106,57 @@ static void efer_is_emulated_without_svme(void **state)
 	v = 1ull << 20; /* reserved */
 	assert_int_equal(msr_policy(0xc0000080, 1, &v, &s), MSR_DENY);
 	assert_int_equal(s.efer, EFER_LME | EFER_LMA | EFER_NXE | EFER_SCE); /* unchanged */
+}
+
+static enum msr_action write_efer(struct msr_state *s, uint64_t value)
+{
+	return msr_policy(0xc0000080, 1, &value, s);
+}
+
+static void efer_lme_is_fixed_while_paging_is_on(void **state)
+{
+	struct msr_state s = fresh();
+
+	(void)state;
+	s.cr0 = CR0_PG | 1; /* PE */
+	assert_int_equal(write_efer(&s, EFER_LMA), MSR_DENY); /* clears LME */
+	assert_int_equal(s.efer, EFER_LME | EFER_LMA);
+	assert_int_equal(write_efer(&s, EFER_LME | EFER_NXE), MSR_EMULATE); /* LME kept: fine */
+	assert_int_equal(s.efer, EFER_LME | EFER_LMA | EFER_NXE);
+	s = fresh();
+	s.efer = 0;
+	s.cr0 = CR0_PG | 1;
+	assert_int_equal(write_efer(&s, EFER_LME), MSR_DENY); /* sets LME */
+	assert_int_equal(s.efer, 0);
+	s.cr0 = 1; /* paging off: LME may change, as on the way into long mode */
+	assert_int_equal(write_efer(&s, EFER_LME), MSR_EMULATE);
+	assert_int_equal(s.efer, EFER_LME);
+	assert_int_equal(write_efer(&s, 0), MSR_EMULATE);
+	assert_int_equal(s.efer, 0);
+}
+
+/* CPUID.80000001 EDX as CPUs report it, and the EFER bits each offers. */
+static void efer_bits_follow_cpuid(void **state)
+{
+	(void)state;
+	/* Intel Skylake in 64-bit mode: SYSCALL, NX, 1G pages, RDTSCP, LM. */
+	assert_int_equal(efer_guest_bits(0x2c100800), EFER_SCE | EFER_LME | EFER_LMA | EFER_NXE);
+	/* Intel Core Duo (Yonah), a 32-bit CPU: XD only. */
+	assert_int_equal(efer_guest_bits(0x00100000), EFER_NXE);
+	/* Long mode and SYSCALL without NX (a BIOS that hides XD) */
+	assert_int_equal(efer_guest_bits(0x20000800), EFER_SCE | EFER_LME | EFER_LMA);
+	assert_int_equal(efer_guest_bits(0), 0);
+}
+
+static void efer_bits_not_offered_are_refused(void **state)
+{
+	struct msr_state s = fresh();
+
+	(void)state;
+	s.efer_allowed = efer_guest_bits(0x20000800); /* no NX */
+	assert_int_equal(write_efer(&s, EFER_LME | EFER_NXE), MSR_DENY);
+	assert_int_equal(write_efer(&s, EFER_LME | EFER_SCE), MSR_EMULATE);
+	assert_int_equal(s.efer, EFER_LME | EFER_LMA | EFER_SCE);
 }
 
 static void sensitive_and_unknown_msrs_are_denied(void **state)
@@ -161,6 +212,92 @@ static void pat_is_the_vcpus_own(void **state)
 	assert_int_equal(s.pat, 0x0001050607040100ull); /* unchanged by the refused writes */
 }
 
+/*
+ * CPUID.(EAX=0DH,ECX=0) EDX:EAX, the XCR0 components a CPU supports, of
+ * CPU generations whose components Intel SDM Vol. 1, 13.1 and AMD APM
+ * Vol. 3, E.3.9 list: what each may enable, and what it may not.
+ */
+#define SANDY_BRIDGE 0x7ull         /* x87, SSE, AVX */
+#define SKYLAKE_CLIENT 0x1full      /* ... and MPX BNDREGS, BNDCSR */
+#define SKYLAKE_SP 0x2ffull         /* ... and AVX-512 (7:5) and PKRU (9) */
+#define ZEN4 0x2e7ull               /* AVX-512 and PKRU, no MPX */
+#define SAPPHIRE_RAPIDS 0x602e7ull  /* ZEN4's and AMX TILECFG, TILEDATA (18:17) */
+
+static void xcr0_everything_supported_is_valid(void **state)
+{
+	(void)state;
+	assert_true(xcr0_valid(SANDY_BRIDGE, SANDY_BRIDGE));
+	assert_true(xcr0_valid(SKYLAKE_CLIENT, SKYLAKE_CLIENT));
+	assert_true(xcr0_valid(SKYLAKE_SP, SKYLAKE_SP));
+	assert_true(xcr0_valid(ZEN4, ZEN4));
+	assert_true(xcr0_valid(SAPPHIRE_RAPIDS, SAPPHIRE_RAPIDS));
+	assert_true(xcr0_valid(1, SAPPHIRE_RAPIDS)); /* x87 alone, as at reset */
+	assert_true(xcr0_valid(0x3, SKYLAKE_SP));
+}
+
+static void xcr0_needs_x87_and_avx_needs_sse(void **state)
+{
+	(void)state;
+	assert_false(xcr0_valid(0, SANDY_BRIDGE));
+	assert_false(xcr0_valid(0x6, SANDY_BRIDGE)); /* no x87 */
+	assert_false(xcr0_valid(0x5, SANDY_BRIDGE)); /* AVX without SSE */
+}
+
+static void xcr0_bits_not_supported_are_refused(void **state)
+{
+	(void)state;
+	assert_false(xcr0_valid(SKYLAKE_CLIENT, SANDY_BRIDGE));
+	assert_false(xcr0_valid(SKYLAKE_SP, ZEN4)); /* MPX on a CPU without it */
+	assert_false(xcr0_valid(SAPPHIRE_RAPIDS, SKYLAKE_SP));
+	assert_false(xcr0_valid(SANDY_BRIDGE | (1ull << 63), SANDY_BRIDGE | (1ull << 63))); /* reserved */
+}
+
+static void xcr0_mpx_bits_are_equal(void **state)
+{
+	(void)state;
+	assert_false(xcr0_valid(0x0f, SKYLAKE_CLIENT)); /* BNDREGS alone */
+	assert_false(xcr0_valid(0x17, SKYLAKE_CLIENT)); /* BNDCSR alone */
+	assert_true(xcr0_valid(0x1b, SKYLAKE_CLIENT));  /* MPX without AVX: allowed */
+	assert_false(xcr0_valid(0x2f7, SKYLAKE_SP));
+}
+
+static void xcr0_avx512_all_or_none_and_with_avx(void **state)
+{
+	uint64_t one;
+
+	(void)state;
+	for (one = 1ull << 5; one <= 1ull << 7; one <<= 1) {
+		assert_false(xcr0_valid(SANDY_BRIDGE | one, ZEN4));
+		assert_false(xcr0_valid(SANDY_BRIDGE | (0xe0 & ~one), ZEN4));
+	}
+	assert_false(xcr0_valid(0xe3, ZEN4)); /* AVX-512 without AVX */
+	assert_false(xcr0_valid(0xe1, ZEN4));
+	assert_true(xcr0_valid(0xe7, ZEN4));
+	assert_true(xcr0_valid(0xe7, SKYLAKE_SP));
+}
+
+static void xcr0_amx_bits_are_equal(void **state)
+{
+	(void)state;
+	assert_false(xcr0_valid(0x202e7, SAPPHIRE_RAPIDS)); /* TILECFG alone */
+	assert_false(xcr0_valid(0x402e7, SAPPHIRE_RAPIDS)); /* TILEDATA alone */
+	assert_true(xcr0_valid(0x60003, SAPPHIRE_RAPIDS));  /* AMX needs neither AVX nor AVX-512 */
+}
+
+/* Supervisor components live in IA32_XSS: never in XCR0, whatever supported says. */
+static void xcr0_never_takes_supervisor_state(void **state)
+{
+	static const unsigned xss_bits[] = { 8, 10, 11, 12, 13, 14, 15, 16 };
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < sizeof(xss_bits) / sizeof(xss_bits[0]); i++) {
+		uint64_t bit = 1ull << xss_bits[i];
+		assert_false(xcr0_valid(SAPPHIRE_RAPIDS | bit, SAPPHIRE_RAPIDS | bit));
+	}
+	assert_true(xcr0_valid(SAPPHIRE_RAPIDS, SAPPHIRE_RAPIDS | 0x1fd00)); /* PKRU (9) is user state */
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -169,7 +306,17 @@ int main(void)
 		cmocka_unit_test(signature_leaf),
 		cmocka_unit_test(svm_and_perf_counters_hidden),
 		cmocka_unit_test(efer_is_emulated_without_svme),
+		cmocka_unit_test(efer_lme_is_fixed_while_paging_is_on),
+		cmocka_unit_test(efer_bits_follow_cpuid),
+		cmocka_unit_test(efer_bits_not_offered_are_refused),
 		cmocka_unit_test(sensitive_and_unknown_msrs_are_denied),
+		cmocka_unit_test(xcr0_everything_supported_is_valid),
+		cmocka_unit_test(xcr0_needs_x87_and_avx_needs_sse),
+		cmocka_unit_test(xcr0_bits_not_supported_are_refused),
+		cmocka_unit_test(xcr0_mpx_bits_are_equal),
+		cmocka_unit_test(xcr0_avx512_all_or_none_and_with_avx),
+		cmocka_unit_test(xcr0_amx_bits_are_equal),
+		cmocka_unit_test(xcr0_never_takes_supervisor_state),
 		cmocka_unit_test(switched_msrs_pass),
 		cmocka_unit_test(pat_is_the_vcpus_own),
 	};

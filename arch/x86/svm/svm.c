@@ -45,7 +45,7 @@ static struct {
 	uint64_t iopm_pa, msrpm_pa;
 	uint32_t features;   /* CPUID 0x8000000A EDX */
 	uint32_t asids;
-	uint32_t asids_handed; /* ASIDs handed out so far, on any CPU */
+	struct tag_pool asid_pool; /* ASIDs 1 to asids-1: 0 is the host's */
 	uint64_t page_sizes;
 } svm;
 
@@ -113,6 +113,7 @@ static int svm_global_init(void)
 	}
 	svm.features = f.edx;
 	svm.asids = f.ebx;
+	tag_pool_init(&svm.asid_pool, svm.asids - 1 > TAG_POOL_MAX ? TAG_POOL_MAX : svm.asids - 1, "ASID");
 	svm.page_sizes = GPT_2M | ((cpuid(0x80000001, 0).edx >> 26 & 1) ? GPT_1G : 0);
 	return build_permission_maps();
 }
@@ -141,16 +142,14 @@ static int svm_cpu_enable(void)
 
 /* ---- address spaces ---------------------------------------------------- */
 
-static struct guest_space *svm_space_create(void)
+static struct guest_space *svm_space_create(const char *owner)
 {
-	/* ASIDs 1 to asids-1 (0 is the host's), reused in turn: a new space is flushed first. */
-	uint32_t asid = 1 + __atomic_fetch_add(&svm.asids_handed, 1, __ATOMIC_RELAXED) % (svm.asids - 1);
 	uint64_t pa = mm_alloc(1);
 	struct guest_space *s = mm_ptr(pa);
 
 	if (!pa)
 		return 0;
-	if (space_init(s, &gpt_format_npt, svm.page_sizes, asid)) {
+	if (space_init(s, &gpt_format_npt, svm.page_sizes, &svm.asid_pool, owner)) {
 		mm_free(pa, 1);
 		return 0;
 	}
@@ -159,7 +158,7 @@ static struct guest_space *svm_space_create(void)
 
 static void svm_space_destroy(struct guest_space *s)
 {
-	gpt_destroy(&s->gpt);
+	space_fini(s);
 	mm_free((uint64_t)(uintptr_t)s, 1);
 }
 
@@ -370,7 +369,8 @@ static void svm_run(struct vcpu *v, struct vcpu_exit *e)
 	struct svm_vcpu *a = arch_of(v);
 	struct vmcb *c = a->vmcb;
 
-	c->tlb_control = a->flushed != a->space->generation ? 1 : 0; /* 1: flush everything of this ASID */
+	/* 1: flush the whole TLB (APM Vol. 2, 15.16.1): tables changed, or the ASID is shared. */
+	c->tlb_control = a->flushed != a->space->generation || a->space->flush_every_entry ? 1 : 0;
 	a->flushed = a->space->generation;
 	c->rax = v->gprs[REG_RAX];
 	c->rsp = v->gprs[REG_RSP];

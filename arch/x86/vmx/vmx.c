@@ -65,7 +65,7 @@ static struct {
 	struct vmx_caps caps;
 	struct vmx_controls ctl;
 	uint64_t msr_bitmap_pa;
-	uint32_t vpids_handed; /* VPIDs handed out so far, on any CPU */
+	struct tag_pool vpid_pool; /* VPIDs 1 to 0xffff: 0 is the host's */
 	uint64_t page_sizes;
 	uint64_t host_pat;
 } vmx;
@@ -227,6 +227,7 @@ static int vmx_global_init(void)
 		return -1;
 	}
 	vmx.page_sizes = (vmx.ctl.ept_2m ? GPT_2M : 0) | (vmx.ctl.ept_1g ? GPT_1G : 0);
+	tag_pool_init(&vmx.vpid_pool, TAG_POOL_MAX, "VPID");
 	if (build_msr_bitmap()) {
 		log_error("VT-x: out of memory for the MSR bitmap");
 		return -1;
@@ -273,16 +274,14 @@ static uint64_t eptp(const struct guest_space *s)
 	return s->gpt.root | 6 | (3 << 3);
 }
 
-static struct guest_space *vmx_space_create(void)
+static struct guest_space *vmx_space_create(const char *owner)
 {
-	/* VPIDs 1 to 0xffff (0 is the host's), reused in turn: a new space is flushed first. */
-	uint32_t vpid = 1 + __atomic_fetch_add(&vmx.vpids_handed, 1, __ATOMIC_RELAXED) % 0xffff;
 	uint64_t pa = mm_alloc(1);
 	struct guest_space *s = mm_ptr(pa);
 
 	if (!pa)
 		return 0;
-	if (space_init(s, &gpt_format_ept, vmx.page_sizes, vmx.ctl.vpid ? vpid : 0)) {
+	if (space_init(s, &gpt_format_ept, vmx.page_sizes, vmx.ctl.vpid ? &vmx.vpid_pool : 0, owner)) {
 		mm_free(pa, 1);
 		return 0;
 	}
@@ -292,7 +291,7 @@ static struct guest_space *vmx_space_create(void)
 static void vmx_space_destroy(struct guest_space *s)
 {
 	invept_all(eptp(s));
-	gpt_destroy(&s->gpt);
+	space_fini(s);
 	mm_free((uint64_t)(uintptr_t)s, 1);
 }
 
@@ -864,6 +863,8 @@ static void vmx_run(struct vcpu *v, struct vcpu_exit *e)
 			if (vmx.ctl.vpid)
 				invvpid_context((uint16_t)a->space->tag);
 			a->flushed = a->space->generation;
+		} else if (a->space->flush_every_entry) {
+			invvpid_context((uint16_t)a->space->tag); /* the VPID is shared: nothing of another space */
 		}
 		vmwrite(GUEST_RSP, v->gprs[REG_RSP]);
 		if (run_with_guest_pat(v, a)) {
