@@ -174,9 +174,12 @@ run: deps
 
 unit: $(UNIT_BINS)
 
+# Seeds of fuzz_NAME in tests/fuzz/corpus/NAME; what libFuzzer adds goes to $(BUILD)/fuzz/corpus-NAME.
 fuzz: deps $(FUZZ_BINS)
-	@for f in $(FUZZ_BINS); do echo "$$f: $(FUZZ_SECONDS) s"; \
-		$$f -max_total_time=$(FUZZ_SECONDS) -print_final_stats=1 2>&1 | tail -n 3 || exit 1; done
+	@for f in $(FUZZ_BINS); do echo "$$f: $(FUZZ_SECONDS) s"; n=$${f##*/fuzz_}; \
+		seeds=; [ -d tests/fuzz/corpus/$$n ] && seeds="$(BUILD)/fuzz/corpus-$$n tests/fuzz/corpus/$$n" \
+			&& mkdir -p $(BUILD)/fuzz/corpus-$$n; \
+		$$f -max_total_time=$(FUZZ_SECONDS) -print_final_stats=1 $$seeds 2>&1 | tail -n 3 || exit 1; done
 
 test: deps
 	@$(MAKE) --no-print-directory all unit iso usb $(FUZZ_BINS)

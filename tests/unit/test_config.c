@@ -5,6 +5,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include <cmocka.h>
@@ -281,6 +282,30 @@ static void errors_come_in_line_order(void **state)
 	assert_int_equal(errs.list[1].line, 3);
 }
 
+/* The loader hands the parser the file as read: exactly its size, no NUL after it. */
+static uint32_t parse_exact(const char *text)
+{
+	size_t len = strlen(text);
+	char *copy = malloc(len);
+	uint32_t n;
+
+	assert_non_null(copy);
+	memcpy(copy, text, len);
+	n = cfg_parse(copy, len, &cfg, &errs);
+	free(copy);
+	return n;
+}
+
+static void value_ending_an_exact_size_file(void **state)
+{
+	(void)state;
+	assert_int_equal(parse_exact("[partition a]\nmemory=2M\nkernel=k\nvcpus = 0"), 1);
+	assert_int_equal(errs.list[0].line, 4);
+	assert_string_equal(errs.list[0].text, "vcpus '0': expected a number from 1 to 64");
+	assert_int_equal(parse_exact("[partition a]\nmemory=2M\nkernel=k\ndisk = nope"), 1);
+	assert_string_equal(errs.list[0].text, "disk 'nope': expected part:NAME, guid:GUID or ramdisk:FILE");
+}
+
 static void every_error_names_a_line(void **state)
 {
 	/* Truncated input at each byte of a good config: no crash, no line 0. */
@@ -312,6 +337,7 @@ int main(void)
 		cmocka_unit_test(errors_are_counted_past_the_kept_ones),
 		cmocka_unit_test(errors_come_in_line_order),
 		cmocka_unit_test(every_error_names_a_line),
+		cmocka_unit_test(value_ending_an_exact_size_file),
 	};
 
 	return cmocka_run_group_tests_name("config", tests, NULL, NULL);
