@@ -51,6 +51,7 @@ UNIT_TESTS := test_config test_pmem test_log test_elf_load test_console test_gpt
 UNIT_BINS  := $(UNIT_TESTS:%=$(BUILD)/host/%)
 
 test_config_SRCS   := tests/unit/test_config.c $(CONFIG_SRCS)
+test_config_CFLAGS := -DREADME_PATH='"$(CURDIR)/README.md"'
 test_pmem_SRCS     := tests/unit/test_pmem.c hv/pmem.c
 test_log_SRCS      := tests/unit/test_log.c hv/log.c hv/lib/fmt.c hv/lib/str.c
 test_elf_load_SRCS := tests/unit/test_elf_load.c boot/efi/elf_load.c
@@ -153,7 +154,7 @@ $(BUILD)/hvcfg: tools/hvcfg/hvcfg.c $(CONFIG_SRCS)
 .SECONDEXPANSION:
 $(UNIT_BINS): $(BUILD)/host/%: $$($$*_SRCS)
 	@mkdir -p $(dir $@)
-	$(CC) $(HOST_CFLAGS) -o $@ $^ -lcmocka
+	$(CC) $(HOST_CFLAGS) $($*_CFLAGS) -o $@ $^ -lcmocka
 
 $(FUZZ_BINS): $(BUILD)/fuzz/%: $$($$*_SRCS)
 	@mkdir -p $(dir $@)

@@ -6,6 +6,9 @@
 #include "lib/str.h"
 #include "log.h"
 
+_Static_assert(CFG_LINE_MAX >= sizeof("cmdline = ") - 1 + CFG_CMDLINE_MAX - 1 + sizeof("  # ") - 1,
+	       "a line must hold the longest command line with its key");
+
 struct text {
 	const char *p;
 	size_t n;
@@ -373,10 +376,28 @@ static void set_initrd(struct parser *ps, struct text v, uint32_t index)
 	ps->part->initrd_line = ps->line;
 }
 
+/* Copies v with each \# as a plain '#' (a " #" would start a comment); 0 if it all fit. */
+static int copy_unescaped(char *dst, size_t size, struct text v)
+{
+	size_t i, n = 0;
+
+	for (i = 0; i < v.n; i++) {
+		if (v.p[i] == '\\' && i + 1 < v.n && v.p[i + 1] == '#')
+			i++;
+		if (n + 1 == size) {
+			dst[n] = 0;
+			return -1;
+		}
+		dst[n++] = v.p[i];
+	}
+	dst[n] = 0;
+	return 0;
+}
+
 static void set_cmdline(struct parser *ps, struct text v, uint32_t index)
 {
 	(void)index;
-	if (str_copy(ps->part->cmdline, sizeof(ps->part->cmdline), v.p, v.n))
+	if (copy_unescaped(ps->part->cmdline, sizeof(ps->part->cmdline), v))
 		error(ps, "cmdline longer than %d bytes", CFG_CMDLINE_MAX - 1);
 }
 
@@ -714,6 +735,20 @@ static int check_characters(struct parser *ps, struct text t)
 	return 0;
 }
 
+/* As in most INI dialects: a '#' that starts the line or follows a space or tab starts a comment. */
+static struct text strip_comment(struct text t)
+{
+	size_t i;
+
+	for (i = 0; i < t.n; i++) {
+		if (t.p[i] == '#' && (i == 0 || is_space(t.p[i - 1]))) {
+			t.n = i;
+			break;
+		}
+	}
+	return t;
+}
+
 static void parse_line(struct parser *ps, struct text t)
 {
 	if (t.n && t.p[t.n - 1] == '\r')
@@ -724,8 +759,8 @@ static void parse_line(struct parser *ps, struct text t)
 	}
 	if (check_characters(ps, t))
 		return;
-	t = trim(t);
-	if (t.n == 0 || t.p[0] == '#')
+	t = trim(strip_comment(t));
+	if (t.n == 0)
 		return;
 	if (t.p[0] == '[')
 		parse_section(ps, t);
@@ -760,6 +795,11 @@ uint32_t cfg_parse(const char *text, size_t len, struct hv_config *cfg, struct c
 
 	set_defaults(cfg);
 	errs->count = 0;
+	/* A UTF-8 byte order mark, which some editors write at the start of a file. */
+	if (len >= 3 && str_eq_n(text, 3, "\xef\xbb\xbf")) {
+		text += 3;
+		len -= 3;
+	}
 	for (i = 0; i <= len; i++) {
 		if (i < len && text[i] != '\n')
 			continue;

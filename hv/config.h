@@ -16,8 +16,8 @@
 #define CFG_DISKS_MAX 8
 #define CFG_NAME_MAX 32
 #define CFG_FILE_MAX 64    /* a file on the boot medium: BOOT_MODULE_NAME_MAX */
-#define CFG_CMDLINE_MAX 2048
-#define CFG_LINE_MAX 2048
+#define CFG_CMDLINE_MAX 2048 /* with its NUL */
+#define CFG_LINE_MAX 4096    /* the longest cmdline fits with its key, spacing and a comment */
 #define CFG_ERRORS_MAX 16
 #define CFG_ERROR_TEXT 120
 #define CFG_SHARE_DEFAULT 100

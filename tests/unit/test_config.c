@@ -104,6 +104,76 @@ static void full_example_parses(void **state)
 	assert_int_equal(rt->share, CFG_SHARE_DEFAULT);
 }
 
+/* The README's hv.cfg example, the first ```ini block after "## hv.cfg", as it stands there. */
+static char *readme_example(void)
+{
+	static char text[8192];
+	char line[512];
+	FILE *f = fopen(README_PATH, "r");
+	size_t n = 0;
+	int state = 0; /* 0: before the heading, 1: before the block, 2: in it */
+
+	assert_non_null(f);
+	while (state < 3 && fgets(line, sizeof(line), f)) {
+		if (state == 0 && strcmp(line, "## hv.cfg\n") == 0)
+			state = 1;
+		else if (state == 1 && strcmp(line, "```ini\n") == 0)
+			state = 2;
+		else if (state == 2 && strcmp(line, "```\n") == 0)
+			state = 3;
+		else if (state == 2)
+			n += (size_t)snprintf(text + n, sizeof(text) - n, "%s", line);
+	}
+	fclose(f);
+	assert_int_equal(state, 3);
+	assert_true(n < sizeof(text) - 1);
+	return text;
+}
+
+static void readme_example_parses(void **state)
+{
+	const struct cfg_partition *web = &cfg.partitions[0], *rt = &cfg.partitions[1];
+
+	(void)state;
+	if (parse(readme_example())) {
+		print_message("line %u: %s\n", errs.list[0].line, errs.list[0].text);
+		fail_msg("the README's example has %u errors", errs.count);
+	}
+	assert_int_equal(cfg.npartitions, 2);
+	assert_int_equal(cfg.console.baud, 115200);
+	assert_int_equal(web->memory, 512ull << 20);
+	assert_int_equal(web->affinity[1], 1u << 1);
+	assert_string_equal(web->kernel, "vmlinuz");
+	assert_int_equal(web->ndisks, 3);
+	assert_true(web->disks[1].read_only);
+	assert_string_equal(web->disks[2].source, "data.img");
+	assert_false(web->autostart);
+	assert_true(rt->exclusive);
+	assert_string_equal(rt->kernel, "rt.elf");
+}
+
+static void inline_comments_and_escaped_hash(void **state)
+{
+	(void)state;
+	assert_int_equal(parse("[partition a]   # the first\nmemory = 2M\t# two\nkernel = k #\n"
+			       "cmdline = a \\#1 b#2 \\# # and a comment\n"), 0);
+	assert_int_equal(cfg.partitions[0].memory, 2ull << 20);
+	assert_string_equal(cfg.partitions[0].kernel, "k");
+	assert_string_equal(cfg.partitions[0].cmdline, "a #1 b#2 #");
+	assert_int_equal(parse("[partition a]\nmemory=2M\nkernel=k\ncmdline = # nothing but a comment\n"), 0);
+	assert_string_equal(cfg.partitions[0].cmdline, "");
+	expect_error("[partition a]\nkernel=k\nmemory = 2M#two\n", 3, "memory '2M#two'");
+	expect_error("[partition a]\nmemory=2M\nkernel=k\\#\n", 3, "kernel 'k\\#' may hold only");
+}
+
+static void byte_order_mark_is_skipped(void **state)
+{
+	(void)state;
+	assert_int_equal(parse("\xef\xbb\xbf[partition a]\nmemory=2M\nkernel=k\n"), 0);
+	assert_string_equal(cfg.partitions[0].name, "a");
+	expect_error("[partition a]\nmemory=2M\nkernel=k\n\xef\xbb\xbfshare=5\n", 4, "unknown key");
+}
+
 static void defaults_apply(void **state)
 {
 	(void)state;
@@ -235,20 +305,40 @@ static void partition_errors(void **state)
 		     6, "'a' owns exclusively");
 }
 
+/* "cmdline = " then spaces then n bytes of command line: a line of line_len bytes. */
+static const char *cmdline_line(size_t line_len, size_t n)
+{
+	static char text[CFG_LINE_MAX + 64];
+	size_t at = (size_t)snprintf(text, sizeof(text), "[partition a]\nmemory=2M\nkernel=k\ncmdline = ");
+	size_t pad = line_len - (sizeof("cmdline = ") - 1) - n;
+
+	memset(text + at, ' ', pad);
+	memset(text + at + pad, 'x', n);
+	text[at + pad + n] = 0;
+	return text;
+}
+
+static void longest_cmdline_and_line(void **state)
+{
+	size_t longest = CFG_CMDLINE_MAX - 1;
+
+	(void)state;
+	assert_int_equal(parse(cmdline_line(sizeof("cmdline = ") - 1 + longest, longest)), 0);
+	assert_int_equal(strlen(cfg.partitions[0].cmdline), longest);
+	expect_error(cmdline_line(sizeof("cmdline = ") + longest, longest + 1), 4, "cmdline longer than 2047 bytes");
+	assert_int_equal(parse(cmdline_line(CFG_LINE_MAX, longest)), 0);
+	assert_int_equal(strlen(cfg.partitions[0].cmdline), longest);
+	expect_error(cmdline_line(CFG_LINE_MAX + 1, longest), 4, "line longer than 4096 bytes");
+}
+
 static void limits(void **state)
 {
-	char text[CFG_LINE_MAX + 64];
+	char text[1024];
 	char many[(CFG_PARTITIONS_MAX + 1) * 40];
 	size_t n = 0;
 	int i;
 
 	(void)state;
-	n = (size_t)snprintf(text, sizeof(text), "[partition a]\nmemory=2M\nkernel=k\ncmdline=");
-	memset(text + n, 'x', CFG_LINE_MAX);
-	text[n + CFG_LINE_MAX] = 0;
-	expect_error(text, 4, "longer than");
-
-	n = 0;
 	for (i = 0; i <= CFG_PARTITIONS_MAX; i++)
 		n += (size_t)snprintf(many + n, sizeof(many) - n, "[partition p%d]\nmemory=2M\nkernel=k\n", i);
 	expect_error(many, 3 * CFG_PARTITIONS_MAX + 1, "more than 16 partitions");
@@ -324,6 +414,9 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(full_example_parses),
+		cmocka_unit_test(readme_example_parses),
+		cmocka_unit_test(inline_comments_and_escaped_hash),
+		cmocka_unit_test(byte_order_mark_is_skipped),
 		cmocka_unit_test(defaults_apply),
 		cmocka_unit_test(empty_config_is_valid),
 		cmocka_unit_test(console_forms),
@@ -334,6 +427,7 @@ int main(void)
 		cmocka_unit_test(value_errors),
 		cmocka_unit_test(partition_errors),
 		cmocka_unit_test(limits),
+		cmocka_unit_test(longest_cmdline_and_line),
 		cmocka_unit_test(errors_are_counted_past_the_kept_ones),
 		cmocka_unit_test(errors_come_in_line_order),
 		cmocka_unit_test(every_error_names_a_line),
