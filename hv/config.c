@@ -24,8 +24,9 @@ struct parser {
 	int hypervisor_seen;
 	struct cfg_partition *part;
 	uint32_t keys_seen;      /* bit per key table entry, for duplicates */
+	uint32_t keys_refused;   /* bit per key table entry whose value was refused */
 	uint64_t vcpu_cpus_seen; /* bit per vCPU with its own cpus.N */
-	uint32_t vcpu_cpus_line;
+	uint32_t vcpu_cpus_line[CFG_VCPUS_MAX];
 };
 
 struct key {
@@ -35,13 +36,43 @@ struct key {
 	void (*set)(struct parser *ps, struct text value, uint32_t index);
 };
 
+/* Bytes outside printable ASCII as \xNN: an error quotes the file's bytes, and the console would show them raw. */
+static void escape_text(char *dst, size_t size, const char *src)
+{
+	size_t n = 0;
+
+	for (; *src && n + 1 < size; src++) {
+		unsigned char c = (unsigned char)*src;
+		if (c >= 0x20 && c < 0x7f)
+			dst[n++] = *src;
+		else if (n + sizeof("\\xNN") <= size)
+			n += (size_t)fmt(dst + n, size - n, "\\x%02x", c);
+		else
+			break;
+	}
+	dst[n] = 0;
+}
+
+/*
+ * Keeps the list in line order and, past CFG_ERRORS_MAX, the errors of the
+ * lowest lines: some are found only when a section or the file ends, and
+ * may be on its first line.
+ */
 static void add_error_v(struct cfg_errors *e, uint32_t line, const char *f, va_list ap)
 {
-	if (e->count < CFG_ERRORS_MAX) {
-		e->list[e->count].line = line;
-		fmt_v(e->list[e->count].text, CFG_ERROR_TEXT, f, ap);
-	}
+	uint32_t kept = e->count < CFG_ERRORS_MAX ? e->count : CFG_ERRORS_MAX, at = kept, i;
+	char text[CFG_ERROR_TEXT];
+
 	e->count++;
+	while (at > 0 && e->list[at - 1].line > line)
+		at--;
+	if (at == CFG_ERRORS_MAX)
+		return;
+	for (i = kept < CFG_ERRORS_MAX ? kept : CFG_ERRORS_MAX - 1; i > at; i--)
+		e->list[i] = e->list[i - 1];
+	fmt_v(text, sizeof(text), f, ap);
+	e->list[at].line = line;
+	escape_text(e->list[at].text, sizeof(e->list[at].text), text);
 }
 
 void cfg_add_error(struct cfg_errors *errs, uint32_t line, const char *f, ...)
@@ -330,7 +361,7 @@ static void set_cpus(struct parser *ps, struct text v, uint32_t index)
 	if (index != UINT32_MAX) {
 		ps->part->affinity[index] = mask;
 		ps->vcpu_cpus_seen |= 1ull << index;
-		ps->vcpu_cpus_line = ps->line;
+		ps->vcpu_cpus_line[index] = ps->line;
 		return;
 	}
 	for (i = 0; i < CFG_VCPUS_MAX; i++)
@@ -476,14 +507,20 @@ static const struct key keys[] = {
 	{ "disk", SEC_PARTITION, 1, set_disk },
 };
 
-static int key_seen(const struct parser *ps, const char *name)
+/* The bit of the key in keys_seen and keys_refused. */
+static uint32_t key_bit(const char *name)
 {
 	uint32_t k;
 
 	for (k = 0; k < sizeof(keys) / sizeof(keys[0]); k++)
 		if (str_eq(keys[k].name, name))
-			return (ps->keys_seen >> k) & 1;
+			return 1u << k;
 	return 0;
+}
+
+static int key_seen(const struct parser *ps, const char *name)
+{
+	return (ps->keys_seen & key_bit(name)) != 0;
 }
 
 /* ---- checks once a partition is complete ------------------------------ */
@@ -529,6 +566,21 @@ static void check_exclusive(struct parser *ps, struct cfg_partition *p)
 	}
 }
 
+/* Each cpus.N beyond the partition's vCPUs, on its own line; returns how many. */
+static uint32_t check_vcpu_cpus(struct parser *ps, const struct cfg_partition *p)
+{
+	uint32_t i, n = 0;
+
+	for (i = p->vcpus; i < CFG_VCPUS_MAX; i++) {
+		if (ps->vcpu_cpus_seen >> i & 1) {
+			error_at(ps, ps->vcpu_cpus_line[i], "partition '%s': cpus.%u names a vCPU beyond its %u vCPUs",
+				 p->name, i, p->vcpus);
+			n++;
+		}
+	}
+	return n;
+}
+
 static void finish_partition(struct parser *ps)
 {
 	struct cfg_partition *p = ps->part;
@@ -540,12 +592,11 @@ static void finish_partition(struct parser *ps)
 		error_at(ps, p->line, "partition '%s' has no memory size", p->name);
 	if (!key_seen(ps, "kernel"))
 		error_at(ps, p->line, "partition '%s' has no kernel", p->name);
-	if (ps->vcpu_cpus_seen >> (p->vcpus - 1) >> 1)
-		error_at(ps, ps->vcpu_cpus_line, "partition '%s': cpus.N names a vCPU beyond its %u vCPUs",
-			 p->name, p->vcpus);
-	else if (p->exclusive)
+	/* With its vCPU count or a CPU set refused, what follows would only repeat that error. */
+	if (ps->keys_refused & (key_bit("vcpus") | key_bit("cpus")))
+		return;
+	if (check_vcpu_cpus(ps, p) == 0 && p->exclusive)
 		check_exclusive(ps, p);
-	ps->part = NULL;
 }
 
 static uint64_t exclusive_cpus(const struct cfg_partition *p)
@@ -588,7 +639,6 @@ static void start_partition(struct parser *ps, struct text name)
 	struct cfg_partition *p;
 	uint32_t i;
 
-	ps->section = SEC_UNKNOWN; /* until the header proves good */
 	if (cfg->npartitions == CFG_PARTITIONS_MAX) {
 		error(ps, "more than %d partitions", CFG_PARTITIONS_MAX);
 		return;
@@ -612,16 +662,24 @@ static void start_partition(struct parser *ps, struct text name)
 	ps->section = SEC_PARTITION;
 }
 
+/* Ends the section being read; until a good header, keys are not read. */
+static void leave_section(struct parser *ps)
+{
+	finish_partition(ps);
+	ps->part = NULL;
+	ps->keys_seen = 0;
+	ps->keys_refused = 0;
+	ps->vcpu_cpus_seen = 0;
+	ps->section = SEC_UNKNOWN;
+}
+
 static void parse_section(struct parser *ps, struct text t)
 {
 	struct text inner;
 	size_t i;
 
-	finish_partition(ps);
-	ps->keys_seen = 0;
-	ps->vcpu_cpus_seen = 0;
+	leave_section(ps);
 	if (t.p[t.n - 1] != ']') {
-		ps->section = SEC_UNKNOWN;
 		error(ps, "section header without a closing ']'");
 		return;
 	}
@@ -638,7 +696,6 @@ static void parse_section(struct parser *ps, struct text t)
 		start_partition(ps, trim((struct text){ inner.p + i, inner.n - i }));
 		return;
 	}
-	ps->section = SEC_UNKNOWN;
 	error(ps, "unknown section '[%.*s]': expected [hypervisor] or [partition NAME]", (int)inner.n,
 	      inner.p);
 }
@@ -690,12 +747,15 @@ static void apply_key(struct parser *ps, struct text key, struct text value)
 		} else if (index == UINT32_MAX && !keys[k].repeats && (ps->keys_seen & (1u << k))) {
 			error(ps, "key '%s' is set twice in this section", keys[k].name);
 		} else {
+			uint32_t errors_before = ps->errs->count;
 			if (index == UINT32_MAX)
 				ps->keys_seen |= 1u << k;
 			if (value.n == 0 && keys[k].set != set_cmdline)
 				error(ps, "key '%s' has no value", keys[k].name);
 			else
 				keys[k].set(ps, value, index);
+			if (ps->errs->count != errors_before)
+				ps->keys_refused |= 1u << k;
 		}
 		return;
 	}
@@ -721,10 +781,15 @@ static void parse_assignment(struct parser *ps, struct text t)
 	apply_key(ps, trim((struct text){ t.p, eq }), trim((struct text){ t.p + eq + 1, t.n - eq - 1 }));
 }
 
-static int check_characters(struct parser *ps, struct text t)
+/* A line too long or with control characters, reported; 0 if it is readable. */
+static int refuse_line(struct parser *ps, struct text t)
 {
 	size_t i;
 
+	if (t.n > CFG_LINE_MAX) {
+		error(ps, "line longer than %d bytes", CFG_LINE_MAX);
+		return -1;
+	}
 	for (i = 0; i < t.n; i++) {
 		unsigned char c = (unsigned char)t.p[i];
 		if ((c < 0x20 && c != '\t') || c == 0x7f) {
@@ -753,12 +818,12 @@ static void parse_line(struct parser *ps, struct text t)
 {
 	if (t.n && t.p[t.n - 1] == '\r')
 		t.n--;
-	if (t.n > CFG_LINE_MAX) {
-		error(ps, "line longer than %d bytes", CFG_LINE_MAX);
+	if (refuse_line(ps, t)) {
+		/* A refused header still ends the section before it, whose keys these are not. */
+		if (trim(t).n && trim(t).p[0] == '[')
+			leave_section(ps);
 		return;
 	}
-	if (check_characters(ps, t))
-		return;
 	t = trim(strip_comment(t));
 	if (t.n == 0)
 		return;
@@ -766,19 +831,6 @@ static void parse_line(struct parser *ps, struct text t)
 		parse_section(ps, t);
 	else
 		parse_assignment(ps, t);
-}
-
-/* Checks made when a section ends report late; show errors in line order. */
-static void sort_errors(struct cfg_errors *errs)
-{
-	uint32_t n = errs->count < CFG_ERRORS_MAX ? errs->count : CFG_ERRORS_MAX, i, j;
-
-	for (i = 1; i < n; i++) {
-		struct cfg_error e = errs->list[i];
-		for (j = i; j > 0 && errs->list[j - 1].line > e.line; j--)
-			errs->list[j] = errs->list[j - 1];
-		errs->list[j] = e;
-	}
 }
 
 static void set_defaults(struct hv_config *cfg)
@@ -809,6 +861,5 @@ uint32_t cfg_parse(const char *text, size_t len, struct hv_config *cfg, struct c
 	}
 	finish_partition(&ps);
 	check_cpu_ownership(&ps);
-	sort_errors(errs);
 	return errs->count;
 }

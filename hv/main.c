@@ -215,8 +215,7 @@ static void report_config(void)
 				log_error("%s: %s", CONFIG_FILE, e->text); /* the file as a whole */
 		}
 		if (config_errors.count > CFG_ERRORS_MAX)
-			log_error("%s: %u more errors not shown", CONFIG_FILE,
-				  config_errors.count - CFG_ERRORS_MAX);
+			log_error("%s: ... and %u more errors", CONFIG_FILE, config_errors.count - CFG_ERRORS_MAX);
 		log_error("configuration refused: no partition is started");
 		return;
 	}

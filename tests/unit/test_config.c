@@ -363,6 +363,64 @@ static void errors_are_counted_past_the_kept_ones(void **state)
 	assert_int_equal(errs.list[CFG_ERRORS_MAX - 1].line, CFG_ERRORS_MAX + 1);
 }
 
+static void errors_of_the_lowest_lines_are_kept(void **state)
+{
+	char text[1024];
+	size_t n = (size_t)snprintf(text, sizeof(text), "[partition a]\nmemory=2M\n");
+	int i;
+
+	(void)state;
+	for (i = 0; i < CFG_ERRORS_MAX + 4; i++)
+		n += (size_t)snprintf(text + n, sizeof(text) - n, "bogus%d = 1\n", i);
+	/* "has no kernel" is found at the end of the file, after 20 others, but is on line 1. */
+	assert_int_equal(parse(text), CFG_ERRORS_MAX + 5);
+	assert_int_equal(errs.list[0].line, 1);
+	assert_non_null(strstr(errs.list[0].text, "has no kernel"));
+	assert_int_equal(errs.list[1].line, 3);
+	assert_int_equal(errs.list[CFG_ERRORS_MAX - 1].line, CFG_ERRORS_MAX + 1);
+}
+
+static void cpus_n_errors_name_their_own_lines(void **state)
+{
+	(void)state;
+	expect_error("[partition a]\nmemory=2M\nkernel=k\ncpus.5 = 1\ncpus.0 = 0\n", 4,
+		     "cpus.5 names a vCPU beyond its 1 vCPUs");
+	assert_int_equal(parse("[partition a]\nmemory=2M\ncpus.7 = 1\nkernel=k\ncpus.3 = 1\n"), 2);
+	assert_int_equal(errs.list[0].line, 3);
+	assert_non_null(strstr(errs.list[0].text, "cpus.7"));
+	assert_int_equal(errs.list[1].line, 5);
+	assert_non_null(strstr(errs.list[1].text, "cpus.3"));
+}
+
+/* One defect, one error: nothing else is reported because of it. */
+static void refused_lines_do_not_cascade(void **state)
+{
+	char text[CFG_LINE_MAX + 128];
+	size_t n;
+
+	(void)state;
+	expect_error("[partition a]\nmemory=2M\nkernel=k\n[partition b\001]\nmemory=4M\nkernel=k\n", 4,
+		     "control character 0x01");
+	n = (size_t)snprintf(text, sizeof(text), "[hypervisor]\nconsole=com1\n[partition ");
+	memset(text + n, 'b', CFG_LINE_MAX);
+	snprintf(text + n + CFG_LINE_MAX, sizeof(text) - n - CFG_LINE_MAX, "]\nconsole=com2\nmemory=2M\n");
+	expect_error(text, 3, "line longer than");
+	expect_error("[partition a]\nmemory=2M\nkernel=k\nvcpus=99\ncpus.1=1\n", 4, "vcpus '99'");
+	expect_error("[partition a]\nmemory=2M\nkernel=k\nvcpus=2\ncpus=0-x\nexclusive=yes\n", 5, "cpus '0-x'");
+	expect_error("[partition a]\nmemory=2M\nkernel=k\nvcpus=2\ncpus=0,1\ncpus.1=z\nexclusive=yes\n", 6,
+		     "cpus 'z'");
+}
+
+static void bytes_outside_ascii_are_escaped_in_errors(void **state)
+{
+	(void)state;
+	expect_error("[partition a]\nmemory=2M\nkernel=k\n\xef\xbb\xbfshare=5\n", 4,
+		     "unknown key '\\xef\\xbb\\xbfshare' in [partition a]");
+	expect_error("[hypervisor]\nconsole = com1\tx\n", 2, "console 'com1\\x09x'");
+	assert_int_equal(parse("[partition a]\nmemory=2M\nkernel=k\ncmdline=caf\xc3\xa9\n"), 0);
+	assert_string_equal(cfg.partitions[0].cmdline, "caf\xc3\xa9"); /* kept as written */
+}
+
 static void errors_come_in_line_order(void **state)
 {
 	(void)state;
@@ -430,6 +488,10 @@ int main(void)
 		cmocka_unit_test(longest_cmdline_and_line),
 		cmocka_unit_test(errors_are_counted_past_the_kept_ones),
 		cmocka_unit_test(errors_come_in_line_order),
+		cmocka_unit_test(errors_of_the_lowest_lines_are_kept),
+		cmocka_unit_test(cpus_n_errors_name_their_own_lines),
+		cmocka_unit_test(refused_lines_do_not_cascade),
+		cmocka_unit_test(bytes_outside_ascii_are_escaped_in_errors),
 		cmocka_unit_test(every_error_names_a_line),
 		cmocka_unit_test(value_ending_an_exact_size_file),
 	};

@@ -73,7 +73,7 @@ static int check(const char *path)
 	for (i = 0; i < errs.count && i < CFG_ERRORS_MAX; i++)
 		fprintf(stderr, "%s:%u: %s\n", path, errs.list[i].line, errs.list[i].text);
 	if (errs.count > CFG_ERRORS_MAX)
-		fprintf(stderr, "%s: %u more errors not shown\n", path, errs.count - CFG_ERRORS_MAX);
+		fprintf(stderr, "%s: ... and %u more errors\n", path, errs.count - CFG_ERRORS_MAX);
 	if (errs.count)
 		return 1;
 	print_summary(path);
