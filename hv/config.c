@@ -25,6 +25,7 @@ struct parser {
 	struct cfg_partition *part;
 	uint32_t keys_seen;      /* bit per key table entry, for duplicates */
 	uint32_t keys_refused;   /* bit per key table entry whose value was refused */
+	uint64_t cpus;           /* the section's cpus list */
 	uint64_t vcpu_cpus_seen; /* bit per vCPU with its own cpus.N */
 	uint32_t vcpu_cpus_line[CFG_VCPUS_MAX];
 };
@@ -184,8 +185,11 @@ static int parse_bool(struct text t, int *out)
 	return 0;
 }
 
-/* "0-3,6": host CPU numbers below CFG_VCPUS_MAX; 0 on success. */
-static int parse_cpu_list(struct text t, uint64_t *mask)
+/*
+ * "0-3,6": host CPU numbers below CFG_VCPUS_MAX; 0 on success, -1 when it is
+ * not such a list, 1 with *twice set when a CPU is named twice (a likely typo).
+ */
+static int parse_cpu_list(struct text t, uint64_t *mask, uint64_t *twice)
 {
 	size_t i = 0, start;
 	uint64_t lo, hi;
@@ -208,8 +212,13 @@ static int parse_cpu_list(struct text t, uint64_t *mask)
 		}
 		if (lo > hi || hi >= CFG_VCPUS_MAX)
 			return -1;
-		for (; lo <= hi; lo++)
+		for (; lo <= hi; lo++) {
+			if (*mask & (1ull << lo)) {
+				*twice = lo;
+				return 1;
+			}
 			*mask |= 1ull << lo;
+		}
 		i++;
 	}
 	return 0;
@@ -228,6 +237,10 @@ static int copy_name(struct parser *ps, const char *what, struct text t, char *d
 
 	if (t.n == 0 || t.n >= size) {
 		error(ps, "%s must be 1 to %u characters", what, (unsigned)size - 1);
+		return -1;
+	}
+	if (str_eq_n(t.p, t.n, ".") || str_eq_n(t.p, t.n, "..")) {
+		error(ps, "%s '%.*s' names a directory", what, (int)t.n, t.p);
 		return -1;
 	}
 	for (i = 0; i < t.n; i++) {
@@ -252,10 +265,23 @@ static int popcount(uint64_t v)
 
 /* ---- [hypervisor] keys ------------------------------------------------ */
 
+#define UART_DIVISOR_MAX 0xffff
+#define UART_MMIO_SIZE 32 /* 8 registers, 32 bits apart */
+
 static const struct {
 	const char *name;
 	uint64_t port;
 } com_ports[] = { { "com1", 0x3f8 }, { "com2", 0x2f8 }, { "com3", 0x3e8 }, { "com4", 0x2e8 } };
+
+static void set_mmio_console(struct parser *ps, struct text v, uint64_t addr)
+{
+	if (addr > CFG_MMIO_TOP - UART_MMIO_SIZE) {
+		error(ps, "console '%.*s': above 2^52, beyond any x86-64 physical address", (int)v.n, v.p);
+		return;
+	}
+	ps->cfg->console.kind = CONSOLE_MMIO;
+	ps->cfg->console.address = addr;
+}
 
 static void set_console(struct parser *ps, struct text v, uint32_t index)
 {
@@ -281,8 +307,7 @@ static void set_console(struct parser *ps, struct text v, uint32_t index)
 		c->address = addr;
 	} else if (v.n > 5 && str_eq_n(v.p, 5, "mmio:") &&
 		   !parse_u64((struct text){ v.p + 5, v.n - 5 }, &addr) && addr && !(addr & 3)) {
-		c->kind = CONSOLE_MMIO;
-		c->address = addr;
+		set_mmio_console(ps, v, addr);
 	} else {
 		error(ps, "console '%.*s': expected auto, com1-com4, io:PORT or mmio:ADDRESS", (int)v.n, v.p);
 	}
@@ -293,9 +318,12 @@ static void set_baud(struct parser *ps, struct text v, uint32_t index)
 	uint64_t baud;
 
 	(void)index;
-	/* The 16550 divisor latch divides 115200 (1.8432 MHz / 16) by an integer. */
+	/* The 16550 divides 115200 (1.8432 MHz / 16) by its 16-bit divisor latch. */
 	if (parse_u64(v, &baud) || baud == 0 || baud > 115200 || 115200 % baud)
 		error(ps, "baud '%.*s': expected a divisor of 115200, such as 9600 or 115200", (int)v.n, v.p);
+	else if (115200 / baud > UART_DIVISOR_MAX)
+		error(ps, "baud '%.*s': its divisor %llu does not fit the UART's 16-bit divisor latch; "
+		      "the lowest speed is 2", (int)v.n, v.p, (unsigned long long)(115200 / baud));
 	else
 		ps->cfg->console.baud = (uint32_t)baud;
 }
@@ -350,12 +378,17 @@ static void set_vcpus(struct parser *ps, struct text v, uint32_t index)
 
 static void set_cpus(struct parser *ps, struct text v, uint32_t index)
 {
-	uint64_t mask;
+	uint64_t mask, twice;
 	uint32_t i;
+	int bad = parse_cpu_list(v, &mask, &twice);
 
-	if (parse_cpu_list(v, &mask)) {
+	if (bad < 0) {
 		error(ps, "cpus '%.*s': expected host CPU numbers below %d, such as 0-3,6", (int)v.n, v.p,
 		      CFG_VCPUS_MAX);
+		return;
+	}
+	if (bad) {
+		error(ps, "cpus '%.*s': CPU %llu is named twice", (int)v.n, v.p, (unsigned long long)twice);
 		return;
 	}
 	if (index != UINT32_MAX) {
@@ -364,6 +397,7 @@ static void set_cpus(struct parser *ps, struct text v, uint32_t index)
 		ps->vcpu_cpus_line[index] = ps->line;
 		return;
 	}
+	ps->cpus = mask;
 	for (i = 0; i < CFG_VCPUS_MAX; i++)
 		if (!(ps->vcpu_cpus_seen & (1ull << i)))
 			ps->part->affinity[i] = mask;
@@ -545,7 +579,7 @@ static void spread_exclusive(struct parser *ps, struct cfg_partition *p)
 
 static void check_exclusive(struct parser *ps, struct cfg_partition *p)
 {
-	uint64_t used = 0;
+	uint64_t used = 0, named = ps->cpus;
 	uint32_t i;
 
 	if (key_seen(ps, "share"))
@@ -564,6 +598,13 @@ static void check_exclusive(struct parser *ps, struct cfg_partition *p)
 		}
 		used |= p->affinity[i];
 	}
+	/* A CPU listed but owned by no vCPU would be neither protected nor used. */
+	for (i = 0; i < p->vcpus; i++)
+		if (ps->vcpu_cpus_seen >> i & 1)
+			named |= p->affinity[i];
+	if (named != used)
+		error_at(ps, p->line, "partition '%s': exclusive = yes: cpus names %d CPUs for its %u vCPUs; "
+			 "name exactly one for each", p->name, popcount(named), p->vcpus);
 }
 
 /* Each cpus.N beyond the partition's vCPUs, on its own line; returns how many. */
@@ -670,6 +711,7 @@ static void leave_section(struct parser *ps)
 	ps->keys_seen = 0;
 	ps->keys_refused = 0;
 	ps->vcpu_cpus_seen = 0;
+	ps->cpus = 0;
 	ps->section = SEC_UNKNOWN;
 }
 

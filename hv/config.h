@@ -24,6 +24,7 @@
 #define CFG_SHARE_MAX 10000
 #define CFG_MEMORY_ALIGN (2ull << 20)
 #define CFG_MEMORY_MAX (1ull << 40)
+#define CFG_MMIO_TOP (1ull << 52) /* x86-64 physical addresses have at most 52 bits */
 
 enum cfg_console_kind {
 	CONSOLE_AUTO,  /* ACPI SPCR if the firmware has one, else COM1 */

@@ -224,7 +224,28 @@ static void console_forms(void **state)
 	expect_error("[hypervisor]\nconsole = io:0x10000\n", 2, "console");
 	expect_error("[hypervisor]\nconsole = mmio:0x1001\n", 2, "console");
 	expect_error("[hypervisor]\nbaud = 100000\n", 2, "divisor of 115200");
+	expect_error("[hypervisor]\nbaud = 1\n", 2, "baud '1': its divisor 115200 does not fit the UART's 16-bit");
+	assert_int_equal(parse("[hypervisor]\nbaud = 2\n"), 0);
+	assert_int_equal(cfg.console.baud, 2);
+	expect_error("[hypervisor]\nconsole = mmio:0xfffffffffffffffc\n", 2, "above 2^52");
+	expect_error("[hypervisor]\nconsole = mmio:0xfffffffffffe4\n", 2, "above 2^52");
+	assert_int_equal(parse("[hypervisor]\nconsole = mmio:0xfffffffffffe0\n"), 0);
+	assert_int_equal(cfg.console.address, 0xfffffffffffe0ull);
 	expect_error("[hypervisor]\nlog_level = loud\n", 2, "log_level 'loud'");
+}
+
+static void numbers_and_flags(void **state)
+{
+	(void)state;
+	assert_int_equal(parse("[partition a]\nmemory=0x200000\nkernel=k\nshare=010\nautostart=off\n"), 0);
+	assert_int_equal(cfg.partitions[0].memory, 2ull << 20);
+	assert_int_equal(cfg.partitions[0].share, 10); /* decimal, not octal */
+	assert_false(cfg.partitions[0].autostart);
+	assert_int_equal(parse("[partition a]\nmemory=2M\nkernel=k\nautostart=false\nexclusive=true\ncpus=0\n"), 0);
+	assert_true(cfg.partitions[0].exclusive);
+	assert_int_equal(parse("[partition a]\nmemory=2M\nkernel=k\nautostart=on\n"), 0);
+	assert_true(cfg.partitions[0].autostart);
+	expect_error("[partition a]\nmemory=2M\nkernel=k\nautostart=1\n", 4, "expected yes or no");
 }
 
 static void syntax_errors(void **state)
@@ -284,6 +305,12 @@ static void value_errors(void **state)
 	expect_error("[partition a]\nmemory=2M\nkernel=k\ndisk=guid:1234\n", 4, "expected part:NAME");
 	expect_error("[partition a]\nmemory=2M\nkernel=k\ndisk=part:root rx\n", 4, "expected ro or rw");
 	expect_error("[partition a b]\nmemory=2M\nkernel=k\n", 1, "partition name 'a b'");
+	expect_error("[partition a]\nmemory=2M\nkernel=..\n", 3, "kernel '..' names a directory");
+	expect_error("[partition a]\nmemory=2M\nkernel=k\ninitrd=.\n", 4, "initrd '.' names a directory");
+	expect_error("[partition a]\nmemory=2M\nkernel=k\ndisk=ramdisk:..\n", 4, "'..' names a directory");
+	expect_error("[partition a]\nmemory=2M\nkernel=k\ninitrd=d/i\n", 4, "may hold only");
+	expect_error("[partition a]\nmemory=2M\nkernel=k\ncpus=0,0\n", 4, "cpus '0,0': CPU 0 is named twice");
+	expect_error("[partition a]\nmemory=2M\nkernel=k\ncpus=0-3,2\n", 4, "CPU 2 is named twice");
 }
 
 static void partition_errors(void **state)
@@ -300,6 +327,13 @@ static void partition_errors(void **state)
 		     "same CPU");
 	expect_error("[partition a]\nmemory=2M\nkernel=k\ncpus=0\nexclusive=yes\nshare=5\n", 1,
 		     "share has no meaning");
+	expect_error("[partition a]\nmemory=2M\nkernel=k\nvcpus=2\ncpus=0-3\nexclusive=yes\n", 1,
+		     "cpus names 4 CPUs for its 2 vCPUs; name exactly one for each");
+	expect_error("[partition a]\nmemory=2M\nkernel=k\nvcpus=2\ncpus=0-1\ncpus.0=2\ncpus.1=3\nexclusive=yes\n",
+		     1, "cpus names 4 CPUs for its 2 vCPUs");
+	assert_int_equal(parse("[partition a]\nmemory=2M\nkernel=k\nvcpus=2\ncpus=0\ncpus.1=3\nexclusive=yes\n"), 0);
+	assert_int_equal(cfg.partitions[0].affinity[0], 1u << 0);
+	assert_int_equal(cfg.partitions[0].affinity[1], 1u << 3);
 	expect_error("[partition a]\nmemory=2M\nkernel=k\ncpus=1\nexclusive=yes\n"
 		     "[partition b]\nmemory=2M\nkernel=k\ncpus=0-1\n",
 		     6, "'a' owns exclusively");
@@ -480,6 +514,7 @@ int main(void)
 		cmocka_unit_test(console_forms),
 		cmocka_unit_test(log_level_names),
 		cmocka_unit_test(syntax_errors),
+		cmocka_unit_test(numbers_and_flags),
 		cmocka_unit_test(nul_byte_is_refused),
 		cmocka_unit_test(key_errors),
 		cmocka_unit_test(value_errors),
