@@ -21,7 +21,7 @@ HV_CFLAGS := -std=gnu11 -O2 -g $(WARNINGS) -ffreestanding -fpie -fvisibility=hid
 HV_LDFLAGS := -static -pie --no-dynamic-linker -z text -z max-page-size=4096 \
               -z noexecstack -T arch/x86/hv.ld
 
-HV_SRCS := hv/main.c hv/config.c hv/console.c hv/log.c hv/pmem.c hv/mm.c hv/partition.c \
+HV_SRCS := hv/main.c hv/config.c hv/kernel.c hv/console.c hv/log.c hv/pmem.c hv/mm.c hv/partition.c \
            hv/lifecycle.c hv/sched.c hv/scheduler.c arch/x86/lapic.c \
            hv/exits.c hv/vdev/uart.c hv/lib/fmt.c hv/lib/str.c hv/lib/mem.c \
            arch/x86/cpu.c arch/x86/cpuinfo.c arch/x86/desc.c arch/x86/exceptions.c \
@@ -147,9 +147,9 @@ $(BUILD)/selftest.elf: $(SELFTEST_OBJS) guests/selftest/selftest.ld
 	$(LD) -static -no-pie -z max-page-size=4096 -z noexecstack -T guests/selftest/selftest.ld \
 		-o $@ $(SELFTEST_OBJS)
 
-$(BUILD)/hvcfg: tools/hvcfg/hvcfg.c $(CONFIG_SRCS)
+$(BUILD)/hvcfg: tools/hvcfg/hvcfg.c $(CONFIG_SRCS) hv/kernel.c boot/efi/elf_load.c
 	@mkdir -p $(dir $@)
-	$(CC) -std=gnu11 -O2 $(WARNINGS) -Ihv -o $@ $^
+	$(CC) -std=gnu11 -O2 $(WARNINGS) -Ihv -Iboot/efi -o $@ $^
 
 .SECONDEXPANSION:
 $(UNIT_BINS): $(BUILD)/host/%: $$($$*_SRCS)

@@ -266,7 +266,6 @@ static int popcount(uint64_t v)
 /* ---- [hypervisor] keys ------------------------------------------------ */
 
 #define UART_DIVISOR_MAX 0xffff
-#define UART_MMIO_SIZE 32 /* 8 registers, 32 bits apart */
 
 static const struct {
 	const char *name;
@@ -275,7 +274,7 @@ static const struct {
 
 static void set_mmio_console(struct parser *ps, struct text v, uint64_t addr)
 {
-	if (addr > CFG_MMIO_TOP - UART_MMIO_SIZE) {
+	if (addr > CFG_MMIO_TOP - CFG_MMIO_CONSOLE_BYTES) {
 		error(ps, "console '%.*s': above 2^52, beyond any x86-64 physical address", (int)v.n, v.p);
 		return;
 	}
@@ -550,6 +549,21 @@ static uint32_t key_bit(const char *name)
 		if (str_eq(keys[k].name, name))
 			return 1u << k;
 	return 0;
+}
+
+void cfg_each_file(const struct hv_config *cfg, cfg_file_fn *fn, void *ctx)
+{
+	uint32_t p, d;
+
+	for (p = 0; p < cfg->npartitions; p++) {
+		const struct cfg_partition *part = &cfg->partitions[p];
+		fn(ctx, part, "kernel", part->kernel, part->kernel_line);
+		if (part->initrd[0])
+			fn(ctx, part, "initrd", part->initrd, part->initrd_line);
+		for (d = 0; d < part->ndisks; d++)
+			if (part->disks[d].kind == DISK_RAMDISK)
+				fn(ctx, part, "ramdisk", part->disks[d].source, part->disks[d].line);
+	}
 }
 
 static int key_seen(const struct parser *ps, const char *name)
