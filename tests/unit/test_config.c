@@ -455,6 +455,24 @@ static void bytes_outside_ascii_are_escaped_in_errors(void **state)
 	assert_string_equal(cfg.partitions[0].cmdline, "caf\xc3\xa9"); /* kept as written */
 }
 
+static void record_file(void *ctx, const struct cfg_partition *p, const char *key, const char *name, uint32_t line)
+{
+	char *seen = ctx;
+
+	snprintf(seen + strlen(seen), 256 - strlen(seen), "%s %s %s %u;", p->name, key, name, line);
+}
+
+static void each_named_file_is_visited(void **state)
+{
+	char seen[256] = "";
+
+	(void)state;
+	assert_int_equal(parse("[partition a]\nmemory=2M\nkernel=k\ndisk=part:p\ndisk=ramdisk:r\n"
+			       "[partition b]\nmemory=2M\ninitrd=i\nkernel=k2\n"), 0);
+	cfg_each_file(&cfg, record_file, seen);
+	assert_string_equal(seen, "a kernel k 3;a ramdisk r 5;b kernel k2 9;b initrd i 8;");
+}
+
 static void errors_come_in_line_order(void **state)
 {
 	(void)state;
@@ -523,6 +541,7 @@ int main(void)
 		cmocka_unit_test(longest_cmdline_and_line),
 		cmocka_unit_test(errors_are_counted_past_the_kept_ones),
 		cmocka_unit_test(errors_come_in_line_order),
+		cmocka_unit_test(each_named_file_is_visited),
 		cmocka_unit_test(errors_of_the_lowest_lines_are_kept),
 		cmocka_unit_test(cpus_n_errors_name_their_own_lines),
 		cmocka_unit_test(refused_lines_do_not_cascade),

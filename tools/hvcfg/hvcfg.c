@@ -79,11 +79,13 @@ static void check_file(void *dir, const struct cfg_partition *p, const char *key
 	struct stat st;
 
 	snprintf(path, sizeof(path), "%s/%s", (const char *)dir, name);
+	/* Names only, not paths: an error text holds CFG_ERROR_TEXT bytes. */
 	if (stat(path, &st) != 0)
-		cfg_add_error(&errs, line, "%s '%s' is not on the boot medium (%s: %s)", key, name, path,
-			      strerror(errno));
+		cfg_add_error(&errs, line, "%s '%s' is not on the boot medium: %s", key, name, strerror(errno));
+	else if (S_ISDIR(st.st_mode))
+		cfg_add_error(&errs, line, "%s '%s' is a directory, not a file", key, name);
 	else if (!S_ISREG(st.st_mode))
-		cfg_add_error(&errs, line, "%s '%s' is not a file (%s)", key, name, path);
+		cfg_add_error(&errs, line, "%s '%s' is not a regular file", key, name);
 	else if (strcmp(key, "kernel") == 0)
 		check_kernel(path, p, name, line);
 }
