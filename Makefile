@@ -21,7 +21,7 @@ HV_CFLAGS := -std=gnu11 -O2 -g $(WARNINGS) -ffreestanding -fpie -fvisibility=hid
 HV_LDFLAGS := -static -pie --no-dynamic-linker -z text -z max-page-size=4096 \
               -z noexecstack -T arch/x86/hv.ld
 
-HV_SRCS := hv/main.c hv/config.c hv/console.c hv/log.c hv/pmem.c hv/mm.c hv/partition.c \
+HV_SRCS := hv/main.c hv/config.c hv/kernel.c hv/console.c hv/log.c hv/pmem.c hv/mm.c hv/partition.c \
            hv/lifecycle.c hv/ratelimit.c hv/sched.c hv/scheduler.c arch/x86/lapic.c \
            hv/exits.c hv/vdev/uart.c hv/lib/fmt.c hv/lib/str.c hv/lib/mem.c \
            arch/x86/cpu.c arch/x86/cpuinfo.c arch/x86/desc.c arch/x86/exceptions.c \
@@ -54,6 +54,7 @@ UNIT_TESTS := test_config test_pmem test_log test_elf_load test_console test_gpt
 UNIT_BINS  := $(UNIT_TESTS:%=$(BUILD)/host/%)
 
 test_config_SRCS   := tests/unit/test_config.c $(CONFIG_SRCS)
+test_config_CFLAGS := -DREADME_PATH='"$(CURDIR)/README.md"'
 test_pmem_SRCS     := tests/unit/test_pmem.c hv/pmem.c
 test_log_SRCS      := tests/unit/test_log.c hv/log.c hv/lib/fmt.c hv/lib/str.c
 test_elf_load_SRCS := tests/unit/test_elf_load.c boot/efi/elf_load.c
@@ -155,14 +156,14 @@ $(BUILD)/selftest.elf: $(SELFTEST_OBJS) guests/selftest/selftest.ld
 	$(LD) -static -no-pie -z max-page-size=4096 -z noexecstack -T guests/selftest/selftest.ld \
 		-o $@ $(SELFTEST_OBJS)
 
-$(BUILD)/hvcfg: tools/hvcfg/hvcfg.c $(CONFIG_SRCS)
+$(BUILD)/hvcfg: tools/hvcfg/hvcfg.c $(CONFIG_SRCS) hv/kernel.c boot/efi/elf_load.c
 	@mkdir -p $(dir $@)
-	$(CC) -std=gnu11 -O2 $(WARNINGS) -Ihv -o $@ $^
+	$(CC) -std=gnu11 -O2 $(WARNINGS) -Ihv -Iboot/efi -o $@ $^
 
 .SECONDEXPANSION:
 $(UNIT_BINS): $(BUILD)/host/%: $$($$*_SRCS)
 	@mkdir -p $(dir $@)
-	$(CC) $(HOST_CFLAGS) -o $@ $^ -lcmocka
+	$(CC) $(HOST_CFLAGS) $($*_CFLAGS) -o $@ $^ -lcmocka
 
 $(FUZZ_BINS): $(BUILD)/fuzz/%: $$($$*_SRCS)
 	@mkdir -p $(dir $@)
@@ -183,9 +184,12 @@ run: deps
 
 unit: $(UNIT_BINS)
 
+# Seeds of fuzz_NAME in tests/fuzz/corpus/NAME; what libFuzzer adds goes to $(BUILD)/fuzz/corpus-NAME.
 fuzz: deps $(FUZZ_BINS)
-	@for f in $(FUZZ_BINS); do echo "$$f: $(FUZZ_SECONDS) s"; \
-		$$f -max_total_time=$(FUZZ_SECONDS) -print_final_stats=1 2>&1 | tail -n 3 || exit 1; done
+	@for f in $(FUZZ_BINS); do echo "$$f: $(FUZZ_SECONDS) s"; n=$${f##*/fuzz_}; \
+		seeds=; [ -d tests/fuzz/corpus/$$n ] && seeds="$(BUILD)/fuzz/corpus-$$n tests/fuzz/corpus/$$n" \
+			&& mkdir -p $(BUILD)/fuzz/corpus-$$n; \
+		$$f -max_total_time=$(FUZZ_SECONDS) -print_final_stats=1 $$seeds 2>&1 | tail -n 3 || exit 1; done
 
 test: deps
 	@$(MAKE) --no-print-directory all unit iso usb $(FUZZ_BINS)

@@ -6,12 +6,14 @@ Usage: run_tests.py BUILD_DIR UNIT_BINARY... -- FUZZ_BINARY...
 
 Each cmocka binary's own summary gives its counts (a crash counts as a
 failure). A fuzz target counts as one test: FUZZ_RUNS inputs (or
-FUZZ_SECONDS of them) without a crash or a sanitizer report. pytest's JUnit XML gives the end-to-end
+FUZZ_SECONDS of them), starting from its seeds in tests/fuzz/corpus/ where it
+has some, without a crash or a sanitizer report. pytest's JUnit XML gives the end-to-end
 counts, skips included. The last line is the total:
 "total: N passed, N failed, N skipped". Exits non-zero when anything failed.
 """
 import os
 import re
+import shutil
 import subprocess
 import sys
 import xml.etree.ElementTree as ET
@@ -32,10 +34,27 @@ def run_unit(binary):
 
 FUZZ_RUNS = 200000
 FUZZ_SECONDS = 20  # whichever limit comes first
+CORPUS = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "tests", "fuzz", "corpus")
 
 
-def run_fuzzer(binary):
-    proc = subprocess.run([binary, f"-runs={FUZZ_RUNS}", f"-max_total_time={FUZZ_SECONDS}", "-seed=1"],
+def corpus_dirs(build, binary):
+    """A scratch directory for the inputs libFuzzer adds, then the committed
+    seeds of the target (tests/fuzz/corpus/NAME for fuzz_NAME), if any:
+    libFuzzer writes only into the first directory it is given. The scratch
+    starts empty, so that each run starts from the seeds alone."""
+    name = os.path.basename(binary).removeprefix("fuzz_")
+    seeds = os.path.join(CORPUS, name)
+    if not os.path.isdir(seeds):
+        return []
+    scratch = os.path.join(build, "fuzz", f"corpus-{name}")
+    shutil.rmtree(scratch, ignore_errors=True)
+    os.makedirs(scratch)
+    return [scratch, seeds]
+
+
+def run_fuzzer(build, binary):
+    proc = subprocess.run([binary, f"-runs={FUZZ_RUNS}", f"-max_total_time={FUZZ_SECONDS}", "-seed=1",
+                           *corpus_dirs(build, binary)],
                           stdout=subprocess.PIPE,
                           stderr=subprocess.STDOUT, text=True)
     done = re.search(r"^Done (\d+) runs", proc.stdout, re.M)
@@ -77,7 +96,7 @@ def main():
         unit_passed += p
         unit_failed += f
     for binary in args[split + 1:]:
-        p, f = run_fuzzer(binary)
+        p, f = run_fuzzer(build, binary)
         unit_passed += p
         unit_failed += f
     e2e_passed, e2e_failed, e2e_skipped = run_e2e(build)

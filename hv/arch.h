@@ -19,6 +19,9 @@ uint64_t arch_paging_init(uint64_t top);
 /* Logs CPU vendor, model and the virtualization features found. */
 void arch_report_cpu(void);
 
+/* The width of physical addresses on this CPU, in bits. */
+unsigned arch_phys_addr_bits(void);
+
 void __attribute__((noreturn)) arch_halt(void);
 
 /* Tells the CPU we are spinning (PAUSE on x86). */

@@ -10,8 +10,10 @@
 
 #include <stdint.h>
 
+#include "config.h"
+
 #define BOOT_INFO_MAGIC 0x4f464e49544f4f42ull /* "BOOTINFO" */
-#define BOOT_INFO_VERSION 1
+#define BOOT_INFO_VERSION 2
 
 enum mem_type {
 	MEM_FREE = 1,        /* conventional RAM, free once boot services exit */
@@ -30,9 +32,9 @@ struct mem_region {
 	uint32_t reserved;
 };
 
-#define BOOT_MODULE_NAME_MAX 64
+#define BOOT_MODULE_NAME_MAX CFG_FILE_MAX
 #define CONFIG_FILE "hv.cfg"
-#define BOOT_MODULES_MAX 32
+#define BOOT_MODULES_MAX (1 + CFG_FILES_MAX) /* hv.cfg and every file it can name */
 
 /* A file the loader read from the boot medium (hv.cfg, guest images). */
 struct boot_module {

@@ -6,6 +6,9 @@
 #include "lib/str.h"
 #include "log.h"
 
+_Static_assert(CFG_LINE_MAX >= sizeof("cmdline = ") - 1 + CFG_CMDLINE_MAX - 1 + sizeof("  # ") - 1,
+	       "a line must hold the longest command line with its key");
+
 struct text {
 	const char *p;
 	size_t n;
@@ -21,8 +24,10 @@ struct parser {
 	int hypervisor_seen;
 	struct cfg_partition *part;
 	uint32_t keys_seen;      /* bit per key table entry, for duplicates */
+	uint32_t keys_refused;   /* bit per key table entry whose value was refused */
+	uint64_t cpus;           /* the section's cpus list */
 	uint64_t vcpu_cpus_seen; /* bit per vCPU with its own cpus.N */
-	uint32_t vcpu_cpus_line;
+	uint32_t vcpu_cpus_line[CFG_VCPUS_MAX];
 };
 
 struct key {
@@ -32,13 +37,43 @@ struct key {
 	void (*set)(struct parser *ps, struct text value, uint32_t index);
 };
 
+/* Bytes outside printable ASCII as \xNN: an error quotes the file's bytes, and the console would show them raw. */
+static void escape_text(char *dst, size_t size, const char *src)
+{
+	size_t n = 0;
+
+	for (; *src && n + 1 < size; src++) {
+		unsigned char c = (unsigned char)*src;
+		if (c >= 0x20 && c < 0x7f)
+			dst[n++] = *src;
+		else if (n + sizeof("\\xNN") <= size)
+			n += (size_t)fmt(dst + n, size - n, "\\x%02x", c);
+		else
+			break;
+	}
+	dst[n] = 0;
+}
+
+/*
+ * Keeps the list in line order and, past CFG_ERRORS_MAX, the errors of the
+ * lowest lines: some are found only when a section or the file ends, and
+ * may be on its first line.
+ */
 static void add_error_v(struct cfg_errors *e, uint32_t line, const char *f, va_list ap)
 {
-	if (e->count < CFG_ERRORS_MAX) {
-		e->list[e->count].line = line;
-		fmt_v(e->list[e->count].text, CFG_ERROR_TEXT, f, ap);
-	}
+	uint32_t kept = e->count < CFG_ERRORS_MAX ? e->count : CFG_ERRORS_MAX, at = kept, i;
+	char text[CFG_ERROR_TEXT];
+
 	e->count++;
+	while (at > 0 && e->list[at - 1].line > line)
+		at--;
+	if (at == CFG_ERRORS_MAX)
+		return;
+	for (i = kept < CFG_ERRORS_MAX ? kept : CFG_ERRORS_MAX - 1; i > at; i--)
+		e->list[i] = e->list[i - 1];
+	fmt_v(text, sizeof(text), f, ap);
+	e->list[at].line = line;
+	escape_text(e->list[at].text, sizeof(e->list[at].text), text);
 }
 
 void cfg_add_error(struct cfg_errors *errs, uint32_t line, const char *f, ...)
@@ -150,8 +185,11 @@ static int parse_bool(struct text t, int *out)
 	return 0;
 }
 
-/* "0-3,6": host CPU numbers below CFG_VCPUS_MAX; 0 on success. */
-static int parse_cpu_list(struct text t, uint64_t *mask)
+/*
+ * "0-3,6": host CPU numbers below CFG_VCPUS_MAX; 0 on success, -1 when it is
+ * not such a list, 1 with *twice set when a CPU is named twice (a likely typo).
+ */
+static int parse_cpu_list(struct text t, uint64_t *mask, uint64_t *twice)
 {
 	size_t i = 0, start;
 	uint64_t lo, hi;
@@ -174,8 +212,13 @@ static int parse_cpu_list(struct text t, uint64_t *mask)
 		}
 		if (lo > hi || hi >= CFG_VCPUS_MAX)
 			return -1;
-		for (; lo <= hi; lo++)
+		for (; lo <= hi; lo++) {
+			if (*mask & (1ull << lo)) {
+				*twice = lo;
+				return 1;
+			}
 			*mask |= 1ull << lo;
+		}
 		i++;
 	}
 	return 0;
@@ -194,6 +237,10 @@ static int copy_name(struct parser *ps, const char *what, struct text t, char *d
 
 	if (t.n == 0 || t.n >= size) {
 		error(ps, "%s must be 1 to %u characters", what, (unsigned)size - 1);
+		return -1;
+	}
+	if (str_eq_n(t.p, t.n, ".") || str_eq_n(t.p, t.n, "..")) {
+		error(ps, "%s '%.*s' names a directory", what, (int)t.n, t.p);
 		return -1;
 	}
 	for (i = 0; i < t.n; i++) {
@@ -218,10 +265,22 @@ static int popcount(uint64_t v)
 
 /* ---- [hypervisor] keys ------------------------------------------------ */
 
+#define UART_DIVISOR_MAX 0xffff
+
 static const struct {
 	const char *name;
 	uint64_t port;
 } com_ports[] = { { "com1", 0x3f8 }, { "com2", 0x2f8 }, { "com3", 0x3e8 }, { "com4", 0x2e8 } };
+
+static void set_mmio_console(struct parser *ps, struct text v, uint64_t addr)
+{
+	if (addr > CFG_MMIO_TOP - CFG_MMIO_CONSOLE_BYTES) {
+		error(ps, "console '%.*s': above 2^52, beyond any x86-64 physical address", (int)v.n, v.p);
+		return;
+	}
+	ps->cfg->console.kind = CONSOLE_MMIO;
+	ps->cfg->console.address = addr;
+}
 
 static void set_console(struct parser *ps, struct text v, uint32_t index)
 {
@@ -247,8 +306,7 @@ static void set_console(struct parser *ps, struct text v, uint32_t index)
 		c->address = addr;
 	} else if (v.n > 5 && str_eq_n(v.p, 5, "mmio:") &&
 		   !parse_u64((struct text){ v.p + 5, v.n - 5 }, &addr) && addr && !(addr & 3)) {
-		c->kind = CONSOLE_MMIO;
-		c->address = addr;
+		set_mmio_console(ps, v, addr);
 	} else {
 		error(ps, "console '%.*s': expected auto, com1-com4, io:PORT or mmio:ADDRESS", (int)v.n, v.p);
 	}
@@ -259,9 +317,12 @@ static void set_baud(struct parser *ps, struct text v, uint32_t index)
 	uint64_t baud;
 
 	(void)index;
-	/* The 16550 divisor latch divides 115200 (1.8432 MHz / 16) by an integer. */
+	/* The 16550 divides 115200 (1.8432 MHz / 16) by its 16-bit divisor latch. */
 	if (parse_u64(v, &baud) || baud == 0 || baud > 115200 || 115200 % baud)
 		error(ps, "baud '%.*s': expected a divisor of 115200, such as 9600 or 115200", (int)v.n, v.p);
+	else if (115200 / baud > UART_DIVISOR_MAX)
+		error(ps, "baud '%.*s': its divisor %llu does not fit the UART's 16-bit divisor latch; "
+		      "the lowest speed is 2", (int)v.n, v.p, (unsigned long long)(115200 / baud));
 	else
 		ps->cfg->console.baud = (uint32_t)baud;
 }
@@ -316,20 +377,26 @@ static void set_vcpus(struct parser *ps, struct text v, uint32_t index)
 
 static void set_cpus(struct parser *ps, struct text v, uint32_t index)
 {
-	uint64_t mask;
+	uint64_t mask, twice;
 	uint32_t i;
+	int bad = parse_cpu_list(v, &mask, &twice);
 
-	if (parse_cpu_list(v, &mask)) {
+	if (bad < 0) {
 		error(ps, "cpus '%.*s': expected host CPU numbers below %d, such as 0-3,6", (int)v.n, v.p,
 		      CFG_VCPUS_MAX);
+		return;
+	}
+	if (bad) {
+		error(ps, "cpus '%.*s': CPU %llu is named twice", (int)v.n, v.p, (unsigned long long)twice);
 		return;
 	}
 	if (index != UINT32_MAX) {
 		ps->part->affinity[index] = mask;
 		ps->vcpu_cpus_seen |= 1ull << index;
-		ps->vcpu_cpus_line = ps->line;
+		ps->vcpu_cpus_line[index] = ps->line;
 		return;
 	}
+	ps->cpus = mask;
 	for (i = 0; i < CFG_VCPUS_MAX; i++)
 		if (!(ps->vcpu_cpus_seen & (1ull << i)))
 			ps->part->affinity[i] = mask;
@@ -373,10 +440,28 @@ static void set_initrd(struct parser *ps, struct text v, uint32_t index)
 	ps->part->initrd_line = ps->line;
 }
 
+/* Copies v with each \# as a plain '#' (a " #" would start a comment); 0 if it all fit. */
+static int copy_unescaped(char *dst, size_t size, struct text v)
+{
+	size_t i, n = 0;
+
+	for (i = 0; i < v.n; i++) {
+		if (v.p[i] == '\\' && i + 1 < v.n && v.p[i + 1] == '#')
+			i++;
+		if (n + 1 == size) {
+			dst[n] = 0;
+			return -1;
+		}
+		dst[n++] = v.p[i];
+	}
+	dst[n] = 0;
+	return 0;
+}
+
 static void set_cmdline(struct parser *ps, struct text v, uint32_t index)
 {
 	(void)index;
-	if (str_copy(ps->part->cmdline, sizeof(ps->part->cmdline), v.p, v.n))
+	if (copy_unescaped(ps->part->cmdline, sizeof(ps->part->cmdline), v))
 		error(ps, "cmdline longer than %d bytes", CFG_CMDLINE_MAX - 1);
 }
 
@@ -455,14 +540,35 @@ static const struct key keys[] = {
 	{ "disk", SEC_PARTITION, 1, set_disk },
 };
 
-static int key_seen(const struct parser *ps, const char *name)
+/* The bit of the key in keys_seen and keys_refused. */
+static uint32_t key_bit(const char *name)
 {
 	uint32_t k;
 
 	for (k = 0; k < sizeof(keys) / sizeof(keys[0]); k++)
 		if (str_eq(keys[k].name, name))
-			return (ps->keys_seen >> k) & 1;
+			return 1u << k;
 	return 0;
+}
+
+void cfg_each_file(const struct hv_config *cfg, cfg_file_fn *fn, void *ctx)
+{
+	uint32_t p, d;
+
+	for (p = 0; p < cfg->npartitions; p++) {
+		const struct cfg_partition *part = &cfg->partitions[p];
+		fn(ctx, part, "kernel", part->kernel, part->kernel_line);
+		if (part->initrd[0])
+			fn(ctx, part, "initrd", part->initrd, part->initrd_line);
+		for (d = 0; d < part->ndisks; d++)
+			if (part->disks[d].kind == DISK_RAMDISK)
+				fn(ctx, part, "ramdisk", part->disks[d].source, part->disks[d].line);
+	}
+}
+
+static int key_seen(const struct parser *ps, const char *name)
+{
+	return (ps->keys_seen & key_bit(name)) != 0;
 }
 
 /* ---- checks once a partition is complete ------------------------------ */
@@ -487,7 +593,7 @@ static void spread_exclusive(struct parser *ps, struct cfg_partition *p)
 
 static void check_exclusive(struct parser *ps, struct cfg_partition *p)
 {
-	uint64_t used = 0;
+	uint64_t used = 0, named = ps->cpus;
 	uint32_t i;
 
 	if (key_seen(ps, "share"))
@@ -506,6 +612,28 @@ static void check_exclusive(struct parser *ps, struct cfg_partition *p)
 		}
 		used |= p->affinity[i];
 	}
+	/* A CPU listed but owned by no vCPU would be neither protected nor used. */
+	for (i = 0; i < p->vcpus; i++)
+		if (ps->vcpu_cpus_seen >> i & 1)
+			named |= p->affinity[i];
+	if (named != used)
+		error_at(ps, p->line, "partition '%s': exclusive = yes: cpus names %d CPUs for its %u vCPUs; "
+			 "name exactly one for each", p->name, popcount(named), p->vcpus);
+}
+
+/* Each cpus.N beyond the partition's vCPUs, on its own line; returns how many. */
+static uint32_t check_vcpu_cpus(struct parser *ps, const struct cfg_partition *p)
+{
+	uint32_t i, n = 0;
+
+	for (i = p->vcpus; i < CFG_VCPUS_MAX; i++) {
+		if (ps->vcpu_cpus_seen >> i & 1) {
+			error_at(ps, ps->vcpu_cpus_line[i], "partition '%s': cpus.%u names a vCPU beyond its %u vCPUs",
+				 p->name, i, p->vcpus);
+			n++;
+		}
+	}
+	return n;
 }
 
 static void finish_partition(struct parser *ps)
@@ -519,12 +647,11 @@ static void finish_partition(struct parser *ps)
 		error_at(ps, p->line, "partition '%s' has no memory size", p->name);
 	if (!key_seen(ps, "kernel"))
 		error_at(ps, p->line, "partition '%s' has no kernel", p->name);
-	if (ps->vcpu_cpus_seen >> (p->vcpus - 1) >> 1)
-		error_at(ps, ps->vcpu_cpus_line, "partition '%s': cpus.N names a vCPU beyond its %u vCPUs",
-			 p->name, p->vcpus);
-	else if (p->exclusive)
+	/* With its vCPU count or a CPU set refused, what follows would only repeat that error. */
+	if (ps->keys_refused & (key_bit("vcpus") | key_bit("cpus")))
+		return;
+	if (check_vcpu_cpus(ps, p) == 0 && p->exclusive)
 		check_exclusive(ps, p);
-	ps->part = NULL;
 }
 
 static uint64_t exclusive_cpus(const struct cfg_partition *p)
@@ -567,7 +694,6 @@ static void start_partition(struct parser *ps, struct text name)
 	struct cfg_partition *p;
 	uint32_t i;
 
-	ps->section = SEC_UNKNOWN; /* until the header proves good */
 	if (cfg->npartitions == CFG_PARTITIONS_MAX) {
 		error(ps, "more than %d partitions", CFG_PARTITIONS_MAX);
 		return;
@@ -591,16 +717,25 @@ static void start_partition(struct parser *ps, struct text name)
 	ps->section = SEC_PARTITION;
 }
 
+/* Ends the section being read; until a good header, keys are not read. */
+static void leave_section(struct parser *ps)
+{
+	finish_partition(ps);
+	ps->part = NULL;
+	ps->keys_seen = 0;
+	ps->keys_refused = 0;
+	ps->vcpu_cpus_seen = 0;
+	ps->cpus = 0;
+	ps->section = SEC_UNKNOWN;
+}
+
 static void parse_section(struct parser *ps, struct text t)
 {
 	struct text inner;
 	size_t i;
 
-	finish_partition(ps);
-	ps->keys_seen = 0;
-	ps->vcpu_cpus_seen = 0;
+	leave_section(ps);
 	if (t.p[t.n - 1] != ']') {
-		ps->section = SEC_UNKNOWN;
 		error(ps, "section header without a closing ']'");
 		return;
 	}
@@ -617,7 +752,6 @@ static void parse_section(struct parser *ps, struct text t)
 		start_partition(ps, trim((struct text){ inner.p + i, inner.n - i }));
 		return;
 	}
-	ps->section = SEC_UNKNOWN;
 	error(ps, "unknown section '[%.*s]': expected [hypervisor] or [partition NAME]", (int)inner.n,
 	      inner.p);
 }
@@ -669,12 +803,15 @@ static void apply_key(struct parser *ps, struct text key, struct text value)
 		} else if (index == UINT32_MAX && !keys[k].repeats && (ps->keys_seen & (1u << k))) {
 			error(ps, "key '%s' is set twice in this section", keys[k].name);
 		} else {
+			uint32_t errors_before = ps->errs->count;
 			if (index == UINT32_MAX)
 				ps->keys_seen |= 1u << k;
 			if (value.n == 0 && keys[k].set != set_cmdline)
 				error(ps, "key '%s' has no value", keys[k].name);
 			else
 				keys[k].set(ps, value, index);
+			if (ps->errs->count != errors_before)
+				ps->keys_refused |= 1u << k;
 		}
 		return;
 	}
@@ -700,10 +837,15 @@ static void parse_assignment(struct parser *ps, struct text t)
 	apply_key(ps, trim((struct text){ t.p, eq }), trim((struct text){ t.p + eq + 1, t.n - eq - 1 }));
 }
 
-static int check_characters(struct parser *ps, struct text t)
+/* A line too long or with control characters, reported; 0 if it is readable. */
+static int refuse_line(struct parser *ps, struct text t)
 {
 	size_t i;
 
+	if (t.n > CFG_LINE_MAX) {
+		error(ps, "line longer than %d bytes", CFG_LINE_MAX);
+		return -1;
+	}
 	for (i = 0; i < t.n; i++) {
 		unsigned char c = (unsigned char)t.p[i];
 		if ((c < 0x20 && c != '\t') || c == 0x7f) {
@@ -714,36 +856,37 @@ static int check_characters(struct parser *ps, struct text t)
 	return 0;
 }
 
+/* As in most INI dialects: a '#' that starts the line or follows a space or tab starts a comment. */
+static struct text strip_comment(struct text t)
+{
+	size_t i;
+
+	for (i = 0; i < t.n; i++) {
+		if (t.p[i] == '#' && (i == 0 || is_space(t.p[i - 1]))) {
+			t.n = i;
+			break;
+		}
+	}
+	return t;
+}
+
 static void parse_line(struct parser *ps, struct text t)
 {
 	if (t.n && t.p[t.n - 1] == '\r')
 		t.n--;
-	if (t.n > CFG_LINE_MAX) {
-		error(ps, "line longer than %d bytes", CFG_LINE_MAX);
+	if (refuse_line(ps, t)) {
+		/* A refused header still ends the section before it, whose keys these are not. */
+		if (trim(t).n && trim(t).p[0] == '[')
+			leave_section(ps);
 		return;
 	}
-	if (check_characters(ps, t))
-		return;
-	t = trim(t);
-	if (t.n == 0 || t.p[0] == '#')
+	t = trim(strip_comment(t));
+	if (t.n == 0)
 		return;
 	if (t.p[0] == '[')
 		parse_section(ps, t);
 	else
 		parse_assignment(ps, t);
-}
-
-/* Checks made when a section ends report late; show errors in line order. */
-static void sort_errors(struct cfg_errors *errs)
-{
-	uint32_t n = errs->count < CFG_ERRORS_MAX ? errs->count : CFG_ERRORS_MAX, i, j;
-
-	for (i = 1; i < n; i++) {
-		struct cfg_error e = errs->list[i];
-		for (j = i; j > 0 && errs->list[j - 1].line > e.line; j--)
-			errs->list[j] = errs->list[j - 1];
-		errs->list[j] = e;
-	}
 }
 
 static void set_defaults(struct hv_config *cfg)
@@ -760,6 +903,11 @@ uint32_t cfg_parse(const char *text, size_t len, struct hv_config *cfg, struct c
 
 	set_defaults(cfg);
 	errs->count = 0;
+	/* A UTF-8 byte order mark, which some editors write at the start of a file. */
+	if (len >= 3 && str_eq_n(text, 3, "\xef\xbb\xbf")) {
+		text += 3;
+		len -= 3;
+	}
 	for (i = 0; i <= len; i++) {
 		if (i < len && text[i] != '\n')
 			continue;
@@ -769,6 +917,5 @@ uint32_t cfg_parse(const char *text, size_t len, struct hv_config *cfg, struct c
 	}
 	finish_partition(&ps);
 	check_cpu_ownership(&ps);
-	sort_errors(errs);
 	return errs->count;
 }

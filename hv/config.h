@@ -15,15 +15,19 @@
 #define CFG_VCPUS_MAX 64   /* also the number of host CPUs a CPU set can name */
 #define CFG_DISKS_MAX 8
 #define CFG_NAME_MAX 32
-#define CFG_FILE_MAX 64    /* a file on the boot medium: BOOT_MODULE_NAME_MAX */
-#define CFG_CMDLINE_MAX 2048
-#define CFG_LINE_MAX 2048
+#define CFG_FILE_MAX 64    /* a file name on the boot medium, with its NUL */
+#define CFG_CMDLINE_MAX 2048 /* with its NUL */
+#define CFG_LINE_MAX 4096    /* the longest cmdline fits with its key, spacing and a comment */
+/* Files a config can name: each partition's kernel, initrd and ramdisk disks. */
+#define CFG_FILES_MAX (CFG_PARTITIONS_MAX * (2 + CFG_DISKS_MAX))
 #define CFG_ERRORS_MAX 16
 #define CFG_ERROR_TEXT 120
 #define CFG_SHARE_DEFAULT 100
 #define CFG_SHARE_MAX 10000
 #define CFG_MEMORY_ALIGN (2ull << 20)
 #define CFG_MEMORY_MAX (1ull << 40)
+#define CFG_MMIO_TOP (1ull << 52) /* x86-64 physical addresses have at most 52 bits */
+#define CFG_MMIO_CONSOLE_BYTES 32 /* its 8 registers, 32 bits apart */
 
 enum cfg_console_kind {
 	CONSOLE_AUTO,  /* ACPI SPCR if the firmware has one, else COM1 */
@@ -85,6 +89,11 @@ struct cfg_errors {
  * number of errors; cfg is only meaningful when that is 0.
  */
 uint32_t cfg_parse(const char *text, size_t len, struct hv_config *cfg, struct cfg_errors *errs);
+
+/* Calls fn for each file a partition names: its kernel, initrd and ramdisk disks. */
+typedef void cfg_file_fn(void *ctx, const struct cfg_partition *p, const char *key, const char *name,
+			 uint32_t line);
+void cfg_each_file(const struct hv_config *cfg, cfg_file_fn *fn, void *ctx);
 
 /* Records one more error; for checks made after parsing (files present). */
 void cfg_add_error(struct cfg_errors *errs, uint32_t line, const char *fmt, ...)

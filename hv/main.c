@@ -58,14 +58,39 @@ static int uart_byte(void)
 	return uart_read(&uart);
 }
 
+/* Why a 16550 cannot be at this physical address, or NULL. */
+static const char *mmio_console_refused(const struct boot_info *bi, uint64_t addr)
+{
+	unsigned bits = arch_phys_addr_bits();
+	uint64_t end = addr + CFG_MMIO_CONSOLE_BYTES; /* no overflow: the parser keeps addr below 2^52 */
+	uint32_t i;
+
+	if (bits < 64 && end > (1ull << bits))
+		return "beyond this CPU's physical address width";
+	for (i = 0; i < bi->nregions; i++) {
+		const struct mem_region *r = &bi->regions[i];
+		if ((r->type == MEM_FREE || r->type == MEM_LOADED) && addr < r->base + r->size && end > r->base)
+			return "inside RAM the memory map calls usable";
+	}
+	return 0;
+}
+
 /* hv.cfg picks the console; else the firmware's SPCR; else COM1. */
-static void start_console(void)
+static void start_console(const struct boot_info *bi)
 {
 	const struct cfg_console *c = &config.console;
 	struct acpi_console spcr = { 0, COM1, 0, 0 };
 	uint32_t baud = config_ok && c->baud ? c->baud : DEFAULT_BAUD;
+	int configured = config_ok && c->kind != CONSOLE_AUTO;
+	const char *why = configured && c->kind == CONSOLE_MMIO ? mmio_console_refused(bi, c->address) : 0;
 
-	if (config_ok && c->kind != CONSOLE_AUTO)
+	if (why) {
+		/* Logged before the console exists: shown once it does. */
+		log_warn("console mmio:0x%llx refused: %s (%u-bit physical addresses); using the default console",
+			 (unsigned long long)c->address, why, arch_phys_addr_bits());
+		configured = 0;
+	}
+	if (configured)
 		uart_init(&uart, c->kind == CONSOLE_MMIO, c->address, 2, baud);
 	else if (acpi_read_console(&spcr) == 0)
 		uart_init(&uart, spcr.mmio, spcr.base, spcr.reg_shift,
@@ -85,26 +110,13 @@ static void replay_early_log(void)
 		uart_sink(buf, n);
 }
 
-static void check_file(const struct boot_info *bi, const char *key, const char *name, uint32_t line)
-{
-	if (name[0] && !boot_module_find(bi, name))
-		cfg_add_error(&config_errors, line, "%s '%s' is not on the boot medium", key, name);
-}
-
 /* Every file a partition names must have been read by the loader. */
-static uint32_t check_files(const struct boot_info *bi)
+static void check_file(void *bi, const struct cfg_partition *part, const char *key, const char *name,
+		       uint32_t line)
 {
-	uint32_t p, d;
-
-	for (p = 0; p < config.npartitions; p++) {
-		const struct cfg_partition *part = &config.partitions[p];
-		check_file(bi, "kernel", part->kernel, part->kernel_line);
-		check_file(bi, "initrd", part->initrd, part->initrd_line);
-		for (d = 0; d < part->ndisks; d++)
-			if (part->disks[d].kind == DISK_RAMDISK)
-				check_file(bi, "ramdisk", part->disks[d].source, part->disks[d].line);
-	}
-	return config_errors.count;
+	(void)part;
+	if (!boot_module_find(bi, name))
+		cfg_add_error(&config_errors, line, "%s '%s' is not on the boot medium", key, name);
 }
 
 static void read_config(const struct boot_info *bi)
@@ -116,8 +128,10 @@ static void read_config(const struct boot_info *bi)
 		return;
 	}
 	config_ok = cfg_parse((const char *)(uintptr_t)m->base, m->size, &config, &config_errors) == 0;
-	if (config_ok)
-		config_ok = check_files(bi) == 0;
+	if (config_ok) {
+		cfg_each_file(&config, check_file, (void *)bi);
+		config_ok = config_errors.count == 0;
+	}
 	if (config_ok)
 		log_set_level((enum log_level)config.log_level);
 }
@@ -215,8 +229,7 @@ static void report_config(void)
 				log_error("%s: %s", CONFIG_FILE, e->text); /* the file as a whole */
 		}
 		if (config_errors.count > CFG_ERRORS_MAX)
-			log_error("%s: %u more errors not shown", CONFIG_FILE,
-				  config_errors.count - CFG_ERRORS_MAX);
+			log_error("%s: ... and %u more errors", CONFIG_FILE, config_errors.count - CFG_ERRORS_MAX);
 		log_error("configuration refused: no partition is started");
 		return;
 	}
@@ -402,7 +415,7 @@ void hv_main(struct boot_info *bi)
 	arch_quiesce_interrupts();
 	acpi_init(bi->acpi_rsdp);
 	read_config(bi);
-	start_console();
+	start_console(bi);
 	replay_early_log();
 	log_info("version %s starting", HV_VERSION);
 	arch_report_cpu();

@@ -7,6 +7,7 @@
 #include "guest_boot.h"
 #include "gpt.h"
 #include "hypercall.h"
+#include "kernel.h"
 #include "lib/fmt.h"
 #include "log.h"
 #include "mm.h"
@@ -33,14 +34,10 @@ static const char *load_kernel(struct partition *p, const struct boot_module *m,
 {
 	const uint8_t *file = (const uint8_t *)(uintptr_t)m->base;
 	struct elf_image img;
-	const char *why = elf_check(file, m->size, &img);
+	const char *why = kernel_check(file, m->size, p->ram_size, &img);
 
 	if (why)
 		return why;
-	if (img.relocatable)
-		return "the kernel is position-independent; an executable is expected";
-	if (img.base < GUEST_KERNEL_MIN || img.span > p->ram_size || img.base > p->ram_size - img.span)
-		return "the kernel does not fit in the partition's memory above 1 MiB";
 	why = elf_place(file, &img, (uint8_t *)mm_ptr(p->ram_pa) + img.base);
 	*entry = img.base + img.entry;
 	return why;

@@ -105,3 +105,11 @@ void arch_report_cpu(void)
 	else
 		log_warn("no hardware virtualization: neither VT-x nor AMD-V is offered by this CPU");
 }
+
+unsigned arch_phys_addr_bits(void)
+{
+	/* CPUID 0x80000008 EAX[7:0]; without that leaf, 36 (SDM Vol. 3A, 4.1.4). */
+	if (cpuid(0x80000000, 0).eax >= 0x80000008)
+		return cpuid(0x80000008, 0).eax & 0xff;
+	return 36;
+}

@@ -11,9 +11,8 @@
 
 #include <stdint.h>
 
+#include "kernel.h"
 #include "vcpu.h"
-
-#define GUEST_KERNEL_MIN 0x100000ull /* images start at or above 1 MiB */
 
 /*
  * Writes the boot structures into ram (ram_size bytes of guest-physical

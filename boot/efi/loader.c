@@ -170,10 +170,19 @@ static EFI_STATUS add_module(struct boot_info *bi, EFI_FILE_HANDLE dir, const ch
 	return EFI_SUCCESS;
 }
 
-static void add_guest_file(struct boot_info *bi, EFI_FILE_HANDLE dir, const char *name)
+struct guest_files {
+	struct boot_info *bi;
+	EFI_FILE_HANDLE dir;
+};
+
+static void add_guest_file(void *ctx, const struct cfg_partition *part, const char *key, const char *name,
+			   UINT32 line)
 {
-	if (name[0] && !boot_module_find(bi, name))
-		add_module(bi, dir, name); /* a failure is printed; the hypervisor refuses the config */
+	struct guest_files *gf = ctx;
+
+	(void)part, (void)key, (void)line;
+	if (!boot_module_find(gf->bi, name))
+		add_module(gf->bi, gf->dir, name); /* a failure is printed; the hypervisor refuses the config */
 }
 
 /*
@@ -185,21 +194,14 @@ static void load_guest_files(struct boot_info *bi, EFI_FILE_HANDLE dir)
 	const struct boot_module *m = boot_module_find(bi, CONFIG_FILE);
 	struct hv_config *cfg = AllocatePool(sizeof(*cfg));
 	struct cfg_errors *errs = AllocatePool(sizeof(*errs));
-	UINT32 p, d;
+	struct guest_files gf = { bi, dir };
 
 	if (!cfg || !errs) {
 		say(L"hv loader: no memory to read hv.cfg's partitions\n");
 	} else if (cfg_parse((const char *)(UINTN)m->base, m->size, cfg, errs)) {
 		say(L"hv loader: hv.cfg has errors; the hypervisor will list them\n");
 	} else {
-		for (p = 0; p < cfg->npartitions; p++) {
-			const struct cfg_partition *part = &cfg->partitions[p];
-			add_guest_file(bi, dir, part->kernel);
-			add_guest_file(bi, dir, part->initrd);
-			for (d = 0; d < part->ndisks; d++)
-				if (part->disks[d].kind == DISK_RAMDISK)
-					add_guest_file(bi, dir, part->disks[d].source);
-		}
+		cfg_each_file(cfg, add_guest_file, &gf);
 	}
 	if (cfg)
 		FreePool(cfg);

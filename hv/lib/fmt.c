@@ -130,7 +130,8 @@ static void put_string(struct out *o, const struct spec *s, const char *str)
 
 	if (!str)
 		str = "(null)";
-	while (str[n] && (s->precision < 0 || n < s->precision))
+	/* The precision first: a counted string need not be NUL-ended. */
+	while ((s->precision < 0 || n < s->precision) && str[n])
 		n++;
 	put_padded(o, s, str, n);
 }

@@ -2,6 +2,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "config.h"
 
@@ -12,8 +13,15 @@ static struct cfg_errors errs;
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	uint32_t n = cfg_parse((const char *)data, size, &cfg, &errs), i;
+	/* Exactly the input's size, as the loader reads the file: a read past it is caught. */
+	char *text = malloc(size ? size : 1);
+	uint32_t n, i;
 
+	if (!text)
+		return 0;
+	memcpy(text, data, size);
+	n = cfg_parse(text, size, &cfg, &errs);
+	free(text);
 	for (i = 0; i < n && i < CFG_ERRORS_MAX; i++)
 		if (errs.list[i].line == 0)
 			abort(); /* every error names its line */

@@ -5,6 +5,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include <cmocka.h>
@@ -103,6 +104,76 @@ static void full_example_parses(void **state)
 	assert_int_equal(rt->share, CFG_SHARE_DEFAULT);
 }
 
+/* The README's hv.cfg example, the first ```ini block after "## hv.cfg", as it stands there. */
+static char *readme_example(void)
+{
+	static char text[8192];
+	char line[512];
+	FILE *f = fopen(README_PATH, "r");
+	size_t n = 0;
+	int state = 0; /* 0: before the heading, 1: before the block, 2: in it */
+
+	assert_non_null(f);
+	while (state < 3 && fgets(line, sizeof(line), f)) {
+		if (state == 0 && strcmp(line, "## hv.cfg\n") == 0)
+			state = 1;
+		else if (state == 1 && strcmp(line, "```ini\n") == 0)
+			state = 2;
+		else if (state == 2 && strcmp(line, "```\n") == 0)
+			state = 3;
+		else if (state == 2)
+			n += (size_t)snprintf(text + n, sizeof(text) - n, "%s", line);
+	}
+	fclose(f);
+	assert_int_equal(state, 3);
+	assert_true(n < sizeof(text) - 1);
+	return text;
+}
+
+static void readme_example_parses(void **state)
+{
+	const struct cfg_partition *web = &cfg.partitions[0], *rt = &cfg.partitions[1];
+
+	(void)state;
+	if (parse(readme_example())) {
+		print_message("line %u: %s\n", errs.list[0].line, errs.list[0].text);
+		fail_msg("the README's example has %u errors", errs.count);
+	}
+	assert_int_equal(cfg.npartitions, 2);
+	assert_int_equal(cfg.console.baud, 115200);
+	assert_int_equal(web->memory, 512ull << 20);
+	assert_int_equal(web->affinity[1], 1u << 1);
+	assert_string_equal(web->kernel, "vmlinuz");
+	assert_int_equal(web->ndisks, 3);
+	assert_true(web->disks[1].read_only);
+	assert_string_equal(web->disks[2].source, "data.img");
+	assert_false(web->autostart);
+	assert_true(rt->exclusive);
+	assert_string_equal(rt->kernel, "rt.elf");
+}
+
+static void inline_comments_and_escaped_hash(void **state)
+{
+	(void)state;
+	assert_int_equal(parse("[partition a]   # the first\nmemory = 2M\t# two\nkernel = k #\n"
+			       "cmdline = a \\#1 b#2 \\# # and a comment\n"), 0);
+	assert_int_equal(cfg.partitions[0].memory, 2ull << 20);
+	assert_string_equal(cfg.partitions[0].kernel, "k");
+	assert_string_equal(cfg.partitions[0].cmdline, "a #1 b#2 #");
+	assert_int_equal(parse("[partition a]\nmemory=2M\nkernel=k\ncmdline = # nothing but a comment\n"), 0);
+	assert_string_equal(cfg.partitions[0].cmdline, "");
+	expect_error("[partition a]\nkernel=k\nmemory = 2M#two\n", 3, "memory '2M#two'");
+	expect_error("[partition a]\nmemory=2M\nkernel=k\\#\n", 3, "kernel 'k\\#' may hold only");
+}
+
+static void byte_order_mark_is_skipped(void **state)
+{
+	(void)state;
+	assert_int_equal(parse("\xef\xbb\xbf[partition a]\nmemory=2M\nkernel=k\n"), 0);
+	assert_string_equal(cfg.partitions[0].name, "a");
+	expect_error("[partition a]\nmemory=2M\nkernel=k\n\xef\xbb\xbfshare=5\n", 4, "unknown key");
+}
+
 static void defaults_apply(void **state)
 {
 	(void)state;
@@ -153,7 +224,28 @@ static void console_forms(void **state)
 	expect_error("[hypervisor]\nconsole = io:0x10000\n", 2, "console");
 	expect_error("[hypervisor]\nconsole = mmio:0x1001\n", 2, "console");
 	expect_error("[hypervisor]\nbaud = 100000\n", 2, "divisor of 115200");
+	expect_error("[hypervisor]\nbaud = 1\n", 2, "baud '1': its divisor 115200 does not fit the UART's 16-bit");
+	assert_int_equal(parse("[hypervisor]\nbaud = 2\n"), 0);
+	assert_int_equal(cfg.console.baud, 2);
+	expect_error("[hypervisor]\nconsole = mmio:0xfffffffffffffffc\n", 2, "above 2^52");
+	expect_error("[hypervisor]\nconsole = mmio:0xfffffffffffe4\n", 2, "above 2^52");
+	assert_int_equal(parse("[hypervisor]\nconsole = mmio:0xfffffffffffe0\n"), 0);
+	assert_int_equal(cfg.console.address, 0xfffffffffffe0ull);
 	expect_error("[hypervisor]\nlog_level = loud\n", 2, "log_level 'loud'");
+}
+
+static void numbers_and_flags(void **state)
+{
+	(void)state;
+	assert_int_equal(parse("[partition a]\nmemory=0x200000\nkernel=k\nshare=010\nautostart=off\n"), 0);
+	assert_int_equal(cfg.partitions[0].memory, 2ull << 20);
+	assert_int_equal(cfg.partitions[0].share, 10); /* decimal, not octal */
+	assert_false(cfg.partitions[0].autostart);
+	assert_int_equal(parse("[partition a]\nmemory=2M\nkernel=k\nautostart=false\nexclusive=true\ncpus=0\n"), 0);
+	assert_true(cfg.partitions[0].exclusive);
+	assert_int_equal(parse("[partition a]\nmemory=2M\nkernel=k\nautostart=on\n"), 0);
+	assert_true(cfg.partitions[0].autostart);
+	expect_error("[partition a]\nmemory=2M\nkernel=k\nautostart=1\n", 4, "expected yes or no");
 }
 
 static void syntax_errors(void **state)
@@ -213,6 +305,12 @@ static void value_errors(void **state)
 	expect_error("[partition a]\nmemory=2M\nkernel=k\ndisk=guid:1234\n", 4, "expected part:NAME");
 	expect_error("[partition a]\nmemory=2M\nkernel=k\ndisk=part:root rx\n", 4, "expected ro or rw");
 	expect_error("[partition a b]\nmemory=2M\nkernel=k\n", 1, "partition name 'a b'");
+	expect_error("[partition a]\nmemory=2M\nkernel=..\n", 3, "kernel '..' names a directory");
+	expect_error("[partition a]\nmemory=2M\nkernel=k\ninitrd=.\n", 4, "initrd '.' names a directory");
+	expect_error("[partition a]\nmemory=2M\nkernel=k\ndisk=ramdisk:..\n", 4, "'..' names a directory");
+	expect_error("[partition a]\nmemory=2M\nkernel=k\ninitrd=d/i\n", 4, "may hold only");
+	expect_error("[partition a]\nmemory=2M\nkernel=k\ncpus=0,0\n", 4, "cpus '0,0': CPU 0 is named twice");
+	expect_error("[partition a]\nmemory=2M\nkernel=k\ncpus=0-3,2\n", 4, "CPU 2 is named twice");
 }
 
 static void partition_errors(void **state)
@@ -229,25 +327,52 @@ static void partition_errors(void **state)
 		     "same CPU");
 	expect_error("[partition a]\nmemory=2M\nkernel=k\ncpus=0\nexclusive=yes\nshare=5\n", 1,
 		     "share has no meaning");
+	expect_error("[partition a]\nmemory=2M\nkernel=k\nvcpus=2\ncpus=0-3\nexclusive=yes\n", 1,
+		     "cpus names 4 CPUs for its 2 vCPUs; name exactly one for each");
+	expect_error("[partition a]\nmemory=2M\nkernel=k\nvcpus=2\ncpus=0-1\ncpus.0=2\ncpus.1=3\nexclusive=yes\n",
+		     1, "cpus names 4 CPUs for its 2 vCPUs");
+	assert_int_equal(parse("[partition a]\nmemory=2M\nkernel=k\nvcpus=2\ncpus=0\ncpus.1=3\nexclusive=yes\n"), 0);
+	assert_int_equal(cfg.partitions[0].affinity[0], 1u << 0);
+	assert_int_equal(cfg.partitions[0].affinity[1], 1u << 3);
 	expect_error("[partition a]\nmemory=2M\nkernel=k\ncpus=1\nexclusive=yes\n"
 		     "[partition b]\nmemory=2M\nkernel=k\ncpus=0-1\n",
 		     6, "'a' owns exclusively");
 }
 
+/* "cmdline = " then spaces then n bytes of command line: a line of line_len bytes. */
+static const char *cmdline_line(size_t line_len, size_t n)
+{
+	static char text[CFG_LINE_MAX + 64];
+	size_t at = (size_t)snprintf(text, sizeof(text), "[partition a]\nmemory=2M\nkernel=k\ncmdline = ");
+	size_t pad = line_len - (sizeof("cmdline = ") - 1) - n;
+
+	memset(text + at, ' ', pad);
+	memset(text + at + pad, 'x', n);
+	text[at + pad + n] = 0;
+	return text;
+}
+
+static void longest_cmdline_and_line(void **state)
+{
+	size_t longest = CFG_CMDLINE_MAX - 1;
+
+	(void)state;
+	assert_int_equal(parse(cmdline_line(sizeof("cmdline = ") - 1 + longest, longest)), 0);
+	assert_int_equal(strlen(cfg.partitions[0].cmdline), longest);
+	expect_error(cmdline_line(sizeof("cmdline = ") + longest, longest + 1), 4, "cmdline longer than 2047 bytes");
+	assert_int_equal(parse(cmdline_line(CFG_LINE_MAX, longest)), 0);
+	assert_int_equal(strlen(cfg.partitions[0].cmdline), longest);
+	expect_error(cmdline_line(CFG_LINE_MAX + 1, longest), 4, "line longer than 4096 bytes");
+}
+
 static void limits(void **state)
 {
-	char text[CFG_LINE_MAX + 64];
+	char text[1024];
 	char many[(CFG_PARTITIONS_MAX + 1) * 40];
 	size_t n = 0;
 	int i;
 
 	(void)state;
-	n = (size_t)snprintf(text, sizeof(text), "[partition a]\nmemory=2M\nkernel=k\ncmdline=");
-	memset(text + n, 'x', CFG_LINE_MAX);
-	text[n + CFG_LINE_MAX] = 0;
-	expect_error(text, 4, "longer than");
-
-	n = 0;
 	for (i = 0; i <= CFG_PARTITIONS_MAX; i++)
 		n += (size_t)snprintf(many + n, sizeof(many) - n, "[partition p%d]\nmemory=2M\nkernel=k\n", i);
 	expect_error(many, 3 * CFG_PARTITIONS_MAX + 1, "more than 16 partitions");
@@ -272,6 +397,82 @@ static void errors_are_counted_past_the_kept_ones(void **state)
 	assert_int_equal(errs.list[CFG_ERRORS_MAX - 1].line, CFG_ERRORS_MAX + 1);
 }
 
+static void errors_of_the_lowest_lines_are_kept(void **state)
+{
+	char text[1024];
+	size_t n = (size_t)snprintf(text, sizeof(text), "[partition a]\nmemory=2M\n");
+	int i;
+
+	(void)state;
+	for (i = 0; i < CFG_ERRORS_MAX + 4; i++)
+		n += (size_t)snprintf(text + n, sizeof(text) - n, "bogus%d = 1\n", i);
+	/* "has no kernel" is found at the end of the file, after 20 others, but is on line 1. */
+	assert_int_equal(parse(text), CFG_ERRORS_MAX + 5);
+	assert_int_equal(errs.list[0].line, 1);
+	assert_non_null(strstr(errs.list[0].text, "has no kernel"));
+	assert_int_equal(errs.list[1].line, 3);
+	assert_int_equal(errs.list[CFG_ERRORS_MAX - 1].line, CFG_ERRORS_MAX + 1);
+}
+
+static void cpus_n_errors_name_their_own_lines(void **state)
+{
+	(void)state;
+	expect_error("[partition a]\nmemory=2M\nkernel=k\ncpus.5 = 1\ncpus.0 = 0\n", 4,
+		     "cpus.5 names a vCPU beyond its 1 vCPUs");
+	assert_int_equal(parse("[partition a]\nmemory=2M\ncpus.7 = 1\nkernel=k\ncpus.3 = 1\n"), 2);
+	assert_int_equal(errs.list[0].line, 3);
+	assert_non_null(strstr(errs.list[0].text, "cpus.7"));
+	assert_int_equal(errs.list[1].line, 5);
+	assert_non_null(strstr(errs.list[1].text, "cpus.3"));
+}
+
+/* One defect, one error: nothing else is reported because of it. */
+static void refused_lines_do_not_cascade(void **state)
+{
+	char text[CFG_LINE_MAX + 128];
+	size_t n;
+
+	(void)state;
+	expect_error("[partition a]\nmemory=2M\nkernel=k\n[partition b\001]\nmemory=4M\nkernel=k\n", 4,
+		     "control character 0x01");
+	n = (size_t)snprintf(text, sizeof(text), "[hypervisor]\nconsole=com1\n[partition ");
+	memset(text + n, 'b', CFG_LINE_MAX);
+	snprintf(text + n + CFG_LINE_MAX, sizeof(text) - n - CFG_LINE_MAX, "]\nconsole=com2\nmemory=2M\n");
+	expect_error(text, 3, "line longer than");
+	expect_error("[partition a]\nmemory=2M\nkernel=k\nvcpus=99\ncpus.1=1\n", 4, "vcpus '99'");
+	expect_error("[partition a]\nmemory=2M\nkernel=k\nvcpus=2\ncpus=0-x\nexclusive=yes\n", 5, "cpus '0-x'");
+	expect_error("[partition a]\nmemory=2M\nkernel=k\nvcpus=2\ncpus=0,1\ncpus.1=z\nexclusive=yes\n", 6,
+		     "cpus 'z'");
+}
+
+static void bytes_outside_ascii_are_escaped_in_errors(void **state)
+{
+	(void)state;
+	expect_error("[partition a]\nmemory=2M\nkernel=k\n\xef\xbb\xbfshare=5\n", 4,
+		     "unknown key '\\xef\\xbb\\xbfshare' in [partition a]");
+	expect_error("[hypervisor]\nconsole = com1\tx\n", 2, "console 'com1\\x09x'");
+	assert_int_equal(parse("[partition a]\nmemory=2M\nkernel=k\ncmdline=caf\xc3\xa9\n"), 0);
+	assert_string_equal(cfg.partitions[0].cmdline, "caf\xc3\xa9"); /* kept as written */
+}
+
+static void record_file(void *ctx, const struct cfg_partition *p, const char *key, const char *name, uint32_t line)
+{
+	char *seen = ctx;
+
+	snprintf(seen + strlen(seen), 256 - strlen(seen), "%s %s %s %u;", p->name, key, name, line);
+}
+
+static void each_named_file_is_visited(void **state)
+{
+	char seen[256] = "";
+
+	(void)state;
+	assert_int_equal(parse("[partition a]\nmemory=2M\nkernel=k\ndisk=part:p\ndisk=ramdisk:r\n"
+			       "[partition b]\nmemory=2M\ninitrd=i\nkernel=k2\n"), 0);
+	cfg_each_file(&cfg, record_file, seen);
+	assert_string_equal(seen, "a kernel k 3;a ramdisk r 5;b kernel k2 9;b initrd i 8;");
+}
+
 static void errors_come_in_line_order(void **state)
 {
 	(void)state;
@@ -279,6 +480,30 @@ static void errors_come_in_line_order(void **state)
 	assert_int_equal(parse("[partition a]\nmemory=2M\nfoo=1\n"), 2);
 	assert_int_equal(errs.list[0].line, 1);
 	assert_int_equal(errs.list[1].line, 3);
+}
+
+/* The loader hands the parser the file as read: exactly its size, no NUL after it. */
+static uint32_t parse_exact(const char *text)
+{
+	size_t len = strlen(text);
+	char *copy = malloc(len);
+	uint32_t n;
+
+	assert_non_null(copy);
+	memcpy(copy, text, len);
+	n = cfg_parse(copy, len, &cfg, &errs);
+	free(copy);
+	return n;
+}
+
+static void value_ending_an_exact_size_file(void **state)
+{
+	(void)state;
+	assert_int_equal(parse_exact("[partition a]\nmemory=2M\nkernel=k\nvcpus = 0"), 1);
+	assert_int_equal(errs.list[0].line, 4);
+	assert_string_equal(errs.list[0].text, "vcpus '0': expected a number from 1 to 64");
+	assert_int_equal(parse_exact("[partition a]\nmemory=2M\nkernel=k\ndisk = nope"), 1);
+	assert_string_equal(errs.list[0].text, "disk 'nope': expected part:NAME, guid:GUID or ramdisk:FILE");
 }
 
 static void every_error_names_a_line(void **state)
@@ -299,19 +524,30 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(full_example_parses),
+		cmocka_unit_test(readme_example_parses),
+		cmocka_unit_test(inline_comments_and_escaped_hash),
+		cmocka_unit_test(byte_order_mark_is_skipped),
 		cmocka_unit_test(defaults_apply),
 		cmocka_unit_test(empty_config_is_valid),
 		cmocka_unit_test(console_forms),
 		cmocka_unit_test(log_level_names),
 		cmocka_unit_test(syntax_errors),
+		cmocka_unit_test(numbers_and_flags),
 		cmocka_unit_test(nul_byte_is_refused),
 		cmocka_unit_test(key_errors),
 		cmocka_unit_test(value_errors),
 		cmocka_unit_test(partition_errors),
 		cmocka_unit_test(limits),
+		cmocka_unit_test(longest_cmdline_and_line),
 		cmocka_unit_test(errors_are_counted_past_the_kept_ones),
 		cmocka_unit_test(errors_come_in_line_order),
+		cmocka_unit_test(each_named_file_is_visited),
+		cmocka_unit_test(errors_of_the_lowest_lines_are_kept),
+		cmocka_unit_test(cpus_n_errors_name_their_own_lines),
+		cmocka_unit_test(refused_lines_do_not_cascade),
+		cmocka_unit_test(bytes_outside_ascii_are_escaped_in_errors),
 		cmocka_unit_test(every_error_names_a_line),
+		cmocka_unit_test(value_ending_an_exact_size_file),
 	};
 
 	return cmocka_run_group_tests_name("config", tests, NULL, NULL);

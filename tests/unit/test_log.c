@@ -4,6 +4,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include <cmocka.h>
@@ -69,6 +70,19 @@ static void format_truncates_and_reports_full_length(void **state)
 		fmt(buf, sizeof(buf), "%s", nothing);
 	}
 	assert_string_equal(buf, "(null)");
+}
+
+/* %.*s of a counted string that fills its buffer exactly reads no byte past it. */
+static void precision_bounds_the_string_read(void **state)
+{
+	char *exact = malloc(3), buf[8];
+
+	(void)state;
+	assert_non_null(exact);
+	memcpy(exact, "abc", 3); /* no NUL: AddressSanitizer reports a read of exact[3] */
+	assert_int_equal(fmt(buf, sizeof(buf), "[%.*s]", 3, exact), 5);
+	assert_string_equal(buf, "[abc]");
+	free(exact);
 }
 
 static void lines_carry_level_prefix(void **state)
@@ -153,6 +167,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(format_matches_c_printf),
 		cmocka_unit_test(format_truncates_and_reports_full_length),
+		cmocka_unit_test(precision_bounds_the_string_read),
 		cmocka_unit_test_setup(lines_carry_level_prefix, reset),
 		cmocka_unit_test_setup(levels_filter, reset),
 		cmocka_unit_test_setup(long_lines_are_cut_visibly, reset),

@@ -1,18 +1,27 @@
 /*
  * hvcfg: checks an hv.cfg on the host with the hypervisor's own parser.
  *
- *   hvcfg check FILE   prints FILE:LINE: REASON for each error, exit 1;
- *                      a summary and exit 0 when the config is good.
+ *   hvcfg check [--dir DIR | --no-files] FILE
+ *       prints FILE:LINE: REASON for each error, exit 1; a summary and
+ *       exit 0 when the config is good. Each file it names (kernel, initrd,
+ *       ramdisk disks) must be in DIR (default: FILE's directory), as the
+ *       loader reads them from its own; kernels are checked as the
+ *       hypervisor checks them. --no-files checks the text alone.
  */
 #include <errno.h>
+#include <libgen.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "config.h"
+#include "kernel.h"
 
 static struct hv_config cfg;
 static struct cfg_errors errs;
+
+static const char usage[] = "usage: hvcfg check [--dir DIR | --no-files] FILE\n";
 
 static char *read_all(const char *path, size_t *len)
 {
@@ -45,6 +54,42 @@ static char *read_all(const char *path, size_t *len)
 	return buf;
 }
 
+static void check_kernel(const char *path, const struct cfg_partition *p, const char *name, uint32_t line)
+{
+	struct elf_image img;
+	size_t len;
+	char *file = read_all(path, &len);
+	const char *why;
+
+	if (!file) {
+		cfg_add_error(&errs, line, "kernel '%s': %s", name, strerror(errno));
+		return;
+	}
+	why = kernel_check((const uint8_t *)file, len, p->memory, &img);
+	if (why)
+		cfg_add_error(&errs, line, "kernel '%s': %s", name, why);
+	free(file);
+}
+
+/* The parser has refused names with a path separator, '.' and '..': name is a file of dir. */
+static void check_file(void *dir, const struct cfg_partition *p, const char *key, const char *name,
+		       uint32_t line)
+{
+	char path[4096];
+	struct stat st;
+
+	snprintf(path, sizeof(path), "%s/%s", (const char *)dir, name);
+	/* Names only, not paths: an error text holds CFG_ERROR_TEXT bytes. */
+	if (stat(path, &st) != 0)
+		cfg_add_error(&errs, line, "%s '%s' is not on the boot medium: %s", key, name, strerror(errno));
+	else if (S_ISDIR(st.st_mode))
+		cfg_add_error(&errs, line, "%s '%s' is a directory, not a file", key, name);
+	else if (!S_ISREG(st.st_mode))
+		cfg_add_error(&errs, line, "%s '%s' is not a regular file", key, name);
+	else if (strcmp(key, "kernel") == 0)
+		check_kernel(path, p, name, line);
+}
+
 static void print_summary(const char *path)
 {
 	uint32_t i;
@@ -58,7 +103,8 @@ static void print_summary(const char *path)
 	}
 }
 
-static int check(const char *path)
+/* dir: where the files it names are, or NULL not to look for them. */
+static int check(const char *path, char *dir)
 {
 	size_t len;
 	char *text = read_all(path, &len);
@@ -68,12 +114,13 @@ static int check(const char *path)
 		fprintf(stderr, "%s: %s\n", path, strerror(errno));
 		return 2;
 	}
-	cfg_parse(text, len, &cfg, &errs);
+	if (cfg_parse(text, len, &cfg, &errs) == 0 && dir)
+		cfg_each_file(&cfg, check_file, dir);
 	free(text);
 	for (i = 0; i < errs.count && i < CFG_ERRORS_MAX; i++)
 		fprintf(stderr, "%s:%u: %s\n", path, errs.list[i].line, errs.list[i].text);
 	if (errs.count > CFG_ERRORS_MAX)
-		fprintf(stderr, "%s: %u more errors not shown\n", path, errs.count - CFG_ERRORS_MAX);
+		fprintf(stderr, "%s: ... and %u more errors\n", path, errs.count - CFG_ERRORS_MAX);
 	if (errs.count)
 		return 1;
 	print_summary(path);
@@ -82,9 +129,24 @@ static int check(const char *path)
 
 int main(int argc, char **argv)
 {
-	if (argc != 3 || strcmp(argv[1], "check") != 0) {
-		fprintf(stderr, "usage: hvcfg check FILE\n");
+	char *path = argv[argc - 1], *dir = NULL;
+	int files = 1, i;
+
+	if (argc < 3 || strcmp(argv[1], "check") != 0) {
+		fputs(usage, stderr);
 		return 2;
 	}
-	return check(argv[2]);
+	for (i = 2; i < argc - 1; i++) {
+		if (strcmp(argv[i], "--no-files") == 0) {
+			files = 0;
+		} else if (strcmp(argv[i], "--dir") == 0 && i + 1 < argc - 1) {
+			dir = argv[++i];
+		} else {
+			fputs(usage, stderr);
+			return 2;
+		}
+	}
+	if (files && !dir)
+		dir = dirname(strdup(path)); /* freed at exit */
+	return check(path, files ? dir : NULL);
 }
