@@ -67,7 +67,7 @@ static const char *build(struct partition *p)
 	p->ram_pa = mm_alloc(p->ram_size / PAGE_SIZE);
 	if (!p->ram_pa)
 		return "not enough free memory";
-	p->space = p->ops->space_create(p->cfg->name);
+	p->space = p->ops->space_create();
 	if (!p->space || p->ops->map(p->space, 0, p->ram_pa, p->ram_size, GPT_RWX, 0))
 		return "no memory for its guest-physical tables";
 	if (!kernel)

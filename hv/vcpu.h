@@ -102,7 +102,7 @@ struct vcpu_ops {
 	/* Turns virtualization on for the calling CPU; 0 or -1 with a logged reason. */
 	int (*cpu_enable)(void);
 	/* A guest-physical address space (EPT or NPT tables, a VPID or ASID) for partition owner. */
-	struct guest_space *(*space_create)(const char *owner);
+	struct guest_space *(*space_create)(void);
 	void (*space_destroy)(struct guest_space *s);
 	int (*map)(struct guest_space *s, uint64_t gpa, uint64_t hpa, uint64_t size, unsigned perms,
 		   int uncached);

@@ -24,39 +24,35 @@ static void *host_ptr(void *ctx, uint64_t pa)
 
 const struct gpt_memory space_memory = { page_alloc, page_free, host_ptr, 0 };
 
-/*
- * A reused ID may still tag TLB entries of its previous space on any CPU:
- * harmless, as each vCPU flushes its space's ID on its CPU before its
- * first run (generation). Sharing a live ID is not, so once the IDs are
- * all held, new spaces share only the overflow ID and flush it always.
- */
-static void take_tag(struct guest_space *s, struct tag_pool *tags, const char *owner)
-{
-	s->tags = tags;
-	s->tag = tags ? tag_pool_get(tags) : 0;
-	s->flush_every_entry = tags && tag_pool_is_overflow(tags, s->tag);
-	if (s->flush_every_entry)
-		log_info("partition %s: all %u %ss are in use: it runs with a TLB flush on every VM entry",
-			 owner, tags->size - 1, tags->kind);
-}
-
-int space_init(struct guest_space *s, const struct gpt_format *fmt, uint64_t page_sizes,
-	       struct tag_pool *tags, const char *owner)
+int space_init(struct guest_space *s, const struct gpt_format *fmt, uint64_t page_sizes)
 {
 	s->generation = 1; /* vCPUs start at 0: each flushes before its first run */
 	s->linear_hpa = s->linear_size = 0;
-	s->tags = 0;
-	if (gpt_init(&s->gpt, fmt, &space_memory, page_sizes))
-		return -1;
-	take_tag(s, tags, owner);
-	return 0;
+	return gpt_init(&s->gpt, fmt, &space_memory, page_sizes);
 }
 
-void space_fini(struct guest_space *s)
+/*
+ * A reused ID may still tag TLB entries of its previous holder on any CPU:
+ * harmless, as each vCPU flushes its ID on its CPU before its first run
+ * (generation). Sharing a live ID is not, not even between two vCPUs of
+ * one partition (their guest page tables differ), so once the IDs are all
+ * held, new vCPUs share only the overflow ID and flush it always.
+ */
+void vcpu_tag_take(struct vcpu_tag *t, struct tag_pool *pool, const char *owner)
 {
-	gpt_destroy(&s->gpt);
-	if (s->tags && tag_pool_put(s->tags, s->tag))
-		log_error("%s %u given back twice (a hypervisor bug)", s->tags->kind, s->tag);
+	t->pool = pool;
+	t->id = pool ? tag_pool_get(pool) : 0;
+	t->flush_every_entry = pool && tag_pool_is_overflow(pool, t->id);
+	if (t->flush_every_entry)
+		log_info("partition %s: all %u %ss are in use: a vCPU runs with a TLB flush on every VM entry",
+			 owner, pool->size - 1, pool->kind);
+}
+
+void vcpu_tag_give_back(struct vcpu_tag *t)
+{
+	if (t->pool && tag_pool_put(t->pool, t->id))
+		log_error("%s %u given back twice (a hypervisor bug)", t->pool->kind, t->id);
+	t->pool = 0;
 }
 
 int space_map(struct guest_space *s, uint64_t gpa, uint64_t hpa, uint64_t size, unsigned perms,

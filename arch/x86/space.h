@@ -10,12 +10,9 @@
 
 struct guest_space {
 	struct gpt gpt;  /* EPT or NPT tables */
-	uint32_t tag;    /* VPID or ASID: TLB entries of this space */
-	struct tag_pool *tags; /* where tag came from; NULL: none (VT-x without VPID) */
-	int flush_every_entry; /* tag is the pool's shared overflow ID */
 	/*
 	 * Bumped by each change of the tables: a vCPU whose last flush was of
-	 * an older generation flushes this space's TLB entries on its CPU
+	 * an older generation flushes its TLB entries of this space on its CPU
 	 * before it runs again (each vCPU on its own CPU: TLBs are per CPU).
 	 */
 	uint32_t generation;
@@ -26,14 +23,19 @@ struct guest_space {
 /* Table pages come from the hypervisor's page allocator. */
 extern const struct gpt_memory space_memory;
 
-/*
- * Empty tables and an ID from tags (NULL: tag 0), for the partition owner;
- * says so when the IDs ran out and this space flushes on every VM entry.
- */
-int space_init(struct guest_space *s, const struct gpt_format *fmt, uint64_t page_sizes,
-	       struct tag_pool *tags, const char *owner);
-/* Frees the tables and gives the ID back; the backend has flushed what it must. */
-void space_fini(struct guest_space *s);
+/* Empty tables. */
+int space_init(struct guest_space *s, const struct gpt_format *fmt, uint64_t page_sizes);
+
+/* A vCPU's VPID or ASID: the TLB entries it makes are its own. */
+struct vcpu_tag {
+	uint32_t id;            /* 0: none (VT-x without VPID) */
+	struct tag_pool *pool;  /* where id came from; NULL: none */
+	int flush_every_entry;  /* id is the pool's shared overflow ID */
+};
+
+/* An ID from pool (NULL: id 0) for a vCPU of partition owner; says so when they ran out. */
+void vcpu_tag_take(struct vcpu_tag *t, struct tag_pool *pool, const char *owner);
+void vcpu_tag_give_back(struct vcpu_tag *t);
 
 /* What both backends' map and unmap do: the tables, and the linear window. */
 int space_map(struct guest_space *s, uint64_t gpa, uint64_t hpa, uint64_t size, unsigned perms,

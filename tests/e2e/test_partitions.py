@@ -118,7 +118,7 @@ def test_operator_pauses_resumes_stops_and_restarts_a_running_partition(boot, pa
 
 # As many partitions as hv.cfg allows, all alive at once.
 MANY_CFG = hv_cfg({f"p{i}": {"cmdline": "mode=idle"} for i in range(1, 17)})
-FLUSHING = r"partition (p\d+): all {} ASIDs are in use: it runs with a TLB flush on every VM entry"
+FLUSHING = r"partition (p\d+): all {} ASIDs are in use: a vCPU runs with a TLB flush on every VM entry"
 
 
 def test_address_space_ids_are_never_shared(boot):

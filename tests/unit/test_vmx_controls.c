@@ -269,6 +269,24 @@ static void vpid_without_invvpid_is_dropped(void **state)
 	assert_int_equal(v.procbased2 & PROC2_VPID, 0);
 }
 
+/* Only a flush of a whole VPID will do: single-context or all-context INVVPID (SDM Vol. 3D, A.10). */
+static void vpid_needs_a_whole_context_invvpid(void **state)
+{
+	struct vmx_caps c = bochs_skylake_x;
+	struct vmx_controls v;
+
+	(void)state;
+	c.ept_vpid &= ~(0xfull << 40);
+	c.ept_vpid |= 1ull << 42; /* all-context only */
+	assert_null(vmx_compute_controls(&c, &v));
+	assert_true(v.vpid);
+	assert_int_equal(v.invvpid_types, 4);
+	c.ept_vpid &= ~(0xfull << 40);
+	c.ept_vpid |= (1ull << 40) | (1ull << 43); /* individual-address, single-context-retaining-globals */
+	assert_null(vmx_compute_controls(&c, &v));
+	assert_false(v.vpid);
+}
+
 static void fixed_cr_bits(void **state)
 {
 	(void)state;
@@ -290,6 +308,7 @@ int main(void)
 		cmocka_unit_test(no_preemption_timer_is_not_fatal),
 		cmocka_unit_test(missing_features_are_named),
 		cmocka_unit_test(vpid_without_invvpid_is_dropped),
+		cmocka_unit_test(vpid_needs_a_whole_context_invvpid),
 		cmocka_unit_test(fixed_cr_bits),
 		cmocka_unit_test(cr8_exits_without_tpr_shadow),
 		cmocka_unit_test(pat_switched_by_hand_without_all_controls),

@@ -14,6 +14,7 @@
 #include "decode.h"
 #include "log.h"
 #include "mm.h"
+#include "partition.h"
 #include "percpu.h"
 #include "policy.h"
 #include "space.h"
@@ -37,6 +38,7 @@ struct svm_vcpu {
 	struct vmcb *vmcb;
 	uint64_t vmcb_pa;
 	struct guest_space *space;
+	struct vcpu_tag tag; /* its ASID */
 	uint32_t flushed; /* the space's generation this vCPU last flushed */
 };
 
@@ -142,14 +144,14 @@ static int svm_cpu_enable(void)
 
 /* ---- address spaces ---------------------------------------------------- */
 
-static struct guest_space *svm_space_create(const char *owner)
+static struct guest_space *svm_space_create(void)
 {
 	uint64_t pa = mm_alloc(1);
 	struct guest_space *s = mm_ptr(pa);
 
 	if (!pa)
 		return 0;
-	if (space_init(s, &gpt_format_npt, svm.page_sizes, &svm.asid_pool, owner)) {
+	if (space_init(s, &gpt_format_npt, svm.page_sizes)) {
 		mm_free(pa, 1);
 		return 0;
 	}
@@ -158,7 +160,7 @@ static struct guest_space *svm_space_create(const char *owner)
 
 static void svm_space_destroy(struct guest_space *s)
 {
-	space_fini(s);
+	gpt_destroy(&s->gpt);
 	mm_free((uint64_t)(uintptr_t)s, 1);
 }
 
@@ -236,7 +238,8 @@ static int svm_create(struct vcpu *v, struct guest_space *s, const struct vcpu_b
 	a->space = s;
 	v->arch = a;
 	set_intercepts(c);
-	c->guest_asid = s->tag;
+	vcpu_tag_take(&a->tag, &svm.asid_pool, v->part->cfg->name);
+	c->guest_asid = a->tag.id;
 	c->np_enable = 1;
 	c->n_cr3 = s->gpt.root;
 	set_boot_state(c, boot);
@@ -249,6 +252,7 @@ static void svm_destroy(struct vcpu *v)
 {
 	struct svm_vcpu *a = arch_of(v);
 
+	vcpu_tag_give_back(&a->tag);
 	mm_free(a->vmcb_pa, 1);
 	mm_free((uint64_t)(uintptr_t)a, 1);
 	v->arch = 0;
@@ -370,7 +374,7 @@ static void svm_run(struct vcpu *v, struct vcpu_exit *e)
 	struct vmcb *c = a->vmcb;
 
 	/* 1: flush the whole TLB (APM Vol. 2, 15.16.1): tables changed, or the ASID is shared. */
-	c->tlb_control = a->flushed != a->space->generation || a->space->flush_every_entry ? 1 : 0;
+	c->tlb_control = a->flushed != a->space->generation || a->tag.flush_every_entry ? 1 : 0;
 	a->flushed = a->space->generation;
 	c->rax = v->gprs[REG_RAX];
 	c->rsp = v->gprs[REG_RSP];

@@ -93,10 +93,11 @@ const char *vmx_compute_controls(const struct vmx_caps *caps, struct vmx_control
 	c->ept_2m = (caps->ept_vpid >> 16) & 1;
 	c->ept_1g = (caps->ept_vpid >> 17) & 1;
 	c->invept_types = ((caps->ept_vpid >> 25) & 1 ? 2 : 0) | ((caps->ept_vpid >> 26) & 1 ? 4 : 0);
+	/* IA32_VMX_EPT_VPID_CAP bits 41-43: INVVPID types 1-3 (SDM Vol. 3D, A.10). */
 	c->invvpid_types = c->vpid && ((caps->ept_vpid >> 32) & 1) ? (caps->ept_vpid >> 40) & 0xe : 0;
 	if (!c->invept_types)
 		return "an INVEPT type";
-	if (c->vpid && !c->invvpid_types)
+	if (c->vpid && !(c->invvpid_types & 6)) /* a flush of a whole VPID: single- or all-context */
 		c->vpid = 0; /* VPID without INVVPID cannot be flushed: go without it */
 	if (!c->vpid)
 		c->procbased2 &= ~PROC2_VPID;

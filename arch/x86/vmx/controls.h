@@ -25,7 +25,7 @@ struct vmx_controls {
 	int tpr_shadow;  /* MOV CR8 uses the virtual-APIC page; else it exits */
 	int pat_in_vmcs; /* IA32_PAT loaded and saved by entry and exit; else switched by hand */
 	uint64_t invept_types;  /* bit 1: single-context, bit 2: all-context */
-	uint64_t invvpid_types; /* bit 1: single-address, 2: single-context, 3: all-context */
+	uint64_t invvpid_types; /* bit 1: single-context, 2: all-context, 3: single-context but globals */
 };
 
 /*

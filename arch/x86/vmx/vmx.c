@@ -13,6 +13,7 @@
 #include "cpu.h"
 #include "log.h"
 #include "mm.h"
+#include "partition.h"
 #include "percpu.h"
 #include "policy.h"
 #include "space.h"
@@ -50,6 +51,7 @@ static const uint32_t syscall_msrs[] = { MSR_STAR, MSR_LSTAR, MSR_CSTAR, MSR_SFM
 struct vmx_vcpu {
 	uint64_t vmcs_pa;
 	struct guest_space *space;
+	struct vcpu_tag tag; /* its VPID */
 	int launched;
 	uint64_t cr0_shadow_mask, cr4_shadow_mask;
 	uint64_t syscall_msr_values[SYSCALL_MSRS]; /* while another vCPU's are loaded; 0 at reset */
@@ -128,7 +130,7 @@ static void invvpid_context(uint16_t vpid)
 	struct {
 		uint64_t vpid, address;
 	} desc = { vpid, 0 };
-	uint64_t type = (vmx.ctl.invvpid_types & 4) ? 1 : (vmx.ctl.invvpid_types & 8) ? 2 : 0;
+	uint64_t type = (vmx.ctl.invvpid_types & 2) ? 1 : 2; /* single-context, else all-context */
 
 	__asm__ volatile("invvpid %0, %1" : : "m"(desc), "r"(type) : "cc", "memory");
 }
@@ -274,14 +276,14 @@ static uint64_t eptp(const struct guest_space *s)
 	return s->gpt.root | 6 | (3 << 3);
 }
 
-static struct guest_space *vmx_space_create(const char *owner)
+static struct guest_space *vmx_space_create(void)
 {
 	uint64_t pa = mm_alloc(1);
 	struct guest_space *s = mm_ptr(pa);
 
 	if (!pa)
 		return 0;
-	if (space_init(s, &gpt_format_ept, vmx.page_sizes, vmx.ctl.vpid ? &vmx.vpid_pool : 0, owner)) {
+	if (space_init(s, &gpt_format_ept, vmx.page_sizes)) {
 		mm_free(pa, 1);
 		return 0;
 	}
@@ -291,7 +293,7 @@ static struct guest_space *vmx_space_create(const char *owner)
 static void vmx_space_destroy(struct guest_space *s)
 {
 	invept_all(eptp(s));
-	space_fini(s);
+	gpt_destroy(&s->gpt);
 	mm_free((uint64_t)(uintptr_t)s, 1);
 }
 
@@ -356,7 +358,7 @@ static void controls(struct vmx_vcpu *a, uint32_t entry)
 	vmwrite(MSR_BITMAP, vmx.msr_bitmap_pa);
 	vmwrite(EPT_POINTER, eptp(a->space));
 	if (vmx.ctl.vpid)
-		vmwrite(VPID, a->space->tag);
+		vmwrite(VPID, a->tag.id);
 	if (vmx.ctl.tpr_shadow) { /* threshold 0: lowering the TPR never exits */
 		vmwrite(VIRTUAL_APIC_PAGE_ADDR, a->vapic_pa);
 		vmwrite(TPR_THRESHOLD, 0);
@@ -445,6 +447,7 @@ static int vmx_create(struct vcpu *v, struct guest_space *s, const struct vcpu_b
 		log_error("VT-x: VMCLEAR or VMPTRLD of a new VMCS failed");
 		return -1;
 	}
+	vcpu_tag_take(&a->tag, vmx.ctl.vpid ? &vmx.vpid_pool : 0, v->part->cfg->name);
 	host_state();
 	controls(a, ENTRY_IA32E_GUEST);
 	guest_state(a, boot);
@@ -460,6 +463,7 @@ static void vmx_destroy(struct vcpu *v)
 	if (this_cpu()->syscall_msrs_owner == a)
 		this_cpu()->syscall_msrs_owner = 0;
 	vmclear(a->vmcs_pa);
+	vcpu_tag_give_back(&a->tag);
 	mm_free(a->vmcs_pa, 1);
 	if (a->vapic_pa)
 		mm_free(a->vapic_pa, 1);
@@ -861,10 +865,10 @@ static void vmx_run(struct vcpu *v, struct vcpu_exit *e)
 		if (a->flushed != a->space->generation) {
 			invept_all(eptp(a->space));
 			if (vmx.ctl.vpid)
-				invvpid_context((uint16_t)a->space->tag);
+				invvpid_context((uint16_t)a->tag.id);
 			a->flushed = a->space->generation;
-		} else if (a->space->flush_every_entry) {
-			invvpid_context((uint16_t)a->space->tag); /* the VPID is shared: nothing of another space */
+		} else if (a->tag.flush_every_entry) {
+			invvpid_context((uint16_t)a->tag.id); /* the VPID is shared: nothing of another vCPU */
 		}
 		vmwrite(GUEST_RSP, v->gprs[REG_RSP]);
 		if (run_with_guest_pat(v, a)) {
