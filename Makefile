@@ -23,11 +23,11 @@ HV_LDFLAGS := -static -pie --no-dynamic-linker -z text -z max-page-size=4096 \
 
 HV_SRCS := hv/main.c hv/config.c hv/kernel.c hv/console.c hv/log.c hv/pmem.c hv/mm.c hv/partition.c \
            hv/lifecycle.c hv/ratelimit.c hv/sched.c hv/scheduler.c arch/x86/lapic.c \
-           hv/exits.c hv/vdev/uart.c hv/lib/fmt.c hv/lib/str.c hv/lib/mem.c \
+           hv/exits.c hv/vdev/bus.c hv/vdev/uart.c hv/lib/fmt.c hv/lib/str.c hv/lib/mem.c \
            arch/x86/cpu.c arch/x86/cpuinfo.c arch/x86/desc.c arch/x86/exceptions.c \
            arch/x86/paging.c arch/x86/gpt.c arch/x86/space.c arch/x86/tag_pool.c arch/x86/decode.c arch/x86/mmio_emul.c \
            arch/x86/guest_walk.c arch/x86/policy.c arch/x86/control_regs.c arch/x86/guest_cpu.c \
-           arch/x86/guest_boot.c arch/x86/vcpu_select.c arch/x86/tsc.c arch/x86/tsc_rate.c arch/x86/smp.c \
+           arch/x86/guest_boot.c arch/x86/guest_mmio.c arch/x86/vcpu_select.c arch/x86/tsc.c arch/x86/tsc_rate.c arch/x86/smp.c \
            arch/x86/svm/svm.c arch/x86/vmx/vmx.c arch/x86/vmx/controls.c \
            boot/efi/elf_load.c drivers/acpi.c drivers/uart16550.c
 HV_ASMS := arch/x86/entry.asm arch/x86/trampoline.asm arch/x86/svm/svm_entry.asm arch/x86/vmx/vmx_entry.asm
@@ -76,7 +76,7 @@ test_ratelimit_SRCS := tests/unit/test_ratelimit.c hv/ratelimit.c
 # ---- guests: freestanding, linked where they run
 GUEST_CFLAGS := -std=gnu11 -O2 -g $(WARNINGS) -ffreestanding -fno-pie -mno-red-zone \
                 -mgeneral-regs-only -fno-stack-protector -fno-asynchronous-unwind-tables -Ihv
-SELFTEST_OBJS := $(addprefix $(BUILD)/guests/,selftest/entry.o selftest/selftest.o selftest/modes.o selftest/modes_code.o \
+SELFTEST_OBJS := $(addprefix $(BUILD)/guests/,selftest/entry.o selftest/selftest.o selftest/modes.o selftest/modes_code.o selftest/mmio.o \
                  hv/lib/fmt.o hv/lib/str.o)
 GUESTS := $(BUILD)/selftest.elf
 
