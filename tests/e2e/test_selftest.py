@@ -103,42 +103,19 @@ def test_hostile_guests_are_stopped_and_others_run(boot, path):
 # On the console's CPU: one guest raises its TPR to 15 and spins, one takes
 # a #DB on every instruction, one an #AC again and again at CPL 3; a
 # partition started after them must still run.
-CPU0_HOSTILE_CFG = """\
-[hypervisor]
-console = com1
-
-[partition tpr]
-memory = 16M
-kernel = selftest.elf
-cpus = 0
-cmdline = mode=cr8-spin
-
-[partition storm]
-memory = 16M
-kernel = selftest.elf
-cpus = 0
-cmdline = mode=db-storm
-
-[partition after]
-memory = 16M
-kernel = selftest.elf
-cpus = 0
-autostart = no
-"""
+CPU0_HOSTILE = {
+    "tpr": {"cpus": "0", "cmdline": "mode=cr8-spin"},
+    "storm": {"cpus": "0", "cmdline": "mode=db-storm"},
+    "after": {"cpus": "0", "autostart": "no"},
+}
 # QEMU's TCG does not emulate alignment checking (#AC never happens): Bochs only.
-AC_STORM_CFG = """
-[partition acstorm]
-memory = 16M
-kernel = selftest.elf
-cpus = 0
-cmdline = mode=ac-storm
-"""
+AC_STORM = {"acstorm": {"cpus": "0", "cmdline": "mode=ac-storm"}}
 STORM_TRAPS = 50000
 
 
 def test_guest_tpr_and_exception_storms_leave_the_host_cpu_alone(boot, path):
     ac = path == "bochs"
-    with boot(path, CPU0_HOSTILE_CFG + (AC_STORM_CFG if ac else "")) as run:
+    with boot(path, hv_cfg({**CPU0_HOSTILE, **(AC_STORM if ac else {})})) as run:
         expect_banner(run, path)
         storms = {
             "tpr": r"\[tpr\] SELFTEST hostile cr8-spin tpr=15",
