@@ -6,7 +6,7 @@ import time
 from harness import hv_cfg
 from test_boot import BOOT_TIMEOUT, expect_banner, expect_console
 
-CHECKS = ["fpu_initial", "boot_state", "cpuid_policy", "msr_policy", "uart_io", "hypercall",
+CHECKS = ["fpu_initial", "boot_state", "tsc", "cpuid_policy", "msr_policy", "uart_io", "hypercall",
           "virt_insn_ud", "xsetbv", "pat", "cr8", "cr_writes", "io_width", "single_step", "rdpmc",
           "kernel_half", "compat_code", "hlt_wakeup", "smp", "ram_pattern"]
 # Where the hypervisor itself performs MOV to CR0/CR4 (VT-x); AMD-V leaves them to the CPU.
@@ -62,14 +62,18 @@ kernel = selftest.elf
 def test_selftest_guest_passes_every_check(boot, path):
     with boot(path, SELFTEST_CFG) as run:
         expect_banner(run, path)
+        used = run.expect(r"tsc: (\d+)\.(\d{3}) MHz (from|measured)", 30)
         run.expect(r"partition selftest: started", 30)
         results = {}
         for _ in checks(path):
-            m = run.expect(r"SELFTEST (\w+) (PASS|FAIL) ([^\r\n]*)", BOOT_TIMEOUT[path])
+            m = run.expect(r"SELFTEST (\w+) (PASS|FAIL) ([^\r\n]*)\r*\n", BOOT_TIMEOUT[path])
             results[m.group(1)] = (m.group(2), m.group(3))
         failed = {k: v for k, v in results.items() if v[0] != "PASS"}
         assert not failed, f"checks failed: {failed}"
         assert sorted(results) == sorted(checks(path))
+        # The guest is told the very rate the hypervisor uses.
+        told = re.search(r"khz=(\d+)", results["tsc"][1])
+        assert told and int(told.group(1)) == int(used.group(1)) * 1000 + int(used.group(2)), results["tsc"]
         run.expect(all_pass(path), 30)
         # The guest then reads past its RAM: stopped, with the address, not crashed.
         run.expect(r"partition selftest: stopped: read of unmapped guest-physical address "
