@@ -35,13 +35,18 @@ static void show_help(const struct console_command *commands)
 	console_print("  %-10s %s\n", "help", "list the commands");
 }
 
-void console_execute(const struct console_command *commands, const char *line)
+void console_execute(const struct console_command *commands, const char *typed)
 {
 	const struct console_command *c;
-	size_t word, args;
+	char line[LINE_EDIT_MAX];
+	size_t word, args, len;
 
-	while (*line == ' ')
-		line++;
+	while (*typed == ' ')
+		typed++;
+	/* Without the spaces at its end, such as the one Tab completion leaves. */
+	for (len = str_len(typed); len && typed[len - 1] == ' '; len--)
+		;
+	str_copy(line, sizeof(line), typed, len);
 	for (word = 0; line[word] && line[word] != ' '; word++)
 		;
 	if (word == 0)

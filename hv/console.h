@@ -19,8 +19,9 @@ struct console_command {
 void console_print(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
 /*
- * Runs one command line: the first word picks the command, the rest is
- * its argument text. Unknown commands get a message naming "help".
+ * Runs one command line (as long as the line editor's at most): the first
+ * word picks the command, the rest, less the spaces at its end, is its
+ * argument text. Unknown commands get a message naming "help".
  */
 void console_execute(const struct console_command *commands, const char *line);
 

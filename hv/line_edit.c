@@ -77,15 +77,19 @@ static void move_to(struct line_edit *e, size_t pos)
 	e->cursor = pos;
 }
 
-/* Puts text in at the cursor without showing it; what finds no room rings the bell. */
+/*
+ * Puts text in at the cursor without showing it. The first text that
+ * finds no room rings the bell; the rest of a long paste rings no more.
+ */
 static void add(struct line_edit *e, const char *text, size_t n)
 {
 	size_t room = LINE_EDIT_MAX - 1 - e->len;
 
 	if (n > room) {
 		n = room;
+		if (!e->too_long)
+			bell(e);
 		e->too_long = 1;
-		bell(e);
 	}
 	__builtin_memmove(e->line + e->cursor + n, e->line + e->cursor, e->len - e->cursor + 1);
 	__builtin_memcpy(e->line + e->cursor, text, n);
