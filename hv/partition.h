@@ -16,6 +16,7 @@
 #include "log.h"
 #include "ratelimit.h"
 #include "vcpu.h"
+#include "vdev/bus.h"
 #include "vdev/uart.h"
 
 #define STOP_REASON_MAX 160
@@ -28,6 +29,7 @@ struct partition {
 	uint64_t ram_pa, ram_size;
 	struct vcpu vcpus[CFG_VCPUS_MAX];
 	unsigned live;                 /* vCPUs in a run queue */
+	struct vdev_bus bus;           /* the port and MMIO ranges of its devices */
 	struct vuart uart;
 	volatile enum part_state state;
 	int restart;                   /* start again once stopped */
