@@ -21,7 +21,7 @@ HV_CFLAGS := -std=gnu11 -O2 -g $(WARNINGS) -ffreestanding -fpie -fvisibility=hid
 HV_LDFLAGS := -static -pie --no-dynamic-linker -z text -z max-page-size=4096 \
               -z noexecstack -T arch/x86/hv.ld
 
-HV_SRCS := hv/main.c hv/config.c hv/kernel.c hv/console.c hv/log.c hv/pmem.c hv/mm.c hv/partition.c \
+HV_SRCS := hv/main.c hv/config.c hv/kernel.c hv/console.c hv/line_edit.c hv/log.c hv/pmem.c hv/mm.c hv/partition.c \
            hv/lifecycle.c hv/ratelimit.c hv/sched.c hv/scheduler.c arch/x86/lapic.c \
            hv/exits.c hv/vdev/bus.c hv/vdev/uart.c hv/lib/fmt.c hv/lib/str.c hv/lib/mem.c \
            arch/x86/cpu.c arch/x86/cpuinfo.c arch/x86/desc.c arch/x86/exceptions.c \
@@ -50,7 +50,7 @@ CONFIG_SRCS := hv/config.c hv/lib/fmt.c hv/lib/str.c
 
 UNIT_TESTS := test_config test_pmem test_log test_elf_load test_console test_gpt test_decode test_policy \
               test_vmx_controls test_sched test_vuart test_lifecycle test_control_regs test_guest_walk \
-              test_tsc_rate test_tag_pool test_ratelimit test_bus
+              test_tsc_rate test_tag_pool test_ratelimit test_line_edit test_bus
 UNIT_BINS  := $(UNIT_TESTS:%=$(BUILD)/host/%)
 
 test_config_SRCS   := tests/unit/test_config.c $(CONFIG_SRCS)
@@ -58,7 +58,8 @@ test_config_CFLAGS := -DREADME_PATH='"$(CURDIR)/README.md"'
 test_pmem_SRCS     := tests/unit/test_pmem.c hv/pmem.c
 test_log_SRCS      := tests/unit/test_log.c hv/log.c hv/lib/fmt.c hv/lib/str.c
 test_elf_load_SRCS := tests/unit/test_elf_load.c boot/efi/elf_load.c
-test_console_SRCS  := tests/unit/test_console.c hv/console.c hv/lib/fmt.c hv/lib/str.c
+test_console_SRCS  := tests/unit/test_console.c hv/console.c hv/line_edit.c hv/lib/fmt.c hv/lib/str.c
+test_line_edit_SRCS := tests/unit/test_line_edit.c tests/unit/vt_screen.c hv/line_edit.c hv/lib/fmt.c hv/lib/str.c
 test_gpt_SRCS      := tests/unit/test_gpt.c arch/x86/gpt.c
 test_decode_SRCS   := tests/unit/test_decode.c arch/x86/decode.c
 test_guest_walk_SRCS := tests/unit/test_guest_walk.c arch/x86/guest_walk.c
@@ -83,12 +84,13 @@ GUESTS := $(BUILD)/selftest.elf
 # ---- fuzz targets (libFuzzer): the parsers of untrusted input
 FUZZ_CFLAGS := -std=gnu11 -O1 -g $(WARNINGS) -Ihv -Iboot/efi -Iarch/x86 \
                -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all
-FUZZERS := fuzz_decode fuzz_config fuzz_elf fuzz_walk
+FUZZERS := fuzz_decode fuzz_config fuzz_elf fuzz_walk fuzz_line_edit
 FUZZ_BINS := $(FUZZERS:%=$(BUILD)/fuzz/%)
 fuzz_decode_SRCS := tests/fuzz/fuzz_decode.c arch/x86/decode.c
 fuzz_config_SRCS := tests/fuzz/fuzz_config.c $(CONFIG_SRCS)
 fuzz_elf_SRCS    := tests/fuzz/fuzz_elf.c boot/efi/elf_load.c
 fuzz_walk_SRCS   := tests/fuzz/fuzz_walk.c arch/x86/guest_walk.c
+fuzz_line_edit_SRCS := tests/fuzz/fuzz_line_edit.c tests/unit/vt_screen.c hv/line_edit.c hv/lib/fmt.c hv/lib/str.c
 FUZZ_SECONDS ?= 60
 
 GUEST_CFG ?= guests/hv.cfg

@@ -4,6 +4,7 @@
 
 #include "lib/fmt.h"
 #include "lib/str.h"
+#include "line_edit.h"
 
 static const struct console_io *out;
 
@@ -34,13 +35,18 @@ static void show_help(const struct console_command *commands)
 	console_print("  %-10s %s\n", "help", "list the commands");
 }
 
-void console_execute(const struct console_command *commands, const char *line)
+void console_execute(const struct console_command *commands, const char *typed)
 {
 	const struct console_command *c;
-	size_t word, args;
+	char line[LINE_EDIT_MAX];
+	size_t word, args, len;
 
-	while (*line == ' ')
-		line++;
+	while (*typed == ' ')
+		typed++;
+	/* Without the spaces at its end, such as the one Tab completion leaves. */
+	for (len = str_len(typed); len && typed[len - 1] == ' '; len--)
+		;
+	str_copy(line, sizeof(line), typed, len);
 	for (word = 0; line[word] && line[word] != ' '; word++)
 		;
 	if (word == 0)
@@ -60,45 +66,53 @@ void console_execute(const struct console_command *commands, const char *line)
 	console_print("unknown command '%.*s'; 'help' lists the commands\n", (int)word, line);
 }
 
-/* Takes one byte of input; returns 1 when the line is complete. */
-static int edit_line(char *line, size_t *len, int c)
+static const struct console_command *command_table;
+static console_name_fn *partition_name;
+static struct line_edit editor;
+
+static void write_out(void *ctx, const char *text, size_t len)
 {
-	if (c == '\r' || c == '\n') {
-		console_print("\n");
-		line[*len] = 0;
-		return 1;
-	}
-	if ((c == 0x7f || c == '\b') && *len) {
-		(*len)--;
-		console_print("\b \b");
-	} else if (c >= 0x20 && c < 0x7f && *len + 1 < CONSOLE_LINE_MAX) {
-		line[(*len)++] = (char)c;
-		console_print("%c", c);
-	}
-	return 0;
+	(void)ctx;
+	if (out)
+		out->write(text, len);
 }
 
-static const struct console_command *command_table;
-static char typed[CONSOLE_LINE_MAX]; /* the line being typed */
-static size_t typed_len;
-
-void console_start(const struct console_io *io, const struct console_command *commands)
+/* Tab's candidates: the commands for the first word, partition names for the others. */
+static const char *candidate(void *ctx, size_t word, size_t index)
 {
+	size_t n;
+
+	(void)ctx;
+	if (word > 0)
+		return partition_name ? partition_name(index) : 0;
+	for (n = 0; command_table[n].name; n++)
+		if (n == index)
+			return command_table[n].name;
+	return index == n ? "help" : 0;
+}
+
+void console_start(const struct console_io *io, const struct console_command *commands,
+		   console_name_fn *names)
+{
+	static const struct line_edit_ops ops = { write_out, candidate, 0 };
+
 	console_set_io(io);
 	command_table = commands;
-	typed_len = 0;
-	console_print("hv> ");
+	partition_name = names;
+	line_edit_init(&editor, &ops, "hv> ");
+	line_edit_start(&editor);
 }
 
 void console_poll(void)
 {
+	const char *line;
 	int c;
 
 	while (out && (c = out->read()) >= 0) {
-		if (!edit_line(typed, &typed_len, c))
+		line = line_edit_key(&editor, c);
+		if (!line)
 			continue;
-		console_execute(command_table, typed);
-		typed_len = 0;
-		console_print("hv> ");
+		console_execute(command_table, line);
+		line_edit_start(&editor);
 	}
 }

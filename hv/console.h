@@ -4,8 +4,6 @@
 
 #include <stddef.h>
 
-#define CONSOLE_LINE_MAX 128
-
 struct console_io {
 	void (*write)(const char *text, size_t len);
 	int (*read)(void); /* the next byte received, or -1 if none is waiting */
@@ -21,15 +19,23 @@ struct console_command {
 void console_print(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
 /*
- * Runs one command line: the first word picks the command, the rest is
- * its argument text. Unknown commands get a message naming "help".
+ * Runs one command line (as long as the line editor's at most): the first
+ * word picks the command, the rest, less the spaces at its end, is its
+ * argument text. Unknown commands get a message naming "help".
  */
 void console_execute(const struct console_command *commands, const char *line);
 
-/* Takes io and commands, and shows the prompt. */
-void console_start(const struct console_io *io, const struct console_command *commands);
+/* The index-th name, or NULL past the last. */
+typedef const char *console_name_fn(size_t index);
 
-/* Takes the bytes waiting, with echo and backspace, running each line completed; never waits. */
+/*
+ * Takes io, the commands and the partitions' names (for Tab; may be
+ * NULL), and shows the prompt.
+ */
+void console_start(const struct console_io *io, const struct console_command *commands,
+		   console_name_fn *names);
+
+/* Takes the bytes waiting through the line editor, running each line completed; never waits. */
 void console_poll(void);
 
 void console_set_io(const struct console_io *io);

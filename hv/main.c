@@ -391,6 +391,12 @@ static const struct console_command commands[] = {
 	{ 0, 0, 0 },
 };
 
+/* For Tab completion: the configured partitions' names. */
+static const char *partition_name(size_t index)
+{
+	return config_ok && index < config.npartitions ? config.partitions[index].name : 0;
+}
+
 /* CPU 0's turn between time slices: the operator's input, and restarts that wait. */
 static void poll_console(void)
 {
@@ -429,6 +435,6 @@ void hv_main(struct boot_info *bi)
 	scheduler_init(cpus_online, poll_console);
 	init_partitions(bi, ops);
 	log_info("console ready on the serial line; type 'help'");
-	console_start(&io, commands);
+	console_start(&io, commands, partition_name);
 	arch_cpus_enter(scheduler_main);
 }

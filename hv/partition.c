@@ -105,6 +105,7 @@ static const char *start(struct partition *p)
 	p->stop_reason[0] = 0;
 	p->cpu_ns = p->exits = 0;
 	why = build(p);
+	p->tsc_offset = 0 - arch_tsc(); /* its TSC starts at 0 now, modulo 2^64 as the CPU adds it */
 	scheduler_lock();
 	if (!why)
 		why = scheduler_add(&p->vcpus[0]);

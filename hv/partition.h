@@ -27,6 +27,7 @@ struct partition {
 	const struct vcpu_ops *ops;
 	struct guest_space *space;
 	uint64_t ram_pa, ram_size;
+	uint64_t tsc_offset;           /* added to the host's TSC: the guest's starts at 0 */
 	struct vcpu vcpus[CFG_VCPUS_MAX];
 	unsigned live;                 /* vCPUs in a run queue */
 	struct vdev_bus bus;           /* the port and MMIO ranges of its devices */

@@ -4,6 +4,7 @@
 #include "pmem.h"
 #include "partition.h"
 #include "policy.h"
+#include "tsc_rate.h"
 #include "vcpu.h"
 
 #define CR4_OSXSAVE (1ull << 18)
@@ -27,6 +28,8 @@ void arch_guest_cpuid(struct vcpu *v)
 		.vcpu_id = v->id,
 		.vcpu_count = v->part->cfg->vcpus,
 		.osxsave = (v->ops->get_reg(v, REG_CR4) & CR4_OSXSAVE) != 0,
+		.tsc_khz = (uint32_t)(arch_tsc_hz() / 1000),
+		.tsc_leaf_agrees = tsc_rate_is_announced(),
 	};
 	struct cpuid_regs r = cpuid_policy(leaf, subleaf, cpuid(leaf, subleaf), &g);
 
@@ -39,7 +42,7 @@ void arch_guest_cpuid(struct vcpu *v)
 int arch_guest_msr(struct vcpu *v, int write, uint32_t msr)
 {
 	struct msr_state s = { v->ops->get_reg(v, REG_EFER), efer_guest_bits(cpuid(0x80000001, 0).edx),
-			       arch_tsc(), v->ops->get_reg(v, REG_CR0), v->ops->get_reg(v, REG_PAT) };
+			       arch_tsc() + v->part->tsc_offset, v->ops->get_reg(v, REG_CR0), v->ops->get_reg(v, REG_PAT) };
 	uint64_t value = write ? edx_eax(v) : 0;
 
 	switch (msr_policy(msr, write, &value, &s)) {

@@ -67,14 +67,19 @@ struct cpuid_regs cpuid_policy(uint32_t leaf, uint32_t subleaf, struct cpuid_reg
 	case 0xa:  /* architectural performance monitoring */
 	case 0x8000000a: /* SVM features */
 		return none;
+	case 0x15: /* TSC/crystal ratio: a wrong one is worse than none (EBX 0: not stated) */
+		return g->tsc_leaf_agrees ? host : none;
 	case HV_CPUID_BASE:
 		return signature();
+	case HV_CPUID_TIMING: /* EBX, the LAPIC bus rate: 0 until a virtual LAPIC is offered */
+		none.eax = g->tsc_khz;
+		return none;
 	case 0x80000001:
 		host.ecx &= ~(ECX81_SVM | ECX81_PERFCTR_CORE | ECX81_PERFCTR_NB | ECX81_PERFCTR_LLC);
 		return host;
 	}
 	if (leaf > HV_CPUID_BASE && leaf <= HV_CPUID_BASE + 0xff)
-		return none; /* HV_CPUID_MAX (features) and the rest of our range: none yet */
+		return none; /* features (0x40000001) and the rest of our range: none yet */
 	return host;
 }
 

@@ -11,19 +11,25 @@
 #include "cpu.h"
 
 #define HV_CPUID_BASE 0x40000000u
-#define HV_CPUID_MAX 0x40000001u
+#define HV_CPUID_TIMING 0x40000010u /* the de-facto leaf: EAX TSC kHz, EBX LAPIC bus kHz */
+#define HV_CPUID_MAX HV_CPUID_TIMING
 
 /* Guest state a few CPUID bits mirror. */
 struct cpuid_guest {
 	unsigned vcpu_id;
 	unsigned vcpu_count;
 	int osxsave; /* guest CR4.OSXSAVE */
+	uint32_t tsc_khz; /* the TSC rate the hypervisor uses */
+	int tsc_leaf_agrees; /* the host's CPUID 0x15 states that same rate */
 };
 
 /*
  * The guest's CPUID(leaf, subleaf) given the host's answer to the same
  * question: the hypervisor bit and signature leaves are added; VMX, SVM,
  * SMX, MONITOR/MWAIT, performance counters and power management hidden.
+ * The TSC rate is told at HV_CPUID_TIMING, and at 0x15 only when the
+ * host's leaf states the rate in use; the invariant-TSC bit (0x80000007
+ * EDX bit 8) is the host's, so guests need not calibrate.
  */
 struct cpuid_regs cpuid_policy(uint32_t leaf, uint32_t subleaf, struct cpuid_regs host,
 			       const struct cpuid_guest *g);

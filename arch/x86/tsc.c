@@ -29,6 +29,7 @@
 #define STUCK_READS 100000     /* reads without a change: the PIT does not count */
 
 static uint64_t tsc_hz;
+static enum tsc_verdict tsc_verdict;
 
 static uint64_t from_cpuid(void)
 {
@@ -147,8 +148,14 @@ uint64_t arch_tsc_hz(void)
 		log_warn("%s", line);
 	else
 		log_info("%s", line);
+	tsc_verdict = r.verdict;
 	tsc_hz = r.hz;
 	return tsc_hz;
+}
+
+int tsc_rate_is_announced(void)
+{
+	return arch_tsc_hz() && (tsc_verdict == TSC_AGREE || tsc_verdict == TSC_NOT_MEASURED);
 }
 
 void arch_delay_us(uint64_t us)

@@ -35,4 +35,7 @@ int tsc_rate_describe(char *buf, size_t size, const struct tsc_rate *r, const ch
 /* The median of n > 0 measurements (sorts v); one disturbed measurement does not move it. */
 uint64_t tsc_rate_median(uint64_t *v, unsigned n);
 
+/* Whether the rate the hypervisor uses is CPUID 0x15's (arch/x86/tsc.c: AGREE or NOT_MEASURED). */
+int tsc_rate_is_announced(void);
+
 #endif

@@ -527,6 +527,29 @@ static void check_boot_state(void)
 }
 
 /*
+ * The TSC is the partition's own: it starts near 0 when the partition
+ * starts, RDMSR 0x10 reads the same clock as RDTSC, and the hypervisor
+ * tells its rate at CPUID 0x40000010 EAX (kHz).
+ */
+#define TSC_START_SECONDS_MAX 1
+
+static void check_tsc(uint64_t at_entry)
+{
+	uint32_t timing[4];
+	uint64_t before, msr = 0, after;
+	int msr_gp;
+
+	cpuid(0x40000010, timing);
+	before = rdtsc();
+	msr_gp = rdmsr_faults(MSR_TSC, &msr);
+	after = rdtsc();
+	report("tsc", timing[0] && at_entry < (uint64_t)timing[0] * 1000 * TSC_START_SECONDS_MAX && !msr_gp &&
+			      before <= msr && msr <= after,
+	       "khz=%u at_entry=%llu msr=%s", timing[0], (unsigned long long)at_entry,
+	       msr_gp ? "#GP" : before <= msr && msr <= after ? "between" : "outside");
+}
+
+/*
  * PAT is the vCPU's own: a valid value reads back, a reserved memory type
  * is #GP. The value stays, for the next partition on this CPU not to find.
  */
@@ -966,6 +989,7 @@ static void cmdline_mode(const uint8_t *bp, char *mode, size_t size)
 
 void selftest_main(const uint8_t *bp)
 {
+	uint64_t at_entry = rdtsc();
 	uint32_t v[4];
 	uint64_t top = ram_top(bp);
 	char mode[32];
@@ -991,6 +1015,7 @@ void selftest_main(const uint8_t *bp)
 	}
 	check_fpu_initial();
 	check_boot_state();
+	check_tsc(at_entry);
 	check_cpuid();
 	check_msr();
 	check_uart();

@@ -3,15 +3,17 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <string.h>
 
 #include <cmocka.h>
 
 #include "console.h"
+#include "line_edit.h"
 
 static char out[1024];
 static size_t out_len;
-static const char *last_args;
+static char last_args[LINE_EDIT_MAX]; /* a copy: the console's own is gone once the command returns */
 static int runs;
 
 static void capture(const char *text, size_t len)
@@ -30,7 +32,7 @@ static int read_input(void)
 
 static void cmd_show(const char *args)
 {
-	last_args = args;
+	snprintf(last_args, sizeof(last_args), "%s", args);
 	runs++;
 }
 
@@ -47,7 +49,7 @@ static int reset(void **state)
 	(void)state;
 	out_len = 0;
 	out[0] = 0;
-	last_args = NULL;
+	last_args[0] = 0;
 	runs = 0;
 	input = NULL;
 	console_set_io(&io);
@@ -57,7 +59,7 @@ static int reset(void **state)
 static void runs_the_named_command_with_its_arguments(void **state)
 {
 	(void)state;
-	console_execute(commands, "  show   log 3");
+	console_execute(commands, "  show   log 3  ");
 	assert_int_equal(runs, 1);
 	assert_string_equal(last_args, "log 3");
 	assert_int_equal(out_len, 0);
@@ -92,36 +94,64 @@ static void help_lists_every_command(void **state)
 static void typed_lines_are_echoed_edited_and_run(void **state)
 {
 	(void)state;
-	console_start(&io, commands);
+	console_start(&io, commands, NULL);
 	assert_string_equal(out, "hv> ");
 	input = "shoX\x7fw a";
 	console_poll(); /* returns when nothing more waits: the line is not complete */
 	assert_int_equal(runs, 0);
-	assert_string_equal(out, "hv> shoX\b \bw a");
+	assert_string_equal(out, "hv> shoX\b\x1b[Kw a");
 	input = "b\r";
 	console_poll();
 	assert_int_equal(runs, 1);
 	assert_string_equal(last_args, "ab");
-	assert_string_equal(out, "hv> shoX\b \bw ab\nhv> ");
+	assert_string_equal(out, "hv> shoX\b\x1b[Kw ab\nhv> ");
 }
 
-static void control_bytes_and_overlong_lines_are_dropped(void **state)
+static void control_bytes_are_dropped_and_overlong_lines_refused(void **state)
 {
-	char longline[CONSOLE_LINE_MAX + 40];
+	char longline[LINE_EDIT_MAX + 40];
 
 	(void)state;
-	console_start(&io, commands);
+	console_start(&io, commands, NULL);
 	memset(longline, 'a', sizeof(longline) - 2);
 	memcpy(longline, "show ", 5);
 	longline[sizeof(longline) - 2] = '\n';
 	longline[sizeof(longline) - 1] = 0;
-	input = "\x01\x1b";
+	input = "\x04\x80";
 	console_poll();
 	assert_string_equal(out, "hv> ");
 	input = longline;
 	console_poll();
+	assert_int_equal(runs, 0); /* not a cut-down command */
+	assert_non_null(strstr(out, "\nline too long (max 127)\nhv> "));
+	input = "show 1\r";
+	console_poll();
 	assert_int_equal(runs, 1);
-	assert_int_equal(strlen(last_args), CONSOLE_LINE_MAX - 1 - 5); /* kept what fits */
+	assert_string_equal(last_args, "1");
+}
+
+static const char *partition(size_t index)
+{
+	static const char *const names[] = { "web", "db", NULL };
+
+	return index < 2 ? names[index] : NULL;
+}
+
+static void tab_completes_commands_and_partition_names(void **state)
+{
+	(void)state;
+	console_start(&io, commands, partition);
+	input = "he\td\t\r";
+	console_poll();
+	assert_memory_equal(out, "hv> help db \n", 13);
+	out_len = 0;
+	input = "sh\t";
+	console_poll();
+	assert_non_null(strstr(out, "\nshow  shower\n"));
+	input = " w\t\r";
+	console_poll();
+	assert_int_equal(runs, 1);
+	assert_string_equal(last_args, "web"); /* Tab's trailing space is no part of it */
 }
 
 int main(void)
@@ -132,7 +162,8 @@ int main(void)
 		cmocka_unit_test_setup(empty_lines_do_nothing, reset),
 		cmocka_unit_test_setup(help_lists_every_command, reset),
 		cmocka_unit_test_setup(typed_lines_are_echoed_edited_and_run, reset),
-		cmocka_unit_test_setup(control_bytes_and_overlong_lines_are_dropped, reset),
+		cmocka_unit_test_setup(control_bytes_are_dropped_and_overlong_lines_refused, reset),
+		cmocka_unit_test_setup(tab_completes_commands_and_partition_names, reset),
 	};
 
 	return cmocka_run_group_tests_name("console", tests, NULL, NULL);

@@ -10,7 +10,7 @@
 #include "hypercall.h"
 #include "policy.h"
 
-static const struct cpuid_guest guest = { 1, 2, 0 };
+static const struct cpuid_guest guest = { .vcpu_id = 1, .vcpu_count = 2 };
 
 static void leaf1_hides_vmx_and_shows_the_hypervisor(void **state)
 {
@@ -57,6 +57,29 @@ static void signature_leaf(void **state)
 	assert_int_equal(r.eax | r.ebx | r.ecx | r.edx, 0);
 	r = cpuid_policy(0x400000ff, 0, host, &guest);
 	assert_int_equal(r.eax | r.ebx | r.ecx | r.edx, 0);
+}
+
+static void tsc_rate_is_told_where_it_is_known(void **state)
+{
+	struct cpuid_regs host = { 2, 166, 24000000, 0 }, r; /* 0x15: 24 MHz crystal * 166/2 */
+	struct cpuid_guest g = guest;
+
+	(void)state;
+	g.tsc_khz = 1992000;
+	r = cpuid_policy(HV_CPUID_TIMING, 0, host, &g);
+	assert_int_equal(r.eax, 1992000);
+	assert_int_equal(r.ebx | r.ecx | r.edx, 0); /* no virtual LAPIC: its bus rate is not told */
+	r = cpuid_policy(0x15, 0, host, &g); /* the host's leaf disagrees with the rate in use */
+	assert_int_equal(r.eax | r.ebx | r.ecx | r.edx, 0);
+	g.tsc_leaf_agrees = 1;
+	r = cpuid_policy(0x15, 0, host, &g);
+	assert_memory_equal(&r, &host, sizeof(r));
+	host.edx = 1u << 8; /* invariant TSC: the host's bit, as it is */
+	r = cpuid_policy(0x80000007, 0, host, &g);
+	assert_int_equal(r.edx, 1u << 8);
+	host.edx = 0;
+	r = cpuid_policy(0x80000007, 0, host, &g);
+	assert_int_equal(r.edx, 0);
 }
 
 static void svm_and_perf_counters_hidden(void **state)
@@ -304,6 +327,7 @@ int main(void)
 		cmocka_unit_test(leaf1_hides_vmx_and_shows_the_hypervisor),
 		cmocka_unit_test(osxsave_follows_the_guest),
 		cmocka_unit_test(signature_leaf),
+		cmocka_unit_test(tsc_rate_is_told_where_it_is_known),
 		cmocka_unit_test(svm_and_perf_counters_hidden),
 		cmocka_unit_test(efer_is_emulated_without_svme),
 		cmocka_unit_test(efer_lme_is_fixed_while_paging_is_on),

@@ -241,6 +241,7 @@ static int svm_create(struct vcpu *v, struct guest_space *s, const struct vcpu_b
 	vcpu_tag_take(&a->tag, &svm.asid_pool, v->part->cfg->name);
 	c->guest_asid = a->tag.id;
 	c->np_enable = 1;
+	c->tsc_offset = v->part->tsc_offset; /* RDTSC and RDTSCP (APM Vol. 2, 15.30.5) */
 	c->n_cr3 = s->gpt.root;
 	set_boot_state(c, boot);
 	v->gprs[REG_RSI] = boot->rsi;

@@ -30,7 +30,7 @@ static const char *missing(uint64_t msr, struct want w, const char *const names[
 }
 
 static const char *const proc_names[32] = {
-	[7] = "HLT exiting", [19] = "CR8-load exiting", [20] = "CR8-store exiting", [24] = "unconditional I/O exiting", [28] = "MSR bitmaps",
+	[3] = "use TSC offsetting", [7] = "HLT exiting", [19] = "CR8-load exiting", [20] = "CR8-store exiting", [24] = "unconditional I/O exiting", [28] = "MSR bitmaps",
 	[31] = "secondary processor-based controls",
 };
 static const char *const proc2_names[32] = { [1] = "EPT" };
@@ -49,7 +49,7 @@ const char *vmx_compute_controls(const struct vmx_caps *caps, struct vmx_control
 {
 	int use_true = (caps->basic & BASIC_TRUE_CTLS) != 0;
 	struct want pin = { PIN_EXTERNAL_INTERRUPT | PIN_NMI, PIN_PREEMPTION_TIMER };
-	struct want proc = { PROC_HLT | PROC_MWAIT | PROC_MONITOR | PROC_RDPMC | PROC_UNCONDITIONAL_IO |
+	struct want proc = { PROC_TSC_OFFSETTING | PROC_HLT | PROC_MWAIT | PROC_MONITOR | PROC_RDPMC | PROC_UNCONDITIONAL_IO |
 				     PROC_MSR_BITMAPS | PROC_SECONDARY, PROC_TPR_SHADOW };
 	struct want proc2 = { PROC2_EPT, PROC2_VPID | PROC2_UNRESTRICTED | PROC2_WBINVD | PROC2_RDTSCP |
 					 PROC2_INVPCID | PROC2_XSAVES };
@@ -63,7 +63,8 @@ const char *vmx_compute_controls(const struct vmx_caps *caps, struct vmx_control
 	struct want exit = { EXIT_HOST_64 | EXIT_SAVE_EFER | EXIT_LOAD_EFER, EXIT_SAVE_PAT | EXIT_LOAD_PAT };
 	struct want entry = { ENTRY_IA32E_GUEST | ENTRY_LOAD_EFER, ENTRY_LOAD_PAT };
 
-	/* HLT, MWAIT, MONITOR, RDPMC and I/O exit; CR3 accesses only where the CPU insists. */
+	/* A TSC offset per partition; HLT, MWAIT, MONITOR, RDPMC and I/O exit; CR3 accesses only
+	 * where the CPU insists. */
 	TRY(use_true ? caps->true_pinbased : caps->pinbased, pin, &c->pinbased, pin_names);
 	TRY(use_true ? caps->true_procbased : caps->procbased, proc, &c->procbased, proc_names);
 	if (!(c->procbased & PROC_TPR_SHADOW)) {

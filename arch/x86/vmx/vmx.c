@@ -450,6 +450,7 @@ static int vmx_create(struct vcpu *v, struct guest_space *s, const struct vcpu_b
 	vcpu_tag_take(&a->tag, vmx.ctl.vpid ? &vmx.vpid_pool : 0, v->part->cfg->name);
 	host_state();
 	controls(a, ENTRY_IA32E_GUEST);
+	vmwrite(TSC_OFFSET, v->part->tsc_offset); /* RDTSC and RDTSCP (SDM Vol. 3C, 26.6.5) */
 	guest_state(a, boot);
 	v->gprs[REG_RSI] = boot->rsi;
 	v->gprs[REG_RSP] = boot->rsp;
