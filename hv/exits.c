@@ -47,17 +47,14 @@ static int skip(struct vcpu *v, const struct vcpu_exit *e)
 static void port_io(struct vcpu *v, const struct vcpu_exit *e)
 {
 	uint32_t mask = e->u.io.size == 4 ? 0xffffffffu : (1u << (8 * e->u.io.size)) - 1;
-	uint32_t value = (uint32_t)v->gprs[REG_RAX] & mask;
+	uint64_t value = v->gprs[REG_RAX] & mask;
 	uint16_t port = e->u.io.port;
 
 	if (e->u.io.string) {
 		partition_stop(v->part, "string port I/O (INS/OUTS) on port 0x%x is not emulated", port);
 		return;
 	}
-	if (port >= VUART_BASE && port < VUART_BASE + VUART_PORTS)
-		vuart_access(&v->part->uart, port - VUART_BASE, e->u.io.in, &value);
-	else
-		value = mask; /* no device: reads float high, writes vanish, as on a real bus */
+	vdev_port_access(v->part, port, e->u.io.size, !e->u.io.in, &value); /* unclaimed: all-ones */
 	/* A 32-bit register write zero-extends to 64 bits; 8 and 16-bit ones merge (SDM Vol. 1, 3.4.1.1). */
 	if (e->u.io.in && e->u.io.size == 4)
 		v->gprs[REG_RAX] = value;

@@ -56,6 +56,16 @@ static void init_vcpus(struct partition *p)
 	}
 }
 
+/* Its devices, afresh, their ranges claimed on an emptied bus; NULL or why not. */
+static const char *attach_devices(struct partition *p)
+{
+	vdev_bus_init(&p->bus);
+	vuart_init(&p->uart, p->cfg->name);
+	if (vdev_claim_ports(p, VUART_BASE, VUART_PORTS, &vuart_ops, &p->uart))
+		return p->bus.refused;
+	return 0;
+}
+
 /* Memory (zeroed: nothing of a previous owner), tables, kernel and boot state; NULL or why not. */
 static const char *build(struct partition *p)
 {
@@ -70,6 +80,9 @@ static const char *build(struct partition *p)
 	p->space = p->ops->space_create();
 	if (!p->space || p->ops->map(p->space, 0, p->ram_pa, p->ram_size, GPT_RWX, 0))
 		return "no memory for its guest-physical tables";
+	why = attach_devices(p);
+	if (why)
+		return why;
 	if (!kernel)
 		return "its kernel is not on the boot medium";
 	why = load_kernel(p, kernel, &entry);
@@ -88,7 +101,6 @@ static const char *start(struct partition *p)
 {
 	const char *why;
 
-	vuart_init(&p->uart, p->cfg->name);
 	ratelimit_init(&p->log_limit, GUEST_LOG_BURST, arch_tsc_hz(), arch_tsc());
 	p->stop_reason[0] = 0;
 	p->cpu_ns = p->exits = 0;

@@ -16,6 +16,7 @@
 #include "log.h"
 #include "ratelimit.h"
 #include "vcpu.h"
+#include "vdev/bus.h"
 #include "vdev/uart.h"
 
 #define STOP_REASON_MAX 160
@@ -29,6 +30,7 @@ struct partition {
 	uint64_t tsc_offset;           /* added to the host's TSC: the guest's starts at 0 */
 	struct vcpu vcpus[CFG_VCPUS_MAX];
 	unsigned live;                 /* vCPUs in a run queue */
+	struct vdev_bus bus;           /* the port and MMIO ranges of its devices */
 	struct vuart uart;
 	volatile enum part_state state;
 	int restart;                   /* start again once stopped */

@@ -2,6 +2,8 @@
  * Enough of a 16550 for a guest's console: transmit, the divisor latch,
  * the scratch register, and a line status that always reads "transmitter
  * empty" (bytes leave at once). Nothing is received yet; no interrupts.
+ * It claims VUART_BASE..+7 on the partition's bus; vCPUs on several CPUs
+ * reach it at once, so its lock covers every register access.
  */
 #include "uart.h"
 
@@ -18,7 +20,7 @@ void vuart_init(struct vuart *u, const char *owner)
 	*u = (struct vuart){ .owner = owner };
 }
 
-void vuart_flush(struct vuart *u)
+static void flush_line(struct vuart *u)
 {
 	if (u->len == 0)
 		return;
@@ -30,7 +32,7 @@ void vuart_flush(struct vuart *u)
 static void transmit(struct vuart *u, uint8_t c)
 {
 	if (c == '\n') {
-		vuart_flush(u);
+		flush_line(u);
 		return;
 	}
 	if (c == '\r')
@@ -38,7 +40,7 @@ static void transmit(struct vuart *u, uint8_t c)
 	/* Control bytes from a guest must not drive the operator's terminal. */
 	u->line[u->len++] = (c >= 0x20 && c < 0x7f) || c == '\t' ? (char)c : '?';
 	if (u->len == VUART_LINE_MAX - 1)
-		vuart_flush(u);
+		flush_line(u);
 }
 
 static uint8_t read_reg(const struct vuart *u, unsigned offset)
@@ -81,10 +83,38 @@ static void write_reg(struct vuart *u, unsigned offset, uint8_t v)
 	}
 }
 
-void vuart_access(struct vuart *u, unsigned offset, int in, uint32_t *value)
+void vuart_flush(struct vuart *u)
 {
-	if (in)
-		*value = read_reg(u, offset & 7);
-	else
-		write_reg(u, offset & 7, (uint8_t)*value);
+	spin_lock(&u->lock);
+	flush_line(u);
+	spin_unlock(&u->lock);
 }
+
+/*
+ * An 8-bit device: a wider access reaches consecutive registers, the low
+ * byte first, as an ISA bus splits the cycle.
+ */
+static void bus_read(void *dev, uint64_t offset, unsigned size, uint64_t *value)
+{
+	struct vuart *u = dev;
+	unsigned i;
+
+	*value = 0;
+	spin_lock(&u->lock);
+	for (i = 0; i < size; i++)
+		*value |= (uint64_t)read_reg(u, (unsigned)offset + i) << (8 * i);
+	spin_unlock(&u->lock);
+}
+
+static void bus_write(void *dev, uint64_t offset, unsigned size, uint64_t value)
+{
+	struct vuart *u = dev;
+	unsigned i;
+
+	spin_lock(&u->lock);
+	for (i = 0; i < size; i++)
+		write_reg(u, (unsigned)offset + i, (uint8_t)(value >> (8 * i)));
+	spin_unlock(&u->lock);
+}
+
+const struct vdev_ops vuart_ops = { .read = bus_read, .write = bus_write };

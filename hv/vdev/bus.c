@@ -1,0 +1,177 @@
+/* The claim table of a partition's devices and the dispatch of guest accesses; the rules are in bus.h. */
+#include "bus.h"
+
+#include <stdarg.h>
+
+#include "lib/fmt.h"
+#include "log.h"
+#include "partition.h"
+
+#define PORT_LAST 0xffffull /* 64 Ki ports (SDM Vol. 1, "I/O Port Addressing") */
+
+void vdev_bus_init(struct vdev_bus *bus)
+{
+	*bus = (struct vdev_bus){ .count = 0 };
+}
+
+static const char *space_name(enum vdev_space space)
+{
+	return space == VDEV_PORTS ? "ports" : "MMIO";
+}
+
+/* With the bus lock held: keeps and logs why a claim is refused; -1. */
+static int refuse(struct partition *p, const char *f, ...) __attribute__((format(printf, 2, 3)));
+static int refuse(struct partition *p, const char *f, ...)
+{
+	va_list ap;
+
+	va_start(ap, f);
+	fmt_v(p->bus.refused, sizeof(p->bus.refused), f, ap);
+	va_end(ap);
+	log_error("partition %s: device range refused: %s", p->cfg->name, p->bus.refused);
+	return -1;
+}
+
+static const struct vdev_claim *overlapping(const struct vdev_bus *bus, enum vdev_space space, uint64_t first,
+					    uint64_t last)
+{
+	unsigned i;
+
+	for (i = 0; i < bus->count; i++) {
+		const struct vdev_claim *c = &bus->claims[i];
+
+		if (c->space == space && first <= c->last && c->first <= last)
+			return c;
+	}
+	return 0;
+}
+
+/* With the bus lock held: 0 and the range added, or -1 and why not kept and logged. */
+static int add(struct partition *p, enum vdev_space space, uint64_t first, uint64_t size, uint64_t top,
+	       const struct vdev_ops *ops, void *dev)
+{
+	struct vdev_bus *bus = &p->bus;
+	uint64_t last = first + size - 1;
+	const char *name = space_name(space);
+	const struct vdev_claim *other;
+
+	if (size == 0)
+		return refuse(p, "%s at 0x%llx: an empty range", name, (unsigned long long)first);
+	if (last < first || last > top)
+		return refuse(p, "%s 0x%llx + 0x%llx: runs past the top of the address space", name,
+			      (unsigned long long)first, (unsigned long long)size);
+	if (space == VDEV_MMIO && first < p->ram_size)
+		return refuse(p, "MMIO 0x%llx-0x%llx: overlaps the partition's RAM (up to 0x%llx)",
+			      (unsigned long long)first, (unsigned long long)last, (unsigned long long)p->ram_size);
+	other = overlapping(bus, space, first, last);
+	if (other)
+		return refuse(p, "%s 0x%llx-0x%llx: overlaps the claimed 0x%llx-0x%llx", name,
+			      (unsigned long long)first, (unsigned long long)last, (unsigned long long)other->first,
+			      (unsigned long long)other->last);
+	if (bus->count == VDEV_CLAIMS_MAX)
+		return refuse(p, "%s 0x%llx-0x%llx: the table is full (%u claims)", name, (unsigned long long)first,
+			      (unsigned long long)last, VDEV_CLAIMS_MAX);
+	bus->claims[bus->count++] = (struct vdev_claim){ .first = first, .last = last, .space = space,
+							 .ops = ops, .dev = dev };
+	return 0;
+}
+
+static int claim(struct partition *p, enum vdev_space space, uint64_t first, uint64_t size, uint64_t top,
+		 const struct vdev_ops *ops, void *dev)
+{
+	int r;
+
+	spin_lock(&p->bus.lock);
+	r = add(p, space, first, size, top, ops, dev);
+	spin_unlock(&p->bus.lock);
+	return r;
+}
+
+int vdev_claim_ports(struct partition *p, uint16_t base, uint16_t count, const struct vdev_ops *ops, void *dev)
+{
+	return claim(p, VDEV_PORTS, base, count, PORT_LAST, ops, dev);
+}
+
+int vdev_claim_mmio(struct partition *p, uint64_t gpa, uint64_t size, const struct vdev_ops *ops, void *dev)
+{
+	return claim(p, VDEV_MMIO, gpa, size, ~0ull, ops, dev);
+}
+
+/* A copy of the claim holding addr, taken under the lock (see bus.h); 0 when nobody claimed it. */
+static int lookup(struct vdev_bus *bus, enum vdev_space space, uint64_t addr, struct vdev_claim *found)
+{
+	int hit = 0;
+	unsigned i;
+
+	spin_lock(&bus->lock);
+	for (i = 0; i < bus->count && !hit; i++) {
+		const struct vdev_claim *c = &bus->claims[i];
+
+		if (c->space == space && c->first <= addr && addr <= c->last) {
+			*found = *c;
+			hit = 1;
+		}
+	}
+	spin_unlock(&bus->lock);
+	return hit;
+}
+
+static uint64_t all_ones(unsigned size)
+{
+	return size >= 8 ? ~0ull : (1ull << (8 * size)) - 1;
+}
+
+static void call(const struct vdev_claim *c, uint64_t addr, unsigned size, int is_write, uint64_t *value)
+{
+	if (is_write) {
+		c->ops->write(c->dev, addr - c->first, size, *value & all_ones(size));
+		return;
+	}
+	*value = all_ones(size);
+	c->ops->read(c->dev, addr - c->first, size, value);
+	*value &= all_ones(size);
+}
+
+/* Dispatches an access as bus.h says; returns how many of its bytes nobody claimed. */
+static unsigned dispatch(struct vdev_bus *bus, enum vdev_space space, uint64_t addr, unsigned size, int is_write,
+			 uint64_t *value)
+{
+	uint64_t assembled = 0;
+	struct vdev_claim c;
+	unsigned i, unclaimed = 0;
+
+	if (lookup(bus, space, addr, &c) && size - 1 <= c.last - addr) {
+		call(&c, addr, size, is_write, value);
+		return 0;
+	}
+	for (i = 0; i < size; i++) {
+		uint64_t byte = *value >> (8 * i);
+
+		/* A byte past the top of the space (the address wrapped) is nobody's. */
+		if (addr + i >= addr && lookup(bus, space, addr + i, &c)) {
+			call(&c, addr + i, 1, is_write, &byte);
+		} else {
+			byte = 0xff;
+			unclaimed++;
+		}
+		assembled |= (byte & 0xff) << (8 * i);
+	}
+	if (!is_write)
+		*value = assembled;
+	return unclaimed;
+}
+
+void vdev_port_access(struct partition *p, uint16_t port, unsigned size, int is_write, uint64_t *value)
+{
+	dispatch(&p->bus, VDEV_PORTS, port, size, is_write, value);
+}
+
+void vdev_mmio_access(struct partition *p, uint64_t gpa, unsigned size, int is_write, uint64_t *value)
+{
+	if (dispatch(&p->bus, VDEV_MMIO, gpa, size, is_write, value) == 0 ||
+	    __atomic_exchange_n(&p->bus.unclaimed_mmio_logged, 1, __ATOMIC_RELAXED))
+		return;
+	partition_log_guest(p, LOG_WARN,
+			    "%u-byte %s of unclaimed MMIO at 0x%llx: reads all-ones, writes vanish (said once)", size,
+			    is_write ? "write" : "read", (unsigned long long)gpa);
+}

@@ -1,0 +1,81 @@
+/*
+ * A partition's device bus: one table of the port-I/O and guest-physical
+ * MMIO ranges its devices claimed, and the dispatch of guest accesses to
+ * them. Each device is one file in hv/vdev/ that claims its ranges when
+ * the partition starts (vdev_bus_init() empties the table first, so a
+ * restart rebuilds it rather than grows it).
+ *
+ * Accesses. A port access has size 1, 2 or 4, an MMIO access 1, 2, 4 or
+ * 8; value holds the low `size` bytes, little-endian. An access that lies
+ * wholly inside one claim reaches that device once, at its offset from
+ * the claim's base, with its full size. An access that does not (it runs
+ * past the end of a claim, or covers two claims, or a claim and nothing)
+ * is split into byte accesses, dispatched one by one, as an ISA bus
+ * splits a wide cycle for a narrow device: a byte inside a claim reaches
+ * that device as a size-1 access at its offset; a byte that nobody
+ * claimed reads 0xFF and its write vanishes. Such an access is not
+ * atomic. Unclaimed ports read all-ones and ignore writes, as on a real
+ * bus; so does unclaimed MMIO, which is also logged, once per partition
+ * start, through the partition's rate-limited guest log.
+ *
+ * Concurrency. The vCPUs of a partition run on several host CPUs at once,
+ * so the callbacks of one device can run at the same time on several
+ * CPUs: each device serialises its own state with a spin lock in its own
+ * struct (see uart.c), one lock whatever number of ranges it claimed. The
+ * bus lock guards only the table: a lookup copies the claim it found and
+ * drops the lock before calling the device, so a callback may itself
+ * claim ranges (as PCI's BAR writes will). Claims may therefore be made
+ * while vCPUs run; a device struct, though, must live as long as its
+ * partition can run, since an access that raced with a change of the
+ * table may still reach the device by the old decode (as if it had come
+ * just before the change). Moving a range (a PCI BAR) is a release and a
+ * claim, both under the bus lock; the release function comes with PCI.
+ */
+#ifndef HV_VDEV_BUS_H
+#define HV_VDEV_BUS_H
+
+#include <stdint.h>
+
+#include "lib/spinlock.h"
+
+struct partition;
+
+struct vdev_ops {
+	/* offset from the range's base; size 1, 2, 4 or 8; reads fill *value */
+	void (*read)(void *dev, uint64_t offset, unsigned size, uint64_t *value);
+	void (*write)(void *dev, uint64_t offset, unsigned size, uint64_t value);
+};
+
+/* Claims a partition may hold: ports and MMIO together. */
+#define VDEV_CLAIMS_MAX 64
+#define VDEV_WHY_MAX 120
+
+enum vdev_space { VDEV_PORTS, VDEV_MMIO };
+
+struct vdev_claim {
+	uint64_t first, last; /* inclusive: a range may end at the top of its space */
+	enum vdev_space space;
+	const struct vdev_ops *ops;
+	void *dev;
+};
+
+struct vdev_bus {
+	struct spinlock lock; /* of the table, not of the devices */
+	unsigned count;
+	struct vdev_claim claims[VDEV_CLAIMS_MAX];
+	int unclaimed_mmio_logged;
+	char refused[VDEV_WHY_MAX]; /* why the last claim was refused */
+};
+
+/* An empty table, at each start of the partition. */
+void vdev_bus_init(struct vdev_bus *bus);
+
+/* 0, or -1 (logged with the reason) when the range overlaps a claimed one, wraps, is empty, or (MMIO) overlaps the partition's RAM */
+int vdev_claim_ports(struct partition *p, uint16_t base, uint16_t count, const struct vdev_ops *ops, void *dev);
+int vdev_claim_mmio(struct partition *p, uint64_t gpa, uint64_t size, const struct vdev_ops *ops, void *dev);
+
+/* A guest access; unclaimed: reads give all-ones of the size, writes vanish */
+void vdev_port_access(struct partition *p, uint16_t port, unsigned size, int is_write, uint64_t *value);
+void vdev_mmio_access(struct partition *p, uint64_t gpa, unsigned size, int is_write, uint64_t *value);
+
+#endif
