@@ -84,6 +84,15 @@ int arch_guest_xsetbv(struct vcpu *v);
  * arch_guest_fpu_init() turns into the initial state. The switch saves the
  * CPU's state into save (if not NULL) and loads load's.
  */
+/*
+ * A read or write of guest-physical memory above the partition's RAM by
+ * an instruction (arch/x86/guest_mmio.c): emulated against the device
+ * bus. 0: done; -1: the partition stopped, saying why; MMIO_NOT_DATA:
+ * the instruction itself is not in RAM (a fetch the CPU reported as a read).
+ */
+#define MMIO_NOT_DATA 1
+struct vcpu_exit;
+int arch_guest_mmio(struct vcpu *v, const struct vcpu_exit *e);
 uint64_t arch_guest_fpu_pages(void);
 void arch_guest_fpu_init(void *image);
 void arch_guest_fpu_switch(void *save, const void *load);

@@ -115,6 +115,29 @@ static const char *access_name(unsigned access)
 	return access == GPT_WRITE ? "write" : access == GPT_EXEC ? "instruction fetch" : "read";
 }
 
+/*
+ * Above RAM is where devices are: an instruction's read or write there is
+ * emulated. Fetching code from there, or a page-table walk or an event's
+ * delivery reaching there, stops the partition, as does anything below.
+ */
+static int memory(struct vcpu *v, const struct vcpu_exit *e)
+{
+	unsigned access = e->u.mem.access;
+	int by_instruction = access != GPT_EXEC && !e->u.mem.table_walk && !e->u.mem.in_delivery;
+
+	if (by_instruction && e->u.mem.gpa >= v->part->ram_size) {
+		int r = arch_guest_mmio(v, e);
+		if (r != MMIO_NOT_DATA)
+			return r;
+		access = GPT_EXEC;
+	}
+	partition_stop(v->part, "%s of unmapped guest-physical address 0x%llx at rip 0x%llx%s", access_name(access),
+		       (unsigned long long)e->u.mem.gpa, (unsigned long long)rip(v),
+		       e->u.mem.table_walk ? " (a guest page-table entry)"
+		       : e->u.mem.in_delivery ? " (delivering an event)" : "");
+	return -1;
+}
+
 static void msr(struct vcpu *v, const struct vcpu_exit *e)
 {
 	if (arch_guest_msr(v, e->reason == EXIT_MSR_WRITE, e->u.msr) == 0)
@@ -173,10 +196,7 @@ int vcpu_handle_exit(struct vcpu *v, const struct vcpu_exit *e)
 	case EXIT_SLICE_END:
 		return 0; /* the host's own event; the guest just runs on */
 	case EXIT_MEMORY:
-		partition_stop(p, "%s of unmapped guest-physical address 0x%llx at rip 0x%llx",
-			       access_name(e->u.mem.access), (unsigned long long)e->u.mem.gpa,
-			       (unsigned long long)rip(v));
-		return -1;
+		return memory(v, e);
 	case EXIT_MEMORY_MISCONFIG:
 		partition_stop(p, "malformed EPT entry for 0x%llx (a hypervisor bug)",
 			       (unsigned long long)e->u.mem.gpa);

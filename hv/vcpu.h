@@ -56,6 +56,8 @@ struct vcpu_exit {
 		struct {
 			uint64_t gpa;
 			unsigned access; /* GPT_READ, GPT_WRITE or GPT_EXEC */
+			uint8_t table_walk; /* by the CPU's walk of the guest's own page tables */
+			uint8_t in_delivery; /* while delivering an event (IDT, stack), not by the instruction */
 		} mem;
 		uint32_t msr;
 		const char *insn; /* EXIT_FORBIDDEN_INSN: the instruction's name */
@@ -74,6 +76,7 @@ struct vcpu_boot {
 
 struct partition;
 struct guest_space;
+struct guest_mode;
 
 struct vcpu_ops;
 
@@ -121,6 +124,14 @@ struct vcpu_ops {
 	 * SKIP_NOT_CANONICAL if RIP is not canonical (the CPU would raise #GP(0)).
 	 */
 	int (*skip_instruction)(struct vcpu *v, const struct vcpu_exit *exit);
+	/* How the guest forms and translates addresses now (arch/x86/guest_walk.h). */
+	void (*guest_mode)(struct vcpu *v, struct guest_mode *g);
+	/*
+	 * RIP to next_rip after an instruction (or one iteration of a REP
+	 * string instruction) the hypervisor emulated, as the CPU leaves it:
+	 * an interrupt shadow ends, and with RFLAGS.TF the single-step trap is due.
+	 */
+	void (*emulated)(struct vcpu *v, uint64_t next_rip);
 	void (*inject)(struct vcpu *v, enum event_kind kind, uint8_t vector, int has_error,
 		       uint32_t error);
 };

@@ -99,14 +99,21 @@ static int operand16(enum cpu_mode mode, const struct insn *in)
 	return (mode == MODE_16) != (in->opsize16 != 0);
 }
 
-static unsigned address_size(enum cpu_mode mode, const struct insn *in)
+unsigned insn_operand_size(enum cpu_mode mode, const struct insn *in)
+{
+	if (in->rex & 8)
+		return 8; /* REX.W wins over 66 (SDM Vol. 2A, 2.2.1.2) */
+	return operand16(mode, in) ? 2 : 4;
+}
+
+unsigned insn_address_size(enum cpu_mode mode, const struct insn *in)
 {
 	if (mode == MODE_64)
 		return in->addr_short ? 4 : 8;
 	return (mode == MODE_16) != (in->addr_short != 0) ? 2 : 4;
 }
 
-static int64_t sign_extend(uint64_t v, unsigned bytes)
+int64_t insn_sign_extend(uint64_t v, unsigned bytes)
 {
 	unsigned shift = 64 - 8 * bytes;
 
@@ -123,7 +130,7 @@ static int prefixes(struct cursor *c, enum cpu_mode mode, struct insn *in, uint8
 		case 0x67: in->addr_short = 1; in->rex = 0; continue;
 		case 0xf2: case 0xf3: in->rep = *op; in->rex = 0; continue;
 		case 0xf0: in->lock = 1; in->rex = 0; continue;
-		case 0x26: case 0x2e: case 0x36: case 0x3e: case 0x64: case 0x65: in->rex = 0; continue;
+		case 0x26: case 0x2e: case 0x36: case 0x3e: case 0x64: case 0x65: in->seg = *op; in->rex = 0; continue;
 		}
 		/* REX counts only right before the opcode; a later prefix voids it. */
 		if (mode == MODE_64 && (*op & 0xf0) == 0x40) {
@@ -152,7 +159,7 @@ static int modrm_operand(struct cursor *c, enum cpu_mode mode, struct insn *in)
 	in->has_modrm = 1;
 	mod = in->modrm >> 6;
 	rm = in->modrm & 7;
-	if (address_size(mode, in) == 2) {
+	if (insn_address_size(mode, in) == 2) {
 		disp = disp_size16(in->modrm);
 	} else if (mod != 3) {
 		if (rm == 4) {
@@ -170,7 +177,7 @@ static int modrm_operand(struct cursor *c, enum cpu_mode mode, struct insn *in)
 	}
 	if (take(c, disp, &d))
 		return -1;
-	in->disp = sign_extend(d, disp);
+	in->disp = insn_sign_extend(d, disp);
 	return 0;
 }
 
@@ -181,8 +188,8 @@ static unsigned imm_size(uint8_t kind, enum cpu_mode mode, const struct insn *in
 	case I_W: return 2;
 	case I_E: return 3;
 	case I_Z: return operand16(mode, in) ? 2 : 4;
-	case I_V: return (in->rex & 8) ? 8 : operand16(mode, in) ? 2 : 4;
-	case I_A: return address_size(mode, in);
+	case I_V: return insn_operand_size(mode, in);
+	case I_A: return insn_address_size(mode, in);
 	default: return 0;
 	}
 }

@@ -27,6 +27,7 @@ struct insn {
 	uint8_t addr_short; /* 67 prefix: the other address size (32 in 64-bit mode) */
 	uint8_t rep;        /* F2 or F3, 0 when none */
 	uint8_t lock;
+	uint8_t seg;        /* the last segment-override prefix (26, 2E, 36, 3E, 64, 65); 0 when none */
 	int64_t disp;
 	uint64_t imm;
 	unsigned imm_size;
@@ -34,5 +35,14 @@ struct insn {
 
 /* 0 and *in filled when the bytes start a valid instruction; -1 if not. */
 int insn_decode(const uint8_t *bytes, size_t len, enum cpu_mode mode, struct insn *in);
+
+/* The operand size in bytes (2, 4 or 8) of a decoded instruction that is not a byte operation. */
+unsigned insn_operand_size(enum cpu_mode mode, const struct insn *in);
+
+/* The address size in bytes (2, 4 or 8): of the ModRM operand, moffs, and string registers. */
+unsigned insn_address_size(enum cpu_mode mode, const struct insn *in);
+
+/* v's low bytes (0 to 8) as a signed number. */
+int64_t insn_sign_extend(uint64_t v, unsigned bytes);
 
 #endif

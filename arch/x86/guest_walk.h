@@ -18,6 +18,8 @@ struct guest_mode {
 	uint64_t cs_base;
 	uint8_t cs_long;      /* CS.L */
 	uint8_t cs_default32; /* CS.D/B */
+	uint8_t cpl;
+	uint64_t seg_base[6]; /* ES, CS, SS, DS, FS, GS (Sreg order): for data operands */
 };
 
 /* SDM Vol. 3A, 4.1.1 */

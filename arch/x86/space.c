@@ -100,27 +100,58 @@ static int read_guest_entry(void *ctx, uint64_t gpa, unsigned size, uint64_t *en
 	return 0;
 }
 
+enum guest_walk_result space_translate_virtual(const struct guest_space *s, const struct guest_mode *g,
+					       uint64_t linear, unsigned access, uint64_t *gpa)
+{
+	const struct guest_reader reader = { read_guest_entry, (void *)s };
+	struct guest_translation t;
+	enum guest_walk_result r = guest_translate(g, &reader, linear, access, &t);
+
+	*gpa = t.gpa;
+	return r;
+}
+
 enum guest_walk_result space_read_virtual(const struct guest_space *s, const struct guest_mode *g,
 					  uint64_t linear, unsigned access, uint8_t *buf, unsigned len)
 {
-	const struct guest_reader reader = { read_guest_entry, (void *)s };
 	unsigned done = 0, chunk, i;
 
 	while (done < len) {
-		struct guest_translation t;
-		enum guest_walk_result r = guest_translate(g, &reader, linear + done, access, &t);
+		uint64_t gpa;
+		enum guest_walk_result r = space_translate_virtual(s, g, linear + done, access, &gpa);
 		const uint8_t *p;
 		if (r != GUEST_WALK_OK)
 			return r;
-		chunk = 4096 - (unsigned)(t.gpa & 0xfff); /* one guest page at a time */
+		chunk = 4096 - (unsigned)(gpa & 0xfff); /* one guest page at a time */
 		if (chunk > len - done)
 			chunk = len - done;
-		p = space_ptr(s, t.gpa, chunk);
+		p = space_ptr(s, gpa, chunk);
 		if (!p)
 			return GUEST_WALK_OUTSIDE_RAM;
 		for (i = 0; i < chunk; i++)
 			buf[done + i] = p[i];
 		done += chunk;
 	}
+	return GUEST_WALK_OK;
+}
+
+enum guest_walk_result space_read_code(const struct guest_space *s, const struct guest_mode *g, uint64_t rip,
+				       uint8_t *bytes, unsigned *n, enum cpu_mode *mode)
+{
+	unsigned access = GUEST_ACCESS_FETCH | (g->cpl == 3 ? GUEST_ACCESS_USER : 0);
+	uint64_t linear, next_page;
+	enum guest_walk_result r;
+
+	*mode = guest_code_address(g, rip, &linear);
+	*n = 4096 - (unsigned)(linear & 0xfff);
+	if (*n > INSN_MAX)
+		*n = INSN_MAX;
+	r = space_read_virtual(s, g, linear, access, bytes, *n);
+	if (r != GUEST_WALK_OK)
+		return r;
+	/* The page of RIP is mapped (the CPU ran from it); the next may not be. */
+	guest_code_address(g, rip + *n, &next_page);
+	if (*n < INSN_MAX && space_read_virtual(s, g, next_page, access, bytes + *n, INSN_MAX - *n) == GUEST_WALK_OK)
+		*n = INSN_MAX;
 	return GUEST_WALK_OK;
 }

@@ -50,6 +50,19 @@ int space_unmap(struct guest_space *s, uint64_t gpa, uint64_t size);
 enum guest_walk_result space_read_virtual(const struct guest_space *s, const struct guest_mode *g,
 					  uint64_t linear, unsigned access, uint8_t *buf, unsigned len);
 
+/* The guest-physical address of a linear one, through the guest's paging in the mode g describes. */
+enum guest_walk_result space_translate_virtual(const struct guest_space *s, const struct guest_mode *g,
+					       uint64_t linear, unsigned access, uint64_t *gpa);
+
+/*
+ * The instruction at CS:RIP as the CPU fetched it, and its code's mode:
+ * INSN_MAX bytes in *n, or fewer when it ends its page and the next cannot
+ * be read (the decoder then finds it truncated if it goes on there).
+ * GUEST_WALK_OK, or why the byte at RIP cannot be read.
+ */
+enum guest_walk_result space_read_code(const struct guest_space *s, const struct guest_mode *g, uint64_t rip,
+				       uint8_t *bytes, unsigned *n, enum cpu_mode *mode);
+
 /* Host pointer to len bytes at gpa, all in one mapped page; NULL if not. */
 void *space_ptr(const struct guest_space *s, uint64_t gpa, uint64_t len);
 

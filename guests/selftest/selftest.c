@@ -5,8 +5,9 @@
  *     SELFTEST <name> PASS|FAIL <detail>
  *
  * The kernel command line picks a mode: the checks (default), a hostile
- * guest (mode=triple-fault, mode=unmapped-write, mode=virt-insn,
- * mode=cr8-spin, mode=db-storm, mode=ac-storm, mode=insn-flood), a load
+ * guest (mode=triple-fault, mode=virt-insn, mode=cr8-spin, mode=db-storm,
+ * mode=ac-storm, mode=insn-flood, and mmio.c's mode=mmio-unsupported,
+ * mode=mmio-tables, mode=mmio-cross-page, mode=mmio-prefixes), a load
  * for the scheduler (mode=spin, mode=idle, mode=work) or the
  * micro-benchmarks (mode=bench).
  */
@@ -121,6 +122,11 @@ static int64_t hypercall(uint64_t nr, uint64_t a, uint64_t b)
 	return hypercall3(nr, a, b, 0);
 }
 
+void hypercall_exit(uint64_t status)
+{
+	hypercall(HC_EXIT, status, 0);
+}
+
 /* ---- output ----------------------------------------------------------- */
 
 static void put(const char *s)
@@ -222,14 +228,14 @@ void trap_dispatch(struct trap_frame *f)
 }
 
 /* Arms the handler for one fault of an instruction of the given length. */
-static void expect_fault(int vector, unsigned length)
+void expect_fault(int vector, unsigned length)
 {
 	caught_vector = -1;
 	expected_length = length;
 	expected_vector = vector;
 }
 
-static int fault_taken(int vector)
+int fault_taken(int vector)
 {
 	int ok = caught_vector == vector;
 
@@ -330,7 +336,7 @@ static uint64_t pattern(uint64_t addr)
  * and the 2 MiB beyond it that touch_beyond_ram() reads, with 2 MiB pages,
  * in tables right after our image; returns where the tables end.
  */
-static uint64_t map_ram(uint64_t top)
+uint64_t map_ram(uint64_t top)
 {
 	uint64_t gibs = (top + 2 * MIB + GIB) / GIB, pdpts = (gibs + 511) / 512, i;
 	uint64_t *pml4 = (uint64_t *)(((uintptr_t)image_end + PAGE - 1) & ~(PAGE - 1));
@@ -635,12 +641,23 @@ static void check_io_width(void)
  * hypervisor emulates (OUT, RDMSR, CPUID) as much as the others: the same
  * number of traps with them as with NOPs in their place.
  */
+void db_count_start(void)
+{
+	db_traps = 0;
+	counting_db = 1;
+}
+
+unsigned db_count_stop(void)
+{
+	counting_db = 0;
+	return db_traps;
+}
+
 static unsigned single_step_traps(int emulated)
 {
 	uint32_t a = 0x5a, c = MSR_EFER, d = UART + UART_SCR;
 
-	db_traps = 0;
-	counting_db = 1;
+	db_count_start();
 	if (emulated)
 		__asm__ volatile("pushfq; orq $0x100, (%%rsp); popfq\n\t"
 				 "nop; outb %%al, %%dx; nop; rdmsr; cpuid; nop\n\t"
@@ -650,8 +667,7 @@ static unsigned single_step_traps(int emulated)
 		__asm__ volatile("pushfq; orq $0x100, (%%rsp); popfq\n\t"
 				 "nop; nop; nop; nop; nop; nop\n\t"
 				 "pushfq; andq $~0x100, (%%rsp); popfq" : : : "memory", "cc");
-	counting_db = 0;
-	return db_traps;
+	return db_count_stop();
 }
 
 static void check_single_step(void)
@@ -726,14 +742,18 @@ static void check_smp(void)
 	       (long long)started, (long long)ap_index, ap_apic_id, (long long)again, (long long)beyond);
 }
 
-/* Must be last, after check_ram() mapped it: the hypervisor stops a guest that touches memory it lacks. */
-static void touch_beyond_ram(uint64_t top)
+/*
+ * Must be last, after check_ram() mapped it: a read or write above RAM is
+ * emulated (check_mmio), but code cannot run there: the hypervisor stops
+ * the guest.
+ */
+static void run_beyond_ram(uint64_t top)
 {
 	uint64_t gpa = top + 2 * MIB;
 
-	print("SELFTEST beyond_ram EXPECT-STOP reading gpa 0x%llx\n", (unsigned long long)gpa);
-	(void)*(volatile uint64_t *)(uintptr_t)gpa;
-	report("beyond_ram", 0, "the read of 0x%llx returned", (unsigned long long)gpa);
+	print("SELFTEST beyond_ram EXPECT-STOP running code at gpa 0x%llx\n", (unsigned long long)gpa);
+	((void (*)(void))(uintptr_t)gpa)();
+	report("beyond_ram", 0, "the code at 0x%llx ran", (unsigned long long)gpa);
 }
 
 /* ---- CPL 3 ----------------------------------------------------------- */
@@ -855,14 +875,12 @@ static void insn_flood(void)
 	hypercall(HC_EXIT, ud == INSN_FLOOD ? 0 : 1, 0);
 }
 
-static void hostile(const char *mode)
+static void hostile(const char *mode, uint64_t top)
 {
 	print("SELFTEST hostile %s\n", mode);
 	if (str_eq(mode, "triple-fault")) {
 		load_idt(0); /* no handler for anything: #UD -> #DF -> shutdown */
 		__asm__ volatile("ud2");
-	} else if (str_eq(mode, "unmapped-write")) {
-		*(volatile uint64_t *)(uintptr_t)0xf0000000ull = 1;
 	} else if (str_eq(mode, "cr8-spin")) {
 		/* TPR 15 masks every interrupt vector below 0xf0: the host's CPU must not care. */
 		__asm__ volatile("mov %0, %%cr8" : : "r"(15ull));
@@ -879,6 +897,8 @@ static void hostile(const char *mode)
 		forbidden_insn();
 	} else if (str_eq(mode, "insn-flood")) {
 		insn_flood();
+	} else {
+		hostile_mmio(mode, top);
 	}
 	print("SELFTEST hostile %s survived\n", mode);
 }
@@ -1010,7 +1030,7 @@ void selftest_main(const uint8_t *bp)
 	if (str_eq(mode, "work"))
 		work();
 	if (mode[0]) {
-		hostile(mode);
+		hostile(mode, top);
 		hypercall(HC_EXIT, 1, 0);
 	}
 	check_fpu_initial();
@@ -1033,8 +1053,9 @@ void selftest_main(const uint8_t *bp)
 	check_hlt_wakeup();
 	check_smp();
 	check_ram(top);
+	check_mmio(top);
 	print("SELFTEST summary %u passed %u failed\n", passed, failed);
 	fpu_dirty(); /* for the next partition on this CPU to find, if it were not reset */
-	touch_beyond_ram(top);
+	run_beyond_ram(top);
 	hypercall(HC_EXIT, failed ? 1 : 0, 0);
 }

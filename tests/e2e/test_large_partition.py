@@ -21,8 +21,8 @@ def test_selftest_partition_of_6_gib_above_4_gib_passes(boot):
         found = run.expect_all({
             "ram": r"\[big\] SELFTEST ram_pattern (?P<verdict>PASS|FAIL) 0x[0-9a-f]+-0x(?P<top>[0-9a-f]+) ",
             "summary": r"\[big\] " + all_pass("qemu"),
-            # Beyond its 6 GiB: the guest's own page tables map it, the nested ones do not.
-            "stop": r"partition big: stopped: read of unmapped guest-physical address 0x180200000 at rip",
+            # Code beyond its 6 GiB: the guest's own page tables map it, the nested ones do not.
+            "stop": r"partition big: stopped: instruction fetch of unmapped guest-physical address 0x180200000 at rip",
         }, BOOT_TIMEOUT["qemu"] * 2)
         ram = found["ram"]
         assert ram.group("verdict") == "PASS", run.tail()

@@ -21,10 +21,10 @@ def test_three_selftests_on_two_cpus_all_pass(boot, path):
     with boot(path, THREE_ON_TWO_CFG) as run:
         expect_banner(run, path)
         expect_all_cpus_online(run, path)
-        # Each ends by reading beyond its RAM: stopped, the halted vCPU 1 of 'smp' too.
+        # Each ends by running code beyond its RAM: stopped, the halted vCPU 1 of 'smp' too.
         run.expect_all({
             **{name: rf"\[{name}\] " + all_pass(path) for name in ("one", "two", "smp")},
-            **{name + "_stop": rf"partition {name}: stopped: read of unmapped" for name in ("one", "two", "smp")},
+            **{name + "_stop": rf"partition {name}: stopped: instruction fetch of unmapped" for name in ("one", "two", "smp")},
             "ap": r"partition smp: vCPU 1 started on cpu 1\r",
             "smp_check": r"\[smp\] SELFTEST smp PASS vcpus=2 started=0 ap_index=1 ap_apic_id=1 "
                          r"start_again=-3 start_beyond=-2",
@@ -35,7 +35,7 @@ def test_three_selftests_on_two_cpus_all_pass(boot, path):
             assert f"partition {name}: started on cpu {cpu}," in log
         expect_console(run)
         run.command("list")
-        run.expect_all({name: rf"{name}\s+stopped on cpu \d, cpu_ms \d+, exits \d+: read of unmapped"
+        run.expect_all({name: rf"{name}\s+stopped on cpu \d, cpu_ms \d+, exits \d+: instruction fetch of unmapped"
                         for name in ("one", "two", "smp")}, 20)
 
 

@@ -8,7 +8,9 @@ from test_boot import BOOT_TIMEOUT, expect_banner, expect_console
 
 CHECKS = ["fpu_initial", "boot_state", "tsc", "cpuid_policy", "msr_policy", "uart_io", "hypercall",
           "virt_insn_ud", "xsetbv", "pat", "cr8", "cr_writes", "io_width", "single_step", "rdpmc",
-          "kernel_half", "compat_code", "hlt_wakeup", "smp", "ram_pattern"]
+          "kernel_half", "compat_code", "hlt_wakeup", "smp", "ram_pattern",
+          "mmio_read", "mmio_movzx_movsx", "mmio_alu_flags", "mmio_write_vanish", "mmio_string",
+          "mmio_long_insn", "mmio_single_step"]
 # Where the hypervisor itself performs MOV to CR0/CR4 (VT-x); AMD-V leaves them to the CPU.
 VMX_ONLY = ["cr_writes"]
 
@@ -46,7 +48,7 @@ cmdline = mode=triple-fault
 [partition wild]
 memory = 16M
 kernel = selftest.elf
-cmdline = mode=unmapped-write
+cmdline = mode=mmio-unsupported
 
 [partition virt]
 memory = 16M
@@ -57,6 +59,18 @@ cmdline = mode=virt-insn
 memory = 16M
 kernel = selftest.elf
 """
+
+
+# mode=mmio-unsupported: ADDL $1, [RBX] (83 03 01) on the first page above its 16 MiB; the
+# exit of a read-modify-write is a read on AMD-V, a write on VT-x (its qualification has both).
+UNSUPPORTED_MMIO = (r"MMIO (read|write) of 0x1000000 at rip 0x[0-9a-f]+: an instruction not emulated on MMIO "
+                    r"\(bytes 83 03 01\)")
+
+
+# mode=mmio-cross-page: 8B 03 at 0x...fff of a linear page whose next page is mapped above RAM.
+CROSSING = (r"instruction fetch of unmapped guest-physical address 0x1000000 at rip 0x[0-9a-f]+fff|"
+            r"MMIO read of 0x1000000 at rip 0x[0-9a-f]+fff: the instruction crosses into an unmapped page "
+            r"\(bytes 8b\)")
 
 
 def test_selftest_guest_passes_every_check(boot, path):
@@ -75,9 +89,9 @@ def test_selftest_guest_passes_every_check(boot, path):
         told = re.search(r"khz=(\d+)", results["tsc"][1])
         assert told and int(told.group(1)) == int(used.group(1)) * 1000 + int(used.group(2)), results["tsc"]
         run.expect(all_pass(path), 30)
-        # The guest then reads past its RAM: stopped, with the address, not crashed.
-        run.expect(r"partition selftest: stopped: read of unmapped guest-physical address "
-                   r"0x4200000 at rip 0x[0-9a-f]+", 30)
+        # The guest then runs code past its RAM: stopped, with the address, not crashed.
+        run.expect(r"partition selftest: stopped: instruction fetch of unmapped guest-physical address "
+                   r"0x4200000 at rip 0x4200000", 30)
         expect_console(run)
 
 
@@ -86,22 +100,50 @@ def test_hostile_guests_are_stopped_and_others_run(boot, path):
         expect_banner(run, path)
         run.expect_all({
             "tf": r"partition tf: stopped: triple fault \(shutdown\) at rip 0x[0-9a-f]+",
-            "wild": r"partition wild: stopped: write of unmapped guest-physical address 0xf0000000",
+            # ADD is not emulated on MMIO: stopped with the bytes and RIP.
+            "wild": r"partition wild: stopped: " + UNSUPPORTED_MMIO,
             "ud": r"partition virt: (VMRUN|VMXON) at rip 0x[0-9a-f]+: #UD injected",
             "virt": r"partition virt: stopped: triple fault",
             # A partition beside them runs in full: the hypervisor was not disturbed.
             "after": r"\[after\] " + all_pass(path),
-            "after_stop": r"partition after: stopped: read of unmapped guest-physical address",
+            "after_stop": r"partition after: stopped: instruction fetch of unmapped guest-physical address",
         }, BOOT_TIMEOUT[path] * 2)
         expect_console(run)
         # The console keeps each partition's fate.
         run.command("list")
         run.expect_all({
             "tf": STOPPED.format("tf") + r"triple fault",
-            "wild": STOPPED.format("wild") + r"write of unmapped guest-physical address 0xf0000000",
+            "wild": STOPPED.format("wild") + UNSUPPORTED_MMIO,
             "virt": STOPPED.format("virt") + r"triple fault",
-            "after": STOPPED.format("after") + r"read of unmapped",
+            "after": STOPPED.format("after") + r"instruction fetch of unmapped",
         }, 20)
+
+
+MMIO_HOSTILE_CFG = hv_cfg({
+    "tables": {"cmdline": "mode=mmio-tables"},
+    "cross": {"cmdline": "mode=mmio-cross-page"},
+    "long": {"cmdline": "mode=mmio-prefixes"},
+    "after": {},
+})
+
+
+def test_hostile_mmio_guests_are_stopped_and_others_run(boot, path):
+    """Guests that point their page tables above RAM, run an instruction
+    whose bytes go on into a page above RAM, or run a 16-byte instruction
+    on MMIO: each is stopped with the reason (or gets the CPU's #GP), and
+    a partition beside them passes every check."""
+    with boot(path, MMIO_HOSTILE_CFG) as run:
+        expect_banner(run, path)
+        run.expect_all({
+            # A read, or (QEMU) the write of an accessed bit.
+            "tables": r"partition tables: stopped: (read|write) of unmapped guest-physical address 0x1000000 "
+                      r"at rip 0x[0-9a-f]+ \(a guest page-table entry\)",
+            "cross": r"partition cross: stopped: " + CROSSING,
+            "long": r"\[long\] SELFTEST mmio_too_long PASS 16 bytes on MMIO: #GP",
+            "long_stop": r"partition long: stopped: exited with status 0",
+            "after": r"\[after\] " + all_pass(path),
+        }, BOOT_TIMEOUT[path] * 2)
+        expect_console(run)
 
 
 # On the console's CPU: one guest raises its TPR to 15 and spins, one takes
@@ -241,7 +283,7 @@ def test_restart_runs_a_stopped_partition_again_from_scratch(boot, path):
         expect_banner(run, path)
         run.expect(r"partition selftest: started on cpu 1", 60)
         run.expect(r"\[selftest\] " + all_pass(path), BOOT_TIMEOUT[path])
-        run.expect(r"partition selftest: stopped: read of unmapped", 30)
+        run.expect(r"partition selftest: stopped: instruction fetch of unmapped", 30)
         run.command("start nosuch")
         run.expect(r"no partition named 'nosuch'", 20)
         run.command("restart selftest")
@@ -249,4 +291,4 @@ def test_restart_runs_a_stopped_partition_again_from_scratch(boot, path):
         # From scratch: its memory reads as zeroes again, and every check passes again.
         run.expect(r"\[selftest\] SELFTEST ram_pattern PASS .* nonzero_at_start=0 ", BOOT_TIMEOUT[path])
         run.expect(r"\[selftest\] " + all_pass(path), 30)
-        run.expect(r"partition selftest: stopped: read of unmapped", 30)
+        run.expect(r"partition selftest: stopped: instruction fetch of unmapped", 30)

@@ -314,12 +314,18 @@ static void translate_io(const struct vmcb *c, struct vcpu_exit *e)
 	e->u.io.port = (uint16_t)(info >> 16);
 }
 
+/*
+ * EXITINFO1 is a page-fault error code (bit 1 write, bit 4 instruction
+ * fetch) with bit 33 set when the fault was on the guest's page tables
+ * rather than the final address (APM Vol. 2, 15.25.6).
+ */
 static void translate_npf(const struct vmcb *c, struct vcpu_exit *e)
 {
-	/* EXITINFO1 is a page-fault error code: bit 1 write, bit 4 instruction fetch. */
 	e->reason = EXIT_MEMORY;
 	e->u.mem.gpa = c->exit_info2;
 	e->u.mem.access = (c->exit_info1 & 2) ? GPT_WRITE : (c->exit_info1 & 0x10) ? GPT_EXEC : GPT_READ;
+	e->u.mem.table_walk = (c->exit_info1 >> 33) & 1;
+	e->u.mem.in_delivery = (c->exit_int_info & EVENT_VALID) != 0;
 }
 
 /*
@@ -421,58 +427,65 @@ static void svm_set_reg(struct vcpu *v, enum vcpu_reg r, uint64_t value)
 	}
 }
 
-/*
- * The instruction at CS:RIP, read through the guest's paging and decoded in
- * its code's mode. CS.L is attribute bit 9, CS.D/B bit 10 (APM Vol. 2, 15.5.1).
- */
-static int instruction_length(struct vcpu *v, const struct vmcb *c, unsigned *len, enum cpu_mode *mode)
+/* CS.L is attribute bit 9, CS.D/B bit 10 (APM Vol. 2, 15.5.1). */
+static void svm_guest_mode(struct vcpu *v, struct guest_mode *g)
 {
-	const struct guest_space *s = arch_of(v)->space;
-	const struct guest_mode g = { c->cr0, c->cr3, c->cr4, c->efer, c->rflags, c->cs.base,
-				      (c->cs.attrib >> 9) & 1, (c->cs.attrib >> 10) & 1 };
-	unsigned access = GUEST_ACCESS_FETCH | (c->cpl == 3 ? GUEST_ACCESS_USER : 0), n;
-	uint64_t linear, next_page;
-	enum guest_walk_result r;
-	uint8_t bytes[INSN_MAX];
-	struct insn in;
+	const struct vmcb *c = arch_of(v)->vmcb;
+	const struct guest_mode m = {
+		c->cr0, c->cr3, c->cr4, c->efer, c->rflags, c->cs.base, (c->cs.attrib >> 9) & 1,
+		(c->cs.attrib >> 10) & 1, c->cpl, { c->es.base, c->cs.base, c->ss.base, c->ds.base, c->fs.base, c->gs.base },
+	};
 
-	*mode = guest_code_address(&g, c->rip, &linear);
-	n = 4096 - (unsigned)(linear & 0xfff);
-	if (n > INSN_MAX)
-		n = INSN_MAX;
-	r = space_read_virtual(s, &g, linear, access, bytes, n);
+	*g = m;
+}
+
+/* The length of the instruction at CS:RIP, decoded in its code's mode. */
+static int instruction_length(struct vcpu *v, unsigned *len, enum cpu_mode *mode)
+{
+	struct guest_mode g;
+	uint8_t bytes[INSN_MAX];
+	enum guest_walk_result r;
+	struct insn in;
+	unsigned n;
+
+	svm_guest_mode(v, &g);
+	r = space_read_code(arch_of(v)->space, &g, arch_of(v)->vmcb->rip, bytes, &n, mode);
 	if (r != GUEST_WALK_OK)
 		return r == GUEST_WALK_NOT_CANONICAL ? SKIP_NOT_CANONICAL : -1;
-	/* The page of RIP is mapped (the CPU ran from it); the next may not be. */
-	guest_code_address(&g, c->rip + n, &next_page);
-	if (n < INSN_MAX && space_read_virtual(s, &g, next_page, access, bytes + n, INSN_MAX - n) == GUEST_WALK_OK)
-		n = INSN_MAX;
 	if (insn_decode(bytes, n, *mode, &in))
 		return -1;
 	*len = in.length;
 	return 0;
 }
 
-static int svm_skip_instruction(struct vcpu *v, const struct vcpu_exit *e)
+/* RIP moves on as after the instruction (APM Vol. 2, 13.1.4 for the single-step trap it owes). */
+static void svm_emulated(struct vcpu *v, uint64_t next_rip)
 {
 	struct vmcb *c = arch_of(v)->vmcb;
+
+	c->rip = next_rip;
+	c->interrupt_shadow = 0; /* a STI or MOV SS shadow ends with the instruction */
+	if (c->rflags & RFLAGS_TF) {
+		c->dr6 |= DR6_BS;
+		c->event_inject = VEC_DB | EVENT_TYPE_EXCEPTION | EVENT_VALID;
+	}
+}
+
+static int svm_skip_instruction(struct vcpu *v, const struct vcpu_exit *e)
+{
+	const struct vmcb *c = arch_of(v)->vmcb;
 	enum cpu_mode mode;
 	unsigned len;
 	int r;
 
 	if (e->reason == EXIT_IO)
-		c->rip = c->exit_info2; /* the next RIP, saved for every I/O intercept */
+		svm_emulated(v, c->exit_info2); /* the next RIP, saved for every I/O intercept */
 	else if (svm.features & SVM_FEATURE_NRIPS)
-		c->rip = c->next_rip;
-	else if ((r = instruction_length(v, c, &len, &mode)) != 0)
+		svm_emulated(v, c->next_rip);
+	else if ((r = instruction_length(v, &len, &mode)) != 0)
 		return r;
 	else
-		c->rip = guest_rip_advance(mode, c->rip, len);
-	c->interrupt_shadow = 0; /* a STI or MOV SS shadow ends with the instruction */
-	if (c->rflags & RFLAGS_TF) { /* the single-step trap the instruction owes (APM Vol. 2, 13.1.4) */
-		c->dr6 |= DR6_BS;
-		c->event_inject = VEC_DB | EVENT_TYPE_EXCEPTION | EVENT_VALID;
-	}
+		svm_emulated(v, guest_rip_advance(mode, c->rip, len));
 	return 0;
 }
 
@@ -512,5 +525,7 @@ const struct vcpu_ops svm_ops = {
 	.get_reg = svm_get_reg,
 	.set_reg = svm_set_reg,
 	.skip_instruction = svm_skip_instruction,
+	.guest_mode = svm_guest_mode,
+	.emulated = svm_emulated,
 	.inject = svm_inject,
 };

@@ -540,12 +540,17 @@ static void vmx_inject(struct vcpu *v, enum event_kind kind, uint8_t vector, int
  * due after it, which the pending-debug-exceptions field delivers after
  * the next VM entry (SDM Vol. 3C, 25.4.2 and 27.7.3).
  */
-static void step_over(void)
+static void finish_instruction(uint64_t next_rip)
 {
-	vmwrite(GUEST_RIP, vmread(GUEST_RIP) + vmread(EXIT_INSTRUCTION_LENGTH));
+	vmwrite(GUEST_RIP, next_rip);
 	vmwrite(GUEST_INTERRUPTIBILITY, vmread(GUEST_INTERRUPTIBILITY) & ~3ull);
 	if (vmread(GUEST_RFLAGS) & RFLAGS_TF)
 		vmwrite(GUEST_PENDING_DBG_EXCEPTIONS, vmread(GUEST_PENDING_DBG_EXCEPTIONS) | DR6_BS);
+}
+
+static void step_over(void)
+{
+	finish_instruction(vmread(GUEST_RIP) + vmread(EXIT_INSTRUCTION_LENGTH));
 }
 
 /* The guest's TPR: in the virtual-APIC page with the TPR shadow (bits 7:4 of VTPR), else ours. */
@@ -690,6 +695,12 @@ static void translate_io(struct vcpu_exit *e)
 	e->u.io.port = (uint16_t)(q >> 16);
 }
 
+/*
+ * The qualification (SDM Vol. 3C, Table 28-7): bit 1 write, bit 2 fetch;
+ * with bit 7 set, bit 8 clear says the access was to a guest paging-
+ * structure entry. IDT-vectoring information is valid when the access
+ * was part of delivering an event.
+ */
 static void translate_ept(struct vcpu_exit *e, int misconfig)
 {
 	uint64_t q = vmread(EXIT_QUALIFICATION);
@@ -697,6 +708,8 @@ static void translate_ept(struct vcpu_exit *e, int misconfig)
 	e->reason = misconfig ? EXIT_MEMORY_MISCONFIG : EXIT_MEMORY;
 	e->u.mem.gpa = vmread(GUEST_PHYSICAL_ADDRESS);
 	e->u.mem.access = (q & 2) ? GPT_WRITE : (q & 4) ? GPT_EXEC : GPT_READ;
+	e->u.mem.table_walk = (q & 0x180) == 0x80;
+	e->u.mem.in_delivery = (vmread(IDT_VECTORING_INFO) >> 31) & 1;
 }
 
 static void write_dr6(uint64_t value)
@@ -894,6 +907,34 @@ static int vmx_skip_instruction(struct vcpu *v, const struct vcpu_exit *e)
 	return 0;
 }
 
+/*
+ * For an EPT violation the caller decoded the instruction: it is not an
+ * exit the VM-exit instruction-length field is defined for (SDM Vol. 3C,
+ * "Information for VM Exits Due to Instruction Execution").
+ */
+static void vmx_emulated(struct vcpu *v, uint64_t next_rip)
+{
+	load(v);
+	finish_instruction(next_rip);
+}
+
+/* CS.L is access-rights bit 13, CS.D/B bit 14; the CPL is SS.DPL (SDM Vol. 3C, 25.4.1). */
+static void vmx_guest_mode(struct vcpu *v, struct guest_mode *g)
+{
+	uint64_t cs;
+
+	load(v);
+	cs = vmread(GUEST_CS_ACCESS);
+	*g = (struct guest_mode){
+		.cr0 = vmread(GUEST_CR0), .cr3 = vmread(GUEST_CR3), .cr4 = vmread(GUEST_CR4),
+		.efer = vmread(GUEST_EFER), .rflags = vmread(GUEST_RFLAGS), .cs_base = vmread(GUEST_CS_BASE),
+		.cs_long = (cs >> 13) & 1, .cs_default32 = (cs >> 14) & 1,
+		.cpl = (uint8_t)((vmread(GUEST_SS_ACCESS) >> 5) & 3),
+		.seg_base = { vmread(GUEST_ES_BASE), vmread(GUEST_CS_BASE), vmread(GUEST_SS_BASE),
+			      vmread(GUEST_DS_BASE), vmread(GUEST_FS_BASE), vmread(GUEST_GS_BASE) },
+	};
+}
+
 static void vmx_inject(struct vcpu *v, enum event_kind kind, uint8_t vector, int has_error, uint32_t error)
 {
 	uint32_t type = kind == EVENT_EXCEPTION ? 3 : kind == EVENT_NMI ? 2 : 0;
@@ -925,5 +966,7 @@ const struct vcpu_ops vmx_ops = {
 	.get_reg = vmx_get_reg,
 	.set_reg = vmx_set_reg,
 	.skip_instruction = vmx_skip_instruction,
+	.guest_mode = vmx_guest_mode,
+	.emulated = vmx_emulated,
 	.inject = vmx_inject,
 };
