@@ -7,6 +7,7 @@
  */
 #include "arch.h"
 #include "gpt.h"
+#include "lib/fmt.h"
 #include "mmio_emul.h"
 #include "partition.h"
 #include "space.h"
@@ -22,12 +23,11 @@ struct mmio_context {
 	enum cpu_mode mode;
 };
 
-/* RAM is read and written in place, the rest through the bus. Little-endian, as the guest's CPU. */
+/* RAM is read and written in place, the rest through the bus; x86 is little-endian on both sides. */
 static int bus_access(void *ctx, uint64_t gpa, unsigned size, int write, uint64_t *value)
 {
 	struct mmio_context *m = ctx;
 	uint8_t *ram;
-	unsigned i;
 
 	if (!write)
 		*value = 0;
@@ -36,14 +36,12 @@ static int bus_access(void *ctx, uint64_t gpa, unsigned size, int write, uint64_
 		return 0;
 	}
 	ram = space_ptr(m->p->space, gpa, size);
-	if (!ram)
+	if (!ram || size > sizeof(*value))
 		return -1;
-	for (i = 0; i < size; i++) {
-		if (write)
-			ram[i] = (uint8_t)(*value >> (8 * i));
-		else
-			*value |= (uint64_t)ram[i] << (8 * i);
-	}
+	if (write)
+		__builtin_memcpy(ram, value, size);
+	else
+		__builtin_memcpy(value, ram, size);
 	return 0;
 }
 
@@ -91,19 +89,14 @@ static const char *fetch_failure(enum guest_walk_result r)
 /* The instruction's bytes in hex: its length if it decodes, else all that were read. */
 static void bytes_text(char *text, const uint8_t *bytes, unsigned n, enum cpu_mode mode)
 {
-	static const char hex[] = "0123456789abcdef";
 	struct insn in;
-	unsigned i;
+	unsigned i, len = 0;
 
 	if (insn_decode(bytes, n, mode, &in) == 0)
 		n = in.length;
-	for (i = 0; i < n; i++) {
-		text[3 * i] = hex[bytes[i] >> 4];
-		text[3 * i + 1] = hex[bytes[i] & 15];
-		text[3 * i + 2] = i + 1 < n ? ' ' : 0;
-	}
-	if (n == 0)
-		text[0] = 0;
+	text[0] = 0;
+	for (i = 0; i < n; i++)
+		len += (unsigned)fmt(text + len, BYTES_TEXT - len, i ? " %02x" : "%02x", bytes[i]);
 }
 
 static void refuse(struct vcpu *v, const struct vcpu_exit *e, const uint8_t *bytes, unsigned n,
