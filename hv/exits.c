@@ -89,11 +89,11 @@ static int64_t hypercall(struct vcpu *v)
 }
 
 /*
- * HLT: the vCPU waits for its next event, using no CPU time meanwhile.
- * Until virtual devices raise interrupts, the only event is a
- * HC_WAKE_AFTER timer; a vCPU with none sleeps until its partition
- * stops. With interrupts off nothing could ever wake it: stopped, and
- * told why. Returns -1 when the vCPU sleeps.
+ * HLT: the vCPU waits for its next event, using no CPU time meanwhile:
+ * an interrupt its local APIC can give it, or a HC_WAKE_AFTER timer; a
+ * vCPU with neither sleeps until one comes or its partition stops. With
+ * interrupts off nothing could ever wake it: stopped, and told why.
+ * Returns -1 when the vCPU sleeps.
  */
 static int halt(struct vcpu *v, const struct vcpu_exit *e)
 {
@@ -106,8 +106,7 @@ static int halt(struct vcpu *v, const struct vcpu_exit *e)
 	}
 	if (scheduler_wake_if_due(v, arch_tsc()))
 		return 0;
-	scheduler_block(v); /* the scheduler injects the vector when the time comes */
-	return -1;
+	return scheduler_block(v); /* unless an interrupt came meanwhile */
 }
 
 static const char *access_name(unsigned access)
@@ -195,6 +194,8 @@ int vcpu_handle_exit(struct vcpu *v, const struct vcpu_exit *e)
 	case EXIT_NMI:
 	case EXIT_SLICE_END:
 		return 0; /* the host's own event; the guest just runs on */
+	case EXIT_INTERRUPT_WINDOW:
+		return 0; /* the next entry gives it the interrupt that waited */
 	case EXIT_MEMORY:
 		return memory(v, e);
 	case EXIT_MEMORY_MISCONFIG:

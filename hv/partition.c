@@ -12,6 +12,8 @@
 #include "log.h"
 #include "mm.h"
 #include "scheduler.h"
+#include "vcpu_irq.h"
+#include "vdev/platform.h"
 
 void partition_init(struct partition *p, const struct cfg_partition *cfg, const struct boot_info *bi,
 		    const struct vcpu_ops *ops)
@@ -53,6 +55,7 @@ static void init_vcpus(struct partition *p)
 		*v = (struct vcpu){ .part = p, .ops = p->ops, .id = i, .wake_vector = -1 };
 		v->se = (struct sched_entity){ .share = cfg->share, .affinity = cfg->affinity[i],
 					       .exclusive = cfg->exclusive, .runnable = 1 };
+		vcpu_irq_reset(v);
 	}
 }
 
@@ -61,7 +64,9 @@ static const char *attach_devices(struct partition *p)
 {
 	vdev_bus_init(&p->bus);
 	vuart_init(&p->uart, p->cfg->name);
-	if (vdev_claim_ports(p, VUART_BASE, VUART_PORTS, &vuart_ops, &p->uart))
+	vioapic_reset(&p->ioapic, p->cfg->vcpus);
+	if (vdev_claim_ports(p, VUART_BASE, VUART_PORTS, &vuart_ops, &p->uart) ||
+	    vdev_claim_mmio(p, PLATFORM_IOAPIC_BASE, VIOAPIC_MMIO_SIZE, &vioapic_ops, p))
 		return p->bus.refused;
 	return 0;
 }

@@ -17,6 +17,7 @@
 #include "ratelimit.h"
 #include "vcpu.h"
 #include "vdev/bus.h"
+#include "vdev/ioapic.h"
 #include "vdev/uart.h"
 
 #define STOP_REASON_MAX 160
@@ -32,6 +33,7 @@ struct partition {
 	unsigned live;                 /* vCPUs in a run queue */
 	struct vdev_bus bus;           /* the port and MMIO ranges of its devices */
 	struct vuart uart;
+	struct vioapic ioapic;
 	volatile enum part_state state;
 	int restart;                   /* start again once stopped */
 	unsigned cpu;                  /* where vCPU 0 runs or ran */

@@ -7,6 +7,7 @@
 #include "mm.h"
 #include "partition.h"
 #include "sched.h"
+#include "vcpu_irq.h"
 
 #define NS_PER_S 1000000000ull
 #define POLL_NS 10000000ull /* CPU 0 looks at the console at least this often */
@@ -78,11 +79,26 @@ void scheduler_kick(struct vcpu *v)
 	arch_kick(v->se.cpu); /* the caller's own CPU looks again anyway */
 }
 
-void scheduler_block(struct vcpu *v)
+/* The check for an interrupt and the block are one step under the lock, which scheduler_wake() takes too. */
+int scheduler_block(struct vcpu *v)
+{
+	int pending;
+
+	spin_lock(&lock);
+	pending = vcpu_irq_pending(v);
+	if (!pending)
+		sched_block(&v->se);
+	spin_unlock(&lock);
+	return pending ? 0 : -1;
+}
+
+void scheduler_wake(struct vcpu *v)
 {
 	spin_lock(&lock);
-	sched_block(&v->se);
+	if (v->started && !v->se.runnable)
+		sched_wake(&sched, &v->se);
 	spin_unlock(&lock);
+	scheduler_kick(v);
 }
 
 int scheduler_wake_if_due(struct vcpu *v, uint64_t now)
@@ -95,8 +111,9 @@ int scheduler_wake_if_due(struct vcpu *v, uint64_t now)
 }
 
 /*
- * With the lock held: this CPU's sleepers whose wake-up time has come get
- * their interrupt and run again. Returns the next wake-up time, or 0.
+ * With the lock held: the APIC timers of this CPU's vCPUs that are due
+ * fire; sleepers with an interrupt now, or whose HC_WAKE_AFTER time has
+ * come, run again. Returns the next time one of them is due, or 0.
  */
 static uint64_t wake_sleepers(unsigned cpu, uint64_t now)
 {
@@ -105,9 +122,10 @@ static uint64_t wake_sleepers(unsigned cpu, uint64_t now)
 
 	for (e = sched.cpu[cpu].queue; e; e = e->next) {
 		struct vcpu *v = vcpu_of(e);
+		next = earliest(next, vcpu_irq_timer(v, now));
 		if (e->runnable)
 			continue;
-		if (scheduler_wake_if_due(v, now))
+		if (scheduler_wake_if_due(v, now) || vcpu_irq_pending(v))
 			sched_wake(&sched, e);
 		else if (v->wake_vector >= 0)
 			next = earliest(next, v->wake_tsc);
@@ -145,7 +163,7 @@ static void switch_extended_state(unsigned cpu, struct vcpu *v)
 
 static int keeps_running(const struct vcpu *v, const struct vcpu_exit *e)
 {
-	return e->reason != EXIT_INTERRUPT && e->reason != EXIT_SLICE_END &&
+	return e->reason != EXIT_INTERRUPT && e->reason != EXIT_SLICE_END && !v->timer_changed &&
 	       v->part->state == PART_RUNNING && v->se.runnable;
 }
 
@@ -164,7 +182,9 @@ static void run_slice(struct vcpu *v, unsigned cpu, uint64_t wake)
 	if (cpu == 0 && poll_cpu0)
 		timer = earliest(timer, start + poll_ticks);
 	arch_timer_arm(timer);
+	v->timer_changed = 0;
 	do {
+		vcpu_irq_inject(v);
 		v->ops->run(v, &e);
 		v->exits++;
 	} while (vcpu_handle_exit(v, &e) == 0 && keeps_running(v, &e));

@@ -27,8 +27,14 @@ void scheduler_hold(struct vcpu *v, int hold);
 /* Makes v's CPU stop running v, if it is, and look at its queue again. */
 void scheduler_kick(struct vcpu *v);
 
-/* On v's CPU: v halted; it sleeps until its wake-up time (or for good, if none). */
-void scheduler_block(struct vcpu *v);
+/*
+ * On v's CPU: v halted; it sleeps until an interrupt for it or its
+ * wake-up time (or for good, if none). 0 if an interrupt is there
+ * already (v runs on), -1 if it sleeps.
+ */
+int scheduler_block(struct vcpu *v);
+/* From any CPU: an interrupt came for v; a sleeping v wakes, a running v looks at its APIC again. */
+void scheduler_wake(struct vcpu *v);
 /* On v's CPU: if v's HC_WAKE_AFTER time has come, its vector is injected; 1 if so. */
 int scheduler_wake_if_due(struct vcpu *v, uint64_t now);
 

@@ -9,6 +9,7 @@
 #include <stdint.h>
 
 #include "sched.h"
+#include "vdev/vlapic.h"
 
 /* General registers in x86 encoding order, then the others hv/ needs. */
 enum vcpu_reg {
@@ -16,6 +17,7 @@ enum vcpu_reg {
 	REG_R8, REG_R9, REG_R10, REG_R11, REG_R12, REG_R13, REG_R14, REG_R15,
 	REG_RIP, REG_RFLAGS, REG_CR0, REG_CR3, REG_CR4, REG_EFER,
 	REG_PAT, /* the vCPU's own IA32_PAT */
+	REG_CR8, /* the task priority, TPR bits 7:4 */
 	REG_COUNT
 };
 #define REG_GPRS 16
@@ -38,6 +40,7 @@ enum vcpu_exit_reason {
 	EXIT_INTERRUPT,    /* a host interrupt arrived while the guest ran */
 	EXIT_SLICE_END,    /* the backend's own timer ended the time slice (slice_end) */
 	EXIT_NMI,
+	EXIT_INTERRUPT_WINDOW, /* the guest can take the interrupt that waits (interrupt_window) */
 	EXIT_ENTRY_FAILED, /* the CPU refused the guest state */
 	EXIT_UNKNOWN,
 };
@@ -94,6 +97,9 @@ struct vcpu {
 	uint64_t exits;
 	uint64_t wake_tsc;       /* HC_WAKE_AFTER: inject wake_vector then */
 	int wake_vector;         /* -1: none pending */
+	struct vlapic apic;      /* its local APIC (vcpu_irq.h) */
+	int irq_window;          /* an interrupt window is open for it */
+	int timer_changed;       /* its APIC timer moved: the slice ends to arm the host timer */
 };
 
 enum event_kind { EVENT_INTERRUPT, EVENT_NMI, EVENT_EXCEPTION };
@@ -134,6 +140,14 @@ struct vcpu_ops {
 	void (*emulated)(struct vcpu *v, uint64_t next_rip);
 	void (*inject)(struct vcpu *v, enum event_kind kind, uint8_t vector, int has_error,
 		       uint32_t error);
+	/* 1 if an event of kind can be injected at the next entry: not blocked, none queued yet. */
+	int (*can_inject)(struct vcpu *v, enum event_kind kind);
+	/*
+	 * Priority class 1-15: the guest exits (EXIT_INTERRUPT_WINDOW) as soon
+	 * as it could take an interrupt of that class: RFLAGS.IF set, no
+	 * interrupt shadow, its TPR below the class. 0 closes the window.
+	 */
+	void (*interrupt_window)(struct vcpu *v, unsigned priority_class);
 };
 
 /* The backend this CPU offers, chosen from CPUID; NULL if neither. */

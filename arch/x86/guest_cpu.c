@@ -6,6 +6,7 @@
 #include "policy.h"
 #include "tsc_rate.h"
 #include "vcpu.h"
+#include "vcpu_irq.h"
 
 #define CR4_OSXSAVE (1ull << 18)
 #define XCR0_X87 1ull
@@ -30,6 +31,8 @@ void arch_guest_cpuid(struct vcpu *v)
 		.osxsave = (v->ops->get_reg(v, REG_CR4) & CR4_OSXSAVE) != 0,
 		.tsc_khz = (uint32_t)(arch_tsc_hz() / 1000),
 		.tsc_leaf_agrees = tsc_rate_is_announced(),
+		.apic_enabled = vlapic_enabled(&v->apic),
+		.apic_bus_khz = (uint32_t)(VLAPIC_BUS_HZ / 1000),
 	};
 	struct cpuid_regs r = cpuid_policy(leaf, subleaf, cpuid(leaf, subleaf), &g);
 
@@ -44,7 +47,13 @@ int arch_guest_msr(struct vcpu *v, int write, uint32_t msr)
 	struct msr_state s = { v->ops->get_reg(v, REG_EFER), efer_guest_bits(cpuid(0x80000001, 0).edx),
 			       arch_tsc() + v->part->tsc_offset, v->ops->get_reg(v, REG_CR0), v->ops->get_reg(v, REG_PAT) };
 	uint64_t value = write ? edx_eax(v) : 0;
+	int apic = vcpu_apic_msr(v, write, msr, &value);
 
+	if (apic != 1) {
+		if (apic == 0 && !write)
+			set_edx_eax(v, value);
+		return apic;
+	}
 	switch (msr_policy(msr, write, &value, &s)) {
 	case MSR_EMULATE:
 		if (write && msr == MSR_PAT)

@@ -12,12 +12,14 @@
 #include "partition.h"
 #include "space.h"
 #include "vcpu.h"
+#include "vcpu_irq.h"
 #include "vdev/bus.h"
 
 #define PAGE_SIZE 4096u
 #define BYTES_TEXT (INSN_MAX * 3 + 1)
 
 struct mmio_context {
+	struct vcpu *v;
 	struct partition *p;
 	struct guest_mode g;
 	enum cpu_mode mode;
@@ -32,7 +34,8 @@ static int bus_access(void *ctx, uint64_t gpa, unsigned size, int write, uint64_
 	if (!write)
 		*value = 0;
 	if (gpa >= m->p->ram_size) {
-		vdev_mmio_access(m->p, gpa, size, write, value);
+		if (!vcpu_apic_mmio(m->v, gpa, size, write, value)) /* each vCPU its own APIC at one address */
+			vdev_mmio_access(m->p, gpa, size, write, value);
 		return 0;
 	}
 	ram = space_ptr(m->p->space, gpa, size);
@@ -112,7 +115,7 @@ static void refuse(struct vcpu *v, const struct vcpu_exit *e, const uint8_t *byt
 
 int arch_guest_mmio(struct vcpu *v, const struct vcpu_exit *e)
 {
-	struct mmio_context m = { .p = v->part };
+	struct mmio_context m = { .v = v, .p = v->part };
 	const struct mmio_bus bus = { bus_access, translate, &m };
 	struct mmio_cpu cpu;
 	uint8_t bytes[INSN_MAX];

@@ -7,7 +7,10 @@
 #define ECX1_VMX (1u << 5)
 #define ECX1_SMX (1u << 6)
 #define ECX1_PDCM (1u << 15)
+#define ECX1_X2APIC (1u << 21)
+#define ECX1_TSC_DEADLINE (1u << 24)
 #define ECX1_OSXSAVE (1u << 27)
+#define EDX1_APIC (1u << 9)
 #define ECX1_HYPERVISOR (1u << 31)
 /* CPUID.80000001 ECX (AMD APM Vol. 3, E.4.2). */
 #define ECX81_SVM (1u << 2)
@@ -48,6 +51,10 @@ static struct cpuid_regs leaf1(struct cpuid_regs r, const struct cpuid_guest *g)
 {
 	r.ecx &= ~(ECX1_MONITOR | ECX1_VMX | ECX1_SMX | ECX1_PDCM | ECX1_OSXSAVE);
 	r.ecx |= ECX1_HYPERVISOR | (g->osxsave ? ECX1_OSXSAVE : 0);
+	/* The local APIC is the hypervisor's, whatever the host's: x2APIC and the TSC-deadline
+	 * timer always; the APIC bit follows IA32_APIC_BASE's enable (SDM Vol. 3A, 11.4.3). */
+	r.ecx |= ECX1_X2APIC | ECX1_TSC_DEADLINE;
+	r.edx = g->apic_enabled ? r.edx | EDX1_APIC : r.edx & ~EDX1_APIC;
 	/* EBX: initial APIC ID in 31:24, logical processor count in 23:16. */
 	r.ebx = (r.ebx & 0xffff) | (g->vcpu_id << 24) | ((g->vcpu_count & 0xff) << 16);
 	return r;
@@ -71,8 +78,9 @@ struct cpuid_regs cpuid_policy(uint32_t leaf, uint32_t subleaf, struct cpuid_reg
 		return g->tsc_leaf_agrees ? host : none;
 	case HV_CPUID_BASE:
 		return signature();
-	case HV_CPUID_TIMING: /* EBX, the LAPIC bus rate: 0 until a virtual LAPIC is offered */
+	case HV_CPUID_TIMING:
 		none.eax = g->tsc_khz;
+		none.ebx = g->apic_bus_khz;
 		return none;
 	case 0x80000001:
 		host.ecx &= ~(ECX81_SVM | ECX81_PERFCTR_CORE | ECX81_PERFCTR_NB | ECX81_PERFCTR_LLC);

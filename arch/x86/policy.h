@@ -21,6 +21,8 @@ struct cpuid_guest {
 	int osxsave; /* guest CR4.OSXSAVE */
 	uint32_t tsc_khz; /* the TSC rate the hypervisor uses */
 	int tsc_leaf_agrees; /* the host's CPUID 0x15 states that same rate */
+	int apic_enabled; /* the vCPU's IA32_APIC_BASE global enable */
+	uint32_t apic_bus_khz; /* its local APIC timer's input clock */
 };
 
 /*

@@ -27,7 +27,24 @@ static void leaf1_hides_vmx_and_shows_the_hypervisor(void **state)
 	assert_int_equal(r.ecx & (1u << 27), 0); /* guest CR4.OSXSAVE is clear */
 	assert_int_equal(r.ebx >> 24, 1);        /* vCPU id as APIC id */
 	assert_int_equal((r.ebx >> 16) & 0xff, 2);
-	assert_int_equal(r.edx, host.edx);
+	assert_int_equal(r.edx, host.edx & ~(1u << 9)); /* the guest's APIC is off in `guest` */
+	assert_int_not_equal(r.ecx & (1u << 21), 0);  /* x2APIC */
+	assert_int_not_equal(r.ecx & (1u << 24), 0);  /* TSC-deadline timer */
+}
+
+static void apic_bit_follows_the_apic_base_enable(void **state)
+{
+	struct cpuid_guest g = guest;
+	struct cpuid_regs host = { 0, 0, 0, 0 }, r;
+
+	(void)state;
+	g.apic_enabled = 1;
+	r = cpuid_policy(1, 0, host, &g); /* the host's own bit does not matter */
+	assert_int_not_equal(r.edx & (1u << 9), 0);
+	host.edx = 1u << 9;
+	g.apic_enabled = 0;
+	r = cpuid_policy(1, 0, host, &g);
+	assert_int_equal(r.edx & (1u << 9), 0);
 }
 
 static void osxsave_follows_the_guest(void **state)
@@ -66,9 +83,11 @@ static void tsc_rate_is_told_where_it_is_known(void **state)
 
 	(void)state;
 	g.tsc_khz = 1992000;
+	g.apic_bus_khz = 100000;
 	r = cpuid_policy(HV_CPUID_TIMING, 0, host, &g);
 	assert_int_equal(r.eax, 1992000);
-	assert_int_equal(r.ebx | r.ecx | r.edx, 0); /* no virtual LAPIC: its bus rate is not told */
+	assert_int_equal(r.ebx, 100000); /* the local APIC timer's input clock */
+	assert_int_equal(r.ecx | r.edx, 0);
 	r = cpuid_policy(0x15, 0, host, &g); /* the host's leaf disagrees with the rate in use */
 	assert_int_equal(r.eax | r.ebx | r.ecx | r.edx, 0);
 	g.tsc_leaf_agrees = 1;
@@ -326,6 +345,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(leaf1_hides_vmx_and_shows_the_hypervisor),
 		cmocka_unit_test(osxsave_follows_the_guest),
+		cmocka_unit_test(apic_bit_follows_the_apic_base_enable),
 		cmocka_unit_test(signature_leaf),
 		cmocka_unit_test(tsc_rate_is_told_where_it_is_known),
 		cmocka_unit_test(svm_and_perf_counters_hidden),

@@ -33,6 +33,7 @@ void svm_run_guest(uint64_t vmcb_pa, uint64_t *gprs, uint64_t host_vmcb_pa);
 #define VEC_AC 17
 #define DR6_BS (1ull << 14)
 #define RFLAGS_TF (1ull << 8)
+#define RFLAGS_IF (1ull << 9)
 
 struct svm_vcpu {
 	struct vmcb *vmcb;
@@ -356,6 +357,7 @@ static void translate_exit(struct vcpu *v, struct vmcb *c, struct vcpu_exit *e)
 	case VMEXIT_SHUTDOWN: e->reason = EXIT_SHUTDOWN; return;
 	case VMEXIT_INTR: e->reason = EXIT_INTERRUPT; return;
 	case VMEXIT_NMI: e->reason = EXIT_NMI; return;
+	case VMEXIT_VINTR: e->reason = EXIT_INTERRUPT_WINDOW; return;
 	case VMEXIT_IOIO: translate_io(c, e); return;
 	case VMEXIT_NPF: translate_npf(c, e); return;
 	case VMEXIT_RDPMC: e->reason = EXIT_RDPMC; return;
@@ -405,6 +407,7 @@ static uint64_t svm_get_reg(struct vcpu *v, enum vcpu_reg r)
 	case REG_CR4: return c->cr4;
 	case REG_EFER: return c->efer & ~EFER_SVME; /* as the guest sees it */
 	case REG_PAT: return c->g_pat;
+	case REG_CR8: return c->v_intr & V_TPR_MASK;
 	default: return r < REG_GPRS ? v->gprs[r] : 0;
 	}
 }
@@ -421,6 +424,7 @@ static void svm_set_reg(struct vcpu *v, enum vcpu_reg r, uint64_t value)
 	case REG_CR4: c->cr4 = value; break;
 	case REG_EFER: c->efer = value | EFER_SVME; break; /* VMRUN requires SVME */
 	case REG_PAT: c->g_pat = value; break; /* the guest's PAT with nested paging (APM 15.25.8) */
+	case REG_CR8: c->v_intr = (c->v_intr & ~V_TPR_MASK) | (value & V_TPR_MASK); break;
 	default:
 		if (r < REG_GPRS)
 			v->gprs[r] = value;
@@ -499,6 +503,33 @@ static void svm_inject(struct vcpu *v, enum event_kind kind, uint8_t vector, int
 					 (has_error ? EVENT_HAS_ERROR | ((uint64_t)error << 32) : 0);
 }
 
+static int svm_can_inject(struct vcpu *v, enum event_kind kind)
+{
+	const struct vmcb *c = arch_of(v)->vmcb;
+
+	if ((c->event_inject & EVENT_VALID) || (c->interrupt_shadow & 1))
+		return 0;
+	return kind == EVENT_NMI || (c->rflags & RFLAGS_IF);
+}
+
+/*
+ * A virtual interrupt of the class, never taken: the CPU would take it
+ * once RFLAGS.IF is set, no shadow holds and V_TPR is below its priority
+ * (V_IGN_TPR clear), and the VINTR intercept makes that moment an exit
+ * instead (APM Vol. 2, 15.21.4).
+ */
+static void svm_interrupt_window(struct vcpu *v, unsigned priority_class)
+{
+	struct vmcb *c = arch_of(v)->vmcb;
+
+	c->v_intr &= ~(V_IRQ | V_INTR_PRIO_MASK | V_IGN_TPR);
+	c->intercept_misc1 &= ~MISC1_VINTR;
+	if (!priority_class)
+		return;
+	c->v_intr |= V_IRQ | ((uint64_t)priority_class << V_INTR_PRIO_SHIFT);
+	c->intercept_misc1 |= MISC1_VINTR;
+}
+
 static void svm_flush_tlb(struct vcpu *v)
 {
 	arch_of(v)->space->generation++;
@@ -528,4 +559,6 @@ const struct vcpu_ops svm_ops = {
 	.guest_mode = svm_guest_mode,
 	.emulated = svm_emulated,
 	.inject = svm_inject,
+	.can_inject = svm_can_inject,
+	.interrupt_window = svm_interrupt_window,
 };

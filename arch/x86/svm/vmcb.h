@@ -91,6 +91,7 @@ _Static_assert(sizeof(struct vmcb) == 0x1000, "VMCB layout");
 /* Intercept bits (APM Vol. 2, Table B-1). */
 #define MISC1_INTR (1u << 0)
 #define MISC1_NMI (1u << 1)
+#define MISC1_VINTR (1u << 4)
 #define MISC1_INIT (1u << 3)
 #define MISC1_RDPMC (1u << 15)
 #define MISC1_CPUID (1u << 18)
@@ -117,6 +118,7 @@ _Static_assert(sizeof(struct vmcb) == 0x1000, "VMCB layout");
 #define VMEXIT_EXCEPTION_DB 0x41 /* 0x40 + vector */
 #define VMEXIT_EXCEPTION_AC 0x51
 #define VMEXIT_RDPMC 0x6f
+#define VMEXIT_VINTR 0x64
 #define VMEXIT_INTR 0x60
 #define VMEXIT_NMI 0x61
 #define VMEXIT_INIT 0x63
@@ -148,6 +150,11 @@ _Static_assert(sizeof(struct vmcb) == 0x1000, "VMCB layout");
 #define EVENT_TYPE_NMI (2ull << 8)
 #define EVENT_TYPE_EXCEPTION (3ull << 8)
 
+#define V_TPR_MASK 0xfull
+#define V_IRQ (1ull << 8)
+#define V_INTR_PRIO_SHIFT 16
+#define V_INTR_PRIO_MASK (0xfull << V_INTR_PRIO_SHIFT)
+#define V_IGN_TPR (1ull << 20)
 #define V_INTR_MASKING (1ull << 24)
 
 #endif

@@ -50,7 +50,7 @@ const char *vmx_compute_controls(const struct vmx_caps *caps, struct vmx_control
 	int use_true = (caps->basic & BASIC_TRUE_CTLS) != 0;
 	struct want pin = { PIN_EXTERNAL_INTERRUPT | PIN_NMI, PIN_PREEMPTION_TIMER };
 	struct want proc = { PROC_TSC_OFFSETTING | PROC_HLT | PROC_MWAIT | PROC_MONITOR | PROC_RDPMC | PROC_UNCONDITIONAL_IO |
-				     PROC_MSR_BITMAPS | PROC_SECONDARY, PROC_TPR_SHADOW };
+				     PROC_MSR_BITMAPS | PROC_SECONDARY, PROC_TPR_SHADOW | PROC_INTERRUPT_WINDOW };
 	struct want proc2 = { PROC2_EPT, PROC2_VPID | PROC2_UNRESTRICTED | PROC2_WBINVD | PROC2_RDTSCP |
 					 PROC2_INVPCID | PROC2_XSAVES };
 	/*
@@ -73,6 +73,10 @@ const char *vmx_compute_controls(const struct vmx_caps *caps, struct vmx_control
 		TRY(use_true ? caps->true_procbased : caps->procbased, proc, &c->procbased, proc_names);
 	}
 	c->tpr_shadow = (c->procbased & PROC_TPR_SHADOW) != 0;
+	/* Allowed, to be set while an interrupt waits for the guest (vmx.c): off to begin with. */
+	if (!(c->procbased & PROC_INTERRUPT_WINDOW))
+		return "interrupt-window exiting";
+	c->procbased &= ~PROC_INTERRUPT_WINDOW;
 	TRY(caps->procbased2, proc2, &c->procbased2, proc2_names);
 	TRY(use_true ? caps->true_exit : caps->exit, exit, &c->exit, exit_names);
 	TRY(use_true ? caps->true_entry : caps->entry, entry, &c->entry, entry_names);

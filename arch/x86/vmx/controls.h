@@ -43,6 +43,7 @@ uint64_t vmx_fix_cr4(const struct vmx_caps *caps, uint64_t cr4);
 #define PIN_NMI (1u << 3)
 #define PIN_PREEMPTION_TIMER (1u << 6)
 /* Primary processor-based controls */
+#define PROC_INTERRUPT_WINDOW (1u << 2)
 #define PROC_TSC_OFFSETTING (1u << 3)
 #define PROC_HLT (1u << 7)
 #define PROC_MWAIT (1u << 10)

@@ -35,6 +35,7 @@ void vmx_exit_stub(void);
 #define DR6_TRAP_BITS 0x600full /* B0-B3, BD, BS: what a #DB exit qualification reports */
 #define DR6_BS (1ull << 14)
 #define RFLAGS_TF (1ull << 8)
+#define RFLAGS_IF (1ull << 9)
 #define VEC_DB 1
 #define VEC_GP 13
 #define VEC_AC 17
@@ -474,6 +475,20 @@ static void vmx_destroy(struct vcpu *v)
 
 /* ---- registers --------------------------------------------------------- */
 
+/* The guest's TPR: in the virtual-APIC page with the TPR shadow (bits 7:4 of VTPR), else ours. */
+static uint64_t guest_cr8(const struct vmx_vcpu *a)
+{
+	return vmx.ctl.tpr_shadow ? *((const uint8_t *)mm_ptr(a->vapic_pa) + VAPIC_TPR) >> 4 : a->cr8;
+}
+
+static void set_guest_cr8(struct vmx_vcpu *a, uint64_t value)
+{
+	if (vmx.ctl.tpr_shadow)
+		*((uint8_t *)mm_ptr(a->vapic_pa) + VAPIC_TPR) = (uint8_t)(value << 4);
+	else
+		a->cr8 = value;
+}
+
 static uint64_t vmx_get_reg(struct vcpu *v, enum vcpu_reg r)
 {
 	struct vmx_vcpu *a = arch_of(v);
@@ -489,6 +504,7 @@ static uint64_t vmx_get_reg(struct vcpu *v, enum vcpu_reg r)
 		return (vmread(GUEST_CR4) & ~a->cr4_shadow_mask) | (vmread(CR4_READ_SHADOW) & a->cr4_shadow_mask);
 	case REG_EFER: return vmread(GUEST_EFER);
 	case REG_PAT: return vmx.ctl.pat_in_vmcs ? vmread(GUEST_PAT) : a->pat;
+	case REG_CR8: return guest_cr8(a);
 	default: return r < REG_GPRS ? v->gprs[r] : 0;
 	}
 }
@@ -513,6 +529,7 @@ static void vmx_set_reg(struct vcpu *v, enum vcpu_reg r, uint64_t value)
 	case REG_CR0:
 	case REG_CR4: set_cr(r, value); break;
 	case REG_CR3: vmwrite(GUEST_CR3, value); break;
+	case REG_CR8: set_guest_cr8(arch_of(v), value); break;
 	case REG_PAT:
 		arch_of(v)->pat = value;
 		if (vmx.ctl.pat_in_vmcs)
@@ -551,20 +568,6 @@ static void finish_instruction(uint64_t next_rip)
 static void step_over(void)
 {
 	finish_instruction(vmread(GUEST_RIP) + vmread(EXIT_INSTRUCTION_LENGTH));
-}
-
-/* The guest's TPR: in the virtual-APIC page with the TPR shadow (bits 7:4 of VTPR), else ours. */
-static uint64_t guest_cr8(const struct vmx_vcpu *a)
-{
-	return vmx.ctl.tpr_shadow ? *((const uint8_t *)mm_ptr(a->vapic_pa) + VAPIC_TPR) >> 4 : a->cr8;
-}
-
-static void set_guest_cr8(struct vmx_vcpu *a, uint64_t value)
-{
-	if (vmx.ctl.tpr_shadow)
-		*((uint8_t *)mm_ptr(a->vapic_pa) + VAPIC_TPR) = (uint8_t)(value << 4);
-	else
-		a->cr8 = value;
 }
 
 static struct cr_state cr_state_of(struct vcpu *v)
@@ -781,9 +784,13 @@ static int translate_exit(struct vcpu *v, uint32_t reason, struct vcpu_exit *e)
 		e->reason = reason == VMX_EXIT_WRMSR ? EXIT_MSR_WRITE : EXIT_MSR_READ;
 		e->u.msr = (uint32_t)v->gprs[REG_RCX];
 		return 0;
+	case VMX_EXIT_INTERRUPT_WINDOW:
+	case VMX_EXIT_TPR_BELOW_THRESHOLD: e->reason = EXIT_INTERRUPT_WINDOW; return 0;
 	case VMX_EXIT_CR_ACCESS:
 		switch (handle_cr(v)) {
-		case 1: return 1;
+		case 1: /* a MOV to CR8 (without the TPR shadow) may let a waiting interrupt in */
+			e->reason = EXIT_INTERRUPT_WINDOW;
+			return (vmread(EXIT_QUALIFICATION) & 0x3f) != 8;
 		case 0: /* the CPU would have raised #GP(0) */
 			vmx_inject(v, EVENT_EXCEPTION, VEC_GP, 1, 0);
 			return 1;
@@ -946,6 +953,39 @@ static void vmx_inject(struct vcpu *v, enum event_kind kind, uint8_t vector, int
 		vmwrite(ENTRY_EXCEPTION_ERROR_CODE, error);
 }
 
+/* Blocking by STI, MOV SS and (bit 3) NMI, in the interruptibility state (SDM Vol. 3C, 25.4.2). */
+static int vmx_can_inject(struct vcpu *v, enum event_kind kind)
+{
+	uint64_t blocked;
+
+	load(v);
+	blocked = vmread(GUEST_INTERRUPTIBILITY);
+	if (vmread(ENTRY_INTERRUPTION_INFO) & (1u << 31))
+		return 0;
+	if (kind == EVENT_NMI)
+		return !(blocked & 0xb);
+	return !(blocked & 3) && (vmread(GUEST_RFLAGS) & RFLAGS_IF);
+}
+
+/*
+ * An interrupt held back by the guest's TPR waits for a TPR-below-
+ * threshold exit (the threshold compared with VTPR bits 7:4, SDM Vol. 3C,
+ * 30.1.2), or, without the TPR shadow, for the MOV to CR8 that exits
+ * anyway; one held back by RFLAGS.IF or a shadow waits for an
+ * interrupt-window exit (SDM Vol. 3C, 26.7.5).
+ */
+static void vmx_interrupt_window(struct vcpu *v, unsigned priority_class)
+{
+	int tpr_holds;
+
+	load(v);
+	tpr_holds = priority_class && priority_class <= guest_cr8(arch_of(v));
+	if (vmx.ctl.tpr_shadow)
+		vmwrite(TPR_THRESHOLD, tpr_holds ? priority_class : 0);
+	vmwrite(PROC_BASED_CONTROLS,
+		vmx.ctl.procbased | (priority_class && !tpr_holds ? PROC_INTERRUPT_WINDOW : 0));
+}
+
 static void vmx_flush_tlb(struct vcpu *v)
 {
 	arch_of(v)->space->generation++;
@@ -969,4 +1009,6 @@ const struct vcpu_ops vmx_ops = {
 	.guest_mode = vmx_guest_mode,
 	.emulated = vmx_emulated,
 	.inject = vmx_inject,
+	.can_inject = vmx_can_inject,
+	.interrupt_window = vmx_interrupt_window,
 };

@@ -1,0 +1,265 @@
+#include "vcpu_irq.h"
+
+#include "arch.h"
+#include "partition.h"
+#include "scheduler.h"
+#include "vdev/irq.h"
+#include "vdev/vlapic.h"
+
+#define MSR_APIC_BASE 0x1b
+#define MSR_TSC_DEADLINE 0x6e0
+#define MSR_X2APIC_FIRST 0x800
+#define MSR_X2APIC_LAST 0x8ff
+#define APIC_PAGE 0x1000ull
+
+void vcpu_irq_reset(struct vcpu *v)
+{
+	vlapic_reset(&v->apic, v->id, arch_tsc_hz());
+	v->irq_window = 0;
+}
+
+/* CR8 is TPR bits 7:4 (SDM Vol. 3A, 10.8.6.1): a MOV to CR8 the CPU did alone shows in the TPR here. */
+static void sync_tpr_from_cr8(struct vcpu *v)
+{
+	uint8_t cr8 = (uint8_t)v->ops->get_reg(v, REG_CR8);
+
+	if (v->apic.tpr >> 4 != cr8)
+		v->apic.tpr = (uint8_t)(cr8 << 4);
+}
+
+/* The vCPU whose APIC should take a lowest-priority message: the lowest TPR (SDM Vol. 3A, 11.6.2.4). */
+static struct vcpu *lowest_priority(struct partition *p, const struct irq_msg *m)
+{
+	struct vcpu *best = 0;
+	unsigned i;
+
+	for (i = 0; i < p->cfg->vcpus; i++) {
+		struct vcpu *v = &p->vcpus[i];
+		if (vlapic_matches(&v->apic, m) && (!best || v->apic.tpr < best->apic.tpr))
+			best = v;
+	}
+	return best;
+}
+
+static void accept(struct vcpu *v, const struct irq_msg *m)
+{
+	spin_lock(&v->apic.lock);
+	vlapic_accept(&v->apic, m);
+	spin_unlock(&v->apic.lock);
+	scheduler_wake(v); /* a sleeper wakes; a vCPU running elsewhere exits and looks */
+}
+
+/*
+ * INIT and STARTUP start application processors; until the partition's
+ * vCPUs can start in real mode they are refused, said once a second.
+ */
+static int refused_mode(struct partition *p, const struct irq_msg *m)
+{
+	if (m->mode != IRQ_INIT && m->mode != IRQ_STARTUP && m->mode != IRQ_SMI && m->mode != IRQ_EXTINT)
+		return 0;
+	partition_log_guest(p, LOG_WARN, "interrupt message with delivery mode %u not delivered", m->mode);
+	return 1;
+}
+
+int irq_deliver(struct partition *p, const struct irq_msg *m)
+{
+	unsigned i, hits = 0;
+
+	if (refused_mode(p, m))
+		return -1;
+	if (m->mode == IRQ_LOWEST) {
+		struct vcpu *v = lowest_priority(p, m);
+		if (!v)
+			return -1;
+		accept(v, m);
+		return 0;
+	}
+	for (i = 0; i < p->cfg->vcpus; i++) {
+		if (vlapic_matches(&p->vcpus[i].apic, m)) {
+			accept(&p->vcpus[i], m);
+			hits++;
+		}
+	}
+	return hits ? 0 : -1;
+}
+
+/* An IPI from v's ICR: a shorthand names v or the partition's vCPUs, never beyond. */
+static void send_ipi(struct vcpu *v, const struct vlapic_effects *fx)
+{
+	struct partition *p = v->part;
+	unsigned i;
+
+	if (fx->shorthand == SH_NONE) {
+		irq_deliver(p, &fx->msg);
+		return;
+	}
+	if (refused_mode(p, &fx->msg))
+		return;
+	for (i = 0; i < p->cfg->vcpus; i++) {
+		struct vcpu *to = &p->vcpus[i];
+		if ((fx->shorthand == SH_SELF && to != v) || (fx->shorthand == SH_OTHERS && to == v))
+			continue;
+		if (vlapic_enabled(&to->apic))
+			accept(to, &fx->msg);
+	}
+}
+
+/* What a register write asked for, done once the APIC's lock is dropped. */
+static void apply(struct vcpu *v, const struct vlapic_effects *fx)
+{
+	if (fx->send)
+		send_ipi(v, fx);
+	if (fx->eoi_vector >= 0)
+		irq_eoi(v->part, (uint8_t)fx->eoi_vector);
+	if (fx->timer_changed)
+		v->timer_changed = 1; /* the slice ends, so that the scheduler arms the new deadline */
+}
+
+void vcpu_irq_inject(struct vcpu *v)
+{
+	struct vlapic *a = &v->apic;
+	unsigned window;
+	int vector;
+
+	if (!a->irr_words && !a->nmi_pending && !v->irq_window)
+		return;
+	spin_lock(&a->lock);
+	sync_tpr_from_cr8(v);
+	if (a->nmi_pending && v->ops->can_inject(v, EVENT_NMI)) {
+		a->nmi_pending = 0;
+		v->ops->inject(v, EVENT_NMI, 2, 0, 0);
+	}
+	vector = vlapic_deliverable(a);
+	if (vector >= 0 && v->ops->can_inject(v, EVENT_INTERRUPT)) {
+		vlapic_take(a, (uint8_t)vector);
+		v->ops->inject(v, EVENT_INTERRUPT, (uint8_t)vector, 0, 0);
+	}
+	window = vlapic_waiting_class(a);
+	spin_unlock(&a->lock);
+	if (window || v->irq_window)
+		v->ops->interrupt_window(v, window);
+	v->irq_window = window != 0;
+}
+
+int vcpu_irq_pending(struct vcpu *v)
+{
+	int pending;
+
+	if (!v->apic.irr_words && !v->apic.nmi_pending)
+		return 0;
+	spin_lock(&v->apic.lock);
+	sync_tpr_from_cr8(v);
+	pending = v->apic.nmi_pending || vlapic_deliverable(&v->apic) >= 0;
+	spin_unlock(&v->apic.lock);
+	return pending;
+}
+
+uint64_t vcpu_irq_timer(struct vcpu *v, uint64_t now)
+{
+	uint64_t next;
+
+	if (!v->apic.deadline)
+		return 0;
+	spin_lock(&v->apic.lock);
+	next = vlapic_timer_poll(&v->apic, now);
+	spin_unlock(&v->apic.lock);
+	return next;
+}
+
+/* The APIC's TPR written: CR8 follows (SDM Vol. 3A, 10.8.6.1). */
+static void sync_cr8_from_tpr(struct vcpu *v)
+{
+	v->ops->set_reg(v, REG_CR8, v->apic.tpr >> 4);
+}
+
+/* A register access by offset, in the view (x2APIC or xAPIC) the vCPU uses; 0 or -1. */
+static int register_access(struct vcpu *v, unsigned offset, int x2apic, int write, uint64_t *value)
+{
+	struct vlapic_effects fx;
+	uint64_t now = arch_tsc();
+	int r;
+
+	spin_lock(&v->apic.lock);
+	sync_tpr_from_cr8(v);
+	if (write)
+		r = vlapic_write(&v->apic, offset, x2apic, now, *value, &fx);
+	else
+		r = vlapic_read(&v->apic, offset, x2apic, now, value);
+	if (write && offset == APIC_TPR)
+		sync_cr8_from_tpr(v);
+	spin_unlock(&v->apic.lock);
+	if (write && r == 0)
+		apply(v, &fx);
+	return r;
+}
+
+static int base_msr(struct vcpu *v, int write, uint64_t *value)
+{
+	int r = 0;
+
+	spin_lock(&v->apic.lock);
+	if (write)
+		r = vlapic_set_base(&v->apic, *value, arch_phys_addr_bits());
+	else
+		*value = v->apic.base;
+	if (write && r == 0)
+		sync_cr8_from_tpr(v); /* a disabled APIC's TPR is 0 again */
+	spin_unlock(&v->apic.lock);
+	return r;
+}
+
+static int deadline_msr(struct vcpu *v, int write, uint64_t *value)
+{
+	struct vlapic_effects fx = { .eoi_vector = -1 };
+
+	spin_lock(&v->apic.lock);
+	if (write)
+		vlapic_set_tsc_deadline(&v->apic, *value, arch_tsc(), v->part->tsc_offset, &fx);
+	else
+		*value = vlapic_tsc_deadline(&v->apic);
+	spin_unlock(&v->apic.lock);
+	apply(v, &fx);
+	return 0;
+}
+
+int vcpu_apic_msr(struct vcpu *v, int write, uint32_t msr, uint64_t *value)
+{
+	if (msr == MSR_APIC_BASE)
+		return base_msr(v, write, value);
+	if (msr == MSR_TSC_DEADLINE)
+		return deadline_msr(v, write, value);
+	if (msr < MSR_X2APIC_FIRST || msr > MSR_X2APIC_LAST)
+		return 1;
+	if (!vlapic_x2apic(&v->apic))
+		return -1; /* the x2APIC MSRs exist only in x2APIC mode (SDM Vol. 3A, 11.12.1.2) */
+	return register_access(v, (msr - MSR_X2APIC_FIRST) << 4, 1, write, value);
+}
+
+/*
+ * The xAPIC page: 32-bit registers on 16-byte boundaries (SDM Vol. 3A,
+ * 11.4.1). A narrower read gets the bytes it covers; writes other than a
+ * dword at a register's start have no defined effect and are dropped.
+ */
+int vcpu_apic_mmio(struct vcpu *v, uint64_t gpa, unsigned size, int write, uint64_t *value)
+{
+	uint64_t base = v->apic.base & ~(APIC_PAGE - 1);
+	unsigned offset = (unsigned)(gpa - base);
+	uint64_t reg;
+
+	if (!vlapic_enabled(&v->apic) || vlapic_x2apic(&v->apic) || gpa < base || gpa - base >= APIC_PAGE)
+		return 0;
+	if (write) {
+		if (size == 4 && !(offset & 0xf))
+			register_access(v, offset, 0, 1, value);
+		else
+			partition_log_guest(v->part, LOG_WARN, "APIC write of %u bytes at offset 0x%x dropped", size,
+					    offset);
+		return 1;
+	}
+	reg = 0;
+	if ((offset & 0xf) < 4) /* bytes 4-15 of each 16 are reserved */
+		register_access(v, offset & ~0xfu, 0, 0, &reg);
+	reg >>= 8 * (offset & 3);
+	*value = size >= 4 ? reg : reg & ((1ull << (8 * size)) - 1);
+	return 1;
+}

@@ -1,0 +1,39 @@
+/*
+ * A vCPU's interrupts: its local APIC (vdev/vlapic.c) reached through the
+ * xAPIC page, the x2APIC MSRs and IA32_TSC_DEADLINE; interrupt messages
+ * between the vCPUs of one partition (irq_deliver() of vdev/irq.h); what
+ * the vCPU is given at each VM entry; the APIC timers the scheduler
+ * wakes vCPUs for.
+ *
+ * Locks: each APIC's own, then nothing; the scheduler's lock may be held
+ * when an APIC's is taken, never the other way round.
+ */
+#ifndef HV_VCPU_IRQ_H
+#define HV_VCPU_IRQ_H
+
+#include <stdint.h>
+
+#include "vcpu.h"
+
+/* The APIC as after RESET, at each start of the partition. */
+void vcpu_irq_reset(struct vcpu *v);
+
+/* On v's CPU, just before each entry: the interrupt it can take now, or a window asked for. */
+void vcpu_irq_inject(struct vcpu *v);
+
+/* On v's CPU: 1 if an interrupt waits that the vCPU could take (what ends its HLT). */
+int vcpu_irq_pending(struct vcpu *v);
+
+/* On v's CPU, for the scheduler: fires v's APIC timer if due; its next deadline (host TSC), or 0. */
+uint64_t vcpu_irq_timer(struct vcpu *v, uint64_t now);
+
+/*
+ * IA32_APIC_BASE, IA32_TSC_DEADLINE and the x2APIC MSRs (0x800-0x8FF):
+ * 1 if msr is none of them, else 0 or -1 (#GP due). value: EDX:EAX.
+ */
+int vcpu_apic_msr(struct vcpu *v, int write, uint32_t msr, uint64_t *value);
+
+/* A data access to gpa: 1 if it was to v's xAPIC page (and is done), else 0. */
+int vcpu_apic_mmio(struct vcpu *v, uint64_t gpa, unsigned size, int write, uint64_t *value);
+
+#endif
