@@ -52,7 +52,7 @@ ap_entry:
 	call selftest_ap_main
 	jmp _start.hang
 
-define_trap_stubs 33, trap_common
+define_trap_stubs 0x60, trap_common
 
 ; Frame: the general registers, vector, error, rip, cs, rflags, rsp, ss (struct trap_frame).
 trap_common:
@@ -117,6 +117,6 @@ kernel_rsp:
 global trap_stubs
 align 8
 trap_stubs:
-	trap_stub_table 33
+	trap_stub_table 0x60
 
 section .note.GNU-stack noalloc noexec nowrite progbits

@@ -25,7 +25,7 @@
 #define UART_SCR 7
 #define LSR_THRE 0x20
 #define WAKE_VECTOR 32
-#define TRAP_VECTORS 33
+#define TRAP_VECTORS 0x60 /* exceptions, the wake-up vector and the APIC checks' */
 #define VEC_DB 1
 #define VEC_UD 6
 #define VEC_GP 13
@@ -93,19 +93,6 @@ static inline uint8_t inb(uint16_t port)
 	return v;
 }
 
-static inline void cpuid(uint32_t leaf, uint32_t r[4])
-{
-	__asm__ volatile("cpuid" : "=a"(r[0]), "=b"(r[1]), "=c"(r[2]), "=d"(r[3]) : "a"(leaf), "c"(0));
-}
-
-static inline uint64_t rdtsc(void)
-{
-	uint32_t lo, hi;
-
-	__asm__ volatile("rdtsc" : "=a"(lo), "=d"(hi));
-	return ((uint64_t)hi << 32) | lo;
-}
-
 static int64_t hypercall3(uint64_t nr, uint64_t a, uint64_t b, uint64_t c)
 {
 	int64_t ret;
@@ -120,6 +107,11 @@ static int64_t hypercall3(uint64_t nr, uint64_t a, uint64_t b, uint64_t c)
 static int64_t hypercall(uint64_t nr, uint64_t a, uint64_t b)
 {
 	return hypercall3(nr, a, b, 0);
+}
+
+void wake_after(uint64_t ticks)
+{
+	hypercall(HC_WAKE_AFTER, ticks, WAKE_VECTOR);
 }
 
 void hypercall_exit(uint64_t status)
@@ -199,6 +191,10 @@ void trap_dispatch(struct trap_frame *f)
 {
 	if (f->vector == WAKE_VECTOR) {
 		wakeups++;
+		return;
+	}
+	if (f->vector >= APIC_VECTOR_FIRST) {
+		apic_interrupt(f->vector);
 		return;
 	}
 	if (f->vector == VEC_DB && counting_db) {
@@ -579,7 +575,7 @@ static void check_cr8(void)
 	__asm__ volatile("mov %1, %%cr8; mov %%cr8, %0" : "=r"(five) : "r"(5ull));
 	__asm__ volatile("mov %0, %%cr8" : : "r"(15ull));
 	cpuid(0, r); /* an exit */
-	__asm__ volatile("mov %%cr8, %0; mov %1, %%cr8" : "=r"(fifteen) : "r"(0ull));
+	__asm__ volatile("mov %%cr8, %0; mov %1, %%cr8" : "=&r"(fifteen) : "r"(0ull)); /* early clobber: two registers */
 	report("cr8", five == 5 && fifteen == 15, "read=%llu after_exit=%llu", (unsigned long long)five,
 	       (unsigned long long)fifteen);
 }
@@ -704,6 +700,7 @@ void selftest_ap_main(uint64_t index)
 	uint32_t r[4];
 
 	load_idt(sizeof(idt) - 1);
+	apic_ap_init();
 	cpuid(1, r);
 	ap_apic_id = r[1] >> 24;
 	ap_index = index;
@@ -1052,6 +1049,7 @@ void selftest_main(const uint8_t *bp)
 	check_modes();
 	check_hlt_wakeup();
 	check_smp();
+	check_apic();
 	check_ram(top);
 	check_mmio(top);
 	print("SELFTEST summary %u passed %u failed\n", passed, failed);

@@ -4,6 +4,32 @@
 
 #include <stdint.h>
 
+static inline void cpuid(uint32_t leaf, uint32_t r[4])
+{
+	__asm__ volatile("cpuid" : "=a"(r[0]), "=b"(r[1]), "=c"(r[2]), "=d"(r[3]) : "a"(leaf), "c"(0));
+}
+
+static inline uint64_t rdtsc(void)
+{
+	uint32_t lo, hi;
+
+	__asm__ volatile("rdtsc" : "=a"(lo), "=d"(hi));
+	return ((uint64_t)hi << 32) | lo;
+}
+
+static inline uint64_t rdmsr(uint32_t msr)
+{
+	uint32_t lo, hi;
+
+	__asm__ volatile("rdmsr" : "=a"(lo), "=d"(hi) : "c"(msr));
+	return ((uint64_t)hi << 32) | lo;
+}
+
+static inline void wrmsr(uint32_t msr, uint64_t value)
+{
+	__asm__ volatile("wrmsr" : : "c"(msr), "a"((uint32_t)value), "d"((uint32_t)(value >> 32)) : "memory");
+}
+
 /* One result line: SELFTEST <name> PASS|FAIL <detail>. */
 void __attribute__((format(printf, 3, 4))) report(const char *name, int ok, const char *f, ...);
 
@@ -15,6 +41,14 @@ void check_mmio(uint64_t top);
 /* Runs mode if it is one of mmio.c's hostile modes (mmio-...). */
 void hostile_mmio(const char *mode, uint64_t top);
 
+/* apic.c: the local APIC's timer in each mode and view, priorities, IPIs to vCPU 1 (started by then). */
+void check_apic(void);
+/* apic.c: what the trap handler does with vectors from APIC_VECTOR_FIRST on (on any vCPU). */
+#define APIC_VECTOR_FIRST 0x30
+void apic_interrupt(uint64_t vector);
+/* apic.c: vCPU 1's APIC, software-enabled to take IPIs. */
+void apic_ap_init(void);
+
 /* selftest.c, for the check files */
 uint64_t map_ram(uint64_t top);
 void expect_fault(int vector, unsigned length);
@@ -22,5 +56,7 @@ int fault_taken(int vector);
 void db_count_start(void);
 unsigned db_count_stop(void);
 void hypercall_exit(uint64_t status);
+/* The hypervisor's own wake-up interrupt after ticks of TSC: what ends a HLT whatever else comes. */
+void wake_after(uint64_t ticks);
 
 #endif

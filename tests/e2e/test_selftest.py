@@ -8,7 +8,8 @@ from test_boot import BOOT_TIMEOUT, expect_banner, expect_console
 
 CHECKS = ["fpu_initial", "boot_state", "tsc", "cpuid_policy", "msr_policy", "uart_io", "hypercall",
           "virt_insn_ud", "xsetbv", "pat", "cr8", "cr_writes", "io_width", "single_step", "rdpmc",
-          "kernel_half", "compat_code", "hlt_wakeup", "smp", "ram_pattern",
+          "kernel_half", "compat_code", "hlt_wakeup", "smp",
+          "apic_xapic_timer", "apic_x2apic_timer", "apic_priority", "apic_ipi", "ram_pattern",
           "mmio_read", "mmio_movzx_movsx", "mmio_alu_flags", "mmio_write_vanish", "mmio_string",
           "mmio_long_insn", "mmio_single_step"]
 # Where the hypervisor itself performs MOV to CR0/CR4 (VT-x); AMD-V leaves them to the CPU.
@@ -32,6 +33,7 @@ console = com1
 
 [partition selftest]
 memory = 64M
+vcpus = 2
 kernel = selftest.elf
 cmdline = console=ttyS0
 """

@@ -30,6 +30,7 @@ void svm_run_guest(uint64_t vmcb_pa, uint64_t *gprs, uint64_t host_vmcb_pa);
 #define IOPM_PAGES 3
 #define MSRPM_PAGES 2
 #define VEC_DB 1
+#define VEC_GP 13
 #define VEC_AC 17
 #define DR6_BS (1ull << 14)
 #define RFLAGS_TF (1ull << 8)
@@ -358,6 +359,7 @@ static void translate_exit(struct vcpu *v, struct vmcb *c, struct vcpu_exit *e)
 	case VMEXIT_INTR: e->reason = EXIT_INTERRUPT; return;
 	case VMEXIT_NMI: e->reason = EXIT_NMI; return;
 	case VMEXIT_VINTR: e->reason = EXIT_INTERRUPT_WINDOW; return;
+	case VMEXIT_CR8_WRITE: return; /* mov_to_cr8() */
 	case VMEXIT_IOIO: translate_io(c, e); return;
 	case VMEXIT_NPF: translate_npf(c, e); return;
 	case VMEXIT_RDPMC: e->reason = EXIT_RDPMC; return;
@@ -377,6 +379,8 @@ static void translate_exit(struct vcpu *v, struct vmcb *c, struct vcpu_exit *e)
 	e->reason = e->u.insn ? EXIT_FORBIDDEN_INSN : EXIT_UNKNOWN;
 }
 
+static void mov_to_cr8(struct vcpu *v, struct vcpu_exit *e);
+
 static void svm_run(struct vcpu *v, struct vcpu_exit *e)
 {
 	struct svm_vcpu *a = arch_of(v);
@@ -393,6 +397,8 @@ static void svm_run(struct vcpu *v, struct vcpu_exit *e)
 	/* An event the exit interrupted while it was being delivered goes in again (APM 15.7.2). */
 	c->event_inject = (c->exit_int_info & EVENT_VALID) ? c->exit_int_info : 0;
 	translate_exit(v, c, e);
+	if (c->exit_code == VMEXIT_CR8_WRITE)
+		mov_to_cr8(v, e);
 }
 
 static uint64_t svm_get_reg(struct vcpu *v, enum vcpu_reg r)
@@ -443,23 +449,28 @@ static void svm_guest_mode(struct vcpu *v, struct guest_mode *g)
 	*g = m;
 }
 
-/* The length of the instruction at CS:RIP, decoded in its code's mode. */
-static int instruction_length(struct vcpu *v, unsigned *len, enum cpu_mode *mode)
+/* The instruction at CS:RIP, decoded in its code's mode: 0, -1, or SKIP_NOT_CANONICAL. */
+static int decode_at_rip(struct vcpu *v, struct insn *in, enum cpu_mode *mode)
 {
 	struct guest_mode g;
 	uint8_t bytes[INSN_MAX];
 	enum guest_walk_result r;
-	struct insn in;
 	unsigned n;
 
 	svm_guest_mode(v, &g);
 	r = space_read_code(arch_of(v)->space, &g, arch_of(v)->vmcb->rip, bytes, &n, mode);
 	if (r != GUEST_WALK_OK)
 		return r == GUEST_WALK_NOT_CANONICAL ? SKIP_NOT_CANONICAL : -1;
-	if (insn_decode(bytes, n, *mode, &in))
-		return -1;
+	return insn_decode(bytes, n, *mode, in) ? -1 : 0;
+}
+
+static int instruction_length(struct vcpu *v, unsigned *len, enum cpu_mode *mode)
+{
+	struct insn in;
+	int r = decode_at_rip(v, &in, mode);
+
 	*len = in.length;
-	return 0;
+	return r;
 }
 
 /* RIP moves on as after the instruction (APM Vol. 2, 13.1.4 for the single-step trap it owes). */
@@ -473,6 +484,38 @@ static void svm_emulated(struct vcpu *v, uint64_t next_rip)
 		c->dr6 |= DR6_BS;
 		c->event_inject = VEC_DB | EVENT_TYPE_EXCEPTION | EVENT_VALID;
 	}
+}
+
+/*
+ * MOV to CR8 (0F 22 /r, ModRM.reg 0 with REX.R), intercepted while an
+ * interrupt window is open: QEMU's SVM cannot take a CR8 write then
+ * (its helper raises the virtual interrupt without the lock it needs and
+ * aborts), and the write may let the waiting interrupt in. The hypervisor
+ * does the write and looks again (EXIT_INTERRUPT_WINDOW); a reserved bit
+ * is #GP (SDM Vol. 3A, 2.5).
+ */
+static void mov_to_cr8(struct vcpu *v, struct vcpu_exit *e)
+{
+	struct vmcb *c = arch_of(v)->vmcb;
+	enum cpu_mode mode;
+	struct insn in;
+	uint64_t value;
+
+	if (decode_at_rip(v, &in, &mode) || in.map != 1 || in.opcode != 0x22 || !in.has_modrm ||
+	    (in.modrm >> 6) != 3 || ((in.modrm >> 3) & 7) != 0 || !(in.rex & 4)) {
+		e->reason = EXIT_UNKNOWN; /* not the instruction the intercept says: stopped */
+		return;
+	}
+	v->gprs[REG_RSP] = c->rsp;
+	value = v->gprs[(in.modrm & 7) | ((in.rex & 1) << 3)];
+	if (cr8_write_ok(value)) {
+		c->event_inject = VEC_GP | EVENT_TYPE_EXCEPTION | EVENT_VALID | EVENT_HAS_ERROR;
+		e->reason = EXIT_GUEST_EXCEPTION;
+		return;
+	}
+	svm_set_reg(v, REG_CR8, value);
+	svm_emulated(v, guest_rip_advance(mode, c->rip, in.length));
+	e->reason = EXIT_INTERRUPT_WINDOW;
 }
 
 static int svm_skip_instruction(struct vcpu *v, const struct vcpu_exit *e)
@@ -524,10 +567,12 @@ static void svm_interrupt_window(struct vcpu *v, unsigned priority_class)
 
 	c->v_intr &= ~(V_IRQ | V_INTR_PRIO_MASK | V_IGN_TPR);
 	c->intercept_misc1 &= ~MISC1_VINTR;
+	c->intercept_cr &= ~INTERCEPT_CR8_WRITE;
 	if (!priority_class)
 		return;
 	c->v_intr |= V_IRQ | ((uint64_t)priority_class << V_INTR_PRIO_SHIFT);
 	c->intercept_misc1 |= MISC1_VINTR;
+	c->intercept_cr |= INTERCEPT_CR8_WRITE; /* see mov_to_cr8() */
 }
 
 static void svm_flush_tlb(struct vcpu *v)

@@ -89,6 +89,7 @@ _Static_assert(offsetof(struct vmcb, g_pat) == 0x668, "VMCB layout");
 _Static_assert(sizeof(struct vmcb) == 0x1000, "VMCB layout");
 
 /* Intercept bits (APM Vol. 2, Table B-1). */
+#define INTERCEPT_CR8_WRITE (1u << 24) /* intercept_cr: writes of CR0-15 in bits 16-31 */
 #define MISC1_INTR (1u << 0)
 #define MISC1_NMI (1u << 1)
 #define MISC1_VINTR (1u << 4)
@@ -118,6 +119,7 @@ _Static_assert(sizeof(struct vmcb) == 0x1000, "VMCB layout");
 #define VMEXIT_EXCEPTION_DB 0x41 /* 0x40 + vector */
 #define VMEXIT_EXCEPTION_AC 0x51
 #define VMEXIT_RDPMC 0x6f
+#define VMEXIT_CR8_WRITE 0x18 /* 0x10 + CR number */
 #define VMEXIT_VINTR 0x64
 #define VMEXIT_INTR 0x60
 #define VMEXIT_NMI 0x61
