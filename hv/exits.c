@@ -11,6 +11,7 @@
 #include "partition.h"
 #include "scheduler.h"
 #include "vcpu.h"
+#include "vdev/platform.h"
 
 #define VEC_UD 6
 #define VEC_GP 13
@@ -115,7 +116,7 @@ static const char *access_name(unsigned access)
 }
 
 /*
- * Above RAM is where devices are: an instruction's read or write there is
+ * Outside RAM is where devices are: an instruction's read or write there is
  * emulated. Fetching code from there, or a page-table walk or an event's
  * delivery reaching there, stops the partition, as does anything below.
  */
@@ -124,7 +125,7 @@ static int memory(struct vcpu *v, const struct vcpu_exit *e)
 	unsigned access = e->u.mem.access;
 	int by_instruction = access != GPT_EXEC && !e->u.mem.table_walk && !e->u.mem.in_delivery;
 
-	if (by_instruction && e->u.mem.gpa >= v->part->ram_size) {
+	if (by_instruction && !platform_is_ram(v->part->ram_size, e->u.mem.gpa)) {
 		int r = arch_guest_mmio(v, e);
 		if (r != MMIO_NOT_DATA)
 			return r;

@@ -12,9 +12,10 @@
 #define GUEST_KERNEL_MIN 0x100000ull /* images start at or above 1 MiB */
 
 /*
- * An ELF executable whose segments lie in [GUEST_KERNEL_MIN, ram_size), as
- * it is placed at its link address: NULL, with img filled, or the reason.
+ * An ELF executable whose segments lie in [GUEST_KERNEL_MIN, low_ram), the
+ * partition's RAM below the hole (vdev/platform.h), as it is placed at its
+ * link address: NULL, with img filled, or the reason.
  */
-const char *kernel_check(const uint8_t *file, uint64_t size, uint64_t ram_size, struct elf_image *img);
+const char *kernel_check(const uint8_t *file, uint64_t size, uint64_t low_ram, struct elf_image *img);
 
 #endif

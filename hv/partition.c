@@ -36,7 +36,7 @@ static const char *load_kernel(struct partition *p, const struct boot_module *m,
 {
 	const uint8_t *file = (const uint8_t *)(uintptr_t)m->base;
 	struct elf_image img;
-	const char *why = kernel_check(file, m->size, p->ram_size, &img);
+	const char *why = kernel_check(file, m->size, platform_low_ram(p->ram_size), &img);
 
 	if (why)
 		return why;
@@ -71,6 +71,16 @@ static const char *attach_devices(struct partition *p)
 	return 0;
 }
 
+/* RAM below the hole at 0, the rest at 4 GiB (platform.h); 0 or -1. */
+static int map_ram(struct partition *p)
+{
+	uint64_t low = platform_low_ram(p->ram_size), high = platform_high_ram(p->ram_size);
+
+	if (p->ops->map(p->space, 0, p->ram_pa, low, GPT_RWX, 0))
+		return -1;
+	return high ? p->ops->map(p->space, PLATFORM_HIGH_RAM_BASE, p->ram_pa + low, high, GPT_RWX, 0) : 0;
+}
+
 /* Memory (zeroed: nothing of a previous owner), tables, kernel and boot state; NULL or why not. */
 static const char *build(struct partition *p)
 {
@@ -83,7 +93,7 @@ static const char *build(struct partition *p)
 	if (!p->ram_pa)
 		return "not enough free memory";
 	p->space = p->ops->space_create();
-	if (!p->space || p->ops->map(p->space, 0, p->ram_pa, p->ram_size, GPT_RWX, 0))
+	if (!p->space || map_ram(p))
 		return "no memory for its guest-physical tables";
 	why = attach_devices(p);
 	if (why)
@@ -198,18 +208,32 @@ void partition_poll_restart(struct partition *p)
 	}
 }
 
+static void stop_by_guest(struct partition *p, int restart, const char *f, va_list ap)
+{
+	scheduler_lock();
+	if (p->state == PART_RUNNING || p->state == PART_PAUSED) {
+		p->restart = restart;
+		begin_stop(p, f, ap);
+	}
+	scheduler_unlock();
+}
+
 void partition_stop(struct partition *p, const char *f, ...)
 {
 	va_list ap;
 
-	scheduler_lock();
-	if (p->state == PART_RUNNING || p->state == PART_PAUSED) {
-		p->restart = 0;
-		va_start(ap, f);
-		begin_stop(p, f, ap);
-		va_end(ap);
-	}
-	scheduler_unlock();
+	va_start(ap, f);
+	stop_by_guest(p, 0, f, ap);
+	va_end(ap);
+}
+
+void partition_reset(struct partition *p, const char *f, ...)
+{
+	va_list ap;
+
+	va_start(ap, f);
+	stop_by_guest(p, 1, f, ap);
+	va_end(ap);
 }
 
 int64_t partition_start_vcpu(struct partition *p, uint64_t index, uint64_t rip, uint64_t rsp)

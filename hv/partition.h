@@ -56,6 +56,13 @@ void partition_poll_restart(struct partition *p);
 void partition_stop(struct partition *p, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
 /*
+ * The guest reset its machine (a reset port, the keyboard controller, the
+ * FADT's reset register): p stops, saying why, and starts again from
+ * scratch, as the operator's restart does. Other partitions are untouched.
+ */
+void partition_reset(struct partition *p, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/*
  * Logs a line a guest can cause as often as it likes (a refused
  * instruction or MSR), as "partition NAME: ...": rate-limited per
  * partition, the next line out saying how many were held back.

@@ -1,6 +1,7 @@
 #include "guest_boot.h"
 
 #include "lib/str.h"
+#include "vdev/platform.h"
 
 /* Guest-physical layout below 1 MiB (the same places other VMMs use). */
 #define GDT_GPA 0x500ull
@@ -87,7 +88,9 @@ static void write_boot_params(uint8_t *ram, uint64_t ram_size, uint32_t cmdline_
 	put32(bp + BP_HDR_CMD_LINE_PTR, (uint32_t)CMDLINE_GPA);
 	put32(bp + BP_HDR_CMDLINE_SIZE, cmdline_len);
 	add_e820(bp, 0, LOW_RAM_END);
-	add_e820(bp, GUEST_KERNEL_MIN, ram_size - GUEST_KERNEL_MIN);
+	add_e820(bp, GUEST_KERNEL_MIN, platform_low_ram(ram_size) - GUEST_KERNEL_MIN);
+	if (platform_high_ram(ram_size))
+		add_e820(bp, PLATFORM_HIGH_RAM_BASE, platform_high_ram(ram_size));
 }
 
 int guest_boot_setup(uint8_t *ram, uint64_t ram_size, const char *cmdline, uint64_t entry,

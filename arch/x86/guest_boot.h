@@ -15,9 +15,10 @@
 #include "vcpu.h"
 
 /*
- * Writes the boot structures into ram (ram_size bytes of guest-physical
- * memory from 0) and fills boot for a start at entry. -1 if the command
- * line does not fit.
+ * Writes the boot structures into ram (the partition's memory, ram_size
+ * bytes laid out as vdev/platform.h says; the structures lie in its first
+ * MiB) and fills boot for a start at entry. -1 if the command line does
+ * not fit.
  */
 int guest_boot_setup(uint8_t *ram, uint64_t ram_size, const char *cmdline, uint64_t entry,
 		     struct vcpu_boot *boot);

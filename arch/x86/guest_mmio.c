@@ -14,6 +14,7 @@
 #include "vcpu.h"
 #include "vcpu_irq.h"
 #include "vdev/bus.h"
+#include "vdev/platform.h"
 
 #define PAGE_SIZE 4096u
 #define BYTES_TEXT (INSN_MAX * 3 + 1)
@@ -33,7 +34,7 @@ static int bus_access(void *ctx, uint64_t gpa, unsigned size, int write, uint64_
 
 	if (!write)
 		*value = 0;
-	if (gpa >= m->p->ram_size) {
+	if (!platform_is_ram(m->p->ram_size, gpa)) {
 		if (!vcpu_apic_mmio(m->v, gpa, size, write, value)) /* each vCPU its own APIC at one address */
 			vdev_mmio_access(m->p, gpa, size, write, value);
 		return 0;
@@ -75,7 +76,7 @@ static int code_above_ram(const struct mmio_context *m, uint64_t rip)
 
 	guest_code_address(&m->g, rip, &linear);
 	return space_translate_virtual(m->p->space, &m->g, linear, GUEST_ACCESS_FETCH, &gpa) == GUEST_WALK_OK &&
-	       gpa >= m->p->ram_size;
+	       !platform_is_ram(m->p->ram_size, gpa);
 }
 
 static const char *fetch_failure(enum guest_walk_result r)

@@ -348,16 +348,49 @@ uint64_t map_ram(uint64_t top)
 	return (uint64_t)(uintptr_t)(pd + gibs * 512);
 }
 
+/* The RAM check_ram() checks: the e820 map's RAM above our image and page tables. */
+#define RAM_RANGES_MAX 8
+static struct ram_range {
+	uint64_t start, end;
+} ram_ranges[RAM_RANGES_MAX];
+static unsigned ram_range_count;
+
+static uint64_t collect_ram(const uint8_t *bp, uint64_t above)
+{
+	const struct e820_entry *e = (const struct e820_entry *)(bp + BP_E820_TABLE);
+	uint8_t n = bp[BP_E820_ENTRIES], i;
+	uint64_t bytes = 0;
+
+	for (i = 0; i < n && i < 128 && ram_range_count < RAM_RANGES_MAX; i++) {
+		uint64_t start = e[i].addr > above ? e[i].addr : above, end = e[i].addr + e[i].size;
+		if (e[i].type != E820_RAM || end <= start + PAGE)
+			continue;
+		ram_ranges[ram_range_count++] = (struct ram_range){ start, end };
+		bytes += end - start;
+	}
+	return bytes;
+}
+
 /*
  * The k-th word check_ram() samples: one in each 4 KiB page, at an offset
- * that moves from page to page so that every offset is tried, then RAM's
- * last word. Sampling keeps a partition of many GiB quick to check.
+ * that moves from page to page so that every offset is tried, then each
+ * range's last word; 0 past the last. Sampling keeps a partition of many
+ * GiB quick to check.
  */
-static uint64_t probe_at(uint64_t start, uint64_t top, uint64_t k)
+static uint64_t probe_at(uint64_t k)
 {
-	uint64_t page = start + k * PAGE;
+	unsigned i;
 
-	return page < top ? page + k % (PAGE / 8) * 8 : top - 8;
+	for (i = 0; i < ram_range_count; i++) {
+		const struct ram_range *r = &ram_ranges[i];
+		uint64_t pages = (r->end - r->start) / PAGE, page = r->start + k * PAGE;
+		if (k < pages)
+			return page + k % (PAGE / 8) * 8;
+		if (k == pages)
+			return r->end - 8;
+		k -= pages + 1;
+	}
+	return 0;
 }
 
 /*
@@ -365,25 +398,21 @@ static uint64_t probe_at(uint64_t start, uint64_t top, uint64_t k)
  * (memory is cleared before a partition gets it), then hold a pattern
  * written in full before it is read back, so that aliasing shows.
  */
-static void check_ram(uint64_t top)
+static void check_ram(const uint8_t *bp, uint64_t top)
 {
 	uint64_t start = (map_ram(top) + MIB - 1) & ~(MIB - 1);
-	uint64_t n = top > start ? (top - start) / PAGE + 1 : 0, k, a, bad = 0, first = 0, dirty = 0;
+	uint64_t bytes = collect_ram(bp, start), n, a, bad = 0, first = 0, dirty = 0;
 
-	for (k = 0; k < n; k++)
-		dirty += *(volatile uint64_t *)(uintptr_t)probe_at(start, top, k) != 0;
-	for (k = 0; k < n; k++) {
-		a = probe_at(start, top, k);
-		*(volatile uint64_t *)(uintptr_t)a = pattern(a);
-	}
-	for (k = 0; k < n; k++) {
-		a = probe_at(start, top, k);
-		if (*(volatile uint64_t *)(uintptr_t)a != pattern(a) && !bad++)
-			first = a;
-	}
-	report("ram_pattern", top > start && !bad && !dirty,
-	       "0x%llx-0x%llx (%llu MiB, %llu words) nonzero_at_start=%llu bad_words=%llu first_bad=0x%llx",
-	       (unsigned long long)start, (unsigned long long)top, (unsigned long long)((top - start) / MIB),
+	for (n = 0; probe_at(n); n++)
+		dirty += *(volatile uint64_t *)(uintptr_t)probe_at(n) != 0;
+	for (a = 0; a < n; a++)
+		*(volatile uint64_t *)(uintptr_t)probe_at(a) = pattern(probe_at(a));
+	for (a = 0; a < n; a++)
+		if (*(volatile uint64_t *)(uintptr_t)probe_at(a) != pattern(probe_at(a)) && !bad++)
+			first = probe_at(a);
+	report("ram_pattern", n && !bad && !dirty,
+	       "0x%llx-0x%llx (%llu MiB in %u ranges, %llu words) nonzero_at_start=%llu bad_words=%llu first_bad=0x%llx",
+	       (unsigned long long)start, (unsigned long long)top, (unsigned long long)(bytes / MIB), ram_range_count,
 	       (unsigned long long)n, (unsigned long long)dirty, (unsigned long long)bad,
 	       (unsigned long long)first);
 }
@@ -1050,7 +1079,7 @@ void selftest_main(const uint8_t *bp)
 	check_hlt_wakeup();
 	check_smp();
 	check_apic();
-	check_ram(top);
+	check_ram(bp, top);
 	check_mmio(top);
 	print("SELFTEST summary %u passed %u failed\n", passed, failed);
 	fpu_dirty(); /* for the next partition on this CPU to find, if it were not reset */

@@ -6,6 +6,7 @@
 #include "lib/fmt.h"
 #include "log.h"
 #include "partition.h"
+#include "platform.h"
 
 #define PORT_LAST 0xffffull /* 64 Ki ports (SDM Vol. 1, "I/O Port Addressing") */
 
@@ -47,6 +48,15 @@ static const struct vdev_claim *overlapping(const struct vdev_bus *bus, enum vde
 }
 
 /* With the bus lock held: 0 and the range added, or -1 and why not kept and logged. */
+/* Whether [first, last] meets either part of the partition's RAM (platform.h). */
+static int overlaps_ram(uint64_t ram_size, uint64_t first, uint64_t last)
+{
+	uint64_t high = platform_high_ram(ram_size);
+
+	return first < platform_low_ram(ram_size) ||
+	       (high && last >= PLATFORM_HIGH_RAM_BASE && first <= PLATFORM_HIGH_RAM_BASE + high - 1);
+}
+
 static int add(struct partition *p, enum vdev_space space, uint64_t first, uint64_t size, uint64_t top,
 	       const struct vdev_ops *ops, void *dev)
 {
@@ -60,9 +70,10 @@ static int add(struct partition *p, enum vdev_space space, uint64_t first, uint6
 	if (last < first || last > top)
 		return refuse(p, "%s 0x%llx + 0x%llx: runs past the top of the address space", name,
 			      (unsigned long long)first, (unsigned long long)size);
-	if (space == VDEV_MMIO && first < p->ram_size)
+	if (space == VDEV_MMIO && overlaps_ram(p->ram_size, first, last))
 		return refuse(p, "MMIO 0x%llx-0x%llx: overlaps the partition's RAM (up to 0x%llx)",
-			      (unsigned long long)first, (unsigned long long)last, (unsigned long long)p->ram_size);
+			      (unsigned long long)first, (unsigned long long)last,
+			      (unsigned long long)platform_ram_top(p->ram_size));
 	other = overlapping(bus, space, first, last);
 	if (other)
 		return refuse(p, "%s 0x%llx-0x%llx: overlaps the claimed 0x%llx-0x%llx", name,

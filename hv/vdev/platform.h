@@ -1,12 +1,15 @@
 /*
  * The guest-physical map of the virtual PC every partition gets, in one
  * place: the ACPI tables, the devices and the boot loaders all read it
- * from here. RAM starts at 0; the devices sit in the 32-bit hole below
- * 4 GiB, as on a PC, so a partition's RAM must end below PLATFORM_MMIO_BASE
- * until RAM above 4 GiB is mapped there.
+ * from here. RAM starts at 0 and runs up to PLATFORM_MMIO_BASE at most;
+ * the devices sit in the 32-bit hole above it, as on a PC; what RAM does
+ * not fit below the hole continues at 4 GiB. The partition's memory is
+ * one piece on the host: the low part first, the high part after it.
  */
 #ifndef HV_VDEV_PLATFORM_H
 #define HV_VDEV_PLATFORM_H
+
+#include <stdint.h>
 
 #define PLATFORM_MMIO_BASE   0xc0000000ull /* PCI BARs from here ... */
 #define PLATFORM_ECAM_BASE   0xe0000000ull /* PCI configuration space (MCFG): buses 0-15, 1 MiB each */
@@ -14,6 +17,57 @@
 #define PLATFORM_IOAPIC_BASE 0xfec00000ull
 #define PLATFORM_LAPIC_BASE  0xfee00000ull /* the local APICs' default base (IA32_APIC_BASE) */
 #define PLATFORM_BIOS_BASE   0xe0000ull    /* RSDP search area: 0xE0000-0xFFFFF */
+#define PLATFORM_HIGH_RAM_BASE 0x100000000ull /* RAM beyond the hole */
+
+/* Of a partition with ram_size bytes of RAM: the part below the hole, the part from 4 GiB. */
+static inline uint64_t platform_low_ram(uint64_t ram_size)
+{
+	return ram_size < PLATFORM_MMIO_BASE ? ram_size : PLATFORM_MMIO_BASE;
+}
+
+static inline uint64_t platform_high_ram(uint64_t ram_size)
+{
+	return ram_size - platform_low_ram(ram_size);
+}
+
+/* The first guest-physical address above all of its RAM. */
+static inline uint64_t platform_ram_top(uint64_t ram_size)
+{
+	uint64_t high = platform_high_ram(ram_size);
+
+	return high ? PLATFORM_HIGH_RAM_BASE + high : ram_size;
+}
+
+/*
+ * 1 if [gpa, gpa + len) is RAM, all in one of the two parts (len > 0), with
+ * *offset its place in the partition's memory; else 0. Overflow-safe: gpa
+ * and len are the guest's.
+ */
+static inline int platform_ram_offset(uint64_t ram_size, uint64_t gpa, uint64_t len, uint64_t *offset)
+{
+	uint64_t low = platform_low_ram(ram_size), high = platform_high_ram(ram_size);
+
+	if (len == 0)
+		return 0;
+	if (gpa < low && len <= low - gpa) {
+		*offset = gpa;
+		return 1;
+	}
+	if (gpa >= PLATFORM_HIGH_RAM_BASE && gpa - PLATFORM_HIGH_RAM_BASE < high &&
+	    len <= high - (gpa - PLATFORM_HIGH_RAM_BASE)) {
+		*offset = low + (gpa - PLATFORM_HIGH_RAM_BASE);
+		return 1;
+	}
+	return 0;
+}
+
+/* 1 if the byte at gpa is RAM. */
+static inline int platform_is_ram(uint64_t ram_size, uint64_t gpa)
+{
+	uint64_t offset;
+
+	return platform_ram_offset(ram_size, gpa, 1, &offset);
+}
 
 /* Ports (the PC's, as Linux and test kernels expect them). */
 #define PLATFORM_PIT_PORT     0x40  /* 0x40-0x43 */

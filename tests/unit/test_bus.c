@@ -10,6 +10,7 @@
 
 #include "partition.h"
 #include "vdev/bus.h"
+#include "vdev/platform.h"
 
 #define RAM (16ull << 20)
 #define APIC 0xfee00000ull
@@ -182,6 +183,48 @@ static void mmio_over_ram_is_refused(void **state)
 	assert_int_equal(vdev_claim_ports(&part, 0, 0x10, &rec_ops, &a), 0);
 }
 
+/* 6 GiB: 3 GiB below the hole, 3 GiB from 4 GiB (platform.h). */
+static void mmio_over_ram_above_4_gib_is_refused_and_the_hole_is_free(void **state)
+{
+	uint64_t gib = 1ull << 30;
+
+	(void)state;
+	part.ram_size = 6 * gib;
+	assert_refused(vdev_claim_mmio(&part, 3 * gib - 0x1000, 0x1000, &rec_ops, &a), "overlaps the partition's RAM");
+	assert_refused(vdev_claim_mmio(&part, 4 * gib, 0x1000, &rec_ops, &a), "overlaps the partition's RAM (up to 0x1c0000000)");
+	assert_refused(vdev_claim_mmio(&part, 7 * gib - 1, 1, &rec_ops, &a), "overlaps the partition's RAM");
+	assert_refused(vdev_claim_mmio(&part, 4 * gib - 0x1000, 0x2000, &rec_ops, &a), "overlaps the partition's RAM");
+	assert_refused(vdev_claim_mmio(&part, 3 * gib, 8 * gib, &rec_ops, &a), "overlaps the partition's RAM");
+	assert_int_equal(vdev_claim_mmio(&part, 3 * gib, gib, &rec_ops, &a), 0);
+	assert_int_equal(vdev_claim_mmio(&part, 7 * gib, 0x1000, &rec_ops, &a), 0);
+}
+
+static void ram_offsets_follow_the_two_parts(void **state)
+{
+	uint64_t gib = 1ull << 30, off = 0;
+
+	(void)state;
+	assert_int_equal(platform_low_ram(16 << 20), 16 << 20);
+	assert_int_equal(platform_high_ram(16 << 20), 0);
+	assert_int_equal(platform_ram_top(16 << 20), 16 << 20);
+	assert_int_equal(platform_ram_top(6 * gib), 7 * gib);
+	assert_true(platform_ram_offset(6 * gib, 0x1000, 8, &off));
+	assert_int_equal(off, 0x1000);
+	assert_true(platform_ram_offset(6 * gib, 4 * gib + 0x10, 8, &off));
+	assert_int_equal(off, 3 * gib + 0x10);
+	assert_true(platform_ram_offset(6 * gib, 7 * gib - 8, 8, &off));
+	assert_int_equal(off, 6 * gib - 8);
+	assert_false(platform_ram_offset(6 * gib, 3 * gib - 8, 16, &off)); /* runs into the hole */
+	assert_false(platform_ram_offset(6 * gib, 3 * gib, 1, &off));
+	assert_false(platform_ram_offset(6 * gib, 7 * gib - 8, 9, &off));
+	assert_false(platform_ram_offset(6 * gib, 4 * gib, ~0ull, &off));
+	assert_false(platform_ram_offset(6 * gib, ~0ull, 2, &off)); /* wraps */
+	assert_false(platform_ram_offset(6 * gib, 0, 0, &off));
+	assert_false(platform_ram_offset(16 << 20, 4 * gib, 1, &off));
+	assert_true(platform_is_ram(16 << 20, (16 << 20) - 1));
+	assert_false(platform_is_ram(16 << 20, 16 << 20));
+}
+
 static void a_full_table_refuses_with_the_reason(void **state)
 {
 	unsigned i;
@@ -329,6 +372,8 @@ int main(void)
 		cmocka_unit_test_setup(ports_and_mmio_are_two_spaces, reset),
 		cmocka_unit_test_setup(empty_and_wrapping_claims_are_refused, reset),
 		cmocka_unit_test_setup(mmio_over_ram_is_refused, reset),
+		cmocka_unit_test_setup(mmio_over_ram_above_4_gib_is_refused_and_the_hole_is_free, reset),
+		cmocka_unit_test_setup(ram_offsets_follow_the_two_parts, reset),
 		cmocka_unit_test_setup(a_full_table_refuses_with_the_reason, reset),
 		cmocka_unit_test_setup(accesses_reach_the_device_at_their_offset_and_size, reset),
 		cmocka_unit_test_setup(unclaimed_reads_are_all_ones_of_their_size, reset),

@@ -17,6 +17,7 @@
 
 #include "config.h"
 #include "kernel.h"
+#include "vdev/platform.h"
 
 static struct hv_config cfg;
 static struct cfg_errors errs;
@@ -65,7 +66,7 @@ static void check_kernel(const char *path, const struct cfg_partition *p, const 
 		cfg_add_error(&errs, line, "kernel '%s': %s", name, strerror(errno));
 		return;
 	}
-	why = kernel_check((const uint8_t *)file, len, p->memory, &img);
+	why = kernel_check((const uint8_t *)file, len, platform_low_ram(p->memory), &img);
 	if (why)
 		cfg_add_error(&errs, line, "kernel '%s': %s", name, why);
 	free(file);
