@@ -23,7 +23,7 @@ HV_LDFLAGS := -static -pie --no-dynamic-linker -z text -z max-page-size=4096 \
 
 HV_SRCS := hv/main.c hv/config.c hv/kernel.c hv/console.c hv/line_edit.c hv/log.c hv/pmem.c hv/mm.c hv/partition.c \
            hv/lifecycle.c hv/ratelimit.c hv/sched.c hv/scheduler.c arch/x86/lapic.c \
-           hv/exits.c hv/vcpu_irq.c hv/vdev/bus.c hv/vdev/uart.c hv/vdev/vlapic.c hv/vdev/ioapic.c hv/lib/fmt.c hv/lib/str.c hv/lib/mem.c \
+           hv/exits.c hv/vcpu_irq.c hv/vdev/bus.c hv/vdev/irq.c hv/vdev/uart.c hv/vdev/vlapic.c hv/vdev/ioapic.c hv/lib/fmt.c hv/lib/str.c hv/lib/mem.c \
            arch/x86/cpu.c arch/x86/cpuinfo.c arch/x86/desc.c arch/x86/exceptions.c \
            arch/x86/paging.c arch/x86/gpt.c arch/x86/space.c arch/x86/tag_pool.c arch/x86/decode.c arch/x86/mmio_emul.c \
            arch/x86/guest_walk.c arch/x86/policy.c arch/x86/control_regs.c arch/x86/guest_cpu.c \

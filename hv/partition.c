@@ -119,6 +119,8 @@ static const char *start(struct partition *p)
 	ratelimit_init(&p->log_limit, GUEST_LOG_BURST, arch_tsc_hz(), arch_tsc());
 	p->stop_reason[0] = 0;
 	p->cpu_ns = p->exits = 0;
+	p->device_deadline = 0;
+	p->device_moved = 0;
 	why = build(p);
 	p->tsc_offset = 0 - arch_tsc(); /* its TSC starts at 0 now, modulo 2^64 as the CPU adds it */
 	scheduler_lock();

@@ -29,6 +29,8 @@ struct partition {
 	struct guest_space *space;
 	uint64_t ram_pa, ram_size;
 	uint64_t tsc_offset;           /* added to the host's TSC: the guest's starts at 0 */
+	uint64_t device_deadline;      /* host TSC its device timers are due at, 0: none (vdev/clock.h) */
+	volatile int device_moved;     /* a guest moved a device's deadline: poll them again */
 	struct vcpu vcpus[CFG_VCPUS_MAX];
 	unsigned live;                 /* vCPUs in a run queue */
 	struct vdev_bus bus;           /* the port and MMIO ranges of its devices */

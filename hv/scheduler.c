@@ -8,6 +8,7 @@
 #include "partition.h"
 #include "sched.h"
 #include "vcpu_irq.h"
+#include "vdev/clock.h"
 
 #define NS_PER_S 1000000000ull
 #define POLL_NS 10000000ull /* CPU 0 looks at the console at least this often */
@@ -17,6 +18,7 @@ static struct spinlock lock;
 static void (*poll_cpu0)(void);
 static uint64_t slice_ticks, poll_ticks;
 static struct vcpu *fpu_owner[SCHED_CPUS_MAX]; /* whose extended state each CPU holds */
+static volatile int look_again[SCHED_CPUS_MAX]; /* a CPU kicked itself: its slice ends at the next exit */
 
 static struct vcpu *vcpu_of(struct sched_entity *e)
 {
@@ -76,7 +78,10 @@ void scheduler_hold(struct vcpu *v, int hold)
 
 void scheduler_kick(struct vcpu *v)
 {
-	arch_kick(v->se.cpu); /* the caller's own CPU looks again anyway */
+	if (v->se.cpu == arch_cpu_index())
+		look_again[v->se.cpu] = 1; /* no IPI to itself: the slice it runs ends at the next exit */
+	else
+		arch_kick(v->se.cpu);
 }
 
 /* The check for an interrupt and the block are one step under the lock, which scheduler_wake() takes too. */
@@ -110,10 +115,47 @@ int scheduler_wake_if_due(struct vcpu *v, uint64_t now)
 	return 1;
 }
 
+/* The partitions whose vCPU 0 is queued on a CPU have their device timers run there. */
+static int runs_devices(const struct vcpu *v)
+{
+	return v->id == 0 && v->part->state == PART_RUNNING;
+}
+
+/*
+ * The device timers of this CPU's partitions that are due, or that a
+ * guest moved, run: outside the lock, as the lines they raise may wake
+ * vCPUs (scheduler_wake() takes it).
+ */
+static void run_device_timers(unsigned cpu, uint64_t now)
+{
+	struct partition *due[SCHED_CPUS_MAX];
+	struct sched_entity *e;
+	unsigned n = 0, i;
+
+	spin_lock(&lock);
+	for (e = sched.cpu[cpu].queue; e && n < SCHED_CPUS_MAX; e = e->next) {
+		struct partition *p = vcpu_of(e)->part;
+		if (runs_devices(vcpu_of(e)) && (p->device_moved || (p->device_deadline && p->device_deadline <= now)))
+			due[n++] = p;
+	}
+	spin_unlock(&lock);
+	for (i = 0; i < n; i++) {
+		due[i]->device_moved = 0;
+		due[i]->device_deadline = vdev_poll_timers(due[i], now);
+	}
+}
+
+void vdev_deadline_changed(struct partition *p)
+{
+	p->device_moved = 1;
+	scheduler_kick(&p->vcpus[0]);
+}
+
 /*
  * With the lock held: the APIC timers of this CPU's vCPUs that are due
  * fire; sleepers with an interrupt now, or whose HC_WAKE_AFTER time has
- * come, run again. Returns the next time one of them is due, or 0.
+ * come, run again. Returns the next time one of them, or a device timer
+ * of a partition whose vCPU 0 is here, is due, or 0.
  */
 static uint64_t wake_sleepers(unsigned cpu, uint64_t now)
 {
@@ -123,6 +165,8 @@ static uint64_t wake_sleepers(unsigned cpu, uint64_t now)
 	for (e = sched.cpu[cpu].queue; e; e = e->next) {
 		struct vcpu *v = vcpu_of(e);
 		next = earliest(next, vcpu_irq_timer(v, now));
+		if (runs_devices(v))
+			next = earliest(next, v->part->device_deadline);
 		if (e->runnable)
 			continue;
 		if (scheduler_wake_if_due(v, now) || vcpu_irq_pending(v))
@@ -161,10 +205,10 @@ static void switch_extended_state(unsigned cpu, struct vcpu *v)
 	fpu_owner[cpu] = v;
 }
 
-static int keeps_running(const struct vcpu *v, const struct vcpu_exit *e)
+static int keeps_running(const struct vcpu *v, unsigned cpu, const struct vcpu_exit *e)
 {
 	return e->reason != EXIT_INTERRUPT && e->reason != EXIT_SLICE_END && !v->timer_changed &&
-	       v->part->state == PART_RUNNING && v->se.runnable;
+	       !look_again[cpu] && v->part->state == PART_RUNNING && v->se.runnable;
 }
 
 /* Runs v until its slice ends, it halts, its partition stops or pauses, or a kick comes. */
@@ -183,11 +227,12 @@ static void run_slice(struct vcpu *v, unsigned cpu, uint64_t wake)
 		timer = earliest(timer, start + poll_ticks);
 	arch_timer_arm(timer);
 	v->timer_changed = 0;
+	look_again[cpu] = 0;
 	do {
 		vcpu_irq_inject(v);
 		v->ops->run(v, &e);
 		v->exits++;
-	} while (vcpu_handle_exit(v, &e) == 0 && keeps_running(v, &e));
+	} while (vcpu_handle_exit(v, &e) == 0 && keeps_running(v, cpu, &e));
 	if (e.reason == EXIT_INTERRUPT)
 		arch_take_interrupts();
 	spin_lock(&lock);
@@ -214,6 +259,7 @@ void scheduler_main(void)
 
 		if (cpu == 0 && poll_cpu0)
 			poll_cpu0();
+		run_device_timers(cpu, arch_tsc());
 		spin_lock(&lock);
 		retire_stopping(cpu);
 		wake = wake_sleepers(cpu, arch_tsc());

@@ -3,6 +3,7 @@
 
 #include <stdarg.h>
 
+#include "clock.h"
 #include "lib/fmt.h"
 #include "log.h"
 #include "partition.h"
@@ -185,4 +186,30 @@ void vdev_mmio_access(struct partition *p, uint64_t gpa, unsigned size, int is_w
 	partition_log_guest(p, LOG_WARN,
 			    "%u-byte %s of unclaimed MMIO at 0x%llx: reads all-ones, writes vanish (said once)", size,
 			    is_write ? "write" : "read", (unsigned long long)gpa);
+}
+
+int vdev_add_timer(struct partition *p, vdev_poll_fn *poll, void *dev)
+{
+	struct vdev_bus *bus = &p->bus;
+
+	if (bus->timer_count == VDEV_TIMERS_MAX) {
+		log_error("partition %s: device timer refused: the table is full (%u timers)", p->cfg->name,
+			  VDEV_TIMERS_MAX);
+		return -1;
+	}
+	bus->timers[bus->timer_count++] = (struct vdev_timer){ poll, dev };
+	return 0;
+}
+
+uint64_t vdev_poll_timers(struct partition *p, uint64_t now)
+{
+	uint64_t next = 0;
+	unsigned i;
+
+	for (i = 0; i < p->bus.timer_count; i++) {
+		uint64_t t = p->bus.timers[i].poll(p->bus.timers[i].dev, now);
+		if (t && (!next || t < next))
+			next = t;
+	}
+	return next;
 }

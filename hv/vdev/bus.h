@@ -59,10 +59,20 @@ struct vdev_claim {
 	void *dev;
 };
 
+/* Devices with deadlines (clock.h). */
+#define VDEV_TIMERS_MAX 4
+
+struct vdev_timer {
+	uint64_t (*poll)(void *dev, uint64_t now);
+	void *dev;
+};
+
 struct vdev_bus {
 	struct spinlock lock; /* of the table, not of the devices */
 	unsigned count;
 	struct vdev_claim claims[VDEV_CLAIMS_MAX];
+	unsigned timer_count; /* set up at start, before any vCPU runs: read without the lock */
+	struct vdev_timer timers[VDEV_TIMERS_MAX];
 	int unclaimed_mmio_logged;
 	char refused[VDEV_WHY_MAX]; /* why the last claim was refused */
 };

@@ -2,9 +2,11 @@
  * A partition's interrupt wiring, the one path every virtual interrupt
  * takes:
  *
- *   device line (ISA IRQ 0-15 = GSI 0-15, PCI INTx = GSI 16-23)
- *     --irq_set_line()--> the I/O APIC (all 24 pins) and, for IRQ 0-15,
- *                         the 8259 pair (hv/vdev/irq.c routes to both)
+ *   ISA device line (IRQ 0-15)
+ *     --irq_set_isa()---> the 8259 pair's input and the I/O APIC pin of the
+ *                         same number, but IRQ 0 on pin 2 (hv/vdev/irq.c)
+ *   PCI INTx line (GSI 16-23)
+ *     --irq_set_line()--> the I/O APIC pin
  *   I/O APIC redirection entry, MSI or MSI-X write, guest IPI
  *     --irq_deliver()---> the partition's local APICs (arch/x86/vdev/vlapic.c)
  *   guest EOI of a level-triggered vector
@@ -45,6 +47,8 @@ struct irq_msg {
 
 /* A device's line: 1 asserted, 0 not. An edge device raises then lowers it. */
 void irq_set_line(struct partition *p, unsigned gsi, int level);
+#define IRQ_ISA_LINES 16
+void irq_set_isa(struct partition *p, unsigned irq, int level);
 
 /* To the partition's local APICs; 0, or -1 if no vCPU of p matches. */
 int irq_deliver(struct partition *p, const struct irq_msg *m);
