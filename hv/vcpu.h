@@ -68,12 +68,23 @@ struct vcpu_exit {
 	} u;
 };
 
-/* Where and how a vCPU starts: the Linux 64-bit boot protocol's state. */
+/*
+ * The mode a vCPU starts in: 64-bit with paging, as the Linux boot
+ * protocol's 64-bit entry and ELF kernels start; 32-bit protected mode
+ * with paging off, as Multiboot starts; real mode, as an application
+ * processor starts at a STARTUP IPI's vector.
+ */
+enum vcpu_boot_mode { BOOT_LONG, BOOT_PROTECTED, BOOT_REAL };
+
+/* Where and how a vCPU starts. */
 struct vcpu_boot {
-	uint64_t rip, rsi, rsp;
-	uint64_t cr3;
+	enum vcpu_boot_mode mode;
+	uint64_t rip, rsp;
+	uint64_t rax, rbx, rsi;  /* what a boot protocol passes in registers */
+	uint64_t cr3;            /* BOOT_LONG */
 	uint64_t gdt_base;
 	uint16_t gdt_limit;
+	/* BOOT_LONG, BOOT_PROTECTED: flat segments; BOOT_REAL: CS, based at code_selector << 4 */
 	uint16_t code_selector, data_selector;
 };
 

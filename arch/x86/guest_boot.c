@@ -1,5 +1,6 @@
 #include "guest_boot.h"
 
+#include "control_regs.h"
 #include "lib/str.h"
 #include "vdev/platform.h"
 
@@ -91,6 +92,23 @@ static void write_boot_params(uint8_t *ram, uint64_t ram_size, uint32_t cmdline_
 	add_e820(bp, GUEST_KERNEL_MIN, platform_low_ram(ram_size) - GUEST_KERNEL_MIN);
 	if (platform_high_ram(ram_size))
 		add_e820(bp, PLATFORM_HIGH_RAM_BASE, platform_high_ram(ram_size));
+}
+
+uint64_t guest_boot_cr0(enum vcpu_boot_mode mode)
+{
+	return mode == BOOT_LONG ? CR0_BOOT : mode == BOOT_PROTECTED ? CR0_ET | CR0_PE : CR0_ET;
+}
+
+void guest_boot_registers(struct vcpu *v, const struct vcpu_boot *boot)
+{
+	unsigned i;
+
+	for (i = 0; i < REG_GPRS; i++)
+		v->gprs[i] = 0;
+	v->gprs[REG_RAX] = boot->rax;
+	v->gprs[REG_RBX] = boot->rbx;
+	v->gprs[REG_RSI] = boot->rsi;
+	v->gprs[REG_RSP] = boot->rsp;
 }
 
 int guest_boot_setup(uint8_t *ram, uint64_t ram_size, const char *cmdline, uint64_t entry,

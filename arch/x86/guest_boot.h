@@ -20,6 +20,12 @@
  * MiB) and fills boot for a start at entry. -1 if the command line does
  * not fit.
  */
+/* CR0 at a start: the boot protocol's in 64-bit mode, PE (and ET) alone in 32-bit mode, ET alone in real mode. */
+uint64_t guest_boot_cr0(enum vcpu_boot_mode mode);
+
+/* The general registers a vCPU starts with: its boot state's, the rest zero as after INIT. */
+void guest_boot_registers(struct vcpu *v, const struct vcpu_boot *boot);
+
 int guest_boot_setup(uint8_t *ram, uint64_t ram_size, const char *cmdline, uint64_t entry,
 		     struct vcpu_boot *boot);
 

@@ -12,6 +12,7 @@
 #include "control_regs.h"
 #include "cpu.h"
 #include "decode.h"
+#include "guest_boot.h"
 #include "log.h"
 #include "mm.h"
 #include "partition.h"
@@ -200,20 +201,35 @@ static void set_intercepts(struct vmcb *c)
 	c->v_intr = V_INTR_MASKING;
 }
 
+/*
+ * Code: type 0xb, S, P, and L and G (64-bit) or D and G (32-bit); data:
+ * type 3, S, P, D/B, G. Real mode: 64 KiB segments based at selector * 16.
+ */
+static void set_boot_segments(struct vmcb *c, const struct vcpu_boot *b)
+{
+	if (b->mode == BOOT_REAL) {
+		set_segment(&c->cs, b->code_selector, 0x9b, 0xffff);
+		c->cs.base = (uint64_t)b->code_selector << 4;
+		set_segment(&c->ds, b->data_selector, 0x93, 0xffff);
+		c->ds.base = (uint64_t)b->data_selector << 4;
+	} else {
+		set_segment(&c->cs, b->code_selector, b->mode == BOOT_LONG ? 0xa9b : 0xc9b, 0xffffffff);
+		set_segment(&c->ds, b->data_selector, 0xc93, 0xffffffff);
+	}
+	c->es = c->ss = c->fs = c->gs = c->ds;
+}
+
 static void set_boot_state(struct vmcb *c, const struct vcpu_boot *b)
 {
-	/* 64-bit code: type 0xb, S, P, L, G; data: type 3, S, P, D/B, G. */
-	set_segment(&c->cs, b->code_selector, 0xa9b, 0xffffffff);
-	set_segment(&c->ds, b->data_selector, 0xc93, 0xffffffff);
-	c->es = c->ss = c->fs = c->gs = c->ds;
-	set_segment(&c->tr, 0, 0x8b, 0x67); /* busy 64-bit TSS */
+	set_boot_segments(c, b);
+	set_segment(&c->tr, 0, 0x8b, 0x67); /* busy TSS */
 	set_segment(&c->ldtr, 0, 0x82, 0);
 	c->gdtr.base = b->gdt_base;
 	c->gdtr.limit = b->gdt_limit;
-	c->cr0 = CR0_BOOT;
+	c->cr0 = guest_boot_cr0(b->mode);
 	c->cr3 = b->cr3;
-	c->cr4 = 0x20;       /* PAE */
-	c->efer = EFER_LME | EFER_LMA | EFER_SVME;
+	c->cr4 = b->mode == BOOT_LONG ? 0x20 : 0; /* PAE */
+	c->efer = (b->mode == BOOT_LONG ? EFER_LME | EFER_LMA : 0) | EFER_SVME;
 	c->rflags = 2;
 	c->rip = b->rip;
 	c->rsp = b->rsp;
@@ -246,8 +262,7 @@ static int svm_create(struct vcpu *v, struct guest_space *s, const struct vcpu_b
 	c->tsc_offset = v->part->tsc_offset; /* RDTSC and RDTSCP (APM Vol. 2, 15.30.5) */
 	c->n_cr3 = s->gpt.root;
 	set_boot_state(c, boot);
-	v->gprs[REG_RSI] = boot->rsi;
-	v->gprs[REG_RSP] = boot->rsp; /* svm_run loads the VMCB's RSP from here */
+	guest_boot_registers(v, boot); /* svm_run loads the VMCB's RSP from gprs */
 	return 0;
 }
 

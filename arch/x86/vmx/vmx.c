@@ -11,6 +11,7 @@
 #include "arch.h"
 #include "control_regs.h"
 #include "cpu.h"
+#include "guest_boot.h"
 #include "log.h"
 #include "mm.h"
 #include "partition.h"
@@ -375,25 +376,43 @@ static void controls(struct vmx_vcpu *a, uint32_t entry)
 	vmwrite(CR4_GUEST_HOST_MASK, a->cr4_shadow_mask);
 }
 
-static void guest_segment(enum vmcs_field selector, uint16_t sel, uint32_t access)
+static void guest_segment(enum vmcs_field selector, uint16_t sel, uint64_t base, uint32_t limit, uint32_t access)
 {
 	/* Selector, base, limit and access fields are at fixed offsets from each other. */
 	vmwrite(selector, sel);
-	vmwrite(GUEST_ES_BASE + (selector - GUEST_ES_SELECTOR), 0);
-	vmwrite(GUEST_ES_LIMIT + (selector - GUEST_ES_SELECTOR), 0xffffffff);
+	vmwrite(GUEST_ES_BASE + (selector - GUEST_ES_SELECTOR), base);
+	vmwrite(GUEST_ES_LIMIT + (selector - GUEST_ES_SELECTOR), limit);
 	vmwrite(GUEST_ES_ACCESS + (selector - GUEST_ES_SELECTOR), access);
+}
+
+/*
+ * The segments of a boot mode. Flat: 64-bit (L, G) or 32-bit (D, G)
+ * code and 32-bit data. Real mode: 64 KiB segments based at selector *
+ * 16, accessed code and data (SDM Vol. 3C, 26.3.1.2 with unrestricted guest).
+ */
+static void guest_segments(const struct vcpu_boot *b)
+{
+	enum vmcs_field data[] = { GUEST_DS_SELECTOR, GUEST_ES_SELECTOR, GUEST_SS_SELECTOR, GUEST_FS_SELECTOR,
+				   GUEST_GS_SELECTOR };
+	unsigned i;
+
+	if (b->mode == BOOT_REAL)
+		guest_segment(GUEST_CS_SELECTOR, b->code_selector, (uint64_t)b->code_selector << 4, 0xffff, 0x9b);
+	else
+		guest_segment(GUEST_CS_SELECTOR, b->code_selector, 0, 0xffffffff, b->mode == BOOT_LONG ? 0xa09b : 0xc09b);
+	for (i = 0; i < sizeof(data) / sizeof(data[0]); i++) {
+		if (b->mode == BOOT_REAL)
+			guest_segment(data[i], b->data_selector, (uint64_t)b->data_selector << 4, 0xffff, 0x93);
+		else
+			guest_segment(data[i], b->data_selector, 0, 0xffffffff, 0xc093);
+	}
 }
 
 static void guest_state(struct vmx_vcpu *a, const struct vcpu_boot *b)
 {
-	uint64_t cr0 = CR0_BOOT, cr4 = CR4_PAE;
+	uint64_t cr0 = guest_boot_cr0(b->mode), cr4 = b->mode == BOOT_LONG ? CR4_PAE : 0;
 
-	guest_segment(GUEST_CS_SELECTOR, b->code_selector, 0xa09b); /* 64-bit code, G */
-	guest_segment(GUEST_DS_SELECTOR, b->data_selector, 0xc093);
-	guest_segment(GUEST_ES_SELECTOR, b->data_selector, 0xc093);
-	guest_segment(GUEST_SS_SELECTOR, b->data_selector, 0xc093);
-	guest_segment(GUEST_FS_SELECTOR, b->data_selector, 0xc093);
-	guest_segment(GUEST_GS_SELECTOR, b->data_selector, 0xc093);
+	guest_segments(b);
 	vmwrite(GUEST_LDTR_SELECTOR, 0);
 	vmwrite(GUEST_LDTR_ACCESS, 0x10000); /* unusable */
 	vmwrite(GUEST_TR_SELECTOR, 0);
@@ -409,7 +428,7 @@ static void guest_state(struct vmx_vcpu *a, const struct vcpu_boot *b)
 	vmwrite(GUEST_CR3, b->cr3);
 	vmwrite(GUEST_CR4, vmx_fix_cr4(&vmx.caps, cr4));
 	vmwrite(CR4_READ_SHADOW, cr4);
-	vmwrite(GUEST_EFER, EFER_LME | EFER_LMA);
+	vmwrite(GUEST_EFER, b->mode == BOOT_LONG ? EFER_LME | EFER_LMA : 0);
 	a->pat = PAT_DEFAULT;
 	if (vmx.ctl.pat_in_vmcs)
 		vmwrite(GUEST_PAT, PAT_DEFAULT);
@@ -427,9 +446,18 @@ static void guest_state(struct vmx_vcpu *a, const struct vcpu_boot *b)
 
 static int vmx_create(struct vcpu *v, struct guest_space *s, const struct vcpu_boot *boot)
 {
-	uint64_t vmcs = mm_alloc(1), arch_pa = mm_alloc(1), vapic = vmx.ctl.tpr_shadow ? mm_alloc(1) : 0;
-	struct vmx_vcpu *a = mm_ptr(arch_pa);
+	uint64_t vmcs, arch_pa, vapic;
+	struct vmx_vcpu *a;
 
+	if (boot->mode != BOOT_LONG && !vmx.ctl.unrestricted) {
+		log_error("partition %s: vCPU %u cannot start with paging off: VT-x offers no unrestricted guest",
+			  v->part->cfg->name, v->id);
+		return -1;
+	}
+	vmcs = mm_alloc(1);
+	arch_pa = mm_alloc(1);
+	vapic = vmx.ctl.tpr_shadow ? mm_alloc(1) : 0;
+	a = mm_ptr(arch_pa);
 	if (!vmcs || !arch_pa || (vmx.ctl.tpr_shadow && !vapic)) {
 		if (vmcs)
 			mm_free(vmcs, 1);
@@ -450,11 +478,10 @@ static int vmx_create(struct vcpu *v, struct guest_space *s, const struct vcpu_b
 	}
 	vcpu_tag_take(&a->tag, vmx.ctl.vpid ? &vmx.vpid_pool : 0, v->part->cfg->name);
 	host_state();
-	controls(a, ENTRY_IA32E_GUEST);
+	controls(a, boot->mode == BOOT_LONG ? ENTRY_IA32E_GUEST : 0);
 	vmwrite(TSC_OFFSET, v->part->tsc_offset); /* RDTSC and RDTSCP (SDM Vol. 3C, 26.6.5) */
 	guest_state(a, boot);
-	v->gprs[REG_RSI] = boot->rsi;
-	v->gprs[REG_RSP] = boot->rsp;
+	guest_boot_registers(v, boot);
 	return 0;
 }
 
