@@ -93,20 +93,24 @@ static int64_t hypercall(struct vcpu *v)
  * HLT: the vCPU waits for its next event, using no CPU time meanwhile:
  * an interrupt its local APIC can give it, or a HC_WAKE_AFTER timer; a
  * vCPU with neither sleeps until one comes or its partition stops. With
- * interrupts off nothing could ever wake it: stopped, and told why.
- * Returns -1 when the vCPU sleeps.
+ * interrupts off only an NMI or INIT ends it (as Linux's other CPUs wait
+ * while one of them reboots); once no vCPU of the partition can run again,
+ * it is stopped, and told why. Returns -1 when the vCPU sleeps.
  */
 static int halt(struct vcpu *v, const struct vcpu_exit *e)
 {
 	if (skip(v, e))
 		return -1;
 	if (!(v->ops->get_reg(v, REG_RFLAGS) & RFLAGS_IF)) {
-		partition_stop(v->part, "halted at rip 0x%llx with interrupts disabled: nothing can wake it",
-			       (unsigned long long)rip(v));
-		return -1;
-	}
-	if (scheduler_wake_if_due(v, arch_tsc()))
+		v->halted_if_off = 1;
+		if (partition_all_halted(v->part)) {
+			partition_stop(v->part, "every vCPU halted with interrupts disabled (the last, vCPU %u, at rip "
+				       "0x%llx): nothing can wake it", v->id, (unsigned long long)rip(v));
+			return -1;
+		}
+	} else if (scheduler_wake_if_due(v, arch_tsc())) {
 		return 0;
+	}
 	return scheduler_block(v); /* unless an interrupt came meanwhile */
 }
 

@@ -52,7 +52,8 @@ static void init_vcpus(struct partition *p)
 
 	for (i = 0; i < cfg->vcpus && i < CFG_VCPUS_MAX; i++) {
 		struct vcpu *v = &p->vcpus[i];
-		*v = (struct vcpu){ .part = p, .ops = p->ops, .id = i, .wake_vector = -1 };
+		/* Application processors wait for a STARTUP IPI, as after the firmware's INIT (SDM Vol. 3A, 10.4). */
+		*v = (struct vcpu){ .part = p, .ops = p->ops, .id = i, .wake_vector = -1, .wait_for_sipi = i > 0 };
 		v->se = (struct sched_entity){ .share = cfg->share, .affinity = cfg->affinity[i],
 					       .exclusive = cfg->exclusive, .runnable = 1 };
 		vcpu_irq_reset(v);
@@ -238,8 +239,30 @@ void partition_reset(struct partition *p, const char *f, ...)
 	va_end(ap);
 }
 
+/* With the scheduler lock held: v, never started, starts at boot; NULL or why not. */
+static const char *start_vcpu_at(struct vcpu *v, const struct vcpu_boot *boot)
+{
+	const char *why;
+
+	v->boot = *boot;
+	v->wait_for_sipi = 0;
+	why = scheduler_add(v);
+	if (!why)
+		v->part->live++;
+	return why;
+}
+
+static void log_vcpu_start(struct vcpu *v, const char *why, const char *how)
+{
+	if (why)
+		partition_log_guest(v->part, LOG_WARN, "vCPU %u not started: %s", v->id, why);
+	else
+		log_info("partition %s: vCPU %u started on cpu %u%s", v->part->cfg->name, v->id, v->se.cpu, how);
+}
+
 int64_t partition_start_vcpu(struct partition *p, uint64_t index, uint64_t rip, uint64_t rsp)
 {
+	struct vcpu_boot boot;
 	struct vcpu *v;
 	const char *why;
 
@@ -251,21 +274,79 @@ int64_t partition_start_vcpu(struct partition *p, uint64_t index, uint64_t rip, 
 		scheduler_unlock();
 		return HC_E_STATE;
 	}
-	v->boot = p->vcpus[0].boot;
-	v->boot.rip = rip;
-	v->boot.rsp = rsp;
-	v->boot.rsi = index; /* the new vCPU learns its number */
-	why = scheduler_add(v);
-	if (!why)
-		p->live++;
+	boot = p->vcpus[0].boot;
+	boot.rip = rip;
+	boot.rsp = rsp;
+	boot.rsi = index; /* the new vCPU learns its number */
+	why = start_vcpu_at(v, &boot);
 	scheduler_unlock();
-	if (why) {
-		partition_log_guest(p, LOG_WARN, "vCPU %llu not started: %s", (unsigned long long)index, why);
-		return HC_E_STATE;
+	log_vcpu_start(v, why, "");
+	return why ? HC_E_STATE : 0;
+}
+
+void partition_init_signal(struct vcpu *v)
+{
+	if (v->id == 0) {
+		partition_reset(v->part, "INIT to vCPU 0: the machine starts again");
+		return;
 	}
-	log_info("partition %s: vCPU %llu started on cpu %u", p->cfg->name, (unsigned long long)index,
-		 v->se.cpu);
-	return 0;
+	scheduler_lock();
+	if (v->started && !v->wait_for_sipi)
+		v->init_pending = 1; /* its own CPU resets it (scheduler.c) */
+	scheduler_unlock();
+	scheduler_wake(v);
+}
+
+void partition_startup_signal(struct vcpu *v, uint8_t vector)
+{
+	const struct vcpu_boot boot = { .mode = BOOT_REAL, .code_selector = (uint16_t)(vector << 8),
+					.gdt_limit = 0xffff };
+	const char *why = 0;
+	int started;
+
+	scheduler_lock();
+	if (!v->wait_for_sipi || v->init_pending || v->part->state != PART_RUNNING) {
+		scheduler_unlock();
+		return; /* not waiting for one: ignored, as by the CPU */
+	}
+	started = v->started;
+	if (started) {
+		v->boot = boot; /* it was reset by an INIT; its CPU creates its state afresh */
+		v->wait_for_sipi = 0;
+	} else {
+		why = start_vcpu_at(v, &boot);
+	}
+	scheduler_unlock();
+	if (started)
+		scheduler_wake(v);
+	log_vcpu_start(v, why, " (STARTUP IPI)");
+}
+
+void partition_vcpu_init_reset(struct vcpu *v)
+{
+	if (v->arch)
+		v->ops->destroy(v);
+	v->arch = 0;
+	if (v->fpu_pa)
+		mm_free(v->fpu_pa, arch_guest_fpu_pages());
+	v->fpu_pa = 0;
+	vcpu_irq_init_signal(v);
+	v->wait_for_sipi = 1;
+	v->init_pending = 0;
+}
+
+int partition_all_halted(struct partition *p)
+{
+	int halted = 1;
+	unsigned i;
+
+	scheduler_lock();
+	for (i = 0; i < p->cfg->vcpus && halted; i++) {
+		const struct vcpu *v = &p->vcpus[i];
+		halted = !v->started || v->wait_for_sipi || (v->halted_if_off && !v->apic.nmi_pending);
+	}
+	scheduler_unlock();
+	return halted;
 }
 
 void partition_log_guest(struct partition *p, enum log_level level, const char *f, ...)

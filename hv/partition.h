@@ -75,6 +75,21 @@ void partition_log_guest(struct partition *p, enum log_level level, const char *
 /* Guest SMP: starts vCPU index (not yet started) at rip with stack rsp; 0 or an HC_E* code. */
 int64_t partition_start_vcpu(struct partition *p, uint64_t index, uint64_t rip, uint64_t rsp);
 
+/*
+ * INIT and STARTUP IPIs (SDM Vol. 3A, 10.4): an INIT resets a started
+ * application processor, which then waits for a STARTUP IPI, as do those
+ * never started; a STARTUP IPI starts a waiting one in real mode at
+ * vector * 4 KiB. INIT to vCPU 0 (whose reset would run firmware we do
+ * not have) resets the partition.
+ */
+void partition_init_signal(struct vcpu *v);
+void partition_startup_signal(struct vcpu *v, uint8_t vector);
+/* On v's CPU: v's state is dropped, as by INIT; it waits for a STARTUP IPI. */
+void partition_vcpu_init_reset(struct vcpu *v);
+
+/* 1 if no vCPU of p can run again by itself: each halted with interrupts off, waiting for SIPI or never started. */
+int partition_all_halted(struct partition *p);
+
 /* CPU time and exits of all its vCPUs since it started. */
 void partition_totals(const struct partition *p, uint64_t *cpu_ns, uint64_t *exits);
 

@@ -100,7 +100,7 @@ int scheduler_block(struct vcpu *v)
 void scheduler_wake(struct vcpu *v)
 {
 	spin_lock(&lock);
-	if (v->started && !v->se.runnable)
+	if (v->started && !v->se.runnable && vcpu_irq_pending(v))
 		sched_wake(&sched, &v->se);
 	spin_unlock(&lock);
 	scheduler_kick(v);
@@ -208,7 +208,19 @@ static void switch_extended_state(unsigned cpu, struct vcpu *v)
 static int keeps_running(const struct vcpu *v, unsigned cpu, const struct vcpu_exit *e)
 {
 	return e->reason != EXIT_INTERRUPT && e->reason != EXIT_SLICE_END && !v->timer_changed &&
-	       !look_again[cpu] && v->part->state == PART_RUNNING && v->se.runnable;
+	       !look_again[cpu] && !v->init_pending && v->part->state == PART_RUNNING && v->se.runnable;
+}
+
+/* An INIT came for v: its state goes, and it sleeps until a STARTUP IPI (partition.h). */
+static void reset_by_init(struct vcpu *v, unsigned cpu)
+{
+	if (fpu_owner[cpu] == v)
+		fpu_owner[cpu] = 0;
+	partition_vcpu_init_reset(v);
+	spin_lock(&lock);
+	if (v->wait_for_sipi)
+		sched_block(&v->se);
+	spin_unlock(&lock);
 }
 
 /* Runs v until its slice ends, it halts, its partition stops or pauses, or a kick comes. */
@@ -217,6 +229,10 @@ static void run_slice(struct vcpu *v, unsigned cpu, uint64_t wake)
 	uint64_t start = arch_tsc(), timer = wake;
 	struct vcpu_exit e;
 
+	if (v->init_pending) {
+		reset_by_init(v, cpu);
+		return;
+	}
 	if (!v->arch && partition_vcpu_create(v))
 		return;
 	switch_extended_state(cpu, v);

@@ -111,6 +111,9 @@ struct vcpu {
 	struct vlapic apic;      /* its local APIC (vcpu_irq.h) */
 	int irq_window;          /* an interrupt window is open for it */
 	int timer_changed;       /* its APIC timer moved: the slice ends to arm the host timer */
+	int halted_if_off;       /* in HLT with RFLAGS.IF clear: only an NMI or INIT ends that */
+	volatile int init_pending; /* an INIT came while it had started: its CPU resets it */
+	volatile int wait_for_sipi; /* only a STARTUP IPI starts it (SDM Vol. 3A, 10.4) */
 };
 
 enum event_kind { EVENT_INTERRUPT, EVENT_NMI, EVENT_EXCEPTION };

@@ -18,6 +18,15 @@ void vcpu_irq_reset(struct vcpu *v)
 	v->irq_window = 0;
 }
 
+void vcpu_irq_init_signal(struct vcpu *v)
+{
+	spin_lock(&v->apic.lock);
+	vlapic_init_signal(&v->apic);
+	spin_unlock(&v->apic.lock);
+	v->irq_window = 0;
+	v->halted_if_off = 0;
+}
+
 /* CR8 is TPR bits 7:4 (SDM Vol. 3A, 10.8.6.1): a MOV to CR8 the CPU did alone shows in the TPR here. */
 static void sync_tpr_from_cr8(struct vcpu *v)
 {
@@ -49,16 +58,27 @@ static void accept(struct vcpu *v, const struct irq_msg *m)
 	scheduler_wake(v); /* a sleeper wakes; a vCPU running elsewhere exits and looks */
 }
 
-/*
- * INIT and STARTUP start application processors; until the partition's
- * vCPUs can start in real mode they are refused, said once a second.
- */
+/* There is no SMM to enter, and ExtINT comes from the PIC alone: such messages go nowhere, said once a second. */
 static int refused_mode(struct partition *p, const struct irq_msg *m)
 {
-	if (m->mode != IRQ_INIT && m->mode != IRQ_STARTUP && m->mode != IRQ_SMI && m->mode != IRQ_EXTINT)
+	if (m->mode != IRQ_SMI && m->mode != IRQ_EXTINT)
 		return 0;
 	partition_log_guest(p, LOG_WARN, "interrupt message with delivery mode %u not delivered", m->mode);
 	return 1;
+}
+
+/*
+ * INIT and STARTUP are not interrupts: they reset a vCPU and start it in
+ * real mode (SDM Vol. 3A, 10.4 and 11.6.1); the partition does both.
+ */
+static void signal_vcpu(struct vcpu *v, const struct irq_msg *m)
+{
+	if (m->mode == IRQ_INIT)
+		partition_init_signal(v);
+	else if (m->mode == IRQ_STARTUP)
+		partition_startup_signal(v, m->vector);
+	else
+		accept(v, m);
 }
 
 int irq_deliver(struct partition *p, const struct irq_msg *m)
@@ -76,7 +96,7 @@ int irq_deliver(struct partition *p, const struct irq_msg *m)
 	}
 	for (i = 0; i < p->cfg->vcpus; i++) {
 		if (vlapic_matches(&p->vcpus[i].apic, m)) {
-			accept(&p->vcpus[i], m);
+			signal_vcpu(&p->vcpus[i], m);
 			hits++;
 		}
 	}
@@ -100,7 +120,7 @@ static void send_ipi(struct vcpu *v, const struct vlapic_effects *fx)
 		if ((fx->shorthand == SH_SELF && to != v) || (fx->shorthand == SH_OTHERS && to == v))
 			continue;
 		if (vlapic_enabled(&to->apic))
-			accept(to, &fx->msg);
+			signal_vcpu(to, &fx->msg);
 	}
 }
 
@@ -121,6 +141,7 @@ void vcpu_irq_inject(struct vcpu *v)
 	unsigned window;
 	int vector;
 
+	v->halted_if_off = 0; /* it runs: whatever ended its HLT came */
 	if (!a->irr_words && !a->nmi_pending && !v->irq_window)
 		return;
 	spin_lock(&a->lock);
@@ -141,15 +162,22 @@ void vcpu_irq_inject(struct vcpu *v)
 	v->irq_window = window != 0;
 }
 
+/*
+ * A vCPU waiting for a STARTUP IPI takes nothing else; one with an INIT
+ * to act on must run, as must one a STARTUP IPI gave a fresh start (it
+ * has no state yet); HLT with interrupts off ends only with an NMI.
+ */
 int vcpu_irq_pending(struct vcpu *v)
 {
 	int pending;
 
-	if (!v->apic.irr_words && !v->apic.nmi_pending)
+	if (v->init_pending || (!v->arch && !v->wait_for_sipi))
+		return 1;
+	if (v->wait_for_sipi || (!v->apic.irr_words && !v->apic.nmi_pending))
 		return 0;
 	spin_lock(&v->apic.lock);
 	sync_tpr_from_cr8(v);
-	pending = v->apic.nmi_pending || vlapic_deliverable(&v->apic) >= 0;
+	pending = v->apic.nmi_pending || (!v->halted_if_off && vlapic_deliverable(&v->apic) >= 0);
 	spin_unlock(&v->apic.lock);
 	return pending;
 }

@@ -18,6 +18,9 @@
 /* The APIC as after RESET, at each start of the partition. */
 void vcpu_irq_reset(struct vcpu *v);
 
+/* The APIC as after INIT: its ID and IA32_APIC_BASE kept. */
+void vcpu_irq_init_signal(struct vcpu *v);
+
 /* On v's CPU, just before each entry: the interrupt it can take now, or a window asked for. */
 void vcpu_irq_inject(struct vcpu *v);
 

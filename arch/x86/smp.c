@@ -1,6 +1,6 @@
 /*
  * Bringing up the CPUs the ACPI MADT lists: INIT, then two SIPIs at the
- * trampoline page (Intel SDM Vol. 3A, 9.4.4.1, "Typical BSP Initialization
+ * trampoline page (Intel SDM Vol. 3A, 10.4.4.1, "Typical BSP Initialization
  * Sequence"); each AP loads its own tables, turns virtualization on and
  * reports. A CPU that does not come up in time is reported and left out.
  */

@@ -63,6 +63,11 @@ void vlapic_reset(struct vlapic *a, uint32_t id, uint64_t tsc_hz)
 	reset_registers(a);
 }
 
+void vlapic_init_signal(struct vlapic *a)
+{
+	reset_registers(a); /* IA32_APIC_BASE, and with it the x2APIC mode, stays (SDM Vol. 3A, 11.12.5.1) */
+}
+
 int vlapic_x2apic(const struct vlapic *a)
 {
 	return (a->base & APIC_BASE_X2APIC) != 0;

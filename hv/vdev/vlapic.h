@@ -87,6 +87,9 @@ struct vlapic_effects {
 /* The state after power-up or RESET (SDM Vol. 3A, 11.4.7.1); APIC ID = id. */
 void vlapic_reset(struct vlapic *a, uint32_t id, uint64_t tsc_hz);
 
+/* INIT: the registers as after RESET but for the APIC ID and IA32_APIC_BASE (SDM Vol. 3A, 11.4.7.3). */
+void vlapic_init_signal(struct vlapic *a);
+
 int vlapic_x2apic(const struct vlapic *a);
 int vlapic_enabled(const struct vlapic *a); /* IA32_APIC_BASE global enable */
 

@@ -226,6 +226,8 @@ static void set_boot_state(struct vmcb *c, const struct vcpu_boot *b)
 	set_segment(&c->ldtr, 0, 0x82, 0);
 	c->gdtr.base = b->gdt_base;
 	c->gdtr.limit = b->gdt_limit;
+	c->idtr.base = 0;
+	c->idtr.limit = b->mode == BOOT_REAL ? 0xffff : 0; /* real mode: the vector table at 0 (SDM Vol. 3A, 10.1.1) */
 	c->cr0 = guest_boot_cr0(b->mode);
 	c->cr3 = b->cr3;
 	c->cr4 = b->mode == BOOT_LONG ? 0x20 : 0; /* PAE */

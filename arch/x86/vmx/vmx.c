@@ -422,7 +422,7 @@ static void guest_state(struct vmx_vcpu *a, const struct vcpu_boot *b)
 	vmwrite(GUEST_GDTR_BASE, b->gdt_base);
 	vmwrite(GUEST_GDTR_LIMIT, b->gdt_limit);
 	vmwrite(GUEST_IDTR_BASE, 0);
-	vmwrite(GUEST_IDTR_LIMIT, 0);
+	vmwrite(GUEST_IDTR_LIMIT, b->mode == BOOT_REAL ? 0xffff : 0); /* real mode: the vector table at 0 (SDM Vol. 3A, 10.1.1) */
 	vmwrite(GUEST_CR0, vmx_fix_cr0(&vmx.caps, cr0, vmx.ctl.unrestricted));
 	vmwrite(CR0_READ_SHADOW, cr0);
 	vmwrite(GUEST_CR3, b->cr3);
