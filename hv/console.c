@@ -103,16 +103,55 @@ void console_start(const struct console_io *io, const struct console_command *co
 	line_edit_start(&editor);
 }
 
+static const struct console_attach *attached;
+
+void console_attach(const struct console_attach *a)
+{
+	attached = a;
+}
+
+/* Attached: keystrokes to the guest until the escape, then its output to the terminal. */
+static void poll_attached(void)
+{
+	char buf[64];
+	size_t n = 0;
+	int c;
+
+	while (n < sizeof(buf) && (c = out->read()) >= 0) {
+		if (c == CONSOLE_ESCAPE) {
+			if (n)
+				attached->input(attached->ctx, buf, n);
+			attached->detached(attached->ctx);
+			attached = 0;
+			console_print("\r\n");
+			line_edit_start(&editor);
+			return;
+		}
+		buf[n++] = (char)c;
+	}
+	if (n)
+		attached->input(attached->ctx, buf, n);
+	/* A few lines' worth per turn: CPU 0 runs guests too, and the serial line is slow. */
+	for (c = 0; c < 4 && (n = attached->output(attached->ctx, buf, sizeof(buf))) > 0; c++)
+		out->write(buf, n);
+}
+
 void console_poll(void)
 {
 	const char *line;
 	int c;
 
+	if (out && attached) {
+		poll_attached();
+		return;
+	}
 	while (out && (c = out->read()) >= 0) {
 		line = line_edit_key(&editor, c);
 		if (!line)
 			continue;
 		console_execute(command_table, line);
+		if (attached)
+			return; /* the command attached to a guest: no prompt */
 		line_edit_start(&editor);
 	}
 }

@@ -35,7 +35,22 @@ typedef const char *console_name_fn(size_t index);
 void console_start(const struct console_io *io, const struct console_command *commands,
 		   console_name_fn *names);
 
-/* Takes the bytes waiting through the line editor, running each line completed; never waits. */
+/*
+ * Attached to a guest: the operator's bytes go to input() (all of them,
+ * control bytes included) but for CONSOLE_ESCAPE, which ends the attach
+ * (detached() is called, the prompt comes back); what output() yields is
+ * written out at each poll.
+ */
+#define CONSOLE_ESCAPE 0x1d /* Ctrl-] */
+struct console_attach {
+	void (*input)(void *ctx, const char *bytes, size_t n);
+	size_t (*output)(void *ctx, char *buf, size_t size);
+	void (*detached)(void *ctx);
+	void *ctx;
+};
+void console_attach(const struct console_attach *a);
+
+/* Takes the bytes waiting through the line editor (or to the attached guest), running each line completed; never waits. */
 void console_poll(void);
 
 void console_set_io(const struct console_io *io);

@@ -11,6 +11,7 @@ static uint64_t ring_head; /* bytes ever written; ring[head % size] is next */
 static log_sink_fn console_sink;
 static struct spinlock lock; /* one line at a time, whichever CPU logs it */
 static enum log_level max_level = LOG_INFO;
+static volatile int guests_muted;
 
 void log_set_sink(log_sink_fn sink)
 {
@@ -36,18 +37,20 @@ static void ring_append(const char *text, size_t len)
 	ring_head += len;
 }
 
-void log_msg(enum log_level level, const char *f, ...)
+void log_mute_guests(int mute)
+{
+	guests_muted = mute;
+}
+
+static void log_line(enum log_level level, int shown, const char *f, va_list ap)
 {
 	static const char cut[] = "...\n";
 	char line[LOG_LINE_MAX];
 	size_t n = (size_t)fmt(line, sizeof(line), "%s", level_prefix[level]);
-	va_list ap;
 
 	if (!log_enabled(level))
 		return;
-	va_start(ap, f);
 	n += (size_t)fmt_v(line + n, sizeof(line) - n, f, ap);
-	va_end(ap);
 	if (n + 2 > sizeof(line)) { /* too long: mark the cut instead of losing the newline */
 		n = sizeof(line) - sizeof(cut);
 		str_copy(line + n, sizeof(cut), cut, sizeof(cut) - 1);
@@ -57,9 +60,27 @@ void log_msg(enum log_level level, const char *f, ...)
 	}
 	spin_lock(&lock);
 	ring_append(line, n);
-	if (console_sink)
+	if (console_sink && shown)
 		console_sink(line, n);
 	spin_unlock(&lock);
+}
+
+void log_msg(enum log_level level, const char *f, ...)
+{
+	va_list ap;
+
+	va_start(ap, f);
+	log_line(level, 1, f, ap);
+	va_end(ap);
+}
+
+void log_guest(int shown, const char *f, ...)
+{
+	va_list ap;
+
+	va_start(ap, f);
+	log_line(LOG_INFO, shown && !guests_muted, f, ap);
+	va_end(ap);
 }
 
 /* Oldest position a reader may start from: the first line start kept whole. */

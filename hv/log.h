@@ -23,6 +23,15 @@ int log_enabled(enum log_level level);
 void log_msg(enum log_level level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
 /*
+ * A line a guest printed, at info level: kept like any other, and shown
+ * on the console if shown is set and guest lines are not muted (while the
+ * operator is attached to one guest, that guest's lines come to the
+ * terminal raw and the others' wait in the log).
+ */
+void log_guest(int shown, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+void log_mute_guests(int mute);
+
+/*
  * Copies log text from *cursor (a count of bytes ever logged) into buf and
  * advances *cursor. A reader that fell behind the ring resumes at the
  * oldest whole line still kept. Returns the bytes copied.

@@ -378,6 +378,56 @@ static void cmd_restart(const char *args)
 	request(args, PART_RESTART, "restarting");
 }
 
+/* ---- attach: the operator at a partition's UART */
+
+static struct attached_guest {
+	struct partition *p;
+	uint64_t cursor; /* in its output ring */
+} guest;
+
+static void guest_input(void *ctx, const char *bytes, size_t n)
+{
+	struct attached_guest *g = ctx;
+
+	if (g->p->state == PART_RUNNING || g->p->state == PART_PAUSED)
+		vuart_receive(&g->p->uart, bytes, n); /* what its FIFO cannot take is lost, as on a UART */
+}
+
+static size_t guest_output(void *ctx, char *buf, size_t size)
+{
+	struct attached_guest *g = ctx;
+
+	if (!g->p->uart.attached)
+		vuart_attach(&g->p->uart, 1); /* a restart gave it a fresh UART */
+	return vuart_read_output(&g->p->uart, &g->cursor, buf, size);
+}
+
+static void guest_detached(void *ctx)
+{
+	struct attached_guest *g = ctx;
+
+	vuart_attach(&g->p->uart, 0);
+	log_mute_guests(0);
+	console_print("\r\n[back at the hypervisor console; 'console %s' attaches again]", g->p->cfg->name);
+}
+
+static void cmd_console(const char *args)
+{
+	static const struct console_attach attach = { guest_input, guest_output, guest_detached, &guest };
+	struct partition *p = find_partition(args);
+
+	if (!p) {
+		console_print("no partition named '%s'; 'list' shows them\n", args);
+		return;
+	}
+	guest = (struct attached_guest){ .p = p };
+	console_print("[attached to %s: its recent output, then live; Ctrl-] returns to the hv> prompt]\r\n",
+		      p->cfg->name);
+	vuart_attach(&p->uart, 1);
+	log_mute_guests(1); /* the other guests' lines wait in 'log' */
+	console_attach(&attach);
+}
+
 static const struct console_command commands[] = {
 	{ "list", "list the partitions: state, cpu, cpu time, exits", cmd_list },
 	{ "start", "start a stopped partition from scratch: start NAME", cmd_start },
@@ -385,6 +435,7 @@ static const struct console_command commands[] = {
 	{ "pause", "stop running a partition's vCPUs, keeping them: pause NAME", cmd_pause },
 	{ "resume", "run a paused partition again: resume NAME", cmd_resume },
 	{ "restart", "stop (if running) and start from scratch: restart NAME", cmd_restart },
+	{ "console", "attach to a partition's serial console (Ctrl-] returns): console NAME", cmd_console },
 	{ "version", "show the hypervisor's version", cmd_version },
 	{ "log", "show the log kept since start-up", cmd_log },
 	{ "mem", "show free memory", cmd_mem },

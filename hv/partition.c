@@ -64,7 +64,7 @@ static void init_vcpus(struct partition *p)
 static const char *attach_devices(struct partition *p)
 {
 	vdev_bus_init(&p->bus);
-	vuart_init(&p->uart, p->cfg->name);
+	vuart_init(&p->uart, p, p->cfg->name);
 	vioapic_reset(&p->ioapic, p->cfg->vcpus);
 	if (vdev_claim_ports(p, VUART_BASE, VUART_PORTS, &vuart_ops, &p->uart) ||
 	    vdev_claim_mmio(p, PLATFORM_IOAPIC_BASE, VIOAPIC_MMIO_SIZE, &vioapic_ops, p))

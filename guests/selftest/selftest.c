@@ -130,7 +130,7 @@ static void put(const char *s)
 	}
 }
 
-static void __attribute__((format(printf, 1, 2))) print(const char *f, ...)
+void print(const char *f, ...)
 {
 	char line[160];
 	va_list ap;
@@ -191,6 +191,10 @@ void trap_dispatch(struct trap_frame *f)
 {
 	if (f->vector == WAKE_VECTOR) {
 		wakeups++;
+		return;
+	}
+	if (f->vector == ECHO_VECTOR) {
+		echo_interrupt();
 		return;
 	}
 	if (f->vector >= APIC_VECTOR_FIRST) {
@@ -1055,6 +1059,8 @@ void selftest_main(const uint8_t *bp)
 		idle();
 	if (str_eq(mode, "work"))
 		work();
+	if (str_eq(mode, "echo"))
+		echo();
 	if (mode[0]) {
 		hostile(mode, top);
 		hypercall(HC_EXIT, 1, 0);

@@ -30,6 +30,14 @@ static inline void wrmsr(uint32_t msr, uint64_t value)
 	__asm__ volatile("wrmsr" : : "c"(msr), "a"((uint32_t)value), "d"((uint32_t)(value >> 32)) : "memory");
 }
 
+/* Text on the UART. */
+void __attribute__((format(printf, 1, 2))) print(const char *f, ...);
+
+/* echo.c: mode=echo, lines typed on the UART printed back, through its receive interrupt. */
+#define ECHO_VECTOR 0x5f
+void __attribute__((noreturn)) echo(void);
+void echo_interrupt(void);
+
 /* One result line: SELFTEST <name> PASS|FAIL <detail>. */
 void __attribute__((format(printf, 3, 4))) report(const char *name, int ok, const char *f, ...);
 

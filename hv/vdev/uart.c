@@ -1,35 +1,61 @@
 /*
- * Enough of a 16550 for a guest's console: transmit, the divisor latch,
- * the scratch register, and a line status that always reads "transmitter
- * empty" (bytes leave at once). Nothing is received yet; no interrupts.
- * It claims VUART_BASE..+7 on the partition's bus; vCPUs on several CPUs
- * reach it at once, so its lock covers every register access.
+ * A 16550A (National Semiconductor PC16550D datasheet) as a PC's COM1:
+ * the divisor latch, line control, a receive FIFO with its trigger level,
+ * interrupts (receive data or character timeout, THR empty, line and
+ * modem status) on IRQ 4 gated by MCR OUT2 as on a PC, loopback with the
+ * modem lines looped to the modem status register. Bytes leave at once,
+ * so the transmitter is always empty. vCPUs on several CPUs and the
+ * console reach it at once: its lock covers every register access, and
+ * the IRQ line changes under it (uart -> I/O APIC -> local APIC order).
  */
 #include "uart.h"
 
+#include "irq.h"
 #include "log.h"
 
 enum { THR_DLL, IER_DLM, IIR_FCR, LCR, MCR, LSR, MSR, SCR };
 
 #define LCR_DLAB 0x80
+#define IER_RDI 0x01  /* received data available */
+#define IER_THRI 0x02 /* THR empty */
+#define IER_RLSI 0x04 /* receiver line status */
+#define IER_MSI 0x08  /* modem status */
+#define IIR_NONE 0x01
+#define IIR_MSI 0x00
+#define IIR_THRI 0x02
+#define IIR_RDI 0x04
+#define IIR_RLSI 0x06
+#define IIR_TIMEOUT 0x0c
+#define IIR_FIFOS 0xc0
+#define FCR_ENABLE 0x01
+#define FCR_CLEAR_RX 0x02
+#define MCR_DTR 0x01
+#define MCR_RTS 0x02
+#define MCR_OUT1 0x04
+#define MCR_OUT2 0x08 /* gates the interrupt line on a PC */
+#define MCR_LOOP 0x10
+#define LSR_DR 0x01
+#define LSR_OE 0x02
 #define LSR_THR_EMPTY 0x60 /* THRE and TEMT */
-#define IIR_NO_INTERRUPT 0x01
+#define MSR_CABLE 0xb0     /* DCD, DSR, CTS: a terminal is there */
 
-void vuart_init(struct vuart *u, const char *owner)
+void vuart_init(struct vuart *u, struct partition *part, const char *owner)
 {
-	*u = (struct vuart){ .owner = owner };
+	*u = (struct vuart){ .part = part, .owner = owner };
 }
+
+/* ---- output */
 
 static void flush_line(struct vuart *u)
 {
 	if (u->len == 0)
 		return;
 	u->line[u->len] = 0;
-	log_info("[%s] %s", u->owner, u->line);
+	log_guest(!u->attached, "[%s] %s", u->owner, u->line);
 	u->len = 0;
 }
 
-static void transmit(struct vuart *u, uint8_t c)
+static void add_to_line(struct vuart *u, uint8_t c)
 {
 	if (c == '\n') {
 		flush_line(u);
@@ -43,20 +69,154 @@ static void transmit(struct vuart *u, uint8_t c)
 		flush_line(u);
 }
 
-static uint8_t read_reg(const struct vuart *u, unsigned offset)
+/* ---- receive FIFO */
+
+static void push_rx(struct vuart *u, uint8_t c)
+{
+	if (u->rx_count == VUART_RX_FIFO) {
+		u->overrun = 1; /* the byte is lost, as on the chip */
+		return;
+	}
+	u->rx[(u->rx_head + u->rx_count++) % VUART_RX_FIFO] = c;
+}
+
+static uint8_t pop_rx(struct vuart *u)
+{
+	uint8_t c;
+
+	if (u->rx_count == 0)
+		return 0;
+	c = u->rx[u->rx_head];
+	u->rx_head = (u->rx_head + 1) % VUART_RX_FIFO;
+	u->rx_count--;
+	return c;
+}
+
+/* FCR bits 7:6: 1, 4, 8 or 14 bytes; without the FIFO, every byte. */
+static unsigned rx_trigger(const struct vuart *u)
+{
+	static const unsigned level[] = { 1, 4, 8, 14 };
+
+	return u->fcr & FCR_ENABLE ? level[u->fcr >> 6] : 1;
+}
+
+/* ---- interrupts */
+
+/* The modem lines as the MSR shows them: looped back from the MCR in loopback mode. */
+static uint8_t modem_lines(const struct vuart *u)
+{
+	uint8_t m = u->mcr;
+
+	if (!(m & MCR_LOOP))
+		return MSR_CABLE;
+	return (uint8_t)(((m & MCR_RTS) << 3) | ((m & MCR_DTR) << 5) | ((m & MCR_OUT1) << 4) | ((m & MCR_OUT2) << 4));
+}
+
+/* The highest-priority interrupt pending, as IIR bits 3:0 show it (datasheet, Table IV). */
+static uint8_t pending(const struct vuart *u)
+{
+	if ((u->ier & IER_RLSI) && u->overrun)
+		return IIR_RLSI;
+	if ((u->ier & IER_RDI) && u->rx_count)
+		/* Below the trigger level the character timeout is due at once: input comes in bursts. */
+		return u->rx_count >= rx_trigger(u) ? IIR_RDI : IIR_TIMEOUT;
+	if ((u->ier & IER_THRI) && u->thre_pending)
+		return IIR_THRI;
+	if ((u->ier & IER_MSI) && u->msr_delta)
+		return IIR_MSI;
+	return IIR_NONE;
+}
+
+/* With the lock held: IRQ 4 follows the pending interrupts, through OUT2 (in loopback, never). */
+static void update_line(struct vuart *u)
+{
+	int level = pending(u) != IIR_NONE && (u->mcr & (MCR_OUT2 | MCR_LOOP)) == MCR_OUT2;
+
+	if (level == u->line_level)
+		return;
+	u->line_level = level;
+	if (u->part)
+		irq_set_isa(u->part, VUART_IRQ, level);
+}
+
+/* ---- registers */
+
+static void transmit(struct vuart *u, uint8_t c)
+{
+	u->thre_pending = 1; /* the byte leaves at once: THR is empty again */
+	if (u->mcr & MCR_LOOP) {
+		push_rx(u, c);
+		return;
+	}
+	u->out[u->out_head++ % VUART_OUT_RING] = (char)c;
+	add_to_line(u, c);
+}
+
+static uint8_t read_iir(struct vuart *u)
+{
+	uint8_t iir = pending(u);
+
+	if (iir == IIR_THRI)
+		u->thre_pending = 0; /* reading IIR with THRE its source clears it */
+	return (uint8_t)(iir | (u->fcr & FCR_ENABLE ? IIR_FIFOS : 0));
+}
+
+static uint8_t read_lsr(struct vuart *u)
+{
+	uint8_t lsr = (uint8_t)(LSR_THR_EMPTY | (u->rx_count ? LSR_DR : 0) | (u->overrun ? LSR_OE : 0));
+
+	u->overrun = 0;
+	return lsr;
+}
+
+static uint8_t read_msr(struct vuart *u)
+{
+	uint8_t msr = (uint8_t)(modem_lines(u) | u->msr_delta);
+
+	u->msr_delta = 0;
+	return msr;
+}
+
+static uint8_t read_reg(struct vuart *u, unsigned offset)
 {
 	int dlab = u->lcr & LCR_DLAB;
 
 	switch (offset) {
-	case THR_DLL: return dlab ? u->dll : 0; /* nothing received */
+	case THR_DLL: return dlab ? u->dll : pop_rx(u);
 	case IER_DLM: return dlab ? u->dlm : u->ier;
-	case IIR_FCR: return IIR_NO_INTERRUPT;
+	case IIR_FCR: return read_iir(u);
 	case LCR: return u->lcr;
 	case MCR: return u->mcr;
-	case LSR: return LSR_THR_EMPTY;
-	case MSR: return 0xb0; /* DCD, DSR, CTS: a cable is there */
+	case LSR: return read_lsr(u);
+	case MSR: return read_msr(u);
 	default: return u->scr;
 	}
+}
+
+/* A change of the looped-back lines shows in the MSR's delta bits: DCTS, DDSR, TERI (falling), DDCD. */
+static void write_mcr(struct vuart *u, uint8_t v)
+{
+	uint8_t before = modem_lines(u), after, changed;
+
+	u->mcr = v & 0x1f;
+	after = modem_lines(u);
+	changed = before ^ after;
+	u->msr_delta |= (uint8_t)(((changed >> 4) & 0x0b) | ((before & ~after & 0x40) >> 4));
+}
+
+static void write_fcr(struct vuart *u, uint8_t v)
+{
+	if (v & FCR_CLEAR_RX)
+		u->rx_count = 0;
+	u->fcr = v & 0xc1; /* enable and trigger level; the clear bits do not stay */
+}
+
+static void write_ier(struct vuart *u, uint8_t v)
+{
+	/* Enabling the THRE interrupt with THR empty raises it, as the chip does. */
+	if ((v & IER_THRI) && !(u->ier & IER_THRI))
+		u->thre_pending = 1;
+	u->ier = v & 0x0f;
 }
 
 static void write_reg(struct vuart *u, unsigned offset, uint8_t v)
@@ -74,12 +234,13 @@ static void write_reg(struct vuart *u, unsigned offset, uint8_t v)
 		if (dlab)
 			u->dlm = v;
 		else
-			u->ier = v & 0x0f;
+			write_ier(u, v);
 		break;
+	case IIR_FCR: write_fcr(u, v); break;
 	case LCR: u->lcr = v; break;
-	case MCR: u->mcr = v & 0x1f; break;
+	case MCR: write_mcr(u, v); break;
 	case SCR: u->scr = v; break;
-	default: break; /* FCR, LSR, MSR: nothing to keep */
+	default: break; /* LSR, MSR: read-only */
 	}
 }
 
@@ -87,6 +248,38 @@ void vuart_flush(struct vuart *u)
 {
 	spin_lock(&u->lock);
 	flush_line(u);
+	spin_unlock(&u->lock);
+}
+
+size_t vuart_receive(struct vuart *u, const char *bytes, size_t n)
+{
+	size_t taken;
+
+	spin_lock(&u->lock);
+	for (taken = 0; taken < n && u->rx_count < VUART_RX_FIFO; taken++)
+		push_rx(u, (uint8_t)bytes[taken]);
+	update_line(u);
+	spin_unlock(&u->lock);
+	return taken;
+}
+
+size_t vuart_read_output(struct vuart *u, uint64_t *cursor, char *buf, size_t size)
+{
+	size_t n = 0;
+
+	spin_lock(&u->lock);
+	if (*cursor > u->out_head || u->out_head - *cursor > VUART_OUT_RING)
+		*cursor = u->out_head > VUART_OUT_RING ? u->out_head - VUART_OUT_RING : 0;
+	while (*cursor < u->out_head && n < size)
+		buf[n++] = u->out[(*cursor)++ % VUART_OUT_RING];
+	spin_unlock(&u->lock);
+	return n;
+}
+
+void vuart_attach(struct vuart *u, int attached)
+{
+	spin_lock(&u->lock);
+	u->attached = attached;
 	spin_unlock(&u->lock);
 }
 
@@ -103,6 +296,7 @@ static void bus_read(void *dev, uint64_t offset, unsigned size, uint64_t *value)
 	spin_lock(&u->lock);
 	for (i = 0; i < size; i++)
 		*value |= (uint64_t)read_reg(u, (unsigned)offset + i) << (8 * i);
+	update_line(u);
 	spin_unlock(&u->lock);
 }
 
@@ -114,6 +308,7 @@ static void bus_write(void *dev, uint64_t offset, unsigned size, uint64_t value)
 	spin_lock(&u->lock);
 	for (i = 0; i < size; i++)
 		write_reg(u, (unsigned)offset + i, (uint8_t)(value >> (8 * i)));
+	update_line(u);
 	spin_unlock(&u->lock);
 }
 

@@ -8,11 +8,24 @@
 #include <cmocka.h>
 
 #include "log.h"
+#include "vdev/irq.h"
 #include "vdev/uart.h"
 
 static char console[2048];
 static size_t console_len;
 static struct vuart u;
+static struct partition *fake_part = (struct partition *)&u; /* any non-NULL address: the line is recorded */
+static int irq4, irq4_changes;
+
+/* The model's one way out to the interrupt controllers. */
+void irq_set_isa(struct partition *p, unsigned irq, int level)
+{
+	assert_ptr_equal(p, fake_part);
+	assert_int_equal(irq, 4);
+	assert_int_not_equal(level, irq4); /* only changes are passed on */
+	irq4 = level;
+	irq4_changes++;
+}
 
 static void sink(const char *text, size_t len)
 {
@@ -27,7 +40,9 @@ static int reset(void **state)
 	console_len = 0;
 	console[0] = 0;
 	log_set_sink(sink);
-	vuart_init(&u, "guest");
+	log_mute_guests(0);
+	vuart_init(&u, fake_part, "guest");
+	irq4 = irq4_changes = 0;
 	return 0;
 }
 
@@ -108,6 +123,142 @@ static void registers(void **state)
 	assert_int_equal(in(1), 0x0f);  /* IER keeps its defined bits only */
 }
 
+/* IIR bits 7:6 say a 16550A's FIFOs are on: how Linux's 8250 driver tells the chip. */
+static void fifo_control_shows_a_16550a(void **state)
+{
+	(void)state;
+	assert_int_equal(in(2) & 0xc0, 0);
+	out(2, 0xc7); /* enable, clear both, trigger 14 */
+	assert_int_equal(in(2), 0xc1);
+	out(2, 0x00);
+	assert_int_equal(in(2), 0x01);
+}
+
+static void received_bytes_come_in_order_and_overrun_is_reported(void **state)
+{
+	char many[VUART_RX_FIFO + 5];
+
+	(void)state;
+	assert_int_equal(vuart_receive(&u, "ab", 2), 2);
+	assert_int_equal(in(5) & 1, 1); /* data ready */
+	assert_int_equal(in(0), 'a');
+	assert_int_equal(in(0), 'b');
+	assert_int_equal(in(5) & 1, 0);
+	memset(many, 'x', sizeof(many));
+	assert_int_equal(vuart_receive(&u, many, sizeof(many)), VUART_RX_FIFO); /* what it takes */
+	u.rx_count = VUART_RX_FIFO;
+	vuart_ops.write(&u, 0, 1, 0); /* nothing: THR */
+	out(4, 0x10);                 /* loopback: a byte sent to a full FIFO is an overrun */
+	out(0, 'y');
+	assert_int_equal(in(5) & 0x02, 0x02);
+	assert_int_equal(in(5) & 0x02, 0); /* reading LSR clears it */
+}
+
+/* IRQ 4 rises with a pending interrupt only while OUT2 is set, as on a PC. */
+static void receive_interrupts_follow_ier_and_out2(void **state)
+{
+	(void)state;
+	out(1, 0x01); /* received data */
+	vuart_receive(&u, "k", 1);
+	assert_int_equal(irq4, 0);    /* OUT2 off */
+	assert_int_equal(in(2) & 0x0f, 0x04); /* without FIFOs, each byte is data available */
+	out(4, 0x08);                 /* OUT2 */
+	assert_int_equal(irq4, 1);
+	assert_int_equal(in(0), 'k');
+	assert_int_equal(irq4, 0);    /* read: nothing pending */
+	out(2, 0x81);                 /* FIFO on, trigger 8 */
+	vuart_receive(&u, "1", 1);
+	assert_int_equal(in(2) & 0x0f, 0x0c); /* below the trigger: the character timeout, at once */
+	vuart_receive(&u, "2345678", 7);
+	assert_int_equal(in(2) & 0x0f, 0x04); /* at the trigger: received data available */
+	assert_int_equal(irq4, 1);
+	out(1, 0x00);
+	assert_int_equal(irq4, 0);    /* masked in IER */
+}
+
+/* THRE: raised when enabled with THR empty and after each byte; reading IIR that shows it clears it. */
+static void transmitter_empty_interrupt_as_the_8250_driver_expects(void **state)
+{
+	(void)state;
+	out(4, 0x08);
+	out(1, 0x02);
+	assert_int_equal(irq4, 1);
+	assert_int_equal(in(2) & 0x0f, 0x02);
+	assert_int_equal(irq4, 0);
+	assert_int_equal(in(2) & 0x0f, 0x01);
+	out(0, 'z');
+	assert_int_equal(irq4, 1);
+	out(1, 0x00);
+	assert_int_equal(irq4, 0);
+	out(1, 0x02);
+	assert_int_equal(irq4, 1); /* enabling it again with THR empty raises it again */
+	/* Received data outranks THRE. */
+	vuart_receive(&u, "r", 1);
+	out(1, 0x03);
+	assert_int_equal(in(2) & 0x0f, 0x04);
+}
+
+/* Loopback: bytes come back, the modem lines show the MCR's, with delta bits; Linux's probe reads 0x90. */
+static void loopback_loops_bytes_and_modem_lines(void **state)
+{
+	(void)state;
+	assert_int_equal(in(6), 0xb0);
+	out(4, 0x1a); /* LOOP, OUT2, RTS */
+	assert_int_equal(in(6) & 0xf0, 0x90);
+	out(0, 'q');
+	assert_int_equal(in(0), 'q');
+	assert_int_equal(console_len, 0); /* nothing left the chip */
+	out(4, 0x10);
+	assert_int_equal(in(6), 0x09); /* CTS and DCD fell: DCTS, DDCD */
+	assert_int_equal(in(6), 0x00);
+	out(4, 0x14);                  /* OUT1: RI rises */
+	out(4, 0x10);                  /* and falls: trailing edge */
+	assert_int_equal(in(6) & 0x04, 0x04);
+	out(1, 0x08);
+	out(4, 0x11);                  /* DTR: DDSR, a modem status interrupt (no line in loopback) */
+	assert_int_equal(in(2) & 0x0f, 0x00);
+	assert_int_equal(irq4, 0);
+}
+
+static void output_is_kept_raw_for_an_attach_and_lines_are_not_shown_while_attached(void **state)
+{
+	char buf[64];
+	uint64_t cursor = 0;
+	size_t n;
+
+	(void)state;
+	say("one\r\n");
+	vuart_attach(&u, 1);
+	say("two\r\n");
+	vuart_attach(&u, 0);
+	assert_string_equal(console, "hv: [guest] one\n");
+	n = vuart_read_output(&u, &cursor, buf, sizeof(buf));
+	assert_int_equal(n, 10);
+	assert_memory_equal(buf, "one\r\ntwo\r\n", 10);
+	assert_int_equal(vuart_read_output(&u, &cursor, buf, sizeof(buf)), 0);
+	/* A reader left behind resumes at the oldest byte kept. */
+	u.out_head += 3 * VUART_OUT_RING;
+	cursor = 0;
+	vuart_read_output(&u, &cursor, buf, 1);
+	assert_int_equal(cursor, u.out_head - VUART_OUT_RING + 1);
+}
+
+static void muted_guest_lines_are_kept_but_not_shown(void **state)
+{
+	char buf[256];
+	uint64_t cursor = 0;
+	size_t n;
+
+	(void)state;
+	log_mute_guests(1);
+	say("quiet\n");
+	log_mute_guests(0);
+	assert_int_equal(console_len, 0);
+	while ((n = log_read(&cursor, buf, sizeof(buf) - 1)) > 0)
+		buf[n] = 0;
+	assert_non_null(strstr(buf, "hv: [guest] quiet\n"));
+}
+
 /* An 8-bit device: a wide access covers consecutive registers, the low byte first. */
 static void wide_accesses_reach_consecutive_registers(void **state)
 {
@@ -130,6 +281,13 @@ int main(void)
 		cmocka_unit_test_setup(long_lines_are_split_not_lost, reset),
 		cmocka_unit_test_setup(registers, reset),
 		cmocka_unit_test_setup(wide_accesses_reach_consecutive_registers, reset),
+		cmocka_unit_test_setup(fifo_control_shows_a_16550a, reset),
+		cmocka_unit_test_setup(received_bytes_come_in_order_and_overrun_is_reported, reset),
+		cmocka_unit_test_setup(receive_interrupts_follow_ier_and_out2, reset),
+		cmocka_unit_test_setup(transmitter_empty_interrupt_as_the_8250_driver_expects, reset),
+		cmocka_unit_test_setup(loopback_loops_bytes_and_modem_lines, reset),
+		cmocka_unit_test_setup(output_is_kept_raw_for_an_attach_and_lines_are_not_shown_while_attached, reset),
+		cmocka_unit_test_setup(muted_guest_lines_are_kept_but_not_shown, reset),
 	};
 
 	return cmocka_run_group_tests_name("vuart", tests, NULL, NULL);

@@ -1,0 +1,90 @@
+/*
+ * mode=echo: the partition's UART with interrupts, as a guest's serial
+ * driver uses it. Its receive interrupt (IRQ 4) goes through the I/O
+ * APIC to the local APIC; each line typed comes back as "ECHO <line>",
+ * and "quit" ends the partition with status 0.
+ */
+#include <stdint.h>
+
+#include "hypercall.h"
+#include "lib/str.h"
+#include "selftest.h"
+
+#define UART 0x3f8
+#define UART_IER 1
+#define UART_FCR 2
+#define UART_MCR 4
+#define UART_LSR 5
+#define LSR_DR 0x01
+#define MCR_DTR_RTS_OUT2 0x0b
+#define FCR_FIFO_TRIGGER_8 0x81
+#define IOAPIC_BASE 0xfec00000ull
+#define IOAPIC_WINDOW 0x10
+#define IOAPIC_REDIRECTION(pin) (0x10 + 2 * (pin))
+#define UART_IRQ 4
+#define APIC_SVR 0xfee000f0ull
+#define APIC_EOI 0xfee000b0ull
+
+static char line[128];
+static volatile unsigned line_len;
+static volatile int line_done;
+
+static inline void out8(uint16_t port, uint8_t v)
+{
+	__asm__ volatile("outb %0, %1" : : "a"(v), "Nd"(port));
+}
+
+static inline uint8_t in8(uint16_t port)
+{
+	uint8_t v;
+
+	__asm__ volatile("inb %1, %0" : "=a"(v) : "Nd"(port));
+	return v;
+}
+
+static void mmio_write32(uint64_t addr, uint32_t v)
+{
+	*(volatile uint32_t *)(uintptr_t)addr = v;
+}
+
+static void ioapic_write(unsigned reg, uint32_t v)
+{
+	mmio_write32(IOAPIC_BASE, reg);
+	mmio_write32(IOAPIC_BASE + IOAPIC_WINDOW, v);
+}
+
+void echo_interrupt(void)
+{
+	while (in8(UART + UART_LSR) & LSR_DR) {
+		char c = (char)in8(UART);
+		if (line_done)
+			continue; /* the main loop has not printed the last line yet */
+		if (c == '\r' || c == '\n')
+			line_done = line_len > 0;
+		else if (line_len < sizeof(line) - 1)
+			line[line_len++] = c;
+	}
+	mmio_write32(APIC_EOI, 0);
+}
+
+void echo(void)
+{
+	mmio_write32(APIC_SVR, 0x1ff); /* the local APIC software-enabled */
+	ioapic_write(IOAPIC_REDIRECTION(UART_IRQ) + 1, 0); /* to APIC ID 0 */
+	ioapic_write(IOAPIC_REDIRECTION(UART_IRQ), ECHO_VECTOR); /* fixed, physical, edge, high, unmasked */
+	out8(UART + UART_FCR, FCR_FIFO_TRIGGER_8);
+	out8(UART + UART_MCR, MCR_DTR_RTS_OUT2);
+	out8(UART + UART_IER, 1); /* received data */
+	print("ECHO ready\n");
+	for (;;) {
+		__asm__ volatile("sti; hlt; cli");
+		if (!line_done)
+			continue;
+		line[line_len] = 0;
+		print("ECHO %s\n", line);
+		if (str_eq(line, "quit"))
+			hypercall_exit(0);
+		line_len = 0;
+		line_done = 0;
+	}
+}

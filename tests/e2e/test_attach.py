@@ -1,0 +1,53 @@
+"""The operator attaches to a partition's serial console: what was typed
+reaches the guest through its UART's receive interrupt (IRQ 4, through the
+I/O APIC), its output comes back raw, the other partitions' lines wait in
+the log meanwhile, and Ctrl-] returns to the hypervisor's prompt."""
+from harness import hv_cfg
+from test_boot import BOOT_TIMEOUT, expect_banner, expect_console
+
+CFG = hv_cfg({
+    "echo": {"cmdline": "mode=echo"},
+    "chatty": {"cmdline": "mode=idle", "autostart": "no"},
+})
+ESCAPE = "\x1d"  # Ctrl-]
+
+
+def test_attach_types_into_a_guest_and_ctrl_bracket_returns(boot, path):
+    with boot(path, CFG) as run:
+        expect_banner(run, path)
+        run.expect(r"\[echo\] ECHO ready", BOOT_TIMEOUT[path])
+        expect_console(run)
+
+        run.command("console echo")
+        run.expect(r"\[attached to echo: its recent output, then live; Ctrl-\] returns", 20)
+        run.expect(r"ECHO ready\r*\n", 20)  # what it printed before, raw: no "hv: [echo]" before it
+        run.send("hello there\r")
+        run.expect(r"ECHO hello there\r*\n", 20)
+        assert "hv: [echo] ECHO hello there" not in run.text(), "a line shown twice while attached"
+
+        # Another partition's lines wait in the log while the operator is attached.
+        run.send(ESCAPE)
+        run.expect(r"\[back at the hypervisor console; 'console echo' attaches again\]", 20)
+        run.command("start chatty")
+        run.expect(r"chatty: started", 20)
+        run.expect(r"hv: \[chatty\] SELFTEST start mode=idle", BOOT_TIMEOUT[path])
+        run.command("console echo")
+        run.expect(r"\[attached to echo", 20)
+        run.send("restart chatty\r")  # typed into the guest, not run by the hypervisor
+        run.expect(r"ECHO restart chatty\r*\n", 20)
+        run.expect_absent(r"hv: \[chatty\] SELFTEST start", 3)
+        run.send(ESCAPE)
+        run.expect(r"\[back at the hypervisor console", 20)
+        expect_console(run)
+        run.command("log")
+        run.expect(r"hv: \[echo\] ECHO restart chatty", 20)  # kept all along
+
+        # "quit" ends the guest; its stop shows once detached.
+        run.command("console echo")
+        run.expect(r"\[attached to echo", 20)
+        run.send("quit\r")
+        run.expect(r"ECHO quit\r*\n", 20)
+        run.send(ESCAPE)
+        run.expect(r"\[back at the hypervisor console", 20)
+        run.command("list")
+        run.expect(r"echo\s+stopped on cpu \d, cpu_ms \d+, exits \d+: exited with status 0", 20)
