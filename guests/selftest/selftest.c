@@ -1001,21 +1001,27 @@ static uint64_t bench_loop(int what)
 
 #define BENCH_REPEATS 5
 
+static void print_per_round(const char *name, uint64_t ticks, uint64_t base)
+{
+	print("BENCH %s %lld\n", name, ((long long)ticks - (long long)base) / BENCH_ROUNDS);
+}
+
 /* Each figure is measured BENCH_REPEATS times; the reader takes the median. */
 static void bench(void)
 {
 	static const char *const names[] = { "cpuid", "port_io", "hypercall" };
+	static const char *const apic_names[] = { "xapic_eoi", "x2apic_eoi", "apic_timer" };
 	uint64_t base = bench_loop(0);
 	int what, r;
 
 	print("BENCH rounds %d repeats %d baseline_ticks %llu\n", BENCH_ROUNDS, BENCH_REPEATS,
 	      (unsigned long long)base);
-	for (what = 1; what <= 3; what++) {
-		for (r = 0; r < BENCH_REPEATS; r++) {
-			int64_t per_round = ((int64_t)bench_loop(what) - (int64_t)base) / BENCH_ROUNDS;
-			print("BENCH %s %lld\n", names[what - 1], (long long)per_round);
-		}
-	}
+	for (what = 1; what <= 3; what++)
+		for (r = 0; r < BENCH_REPEATS; r++)
+			print_per_round(names[what - 1], bench_loop(what), base);
+	for (what = BENCH_XAPIC_EOI; what <= BENCH_APIC_TIMER; what++)
+		for (r = 0; r < BENCH_REPEATS; r++)
+			print_per_round(apic_names[what], apic_bench((enum apic_bench)what, BENCH_ROUNDS), base);
 }
 
 /* ---- main ------------------------------------------------------------- */

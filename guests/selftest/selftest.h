@@ -56,6 +56,9 @@ void check_apic(void);
 void apic_interrupt(uint64_t vector);
 /* apic.c: vCPU 1's APIC, software-enabled to take IPIs. */
 void apic_ap_init(void);
+/* apic.c: TSC ticks of `rounds` of one thing done to the local APIC (mode=bench). */
+enum apic_bench { BENCH_XAPIC_EOI, BENCH_X2APIC_EOI, BENCH_APIC_TIMER };
+uint64_t apic_bench(enum apic_bench what, unsigned rounds);
 
 /* selftest.c, for the check files */
 uint64_t map_ram(uint64_t top);
