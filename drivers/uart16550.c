@@ -75,6 +75,25 @@ void uart_write(struct uart *u, const char *text, size_t len)
 	}
 }
 
+size_t uart_try_write(struct uart *u, const char *text, size_t len)
+{
+	size_t i;
+
+	for (i = 0; i < len && u->present; i++) {
+		if (text[i] == '\n' && !u->cr_sent) {
+			if (!(reg_read(u, LSR) & LSR_THR_EMPTY))
+				return i;
+			reg_write(u, RBR_THR_DLL, '\r');
+			u->cr_sent = 1;
+		}
+		if (!(reg_read(u, LSR) & LSR_THR_EMPTY))
+			return i;
+		reg_write(u, RBR_THR_DLL, (uint8_t)text[i]);
+		u->cr_sent = 0;
+	}
+	return u->present ? i : len; /* a UART gone quiet takes everything, as uart_write does */
+}
+
 int uart_read(struct uart *u)
 {
 	if (!u->present || !(reg_read(u, LSR) & LSR_DATA_READY))

@@ -10,11 +10,14 @@ struct uart {
 	uint64_t base;
 	unsigned reg_shift; /* MMIO register stride: 1 << reg_shift bytes */
 	int present;        /* the scratch register answered */
+	int cr_sent;        /* uart_try_write sent the CR of a newline whose LF waits */
 };
 
 /* Programs 8N1 at baud; leaves present = 0 when nothing answers at base. */
 void uart_init(struct uart *u, int mmio, uint64_t base, unsigned reg_shift, uint32_t baud);
 void uart_write(struct uart *u, const char *text, size_t len);
+/* What the UART takes now without waiting (each newline sent as CR LF); returns the bytes of text taken. */
+size_t uart_try_write(struct uart *u, const char *text, size_t len);
 /* Next received byte, or -1 when none is waiting. */
 int uart_read(struct uart *u);
 

@@ -1,6 +1,11 @@
 /*
  * The hypervisor's log: leveled lines kept in a ring buffer that the
- * console can show later, and written to the console sink as they come.
+ * console can show later, and written to the console's serial line from
+ * that ring as fast as the line takes them: a CPU that logs never waits
+ * for the line (it sends what the UART takes at once, and CPU 0's console
+ * turn sends the rest), so a guest that prints much is not slowed by a
+ * slow line. A line written out is never cut by another: everything the
+ * console writes goes through here, in order.
  */
 #ifndef HV_LOG_H
 #define HV_LOG_H
@@ -13,9 +18,19 @@ enum log_level { LOG_ERROR, LOG_WARN, LOG_INFO, LOG_DEBUG };
 #define LOG_RING_SIZE (64 * 1024)
 #define LOG_LINE_MAX 256
 
-typedef void (*log_sink_fn)(const char *text, size_t len);
+/*
+ * The serial line: takes what it can take now and returns how much; with
+ * wait, takes it all however long that takes.
+ */
+typedef size_t (*log_sink_fn)(const char *text, size_t len, int wait);
 
 void log_set_sink(log_sink_fn sink);
+/* Sends what the line takes now of the lines not yet sent; never waits. */
+void log_pump(void);
+/* Sends every line not yet sent, waiting for the line as long as it takes. */
+void log_flush(void);
+/* The console's own output (a prompt, a command's answer): after every line logged before it, never in the log. */
+void log_console_write(const char *text, size_t len);
 /* Lines above this level are dropped; the default is LOG_INFO. */
 void log_set_level(enum log_level level);
 /* Whether a line of this level would be kept. */

@@ -38,19 +38,22 @@ static struct cfg_errors config_errors;
 static int config_ok;
 static struct pmem pmem;
 static struct acpi_cpus cpus;
-static uint64_t log_cursor;
 static struct partition partitions[CFG_PARTITIONS_MAX];
 static unsigned cpus_online;
 static const struct vcpu_ops *vcpu_ops; /* NULL: no partition can run */
 
-/* Log lines and console output reach the line whole, whichever CPU writes them. */
-static void uart_sink(const char *text, size_t len)
+/* The log's serial line (log.h serializes its callers). */
+static size_t uart_sink(const char *text, size_t len, int wait)
 {
-	static struct spinlock serial_lock;
-
-	spin_lock(&serial_lock);
+	if (!wait)
+		return uart_try_write(&uart, text, len);
 	uart_write(&uart, text, len);
-	spin_unlock(&serial_lock);
+	return len;
+}
+
+static void console_write(const char *text, size_t len)
+{
+	log_console_write(text, len);
 }
 
 static int uart_byte(void)
@@ -100,15 +103,6 @@ static void start_console(const struct boot_info *bi)
 	log_set_sink(uart_sink);
 }
 
-/* Shows what was logged before the console existed. */
-static void replay_early_log(void)
-{
-	char buf[256];
-	size_t n;
-
-	while ((n = log_read(&log_cursor, buf, sizeof(buf))) > 0)
-		uart_sink(buf, n);
-}
 
 /* Every file a partition names must have been read by the loader. */
 static void check_file(void *bi, const struct cfg_partition *part, const char *key, const char *name,
@@ -165,6 +159,7 @@ static void init_memory(const struct boot_info *bi, uint64_t mapped_top)
 	if (!bitmap) {
 		log_error("no room for the page allocator's %llu KiB bitmap; stopping",
 			  (unsigned long long)(bytes >> 10));
+		log_flush();
 		arch_halt();
 	}
 	exclude[n++] = (struct pmem_range){ bitmap, bytes };
@@ -283,7 +278,7 @@ static void cmd_log(const char *args)
 
 	(void)args;
 	while ((n = log_read(&cursor, buf, sizeof(buf))) > 0)
-		uart_sink(buf, n);
+		log_console_write(buf, n);
 }
 
 static void cmd_mem(const char *args)
@@ -453,6 +448,7 @@ static void poll_console(void)
 {
 	uint32_t i;
 
+	log_pump();
 	console_poll();
 	for (i = 0; vcpu_ops && config_ok && i < config.npartitions; i++)
 		partition_poll_restart(&partitions[i]);
@@ -460,7 +456,7 @@ static void poll_console(void)
 
 void hv_main(struct boot_info *bi)
 {
-	static const struct console_io io = { uart_sink, uart_byte };
+	static const struct console_io io = { console_write, uart_byte };
 	const struct vcpu_ops *ops;
 
 	if (!bi || bi->magic != BOOT_INFO_MAGIC || bi->version != BOOT_INFO_VERSION) {
@@ -473,7 +469,7 @@ void hv_main(struct boot_info *bi)
 	acpi_init(bi->acpi_rsdp);
 	read_config(bi);
 	start_console(bi);
-	replay_early_log();
+	log_flush(); /* what was logged before the console existed */
 	log_info("version %s starting", HV_VERSION);
 	arch_report_cpu();
 	init_memory(bi, arch_paging_init(memory_top(bi)));

@@ -87,5 +87,6 @@ void exception_dispatch(struct exception_frame *f)
 	report_address("rip", f->rip);
 	report_registers(f);
 	backtrace(f->rbp);
+	log_flush(); /* this CPU will not send it later */
 	arch_halt();
 }

@@ -62,13 +62,15 @@ static void rec_write(void *dev, uint64_t offset, unsigned size, uint64_t value)
 
 static const struct vdev_ops rec_ops = { .read = rec_read, .write = rec_write };
 
-static void sink(const char *text, size_t len)
+static size_t sink(const char *text, size_t len, int wait)
 {
+	(void)wait;
 	if (console_len + len >= sizeof(console))
-		return;
+		return len;
 	memcpy(console + console_len, text, len);
 	console_len += len;
 	console[console_len] = 0;
+	return len;
 }
 
 /* The hypervisor's rate-limited guest log (hv/partition.c), counted. */

@@ -15,11 +15,35 @@
 static char sunk[4096];
 static size_t sunk_len;
 
-static void sink(const char *text, size_t len)
+static size_t sink(const char *text, size_t len, int wait)
 {
+	(void)wait;
 	memcpy(sunk + sunk_len, text, len);
 	sunk_len += len;
 	sunk[sunk_len] = 0;
+	return len;
+}
+
+/* A slow serial line: takes `room` bytes at most until waited on. */
+static size_t room;
+
+static size_t slow_sink(const char *text, size_t len, int wait)
+{
+	size_t n = wait || len < room ? len : room;
+
+	if (!wait)
+		room -= n;
+	memcpy(sunk + sunk_len, text, n);
+	sunk_len += n;
+	sunk[sunk_len] = 0;
+	return n;
+}
+
+static size_t discard(const char *text, size_t len, int wait)
+{
+	(void)text;
+	(void)wait;
+	return len;
 }
 
 static int reset(void **state)
@@ -144,6 +168,72 @@ static void ring_reads_what_was_logged(void **state)
 	assert_memory_equal(buf, " one\n", 5);
 }
 
+/* A busy line takes what it can; the rest follows in order when the console pumps, never cut by other output. */
+static void a_slow_line_gets_the_rest_later_in_order(void **state)
+{
+	(void)state;
+	log_set_sink(slow_sink);
+	room = 10;
+	log_info("first line");
+	log_info("second");
+	assert_string_equal(sunk, "hv: first ");
+	room = 5;
+	log_pump();
+	assert_string_equal(sunk, "hv: first line\n");
+	log_console_write("hv> ", 4); /* the console's own output waits for the lines before it */
+	assert_string_equal(sunk, "hv: first line\nhv: second\nhv> ");
+	room = 0;
+	log_info("third");
+	assert_string_equal(sunk, "hv: first line\nhv: second\nhv> ");
+	log_flush();
+	assert_string_equal(sunk, "hv: first line\nhv: second\nhv> hv: third\n");
+}
+
+/* Unshown lines (a muted guest's) are kept for 'log' but skipped on the line. */
+static void unshown_lines_are_kept_not_sent(void **state)
+{
+	char buf[LOG_RING_SIZE];
+	uint64_t cursor;
+	size_t n;
+
+	(void)state;
+	log_info("mark");
+	cursor = 0;
+	while (log_read(&cursor, buf, sizeof(buf)) > 0)
+		;
+	log_mute_guests(1);
+	log_guest(1, "[g] muted");
+	log_mute_guests(0);
+	log_guest(0, "[g] attached");
+	log_guest(1, "[g] shown");
+	assert_null(strstr(sunk, "muted"));
+	assert_null(strstr(sunk, "attached"));
+	assert_non_null(strstr(sunk, "hv: [g] shown\n"));
+	n = log_read(&cursor, buf, sizeof(buf) - 1);
+	buf[n] = 0;
+	assert_string_equal(buf, "hv: [g] muted\nhv: [g] attached\nhv: [g] shown\n");
+}
+
+/* A line a whole ring behind resumes at the oldest line kept and says how much it missed. */
+static void a_line_that_falls_a_ring_behind_says_so(void **state)
+{
+	int i;
+
+	(void)state;
+	log_set_sink(slow_sink);
+	room = 0;
+	for (i = 0; i < 5000; i++)
+		log_info("line %04d", i);
+	sunk_len = 0;
+	sunk[0] = 0;
+	room = 100;
+	log_pump();
+	assert_non_null(strstr(sunk, "hv: (the console fell behind: "));
+	assert_non_null(strstr(sunk, " bytes of log not shown; 'log' has them)\nhv: line "));
+	log_set_sink(discard);
+	log_flush(); /* drained, so that later tests start afresh */
+}
+
 static void reader_behind_the_ring_resumes_at_a_whole_line(void **state)
 {
 	uint64_t cursor = 0;
@@ -172,6 +262,9 @@ int main(void)
 		cmocka_unit_test_setup(levels_filter, reset),
 		cmocka_unit_test_setup(long_lines_are_cut_visibly, reset),
 		cmocka_unit_test_setup(ring_reads_what_was_logged, reset),
+		cmocka_unit_test_setup(a_slow_line_gets_the_rest_later_in_order, reset),
+		cmocka_unit_test_setup(unshown_lines_are_kept_not_sent, reset),
+		cmocka_unit_test_setup(a_line_that_falls_a_ring_behind_says_so, reset),
 		cmocka_unit_test_setup(reader_behind_the_ring_resumes_at_a_whole_line, reset),
 	};
 
