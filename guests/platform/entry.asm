@@ -197,27 +197,44 @@ bits 64
 	pop_callee_saved
 	ret
 
+; form_regs load|store, BASE, r|e: RAX RCX RSI RDI RBX (or their low
+; halves) to or from their slots in struct form_regs at BASE (mmio.c).
+%macro form_regs 3
+%assign slot 0
+%rep 5
+%if slot = 0
+%define reg %{3}ax
+%elif slot = 1
+%define reg %{3}cx
+%elif slot = 2
+%define reg %{3}si
+%elif slot = 3
+%define reg %{3}di
+%else
+%define reg %{3}bx
+%endif
+%ifidni %1, load
+	mov reg, [%2 + slot * 8]
+%else
+	mov [%2 + slot * 8], reg
+%endif
+%assign slot slot + 1
+%endrep
+%endmacro
+
 ; void run_form64(struct form_regs *r): loads RAX RCX RSI RDI RBX and
-; RFLAGS from r, calls r->code, stores them back (mmio.c).
+; RFLAGS from r, calls r->code, stores them back.
 global run_form64
 run_form64:
 	push_callee_saved
 	mov rbp, rdi
-	mov rax, [rbp + 0]
-	mov rcx, [rbp + 8]
-	mov rsi, [rbp + 16]
-	mov rdi, [rbp + 24]
-	mov rbx, [rbp + 32]
+	form_regs load, rbp, r
 	push qword [rbp + 40]
 	popfq
 	call [rbp + 48]
 	pushfq
 	pop qword [rbp + 40]
-	mov [rbp + 0], rax
-	mov [rbp + 8], rcx
-	mov [rbp + 16], rsi
-	mov [rbp + 24], rdi
-	mov [rbp + 32], rbx
+	form_regs store, rbp, r
 	cld
 	pop_callee_saved
 	ret
@@ -231,21 +248,13 @@ run_form32:
 	push esi
 	push edi
 	mov ebp, [esp + 20]
-	mov eax, [ebp + 0]
-	mov ecx, [ebp + 8]
-	mov esi, [ebp + 16]
-	mov edi, [ebp + 24]
-	mov ebx, [ebp + 32]
+	form_regs load, ebp, e
 	push dword [ebp + 40]
 	popfd
 	call [ebp + 48]
 	pushfd
 	pop dword [ebp + 40]
-	mov [ebp + 0], eax
-	mov [ebp + 8], ecx
-	mov [ebp + 16], esi
-	mov [ebp + 24], edi
-	mov [ebp + 32], ebx
+	form_regs store, ebp, e
 	cld
 	pop edi
 	pop esi
@@ -258,15 +267,7 @@ define_trap_stubs 256, trap_common
 
 ; Frame: the general registers, vector, error, rip, cs, rflags, rsp, ss.
 trap_common:
-	push_gprs
-	mov rdi, rsp
-	mov rbx, rsp
-	and rsp, -16
-	call trap_dispatch
-	mov rsp, rbx
-	pop_gprs
-	add rsp, 16
-	iretq
+	guest_trap_common trap_dispatch
 
 section .data
 global trap_stubs

@@ -19,9 +19,15 @@
 #define RTE_ACTIVE_LOW (1u << 13)
 #define LVT_EXTINT 0x700
 #define RTC_A_DIVIDER 0x20 /* 32.768 kHz time base */
-#define RTC_RATE_1024HZ 6  /* 32768 >> (6 - 1) */
+#define RTC_RATE_256HZ 8   /* 32768 >> (8 - 1) */
 #define RTC_B_PIE 0x40
-#define PIT_DIVISOR 1193   /* about 1 kHz */
+#define PIT_DIVISOR 4773   /* about 250 Hz */
+/*
+ * QEMU's own RTC, the reference, runs its periodic interrupt up to 3 %
+ * slow on a busy host (TCG): the check is of the interrupt's routing and
+ * its rate within 5 %.
+ */
+#define RTC_TOLERANCE 50
 #define SAMPLES 40         /* interrupts whose gaps are measured */
 
 /* ICW1-4 (8259A datasheet): edge, cascade on IRQ 2, 8086 mode; vectors 0x20-0x2F; all masked. */
@@ -83,14 +89,10 @@ void pit_periodic(unsigned divisor)
 	outb(PIT_CH0, (uint8_t)(divisor >> 8));
 }
 
-static uint64_t typical_period(unsigned vector, uint64_t want)
-{
-	return median_gap(vector, SAMPLES, 4 * SAMPLES * want + ms_ticks(200));
-}
-
 void check_ioapic_pit(void)
 {
 	uint64_t want = PIT_DIVISOR * pf.tsc_hz / PIT_HZ, typical;
+	unsigned attempts;
 
 	if (!pf.ioapic_addr) {
 		report("ioapic_pit", FAIL, "no I/O APIC in the MADT");
@@ -98,12 +100,12 @@ void check_ioapic_pit(void)
 	}
 	ioapic_route(0, VEC_PIT);
 	pit_periodic(PIT_DIVISOR);
-	typical = typical_period(VEC_PIT, want);
+	typical = typical_gap(VEC_PIT, SAMPLES, want, RATE_TOLERANCE, &attempts);
 	ioapic_mask(0);
-	report("ioapic_pit", per_mille_off(typical, want) <= 20 ? PASS : FAIL,
-	       "irq0 -> gsi%u (rte 0x%x): %u interrupts, median_us=%llu want_us=%llu off_per_mille=%d", pf.irq_gsi[0],
-	       rte_of(0), irq_count[VEC_PIT], (unsigned long long)(typical * 1000000 / pf.tsc_hz),
-	       (unsigned long long)(want * 1000000 / pf.tsc_hz), (int)per_mille_off(typical, want));
+	report("ioapic_pit", per_mille_off(typical, want) <= RATE_TOLERANCE ? PASS : FAIL,
+	       "irq0 -> gsi%u (rte 0x%x): median_us=%llu want_us=%llu off_per_mille=%d attempts=%u", pf.irq_gsi[0],
+	       rte_of(0), (unsigned long long)(typical * 1000000 / pf.tsc_hz),
+	       (unsigned long long)(want * 1000000 / pf.tsc_hz), (int)per_mille_off(typical, want), attempts);
 }
 
 static void rtc_ack(void)
@@ -113,7 +115,8 @@ static void rtc_ack(void)
 
 void check_ioapic_rtc(void)
 {
-	uint64_t want = pf.tsc_hz / 1024, typical;
+	uint64_t want = pf.tsc_hz / 256, typical;
+	unsigned attempts;
 	uint8_t b = rtc_read(0x0b);
 
 	if (!pf.ioapic_addr) {
@@ -122,17 +125,17 @@ void check_ioapic_rtc(void)
 	}
 	set_irq_hook(VEC_RTC, rtc_ack);
 	ioapic_route(8, VEC_RTC);
-	rtc_write(0x0a, RTC_A_DIVIDER | RTC_RATE_1024HZ);
+	rtc_write(0x0a, RTC_A_DIVIDER | RTC_RATE_256HZ);
 	rtc_write(0x0b, b | RTC_B_PIE);
 	rtc_ack();
-	typical = typical_period(VEC_RTC, want);
+	typical = typical_gap(VEC_RTC, SAMPLES, want, RTC_TOLERANCE, &attempts);
 	rtc_write(0x0b, b & ~RTC_B_PIE);
 	ioapic_mask(8);
 	rtc_ack();
-	report("ioapic_rtc", per_mille_off(typical, want) <= 20 ? PASS : FAIL,
-	       "irq8 -> gsi%u periodic 1024 Hz: %u interrupts, median_us=%llu want_us=%llu off_per_mille=%d",
-	       pf.irq_gsi[8], irq_count[VEC_RTC], (unsigned long long)(typical * 1000000 / pf.tsc_hz),
-	       (unsigned long long)(want * 1000000 / pf.tsc_hz), (int)per_mille_off(typical, want));
+	report("ioapic_rtc", per_mille_off(typical, want) <= RTC_TOLERANCE ? PASS : FAIL,
+	       "irq8 -> gsi%u periodic 256 Hz: median_us=%llu want_us=%llu off_per_mille=%d attempts=%u",
+	       pf.irq_gsi[8], (unsigned long long)(typical * 1000000 / pf.tsc_hz),
+	       (unsigned long long)(want * 1000000 / pf.tsc_hz), (int)per_mille_off(typical, want), attempts);
 }
 
 /*
@@ -142,6 +145,7 @@ void check_ioapic_rtc(void)
 void check_pic(void)
 {
 	uint64_t want = PIT_DIVISOR * pf.tsc_hz / PIT_HZ, typical;
+	unsigned attempts;
 	uint8_t imr;
 	int quiet;
 
@@ -149,15 +153,15 @@ void check_pic(void)
 	outb(PIC1 + 1, 0xfe);
 	imr = inb(PIC1 + 1);
 	pit_periodic(PIT_DIVISOR);
-	typical = typical_period(VEC_PIC_BASE, want);
+	typical = typical_gap(VEC_PIC_BASE, SAMPLES, want, RATE_TOLERANCE, &attempts);
 	outb(PIC1 + 1, 0xff);
 	delay(want); /* one in flight when the mask came may still land */
 	watch_vector(VEC_PIC_BASE);
 	quiet = !wait_irqs(VEC_PIC_BASE, 1, 20 * want);
 	lapic_write(APIC_LVT_LINT0, LVT_MASKED | LVT_EXTINT);
-	report("pic", imr == 0xfe && typical && quiet ? PASS : FAIL,
-	       "ICW2 0x20/0x28, imr=0x%02x: irq0 at vector 0x20 via LINT0 ExtINT median_us=%llu off_per_mille=%d; "
-	       "masked: %u in %llu ms",
-	       imr, (unsigned long long)(typical * 1000000 / pf.tsc_hz), (int)per_mille_off(typical, want),
+	report("pic", imr == 0xfe && per_mille_off(typical, want) <= RATE_TOLERANCE && quiet ? PASS : FAIL,
+	       "ICW2 0x20/0x28, imr=0x%02x: irq0 at vector 0x20 via LINT0 ExtINT median_us=%llu off_per_mille=%d "
+	       "attempts=%u; masked: %u in %llu ms",
+	       imr, (unsigned long long)(typical * 1000000 / pf.tsc_hz), (int)per_mille_off(typical, want), attempts,
 	       irq_count[VEC_PIC_BASE], (unsigned long long)(20 * want * 1000 / pf.tsc_hz));
 }

@@ -29,7 +29,6 @@
 #define CPUID1_X2APIC (1u << 21)
 #define CPUID1_TSC_DEADLINE (1u << 24)
 #define PERIODS 20
-#define TOLERANCE 20 /* per mille: 2 % */
 
 int in_x2apic(void)
 {
@@ -136,25 +135,35 @@ static const char *rate_note(void)
 }
 
 /* One-shot: counts at the bus rate, fires once, not before its time, within a period after. */
-static void one_shot(const char *name, uint64_t period)
+static int one_shot_once(uint64_t period, uint64_t *rate, uint64_t *late, int *came, int *again)
 {
 	uint32_t initial = (uint32_t)mul_div(period, pf.bus_hz, pf.tsc_hz);
-	uint64_t t0, rate, late;
-	int came, again;
+	uint64_t t0;
 
 	watch_vector(VEC_TIMER);
 	lapic_write(APIC_LVT_TIMER, VEC_TIMER);
 	t0 = rdtsc();
-	rate = count_rate(initial, period / 2);
-	came = wait_irqs(VEC_TIMER, 1, 3 * period);
-	again = wait_irqs(VEC_TIMER, 2, 2 * period);
-	late = came ? irq_stamp[0] - t0 - period : 0;
-	report(name, came && !again && irq_stamp[0] - t0 >= period && late < period &&
-				     per_mille_off(rate, pf.bus_hz) <= TOLERANCE ? PASS : FAIL,
-	       "count_rate_khz=%llu bus_khz=%llu off_per_mille=%d fired=%d again=%d late_us=%llu (%s)",
+	*rate = count_rate(initial, period / 2);
+	*came = wait_irqs(VEC_TIMER, 1, 3 * period);
+	*again = wait_irqs(VEC_TIMER, 2, 2 * period);
+	*late = *came ? irq_stamp[0] - t0 - period : 0;
+	return *came && !*again && irq_stamp[0] - t0 >= period && *late < period &&
+	       per_mille_off(*rate, pf.bus_hz) <= RATE_TOLERANCE;
+}
+
+static void one_shot(const char *name, uint64_t period)
+{
+	uint64_t rate, late;
+	int came, again, ok = 0;
+	unsigned attempts;
+
+	for (attempts = 1; !(ok = one_shot_once(period, &rate, &late, &came, &again)) && attempts < ATTEMPTS;)
+		attempts++;
+	report(name, ok ? PASS : FAIL,
+	       "count_rate_khz=%llu bus_khz=%llu off_per_mille=%d fired=%d again=%d late_us=%llu attempts=%u (%s)",
 	       (unsigned long long)(rate / 1000), (unsigned long long)(pf.bus_hz / 1000),
 	       (int)per_mille_off(rate, pf.bus_hz), came, again, (unsigned long long)(late * 1000000 / pf.tsc_hz),
-	       rate_note());
+	       attempts, rate_note());
 }
 
 /* Periodic: the interrupts' typical period over PERIODS, against the TSC. */
@@ -162,15 +171,17 @@ static void periodic(const char *name, uint64_t period)
 {
 	uint32_t initial = (uint32_t)mul_div(period, pf.bus_hz, pf.tsc_hz);
 	uint64_t typical;
+	unsigned attempts;
 
 	lapic_write(APIC_LVT_TIMER, VEC_TIMER | TIMER_PERIODIC);
 	lapic_write(APIC_TIMER_INITIAL, initial);
-	typical = median_gap(VEC_TIMER, PERIODS, 4 * PERIODS * period);
+	typical = typical_gap(VEC_TIMER, PERIODS, period, RATE_TOLERANCE, &attempts);
 	lapic_write(APIC_TIMER_INITIAL, 0);
-	report(name, per_mille_off(typical, period) <= TOLERANCE ? PASS : FAIL,
-	       "%u periods of %u counts: median_us=%llu want_us=%llu off_per_mille=%d (%s)", PERIODS, initial,
-	       (unsigned long long)(typical * 1000000 / pf.tsc_hz),
-	       (unsigned long long)(period * 1000000 / pf.tsc_hz), (int)per_mille_off(typical, period), rate_note());
+	report(name, per_mille_off(typical, period) <= RATE_TOLERANCE ? PASS : FAIL,
+	       "%u periods of %u counts: median_us=%llu want_us=%llu off_per_mille=%d attempts=%u (%s)", PERIODS,
+	       initial, (unsigned long long)(typical * 1000000 / pf.tsc_hz),
+	       (unsigned long long)(period * 1000000 / pf.tsc_hz), (int)per_mille_off(typical, period), attempts,
+	       rate_note());
 }
 
 /* TSC-deadline: fires at the deadline, not before, within a period; the MSR reads 0 after. */

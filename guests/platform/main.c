@@ -236,17 +236,39 @@ void trap_dispatch(struct trap_frame *f)
 		eoi(v);
 }
 
-uint64_t median_gap(unsigned vector, uint32_t n, uint64_t ticks)
+/*
+ * The typical period of the next n + 1 interrupts at vector: each gap
+ * divided by the whole periods it spans (a tick the emulator lost makes
+ * a gap of two), then the median. 0 if fewer than half came, or if not a
+ * quarter of the gaps were single periods (so that a device at twice the
+ * period does not pass).
+ */
+static uint64_t median_gap(unsigned vector, uint32_t n, uint64_t want, uint64_t ticks)
 {
-	uint64_t gaps[STAMPS];
-	uint32_t got, i;
+	uint64_t periods[STAMPS];
+	uint32_t got, i, m = 0, singles = 0;
 
 	watch_vector(vector);
 	wait_irqs(vector, n + 1, ticks);
 	got = irq_count[vector] < n + 1 ? irq_count[vector] : n + 1;
-	for (i = 1; i < got; i++)
-		gaps[i - 1] = irq_stamp[i] - irq_stamp[i - 1];
-	return got >= n / 2 ? median(gaps, got - 1) : 0;
+	for (i = 1; i < got; i++) {
+		uint64_t gap = irq_stamp[i] - irq_stamp[i - 1], k = (gap + want / 2) / want;
+		if (k)
+			periods[m++] = gap / k;
+		singles += k == 1;
+	}
+	return got >= n / 2 && singles * 4 >= m ? median(periods, m) : 0;
+}
+
+uint64_t typical_gap(unsigned vector, uint32_t n, uint64_t want, unsigned tolerance, unsigned *attempts)
+{
+	uint64_t gap = 0;
+
+	for (*attempts = 1;; ++*attempts) {
+		gap = median_gap(vector, n, want, 4 * n * want + ms_ticks(200));
+		if (per_mille_off(gap, want) <= tolerance || *attempts == ATTEMPTS)
+			return gap;
+	}
 }
 
 int wait_irqs(unsigned vector, uint32_t n, uint64_t ticks)

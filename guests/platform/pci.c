@@ -100,31 +100,51 @@ static uint64_t bar_size(unsigned bdf, unsigned bar, uint32_t *orig)
 	return (uint32_t)(~(mask & ~0xfu) + 1);
 }
 
-/* 1 if another device of bus 0 has a BAR within [base, base + size). */
+/* 1 if another device of bus 0 has a memory BAR that meets [base, base + size). */
 static int bar_in_use(uint64_t base, uint64_t size, unsigned self)
 {
 	unsigned bdf, b;
+	uint32_t v;
 
 	for (bdf = 0; bdf < 256; bdf++) {
 		if (bdf == self || (pci_read(bdf, 0) & 0xffff) == 0xffff)
 			continue;
 		for (b = 0; b < 6; b++) {
-			uint32_t v = pci_read(bdf, PCI_BAR0 + 4 * b) & ~0xfu;
-			if (v && v < base + size && v + 0x1000 > base)
+			uint32_t at = pci_read(bdf, PCI_BAR0 + 4 * b) & ~0xfu;
+			if (!at || (pci_read(bdf, PCI_BAR0 + 4 * b) & 1))
+				continue;
+			if (at < base + size && at + bar_size(bdf, b, &v) > base)
 				return 1;
 		}
 	}
 	return 0;
 }
 
-/* The next address up, aligned to its size, clear of every BAR of bus 0 and below the APICs' hole. */
+/* 1 if [a, a + size) is below the APICs, clear of the memory map's ranges, the ECAM and other BARs. */
+static int place_free(uint64_t a, uint64_t size, unsigned self)
+{
+	uint64_t ecam_end = pf.ecam + ((uint64_t)pf.ecam_bus_end + 1 - pf.ecam_bus_start) * (1u << 20);
+	unsigned i;
+
+	if (a + size > DEVHOLE_END || (pf.ecam && a < ecam_end && a + size > pf.ecam))
+		return 0;
+	for (i = 0; i < pf.ram_count; i++)
+		if (a < pf.ram[i].base + pf.ram[i].len && a + size > pf.ram[i].base)
+			return 0;
+	return !bar_in_use(a, size, self);
+}
+
+/* The nearest place above or below base, aligned to size, that is free; 0 if none within 64 sizes. */
 static uint64_t free_place(uint64_t base, uint64_t size, unsigned self)
 {
-	uint64_t a;
+	uint64_t k;
 
-	for (a = base + size; a + size <= DEVHOLE_END && a - base <= 64 * size; a += size)
-		if (!bar_in_use(a, size, self) && !(pf.ecam && a < pf.ecam + (256ull << 20) && a + size > pf.ecam))
-			return a;
+	for (k = 1; k <= 64; k++) {
+		if (place_free(base + k * size, size, self))
+			return base + k * size;
+		if (base >= k * size && place_free(base - k * size, size, self))
+			return base - k * size;
+	}
 	return 0;
 }
 
@@ -140,12 +160,17 @@ static void check_bar(const struct test_device *d, unsigned bdf, uint64_t *base)
 	pci_write(bdf, PCI_COMMAND, pci_read(bdf, PCI_COMMAND) | CMD_MEMORY | CMD_MASTER);
 	before = mmio_read32(*base + d->id_offset);
 	to = free_place(*base, size, bdf);
+	if (!to) {
+		report("pci_test_bar", FAIL, "%s BAR%u 0x%llx size 0x%llx: no free place to move it to", d->name, d->bar,
+		       (unsigned long long)*base, (unsigned long long)size);
+		return;
+	}
 	pci_write(bdf, off, (uint32_t)to | (orig & 0xfu));
 	at_new = mmio_read32(to + d->id_offset);
 	at_old = mmio_read32(*base + d->id_offset);
 	pci_write(bdf, off, orig);
 	back = mmio_read32(*base + d->id_offset);
-	report("pci_test_bar", !(orig & 1) && to && before == d->id_value && at_new == d->id_value &&
+	report("pci_test_bar", !(orig & 1) && before == d->id_value && at_new == d->id_value &&
 				       at_old != d->id_value && back == d->id_value ? PASS : FAIL,
 	       "%s at %02x:%02x.%x BAR%u 0x%llx size 0x%llx moved to 0x%llx: id 0x%x there, 0x%x at the old base, "
 	       "0x%x back",

@@ -69,12 +69,16 @@ void set_irq_hook(unsigned vector, void (*hook)(void));
 /* Lets interrupts in until irq_count[vector] reaches n or ticks of TSC pass; 1 if it did. */
 int wait_irqs(unsigned vector, uint32_t n, uint64_t ticks);
 /*
- * The median gap between the next n + 1 interrupts at vector, waiting at
- * most ticks; 0 if fewer than half came. A median, because emulators on
- * a busy host deliver some ticks late or not at all: the rate a device
- * was programmed with shows in the typical gap.
+ * The typical period of n interrupts at vector, in TSC ticks (0 if they
+ * did not come), measured again up to ATTEMPTS times while it is more
+ * than tolerance (per mille) off want; *attempts says how many it took.
+ * Typical (main.c says how), because emulators on a busy host deliver
+ * some ticks late or not at all: the rate a device was programmed with
+ * shows in the typical gap; a wrong rate is wrong every time.
  */
-uint64_t median_gap(unsigned vector, uint32_t n, uint64_t ticks);
+#define ATTEMPTS 3
+#define RATE_TOLERANCE 20 /* per mille: 2 % */
+uint64_t typical_gap(unsigned vector, uint32_t n, uint64_t want, unsigned tolerance, unsigned *attempts);
 /* Sorts v; its middle value. */
 uint64_t median(uint64_t *v, unsigned n);
 void delay(uint64_t ticks);
