@@ -154,6 +154,6 @@ void ipi_storm(void)
 		__asm__ volatile("sti; nop; cli");
 	}
 	report("ipi_storm", irq_count[VEC_STORM] > 0 ? PASS : FAIL,
-	       "%u rounds of INIT, STARTUP and all-including-self IPIs in %llu ms; %u came back to us", STORM_ROUNDS,
+	       "%u rounds of INIT, STARTUP and all-including-self IPIs in %llu ms; %u taken by its vCPUs", STORM_ROUNDS,
 	       (unsigned long long)((rdtsc() - t0) * 1000 / pf.tsc_hz), irq_count[VEC_STORM]);
 }
