@@ -77,10 +77,13 @@ test_bus_SRCS      := tests/unit/test_bus.c hv/vdev/bus.c hv/log.c hv/lib/fmt.c 
 
 # ---- guests: freestanding, linked where they run
 GUEST_CFLAGS := -std=gnu11 -O2 -g $(WARNINGS) -ffreestanding -fno-pie -mno-red-zone \
-                -mgeneral-regs-only -fno-stack-protector -fno-asynchronous-unwind-tables -Ihv
+                -mgeneral-regs-only -fno-stack-protector -fno-asynchronous-unwind-tables -Ihv -Iguests
 SELFTEST_OBJS := $(addprefix $(BUILD)/guests/,selftest/entry.o selftest/selftest.o selftest/modes.o selftest/modes_code.o selftest/mmio.o selftest/apic.o selftest/echo.o \
                  hv/lib/fmt.o hv/lib/str.o)
-GUESTS := $(BUILD)/selftest.elf
+PLATFORM_OBJS := $(addprefix $(BUILD)/guests/,platform/entry.o platform/main.o platform/acpi.o platform/timing.o \
+                 platform/lapic.o platform/smp.o platform/irq.o platform/pci.o platform/fwcfg.o platform/mmio.o \
+                 hv/lib/fmt.o hv/lib/str.o hv/lib/mem.o)
+GUESTS := $(BUILD)/selftest.elf $(BUILD)/platform.elf
 
 # ---- fuzz targets (libFuzzer): the parsers of untrusted input
 FUZZ_CFLAGS := -std=gnu11 -O1 -g $(WARNINGS) -Ihv -Iboot/efi -Iarch/x86 \
@@ -160,6 +163,12 @@ $(BUILD)/guests/%.o: guests/%.asm arch/x86/regs.inc
 $(BUILD)/selftest.elf: $(SELFTEST_OBJS) guests/selftest/selftest.ld
 	$(LD) -static -no-pie -z max-page-size=4096 -z noexecstack -T guests/selftest/selftest.ld \
 		-o $@ $(SELFTEST_OBJS)
+
+# QEMU's Multiboot loader takes ELF32 only: the 64-bit link, converted (entry and segments are below 4 GiB).
+$(BUILD)/platform.elf: $(PLATFORM_OBJS) guests/platform/platform.ld
+	$(LD) -static -no-pie -z max-page-size=4096 -z noexecstack -T guests/platform/platform.ld \
+		-o $@.64 $(PLATFORM_OBJS)
+	$(OBJCOPY) -O elf32-i386 --strip-debug $@.64 $@
 
 $(BUILD)/hvcfg: tools/hvcfg/hvcfg.c $(CONFIG_SRCS) hv/kernel.c boot/efi/elf_load.c
 	@mkdir -p $(dir $@)

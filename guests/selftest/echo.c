@@ -29,24 +29,6 @@ static char line[128];
 static volatile unsigned line_len;
 static volatile int line_done;
 
-static inline void out8(uint16_t port, uint8_t v)
-{
-	__asm__ volatile("outb %0, %1" : : "a"(v), "Nd"(port));
-}
-
-static inline uint8_t in8(uint16_t port)
-{
-	uint8_t v;
-
-	__asm__ volatile("inb %1, %0" : "=a"(v) : "Nd"(port));
-	return v;
-}
-
-static void mmio_write32(uint64_t addr, uint32_t v)
-{
-	*(volatile uint32_t *)(uintptr_t)addr = v;
-}
-
 static void ioapic_write(unsigned reg, uint32_t v)
 {
 	mmio_write32(IOAPIC_BASE, reg);
@@ -55,8 +37,8 @@ static void ioapic_write(unsigned reg, uint32_t v)
 
 void echo_interrupt(void)
 {
-	while (in8(UART + UART_LSR) & LSR_DR) {
-		char c = (char)in8(UART);
+	while (inb(UART + UART_LSR) & LSR_DR) {
+		char c = (char)inb(UART);
 		if (line_done)
 			continue; /* the main loop has not printed the last line yet */
 		if (c == '\r' || c == '\n')
@@ -72,9 +54,9 @@ void echo(void)
 	mmio_write32(APIC_SVR, 0x1ff); /* the local APIC software-enabled */
 	ioapic_write(IOAPIC_REDIRECTION(UART_IRQ) + 1, 0); /* to APIC ID 0 */
 	ioapic_write(IOAPIC_REDIRECTION(UART_IRQ), ECHO_VECTOR); /* fixed, physical, edge, high, unmasked */
-	out8(UART + UART_FCR, FCR_FIFO_TRIGGER_8);
-	out8(UART + UART_MCR, MCR_DTR_RTS_OUT2);
-	out8(UART + UART_IER, 1); /* received data */
+	outb(UART + UART_FCR, FCR_FIFO_TRIGGER_8);
+	outb(UART + UART_MCR, MCR_DTR_RTS_OUT2);
+	outb(UART + UART_IER, 1); /* received data */
 	print("ECHO ready\n");
 	for (;;) {
 		__asm__ volatile("sti; hlt; cli");

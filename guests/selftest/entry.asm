@@ -56,15 +56,7 @@ define_trap_stubs 0x60, trap_common
 
 ; Frame: the general registers, vector, error, rip, cs, rflags, rsp, ss (struct trap_frame).
 trap_common:
-	push_gprs
-	mov rdi, rsp
-	mov rbx, rsp
-	and rsp, -16
-	call trap_dispatch
-	mov rsp, rbx
-	pop_gprs
-	add rsp, 16
-	iretq
+	guest_trap_common trap_dispatch
 
 ; void fpu_dirty(void): leaves a pattern in every XMM register, MXCSR and FCW.
 global fpu_dirty

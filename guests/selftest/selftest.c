@@ -80,19 +80,6 @@ static unsigned passed, failed;
 
 /* ---- instructions ----------------------------------------------------- */
 
-static inline void outb(uint16_t port, uint8_t v)
-{
-	__asm__ volatile("outb %0, %1" : : "a"(v), "Nd"(port));
-}
-
-static inline uint8_t inb(uint16_t port)
-{
-	uint8_t v;
-
-	__asm__ volatile("inb %1, %0" : "=a"(v) : "Nd"(port));
-	return v;
-}
-
 static int64_t hypercall3(uint64_t nr, uint64_t a, uint64_t b, uint64_t c)
 {
 	int64_t ret;

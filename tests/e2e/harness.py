@@ -31,7 +31,7 @@ QEMU_CPU = ("EPYC,-rdseed,-sha-ni,-fxsr-opt,-misalignsse,-3dnowprefetch,-osvw,"
 
 def default_files():
     """The loader, the hypervisor and the guests every medium carries."""
-    return [os.path.join(BUILD, name) for name in ("BOOTX64.EFI", "hv.elf", "selftest.elf")]
+    return [os.path.join(BUILD, name) for name in ("BOOTX64.EFI", "hv.elf", "selftest.elf", "platform.elf")]
 
 
 def make_medium(workdir, kind, cfg_text, files=None):
