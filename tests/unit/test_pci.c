@@ -632,6 +632,36 @@ static void msi_masked_messages_wait_pending(void **state)
 	assert_int_equal(td_in(c + 0x14), 0);
 }
 
+/* 32-bit MSI without masks: data right after the address, nothing after the data (PCI 3.0, 6.8.1). */
+static void msi_with_32_bit_addresses(void **state)
+{
+	static const struct pci_identity id = { .vendor = 0x1234, .device = 6 };
+	static struct pci_dev d;
+	unsigned c;
+
+	(void)state;
+	pci_dev_init(&d, &id);
+	assert_int_equal(pci_add_msi(&d, 3, 0, 0), -1);
+	assert_int_equal(pci_add_msi(&d, 64, 0, 0), -1);
+	assert_int_equal(pci_add_msi(&d, 2, 0, 0), 0);
+	assert_int_equal(pci_add_msi(&d, 2, 0, 0), -1); /* one MSI capability */
+	assert_null(pci_register(&part.pci, &d, 5, 0));
+	c = find_cap(5, 0x05);
+	assert_int_equal(c, 0x40);
+	assert_int_equal(cfg_in(0, 5, 0, c, 4), 0x00020005); /* 2 messages capable, 32-bit, no masks */
+	assert_int_equal(cfg_in(0, 5, 0, 0x06, 2), 0x0010);
+	cfg_out(0, 5, 0, c + 4, 4, 0xfee01000);
+	cfg_out(0, 5, 0, c + 8, 4, 0xffff0070); /* the data is 16 bits; past it, nothing */
+	assert_int_equal(cfg_in(0, 5, 0, c + 8, 4), 0x0070);
+	assert_int_equal(cfg_in(0, 5, 0, c + 12, 4), 0);
+	cfg_out(0, 5, 0, c + 2, 2, 0x0011);
+	assert_int_equal(pci_notify(&d, 1), PCI_NOTIFY_DROPPED); /* registered after the firmware ran: no bus master */
+	cfg_out(0, 5, 0, 0x04, 2, 0x0004);
+	assert_int_equal(pci_notify(&d, 1), PCI_NOTIFY_SENT);
+	assert_int_equal(msgs[0].vector, 0x71);
+	assert_int_equal(msgs[0].dest, 1);
+}
+
 static uint64_t msix_entry(unsigned v, unsigned field)
 {
 	return mmio_in(BAR1_AT + 16 * v + 4 * field, 4);
@@ -914,6 +944,7 @@ int main(void)
 		cmocka_unit_test_setup(capabilities_form_a_list, reset),
 		cmocka_unit_test_setup(msi_messages_carry_their_number, reset),
 		cmocka_unit_test_setup(msi_masked_messages_wait_pending, reset),
+		cmocka_unit_test_setup(msi_with_32_bit_addresses, reset),
 		cmocka_unit_test_setup(msix_entries_and_their_masks, reset),
 		cmocka_unit_test_setup(msix_table_accesses, reset),
 		cmocka_unit_test_setup(messages_to_no_vcpu_are_dropped, reset),
