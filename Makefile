@@ -23,7 +23,7 @@ HV_LDFLAGS := -static -pie --no-dynamic-linker -z text -z max-page-size=4096 \
 
 HV_SRCS := hv/main.c hv/config.c hv/kernel.c hv/console.c hv/line_edit.c hv/log.c hv/pmem.c hv/mm.c hv/partition.c \
            hv/lifecycle.c hv/ratelimit.c hv/sched.c hv/scheduler.c arch/x86/lapic.c \
-           hv/exits.c hv/vcpu_irq.c hv/vdev/bus.c hv/vdev/irq.c hv/vdev/uart.c hv/vdev/vlapic.c hv/vdev/ioapic.c hv/lib/fmt.c hv/lib/str.c hv/lib/mem.c \
+           hv/exits.c hv/vcpu_irq.c hv/vdev/bus.c hv/vdev/irq.c hv/vdev/uart.c hv/vdev/vlapic.c hv/vdev/ioapic.c hv/vdev/pci.c hv/vdev/pci_testdev.c hv/lib/fmt.c hv/lib/str.c hv/lib/mem.c \
            arch/x86/cpu.c arch/x86/cpuinfo.c arch/x86/desc.c arch/x86/exceptions.c \
            arch/x86/paging.c arch/x86/gpt.c arch/x86/space.c arch/x86/tag_pool.c arch/x86/decode.c arch/x86/mmio_emul.c \
            arch/x86/guest_walk.c arch/x86/policy.c arch/x86/control_regs.c arch/x86/guest_cpu.c \
@@ -50,7 +50,7 @@ CONFIG_SRCS := hv/config.c hv/lib/fmt.c hv/lib/str.c
 
 UNIT_TESTS := test_config test_pmem test_log test_elf_load test_console test_gpt test_decode test_policy \
               test_vmx_controls test_sched test_vuart test_lifecycle test_control_regs test_guest_walk \
-              test_tsc_rate test_tag_pool test_ratelimit test_line_edit test_bus test_mmio_emul
+              test_tsc_rate test_tag_pool test_ratelimit test_line_edit test_bus test_mmio_emul test_pci
 UNIT_BINS  := $(UNIT_TESTS:%=$(BUILD)/host/%)
 
 test_config_SRCS   := tests/unit/test_config.c $(CONFIG_SRCS)
@@ -74,6 +74,8 @@ test_tsc_rate_SRCS := tests/unit/test_tsc_rate.c arch/x86/tsc_rate.c hv/lib/fmt.
 test_tag_pool_SRCS := tests/unit/test_tag_pool.c arch/x86/tag_pool.c
 test_ratelimit_SRCS := tests/unit/test_ratelimit.c hv/ratelimit.c
 test_bus_SRCS      := tests/unit/test_bus.c hv/vdev/bus.c hv/log.c hv/lib/fmt.c hv/lib/str.c
+test_pci_SRCS      := tests/unit/test_pci.c hv/vdev/pci.c hv/vdev/pci_testdev.c hv/vdev/bus.c hv/vdev/irq.c hv/log.c \
+                      hv/lib/fmt.c hv/lib/str.c
 
 # ---- guests: freestanding, linked where they run
 GUEST_CFLAGS := -std=gnu11 -O2 -g $(WARNINGS) -ffreestanding -fno-pie -mno-red-zone \
@@ -88,7 +90,7 @@ GUESTS := $(BUILD)/selftest.elf $(BUILD)/platform.elf
 # ---- fuzz targets (libFuzzer): the parsers of untrusted input
 FUZZ_CFLAGS := -std=gnu11 -O1 -g $(WARNINGS) -Ihv -Iboot/efi -Iarch/x86 \
                -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all
-FUZZERS := fuzz_decode fuzz_config fuzz_elf fuzz_walk fuzz_line_edit fuzz_mmio
+FUZZERS := fuzz_decode fuzz_config fuzz_elf fuzz_walk fuzz_line_edit fuzz_mmio fuzz_pci
 FUZZ_BINS := $(FUZZERS:%=$(BUILD)/fuzz/%)
 fuzz_decode_SRCS := tests/fuzz/fuzz_decode.c arch/x86/decode.c
 fuzz_config_SRCS := tests/fuzz/fuzz_config.c $(CONFIG_SRCS)
@@ -96,6 +98,8 @@ fuzz_elf_SRCS    := tests/fuzz/fuzz_elf.c boot/efi/elf_load.c
 fuzz_walk_SRCS   := tests/fuzz/fuzz_walk.c arch/x86/guest_walk.c
 fuzz_line_edit_SRCS := tests/fuzz/fuzz_line_edit.c tests/unit/vt_screen.c hv/line_edit.c hv/lib/fmt.c hv/lib/str.c
 fuzz_mmio_SRCS   := tests/fuzz/fuzz_mmio.c arch/x86/mmio_emul.c arch/x86/decode.c arch/x86/guest_walk.c
+fuzz_pci_SRCS    := tests/fuzz/fuzz_pci.c hv/vdev/pci.c hv/vdev/pci_testdev.c hv/vdev/bus.c hv/vdev/irq.c hv/log.c \
+                    hv/lib/fmt.c hv/lib/str.c
 FUZZ_SECONDS ?= 60
 
 GUEST_CFG ?= guests/hv.cfg

@@ -59,6 +59,7 @@ struct cfg_partition {
 	uint32_t share;
 	int exclusive;          /* vCPU i owns the i-th CPU of its mask alone */
 	int autostart;
+	int test_devices;       /* the devices of test kernels: the PCI test device (vdev/pci_testdev.h) */
 	char kernel[CFG_FILE_MAX];
 	char initrd[CFG_FILE_MAX];
 	uint32_t kernel_line, initrd_line;

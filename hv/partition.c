@@ -60,6 +60,16 @@ static void init_vcpus(struct partition *p)
 	}
 }
 
+/* Its PCI functions registered, then placed as firmware leaves them; NULL or why not. */
+static const char *attach_pci(struct partition *p)
+{
+	const char *why = vpci_init(&p->pci, p);
+
+	if (!why && p->cfg->test_devices)
+		why = pci_testdev_init(&p->testdev, &p->pci);
+	return why ? why : vpci_start(&p->pci);
+}
+
 /* Its devices, afresh, their ranges claimed on an emptied bus; NULL or why not. */
 static const char *attach_devices(struct partition *p)
 {
@@ -69,7 +79,7 @@ static const char *attach_devices(struct partition *p)
 	if (vdev_claim_ports(p, VUART_BASE, VUART_PORTS, &vuart_ops, &p->uart) ||
 	    vdev_claim_mmio(p, PLATFORM_IOAPIC_BASE, VIOAPIC_MMIO_SIZE, &vioapic_ops, p))
 		return p->bus.refused;
-	return 0;
+	return attach_pci(p);
 }
 
 /* RAM below the hole at 0, the rest at 4 GiB (platform.h); 0 or -1. */

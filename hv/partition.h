@@ -18,6 +18,8 @@
 #include "vcpu.h"
 #include "vdev/bus.h"
 #include "vdev/ioapic.h"
+#include "vdev/pci.h"
+#include "vdev/pci_testdev.h"
 #include "vdev/uart.h"
 
 #define STOP_REASON_MAX 160
@@ -36,6 +38,8 @@ struct partition {
 	struct vdev_bus bus;           /* the port and MMIO ranges of its devices */
 	struct vuart uart;
 	struct vioapic ioapic;
+	struct vpci pci;
+	struct pci_testdev testdev;    /* with test_devices only */
 	volatile enum part_state state;
 	int restart;                   /* start again once stopped */
 	unsigned cpu;                  /* where vCPU 0 runs or ran */

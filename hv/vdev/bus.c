@@ -5,6 +5,7 @@
 
 #include "clock.h"
 #include "lib/fmt.h"
+#include "lib/str.h"
 #include "log.h"
 #include "partition.h"
 #include "platform.h"
@@ -21,7 +22,7 @@ static const char *space_name(enum vdev_space space)
 	return space == VDEV_PORTS ? "ports" : "MMIO";
 }
 
-/* With the bus lock held: keeps and logs why a claim is refused; -1. */
+/* With the bus lock held: keeps why a claim is refused in bus.refused; -1. */
 static int refuse(struct partition *p, const char *f, ...) __attribute__((format(printf, 2, 3)));
 static int refuse(struct partition *p, const char *f, ...)
 {
@@ -30,25 +31,24 @@ static int refuse(struct partition *p, const char *f, ...)
 	va_start(ap, f);
 	fmt_v(p->bus.refused, sizeof(p->bus.refused), f, ap);
 	va_end(ap);
-	log_error("partition %s: device range refused: %s", p->cfg->name, p->bus.refused);
 	return -1;
 }
 
+/* A register of one access size may lie over ordinary claims, never over another register (bus.h). */
 static const struct vdev_claim *overlapping(const struct vdev_bus *bus, enum vdev_space space, uint64_t first,
-					    uint64_t last)
+					    uint64_t last, unsigned only_size)
 {
 	unsigned i;
 
 	for (i = 0; i < bus->count; i++) {
 		const struct vdev_claim *c = &bus->claims[i];
 
-		if (c->space == space && first <= c->last && c->first <= last)
+		if (c->space == space && !c->only_size == !only_size && first <= c->last && c->first <= last)
 			return c;
 	}
 	return 0;
 }
 
-/* With the bus lock held: 0 and the range added, or -1 and why not kept and logged. */
 /* Whether [first, last] meets either part of the partition's RAM (platform.h). */
 static int overlaps_ram(uint64_t ram_size, uint64_t first, uint64_t last)
 {
@@ -58,7 +58,13 @@ static int overlaps_ram(uint64_t ram_size, uint64_t first, uint64_t last)
 	       (high && last >= PLATFORM_HIGH_RAM_BASE && first <= PLATFORM_HIGH_RAM_BASE + high - 1);
 }
 
-static int add(struct partition *p, enum vdev_space space, uint64_t first, uint64_t size, uint64_t top,
+static uint64_t top_of(enum vdev_space space)
+{
+	return space == VDEV_PORTS ? PORT_LAST : ~0ull;
+}
+
+/* With the bus lock held: 0 and the range added, or -1 and why not kept in bus.refused. */
+static int add(struct partition *p, enum vdev_space space, uint64_t first, uint64_t size, unsigned only_size,
 	       const struct vdev_ops *ops, void *dev)
 {
 	struct vdev_bus *bus = &p->bus;
@@ -68,14 +74,14 @@ static int add(struct partition *p, enum vdev_space space, uint64_t first, uint6
 
 	if (size == 0)
 		return refuse(p, "%s at 0x%llx: an empty range", name, (unsigned long long)first);
-	if (last < first || last > top)
+	if (last < first || last > top_of(space))
 		return refuse(p, "%s 0x%llx + 0x%llx: runs past the top of the address space", name,
 			      (unsigned long long)first, (unsigned long long)size);
 	if (space == VDEV_MMIO && overlaps_ram(p->ram_size, first, last))
 		return refuse(p, "MMIO 0x%llx-0x%llx: overlaps the partition's RAM (up to 0x%llx)",
 			      (unsigned long long)first, (unsigned long long)last,
 			      (unsigned long long)platform_ram_top(p->ram_size));
-	other = overlapping(bus, space, first, last);
+	other = overlapping(bus, space, first, last, only_size);
 	if (other)
 		return refuse(p, "%s 0x%llx-0x%llx: overlaps the claimed 0x%llx-0x%llx", name,
 			      (unsigned long long)first, (unsigned long long)last, (unsigned long long)other->first,
@@ -84,42 +90,105 @@ static int add(struct partition *p, enum vdev_space space, uint64_t first, uint6
 		return refuse(p, "%s 0x%llx-0x%llx: the table is full (%u claims)", name, (unsigned long long)first,
 			      (unsigned long long)last, VDEV_CLAIMS_MAX);
 	bus->claims[bus->count++] = (struct vdev_claim){ .first = first, .last = last, .space = space,
-							 .ops = ops, .dev = dev };
+							 .only_size = only_size, .ops = ops, .dev = dev };
 	return 0;
 }
 
-static int claim(struct partition *p, enum vdev_space space, uint64_t first, uint64_t size, uint64_t top,
+/* The partition's own devices, at its start: a refusal is the hypervisor's to report. */
+static int claim(struct partition *p, enum vdev_space space, uint64_t first, uint64_t size, unsigned only_size,
 		 const struct vdev_ops *ops, void *dev)
 {
 	int r;
 
 	spin_lock(&p->bus.lock);
-	r = add(p, space, first, size, top, ops, dev);
+	r = add(p, space, first, size, only_size, ops, dev);
+	if (r)
+		log_error("partition %s: device range refused: %s", p->cfg->name, p->bus.refused);
 	spin_unlock(&p->bus.lock);
 	return r;
 }
 
 int vdev_claim_ports(struct partition *p, uint16_t base, uint16_t count, const struct vdev_ops *ops, void *dev)
 {
-	return claim(p, VDEV_PORTS, base, count, PORT_LAST, ops, dev);
+	return claim(p, VDEV_PORTS, base, count, 0, ops, dev);
+}
+
+int vdev_claim_port_register(struct partition *p, uint16_t port, unsigned size, const struct vdev_ops *ops,
+			     void *dev)
+{
+	return claim(p, VDEV_PORTS, port, size, size, ops, dev);
 }
 
 int vdev_claim_mmio(struct partition *p, uint64_t gpa, uint64_t size, const struct vdev_ops *ops, void *dev)
 {
-	return claim(p, VDEV_MMIO, gpa, size, ~0ull, ops, dev);
+	return claim(p, VDEV_MMIO, gpa, size, 0, ops, dev);
 }
 
-/* A copy of the claim holding addr, taken under the lock (see bus.h); 0 when nobody claimed it. */
-static int lookup(struct vdev_bus *bus, enum vdev_space space, uint64_t addr, struct vdev_claim *found)
+/* With the bus lock held: 0 and dev's claim at first gone, or -1 if it holds none there. */
+static int drop(struct vdev_bus *bus, enum vdev_space space, uint64_t first, const void *dev)
+{
+	unsigned i;
+
+	for (i = 0; i < bus->count; i++) {
+		struct vdev_claim *c = &bus->claims[i];
+
+		if (c->space == space && c->first == first && c->dev == dev) {
+			*c = bus->claims[--bus->count]; /* the table has no order */
+			return 0;
+		}
+	}
+	return -1;
+}
+
+int vdev_release(struct partition *p, enum vdev_space space, uint64_t first, const void *dev)
+{
+	int r;
+
+	spin_lock(&p->bus.lock);
+	r = drop(&p->bus, space, first, dev);
+	spin_unlock(&p->bus.lock);
+	return r;
+}
+
+int vdev_move(struct partition *p, enum vdev_space space, struct vdev_range from, struct vdev_range to,
+	      const struct vdev_ops *ops, void *dev, char *why, unsigned why_size)
+{
+	int r = 0;
+
+	spin_lock(&p->bus.lock);
+	if (from.size)
+		drop(&p->bus, space, from.first, dev);
+	if (to.size)
+		r = add(p, space, to.first, to.size, 0, ops, dev);
+	if (r)
+		str_copy(why, why_size, p->bus.refused, str_len(p->bus.refused));
+	spin_unlock(&p->bus.lock);
+	return r;
+}
+
+/*
+ * A copy of the claim an access of size bytes at addr reaches first,
+ * taken under the lock (see bus.h): a register of exactly that place and
+ * size, else the ordinary claim holding addr; 0 when there is none.
+ */
+static int lookup(struct vdev_bus *bus, enum vdev_space space, uint64_t addr, unsigned size,
+		  struct vdev_claim *found)
 {
 	int hit = 0;
 	unsigned i;
 
 	spin_lock(&bus->lock);
-	for (i = 0; i < bus->count && !hit; i++) {
+	for (i = 0; i < bus->count; i++) {
 		const struct vdev_claim *c = &bus->claims[i];
 
-		if (c->space == space && c->first <= addr && addr <= c->last) {
+		if (c->space != space)
+			continue;
+		if (c->only_size && c->first == addr && c->only_size == size) {
+			*found = *c;
+			hit = 1;
+			break;
+		}
+		if (!c->only_size && c->first <= addr && addr <= c->last) {
 			*found = *c;
 			hit = 1;
 		}
@@ -152,7 +221,7 @@ static unsigned dispatch(struct vdev_bus *bus, enum vdev_space space, uint64_t a
 	struct vdev_claim c;
 	unsigned i, unclaimed = 0;
 
-	if (lookup(bus, space, addr, &c) && size - 1 <= c.last - addr) {
+	if (lookup(bus, space, addr, size, &c) && size - 1 <= c.last - addr) {
 		call(&c, addr, size, is_write, value);
 		return 0;
 	}
@@ -160,7 +229,7 @@ static unsigned dispatch(struct vdev_bus *bus, enum vdev_space space, uint64_t a
 		uint64_t byte = *value >> (8 * i);
 
 		/* A byte past the top of the space (the address wrapped) is nobody's. */
-		if (addr + i >= addr && lookup(bus, space, addr + i, &c)) {
+		if (addr + i >= addr && lookup(bus, space, addr + i, 1, &c)) {
 			call(&c, addr + i, 1, is_write, &byte);
 		} else {
 			byte = 0xff;

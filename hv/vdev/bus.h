@@ -29,7 +29,17 @@
  * partition can run, since an access that raced with a change of the
  * table may still reach the device by the old decode (as if it had come
  * just before the change). Moving a range (a PCI BAR) is a release and a
- * claim, both under the bus lock; the release function comes with PCI.
+ * claim, both under one hold of the bus lock (vdev_move()), so that no
+ * access finds the device at both places.
+ *
+ * Registers of one access size. A chipset decodes some ports by the size
+ * of the access as well as by its address: on a PC, 0xCF8 is PCI's
+ * CONFIG_ADDRESS for a 32-bit access only, while a byte at 0xCF9 is the
+ * reset control register. vdev_claim_port_register() claims such a
+ * register: an access of exactly its size at its first port reaches it
+ * whole; any other access passes it by, to the ordinary claims of those
+ * ports or to nobody. Such a claim may lie over ordinary claims, never
+ * over another of its kind.
  */
 #ifndef HV_VDEV_BUS_H
 #define HV_VDEV_BUS_H
@@ -55,6 +65,7 @@ enum vdev_space { VDEV_PORTS, VDEV_MMIO };
 struct vdev_claim {
 	uint64_t first, last; /* inclusive: a range may end at the top of its space */
 	enum vdev_space space;
+	unsigned only_size;   /* a register of one access size (see above), else 0 */
 	const struct vdev_ops *ops;
 	void *dev;
 };
@@ -83,6 +94,29 @@ void vdev_bus_init(struct vdev_bus *bus);
 /* 0, or -1 (logged with the reason) when the range overlaps a claimed one, wraps, is empty, or (MMIO) overlaps the partition's RAM */
 int vdev_claim_ports(struct partition *p, uint16_t base, uint16_t count, const struct vdev_ops *ops, void *dev);
 int vdev_claim_mmio(struct partition *p, uint64_t gpa, uint64_t size, const struct vdev_ops *ops, void *dev);
+
+/* A register that answers only `size`-byte accesses at port (see above); 0 or -1 as vdev_claim_ports(). */
+int vdev_claim_port_register(struct partition *p, uint16_t port, unsigned size, const struct vdev_ops *ops,
+			     void *dev);
+
+/* A range of a space; size 0: none. */
+struct vdev_range {
+	uint64_t first, size;
+};
+
+/* Gives back dev's claim that starts at first; 0, or -1 if dev holds none there. */
+int vdev_release(struct partition *p, enum vdev_space space, uint64_t first, const void *dev);
+
+/*
+ * Where a guest made dev decode (a PCI BAR written, its decoding switched
+ * on): under one hold of the bus lock, dev's claim at from.first is given
+ * back (if from.size), then `to` claimed (if to.size). 0, or -1 when `to`
+ * is refused for a reason of vdev_claim_mmio() or vdev_claim_ports(): the
+ * old range stays given back and the reason is copied to why (why_size
+ * bytes with its NUL), not logged, since a guest can cause it at will.
+ */
+int vdev_move(struct partition *p, enum vdev_space space, struct vdev_range from, struct vdev_range to,
+	      const struct vdev_ops *ops, void *dev, char *why, unsigned why_size);
 
 /* A guest access; unclaimed: reads give all-ones of the size, writes vanish */
 void vdev_port_access(struct partition *p, uint16_t port, unsigned size, int is_write, uint64_t *value);

@@ -367,6 +367,96 @@ static void unclaimed_mmio_is_logged_once_per_start(void **state)
 	assert_int_equal(guest_lines, 2);
 }
 
+/* A PCI BAR's decode: given back, moved, refused at its new place (the guest's doing: not on the console). */
+static void released_ranges_read_all_ones_and_can_be_claimed_again(void **state)
+{
+	(void)state;
+	assert_int_equal(vdev_claim_mmio(&part, 0xc0000000, 0x1000, &rec_ops, &a), 0);
+	assert_int_equal(vdev_claim_ports(&part, 0xc000, 0x10, &rec_ops, &a), 0);
+	assert_int_equal(vdev_release(&part, VDEV_MMIO, 0xc0000000, &b), -1);     /* not b's */
+	assert_int_equal(vdev_release(&part, VDEV_MMIO, 0xc0000004, &a), -1);     /* not where it starts */
+	assert_int_equal(vdev_release(&part, VDEV_PORTS, 0xc0000000, &a), -1);    /* the other space */
+	assert_int_equal(mmio_read(0xc0000004, 1), 0xa4);
+	assert_int_equal(vdev_release(&part, VDEV_MMIO, 0xc0000000, &a), 0);
+	assert_int_equal(mmio_read(0xc0000004, 1), 0xff);
+	assert_int_equal(port_in(0xc004, 1), 0xa4); /* the other claim of the same device stays */
+	assert_int_equal(vdev_release(&part, VDEV_MMIO, 0xc0000000, &a), -1);
+	assert_int_equal(vdev_claim_mmio(&part, 0xc0000000, 0x1000, &rec_ops, &b), 0);
+	assert_int_equal(mmio_read(0xc0000004, 1), 0xb4);
+	assert_int_equal(part.bus.count, 2);
+}
+
+static void moves_release_then_claim(void **state)
+{
+	struct vdev_range none = { 0, 0 }, x = { 0xc0000000, 0x1000 }, y = { 0xc0010000, 0x1000 };
+	char why[VDEV_WHY_MAX] = "";
+
+	(void)state;
+	assert_int_equal(vdev_move(&part, VDEV_MMIO, none, x, &rec_ops, &a, why, sizeof(why)), 0);
+	assert_int_equal(mmio_read(0xc0000004, 1), 0xa4);
+	assert_int_equal(vdev_move(&part, VDEV_MMIO, x, y, &rec_ops, &a, why, sizeof(why)), 0);
+	assert_int_equal(mmio_read(0xc0000004, 1), 0xff);
+	assert_int_equal(mmio_read(0xc0010004, 1), 0xa4);
+	assert_int_equal(part.bus.count, 1);
+	/* Onto RAM: refused, the old place given back all the same, the reason to the caller only. */
+	console_len = 0;
+	console[0] = 0;
+	assert_int_equal(vdev_move(&part, VDEV_MMIO, y, (struct vdev_range){ RAM - 0x1000, 0x1000 }, &rec_ops, &a, why,
+				   sizeof(why)),
+			 -1);
+	assert_non_null(strstr(why, "MMIO 0xfff000-0xffffff: overlaps the partition's RAM"));
+	assert_int_equal(console_len, 0);
+	assert_int_equal(part.bus.count, 0);
+	assert_int_equal(mmio_read(0xc0010004, 1), 0xff);
+	/* Onto another claim, and into a short buffer: cut, NUL-ended. */
+	assert_int_equal(vdev_claim_mmio(&part, APIC, 0x1000, &rec_ops, &b), 0);
+	assert_int_equal(vdev_move(&part, VDEV_MMIO, none, (struct vdev_range){ APIC, 0x10 }, &rec_ops, &a, why, 8), -1);
+	assert_string_equal(why, "MMIO 0x");
+	/* To nowhere: a release. */
+	assert_int_equal(vdev_move(&part, VDEV_PORTS, none, (struct vdev_range){ 0xc000, 4 }, &rec_ops, &a, why,
+				   sizeof(why)),
+			 0);
+	assert_int_equal(vdev_move(&part, VDEV_PORTS, (struct vdev_range){ 0xc000, 4 }, none, &rec_ops, &a, why,
+				   sizeof(why)),
+			 0);
+	assert_int_equal(port_in(0xc000, 1), 0xff);
+	assert_int_equal(part.bus.count, 1);
+	/* A wrapping range is refused, not claimed. */
+	assert_int_equal(vdev_move(&part, VDEV_PORTS, none, (struct vdev_range){ 0xfffc, 8 }, &rec_ops, &a, why,
+				   sizeof(why)),
+			 -1);
+	assert_non_null(strstr(why, "runs past the top"));
+}
+
+/* 0xCF8 answers 32-bit accesses only; a byte at 0xCF9 is another register (PC chipsets). */
+static void a_register_of_one_size_lies_over_ordinary_ports(void **state)
+{
+	uint64_t value = 0x80000000;
+
+	(void)state;
+	assert_int_equal(vdev_claim_ports(&part, 0xcf9, 1, &rec_ops, &b), 0);
+	assert_int_equal(vdev_claim_port_register(&part, 0xcf8, 4, &rec_ops, &a), 0);
+	assert_int_equal(port_in(0xcf8, 4), 0xa3a2a1a0);
+	assert_int_equal(a.n, 1);
+	assert_int_equal(a.ev[0].size, 4);
+	vdev_port_access(&part, 0xcf8, 4, 1, &value);
+	assert_int_equal(a.ev[1].value, 0x80000000);
+	assert_int_equal(b.n, 0);
+	/* Other sizes pass it by. */
+	assert_int_equal(port_in(0xcf9, 1), 0xb0);
+	assert_int_equal(port_in(0xcf8, 1), 0xff);
+	assert_int_equal(port_in(0xcf8, 2), 0xb0ff);
+	assert_int_equal(port_in(0xcfa, 2), 0xffff);
+	assert_int_equal(port_in(0xcf9, 4), 0xffffffb0);
+	assert_int_equal(a.n, 2);
+	/* Never over another register; an ordinary claim fits under it whenever it comes. */
+	assert_refused(vdev_claim_port_register(&part, 0xcfa, 2, &rec_ops, &b), "overlaps the claimed 0xcf8-0xcfb");
+	assert_refused(vdev_claim_ports(&part, 0xcf9, 2, &rec_ops, &b), "overlaps the claimed 0xcf9-0xcf9");
+	assert_int_equal(vdev_claim_ports(&part, 0xcfa, 2, &rec_ops, &b), 0);
+	assert_int_equal(port_in(0xcfa, 2), 0xb1b0);
+	assert_int_equal(port_in(0xcf8, 4), 0xa3a2a1a0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -383,6 +473,9 @@ int main(void)
 		cmocka_unit_test_setup(straddling_accesses_split_into_bytes, reset),
 		cmocka_unit_test_setup(mmio_straddles_and_the_top_of_the_space, reset),
 		cmocka_unit_test_setup(unclaimed_mmio_is_logged_once_per_start, reset),
+		cmocka_unit_test_setup(released_ranges_read_all_ones_and_can_be_claimed_again, reset),
+		cmocka_unit_test_setup(moves_release_then_claim, reset),
+		cmocka_unit_test_setup(a_register_of_one_size_lies_over_ordinary_ports, reset),
 	};
 
 	return cmocka_run_group_tests_name("bus", tests, NULL, NULL);
