@@ -16,8 +16,10 @@
 #include "log.h"
 #include "ratelimit.h"
 #include "vcpu.h"
+#include "vdev/acpi_pm.h"
 #include "vdev/bus.h"
 #include "vdev/ioapic.h"
+#include "vdev/reset.h"
 #include "vdev/uart.h"
 
 #define STOP_REASON_MAX 160
@@ -36,6 +38,8 @@ struct partition {
 	struct vdev_bus bus;           /* the port and MMIO ranges of its devices */
 	struct vuart uart;
 	struct vioapic ioapic;
+	struct acpi_pm pm;             /* ACPI PM1a event and control, PM timer */
+	struct vreset reset;           /* port 0xCF9 */
 	volatile enum part_state state;
 	int restart;                   /* start again once stopped */
 	unsigned cpu;                  /* where vCPU 0 runs or ran */
