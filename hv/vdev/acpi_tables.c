@@ -217,7 +217,7 @@ static uint64_t dsdt(struct aml *a)
 
 /* ---- FADT (5.2.9): offsets of its fields; revision 6, minor version 0 (ACPI 6.0's) */
 
-#define FADT_FIRMWARE_CTRL 36
+#define FADT_FIRMWARE_CTRL 36 /* X_FIRMWARE_CTRL (132) must then stay 0 */
 #define FADT_DSDT 40
 #define FADT_SCI_INT 46
 #define FADT_PM1A_EVT_BLK 56
@@ -232,7 +232,6 @@ static uint64_t dsdt(struct aml *a)
 #define FADT_FLAGS 112
 #define FADT_RESET_REG 116
 #define FADT_RESET_VALUE 128
-#define FADT_X_FIRMWARE_CTRL 132
 #define FADT_X_DSDT 140
 #define FADT_X_PM1A_EVT_BLK 148
 #define FADT_X_PM1A_CNT_BLK 172
@@ -305,7 +304,6 @@ static uint64_t fadt(struct aml *a, uint64_t facs_gpa, uint64_t dsdt_gpa)
 		 4);
 	io_register(a, at + FADT_RESET_REG, 1, GAS_BYTE, PLATFORM_RESET_PORT);
 	aml_poke(a, at + FADT_RESET_VALUE, RESET_VALUE, 1);
-	aml_poke(a, at + FADT_X_FIRMWARE_CTRL, facs_gpa, 8);
 	aml_poke(a, at + FADT_X_DSDT, dsdt_gpa, 8);
 	table_close(a, at);
 	return gpa(at);

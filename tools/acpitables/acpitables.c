@@ -99,7 +99,7 @@ int main(int argc, char **argv)
 	for (i = 36; i + 8 <= length; i += 8) {
 		uint64_t at = save(get(root_at + i, 8), 0, NULL);
 		if (!memcmp(area + at, "FACP", 4)) {
-			save(get(at + 132, 8), 0, NULL); /* X_FIRMWARE_CTRL: the FACS */
+			save(get(at + 36, 4), 0, NULL);  /* FIRMWARE_CTRL: the FACS */
 			save(get(at + 140, 8), 0, NULL); /* X_DSDT */
 		}
 	}
