@@ -162,16 +162,16 @@ static void port_read(void *dev, uint64_t offset, unsigned size, uint64_t *value
 static void port_write(void *dev, uint64_t offset, unsigned size, uint64_t value)
 {
 	struct partition *p = dev;
-	uint16_t timer_was;
+	uint16_t tmr_en_changed;
 	int sleep;
 
 	spin_lock(&p->pm.lock);
-	timer_was = p->pm.enable & ACPI_PM1_TMR;
+	tmr_en_changed = p->pm.enable & ACPI_PM1_TMR;
 	sleep = acpi_pm_write(&p->pm, offset, size, value, guest_tsc(p, arch_tsc()));
 	update_sci(p);
-	timer_was ^= p->pm.enable & ACPI_PM1_TMR;
+	tmr_en_changed ^= p->pm.enable & ACPI_PM1_TMR;
 	spin_unlock(&p->pm.lock);
-	if (timer_was)
+	if (tmr_en_changed)
 		vdev_deadline_changed(p); /* TMR_EN changed: the timer's SCI is due, or no more */
 	if (sleep == PLATFORM_SLP_TYP_S5)
 		partition_stop(p, "powered off");

@@ -42,12 +42,10 @@
 #define ACPI_PM1_SLPBTN 0x0200u
 #define ACPI_PM1_RTC 0x0400u
 #define ACPI_PM1_PCIEXP_WAKE_DIS 0x4000u /* enable register only */
-#define ACPI_PM1_WAK_STS 0x8000u
 
 /* PM1 control bits ("PM1 Control Grouping", Table 4.13). */
 #define ACPI_PM1_SCI_EN 0x0001u
 #define ACPI_PM1_BM_RLD 0x0002u
-#define ACPI_PM1_GBL_RLS 0x0004u
 #define ACPI_PM1_SLP_TYP_SHIFT 10
 #define ACPI_PM1_SLP_TYP (7u << ACPI_PM1_SLP_TYP_SHIFT)
 #define ACPI_PM1_SLP_EN 0x2000u
