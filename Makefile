@@ -23,7 +23,9 @@ HV_LDFLAGS := -static -pie --no-dynamic-linker -z text -z max-page-size=4096 \
 
 HV_SRCS := hv/main.c hv/config.c hv/kernel.c hv/console.c hv/line_edit.c hv/log.c hv/pmem.c hv/mm.c hv/partition.c \
            hv/lifecycle.c hv/ratelimit.c hv/sched.c hv/scheduler.c arch/x86/lapic.c \
-           hv/exits.c hv/vcpu_irq.c hv/vdev/bus.c hv/vdev/irq.c hv/vdev/uart.c hv/vdev/vlapic.c hv/vdev/ioapic.c hv/vdev/pci.c hv/vdev/pci_testdev.c hv/lib/fmt.c hv/lib/str.c hv/lib/mem.c \
+           hv/exits.c hv/vcpu_irq.c hv/vdev/bus.c hv/vdev/irq.c hv/vdev/uart.c hv/vdev/vlapic.c hv/vdev/ioapic.c \
+           hv/vdev/pci.c hv/vdev/pci_testdev.c hv/vdev/aml.c hv/vdev/acpi_tables.c hv/vdev/acpi_pm.c hv/vdev/reset.c \
+           hv/vdev/kbc.c hv/lib/fmt.c hv/lib/str.c hv/lib/mem.c \
            arch/x86/cpu.c arch/x86/cpuinfo.c arch/x86/desc.c arch/x86/exceptions.c \
            arch/x86/paging.c arch/x86/gpt.c arch/x86/space.c arch/x86/tag_pool.c arch/x86/decode.c arch/x86/mmio_emul.c \
            arch/x86/guest_walk.c arch/x86/policy.c arch/x86/control_regs.c arch/x86/guest_cpu.c \
@@ -50,7 +52,8 @@ CONFIG_SRCS := hv/config.c hv/lib/fmt.c hv/lib/str.c
 
 UNIT_TESTS := test_config test_pmem test_log test_elf_load test_console test_gpt test_decode test_policy \
               test_vmx_controls test_sched test_vuart test_lifecycle test_control_regs test_guest_walk \
-              test_tsc_rate test_tag_pool test_ratelimit test_line_edit test_bus test_mmio_emul test_pci
+              test_tsc_rate test_tag_pool test_ratelimit test_line_edit test_bus test_mmio_emul test_pci \
+              test_aml test_acpi_tables test_acpi_pm test_reset
 UNIT_BINS  := $(UNIT_TESTS:%=$(BUILD)/host/%)
 
 test_config_SRCS   := tests/unit/test_config.c $(CONFIG_SRCS)
@@ -76,6 +79,10 @@ test_ratelimit_SRCS := tests/unit/test_ratelimit.c hv/ratelimit.c
 test_bus_SRCS      := tests/unit/test_bus.c hv/vdev/bus.c hv/log.c hv/lib/fmt.c hv/lib/str.c
 test_pci_SRCS      := tests/unit/test_pci.c hv/vdev/pci.c hv/vdev/pci_testdev.c hv/vdev/bus.c hv/vdev/irq.c hv/log.c \
                       hv/lib/fmt.c hv/lib/str.c
+test_aml_SRCS      := tests/unit/test_aml.c hv/vdev/aml.c
+test_acpi_tables_SRCS := tests/unit/test_acpi_tables.c hv/vdev/acpi_tables.c hv/vdev/aml.c
+test_acpi_pm_SRCS  := tests/unit/test_acpi_pm.c hv/vdev/acpi_pm.c
+test_reset_SRCS    := tests/unit/test_reset.c hv/vdev/reset.c hv/vdev/kbc.c
 
 # ---- guests: freestanding, linked where they run
 GUEST_CFLAGS := -std=gnu11 -O2 -g $(WARNINGS) -ffreestanding -fno-pie -mno-red-zone \
@@ -107,10 +114,10 @@ IMAGE_FILES := $(BUILD)/BOOTX64.EFI $(BUILD)/hv.elf $(GUESTS)
 
 .PHONY: all deps iso usb run test unit fuzz bench clean help FORCE
 
-all: $(BUILD)/BOOTX64.EFI $(BUILD)/hv.elf $(BUILD)/hvcfg $(GUESTS)
+all: $(BUILD)/BOOTX64.EFI $(BUILD)/hv.elf $(BUILD)/hvcfg $(BUILD)/acpitables $(GUESTS)
 
 help:
-	@echo "make          build the loader, hv.elf and the hvcfg tool into $(BUILD)/"
+	@echo "make          build the loader, hv.elf and the hvcfg and acpitables tools into $(BUILD)/"
 	@echo "make deps     install the Debian packages the project needs"
 	@echo "make iso      $(BUILD)/hv.iso, an El Torito EFI ISO"
 	@echo "make usb      $(BUILD)/hv-usb.img, a GPT disk image with an EFI system partition"
@@ -177,6 +184,10 @@ $(BUILD)/platform.elf: $(PLATFORM_OBJS) guests/platform/platform.ld
 $(BUILD)/hvcfg: tools/hvcfg/hvcfg.c $(CONFIG_SRCS) hv/kernel.c boot/efi/elf_load.c
 	@mkdir -p $(dir $@)
 	$(CC) -std=gnu11 -O2 $(WARNINGS) -Ihv -Iboot/efi -o $@ $^
+
+$(BUILD)/acpitables: tools/acpitables/acpitables.c hv/vdev/acpi_tables.c hv/vdev/aml.c
+	@mkdir -p $(dir $@)
+	$(CC) -std=gnu11 -O2 $(WARNINGS) -Ihv -o $@ $^
 
 .SECONDEXPANSION:
 $(UNIT_BINS): $(BUILD)/host/%: $$($$*_SRCS)

@@ -13,6 +13,9 @@
 #include "mm.h"
 #include "scheduler.h"
 #include "vcpu_irq.h"
+#include "vdev/acpi_tables.h"
+#include "vdev/clock.h"
+#include "vdev/kbc.h"
 #include "vdev/platform.h"
 
 void partition_init(struct partition *p, const struct cfg_partition *cfg, const struct boot_info *bi,
@@ -76,10 +79,25 @@ static const char *attach_devices(struct partition *p)
 	vdev_bus_init(&p->bus);
 	vuart_init(&p->uart, p, p->cfg->name);
 	vioapic_reset(&p->ioapic, p->cfg->vcpus);
+	acpi_pm_reset(&p->pm, arch_tsc_hz());
+	vreset_init(&p->reset);
 	if (vdev_claim_ports(p, VUART_BASE, VUART_PORTS, &vuart_ops, &p->uart) ||
-	    vdev_claim_mmio(p, PLATFORM_IOAPIC_BASE, VIOAPIC_MMIO_SIZE, &vioapic_ops, p))
+	    vdev_claim_mmio(p, PLATFORM_IOAPIC_BASE, VIOAPIC_MMIO_SIZE, &vioapic_ops, p) ||
+	    vdev_claim_ports(p, PLATFORM_ACPI_PM_PORT, ACPI_PM_PORTS, &acpi_pm_ops, p) ||
+	    vdev_claim_ports(p, PLATFORM_RESET_PORT, 1, &vreset_ops, p) ||
+	    vdev_claim_ports(p, PLATFORM_KBC_PORT, 1, &vkbc_data_ops, p) ||
+	    vdev_claim_ports(p, VKBC_COMMAND_PORT, 1, &vkbc_command_ops, p))
 		return p->bus.refused;
+	if (vdev_add_timer(p, acpi_pm_poll, p))
+		return "its device timers do not fit in the table";
 	return attach_pci(p);
+}
+
+/* The ACPI tables, where a guest looks for them (below 1 MiB: always RAM); the RSDP's address, 0 if none. */
+static uint64_t write_acpi_tables(struct partition *p)
+{
+	return acpi_tables_build((uint8_t *)mm_ptr(p->ram_pa) + PLATFORM_BIOS_BASE, PLATFORM_BIOS_SIZE,
+				 p->cfg->vcpus);
 }
 
 /* RAM below the hole at 0, the rest at 4 GiB (platform.h); 0 or -1. */
@@ -96,7 +114,7 @@ static int map_ram(struct partition *p)
 static const char *build(struct partition *p)
 {
 	const struct boot_module *kernel = boot_module_find(p->bi, p->cfg->kernel);
-	uint64_t entry = 0;
+	uint64_t entry = 0, rsdp;
 	const char *why;
 
 	p->ram_size = p->cfg->memory;
@@ -115,8 +133,12 @@ static const char *build(struct partition *p)
 	if (why)
 		return why;
 	init_vcpus(p);
+	rsdp = write_acpi_tables(p);
+	if (!rsdp)
+		return "its ACPI tables do not fit";
 	if (guest_boot_setup(mm_ptr(p->ram_pa), p->ram_size, p->cfg->cmdline, entry, &p->vcpus[0].boot))
 		return "no room for the boot structures";
+	guest_boot_set_rsdp(mm_ptr(p->ram_pa), rsdp);
 	return 0;
 }
 

@@ -16,10 +16,12 @@
 #include "log.h"
 #include "ratelimit.h"
 #include "vcpu.h"
+#include "vdev/acpi_pm.h"
 #include "vdev/bus.h"
 #include "vdev/ioapic.h"
 #include "vdev/pci.h"
 #include "vdev/pci_testdev.h"
+#include "vdev/reset.h"
 #include "vdev/uart.h"
 
 #define STOP_REASON_MAX 160
@@ -40,6 +42,8 @@ struct partition {
 	struct vioapic ioapic;
 	struct vpci pci;
 	struct pci_testdev testdev;    /* with test_devices only */
+	struct acpi_pm pm;             /* ACPI PM1a event and control, PM timer */
+	struct vreset reset;           /* port 0xCF9 */
 	volatile enum part_state state;
 	int restart;                   /* start again once stopped */
 	unsigned cpu;                  /* where vCPU 0 runs or ran */

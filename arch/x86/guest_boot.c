@@ -15,6 +15,7 @@
 #define LOW_RAM_END 0x9fc00ull /* below it: conventional memory for the e820 map */
 
 /* boot_params fields (Documentation/arch/x86/zero-page.rst). */
+#define BP_ACPI_RSDP_ADDR 0x070 /* boot protocol 2.14 */
 #define BP_E820_ENTRIES 0x1e8
 #define BP_HDR_BOOT_FLAG 0x1fe
 #define BP_HDR_HEADER 0x202
@@ -24,6 +25,9 @@
 #define BP_HDR_CMDLINE_SIZE 0x238
 #define BP_E820_TABLE 0x2d0
 #define E820_RAM 1
+#define E820_RESERVED 2
+#define E820_ACPI 3
+#define ECAM_SIZE (PLATFORM_ECAM_BUSES * (1ull << 20))
 
 #define PTE_P 1ull
 #define PTE_RW 2ull
@@ -67,14 +71,14 @@ static void write_page_tables(uint8_t *ram)
 		put64(ram + PD_GPA + i * 8, (i << 21) | PTE_P | PTE_RW | PTE_PS);
 }
 
-static void add_e820(uint8_t *bp, uint64_t addr, uint64_t size)
+static void add_e820(uint8_t *bp, uint64_t addr, uint64_t size, uint32_t type)
 {
 	uint8_t n = bp[BP_E820_ENTRIES];
 	uint8_t *e = bp + BP_E820_TABLE + n * 20;
 
 	put64(e, addr);
 	put64(e + 8, size);
-	put32(e + 16, E820_RAM);
+	put32(e + 16, type);
 	bp[BP_E820_ENTRIES] = (uint8_t)(n + 1);
 }
 
@@ -88,10 +92,12 @@ static void write_boot_params(uint8_t *ram, uint64_t ram_size, uint32_t cmdline_
 	bp[BP_HDR_TYPE_OF_LOADER] = 0xff;      /* undefined loader */
 	put32(bp + BP_HDR_CMD_LINE_PTR, (uint32_t)CMDLINE_GPA);
 	put32(bp + BP_HDR_CMDLINE_SIZE, cmdline_len);
-	add_e820(bp, 0, LOW_RAM_END);
-	add_e820(bp, GUEST_KERNEL_MIN, platform_low_ram(ram_size) - GUEST_KERNEL_MIN);
+	add_e820(bp, 0, LOW_RAM_END, E820_RAM);
+	add_e820(bp, PLATFORM_BIOS_BASE, PLATFORM_BIOS_SIZE, E820_ACPI); /* the ACPI tables */
+	add_e820(bp, GUEST_KERNEL_MIN, platform_low_ram(ram_size) - GUEST_KERNEL_MIN, E820_RAM);
+	add_e820(bp, PLATFORM_ECAM_BASE, ECAM_SIZE, E820_RESERVED); /* so that Linux takes the MCFG's ECAM */
 	if (platform_high_ram(ram_size))
-		add_e820(bp, PLATFORM_HIGH_RAM_BASE, platform_high_ram(ram_size));
+		add_e820(bp, PLATFORM_HIGH_RAM_BASE, platform_high_ram(ram_size), E820_RAM);
 }
 
 uint64_t guest_boot_cr0(enum vcpu_boot_mode mode)
@@ -132,4 +138,9 @@ int guest_boot_setup(uint8_t *ram, uint64_t ram_size, const char *cmdline, uint6
 		.data_selector = 0x18,
 	};
 	return 0;
+}
+
+void guest_boot_set_rsdp(uint8_t *ram, uint64_t rsdp)
+{
+	put64(ram + BOOT_PARAMS_GPA + BP_ACPI_RSDP_ADDR, rsdp);
 }

@@ -29,4 +29,7 @@ void guest_boot_registers(struct vcpu *v, const struct vcpu_boot *boot);
 int guest_boot_setup(uint8_t *ram, uint64_t ram_size, const char *cmdline, uint64_t entry,
 		     struct vcpu_boot *boot);
 
+/* After guest_boot_setup(): tells the guest where its ACPI RSDP is (boot_params.acpi_rsdp_addr). */
+void guest_boot_set_rsdp(uint8_t *ram, uint64_t rsdp);
+
 #endif

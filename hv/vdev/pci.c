@@ -58,7 +58,6 @@
 #define ECAM_SIZE ((uint64_t)PLATFORM_ECAM_BUSES << 20)
 #define CONFIG_ENABLE 0x80000000u
 #define CONFIG_ADDRESS_BITS 0x80fffffcu /* enable, bus, device, function, register; the rest reads 0 */
-#define PCI_GSI_BASE 16
 
 static uint16_t command(const struct pci_dev *d)
 {
@@ -254,7 +253,7 @@ const char *pci_register(struct vpci *pci, struct pci_dev *d, unsigned slot, uns
 
 unsigned pci_intx_gsi(unsigned slot, unsigned pin)
 {
-	return PCI_GSI_BASE + (slot + pin - 1) % 8;
+	return platform_pci_gsi(slot, pin - 1);
 }
 
 /* ---- BAR decoding, with the segment's lock held */
@@ -342,7 +341,7 @@ static void sync_intx(struct pci_dev *d)
 		return;
 	d->intx_line = line;
 	gsi = pci_intx_gsi(slot_of(d), pin);
-	if (line ? pci->gsi_asserted[gsi - PCI_GSI_BASE]++ == 0 : --pci->gsi_asserted[gsi - PCI_GSI_BASE] == 0)
+	if (line ? pci->gsi_asserted[gsi - PLATFORM_PCI_GSI_BASE]++ == 0 : --pci->gsi_asserted[gsi - PLATFORM_PCI_GSI_BASE] == 0)
 		irq_set_line(pci->part, gsi, line); /* the first to assert a shared line, the last to let go */
 }
 

@@ -66,6 +66,7 @@
 
 #include "bus.h"
 #include "lib/spinlock.h"
+#include "platform.h"
 
 #define PCI_SLOTS 32
 #define PCI_FUNCTIONS (PCI_SLOTS * 8) /* of bus 0; devfn: device << 3 | function */
@@ -128,7 +129,7 @@ struct vpci {
 	struct partition *part;
 	uint32_t address;                /* CONFIG_ADDRESS */
 	struct pci_dev *fn[PCI_FUNCTIONS];
-	uint8_t gsi_asserted[8];         /* functions asserting GSI 16 + i */
+	uint8_t gsi_asserted[PLATFORM_PCI_GSIS]; /* functions asserting GSI PLATFORM_PCI_GSI_BASE + i */
 	struct pci_dev host_bridge;
 };
 

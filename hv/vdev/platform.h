@@ -16,7 +16,8 @@
 #define PLATFORM_ECAM_BUSES  16
 #define PLATFORM_IOAPIC_BASE 0xfec00000ull
 #define PLATFORM_LAPIC_BASE  0xfee00000ull /* the local APICs' default base (IA32_APIC_BASE) */
-#define PLATFORM_BIOS_BASE   0xe0000ull    /* RSDP search area: 0xE0000-0xFFFFF */
+#define PLATFORM_BIOS_BASE   0xe0000ull    /* RSDP search area: 0xE0000-0xFFFFF, where the ACPI tables are */
+#define PLATFORM_BIOS_SIZE   0x20000ull    /* up to 1 MiB */
 #define PLATFORM_HIGH_RAM_BASE 0x100000000ull /* RAM beyond the hole */
 
 /* Of a partition with ram_size bytes of RAM: the part below the hole, the part from 4 GiB. */
@@ -85,5 +86,28 @@ static inline int platform_is_ram(uint64_t ram_size, uint64_t gpa)
 
 /* ISA interrupts as the MADT's overrides describe them: IRQ 0 on GSI 2, SCI (IRQ 9) level, active high. */
 #define PLATFORM_SCI_IRQ 9
+#define PLATFORM_COM1_IRQ 4
+#define PLATFORM_RTC_IRQ 8
+
+/*
+ * The SLP_TYP value that, written to PM1a control with SLP_EN, powers
+ * the partition off: the DSDT's \_S5. 7 as on Intel's ICH and PCH, whose
+ * SLP_TYP 111b is soft off (S5); no other sleep state is offered.
+ */
+#define PLATFORM_SLP_TYP_S5 7
+
+/*
+ * PCI INTx: pin (0 INTA .. 3 INTD) of the device in slot of bus 0 drives
+ * GSI 16 + (slot + pin) mod 8, the rotation a PCI-to-PCI bridge applies
+ * (PCI-to-PCI Bridge Architecture 1.2, 9.1) spread over eight lines. The
+ * DSDT's _PRT says so to the guest; the PCI devices raise that line.
+ */
+#define PLATFORM_PCI_GSI_BASE 16
+#define PLATFORM_PCI_GSIS     8
+
+static inline unsigned platform_pci_gsi(unsigned slot, unsigned pin)
+{
+	return PLATFORM_PCI_GSI_BASE + (slot + pin) % PLATFORM_PCI_GSIS;
+}
 
 #endif
