@@ -346,6 +346,10 @@ static void out_of_range_pins_and_registers(void **state)
 	assert_int_equal(out.count, 0);
 	line(31, 1);
 	assert_int_equal(out.count, 0);
+	line(32, 1); /* past the width of the lines' bitmap too */
+	line(1000, 1);
+	line(~0u, 1);
+	assert_int_equal(out.count, 0);
 	for (index = 0x03; index < 0x100; index++) {
 		if (index >= REDIR(0) && index < REDIR(IRQ_GSIS))
 			continue;
