@@ -500,7 +500,8 @@ int vlapic_write(struct vlapic *a, unsigned offset, int x2apic, uint64_t now, ui
 		command(a, x2apic ? value : value | (uint64_t)a->icr_high << 32, fx);
 		return 0;
 	case APIC_SELF_IPI:
-		command(a, (value & 0xff) | (uint64_t)SH_SELF << 18, fx);
+		if (x2apic) /* no register at 0x3F0 in the xAPIC page (SDM Vol. 3A, 11.12.11) */
+			command(a, (value & 0xff) | (uint64_t)SH_SELF << 18, fx);
 		return 0;
 	}
 	write_timer(a, offset, value, now, fx);
