@@ -207,10 +207,13 @@ static uint32_t x2apic_ldr(uint32_t id)
 
 static int logical_match(const struct vlapic *a, uint32_t dest)
 {
-	uint32_t ldr = a->ldr;
+	uint32_t ldr;
 
-	if (vlapic_x2apic(a))
+	if (vlapic_x2apic(a)) {
+		ldr = x2apic_ldr(a->id); /* read-only, the ID's: after INIT too (SDM Vol. 3A, 11.12.5.1) */
 		return dest == BROADCAST32 || ((dest >> 16) == (ldr >> 16) && (dest & ldr & 0xffff));
+	}
+	ldr = a->ldr;
 	dest &= 0xff;
 	if (dest == BROADCAST8)
 		return 1;
@@ -524,7 +527,5 @@ int vlapic_set_base(struct vlapic *a, uint64_t value, unsigned phys_bits)
 	a->base = value;
 	if (!on)
 		reset_registers(a); /* a disabled APIC comes back as after RESET (11.4.3) */
-	else if (x2 && !was_x2)
-		a->ldr = x2apic_ldr(a->id);
 	return 0;
 }

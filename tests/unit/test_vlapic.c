@@ -718,6 +718,10 @@ static void x2apic_logical_destinations(void **state)
 	assert_false(matches(1, 0x10008));
 	assert_false(matches(1, 0x20004));
 	assert_true(matches(1, 0xffffffffu));
+	vlapic_init_signal(&apic); /* INIT keeps x2APIC mode and the ID, from which the LDR follows (11.12.5.1) */
+	assert_int_equal(msr(APIC_LDR), 0x20008);
+	assert_true(matches(1, 0x20008));
+	assert_false(matches(1, 0x10008));
 }
 
 /* ---- the two register views ------------------------------------------------ */
