@@ -11,6 +11,7 @@
 #define ESR_SEND_ILLEGAL (1u << 5)
 #define ESR_RECEIVE_ILLEGAL (1u << 6)
 #define ICR_LEVEL_ASSERT (1u << 14)
+#define ICR_DEFINED 0x000ccfffu /* vector, modes, level, trigger mode, shorthand: not delivery status */
 #define BROADCAST8 0xffu
 #define BROADCAST32 0xffffffffu
 
@@ -47,7 +48,7 @@ static void reset_registers(struct vlapic *a)
 	a->dfr = 0xffffffffu;
 	a->svr = 0xff;
 	a->esr = a->esr_pending = 0;
-	a->icr_high = 0;
+	a->icr = 0;
 	for (i = 0; i < VLAPIC_LVTS; i++)
 		a->lvt[i] = LVT_MASK;
 	a->timer_initial = a->count_at_start = 0;
@@ -428,14 +429,14 @@ int vlapic_read(struct vlapic *a, unsigned offset, int x2apic, uint64_t now, uin
 	case APIC_LDR: *value = x2apic ? x2apic_ldr(a->id) : a->ldr; return 0;
 	case APIC_SVR: *value = a->svr; return 0;
 	case APIC_ESR: *value = a->esr; return 0;
-	case APIC_ICR: return 0; /* delivery status 0: every IPI is sent at once */
+	case APIC_ICR: *value = x2apic ? a->icr : (uint32_t)a->icr; return 0; /* delivery status 0: sent at once */
 	case APIC_APR:
 	case APIC_RRD:
 	case APIC_ICR_HIGH:
 	case APIC_DFR:
 		if (x2apic)
 			return -1;
-		*value = offset == APIC_ICR_HIGH ? a->icr_high : offset == APIC_DFR ? a->dfr : 0;
+		*value = offset == APIC_ICR_HIGH ? a->icr >> 32 : offset == APIC_DFR ? a->dfr : 0;
 		return 0;
 	}
 	if (read_vector_bank(a, offset, value) == 0 || read_lvt_or_timer(a, offset, now, value) == 0)
@@ -498,9 +499,10 @@ int vlapic_write(struct vlapic *a, unsigned offset, int x2apic, uint64_t now, ui
 	case APIC_DFR: a->dfr = (uint32_t)value | 0x0fffffffu; return 0;
 	case APIC_SVR: write_svr(a, (uint32_t)value); return 0;
 	case APIC_ESR: a->esr = a->esr_pending; a->esr_pending = 0; return 0; /* 11.5.3 */
-	case APIC_ICR_HIGH: a->icr_high = (uint32_t)value & 0xff000000u; return 0;
+	case APIC_ICR_HIGH: a->icr = (uint32_t)a->icr | (value & 0xff000000u) << 32; return 0;
 	case APIC_ICR:
-		command(a, x2apic ? value : value | (uint64_t)a->icr_high << 32, fx);
+		a->icr = ((x2apic ? value : a->icr) & ~0xffffffffull) | (value & ICR_DEFINED);
+		command(a, a->icr, fx);
 		return 0;
 	case APIC_SELF_IPI:
 		if (x2apic) /* no register at 0x3F0 in the xAPIC page (SDM Vol. 3A, 11.12.11) */

@@ -609,6 +609,26 @@ static void icr_sends_what_it_encodes(void **state)
 	assert_int_equal(fx.msg.vector, 9);
 }
 
+/* Table 11-1: the ICR is read/write; delivery status (bit 12) reads idle, as every IPI leaves at once. */
+static void icr_reads_back_the_last_command(void **state)
+{
+	(void)state;
+	software_enable();
+	assert_int_equal(get(APIC_ICR), 0);
+	put(APIC_ICR_HIGH, 0x03000000u);
+	put(APIC_ICR, 0xfff34931u); /* reserved bits 31:20, 17:16, 13 and delivery status read 0 */
+	assert_int_equal(get(APIC_ICR), 0x4931);
+	assert_int_equal(get(APIC_ICR_HIGH), 0x03000000u);
+	put(APIC_ICR_HIGH, 0x05000000u); /* the destination alone sends nothing */
+	assert_false(fx.send);
+	assert_int_equal(get(APIC_ICR), 0x4931);
+	to_x2apic();
+	assert_int_equal(msr_put(APIC_ICR, 0x12345ull << 32 | 0xc4031), 0);
+	assert_int_equal(msr(APIC_ICR), 0x12345ull << 32 | 0xc4031);
+	vlapic_init_signal(&apic);
+	assert_int_equal(msr(APIC_ICR), 0); /* 11.4.7.3: INIT clears it */
+}
+
 /* 11.6.2.3 (Table 11-4): the shorthands, as struct vlapic_effects reports them. */
 static void icr_shorthands(void **state)
 {
@@ -962,6 +982,7 @@ int main(void)
 		cmocka_unit_test_setup(software_disable_masks_the_lvt, reset),
 		cmocka_unit_test_setup(svr_keeps_vector_and_enable, reset),
 		cmocka_unit_test_setup(icr_sends_what_it_encodes, reset),
+		cmocka_unit_test_setup(icr_reads_back_the_last_command, reset),
 		cmocka_unit_test_setup(icr_shorthands, reset),
 		cmocka_unit_test_setup(x2apic_icr_and_self_ipi, reset),
 		cmocka_unit_test_setup(physical_destinations, reset),
