@@ -12,6 +12,7 @@
 #define ESR_RECEIVE_ILLEGAL (1u << 6)
 #define ICR_LEVEL_ASSERT (1u << 14)
 #define ICR_DEFINED 0x000ccfffu /* vector, modes, level, trigger mode, shorthand: not delivery status */
+#define ICR_X2APIC_RESERVED 0xfff32000u /* bits 31:20, 17:16, 13; delivery status (12) is ignored */
 #define BROADCAST8 0xffu
 #define BROADCAST32 0xffffffffu
 
@@ -473,7 +474,7 @@ static int x2apic_write_refused(unsigned offset, uint64_t value)
 	case APIC_SELF_IPI:
 		return (value >> 32) != 0 || (offset == APIC_SELF_IPI && (value >> 8));
 	case APIC_ICR:
-		return 0;
+		return (value & ICR_X2APIC_RESERVED) != 0; /* Figure 11-28 */
 	}
 	return !(offset >= APIC_LVT_TIMER && offset <= APIC_LVT_ERROR) || (value >> 32) != 0;
 }

@@ -796,6 +796,12 @@ static void x2apic_refuses_writes_to_read_only_registers_and_reserved_bits(void 
 		assert_msr_write_refused(high_bits_reserved[i], 1ull << 32 | 0x40);
 	assert_msr_write_refused(APIC_EOI, 1);
 	assert_msr_write_refused(APIC_ESR, 1);
+	assert_msr_write_refused(APIC_ICR, 1ull << 13 | 0x4031); /* ICR bits 13, 17:16, 31:20 (Figure 11-28) */
+	assert_msr_write_refused(APIC_ICR, 1ull << 16 | 0x4031);
+	assert_msr_write_refused(APIC_ICR, 1ull << 31 | 0x4031);
+	assert_false(fx.send);
+	assert_int_equal(msr_put(APIC_ICR, 1ull << 12 | 0x4400), 0); /* delivery status: ignored */
+	assert_true(fx.send);
 	assert_int_equal(msr(APIC_TPR), 0);
 	assert_int_equal(msr(APIC_SVR), 0xff);
 	assert_int_equal(msr(APIC_TIMER_INITIAL), 0);
