@@ -382,7 +382,7 @@ static void command(struct vlapic *a, uint64_t icr, struct vlapic_effects *fx)
 		.vector = (uint8_t)low,
 		.mode = (uint8_t)mode,
 		.logical = (low >> 11) & 1,
-		.level = (low >> 15) & 1,
+		.level = 0, /* a level trigger mode is issued as edge (SDM Vol. 3A, 11.6.1: Pentium 4 and later) */
 		.dest = vlapic_x2apic(a) ? (uint32_t)(icr >> 32) : (uint32_t)(icr >> 56),
 	};
 	fx->shorthand = (enum vlapic_shorthand)((low >> 18) & 3);

@@ -609,6 +609,30 @@ static void icr_sends_what_it_encodes(void **state)
 	assert_int_equal(fx.msg.vector, 9);
 }
 
+/*
+ * 11.6.1, the table of valid ICR combinations for the Pentium 4 and Xeon,
+ * note 2: a trigger mode of level is overridden, the IPI issued
+ * edge-triggered: its EOI is no EOI broadcast that could end an I/O APIC
+ * pin's remote IRR.
+ */
+static void a_level_triggered_ipi_is_issued_edge_triggered(void **state)
+{
+	(void)state;
+	software_enable();
+	put(APIC_ICR_HIGH, ID << 24);
+	put(APIC_ICR, 0xc039);
+	assert_true(fx.send);
+	assert_int_equal(fx.msg.level, 0);
+	vlapic_accept(&apic, &fx.msg);
+	assert_false(vector_bit(APIC_TMR, 0x39));
+	take(0x39);
+	put(APIC_EOI, 0);
+	assert_int_equal(fx.eoi_vector, -1);
+	to_x2apic();
+	assert_int_equal(msr_put(APIC_ICR, (uint64_t)ID << 32 | 0xc039), 0);
+	assert_int_equal(fx.msg.level, 0);
+}
+
 /* Table 11-1: the ICR is read/write; delivery status (bit 12) reads idle, as every IPI leaves at once. */
 static void icr_reads_back_the_last_command(void **state)
 {
@@ -988,6 +1012,7 @@ int main(void)
 		cmocka_unit_test_setup(software_disable_masks_the_lvt, reset),
 		cmocka_unit_test_setup(svr_keeps_vector_and_enable, reset),
 		cmocka_unit_test_setup(icr_sends_what_it_encodes, reset),
+		cmocka_unit_test_setup(a_level_triggered_ipi_is_issued_edge_triggered, reset),
 		cmocka_unit_test_setup(icr_reads_back_the_last_command, reset),
 		cmocka_unit_test_setup(icr_shorthands, reset),
 		cmocka_unit_test_setup(x2apic_icr_and_self_ipi, reset),
