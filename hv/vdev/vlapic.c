@@ -266,8 +266,13 @@ static uint32_t current_count(const struct vlapic *a, uint64_t now)
 
 	if (timer_mode(a) == TIMER_TSC_DEADLINE || !a->deadline)
 		return 0;
-	done = ticks_to_counts(a, now - a->timer_start);
-	return done >= a->count_at_start ? 0 : (uint32_t)(a->count_at_start - done);
+	done = now > a->timer_start ? ticks_to_counts(a, now - a->timer_start) : 0;
+	if (done < a->count_at_start)
+		return (uint32_t)(a->count_at_start - done);
+	if (timer_mode(a) != TIMER_PERIODIC || !a->timer_initial)
+		return 0;
+	/* Periodic: reloaded from the initial count each time it reached 0, polled or not yet (11.5.4). */
+	return a->timer_initial - (uint32_t)((done - a->count_at_start) % a->timer_initial);
 }
 
 /* The count runs down from `count` as of now; 0 stops it. */

@@ -230,6 +230,30 @@ static void timer_periodic_reloads_without_drift(void **state)
 	assert_int_equal(get(APIC_TIMER_CURRENT), 50);
 }
 
+/* The count reloads when it reaches 0, whether or not the host's timer has run the poll yet. */
+static void timer_periodic_count_reloads_before_the_poll(void **state)
+{
+	const uint64_t period = 100 * TICKS_PER_CLOCK;
+
+	(void)state;
+	software_enable();
+	put(APIC_TIMER_DIVIDE, DIVIDE_BY_1);
+	put(LVT(0), 0x40 | PERIODIC);
+	put(APIC_TIMER_INITIAL, 100);
+	now = T0 + period;
+	assert_int_equal(get(APIC_TIMER_CURRENT), 100); /* just reloaded */
+	now = T0 + 2 * period + 30 * TICKS_PER_CLOCK;
+	assert_int_equal(get(APIC_TIMER_CURRENT), 70);
+	now = T0 + 2 * period + 99 * TICKS_PER_CLOCK;
+	assert_int_equal(get(APIC_TIMER_CURRENT), 1);
+	assert_int_equal(poll_at(now), T0 + 3 * period);
+	assert_int_equal(get(APIC_TIMER_CURRENT), 1);
+	put(LVT(0), 0x40 | ONE_SHOT); /* one-shot: 0 once done */
+	put(APIC_TIMER_INITIAL, 100);
+	now += period;
+	assert_int_equal(get(APIC_TIMER_CURRENT), 0);
+}
+
 /* A masked timer counts but interrupts no one (11.5.1, mask bit). */
 static void timer_masked_counts_without_interrupting(void **state)
 {
@@ -994,6 +1018,7 @@ int main(void)
 		cmocka_unit_test_setup(timer_divide_configuration_sets_the_rate, reset),
 		cmocka_unit_test_setup(timer_divide_change_keeps_the_count_left, reset),
 		cmocka_unit_test_setup(timer_periodic_reloads_without_drift, reset),
+		cmocka_unit_test_setup(timer_periodic_count_reloads_before_the_poll, reset),
 		cmocka_unit_test_setup(timer_masked_counts_without_interrupting, reset),
 		cmocka_unit_test_setup(timer_initial_count_zero_stops_it, reset),
 		cmocka_unit_test_setup(timer_extreme_counts_and_rates, reset),
