@@ -120,6 +120,17 @@ static uint64_t due(uint64_t count, uint64_t div)
 	return now + count * div * TICKS_PER_CLOCK;
 }
 
+/* The APIC software-enabled and its timer started at now; returns the deadline the model arms. */
+static uint64_t start_timer(uint32_t lvt, uint32_t divide_bits, uint32_t count)
+{
+	software_enable();
+	put(APIC_TIMER_DIVIDE, divide_bits);
+	put(LVT(0), lvt);
+	put(APIC_TIMER_INITIAL, count);
+	assert_true(fx.timer_changed);
+	return vlapic_timer_poll(&apic, now);
+}
+
 /* ---- reset, version ------------------------------------------------------ */
 
 /* SDM Vol. 3A, 11.4.7.1 (state after RESET), 11.4.8 (version), 11.4.4 (IA32_APIC_BASE). */
@@ -150,15 +161,10 @@ static void reset_state_is_the_sdm_power_up_state(void **state)
 
 static void timer_one_shot_counts_down_and_fires_once(void **state)
 {
-	uint64_t deadline;
+	uint64_t deadline = due(1000, 1);
 
 	(void)state;
-	software_enable();
-	put(APIC_TIMER_DIVIDE, DIVIDE_BY_1);
-	put(LVT(0), 0x40 | ONE_SHOT);
-	deadline = due(1000, 1);
-	put(APIC_TIMER_INITIAL, 1000);
-	assert_true(fx.timer_changed);
+	assert_int_equal(start_timer(0x40 | ONE_SHOT, DIVIDE_BY_1, 1000), deadline);
 	assert_int_equal(get(APIC_TIMER_INITIAL), 1000);
 	assert_int_equal(get(APIC_TIMER_CURRENT), 1000);
 	assert_int_equal(poll_at(T0 + 400 * TICKS_PER_CLOCK), deadline);
@@ -185,12 +191,9 @@ static void timer_divide_configuration_sets_the_rate(void **state)
 
 	for (i = 0; i < sizeof(divide) / sizeof(divide[0]); i++) {
 		reset(state);
-		software_enable();
-		put(APIC_TIMER_DIVIDE, divide[i].bits | 0xfffffff4u); /* bit 2 and 31:4 are reserved */
+		/* bit 2 and 31:4 are reserved */
+		assert_int_equal(start_timer(0x40, divide[i].bits | 0xfffffff4u, 100), due(100, divide[i].by));
 		assert_int_equal(get(APIC_TIMER_DIVIDE), divide[i].bits);
-		put(LVT(0), 0x40);
-		put(APIC_TIMER_INITIAL, 100);
-		assert_int_equal(poll_at(now), due(100, divide[i].by));
 	}
 }
 
@@ -198,10 +201,7 @@ static void timer_divide_configuration_sets_the_rate(void **state)
 static void timer_divide_change_keeps_the_count_left(void **state)
 {
 	(void)state;
-	software_enable();
-	put(APIC_TIMER_DIVIDE, DIVIDE_BY_1);
-	put(LVT(0), 0x40);
-	put(APIC_TIMER_INITIAL, 1000);
+	start_timer(0x40, DIVIDE_BY_1, 1000);
 	now += 400 * TICKS_PER_CLOCK;
 	put(APIC_TIMER_DIVIDE, 0x0); /* by 2 */
 	assert_true(fx.timer_changed);
@@ -215,11 +215,7 @@ static void timer_periodic_reloads_without_drift(void **state)
 	const uint64_t period = 100 * TICKS_PER_CLOCK;
 
 	(void)state;
-	software_enable();
-	put(APIC_TIMER_DIVIDE, DIVIDE_BY_1);
-	put(LVT(0), 0x40 | PERIODIC);
-	put(APIC_TIMER_INITIAL, 100);
-	assert_int_equal(poll_at(T0), T0 + period);
+	assert_int_equal(start_timer(0x40 | PERIODIC, DIVIDE_BY_1, 100), T0 + period);
 	assert_int_equal(poll_at(T0 + period + 300), T0 + 2 * period); /* 300 ticks late: the grid holds */
 	assert_true(requested(0x40));
 	assert_int_equal(get(APIC_TIMER_CURRENT), 100 - 300 / TICKS_PER_CLOCK);
@@ -236,10 +232,7 @@ static void timer_periodic_count_reloads_before_the_poll(void **state)
 	const uint64_t period = 100 * TICKS_PER_CLOCK;
 
 	(void)state;
-	software_enable();
-	put(APIC_TIMER_DIVIDE, DIVIDE_BY_1);
-	put(LVT(0), 0x40 | PERIODIC);
-	put(APIC_TIMER_INITIAL, 100);
+	start_timer(0x40 | PERIODIC, DIVIDE_BY_1, 100);
 	now = T0 + period;
 	assert_int_equal(get(APIC_TIMER_CURRENT), 100); /* just reloaded */
 	now = T0 + 2 * period + 30 * TICKS_PER_CLOCK;
@@ -257,14 +250,10 @@ static void timer_periodic_count_reloads_before_the_poll(void **state)
 /* A masked timer counts but interrupts no one (11.5.1, mask bit). */
 static void timer_masked_counts_without_interrupting(void **state)
 {
-	uint64_t deadline;
+	uint64_t deadline = start_timer(0x40 | LVT_MASKED, DIVIDE_BY_1, 1000);
 
 	(void)state;
-	software_enable();
-	put(APIC_TIMER_DIVIDE, DIVIDE_BY_1);
-	put(LVT(0), 0x40 | LVT_MASKED);
-	deadline = due(1000, 1);
-	put(APIC_TIMER_INITIAL, 1000);
+	assert_int_equal(deadline, due(1000, 1));
 	now += 250 * TICKS_PER_CLOCK;
 	assert_int_equal(get(APIC_TIMER_CURRENT), 750);
 	assert_int_equal(poll_at(deadline), 0);
@@ -275,10 +264,7 @@ static void timer_masked_counts_without_interrupting(void **state)
 static void timer_initial_count_zero_stops_it(void **state)
 {
 	(void)state;
-	software_enable();
-	put(LVT(0), 0x40 | PERIODIC);
-	put(APIC_TIMER_INITIAL, 1000);
-	fx.timer_changed = 0;
+	start_timer(0x40 | PERIODIC, 0, 1000);
 	put(APIC_TIMER_INITIAL, 0);
 	assert_true(fx.timer_changed);
 	assert_int_equal(poll_at(now + (1ull << 40)), 0);
@@ -290,18 +276,10 @@ static void timer_initial_count_zero_stops_it(void **state)
 static void timer_extreme_counts_and_rates(void **state)
 {
 	(void)state;
-	software_enable();
-	put(APIC_TIMER_DIVIDE, 0xa); /* by 128 */
-	put(LVT(0), 0x40);
-	put(APIC_TIMER_INITIAL, 0xffffffffu);
-	assert_int_equal(poll_at(now), due(0xffffffffull, 128));
+	assert_int_equal(start_timer(0x40, 0xa /* by 128 */, 0xffffffffu), due(0xffffffffull, 128));
 	assert_int_equal(get(APIC_TIMER_CURRENT), 0xffffffffu);
 	vlapic_reset(&apic, ID, 1000); /* a 1 kHz TSC: a count of 1 is due at once */
-	software_enable();
-	put(APIC_TIMER_DIVIDE, DIVIDE_BY_1);
-	put(LVT(0), 0x40);
-	put(APIC_TIMER_INITIAL, 1);
-	assert_int_equal(poll_at(now), 0);
+	assert_int_equal(start_timer(0x40, DIVIDE_BY_1, 1), 0);
 	assert_true(requested(0x40));
 }
 
@@ -677,7 +655,7 @@ static void icr_reads_back_the_last_command(void **state)
 	assert_int_equal(msr(APIC_ICR), 0); /* 11.4.7.3: INIT clears it */
 }
 
-/* 11.6.2.3 (Table 11-4): the shorthands, as struct vlapic_effects reports them. */
+/* 11.6.2.3: the shorthands, as struct vlapic_effects reports them. */
 static void icr_shorthands(void **state)
 {
 	(void)state;
