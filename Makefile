@@ -53,7 +53,8 @@ CONFIG_SRCS := hv/config.c hv/lib/fmt.c hv/lib/str.c
 UNIT_TESTS := test_config test_pmem test_log test_elf_load test_console test_gpt test_decode test_policy \
               test_vmx_controls test_sched test_vuart test_lifecycle test_control_regs test_guest_walk \
               test_tsc_rate test_tag_pool test_ratelimit test_line_edit test_bus test_mmio_emul test_pci \
-              test_aml test_acpi_tables test_acpi_pm test_reset
+              test_aml test_acpi_tables test_acpi_pm test_reset \
+              test_vlapic test_ioapic
 UNIT_BINS  := $(UNIT_TESTS:%=$(BUILD)/host/%)
 
 test_config_SRCS   := tests/unit/test_config.c $(CONFIG_SRCS)
@@ -83,6 +84,8 @@ test_aml_SRCS      := tests/unit/test_aml.c hv/vdev/aml.c
 test_acpi_tables_SRCS := tests/unit/test_acpi_tables.c hv/vdev/acpi_tables.c hv/vdev/aml.c
 test_acpi_pm_SRCS  := tests/unit/test_acpi_pm.c hv/vdev/acpi_pm.c
 test_reset_SRCS    := tests/unit/test_reset.c hv/vdev/reset.c hv/vdev/kbc.c
+test_vlapic_SRCS   := tests/unit/test_vlapic.c hv/vdev/vlapic.c
+test_ioapic_SRCS   := tests/unit/test_ioapic.c hv/vdev/ioapic.c
 
 # ---- guests: freestanding, linked where they run
 GUEST_CFLAGS := -std=gnu11 -O2 -g $(WARNINGS) -ffreestanding -fno-pie -mno-red-zone \

@@ -61,11 +61,12 @@ static void resend_level(struct vioapic *io, unsigned pin, struct vioapic_out *o
 
 void vioapic_set_line(struct vioapic *io, unsigned pin, int level, struct vioapic_out *out)
 {
-	int was = asserted(io, pin);
+	int was;
 
 	out->count = 0;
 	if (pin >= IRQ_GSIS)
-		return;
+		return; /* before any shift by it: lines is 32 bits wide */
+	was = asserted(io, pin);
 	io->lines = level ? io->lines | (1u << pin) : io->lines & ~(1u << pin);
 	if (io->redirection[pin] & RTE_LEVEL)
 		resend_level(io, pin, out);

@@ -11,6 +11,8 @@
 #define ESR_SEND_ILLEGAL (1u << 5)
 #define ESR_RECEIVE_ILLEGAL (1u << 6)
 #define ICR_LEVEL_ASSERT (1u << 14)
+#define ICR_DEFINED 0x000ccfffu /* vector, modes, level, trigger mode, shorthand: not delivery status */
+#define ICR_X2APIC_RESERVED 0xfff32000u /* bits 31:20, 17:16, 13; delivery status (12) is ignored */
 #define BROADCAST8 0xffu
 #define BROADCAST32 0xffffffffu
 
@@ -47,7 +49,7 @@ static void reset_registers(struct vlapic *a)
 	a->dfr = 0xffffffffu;
 	a->svr = 0xff;
 	a->esr = a->esr_pending = 0;
-	a->icr_high = 0;
+	a->icr = 0;
 	for (i = 0; i < VLAPIC_LVTS; i++)
 		a->lvt[i] = LVT_MASK;
 	a->timer_initial = a->count_at_start = 0;
@@ -207,10 +209,13 @@ static uint32_t x2apic_ldr(uint32_t id)
 
 static int logical_match(const struct vlapic *a, uint32_t dest)
 {
-	uint32_t ldr = a->ldr;
+	uint32_t ldr;
 
-	if (vlapic_x2apic(a))
+	if (vlapic_x2apic(a)) {
+		ldr = x2apic_ldr(a->id); /* read-only, the ID's: after INIT too (SDM Vol. 3A, 11.12.5.1) */
 		return dest == BROADCAST32 || ((dest >> 16) == (ldr >> 16) && (dest & ldr & 0xffff));
+	}
+	ldr = a->ldr;
 	dest &= 0xff;
 	if (dest == BROADCAST8)
 		return 1;
@@ -261,8 +266,13 @@ static uint32_t current_count(const struct vlapic *a, uint64_t now)
 
 	if (timer_mode(a) == TIMER_TSC_DEADLINE || !a->deadline)
 		return 0;
-	done = ticks_to_counts(a, now - a->timer_start);
-	return done >= a->count_at_start ? 0 : (uint32_t)(a->count_at_start - done);
+	done = now > a->timer_start ? ticks_to_counts(a, now - a->timer_start) : 0;
+	if (done < a->count_at_start)
+		return (uint32_t)(a->count_at_start - done);
+	if (timer_mode(a) != TIMER_PERIODIC || !a->timer_initial)
+		return 0;
+	/* Periodic: reloaded from the initial count each time it reached 0, polled or not yet (11.5.4). */
+	return a->timer_initial - (uint32_t)((done - a->count_at_start) % a->timer_initial);
 }
 
 /* The count runs down from `count` as of now; 0 stops it. */
@@ -377,7 +387,7 @@ static void command(struct vlapic *a, uint64_t icr, struct vlapic_effects *fx)
 		.vector = (uint8_t)low,
 		.mode = (uint8_t)mode,
 		.logical = (low >> 11) & 1,
-		.level = (low >> 15) & 1,
+		.level = 0, /* a level trigger mode is issued as edge (SDM Vol. 3A, 11.6.1: Pentium 4 and later) */
 		.dest = vlapic_x2apic(a) ? (uint32_t)(icr >> 32) : (uint32_t)(icr >> 56),
 	};
 	fx->shorthand = (enum vlapic_shorthand)((low >> 18) & 3);
@@ -425,14 +435,14 @@ int vlapic_read(struct vlapic *a, unsigned offset, int x2apic, uint64_t now, uin
 	case APIC_LDR: *value = x2apic ? x2apic_ldr(a->id) : a->ldr; return 0;
 	case APIC_SVR: *value = a->svr; return 0;
 	case APIC_ESR: *value = a->esr; return 0;
-	case APIC_ICR: return 0; /* delivery status 0: every IPI is sent at once */
+	case APIC_ICR: *value = x2apic ? a->icr : (uint32_t)a->icr; return 0; /* delivery status 0: sent at once */
 	case APIC_APR:
 	case APIC_RRD:
 	case APIC_ICR_HIGH:
 	case APIC_DFR:
 		if (x2apic)
 			return -1;
-		*value = offset == APIC_ICR_HIGH ? a->icr_high : offset == APIC_DFR ? a->dfr : 0;
+		*value = offset == APIC_ICR_HIGH ? a->icr >> 32 : offset == APIC_DFR ? a->dfr : 0;
 		return 0;
 	}
 	if (read_vector_bank(a, offset, value) == 0 || read_lvt_or_timer(a, offset, now, value) == 0)
@@ -469,7 +479,7 @@ static int x2apic_write_refused(unsigned offset, uint64_t value)
 	case APIC_SELF_IPI:
 		return (value >> 32) != 0 || (offset == APIC_SELF_IPI && (value >> 8));
 	case APIC_ICR:
-		return 0;
+		return (value & ICR_X2APIC_RESERVED) != 0; /* Figure 11-28 */
 	}
 	return !(offset >= APIC_LVT_TIMER && offset <= APIC_LVT_ERROR) || (value >> 32) != 0;
 }
@@ -495,12 +505,14 @@ int vlapic_write(struct vlapic *a, unsigned offset, int x2apic, uint64_t now, ui
 	case APIC_DFR: a->dfr = (uint32_t)value | 0x0fffffffu; return 0;
 	case APIC_SVR: write_svr(a, (uint32_t)value); return 0;
 	case APIC_ESR: a->esr = a->esr_pending; a->esr_pending = 0; return 0; /* 11.5.3 */
-	case APIC_ICR_HIGH: a->icr_high = (uint32_t)value & 0xff000000u; return 0;
+	case APIC_ICR_HIGH: a->icr = (uint32_t)a->icr | (value & 0xff000000u) << 32; return 0;
 	case APIC_ICR:
-		command(a, x2apic ? value : value | (uint64_t)a->icr_high << 32, fx);
+		a->icr = ((x2apic ? value : a->icr) & ~0xffffffffull) | (value & ICR_DEFINED);
+		command(a, a->icr, fx);
 		return 0;
 	case APIC_SELF_IPI:
-		command(a, (value & 0xff) | (uint64_t)SH_SELF << 18, fx);
+		if (x2apic) /* no register at 0x3F0 in the xAPIC page (SDM Vol. 3A, 11.12.11) */
+			command(a, (value & 0xff) | (uint64_t)SH_SELF << 18, fx);
 		return 0;
 	}
 	write_timer(a, offset, value, now, fx);
@@ -523,7 +535,5 @@ int vlapic_set_base(struct vlapic *a, uint64_t value, unsigned phys_bits)
 	a->base = value;
 	if (!on)
 		reset_registers(a); /* a disabled APIC comes back as after RESET (11.4.3) */
-	else if (x2 && !was_x2)
-		a->ldr = x2apic_ldr(a->id);
 	return 0;
 }

@@ -63,7 +63,7 @@ struct vlapic {
 	uint8_t tpr;
 	uint32_t ldr, dfr, svr;
 	uint32_t esr, esr_pending; /* errors shown, and gathered since the last ESR write */
-	uint32_t icr_high;
+	uint64_t icr;           /* as it reads back: destination in 63:56 (xAPIC) or 63:32 (x2APIC) */
 	uint32_t lvt[VLAPIC_LVTS];
 	uint32_t irr[8], isr[8], tmr[8];
 	uint32_t timer_initial, timer_divide;
