@@ -78,7 +78,7 @@ static const char *attach_devices(struct partition *p)
 {
 	vdev_bus_init(&p->bus);
 	vuart_init(&p->uart, p, p->cfg->name);
-	vioapic_reset(&p->ioapic, p->cfg->vcpus);
+	vioapic_reset(&p->ioapic, platform_ioapic_id(p->cfg->vcpus));
 	acpi_pm_reset(&p->pm, arch_tsc_hz());
 	vreset_init(&p->reset);
 	if (vdev_claim_ports(p, VUART_BASE, VUART_PORTS, &vuart_ops, &p->uart) ||

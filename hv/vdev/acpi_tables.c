@@ -351,7 +351,7 @@ static uint64_t madt(struct aml *a, unsigned vcpus)
 	}
 	aml_u8(a, MADT_IOAPIC);
 	aml_u8(a, 12);
-	aml_u8(a, (uint8_t)vcpus); /* its APIC ID: the one after the vCPUs' */
+	aml_u8(a, (uint8_t)platform_ioapic_id(vcpus));
 	aml_u8(a, 0);
 	aml_u32(a, (uint32_t)PLATFORM_IOAPIC_BASE);
 	aml_u32(a, 0); /* GSI base */

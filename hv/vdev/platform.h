@@ -102,6 +102,16 @@ static inline int platform_is_ram(uint64_t ram_size, uint64_t gpa)
  * (PCI-to-PCI Bridge Architecture 1.2, 9.1) spread over eight lines. The
  * DSDT's _PRT says so to the guest; the PCI devices raise that line.
  */
+/*
+ * The I/O APIC's ID: the one after the vCPUs' APIC IDs, as the MADT says;
+ * its ID register holds 4 bits (82093AA, 3.2.1), so past 15 vCPUs it is 15,
+ * which Linux accepts beside a local APIC of the same ID.
+ */
+static inline unsigned platform_ioapic_id(unsigned vcpus)
+{
+	return vcpus < 15 ? vcpus : 15;
+}
+
 #define PLATFORM_PCI_GSI_BASE 16
 #define PLATFORM_PCI_GSIS     8
 
