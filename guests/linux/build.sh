@@ -106,10 +106,11 @@ stage_busybox() {
 	mkdir -p "$work/busybox" "$root/bin"
 	dpkg-deb -x "$busybox_deb" "$work/busybox"
 	cp "$work/busybox/bin/busybox" "$root/bin/busybox"
-	for applet in $("$root/bin/busybox" --list-full); do
-		[ "$applet" != bin/busybox ] || continue
-		mkdir -p "$root/$(dirname "$applet")"
-		ln -sf /bin/busybox "$root/$applet"
+	applets=$("$root/bin/busybox" --list-full | grep -v '^bin/busybox$')
+	# One process a link: this loop is most of a build's forks.
+	(cd "$root" && echo "$applets" | sed -n 's|/[^/]*$||p' | sort -u | xargs mkdir -p)
+	for applet in $applets; do
+		ln -s /bin/busybox "$root/$applet"
 	done
 	ln -s /sbin/init "$root/init"
 }
