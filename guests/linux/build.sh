@@ -159,6 +159,7 @@ fi
 start=$(date +%s)
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
+trap 'exit 1' INT TERM HUP  # the unpacked kernel goes on Ctrl-C too
 extract_kernel
 make_initrd
 cp "$work/kernel/boot/vmlinuz-$release" "$out/vmlinuz.new"
