@@ -121,7 +121,7 @@ stage_modules() {
 	mkdir -p "$mods"
 	awk -v roots="$guest_modules" -f "$here/load-order.awk" \
 		"$kmods/modules.dep" "$kmods/modules.softdep" "$kmods/modules.alias" > "$mods/modules.load"
-	while read -r path optional; do
+	while read -r path _; do
 		mkdir -p "$mods/$(dirname "$path")"
 		cp "$kmods/$path" "$mods/$path"
 	done < "$mods/modules.load"
