@@ -115,13 +115,14 @@ FUZZ_SECONDS ?= 60
 GUEST_CFG ?= guests/hv.cfg
 IMAGE_FILES := $(BUILD)/BOOTX64.EFI $(BUILD)/hv.elf $(GUESTS)
 
-.PHONY: all deps iso usb run test unit fuzz bench clean help FORCE
+.PHONY: all deps linux iso usb run test unit fuzz bench clean help FORCE
 
 all: $(BUILD)/BOOTX64.EFI $(BUILD)/hv.elf $(BUILD)/hvcfg $(BUILD)/acpitables $(GUESTS)
 
 help:
 	@echo "make          build the loader, hv.elf and the hvcfg and acpitables tools into $(BUILD)/"
 	@echo "make deps     install the Debian packages the project needs"
+	@echo "make linux    $(BUILD)/linux/vmlinuz and initrd.img: Debian's kernel, a busybox initramfs"
 	@echo "make iso      $(BUILD)/hv.iso, an El Torito EFI ISO"
 	@echo "make usb      $(BUILD)/hv-usb.img, a GPT disk image with an EFI system partition"
 	@echo "make run      boot the ISO in QEMU, serial console on this terminal"
@@ -200,6 +201,11 @@ $(UNIT_BINS): $(BUILD)/host/%: $$($$*_SRCS)
 $(FUZZ_BINS): $(BUILD)/fuzz/%: $$($$*_SRCS)
 	@mkdir -p $(dir $@)
 	clang $(FUZZ_CFLAGS) -o $@ $^
+
+# Fetched from Debian's archive into $(BUILD)/linux/cache; the script knows
+# when its packages or recipe changed, so it runs every time.
+linux: deps
+	@guests/linux/build.sh $(BUILD)/linux
 
 iso: $(BUILD)/hv.iso
 usb: $(BUILD)/hv-usb.img

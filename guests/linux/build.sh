@@ -1,0 +1,172 @@
+#!/bin/sh
+# Builds the Linux guest from Debian packages: OUT/vmlinuz, Debian's stock
+# kernel (the one linux-image-amd64 depends on), and OUT/initrd.img, a gzip
+# newc cpio with busybox-static as init and shell and the kernel's own
+# modules the guest needs, with their dependencies.
+#
+# Usage: guests/linux/build.sh OUT_DIR   (`make linux`: OUT_DIR is build/linux)
+#
+# The .deb files are kept in OUT/cache: a second build downloads nothing,
+# and one whose packages and recipe did not change rebuilds nothing.
+# Root is not needed (cpio writes every file as owned by root).
+set -eu
+
+here=$(cd "$(dirname "$0")" && pwd)
+out=${1:?usage: build.sh OUT_DIR}
+cache=$out/cache
+kernel_meta=linux-image-amd64
+busybox_pkg=busybox-static
+# What the guest drives; what they need comes from the kernel's modules.dep.
+guest_modules="virtio_pci virtio_blk virtio_net ext4"
+
+say() { echo "linux: $*"; }
+die() { echo "linux: $*" >&2; exit 1; }
+
+# apt-get update when it can run as root without asking for a password.
+update_lists() {
+	if [ "$(id -u)" -eq 0 ]; then
+		as_root=""
+	elif command -v sudo >/dev/null 2>&1 && sudo -n true 2>/dev/null; then
+		as_root="sudo -n"
+	else
+		return 1
+	fi
+	say "updating the package lists (apt-get update)"
+	$as_root apt-get -qq update >&2
+}
+
+# The kernel package linux-image-amd64 stands for, e.g. linux-image-6.1.0-57-amd64.
+kernel_package() {
+	apt-cache show --no-all-versions "$kernel_meta" 2>/dev/null |
+		sed -n 's/^Depends: \(linux-image-[^ ,]*\).*/\1/p' | head -n 1
+}
+
+# "PACKAGE FILE" for each package named: the archive's file name of its
+# candidate version (one apt-cache call: each costs a second here).
+deb_names() {
+	apt-cache show --no-all-versions "$@" 2>/dev/null |
+		awk '/^Package:/ { p = $2 } /^Filename:/ { sub(/.*\//, "", $2); print p, $2 }'
+}
+
+# Puts PKG's .deb (archive file name NAME) in the cache unless it is there;
+# prints its path. Fails, with apt's own words in $cache/apt.log, when it cannot.
+fetch() {
+	[ -n "$2" ] || { echo "no candidate version of $1 in the package lists" > "$cache/apt.log"; return 1; }
+	if [ ! -f "$cache/$2" ]; then
+		say "downloading $1 ($2)" >&2
+		rm -rf "$cache/partial" && mkdir -p "$cache/partial"
+		# As root, apt drops to the _apt user unless told not to, and that
+		# user may not write here.
+		(cd "$cache/partial" && apt-get -q download -o APT::Sandbox::User=root "$1") \
+			> "$cache/apt.log" 2>&1 || return 1
+		mv "$cache/partial/"*.deb "$cache/$2"
+		rm -rf "$cache/partial"
+	fi
+	echo "$cache/$2"
+}
+
+# Sets kernel_deb and busybox_deb: from the cache when there, else downloaded.
+fetch_packages() {
+	failed=$kernel_meta
+	kernel_pkg=$(kernel_package)
+	[ -n "$kernel_pkg" ] || { echo "$kernel_meta is not in the package lists (or names no linux-image package)" > "$cache/apt.log"; return 1; }
+	names=$(deb_names "$kernel_pkg" "$busybox_pkg")
+	failed=$kernel_pkg
+	kernel_deb=$(fetch "$kernel_pkg" "$(echo "$names" | awk -v p="$kernel_pkg" '$1 == p { print $2 }')") || return 1
+	failed=$busybox_pkg
+	busybox_deb=$(fetch "$busybox_pkg" "$(echo "$names" | awk -v p="$busybox_pkg" '$1 == p { print $2 }')") || return 1
+}
+
+# Older versions go: only what this build uses stays in the cache.
+prune_cache() {
+	for f in "$cache"/*.deb; do
+		[ "$f" = "$kernel_deb" ] || [ "$f" = "$busybox_deb" ] || rm -f "$f"
+	done
+}
+
+# Everything the images are made of: the packages and this recipe.
+recipe_key() {
+	{ basename "$kernel_deb"; basename "$busybox_deb"; echo "$guest_modules"
+	  find "$here" -type f | LC_ALL=C sort | xargs cat; } | sha256sum | cut -d' ' -f1
+}
+
+# The kernel package's vmlinuz and modules, with the modules.dep,
+# modules.softdep and modules.alias that its postinst would make (the
+# package ships none).
+extract_kernel() {
+	mkdir -p "$work/kernel"
+	dpkg-deb --fsys-tarfile "$kernel_deb" |
+		tar -x -C "$work/kernel" --wildcards './boot/vmlinuz-*' './lib/modules/*'
+	release=$(ls "$work/kernel/lib/modules")
+	depmod -b "$work/kernel" "$release"
+}
+
+# busybox as every applet it has, and as /init.
+stage_busybox() {
+	mkdir -p "$work/busybox" "$root/bin"
+	dpkg-deb -x "$busybox_deb" "$work/busybox"
+	cp "$work/busybox/bin/busybox" "$root/bin/busybox"
+	applets=$("$root/bin/busybox" --list-full | grep -v '^bin/busybox$')
+	# One process a link: this loop is most of a build's forks.
+	(cd "$root" && echo "$applets" | sed -n 's|/[^/]*$||p' | sort -u | xargs mkdir -p)
+	for applet in $applets; do
+		ln -s /bin/busybox "$root/$applet"
+	done
+	ln -s /sbin/init "$root/init"
+}
+
+stage_modules() {
+	kmods=$work/kernel/lib/modules/$release
+	mods=$root/lib/modules/$release
+	mkdir -p "$mods"
+	awk -v roots="$guest_modules" -f "$here/load-order.awk" \
+		"$kmods/modules.dep" "$kmods/modules.softdep" "$kmods/modules.alias" > "$mods/modules.load"
+	while read -r path _; do
+		mkdir -p "$mods/$(dirname "$path")"
+		cp "$kmods/$path" "$mods/$path"
+	done < "$mods/modules.load"
+}
+
+make_initrd() {
+	root=$work/root
+	mkdir -p "$root"
+	cp -R "$here/rootfs/." "$root/"
+	mkdir -p "$root/proc" "$root/sys" "$root/dev" "$root/tmp" "$root/root" "$root/mnt"
+	stage_busybox
+	stage_modules
+	# /dev/console is not needed here: the kernel's built-in initramfs
+	# (usr/default_cpio_list) has it, and this archive unpacks over it.
+	(cd "$root" && find . | LC_ALL=C sort | cpio -o -H newc -R 0:0 --quiet) | gzip -9n > "$out/initrd.img.new"
+}
+
+mkdir -p "$cache"
+if ! fetch_packages; then
+	if update_lists && fetch_packages; then :; else
+		tail -n 4 "$cache/apt.log" | sed 's/^/  /' >&2
+		die "cannot fetch $failed from Debian's archive (apt's words above);" \
+			"run \`sudo apt-get update\`, check the network, then \`make linux\`"
+	fi
+fi
+rm -f "$cache/apt.log"
+prune_cache
+
+key=$(recipe_key)
+if [ -f "$out/vmlinuz" ] && [ -f "$out/initrd.img" ] && [ "$(cat "$out/stamp" 2>/dev/null)" = "$key" ]; then
+	say "$out is up to date (kernel $(cat "$out/kernel.release"))"
+	exit 0
+fi
+
+start=$(date +%s)
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+trap 'exit 1' INT TERM HUP  # the unpacked kernel goes on Ctrl-C too
+extract_kernel
+make_initrd
+cp "$work/kernel/boot/vmlinuz-$release" "$out/vmlinuz.new"
+mv "$out/vmlinuz.new" "$out/vmlinuz"
+mv "$out/initrd.img.new" "$out/initrd.img"
+echo "$release" > "$out/kernel.release"
+cp "$root/lib/modules/$release/modules.load" "$out/modules.load"
+echo "$key" > "$out/stamp"
+say "kernel $release, $(wc -l < "$out/modules.load") modules, in $(($(date +%s) - start)) s:" \
+	"$out/vmlinuz $(du -k "$out/vmlinuz" | cut -f1) KiB, $out/initrd.img $(du -k "$out/initrd.img" | cut -f1) KiB"
