@@ -21,7 +21,7 @@ HV_CFLAGS := -std=gnu11 -O2 -g $(WARNINGS) -ffreestanding -fpie -fvisibility=hid
 HV_LDFLAGS := -static -pie --no-dynamic-linker -z text -z max-page-size=4096 \
               -z noexecstack -T arch/x86/hv.ld
 
-HV_SRCS := hv/main.c hv/config.c hv/kernel.c hv/console.c hv/line_edit.c hv/log.c hv/pmem.c hv/mm.c hv/partition.c \
+HV_SRCS := hv/main.c hv/config.c hv/kernel.c hv/bzimage.c hv/console.c hv/line_edit.c hv/log.c hv/pmem.c hv/mm.c hv/partition.c \
            hv/lifecycle.c hv/ratelimit.c hv/sched.c hv/scheduler.c arch/x86/lapic.c \
            hv/exits.c hv/vcpu_irq.c hv/vdev/bus.c hv/vdev/irq.c hv/vdev/uart.c hv/vdev/vlapic.c hv/vdev/ioapic.c hv/vdev/pci.c hv/vdev/pci_testdev.c hv/lib/fmt.c hv/lib/str.c hv/lib/mem.c \
            arch/x86/cpu.c arch/x86/cpuinfo.c arch/x86/desc.c arch/x86/exceptions.c \
@@ -175,7 +175,7 @@ $(BUILD)/platform.elf: $(PLATFORM_OBJS) guests/platform/platform.ld
 		-o $@.64 $(PLATFORM_OBJS)
 	$(OBJCOPY) -O elf32-i386 --strip-debug $@.64 $@
 
-$(BUILD)/hvcfg: tools/hvcfg/hvcfg.c $(CONFIG_SRCS) hv/kernel.c boot/efi/elf_load.c
+$(BUILD)/hvcfg: tools/hvcfg/hvcfg.c $(CONFIG_SRCS) hv/kernel.c hv/bzimage.c boot/efi/elf_load.c
 	@mkdir -p $(dir $@)
 	$(CC) -std=gnu11 -O2 $(WARNINGS) -Ihv -Iboot/efi -o $@ $^
 

@@ -11,8 +11,12 @@
 
 #include <stdint.h>
 
+#include "bzimage.h"
 #include "kernel.h"
 #include "vcpu.h"
+
+/* Entries guest_boot_e820 may write. */
+#define GUEST_E820_MAX 16
 
 /*
  * Writes the boot structures into ram (the partition's memory, ram_size
@@ -28,5 +32,30 @@ void guest_boot_registers(struct vcpu *v, const struct vcpu_boot *boot);
 
 int guest_boot_setup(uint8_t *ram, uint64_t ram_size, const char *cmdline, uint64_t entry,
 		     struct vcpu_boot *boot);
+
+/*
+ * The e820 map of a partition with ram_size bytes (vdev/platform.h's
+ * layout) into map (GUEST_E820_MAX entries); returns how many. Every
+ * kernel's boot_params gets it, whatever the kernel's format.
+ */
+unsigned guest_boot_e820(uint64_t ram_size, struct e820_entry *map);
+
+/* A bzImage to start, and what goes with it. */
+struct guest_bzimage {
+	const uint8_t *file;         /* the whole file, which bzimage_check accepted into img */
+	const struct bzimage *img;
+	const uint8_t *initrd;       /* its contents, initrd_size bytes; initrd_size 0: none */
+	uint64_t initrd_size;
+	const char *cmdline;
+};
+
+/*
+ * As guest_boot_setup, for a bzImage entered at its 64-bit entry: the
+ * kernel and the initrd placed in the e820 map's RAM (l says where) and
+ * copied into ram, boot_params built from the kernel's setup header.
+ * NULL, or the reason it cannot start (a string in l, or a constant).
+ */
+const char *guest_boot_bzimage(uint8_t *ram, uint64_t ram_size, const struct guest_bzimage *k,
+			       struct bzimage_layout *l, struct vcpu_boot *boot);
 
 #endif
