@@ -50,7 +50,7 @@ CONFIG_SRCS := hv/config.c hv/lib/fmt.c hv/lib/str.c
 
 UNIT_TESTS := test_config test_pmem test_log test_elf_load test_console test_gpt test_decode test_policy \
               test_vmx_controls test_sched test_vuart test_lifecycle test_control_regs test_guest_walk \
-              test_tsc_rate test_tag_pool test_ratelimit test_line_edit test_bus test_mmio_emul test_pci
+              test_tsc_rate test_tag_pool test_ratelimit test_line_edit test_bus test_mmio_emul test_pci test_bzimage
 UNIT_BINS  := $(UNIT_TESTS:%=$(BUILD)/host/%)
 
 test_config_SRCS   := tests/unit/test_config.c $(CONFIG_SRCS)
@@ -76,6 +76,7 @@ test_ratelimit_SRCS := tests/unit/test_ratelimit.c hv/ratelimit.c
 test_bus_SRCS      := tests/unit/test_bus.c hv/vdev/bus.c hv/log.c hv/lib/fmt.c hv/lib/str.c
 test_pci_SRCS      := tests/unit/test_pci.c hv/vdev/pci.c hv/vdev/pci_testdev.c hv/vdev/bus.c hv/vdev/irq.c hv/log.c \
                       hv/lib/fmt.c hv/lib/str.c
+test_bzimage_SRCS  := tests/unit/test_bzimage.c hv/bzimage.c arch/x86/guest_boot.c hv/lib/fmt.c hv/lib/str.c
 
 # ---- guests: freestanding, linked where they run
 GUEST_CFLAGS := -std=gnu11 -O2 -g $(WARNINGS) -ffreestanding -fno-pie -mno-red-zone \
