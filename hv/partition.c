@@ -52,7 +52,7 @@ static const char *load_bzimage(struct partition *p, const uint8_t *file, struct
 	log_info("partition %s: bzImage at 0x%llx (%s), %llu MiB to decompress in", cfg->name,
 		 (unsigned long long)l->kernel,
 		 l->preferred ? "at or above its preferred address" : "the lowest aligned address from 1 MiB",
-		 (unsigned long long)(l->span >> 20));
+		 (unsigned long long)((l->span + (1 << 20) - 1) >> 20));
 	if (initrd)
 		log_info("partition %s: initrd %s, %llu KiB at 0x%llx", cfg->name, cfg->initrd,
 			 (unsigned long long)(l->initrd_size >> 10), (unsigned long long)l->initrd);
