@@ -21,7 +21,7 @@ HV_CFLAGS := -std=gnu11 -O2 -g $(WARNINGS) -ffreestanding -fpie -fvisibility=hid
 HV_LDFLAGS := -static -pie --no-dynamic-linker -z text -z max-page-size=4096 \
               -z noexecstack -T arch/x86/hv.ld
 
-HV_SRCS := hv/main.c hv/config.c hv/kernel.c hv/console.c hv/line_edit.c hv/log.c hv/pmem.c hv/mm.c hv/partition.c \
+HV_SRCS := hv/main.c hv/config.c hv/kernel.c hv/bzimage.c hv/console.c hv/line_edit.c hv/log.c hv/pmem.c hv/mm.c hv/partition.c \
            hv/lifecycle.c hv/ratelimit.c hv/sched.c hv/scheduler.c arch/x86/lapic.c \
            hv/exits.c hv/vcpu_irq.c hv/vdev/bus.c hv/vdev/irq.c hv/vdev/uart.c hv/vdev/vlapic.c hv/vdev/ioapic.c \
            hv/vdev/pci.c hv/vdev/pci_testdev.c hv/vdev/aml.c hv/vdev/acpi_tables.c hv/vdev/acpi_pm.c hv/vdev/reset.c \
@@ -54,7 +54,7 @@ UNIT_TESTS := test_config test_pmem test_log test_elf_load test_console test_gpt
               test_vmx_controls test_sched test_vuart test_lifecycle test_control_regs test_guest_walk \
               test_tsc_rate test_tag_pool test_ratelimit test_line_edit test_bus test_mmio_emul test_pci \
               test_aml test_acpi_tables test_acpi_pm test_reset \
-              test_vlapic test_ioapic
+              test_vlapic test_ioapic test_bzimage
 UNIT_BINS  := $(UNIT_TESTS:%=$(BUILD)/host/%)
 
 test_config_SRCS   := tests/unit/test_config.c $(CONFIG_SRCS)
@@ -86,6 +86,7 @@ test_acpi_pm_SRCS  := tests/unit/test_acpi_pm.c hv/vdev/acpi_pm.c
 test_reset_SRCS    := tests/unit/test_reset.c hv/vdev/reset.c hv/vdev/kbc.c
 test_vlapic_SRCS   := tests/unit/test_vlapic.c hv/vdev/vlapic.c
 test_ioapic_SRCS   := tests/unit/test_ioapic.c hv/vdev/ioapic.c
+test_bzimage_SRCS  := tests/unit/test_bzimage.c hv/bzimage.c arch/x86/guest_boot.c hv/lib/fmt.c hv/lib/str.c
 
 # ---- guests: freestanding, linked where they run
 GUEST_CFLAGS := -std=gnu11 -O2 -g $(WARNINGS) -ffreestanding -fno-pie -mno-red-zone \
@@ -100,7 +101,7 @@ GUESTS := $(BUILD)/selftest.elf $(BUILD)/platform.elf
 # ---- fuzz targets (libFuzzer): the parsers of untrusted input
 FUZZ_CFLAGS := -std=gnu11 -O1 -g $(WARNINGS) -Ihv -Iboot/efi -Iarch/x86 \
                -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all
-FUZZERS := fuzz_decode fuzz_config fuzz_elf fuzz_walk fuzz_line_edit fuzz_mmio fuzz_pci
+FUZZERS := fuzz_decode fuzz_config fuzz_elf fuzz_walk fuzz_line_edit fuzz_mmio fuzz_pci fuzz_bzimage
 FUZZ_BINS := $(FUZZERS:%=$(BUILD)/fuzz/%)
 fuzz_decode_SRCS := tests/fuzz/fuzz_decode.c arch/x86/decode.c
 fuzz_config_SRCS := tests/fuzz/fuzz_config.c $(CONFIG_SRCS)
@@ -110,6 +111,7 @@ fuzz_line_edit_SRCS := tests/fuzz/fuzz_line_edit.c tests/unit/vt_screen.c hv/lin
 fuzz_mmio_SRCS   := tests/fuzz/fuzz_mmio.c arch/x86/mmio_emul.c arch/x86/decode.c arch/x86/guest_walk.c
 fuzz_pci_SRCS    := tests/fuzz/fuzz_pci.c hv/vdev/pci.c hv/vdev/pci_testdev.c hv/vdev/bus.c hv/vdev/irq.c hv/log.c \
                     hv/lib/fmt.c hv/lib/str.c
+fuzz_bzimage_SRCS := tests/fuzz/fuzz_bzimage.c hv/bzimage.c hv/lib/fmt.c
 FUZZ_SECONDS ?= 60
 
 GUEST_CFG ?= guests/hv.cfg
@@ -185,7 +187,7 @@ $(BUILD)/platform.elf: $(PLATFORM_OBJS) guests/platform/platform.ld
 		-o $@.64 $(PLATFORM_OBJS)
 	$(OBJCOPY) -O elf32-i386 --strip-debug $@.64 $@
 
-$(BUILD)/hvcfg: tools/hvcfg/hvcfg.c $(CONFIG_SRCS) hv/kernel.c boot/efi/elf_load.c
+$(BUILD)/hvcfg: tools/hvcfg/hvcfg.c $(CONFIG_SRCS) hv/kernel.c hv/bzimage.c boot/efi/elf_load.c
 	@mkdir -p $(dir $@)
 	$(CC) -std=gnu11 -O2 $(WARNINGS) -Ihv -Iboot/efi -o $@ $^
 

@@ -34,17 +34,48 @@ static void release_memory(struct partition *p)
 	p->ram_pa = 0;
 }
 
-/* Places an ELF kernel at its link address, which must lie in guest RAM above 1 MiB. */
-static const char *load_kernel(struct partition *p, const struct boot_module *m, uint64_t *entry)
+/* A bzImage where it fits, with its initrd and command line; NULL or why not. */
+static const char *load_bzimage(struct partition *p, const uint8_t *file, uint64_t rsdp, struct vcpu_boot *boot)
 {
-	const uint8_t *file = (const uint8_t *)(uintptr_t)m->base;
-	struct elf_image img;
-	const char *why = kernel_check(file, m->size, platform_low_ram(p->ram_size), &img);
+	const struct cfg_partition *cfg = p->cfg;
+	const struct boot_module *initrd = cfg->initrd[0] ? boot_module_find(p->bi, cfg->initrd) : 0;
+	struct guest_bzimage k = { .file = file, .img = &p->kernel.bz, .cmdline = cfg->cmdline, .rsdp = rsdp };
+	struct bzimage_layout *l = &p->kernel.place;
+	const char *why;
 
+	if (cfg->initrd[0] && !initrd)
+		return "its initrd is not on the boot medium";
+	if (initrd) {
+		k.initrd = (const uint8_t *)(uintptr_t)initrd->base;
+		k.initrd_size = initrd->size;
+	}
+	why = guest_boot_bzimage(mm_ptr(p->ram_pa), p->ram_size, &k, l, boot);
 	if (why)
 		return why;
-	why = elf_place(file, &img, (uint8_t *)mm_ptr(p->ram_pa) + img.base);
-	*entry = img.base + img.entry;
+	log_info("partition %s: bzImage at 0x%llx (%s), %llu MiB to decompress in", cfg->name,
+		 (unsigned long long)l->kernel,
+		 l->preferred ? "at or above its preferred address" : "the lowest aligned address from 1 MiB",
+		 (unsigned long long)((l->span + (1 << 20) - 1) >> 20));
+	if (initrd)
+		log_info("partition %s: initrd %s, %llu KiB at 0x%llx", cfg->name, cfg->initrd,
+			 (unsigned long long)(l->initrd_size >> 10), (unsigned long long)l->initrd);
+	return 0;
+}
+
+/* The kernel placed and vCPU 0's boot state written: an ELF executable at its link address, a bzImage where it fits. */
+static const char *load_kernel(struct partition *p, const struct boot_module *m, uint64_t rsdp,
+			       struct vcpu_boot *boot)
+{
+	const uint8_t *file = (const uint8_t *)(uintptr_t)m->base;
+	struct kernel_image *k = &p->kernel;
+	uint8_t *ram = mm_ptr(p->ram_pa);
+	const char *why = kernel_check(file, m->size, platform_low_ram(p->ram_size), k);
+
+	if (why || k->format == KERNEL_BZIMAGE)
+		return why ? why : load_bzimage(p, file, rsdp, boot);
+	why = elf_place(file, &k->elf, ram + k->elf.base);
+	if (!why && guest_boot_setup(ram, p->ram_size, p->cfg->cmdline, k->elf.base + k->elf.entry, rsdp, boot))
+		why = "no room for the boot structures";
 	return why;
 }
 
@@ -114,7 +145,7 @@ static int map_ram(struct partition *p)
 static const char *build(struct partition *p)
 {
 	const struct boot_module *kernel = boot_module_find(p->bi, p->cfg->kernel);
-	uint64_t entry = 0, rsdp;
+	uint64_t rsdp;
 	const char *why;
 
 	p->ram_size = p->cfg->memory;
@@ -129,17 +160,11 @@ static const char *build(struct partition *p)
 		return why;
 	if (!kernel)
 		return "its kernel is not on the boot medium";
-	why = load_kernel(p, kernel, &entry);
-	if (why)
-		return why;
 	init_vcpus(p);
 	rsdp = write_acpi_tables(p);
 	if (!rsdp)
 		return "its ACPI tables do not fit";
-	if (guest_boot_setup(mm_ptr(p->ram_pa), p->ram_size, p->cfg->cmdline, entry, &p->vcpus[0].boot))
-		return "no room for the boot structures";
-	guest_boot_set_rsdp(mm_ptr(p->ram_pa), rsdp);
-	return 0;
+	return load_kernel(p, kernel, rsdp, &p->vcpus[0].boot);
 }
 
 /* Guest-caused lines: a burst of 10, then one a second. */

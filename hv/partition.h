@@ -12,6 +12,7 @@
 
 #include "boot_info.h"
 #include "config.h"
+#include "kernel.h"
 #include "lifecycle.h"
 #include "log.h"
 #include "ratelimit.h"
@@ -32,6 +33,7 @@ struct partition {
 	const struct vcpu_ops *ops;
 	struct guest_space *space;
 	uint64_t ram_pa, ram_size;
+	struct kernel_image kernel;    /* as checked and placed at its last start */
 	uint64_t tsc_offset;           /* added to the host's TSC: the guest's starts at 0 */
 	uint64_t device_deadline;      /* host TSC its device timers are due at, 0: none (vdev/clock.h) */
 	volatile int device_moved;     /* a guest moved a device's deadline: poll them again */

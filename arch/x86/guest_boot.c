@@ -1,6 +1,7 @@
 #include "guest_boot.h"
 
 #include "control_regs.h"
+#include "lib/le.h"
 #include "lib/str.h"
 #include "vdev/platform.h"
 
@@ -14,49 +15,22 @@
 #define CMDLINE_MAX 0x10000ull
 #define LOW_RAM_END 0x9fc00ull /* below it: conventional memory for the e820 map */
 
-/* boot_params fields (Documentation/arch/x86/zero-page.rst). */
-#define BP_ACPI_RSDP_ADDR 0x070 /* boot protocol 2.14 */
-#define BP_E820_ENTRIES 0x1e8
+/* The setup header an ELF kernel lacks, in its boot_params (Documentation/arch/x86/boot.rst). */
 #define BP_HDR_BOOT_FLAG 0x1fe
 #define BP_HDR_HEADER 0x202
 #define BP_HDR_VERSION 0x206
-#define BP_HDR_TYPE_OF_LOADER 0x210
-#define BP_HDR_CMD_LINE_PTR 0x228
 #define BP_HDR_CMDLINE_SIZE 0x238
-#define BP_E820_TABLE 0x2d0
-#define E820_RAM 1
-#define E820_RESERVED 2
-#define E820_ACPI 3
-#define ECAM_SIZE (PLATFORM_ECAM_BUSES * (1ull << 20))
 
 #define PTE_P 1ull
 #define PTE_RW 2ull
 #define PTE_PS 0x80ull
 
-static void put16(uint8_t *p, uint16_t v)
-{
-	p[0] = (uint8_t)v;
-	p[1] = (uint8_t)(v >> 8);
-}
-
-static void put32(uint8_t *p, uint32_t v)
-{
-	put16(p, (uint16_t)v);
-	put16(p + 2, (uint16_t)(v >> 16));
-}
-
-static void put64(uint8_t *p, uint64_t v)
-{
-	put32(p, (uint32_t)v);
-	put32(p + 4, (uint32_t)(v >> 32));
-}
-
 static void write_gdt(uint8_t *ram)
 {
-	put64(ram + GDT_GPA + 0x00, 0);
-	put64(ram + GDT_GPA + 0x08, 0);
-	put64(ram + GDT_GPA + 0x10, 0x00af9b000000ffffull); /* 64-bit code, accessed */
-	put64(ram + GDT_GPA + 0x18, 0x00cf93000000ffffull); /* data, accessed */
+	put_le64(ram + GDT_GPA + 0x00, 0);
+	put_le64(ram + GDT_GPA + 0x08, 0);
+	put_le64(ram + GDT_GPA + 0x10, 0x00af9b000000ffffull); /* 64-bit code, accessed */
+	put_le64(ram + GDT_GPA + 0x18, 0x00cf93000000ffffull); /* data, accessed */
 }
 
 /* An identity map of the first 4 GiB with 2 MiB pages. */
@@ -64,40 +38,52 @@ static void write_page_tables(uint8_t *ram)
 {
 	uint64_t i;
 
-	put64(ram + PML4_GPA, PDPT_GPA | PTE_P | PTE_RW);
+	put_le64(ram + PML4_GPA, PDPT_GPA | PTE_P | PTE_RW);
 	for (i = 0; i < 4; i++)
-		put64(ram + PDPT_GPA + i * 8, (PD_GPA + i * 0x1000) | PTE_P | PTE_RW);
+		put_le64(ram + PDPT_GPA + i * 8, (PD_GPA + i * 0x1000) | PTE_P | PTE_RW);
 	for (i = 0; i < 4 * 512; i++)
-		put64(ram + PD_GPA + i * 8, (i << 21) | PTE_P | PTE_RW | PTE_PS);
+		put_le64(ram + PD_GPA + i * 8, (i << 21) | PTE_P | PTE_RW | PTE_PS);
 }
 
-static void add_e820(uint8_t *bp, uint64_t addr, uint64_t size, uint32_t type)
+/*
+ * RAM, the ACPI tables' area (type 3: the guest may reclaim it once it has
+ * read them) and the PCI configuration space (reserved: Linux takes the
+ * MCFG's ECAM only where the map reserves it).
+ */
+unsigned guest_boot_e820(uint64_t ram_size, struct e820_entry *map)
 {
-	uint8_t n = bp[BP_E820_ENTRIES];
-	uint8_t *e = bp + BP_E820_TABLE + n * 20;
+	unsigned n = 0;
 
-	put64(e, addr);
-	put64(e + 8, size);
-	put32(e + 16, type);
-	bp[BP_E820_ENTRIES] = (uint8_t)(n + 1);
+	map[n++] = (struct e820_entry){ 0, LOW_RAM_END, E820_RAM };
+	map[n++] = (struct e820_entry){ PLATFORM_BIOS_BASE, PLATFORM_BIOS_SIZE, E820_ACPI };
+	if (platform_low_ram(ram_size) > GUEST_KERNEL_MIN)
+		map[n++] = (struct e820_entry){ GUEST_KERNEL_MIN, platform_low_ram(ram_size) - GUEST_KERNEL_MIN,
+						E820_RAM };
+	map[n++] = (struct e820_entry){ PLATFORM_ECAM_BASE, PLATFORM_ECAM_BUSES * (1ull << 20), E820_RESERVED };
+	if (platform_high_ram(ram_size))
+		map[n++] = (struct e820_entry){ PLATFORM_HIGH_RAM_BASE, platform_high_ram(ram_size), E820_RAM };
+	return n;
 }
 
-static void write_boot_params(uint8_t *ram, uint64_t ram_size, uint32_t cmdline_len)
+/* What the loader tells every kernel: the command line where write_boot_state put it, the e820 map, the RSDP. */
+static struct boot_params_loader loader_fields(uint64_t ram_size, uint64_t rsdp, struct e820_entry *map)
+{
+	return (struct boot_params_loader){ .cmdline = CMDLINE_GPA, .e820 = map,
+					    .e820_entries = guest_boot_e820(ram_size, map), .acpi_rsdp = rsdp };
+}
+
+/* An ELF kernel has no setup header: boot_params gets the fields a kernel looks for. */
+static void write_boot_params(uint8_t *ram, uint64_t ram_size, uint64_t rsdp, uint32_t cmdline_len)
 {
 	uint8_t *bp = ram + BOOT_PARAMS_GPA;
+	struct e820_entry map[GUEST_E820_MAX];
+	struct boot_params_loader f = loader_fields(ram_size, rsdp, map);
 
-	put16(bp + BP_HDR_BOOT_FLAG, 0xaa55);
-	put32(bp + BP_HDR_HEADER, 0x53726448); /* "HdrS" */
-	put16(bp + BP_HDR_VERSION, 0x020f);
-	bp[BP_HDR_TYPE_OF_LOADER] = 0xff;      /* undefined loader */
-	put32(bp + BP_HDR_CMD_LINE_PTR, (uint32_t)CMDLINE_GPA);
-	put32(bp + BP_HDR_CMDLINE_SIZE, cmdline_len);
-	add_e820(bp, 0, LOW_RAM_END, E820_RAM);
-	add_e820(bp, PLATFORM_BIOS_BASE, PLATFORM_BIOS_SIZE, E820_ACPI); /* the ACPI tables */
-	add_e820(bp, GUEST_KERNEL_MIN, platform_low_ram(ram_size) - GUEST_KERNEL_MIN, E820_RAM);
-	add_e820(bp, PLATFORM_ECAM_BASE, ECAM_SIZE, E820_RESERVED); /* so that Linux takes the MCFG's ECAM */
-	if (platform_high_ram(ram_size))
-		add_e820(bp, PLATFORM_HIGH_RAM_BASE, platform_high_ram(ram_size), E820_RAM);
+	put_le16(bp + BP_HDR_BOOT_FLAG, 0xaa55);
+	put_le32(bp + BP_HDR_HEADER, 0x53726448); /* "HdrS" */
+	put_le16(bp + BP_HDR_VERSION, 0x020f);
+	put_le32(bp + BP_HDR_CMDLINE_SIZE, cmdline_len);
+	boot_params_fill(bp, &f);
 }
 
 uint64_t guest_boot_cr0(enum vcpu_boot_mode mode)
@@ -117,17 +103,13 @@ void guest_boot_registers(struct vcpu *v, const struct vcpu_boot *boot)
 	v->gprs[REG_RSP] = boot->rsp;
 }
 
-int guest_boot_setup(uint8_t *ram, uint64_t ram_size, const char *cmdline, uint64_t entry,
-		     struct vcpu_boot *boot)
+/* GDT, page tables and command line below 1 MiB, and the vCPU's state at entry (RSI: boot_params). */
+static void write_boot_state(uint8_t *ram, const char *cmdline, size_t len, uint64_t entry,
+			     struct vcpu_boot *boot)
 {
-	size_t len = str_len(cmdline);
-
-	if (len >= CMDLINE_MAX || ram_size <= GUEST_KERNEL_MIN)
-		return -1;
 	write_gdt(ram);
 	write_page_tables(ram);
 	str_copy((char *)ram + CMDLINE_GPA, CMDLINE_MAX, cmdline, len);
-	write_boot_params(ram, ram_size, (uint32_t)len);
 	*boot = (struct vcpu_boot){
 		.rip = entry,
 		.rsi = BOOT_PARAMS_GPA,
@@ -137,10 +119,38 @@ int guest_boot_setup(uint8_t *ram, uint64_t ram_size, const char *cmdline, uint6
 		.code_selector = 0x10,
 		.data_selector = 0x18,
 	};
+}
+
+int guest_boot_setup(uint8_t *ram, uint64_t ram_size, const char *cmdline, uint64_t entry, uint64_t rsdp,
+		     struct vcpu_boot *boot)
+{
+	size_t len = str_len(cmdline);
+
+	if (len >= CMDLINE_MAX || ram_size <= GUEST_KERNEL_MIN)
+		return -1;
+	write_boot_state(ram, cmdline, len, entry, boot);
+	write_boot_params(ram, ram_size, rsdp, (uint32_t)len);
 	return 0;
 }
 
-void guest_boot_set_rsdp(uint8_t *ram, uint64_t rsdp)
+const char *guest_boot_bzimage(uint8_t *ram, uint64_t ram_size, const struct guest_bzimage *k,
+			       struct bzimage_layout *l, struct vcpu_boot *boot)
 {
-	put64(ram + BOOT_PARAMS_GPA + BP_ACPI_RSDP_ADDR, rsdp);
+	struct e820_entry map[GUEST_E820_MAX];
+	struct boot_params_loader f = loader_fields(ram_size, k->rsdp, map);
+	size_t len = str_len(k->cmdline);
+	const char *why;
+
+	if (len >= CMDLINE_MAX)
+		return "the command line does not fit below 1 MiB";
+	why = bzimage_place(k->img, map, f.e820_entries, k->initrd_size, len, l);
+	if (!why)
+		why = bzimage_load(ram, ram_size, k->file, k->img, l, k->initrd);
+	if (why)
+		return why;
+	write_boot_state(ram, k->cmdline, len, l->kernel + BZIMAGE_ENTRY_64, boot);
+	f.initrd = l->initrd;
+	f.initrd_size = l->initrd_size;
+	bzimage_boot_params(ram + BOOT_PARAMS_GPA, k->file, k->img, l, &f);
+	return 0;
 }

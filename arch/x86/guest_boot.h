@@ -11,25 +11,52 @@
 
 #include <stdint.h>
 
+#include "bzimage.h"
 #include "kernel.h"
 #include "vcpu.h"
 
-/*
- * Writes the boot structures into ram (the partition's memory, ram_size
- * bytes laid out as vdev/platform.h says; the structures lie in its first
- * MiB) and fills boot for a start at entry. -1 if the command line does
- * not fit.
- */
+/* Entries guest_boot_e820 may write. */
+#define GUEST_E820_MAX 16
+
 /* CR0 at a start: the boot protocol's in 64-bit mode, PE (and ET) alone in 32-bit mode, ET alone in real mode. */
 uint64_t guest_boot_cr0(enum vcpu_boot_mode mode);
 
 /* The general registers a vCPU starts with: its boot state's, the rest zero as after INIT. */
 void guest_boot_registers(struct vcpu *v, const struct vcpu_boot *boot);
 
-int guest_boot_setup(uint8_t *ram, uint64_t ram_size, const char *cmdline, uint64_t entry,
+/*
+ * Writes the boot structures into ram (the partition's memory, ram_size
+ * bytes laid out as vdev/platform.h says; the structures lie in its first
+ * MiB), with rsdp (the ACPI RSDP's address, 0: none) in boot_params, and
+ * fills boot for a start at entry. -1 if the command line does not fit.
+ */
+int guest_boot_setup(uint8_t *ram, uint64_t ram_size, const char *cmdline, uint64_t entry, uint64_t rsdp,
 		     struct vcpu_boot *boot);
 
-/* After guest_boot_setup(): tells the guest where its ACPI RSDP is (boot_params.acpi_rsdp_addr). */
-void guest_boot_set_rsdp(uint8_t *ram, uint64_t rsdp);
+/*
+ * The e820 map of a partition with ram_size bytes (vdev/platform.h's
+ * layout) into map (GUEST_E820_MAX entries); returns how many. Every
+ * kernel's boot_params gets it, whatever the kernel's format.
+ */
+unsigned guest_boot_e820(uint64_t ram_size, struct e820_entry *map);
+
+/* A bzImage to start, and what goes with it. */
+struct guest_bzimage {
+	const uint8_t *file;         /* the whole file, which bzimage_check accepted into img */
+	const struct bzimage *img;
+	const uint8_t *initrd;       /* its contents, initrd_size bytes; initrd_size 0: none */
+	uint64_t initrd_size;
+	uint64_t rsdp;               /* the ACPI RSDP's address; 0: none */
+	const char *cmdline;
+};
+
+/*
+ * As guest_boot_setup, for a bzImage entered at its 64-bit entry: the
+ * kernel and the initrd placed in the e820 map's RAM (l says where) and
+ * copied into ram, boot_params built from the kernel's setup header.
+ * NULL, or the reason it cannot start (a string in l, or a constant).
+ */
+const char *guest_boot_bzimage(uint8_t *ram, uint64_t ram_size, const struct guest_bzimage *k,
+			       struct bzimage_layout *l, struct vcpu_boot *boot);
 
 #endif

@@ -57,7 +57,7 @@ static char *read_all(const char *path, size_t *len)
 
 static void check_kernel(const char *path, const struct cfg_partition *p, const char *name, uint32_t line)
 {
-	struct elf_image img;
+	struct kernel_image k;
 	size_t len;
 	char *file = read_all(path, &len);
 	const char *why;
@@ -66,7 +66,7 @@ static void check_kernel(const char *path, const struct cfg_partition *p, const 
 		cfg_add_error(&errs, line, "kernel '%s': %s", name, strerror(errno));
 		return;
 	}
-	why = kernel_check((const uint8_t *)file, len, platform_low_ram(p->memory), &img);
+	why = kernel_check((const uint8_t *)file, len, platform_low_ram(p->memory), &k);
 	if (why)
 		cfg_add_error(&errs, line, "kernel '%s': %s", name, why);
 	free(file);
