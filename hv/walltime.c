@@ -21,10 +21,9 @@ uint64_t walltime_unix_ns(uint64_t tsc)
 	return base_ns + (tsc > base_tsc ? mul_div(tsc - base_tsc, NS_PER_S, arch_tsc_hz()) : 0);
 }
 
-/* Rounded up: one tick past the product's floor reaches unix_ns whatever the remainder. */
 uint64_t walltime_tsc(uint64_t unix_ns)
 {
 	if (unix_ns <= base_ns)
 		return base_tsc;
-	return base_tsc + mul_div(unix_ns - base_ns, arch_tsc_hz(), NS_PER_S) + 1;
+	return base_tsc + mul_div_up(unix_ns - base_ns, arch_tsc_hz(), NS_PER_S);
 }

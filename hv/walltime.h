@@ -25,7 +25,7 @@ int walltime_init(int64_t unix_seconds, uint64_t tsc_at_read);
 /* The wall clock at TSC value tsc (no earlier than at start-up). */
 uint64_t walltime_unix_ns(uint64_t tsc);
 
-/* A TSC value at which the wall clock reads unix_ns or later, at most a tick after the first (the inverse). */
+/* The first TSC value at which the wall clock reads unix_ns or later (the inverse of the above). */
 uint64_t walltime_tsc(uint64_t unix_ns);
 
 #endif

@@ -290,17 +290,18 @@ static void walltime_counts_from_the_read(void **state)
 	assert_int_equal(walltime_unix_ns(1000 + 1000ull * 86400 * HZ), (1796286600ull + 86400000ull) * 1000000000ull);
 }
 
-static void walltime_inverse_is_a_tick_there(void **state)
+static void walltime_inverse_is_the_first_tick_there(void **state)
 {
 	uint64_t ns, tsc;
 
 	(void)state;
 	assert_int_equal(walltime_init(WALLTIME_FALLBACK, 7), 0);
+	assert_int_equal(walltime_tsc((uint64_t)WALLTIME_FALLBACK * 1000000000ull + 3), 7 + 6); /* 2 ticks per ns */
 	for (ns = 0; ns < 5000; ns += 7) {
 		uint64_t want = (uint64_t)WALLTIME_FALLBACK * 1000000000ull + 1000000000ull + ns;
 		tsc = walltime_tsc(want);
 		assert_true(walltime_unix_ns(tsc) >= want);
-		assert_true(walltime_unix_ns(tsc - 2) < want);
+		assert_true(walltime_unix_ns(tsc - 1) < want);
 	}
 	assert_int_equal(walltime_tsc(5), 7); /* a time before the read: the read */
 }
@@ -332,7 +333,7 @@ int main(void)
 		cmocka_unit_test(host_rtc_without_century_takes_1970_to_2069),
 		cmocka_unit_test(host_rtc_garbage_is_refused),
 		cmocka_unit_test(walltime_counts_from_the_read),
-		cmocka_unit_test(walltime_inverse_is_a_tick_there),
+		cmocka_unit_test(walltime_inverse_is_the_first_tick_there),
 		cmocka_unit_test(walltime_refuses_what_it_cannot_hold),
 	};
 
