@@ -65,8 +65,12 @@ static const char *attach_devices(struct partition *p)
 	vdev_bus_init(&p->bus);
 	vuart_init(&p->uart, p->cfg->name);
 	vioapic_reset(&p->ioapic, p->cfg->vcpus);
+	vpic_reset(&p->pic);
 	if (vdev_claim_ports(p, VUART_BASE, VUART_PORTS, &vuart_ops, &p->uart) ||
-	    vdev_claim_mmio(p, PLATFORM_IOAPIC_BASE, VIOAPIC_MMIO_SIZE, &vioapic_ops, p))
+	    vdev_claim_mmio(p, PLATFORM_IOAPIC_BASE, VIOAPIC_MMIO_SIZE, &vioapic_ops, p) ||
+	    vdev_claim_ports(p, PLATFORM_PIC1_PORT, VPIC_PORTS, &vpic_master_ops, p) ||
+	    vdev_claim_ports(p, PLATFORM_PIC2_PORT, VPIC_PORTS, &vpic_slave_ops, p) ||
+	    vdev_claim_ports(p, PLATFORM_ELCR_PORT, VPIC_PORTS, &vpic_elcr_ops, p))
 		return p->bus.refused;
 	return 0;
 }

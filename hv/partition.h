@@ -18,6 +18,7 @@
 #include "vcpu.h"
 #include "vdev/bus.h"
 #include "vdev/ioapic.h"
+#include "vdev/pic.h"
 #include "vdev/uart.h"
 
 #define STOP_REASON_MAX 160
@@ -36,6 +37,7 @@ struct partition {
 	struct vdev_bus bus;           /* the port and MMIO ranges of its devices */
 	struct vuart uart;
 	struct vioapic ioapic;
+	struct vpic pic;
 	volatile enum part_state state;
 	int restart;                   /* start again once stopped */
 	unsigned cpu;                  /* where vCPU 0 runs or ran */
