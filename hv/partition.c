@@ -13,6 +13,7 @@
 #include "mm.h"
 #include "scheduler.h"
 #include "vcpu_irq.h"
+#include "vdev/clock.h"
 #include "vdev/platform.h"
 
 void partition_init(struct partition *p, const struct cfg_partition *cfg, const struct boot_info *bi,
@@ -66,12 +67,17 @@ static const char *attach_devices(struct partition *p)
 	vuart_init(&p->uart, p->cfg->name);
 	vioapic_reset(&p->ioapic, p->cfg->vcpus);
 	vpic_reset(&p->pic);
+	vpit_reset(&p->pit, arch_tsc_hz(), arch_tsc());
 	if (vdev_claim_ports(p, VUART_BASE, VUART_PORTS, &vuart_ops, &p->uart) ||
 	    vdev_claim_mmio(p, PLATFORM_IOAPIC_BASE, VIOAPIC_MMIO_SIZE, &vioapic_ops, p) ||
 	    vdev_claim_ports(p, PLATFORM_PIC1_PORT, VPIC_PORTS, &vpic_master_ops, p) ||
 	    vdev_claim_ports(p, PLATFORM_PIC2_PORT, VPIC_PORTS, &vpic_slave_ops, p) ||
-	    vdev_claim_ports(p, PLATFORM_ELCR_PORT, VPIC_PORTS, &vpic_elcr_ops, p))
+	    vdev_claim_ports(p, PLATFORM_ELCR_PORT, VPIC_PORTS, &vpic_elcr_ops, p) ||
+	    vdev_claim_ports(p, PLATFORM_PIT_PORT, VPIT_PORTS, &vpit_ops, p) ||
+	    vdev_claim_ports(p, PLATFORM_PORT61, 1, &vpit_port61_ops, p))
 		return p->bus.refused;
+	if (vdev_add_timer(p, vpit_timer, p))
+		return "its device timers do not fit in the table";
 	return 0;
 }
 
@@ -124,7 +130,7 @@ static const char *start(struct partition *p)
 	p->stop_reason[0] = 0;
 	p->cpu_ns = p->exits = 0;
 	p->device_deadline = 0;
-	p->device_moved = 0;
+	p->device_moved = 1; /* a first poll tells the devices' first deadlines */
 	why = build(p);
 	p->tsc_offset = 0 - arch_tsc(); /* its TSC starts at 0 now, modulo 2^64 as the CPU adds it */
 	scheduler_lock();

@@ -19,6 +19,7 @@
 #include "vdev/bus.h"
 #include "vdev/ioapic.h"
 #include "vdev/pic.h"
+#include "vdev/pit.h"
 #include "vdev/uart.h"
 
 #define STOP_REASON_MAX 160
@@ -38,6 +39,7 @@ struct partition {
 	struct vuart uart;
 	struct vioapic ioapic;
 	struct vpic pic;
+	struct vpit pit;
 	volatile enum part_state state;
 	int restart;                   /* start again once stopped */
 	unsigned cpu;                  /* where vCPU 0 runs or ran */
