@@ -24,7 +24,7 @@ HV_LDFLAGS := -static -pie --no-dynamic-linker -z text -z max-page-size=4096 \
 HV_SRCS := hv/main.c hv/config.c hv/kernel.c hv/console.c hv/line_edit.c hv/log.c hv/pmem.c hv/mm.c hv/partition.c \
            hv/lifecycle.c hv/ratelimit.c hv/sched.c hv/scheduler.c arch/x86/lapic.c \
            hv/exits.c hv/vcpu_irq.c hv/vdev/bus.c hv/vdev/irq.c hv/vdev/uart.c hv/vdev/vlapic.c hv/vdev/ioapic.c \
-           hv/vdev/pic.c hv/vdev/pit.c \
+           hv/vdev/pic.c hv/vdev/pit.c hv/vdev/rtc.c \
            hv/walltime.c hv/lib/fmt.c hv/lib/str.c hv/lib/mem.c hv/lib/date.c hv/lib/mc146818.c \
            arch/x86/cpu.c arch/x86/cpuinfo.c arch/x86/desc.c arch/x86/exceptions.c \
            arch/x86/paging.c arch/x86/gpt.c arch/x86/space.c arch/x86/tag_pool.c arch/x86/decode.c arch/x86/mmio_emul.c \
@@ -53,7 +53,7 @@ CONFIG_SRCS := hv/config.c hv/lib/fmt.c hv/lib/str.c
 UNIT_TESTS := test_config test_pmem test_log test_elf_load test_console test_gpt test_decode test_policy \
               test_vmx_controls test_sched test_vuart test_lifecycle test_control_regs test_guest_walk \
               test_tsc_rate test_tag_pool test_ratelimit test_line_edit test_bus test_mmio_emul \
-              test_walltime test_pic test_pit
+              test_walltime test_pic test_pit test_rtc
 UNIT_BINS  := $(UNIT_TESTS:%=$(BUILD)/host/%)
 
 test_config_SRCS   := tests/unit/test_config.c $(CONFIG_SRCS)
@@ -81,6 +81,7 @@ test_walltime_SRCS := tests/unit/test_walltime.c hv/walltime.c hv/lib/date.c hv/
 test_walltime_CFLAGS := -Idrivers
 test_pic_SRCS      := tests/unit/test_pic.c hv/vdev/pic.c
 test_pit_SRCS      := tests/unit/test_pit.c hv/vdev/pit.c
+test_rtc_SRCS      := tests/unit/test_rtc.c hv/vdev/rtc.c hv/walltime.c hv/lib/date.c hv/lib/mc146818.c
 
 # ---- guests: freestanding, linked where they run
 GUEST_CFLAGS := -std=gnu11 -O2 -g $(WARNINGS) -ffreestanding -fno-pie -mno-red-zone \

@@ -15,6 +15,7 @@
 #include "vcpu_irq.h"
 #include "vdev/clock.h"
 #include "vdev/platform.h"
+#include "walltime.h"
 
 void partition_init(struct partition *p, const struct cfg_partition *cfg, const struct boot_info *bi,
 		    const struct vcpu_ops *ops)
@@ -68,15 +69,17 @@ static const char *attach_devices(struct partition *p)
 	vioapic_reset(&p->ioapic, p->cfg->vcpus);
 	vpic_reset(&p->pic);
 	vpit_reset(&p->pit, arch_tsc_hz(), arch_tsc());
+	vrtc_reset(&p->rtc, walltime_unix_ns(arch_tsc()));
 	if (vdev_claim_ports(p, VUART_BASE, VUART_PORTS, &vuart_ops, &p->uart) ||
 	    vdev_claim_mmio(p, PLATFORM_IOAPIC_BASE, VIOAPIC_MMIO_SIZE, &vioapic_ops, p) ||
 	    vdev_claim_ports(p, PLATFORM_PIC1_PORT, VPIC_PORTS, &vpic_master_ops, p) ||
 	    vdev_claim_ports(p, PLATFORM_PIC2_PORT, VPIC_PORTS, &vpic_slave_ops, p) ||
 	    vdev_claim_ports(p, PLATFORM_ELCR_PORT, VPIC_PORTS, &vpic_elcr_ops, p) ||
 	    vdev_claim_ports(p, PLATFORM_PIT_PORT, VPIT_PORTS, &vpit_ops, p) ||
-	    vdev_claim_ports(p, PLATFORM_PORT61, 1, &vpit_port61_ops, p))
+	    vdev_claim_ports(p, PLATFORM_PORT61, 1, &vpit_port61_ops, p) ||
+	    vdev_claim_ports(p, PLATFORM_RTC_PORT, VRTC_PORTS, &vrtc_ops, p))
 		return p->bus.refused;
-	if (vdev_add_timer(p, vpit_timer, p))
+	if (vdev_add_timer(p, vpit_timer, p) || vdev_add_timer(p, vrtc_timer, p))
 		return "its device timers do not fit in the table";
 	return 0;
 }

@@ -20,6 +20,7 @@
 #include "vdev/ioapic.h"
 #include "vdev/pic.h"
 #include "vdev/pit.h"
+#include "vdev/rtc.h"
 #include "vdev/uart.h"
 
 #define STOP_REASON_MAX 160
@@ -40,6 +41,7 @@ struct partition {
 	struct vioapic ioapic;
 	struct vpic pic;
 	struct vpit pit;
+	struct vrtc rtc;
 	volatile enum part_state state;
 	int restart;                   /* start again once stopped */
 	unsigned cpu;                  /* where vCPU 0 runs or ran */
