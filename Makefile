@@ -25,13 +25,14 @@ HV_SRCS := hv/main.c hv/config.c hv/kernel.c hv/bzimage.c hv/console.c hv/line_e
            hv/lifecycle.c hv/ratelimit.c hv/sched.c hv/scheduler.c arch/x86/lapic.c \
            hv/exits.c hv/vcpu_irq.c hv/vdev/bus.c hv/vdev/irq.c hv/vdev/uart.c hv/vdev/vlapic.c hv/vdev/ioapic.c \
            hv/vdev/pci.c hv/vdev/pci_testdev.c hv/vdev/aml.c hv/vdev/acpi_tables.c hv/vdev/acpi_pm.c hv/vdev/reset.c \
-           hv/vdev/kbc.c hv/lib/fmt.c hv/lib/str.c hv/lib/mem.c \
+           hv/vdev/kbc.c hv/vdev/pic.c hv/vdev/pit.c hv/vdev/rtc.c \
+           hv/walltime.c hv/lib/fmt.c hv/lib/str.c hv/lib/mem.c hv/lib/date.c hv/lib/mc146818.c \
            arch/x86/cpu.c arch/x86/cpuinfo.c arch/x86/desc.c arch/x86/exceptions.c \
            arch/x86/paging.c arch/x86/gpt.c arch/x86/space.c arch/x86/tag_pool.c arch/x86/decode.c arch/x86/mmio_emul.c \
            arch/x86/guest_walk.c arch/x86/policy.c arch/x86/control_regs.c arch/x86/guest_cpu.c \
            arch/x86/guest_boot.c arch/x86/guest_mmio.c arch/x86/vcpu_select.c arch/x86/tsc.c arch/x86/tsc_rate.c arch/x86/smp.c \
            arch/x86/svm/svm.c arch/x86/vmx/vmx.c arch/x86/vmx/controls.c \
-           boot/efi/elf_load.c drivers/acpi.c drivers/uart16550.c
+           boot/efi/elf_load.c drivers/acpi.c drivers/cmos_rtc.c drivers/uart16550.c
 HV_ASMS := arch/x86/entry.asm arch/x86/trampoline.asm arch/x86/svm/svm_entry.asm arch/x86/vmx/vmx_entry.asm
 HV_OBJS := $(HV_SRCS:%.c=$(BUILD)/hv/%.o) $(HV_ASMS:%.asm=$(BUILD)/hv/%.o)
 
@@ -54,7 +55,7 @@ UNIT_TESTS := test_config test_pmem test_log test_elf_load test_console test_gpt
               test_vmx_controls test_sched test_vuart test_lifecycle test_control_regs test_guest_walk \
               test_tsc_rate test_tag_pool test_ratelimit test_line_edit test_bus test_mmio_emul test_pci \
               test_aml test_acpi_tables test_acpi_pm test_reset \
-              test_vlapic test_ioapic test_bzimage
+              test_vlapic test_ioapic test_bzimage test_walltime test_pic test_pit test_rtc
 UNIT_BINS  := $(UNIT_TESTS:%=$(BUILD)/host/%)
 
 test_config_SRCS   := tests/unit/test_config.c $(CONFIG_SRCS)
@@ -87,6 +88,11 @@ test_reset_SRCS    := tests/unit/test_reset.c hv/vdev/reset.c hv/vdev/kbc.c
 test_vlapic_SRCS   := tests/unit/test_vlapic.c hv/vdev/vlapic.c
 test_ioapic_SRCS   := tests/unit/test_ioapic.c hv/vdev/ioapic.c
 test_bzimage_SRCS  := tests/unit/test_bzimage.c hv/bzimage.c arch/x86/guest_boot.c hv/lib/fmt.c hv/lib/str.c
+test_walltime_SRCS := tests/unit/test_walltime.c hv/walltime.c hv/lib/date.c hv/lib/mc146818.c drivers/cmos_rtc.c
+test_walltime_CFLAGS := -Idrivers
+test_pic_SRCS      := tests/unit/test_pic.c hv/vdev/pic.c
+test_pit_SRCS      := tests/unit/test_pit.c hv/vdev/pit.c
+test_rtc_SRCS      := tests/unit/test_rtc.c hv/vdev/rtc.c hv/walltime.c hv/lib/date.c hv/lib/mc146818.c
 
 # ---- guests: freestanding, linked where they run
 GUEST_CFLAGS := -std=gnu11 -O2 -g $(WARNINGS) -ffreestanding -fno-pie -mno-red-zone \

@@ -7,8 +7,10 @@
 #include "acpi.h"
 #include "arch.h"
 #include "boot_info.h"
+#include "cmos_rtc.h"
 #include "config.h"
 #include "console.h"
+#include "lib/date.h"
 #include "lib/fmt.h"
 #include "lib/spinlock.h"
 #include "lib/str.h"
@@ -19,6 +21,7 @@
 #include "scheduler.h"
 #include "uart16550.h"
 #include "vcpu.h"
+#include "walltime.h"
 
 #ifndef HV_VERSION
 #error "HV_VERSION must be defined by the build"
@@ -193,6 +196,30 @@ static void report_cpus(void)
 	for (i = 0; i < cpus.count && i < ACPI_CPUS_MAX && n < sizeof(ids); i++)
 		n += (size_t)fmt(ids + n, sizeof(ids) - n, " %u", cpus.apic_id[i]);
 	log_info("cpus: %u in the ACPI MADT, APIC IDs%s", cpus.count, ids);
+}
+
+/* The wall clock the partitions' RTCs show: the host RTC's, else 2000-01-01 with a warning. */
+static void start_walltime(void)
+{
+	int64_t seconds;
+	uint64_t tsc;
+	const char *why = cmos_rtc_read(&seconds, &tsc);
+	struct date d;
+	char when[48];
+
+	if (!why && walltime_init(seconds, tsc))
+		why = "its year is before 1970 or after 2499";
+	if (why) {
+		seconds = WALLTIME_FALLBACK;
+		walltime_init(seconds, arch_tsc());
+	}
+	date_from_unix(seconds, &d);
+	fmt(when, sizeof(when), "%04lld-%02u-%02u %02u:%02u:%02u UTC", (long long)d.year, d.month, d.day, d.hour,
+	    d.minute, d.second);
+	if (why)
+		log_warn("time: the host RTC tells no time (%s); counting from %s", why, when);
+	else
+		log_info("time: %s (host RTC)", when);
 }
 
 /* Virtualization on the boot CPU, then the other CPUs, each turning it on too. */
@@ -476,6 +503,7 @@ void hv_main(struct boot_info *bi)
 	mm_init(&pmem);
 	report_memory(bi);
 	report_cpus();
+	start_walltime();
 	ops = start_cpus(bi);
 	report_config();
 	vcpu_ops = ops;

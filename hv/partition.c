@@ -17,6 +17,7 @@
 #include "vdev/clock.h"
 #include "vdev/kbc.h"
 #include "vdev/platform.h"
+#include "walltime.h"
 
 void partition_init(struct partition *p, const struct cfg_partition *cfg, const struct boot_info *bi,
 		    const struct vcpu_ops *ops)
@@ -112,14 +113,24 @@ static const char *attach_devices(struct partition *p)
 	vioapic_reset(&p->ioapic, platform_ioapic_id(p->cfg->vcpus));
 	acpi_pm_reset(&p->pm, arch_tsc_hz());
 	vreset_init(&p->reset);
+	vpic_reset(&p->pic);
+	vpit_reset(&p->pit, arch_tsc_hz(), arch_tsc());
+	vrtc_reset(&p->rtc, walltime_unix_ns(arch_tsc()));
 	if (vdev_claim_ports(p, VUART_BASE, VUART_PORTS, &vuart_ops, &p->uart) ||
 	    vdev_claim_mmio(p, PLATFORM_IOAPIC_BASE, VIOAPIC_MMIO_SIZE, &vioapic_ops, p) ||
 	    vdev_claim_ports(p, PLATFORM_ACPI_PM_PORT, ACPI_PM_PORTS, &acpi_pm_ops, p) ||
 	    vdev_claim_ports(p, PLATFORM_RESET_PORT, 1, &vreset_ops, p) ||
 	    vdev_claim_ports(p, PLATFORM_KBC_PORT, 1, &vkbc_data_ops, p) ||
-	    vdev_claim_ports(p, VKBC_COMMAND_PORT, 1, &vkbc_command_ops, p))
+	    vdev_claim_ports(p, VKBC_COMMAND_PORT, 1, &vkbc_command_ops, p) ||
+	    vdev_claim_ports(p, PLATFORM_PIC1_PORT, VPIC_PORTS, &vpic_master_ops, p) ||
+	    vdev_claim_ports(p, PLATFORM_PIC2_PORT, VPIC_PORTS, &vpic_slave_ops, p) ||
+	    vdev_claim_ports(p, PLATFORM_ELCR_PORT, VPIC_PORTS, &vpic_elcr_ops, p) ||
+	    vdev_claim_ports(p, PLATFORM_PIT_PORT, VPIT_PORTS, &vpit_ops, p) ||
+	    vdev_claim_ports(p, PLATFORM_PORT61, 1, &vpit_port61_ops, p) ||
+	    vdev_claim_ports(p, PLATFORM_RTC_PORT, VRTC_PORTS, &vrtc_ops, p))
 		return p->bus.refused;
-	if (vdev_add_timer(p, acpi_pm_poll, p))
+	if (vdev_add_timer(p, acpi_pm_poll, p) || vdev_add_timer(p, vpit_timer, p) ||
+	    vdev_add_timer(p, vrtc_timer, p))
 		return "its device timers do not fit in the table";
 	return attach_pci(p);
 }
@@ -178,7 +189,7 @@ static const char *start(struct partition *p)
 	p->stop_reason[0] = 0;
 	p->cpu_ns = p->exits = 0;
 	p->device_deadline = 0;
-	p->device_moved = 0;
+	p->device_moved = 1; /* a first poll tells the devices' first deadlines */
 	why = build(p);
 	p->tsc_offset = 0 - arch_tsc(); /* its TSC starts at 0 now, modulo 2^64 as the CPU adds it */
 	scheduler_lock();

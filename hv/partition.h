@@ -23,6 +23,9 @@
 #include "vdev/pci.h"
 #include "vdev/pci_testdev.h"
 #include "vdev/reset.h"
+#include "vdev/pic.h"
+#include "vdev/pit.h"
+#include "vdev/rtc.h"
 #include "vdev/uart.h"
 
 #define STOP_REASON_MAX 160
@@ -46,6 +49,9 @@ struct partition {
 	struct pci_testdev testdev;    /* with test_devices only */
 	struct acpi_pm pm;             /* ACPI PM1a event and control, PM timer */
 	struct vreset reset;           /* port 0xCF9 */
+	struct vpic pic;
+	struct vpit pit;
+	struct vrtc rtc;
 	volatile enum part_state state;
 	int restart;                   /* start again once stopped */
 	unsigned cpu;                  /* where vCPU 0 runs or ran */

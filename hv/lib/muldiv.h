@@ -21,4 +21,14 @@ static inline uint64_t mul_div(uint64_t a, uint64_t b, uint64_t c)
 	return quotient;
 }
 
+/* The same, rounded up: the product is exact in 128 bits, so the remainder shows. */
+static inline uint64_t mul_div_up(uint64_t a, uint64_t b, uint64_t c)
+{
+	uint64_t quotient = mul_div(a, b, c);
+
+	if (quotient != ~0ull && (unsigned __int128)quotient * c != (unsigned __int128)a * b)
+		quotient++;
+	return quotient;
+}
+
 #endif

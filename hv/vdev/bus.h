@@ -117,6 +117,31 @@ int vdev_release(struct partition *p, enum vdev_space space, uint64_t first, con
  */
 int vdev_move(struct partition *p, enum vdev_space space, struct vdev_range from, struct vdev_range to,
 	      const struct vdev_ops *ops, void *dev, char *why, unsigned why_size);
+/*
+ * An ISA device's registers are a byte wide: a wider access reaches
+ * consecutive ports, the low byte first, as an ISA bus splits the cycle.
+ * For such a device's callbacks, with its lock held around the whole access.
+ */
+typedef uint8_t vdev_in_fn(void *dev, uint16_t port);
+typedef void vdev_out_fn(void *dev, uint16_t port, uint8_t value);
+
+static inline uint64_t vdev_in_bytes(vdev_in_fn *in, void *dev, uint16_t port, unsigned size)
+{
+	uint64_t value = 0;
+	unsigned i;
+
+	for (i = 0; i < size; i++)
+		value |= (uint64_t)in(dev, (uint16_t)(port + i)) << (8 * i);
+	return value;
+}
+
+static inline void vdev_out_bytes(vdev_out_fn *out, void *dev, uint16_t port, unsigned size, uint64_t value)
+{
+	unsigned i;
+
+	for (i = 0; i < size; i++)
+		out(dev, (uint16_t)(port + i), (uint8_t)(value >> (8 * i)));
+}
 
 /* A guest access; unclaimed: reads give all-ones of the size, writes vanish */
 void vdev_port_access(struct partition *p, uint16_t port, unsigned size, int is_write, uint64_t *value);
