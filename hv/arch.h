@@ -94,6 +94,8 @@ int arch_guest_xsetbv(struct vcpu *v);
 struct vcpu_exit;
 int arch_guest_mmio(struct vcpu *v, const struct vcpu_exit *e);
 uint64_t arch_guest_fpu_pages(void);
+/* The MSRs the CPU does not switch for guests (TSC_AUX) loaded with v's, when v is to run on this CPU. */
+void arch_guest_load_msrs(const struct vcpu *v);
 void arch_guest_fpu_init(void *image);
 void arch_guest_fpu_switch(void *save, const void *load);
 

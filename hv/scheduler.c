@@ -202,6 +202,7 @@ static void switch_extended_state(unsigned cpu, struct vcpu *v)
 	if (old == v)
 		return;
 	arch_guest_fpu_switch(old ? mm_ptr(old->fpu_pa) : 0, mm_ptr(v->fpu_pa));
+	arch_guest_load_msrs(v);
 	fpu_owner[cpu] = v;
 }
 

@@ -94,6 +94,21 @@ struct guest_mode;
 
 struct vcpu_ops;
 
+/*
+ * MSRs the hypervisor keeps for a vCPU, all zero at its start (the
+ * policy in arch/x86/policy.c gives them meaning): the MTRRs, which only
+ * tell a guest's own bookkeeping (its RAM is write-back in the nested
+ * tables whatever they say), and TSC_AUX, which RDTSCP reads.
+ */
+#define VCPU_MTRR_VARIABLE 8
+#define VCPU_MTRR_FIXED 11
+struct vcpu_msrs {
+	uint64_t mtrr_def_type;
+	uint64_t mtrr_variable[2 * VCPU_MTRR_VARIABLE]; /* base, mask, base, mask ... */
+	uint64_t mtrr_fixed[VCPU_MTRR_FIXED];
+	uint64_t tsc_aux;
+};
+
 struct vcpu {
 	struct partition *part;
 	const struct vcpu_ops *ops;
@@ -109,6 +124,7 @@ struct vcpu {
 	uint64_t wake_tsc;       /* HC_WAKE_AFTER: inject wake_vector then */
 	int wake_vector;         /* -1: none pending */
 	struct vlapic apic;      /* its local APIC (vcpu_irq.h) */
+	struct vcpu_msrs msrs;
 	int irq_window;          /* an interrupt window is open for it */
 	int timer_changed;       /* its APIC timer moved: the slice ends to arm the host timer */
 	int halted_if_off;       /* in HLT with RFLAGS.IF clear: only an NMI or INIT ends that */

@@ -4,6 +4,7 @@
 #include "partition.h"
 #include "scheduler.h"
 #include "vdev/irq.h"
+#include "vdev/pic.h"
 #include "vdev/vlapic.h"
 
 #define MSR_APIC_BASE 0x1b
@@ -135,14 +136,36 @@ static void apply(struct vcpu *v, const struct vlapic_effects *fx)
 		v->timer_changed = 1; /* the slice ends, so that the scheduler arms the new deadline */
 }
 
+/* The 8259 pair's INTR is wired to vCPU 0's LINT0 alone, as on a PC. */
+static int extint_pending(struct vcpu *v)
+{
+	return v->id == 0 && vlapic_takes_extint(&v->apic) && pic_output(v->part);
+}
+
+/*
+ * ExtINT: the vector comes from the 8259's acknowledge cycle, past the
+ * APIC's priorities (SDM Vol. 3A, 11.5.1); 1 if it waits for a window.
+ * With the APIC's lock held (the PIC's is taken inside it, never around it).
+ */
+static int inject_extint(struct vcpu *v)
+{
+	if (!extint_pending(v))
+		return 0;
+	if (v->ops->can_inject(v, EVENT_INTERRUPT)) {
+		v->ops->inject(v, EVENT_INTERRUPT, (uint8_t)pic_intack(v->part), 0, 0);
+		return 0;
+	}
+	return 1;
+}
+
 void vcpu_irq_inject(struct vcpu *v)
 {
 	struct vlapic *a = &v->apic;
 	unsigned window;
-	int vector;
+	int vector, extint_waits;
 
 	v->halted_if_off = 0; /* it runs: whatever ended its HLT came */
-	if (!a->irr_words && !a->nmi_pending && !v->irq_window)
+	if (!a->irr_words && !a->nmi_pending && !v->irq_window && !extint_pending(v))
 		return;
 	spin_lock(&a->lock);
 	sync_tpr_from_cr8(v);
@@ -150,12 +173,13 @@ void vcpu_irq_inject(struct vcpu *v)
 		a->nmi_pending = 0;
 		v->ops->inject(v, EVENT_NMI, 2, 0, 0);
 	}
+	extint_waits = inject_extint(v); /* after the NMI, before the APIC's own: the PIC's INTR has its own pin */
 	vector = vlapic_deliverable(a);
 	if (vector >= 0 && v->ops->can_inject(v, EVENT_INTERRUPT)) {
 		vlapic_take(a, (uint8_t)vector);
 		v->ops->inject(v, EVENT_INTERRUPT, (uint8_t)vector, 0, 0);
 	}
-	window = vlapic_waiting_class(a);
+	window = extint_waits ? 15 : vlapic_waiting_class(a); /* ExtINT ignores the TPR */
 	spin_unlock(&a->lock);
 	if (window || v->irq_window)
 		v->ops->interrupt_window(v, window);
@@ -172,6 +196,8 @@ int vcpu_irq_pending(struct vcpu *v)
 	int pending;
 
 	if (v->init_pending || (!v->arch && !v->wait_for_sipi))
+		return 1;
+	if (!v->halted_if_off && extint_pending(v))
 		return 1;
 	if (v->wait_for_sipi || (!v->apic.irr_words && !v->apic.nmi_pending))
 		return 0;

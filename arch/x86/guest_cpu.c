@@ -42,10 +42,42 @@ void arch_guest_cpuid(struct vcpu *v)
 	v->gprs[REG_RDX] = r.edx;
 }
 
+#define EDX81_RDTSCP (1u << 27)
+
+/* The host CPU is Intel's ("GenuineIntel" in CPUID 0's EBX, EDX, ECX). */
+static int host_is_intel(void)
+{
+	return cpuid(0, 0).ebx == 0x756e6547;
+}
+
+static int host_has_rdtscp(void)
+{
+	return (cpuid(0x80000001, 0).edx & EDX81_RDTSCP) != 0;
+}
+
+/* RDTSCP reads TSC_AUX without an exit: the CPU holds the running vCPU's. */
+void arch_guest_load_msrs(const struct vcpu *v)
+{
+	if (host_has_rdtscp())
+		wrmsr(MSR_TSC_AUX, v->msrs.tsc_aux);
+}
+
+/* An emulated write's new state, where the vCPU keeps it. */
+static void commit_write(struct vcpu *v, uint32_t msr, const struct msr_state *s)
+{
+	if (msr == MSR_PAT)
+		v->ops->set_reg(v, REG_PAT, s->pat);
+	else if (msr == MSR_EFER)
+		v->ops->set_reg(v, REG_EFER, s->efer);
+	else if (msr == MSR_TSC_AUX)
+		arch_guest_load_msrs(v); /* it runs on this CPU */
+}
+
 int arch_guest_msr(struct vcpu *v, int write, uint32_t msr)
 {
 	struct msr_state s = { v->ops->get_reg(v, REG_EFER), efer_guest_bits(cpuid(0x80000001, 0).edx),
-			       arch_tsc() + v->part->tsc_offset, v->ops->get_reg(v, REG_CR0), v->ops->get_reg(v, REG_PAT) };
+			       arch_tsc() + v->part->tsc_offset, v->ops->get_reg(v, REG_CR0), v->ops->get_reg(v, REG_PAT),
+			       &v->msrs, arch_phys_addr_bits(), host_is_intel(), host_has_rdtscp() };
 	uint64_t value = write ? edx_eax(v) : 0;
 	int apic = vcpu_apic_msr(v, write, msr, &value);
 
@@ -56,10 +88,8 @@ int arch_guest_msr(struct vcpu *v, int write, uint32_t msr)
 	}
 	switch (msr_policy(msr, write, &value, &s)) {
 	case MSR_EMULATE:
-		if (write && msr == MSR_PAT)
-			v->ops->set_reg(v, REG_PAT, s.pat);
-		else if (write) /* EFER and PAT are the only writes emulated */
-			v->ops->set_reg(v, REG_EFER, s.efer);
+		if (write)
+			commit_write(v, msr, &s);
 		else
 			set_edx_eax(v, value);
 		return 0;

@@ -10,7 +10,9 @@
 #define ECX1_X2APIC (1u << 21)
 #define ECX1_TSC_DEADLINE (1u << 24)
 #define ECX1_OSXSAVE (1u << 27)
+#define EDX1_MCE (1u << 7)
 #define EDX1_APIC (1u << 9)
+#define EDX1_MCA (1u << 14)
 #define ECX1_HYPERVISOR (1u << 31)
 /* CPUID.80000001 ECX (AMD APM Vol. 3, E.4.2). */
 #define ECX81_SVM (1u << 2)
@@ -55,6 +57,8 @@ static struct cpuid_regs leaf1(struct cpuid_regs r, const struct cpuid_guest *g)
 	 * timer always; the APIC bit follows IA32_APIC_BASE's enable (SDM Vol. 3A, 11.4.3). */
 	r.ecx |= ECX1_X2APIC | ECX1_TSC_DEADLINE;
 	r.edx = g->apic_enabled ? r.edx | EDX1_APIC : r.edx & ~EDX1_APIC;
+	/* Machine checks are the host's: their banks are not virtualized. */
+	r.edx &= ~(EDX1_MCE | EDX1_MCA);
 	/* EBX: initial APIC ID in 31:24, logical processor count in 23:16. */
 	r.ebx = (r.ebx & 0xffff) | (g->vcpu_id << 24) | ((g->vcpu_count & 0xff) << 16);
 	return r;
@@ -155,21 +159,148 @@ static enum msr_action pat(int write, uint64_t *value, struct msr_state *s)
 	return MSR_EMULATE;
 }
 
+/* A memory type MTRRs may name: UC, WC, WT, WP, WB (SDM Vol. 3A, Table 13-8). */
+static int mtrr_type_valid(uint64_t type)
+{
+	return type == 0 || type == 1 || (type >= 4 && type <= 6);
+}
+
+/* Each of the 8 bytes of a fixed-range MTRR is a memory type (SDM Vol. 3A, 13.11.2.2). */
+static int fixed_valid(uint64_t value)
+{
+	unsigned i;
+
+	for (i = 0; i < 8; i++)
+		if (!mtrr_type_valid((value >> (8 * i)) & 0xff))
+			return 0;
+	return 1;
+}
+
+/* The fixed-range MTRRs in their order: 64K_00000, 16K_80000, 16K_A0000, 4K_C0000 .. 4K_F8000. */
+static int fixed_index(uint32_t msr)
+{
+	if (msr == 0x250)
+		return 0;
+	if (msr == 0x258 || msr == 0x259)
+		return (int)(msr - 0x258 + 1);
+	if (msr >= 0x268 && msr <= 0x26f)
+		return (int)(msr - 0x268 + 3);
+	return -1;
+}
+
+/*
+ * Writes of an MTRR: reserved bits (above MAXPHYADDR, bits 11:8 of a
+ * base, 10:0 of a mask, all but type, FE and E of the default type) or a
+ * type the CPU lacks are #GP (SDM Vol. 3A, 13.11.2 and 13.11.2.3).
+ */
+static int mtrr_write_ok(uint32_t msr, uint64_t value, unsigned phys_bits)
+{
+	uint64_t above = phys_bits >= 64 ? 0 : ~0ull << phys_bits;
+
+	if (msr == MSR_MTRR_DEF_TYPE)
+		return !(value & ~0xcffull) && mtrr_type_valid(value & 0xff);
+	if (fixed_index(msr) >= 0)
+		return fixed_valid(value);
+	if (msr & 1) /* a mask */
+		return !(value & (above | 0x7ffull));
+	return !(value & (above | 0xf00ull)) && mtrr_type_valid(value & 0xff);
+}
+
+/* The place of an MTRR the vCPU keeps, or NULL if msr is none. */
+static uint64_t *mtrr_slot(uint32_t msr, struct vcpu_msrs *m)
+{
+	int fixed = fixed_index(msr);
+
+	if (msr == MSR_MTRR_DEF_TYPE)
+		return &m->mtrr_def_type;
+	if (fixed >= 0)
+		return &m->mtrr_fixed[fixed];
+	if (msr >= 0x200 && msr < 0x200 + 2 * VCPU_MTRR_VARIABLE)
+		return &m->mtrr_variable[msr - 0x200];
+	return 0;
+}
+
+/*
+ * MTRRs: MTRRCAP offers 8 variable ranges, the fixed ranges and
+ * write-combining, and the rest is kept as the guest writes it; its RAM's
+ * memory type is the nested tables' write-back whatever they say.
+ */
+static enum msr_action mtrr(uint32_t msr, int write, uint64_t *value, struct msr_state *s)
+{
+	uint64_t *slot = mtrr_slot(msr, s->kept);
+
+	if (msr == MSR_MTRR_CAP) {
+		*value = VCPU_MTRR_VARIABLE | (1u << 8) | (1u << 10); /* VCNT, FIX, WC */
+		return write ? MSR_DENY : MSR_EMULATE;
+	}
+	if (!slot)
+		return MSR_DENY;
+	if (!write) {
+		*value = *slot;
+		return MSR_EMULATE;
+	}
+	if (!mtrr_write_ok(msr, *value, s->phys_bits))
+		return MSR_DENY;
+	*slot = *value;
+	return MSR_EMULATE;
+}
+
+/*
+ * IA32_MISC_ENABLE (Intel only): fast strings on, branch trace and PEBS
+ * unavailable, nothing a guest may change; writing what it reads is
+ * allowed, as Linux's read-modify-writes do (SDM Vol. 4, Table 2-2).
+ */
+#define MISC_ENABLE_VALUE ((1ull << 0) | (1ull << 11) | (1ull << 12))
+
+static enum msr_action misc_enable(int write, uint64_t *value, const struct msr_state *s)
+{
+	if (!s->intel)
+		return MSR_DENY;
+	if (write)
+		return *value == MISC_ENABLE_VALUE ? MSR_EMULATE : MSR_DENY;
+	*value = MISC_ENABLE_VALUE;
+	return MSR_EMULATE;
+}
+
+/* TSC_AUX, where RDTSCP exists: 32 bits, the upper half reserved (SDM Vol. 4, Table 2-2). */
+static enum msr_action tsc_aux(int write, uint64_t *value, struct msr_state *s)
+{
+	if (!s->rdtscp || (write && (*value >> 32)))
+		return MSR_DENY;
+	if (write)
+		s->kept->tsc_aux = *value;
+	else
+		*value = s->kept->tsc_aux;
+	return MSR_EMULATE;
+}
+
+static int is_mtrr(uint32_t msr)
+{
+	return msr == MSR_MTRR_CAP || msr == MSR_MTRR_DEF_TYPE || fixed_index(msr) >= 0 ||
+	       (msr >= 0x200 && msr < 0x200 + 2 * VCPU_MTRR_VARIABLE);
+}
+
 enum msr_action msr_policy(uint32_t msr, int write, uint64_t *value, struct msr_state *s)
 {
 	if (msr_passthrough(msr))
 		return MSR_PASS;
 	switch (msr) {
-	case 0xc0000080:
+	case MSR_EFER:
 		return efer(write, value, s);
 	case MSR_PAT:
 		return pat(write, value, s);
+	case MSR_MISC_ENABLE:
+		return misc_enable(write, value, s);
+	case MSR_TSC_AUX:
+		return tsc_aux(write, value, s);
 	case MSR_TSC:
 		/* Read: emulated (QEMU's SVM returns 0 when it is passed through).
 		 * Write: would move the host's TSC. */
 		*value = write ? *value : s->tsc;
 		return write ? MSR_DENY : MSR_EMULATE;
 	default:
+		if (is_mtrr(msr))
+			return mtrr(msr, write, value, s);
 		return MSR_DENY; /* unknown or host-sensitive: VM_CR, VM_HSAVE_PA, FEATURE_CONTROL... */
 	}
 }

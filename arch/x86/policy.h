@@ -9,6 +9,7 @@
 #include <stdint.h>
 
 #include "cpu.h"
+#include "vcpu.h"
 
 #define HV_CPUID_BASE 0x40000000u
 #define HV_CPUID_TIMING 0x40000010u /* the de-facto leaf: EAX TSC kHz, EBX LAPIC bus kHz */
@@ -42,12 +43,18 @@ enum msr_action {
 	MSR_DENY,    /* #GP to the guest */
 };
 
+struct vcpu_msrs;
+
 struct msr_state {
 	uint64_t efer; /* as the guest sees it: no SVME */
 	uint64_t efer_allowed; /* bits the guest may set: efer_guest_bits() */
 	uint64_t tsc;  /* the guest's TSC now */
 	uint64_t cr0;  /* the guest's: LME is fixed while CR0.PG is set */
 	uint64_t pat;  /* the vCPU's IA32_PAT */
+	struct vcpu_msrs *kept; /* the MSRs the hypervisor keeps for the vCPU */
+	unsigned phys_bits;     /* MAXPHYADDR: MTRR bits above it are reserved */
+	int intel;              /* IA32_MISC_ENABLE exists on Intel CPUs only */
+	int rdtscp;             /* TSC_AUX exists with RDTSCP (CPUID 0x80000001 EDX bit 27) */
 };
 
 /* EFER bits a guest may set, given CPUID.80000001 EDX: SCE, LME, LMA and NXE where offered. */
@@ -83,7 +90,12 @@ int xcr0_valid(uint64_t xcr0, uint64_t supported);
 #define MSR_FS_BASE 0xc0000100
 #define MSR_GS_BASE 0xc0000101
 #define MSR_KERNEL_GS_BASE 0xc0000102
+#define MSR_EFER 0xc0000080
+#define MSR_TSC_AUX 0xc0000103
 #define MSR_VM_HSAVE_PA 0xc0010117
+#define MSR_MTRR_CAP 0xfe
+#define MSR_MISC_ENABLE 0x1a0
+#define MSR_MTRR_DEF_TYPE 0x2ff
 
 #define CR0_PG (1ull << 31)
 

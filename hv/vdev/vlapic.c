@@ -70,6 +70,15 @@ void vlapic_init_signal(struct vlapic *a)
 	reset_registers(a); /* IA32_APIC_BASE, and with it the x2APIC mode, stays (SDM Vol. 3A, 11.12.5.1) */
 }
 
+int vlapic_takes_extint(const struct vlapic *a)
+{
+	uint32_t lint0 = a->lvt[LVT_LINT0];
+
+	if (!vlapic_enabled(a))
+		return 1;
+	return !(lint0 & LVT_MASK) && ((lint0 >> 8) & 7) == IRQ_EXTINT;
+}
+
 int vlapic_x2apic(const struct vlapic *a)
 {
 	return (a->base & APIC_BASE_X2APIC) != 0;

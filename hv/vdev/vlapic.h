@@ -91,6 +91,13 @@ void vlapic_reset(struct vlapic *a, uint32_t id, uint64_t tsc_hz);
 void vlapic_init_signal(struct vlapic *a);
 
 int vlapic_x2apic(const struct vlapic *a);
+
+/*
+ * 1 if the 8259's INTR reaches the CPU through this APIC: LINT0 unmasked
+ * in ExtINT mode (virtual wire, SDM Vol. 3A, 11.5.1), or the APIC globally
+ * disabled, when LINT0 is the CPU's INTR pin itself (11.4.3).
+ */
+int vlapic_takes_extint(const struct vlapic *a);
 int vlapic_enabled(const struct vlapic *a); /* IA32_APIC_BASE global enable */
 
 /*

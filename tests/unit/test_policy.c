@@ -27,7 +27,8 @@ static void leaf1_hides_vmx_and_shows_the_hypervisor(void **state)
 	assert_int_equal(r.ecx & (1u << 27), 0); /* guest CR4.OSXSAVE is clear */
 	assert_int_equal(r.ebx >> 24, 1);        /* vCPU id as APIC id */
 	assert_int_equal((r.ebx >> 16) & 0xff, 2);
-	assert_int_equal(r.edx, host.edx & ~(1u << 9)); /* the guest's APIC is off in `guest` */
+	/* The guest's APIC is off in `guest`; machine checks (MCE, MCA) are the host's. */
+	assert_int_equal(r.edx, host.edx & ~(1u << 9) & ~(1u << 7) & ~(1u << 14));
 	assert_int_not_equal(r.ecx & (1u << 21), 0);  /* x2APIC */
 	assert_int_not_equal(r.ecx & (1u << 24), 0);  /* TSC-deadline timer */
 }
@@ -120,11 +121,89 @@ static void svm_and_perf_counters_hidden(void **state)
 	assert_int_equal(r.ecx, 0xffffffff);
 }
 
+static struct vcpu_msrs kept;
+
 static struct msr_state fresh(void)
 {
 	struct msr_state s = { EFER_LME | EFER_LMA, EFER_SCE | EFER_LME | EFER_LMA | EFER_NXE, 12345, 0,
-			       PAT_DEFAULT };
+			       PAT_DEFAULT, &kept, 39, 1, 1 };
+
+	memset(&kept, 0, sizeof(kept));
 	return s;
+}
+
+static enum msr_action wr(uint32_t msr, uint64_t value, struct msr_state *s)
+{
+	return msr_policy(msr, 1, &value, s);
+}
+
+static uint64_t rd(uint32_t msr, struct msr_state *s)
+{
+	uint64_t v = 0xdeadbeef;
+
+	assert_int_equal(msr_policy(msr, 0, &v, s), MSR_EMULATE);
+	return v;
+}
+
+/* MTRRs are kept as written; what the CPU would refuse is #GP (SDM Vol. 3A, 13.11.2). */
+static void mtrrs_are_kept_and_checked(void **state)
+{
+	struct msr_state s = fresh();
+
+	(void)state;
+	assert_int_equal(rd(MSR_MTRR_CAP, &s), 8 | (1u << 8) | (1u << 10)); /* 8 variable, fixed, WC */
+	assert_int_equal(wr(MSR_MTRR_CAP, 0, &s), MSR_DENY);
+	assert_int_equal(rd(MSR_MTRR_DEF_TYPE, &s), 0);
+	assert_int_equal(wr(MSR_MTRR_DEF_TYPE, 0xc06, &s), MSR_EMULATE); /* E, FE, WB */
+	assert_int_equal(rd(MSR_MTRR_DEF_TYPE, &s), 0xc06);
+	assert_int_equal(wr(MSR_MTRR_DEF_TYPE, 0x1006, &s), MSR_DENY);    /* reserved bit 12 */
+	assert_int_equal(wr(MSR_MTRR_DEF_TYPE, 0xc02, &s), MSR_DENY);     /* type 2 is reserved */
+	/* Variable ranges 0x200-0x20f: base with type, mask with V; bits past MAXPHYADDR (39) reserved. */
+	assert_int_equal(wr(0x200, 0x80000006, &s), MSR_EMULATE);
+	assert_int_equal(wr(0x201, 0x7f80000800ull, &s), MSR_EMULATE);
+	assert_int_equal(rd(0x201, &s), 0x7f80000800ull);
+	assert_int_equal(wr(0x201, 0x8000000800ull, &s), MSR_DENY); /* bit 39 */
+	assert_int_equal(wr(0x202, 0x106, &s), MSR_DENY);           /* bits 11:8 of a base */
+	assert_int_equal(wr(0x203, 0x801, &s), MSR_DENY);           /* bits 10:0 of a mask */
+	assert_int_equal(wr(0x204, 0x3, &s), MSR_DENY);             /* type 3 */
+	assert_int_equal(rd(0x20f, &s), 0);
+	assert_int_equal(msr_policy(0x210, 0, &(uint64_t){ 0 }, &s), MSR_DENY); /* a ninth pair */
+	/* Fixed ranges: each byte a type. */
+	assert_int_equal(wr(0x250, 0x0606060606060606ull, &s), MSR_EMULATE);
+	assert_int_equal(wr(0x26f, 0x0504010006060606ull, &s), MSR_EMULATE);
+	assert_int_equal(rd(0x26f, &s), 0x0504010006060606ull);
+	assert_int_equal(wr(0x259, 0x0606060606060607ull, &s), MSR_DENY);
+	assert_int_equal(msr_policy(0x251, 0, &(uint64_t){ 0 }, &s), MSR_DENY);
+}
+
+/* IA32_MISC_ENABLE exists on Intel CPUs: read as the hypervisor sets it, written only unchanged. */
+static void misc_enable_on_intel_only(void **state)
+{
+	struct msr_state s = fresh();
+	uint64_t v;
+
+	(void)state;
+	v = rd(MSR_MISC_ENABLE, &s);
+	assert_int_equal(v & 1, 1); /* fast strings */
+	assert_int_equal(wr(MSR_MISC_ENABLE, v, &s), MSR_EMULATE);
+	assert_int_equal(wr(MSR_MISC_ENABLE, v | (1ull << 34), &s), MSR_DENY);
+	s.intel = 0;
+	assert_int_equal(msr_policy(MSR_MISC_ENABLE, 0, &v, &s), MSR_DENY);
+}
+
+/* TSC_AUX: the vCPU's own 32 bits, where RDTSCP exists. */
+static void tsc_aux_is_the_vcpus_own(void **state)
+{
+	struct msr_state s = fresh();
+	uint64_t v = 0;
+
+	(void)state;
+	assert_int_equal(wr(MSR_TSC_AUX, 7, &s), MSR_EMULATE);
+	assert_int_equal(kept.tsc_aux, 7);
+	assert_int_equal(rd(MSR_TSC_AUX, &s), 7);
+	assert_int_equal(wr(MSR_TSC_AUX, 1ull << 32, &s), MSR_DENY);
+	s.rdtscp = 0;
+	assert_int_equal(msr_policy(MSR_TSC_AUX, 0, &v, &s), MSR_DENY);
 }
 
 static void efer_is_emulated_without_svme(void **state)
@@ -363,6 +442,9 @@ int main(void)
 		cmocka_unit_test(xcr0_never_takes_supervisor_state),
 		cmocka_unit_test(switched_msrs_pass),
 		cmocka_unit_test(pat_is_the_vcpus_own),
+		cmocka_unit_test(mtrrs_are_kept_and_checked),
+		cmocka_unit_test(misc_enable_on_intel_only),
+		cmocka_unit_test(tsc_aux_is_the_vcpus_own),
 	};
 
 	return cmocka_run_group_tests_name("policy", tests, NULL, NULL);
