@@ -23,7 +23,7 @@
 /* Files a config can name: each partition's kernel, initrd, ramdisk disks and modules. */
 #define CFG_FILES_MAX (CFG_PARTITIONS_MAX * (2 + CFG_DISKS_MAX + CFG_MODULES_MAX))
 #define CFG_ERRORS_MAX 16
-#define CFG_ERROR_TEXT 120
+#define CFG_ERROR_TEXT 200 /* a kernel's name and the reason it is refused */
 #define CFG_SHARE_DEFAULT 100
 #define CFG_SHARE_MAX 10000
 #define CFG_MEMORY_ALIGN (2ull << 20)
