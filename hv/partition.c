@@ -15,6 +15,7 @@
 #include "vcpu_irq.h"
 #include "vdev/acpi_tables.h"
 #include "vdev/clock.h"
+#include "vdev/debug_exit.h"
 #include "vdev/kbc.h"
 #include "vdev/platform.h"
 #include "walltime.h"
@@ -139,9 +140,21 @@ static const char *attach_pci(struct partition *p)
 	return why ? why : vpci_start(&p->pci);
 }
 
+/* What QEMU's test kernels use: its debug-exit port and fw_cfg; NULL or why not. */
+static const char *attach_test_devices(struct partition *p)
+{
+	fw_cfg_init(&p->fw_cfg, p->ram_size, (uint16_t)p->cfg->vcpus);
+	if (vdev_claim_ports(p, PLATFORM_FW_CFG_PORT, FW_CFG_PORTS, &fw_cfg_ops, &p->fw_cfg) ||
+	    vdev_claim_ports(p, PLATFORM_DEBUG_EXIT_PORT, DEBUG_EXIT_PORTS, &debug_exit_ops, p))
+		return p->bus.refused;
+	return 0;
+}
+
 /* Its devices, afresh, their ranges claimed on an emptied bus; NULL or why not. */
 static const char *attach_devices(struct partition *p)
 {
+	const char *why;
+
 	vdev_bus_init(&p->bus);
 	vuart_init(&p->uart, p, p->cfg->name);
 	vioapic_reset(&p->ioapic, platform_ioapic_id(p->cfg->vcpus));
@@ -166,7 +179,8 @@ static const char *attach_devices(struct partition *p)
 	if (vdev_add_timer(p, acpi_pm_poll, p) || vdev_add_timer(p, vpit_timer, p) ||
 	    vdev_add_timer(p, vrtc_timer, p))
 		return "its device timers do not fit in the table";
-	return attach_pci(p);
+	why = p->cfg->test_devices ? attach_test_devices(p) : 0;
+	return why ? why : attach_pci(p);
 }
 
 /* The ACPI tables, where a guest looks for them (below 1 MiB: always RAM); the RSDP's address, 0 if none. */
