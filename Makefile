@@ -108,6 +108,8 @@ PLATFORM_OBJS := $(addprefix $(BUILD)/guests/,platform/entry.o platform/main.o p
                  platform/lapic.o platform/smp.o platform/irq.o platform/pci.o platform/fwcfg.o platform/mmio.o \
                  hv/lib/fmt.o hv/lib/str.o hv/lib/mem.o)
 GUESTS := $(BUILD)/selftest.elf $(BUILD)/platform.elf
+# Multiboot test kernels for the end-to-end tests: the same source as ELF32 and with the a.out kludge.
+E2E_KERNELS := $(BUILD)/mb_hello.elf $(BUILD)/mb_hello.bin
 
 # ---- fuzz targets (libFuzzer): the parsers of untrusted input
 FUZZ_CFLAGS := -std=gnu11 -O1 -g $(WARNINGS) -Ihv -Iboot/efi -Iarch/x86 \
@@ -131,7 +133,7 @@ IMAGE_FILES := $(BUILD)/BOOTX64.EFI $(BUILD)/hv.elf $(GUESTS)
 
 .PHONY: all deps linux iso usb run test unit fuzz bench clean help FORCE
 
-all: $(BUILD)/BOOTX64.EFI $(BUILD)/hv.elf $(BUILD)/hvcfg $(BUILD)/acpitables $(GUESTS)
+all: $(BUILD)/BOOTX64.EFI $(BUILD)/hv.elf $(BUILD)/hvcfg $(BUILD)/acpitables $(GUESTS) $(E2E_KERNELS)
 
 help:
 	@echo "make          build the loader, hv.elf and the hvcfg and acpitables tools into $(BUILD)/"
@@ -198,6 +200,16 @@ $(BUILD)/platform.elf: $(PLATFORM_OBJS) guests/platform/platform.ld
 	$(LD) -static -no-pie -z max-page-size=4096 -z noexecstack -T guests/platform/platform.ld \
 		-o $@.64 $(PLATFORM_OBJS)
 	$(OBJCOPY) -O elf32-i386 --strip-debug $@.64 $@
+
+$(BUILD)/mb_hello.elf: tests/e2e/mb_hello.asm
+	@mkdir -p $(BUILD)/e2e
+	$(NASM) -f elf32 -Werror $< -o $(BUILD)/e2e/mb_hello.o
+	$(LD) -m elf_i386 -static -z max-page-size=4096 -z noexecstack -Ttext=0x100000 -e start \
+		-o $@ $(BUILD)/e2e/mb_hello.o
+
+$(BUILD)/mb_hello.bin: tests/e2e/mb_hello.asm
+	@mkdir -p $(dir $@)
+	$(NASM) -f bin -DAOUT -Werror $< -o $@
 
 $(BUILD)/hvcfg: tools/hvcfg/hvcfg.c $(CONFIG_SRCS) hv/kernel.c hv/bzimage.c hv/multiboot.c boot/efi/elf_load.c \
                 arch/x86/guest_boot.c

@@ -131,8 +131,8 @@ static const char *check_in_ram(struct multiboot_kernel *k, uint64_t start, uint
 				const char *what)
 {
 	if (start < MULTIBOOT_KERNEL_MIN)
-		return refuse(k->why, "%s at 0x%llx lies below 1 MiB, the PC's BIOS area: Multiboot kernels load "
-			      "from 1 MiB up", what, (unsigned long long)start);
+		return refuse(k->why, "%s at 0x%llx lies below 1 MiB (the PC's conventional memory and BIOS): "
+			      "Multiboot kernels load from 1 MiB up", what, (unsigned long long)start);
 	if (end > low_ram)
 		return refuse(k->why, "%s (0x%llx-0x%llx) does not fit in the partition's RAM from 1 MiB to 0x%llx",
 			      what, (unsigned long long)start, (unsigned long long)end, (unsigned long long)low_ram);
@@ -196,7 +196,24 @@ static uint64_t phdr_at(const uint8_t *file, unsigned i)
 	return le32(file + offsetof(Elf32_Ehdr, e_phoff)) + (uint64_t)i * sizeof(Elf32_Phdr);
 }
 
-/* Program header i, if it is a loadable segment with memory; the caller checked the table lies in the file. */
+static unsigned phnum(const uint8_t *file)
+{
+	return le16(file + offsetof(Elf32_Ehdr, e_phnum));
+}
+
+/*
+ * A segment of nothing but the file's ELF and program headers below 1 MiB,
+ * as `ld -Ttext=0x100000` puts one in the page below the text. QEMU loads
+ * it into its BIOS area; nothing reads it, and a partition's ACPI tables
+ * are there (0xE0000-0xFFFFF): it is left out.
+ */
+static int headers_below_1mib(const uint8_t *file, const struct segment *s)
+{
+	return s->offset == 0 && s->filesz == s->memsz && s->filesz <= phdr_at(file, phnum(file)) &&
+	       s->paddr + s->memsz <= MULTIBOOT_KERNEL_MIN;
+}
+
+/* Program header i, if it is a segment to load (with memory); the caller checked the table lies in the file. */
 static int loadable(const uint8_t *file, unsigned i, struct segment *s)
 {
 	const uint8_t *ph = file + phdr_at(file, i);
@@ -204,12 +221,7 @@ static int loadable(const uint8_t *file, unsigned i, struct segment *s)
 	*s = (struct segment){ le32(ph + offsetof(Elf32_Phdr, p_offset)), le32(ph + offsetof(Elf32_Phdr, p_filesz)),
 			       le32(ph + offsetof(Elf32_Phdr, p_vaddr)), le32(ph + offsetof(Elf32_Phdr, p_paddr)),
 			       le32(ph + offsetof(Elf32_Phdr, p_memsz)) };
-	return le32(ph + offsetof(Elf32_Phdr, p_type)) == PT_LOAD && s->memsz;
-}
-
-static unsigned phnum(const uint8_t *file)
-{
-	return le16(file + offsetof(Elf32_Ehdr, e_phnum));
+	return le32(ph + offsetof(Elf32_Phdr, p_type)) == PT_LOAD && s->memsz && !headers_below_1mib(file, s);
 }
 
 static const char *check_elf_header(const uint8_t *file, uint64_t size, struct multiboot_kernel *k)

@@ -62,8 +62,9 @@ const char *multiboot_near_miss(const uint8_t *file, uint64_t size, char *why);
 /*
  * Checks a Multiboot kernel: the flags it requires, then the a.out
  * kludge's addresses or its ELF32 executable's loadable segments, inside
- * the file and inside the partition's RAM from 1 MiB to low_ram. NULL
- * with k filled, or the reason (in k->why).
+ * the file and inside the partition's RAM from 1 MiB to low_ram (a segment
+ * of the file's headers alone below 1 MiB, as `ld -Ttext` makes one, is
+ * left out). NULL with k filled, or the reason (in k->why).
  */
 const char *multiboot_check(const uint8_t *file, uint64_t size, uint64_t low_ram, struct multiboot_kernel *k);
 
@@ -97,7 +98,7 @@ struct multiboot_layout {
 /*
  * Places the modules, the strings and the information structure above a
  * kernel multiboot_check accepted, in the RAM range of b->map the kernel
- * starts in. NULL with l filled, or the reason (in l->why).
+ * lies in. NULL with l filled, or the reason (in l->why).
  */
 const char *multiboot_place(const struct multiboot_kernel *k, const struct multiboot_boot *b,
 			    struct multiboot_layout *l);

@@ -31,7 +31,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		multiboot_near_miss(data, size, why);
 		return 0;
 	}
-	/* Accepted: everything it writes must lie in [k.start, l.end), inside the partition's 4 MiB. */
+	/* Accepted: everything it writes lies in [k.start, l.end), inside the partition's 4 MiB. */
 	if (!multiboot_load(ram, data, &k, &b, &l, &boot) &&
 	    (l.end > LOW_RAM || k.start < 0x100000 || boot.rip < k.start || boot.rip >= k.end))
 		abort();

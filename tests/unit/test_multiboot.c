@@ -346,6 +346,30 @@ static void elf32_kernel_loads_at_physical_addresses(void **state)
 	assert_untouched(layout.end, RAM_BYTES);
 }
 
+/* ld -Ttext=0x100000 puts the ELF headers in a segment of their own below 1 MiB: left out, as nothing reads it. */
+static void elf32_headers_segment_below_1_mib(void **state)
+{
+	struct multiboot_boot b = boot_for(16 * MIB);
+	const uint32_t headers = sizeof(Elf32_Ehdr) + 3 * sizeof(Elf32_Phdr);
+
+	(void)state;
+	elf_kernel();
+	*ph32(1) = (Elf32_Phdr){ .p_type = PT_LOAD, .p_vaddr = 0xc00ff000, .p_paddr = 0xff000, .p_filesz = headers,
+				 .p_memsz = headers };
+	assert_null(load(16 * MIB, &b));
+	assert_int_equal(k.start, 0x200000);
+	assert_memory_equal(ram + 0x200000, file + 0x1000, 0x1000);
+	assert_boot_state(0x200010);
+	assert_modules_and_strings(0x206000);
+	assert_untouched(0, 0x200000); /* the ACPI tables' area below 1 MiB included */
+	/* Anything more below 1 MiB is refused. */
+	ph32(1)->p_filesz = ph32(1)->p_memsz = headers + 1;
+	expect_refused(16 * MIB, "ELF32 segment 1 at 0xff000 lies below 1 MiB");
+	ph32(1)->p_filesz = headers;
+	ph32(1)->p_paddr = 0xfff80; /* running into 1 MiB */
+	expect_refused(16 * MIB, "ELF32 segment 1 at 0xfff80 lies below 1 MiB");
+}
+
 /* A partition above 3 GiB: low RAM stops at the hole, the rest is at 4 GiB; mem_upper stops at the hole. */
 static void info_of_a_partition_above_3_gib(void **state)
 {
@@ -611,6 +635,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(aout_kernel_loads, setup, teardown),
 		cmocka_unit_test_setup_teardown(aout_kernel_without_load_end_takes_the_rest_of_the_file, setup, teardown),
 		cmocka_unit_test_setup_teardown(elf32_kernel_loads_at_physical_addresses, setup, teardown),
+		cmocka_unit_test_setup_teardown(elf32_headers_segment_below_1_mib, setup, teardown),
 		cmocka_unit_test_setup_teardown(info_of_a_partition_above_3_gib, setup, teardown),
 		cmocka_unit_test_setup_teardown(info_of_a_partition_of_exactly_3_gib, setup, teardown),
 		cmocka_unit_test(header_search),
