@@ -144,13 +144,16 @@ static const char *check_in_ram(struct multiboot_kernel *k, uint64_t start, uint
 static const char *check_aout(const uint8_t *file, uint64_t size, uint64_t low_ram, struct multiboot_kernel *k)
 {
 	const uint8_t *h = file + k->header;
-	uint64_t header_addr = le32(h + HDR_HEADER_ADDR), load = le32(h + HDR_LOAD_ADDR);
-	uint64_t load_end = le32(h + HDR_LOAD_END_ADDR), bss_end = le32(h + HDR_BSS_END_ADDR);
-	uint64_t entry = le32(h + HDR_ENTRY_ADDR), end;
+	uint64_t header_addr, load, load_end, bss_end, entry, end;
 
 	if (k->header + HDR_AOUT_SIZE > size || k->header + HDR_AOUT_SIZE > MULTIBOOT_SEARCH)
 		return refuse(k->why, "its Multiboot header's a.out kludge addresses run past %s",
 			      k->header + HDR_AOUT_SIZE > size ? "the end of the file" : "the first 8 KiB");
+	header_addr = le32(h + HDR_HEADER_ADDR);
+	load = le32(h + HDR_LOAD_ADDR);
+	load_end = le32(h + HDR_LOAD_END_ADDR);
+	bss_end = le32(h + HDR_BSS_END_ADDR);
+	entry = le32(h + HDR_ENTRY_ADDR);
 	if (header_addr < load)
 		return refuse(k->why, "a.out kludge: load_addr 0x%llx lies above header_addr 0x%llx",
 			      (unsigned long long)load, (unsigned long long)header_addr);

@@ -117,9 +117,17 @@ static void elf_kernel(void)
 	put_header(0x1000, 0x3, 0);
 }
 
+/* On an exact-size copy of the file: a read past its end is AddressSanitizer's to catch. */
 static const char *check(uint64_t low_ram)
 {
-	return multiboot_check(file, file_size, low_ram, &k);
+	uint8_t *exact = malloc(file_size);
+	const char *why;
+
+	assert_non_null(exact);
+	memcpy(exact, file, file_size);
+	why = multiboot_check(exact, file_size, low_ram, &k);
+	free(exact);
+	return why;
 }
 
 static void expect_refused(uint64_t low_ram, const char *fragment)
