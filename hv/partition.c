@@ -83,9 +83,9 @@ static const char *load_multiboot(struct partition *p, const uint8_t *file, stru
 	}
 	if (multiboot_load(mm_ptr(p->ram_pa), file, &p->kernel.mb, &b, l, boot))
 		return l->why;
-	log_info("partition %s: Multiboot kernel (%s) at 0x%x-0x%x, %u modules, information at 0x%x", cfg->name,
+	log_info("partition %s: Multiboot kernel (%s) at 0x%x-0x%x, %u module%s, information at 0x%x", cfg->name,
 		 p->kernel.mb.aout ? "a.out kludge" : "ELF32", p->kernel.mb.start, p->kernel.mb.end, b.nmodules,
-		 l->info);
+		 b.nmodules == 1 ? "" : "s", l->info);
 	return 0;
 }
 

@@ -11,6 +11,7 @@
 ;   MB mmap N entries
 ;   MB mmap BASE LENGTH TYPE (16 hex digits each, the type in decimal)
 ;   MB loader 'NAME'
+;   MB fw_cfg cpus N ram_mib M (QEMU's fw_cfg at 0x510), or MB fw_cfg none
 ;   MB exit V
 ;
 ; then writes V (from "exit=V" in its command line, else 0) to QEMU's
@@ -32,6 +33,10 @@ INFO_LOADER	equ 1 << 9
 COM1		equ 0x3f8
 LSR_THRE	equ 0x20
 EXIT_PORT	equ 0xf4
+FW_CFG_PORT	equ 0x510		; the selector; the data port follows it
+FW_CFG_SIGNATURE equ 0x00
+FW_CFG_RAM_SIZE	equ 0x03
+FW_CFG_NB_CPUS	equ 0x05
 CONTENTS_MAX	equ 48
 
 %ifdef AOUT
@@ -64,6 +69,7 @@ start:
 	call print_memory
 	call print_mmap
 	call print_loader
+	call print_fw_cfg
 	mov esi, s_exit
 	call puts
 	mov eax, [exit_value]
@@ -239,6 +245,53 @@ print_loader:
 .done:
 	ret
 
+print_fw_cfg:
+	mov esi, s_fw_cfg
+	call puts
+	mov ax, FW_CFG_SIGNATURE
+	mov ecx, 4
+	call fw_cfg_read
+	cmp dword [fw_value], 'QEMU'
+	jne .none
+	mov esi, s_cpus
+	call puts
+	mov ax, FW_CFG_NB_CPUS
+	mov ecx, 2
+	call fw_cfg_read
+	mov eax, [fw_value]
+	call put_dec
+	mov esi, s_ram_mib
+	call puts
+	mov ax, FW_CFG_RAM_SIZE
+	mov ecx, 8
+	call fw_cfg_read
+	mov eax, [fw_value]
+	mov edx, [fw_value + 4]
+	shrd eax, edx, 20
+	call put_dec
+	call newline
+	ret
+.none:
+	mov esi, s_none
+	call puts
+	ret
+
+; The first ECX bytes (1 to 8) of fw_cfg item AX, little-endian, into fw_value.
+fw_cfg_read:
+	pushad
+	mov dx, FW_CFG_PORT
+	out dx, ax
+	inc dx
+	mov dword [fw_value], 0
+	mov dword [fw_value + 4], 0
+	mov edi, fw_value
+.byte:
+	in al, dx
+	stosb
+	loop .byte
+	popad
+	ret
+
 ; "exit=DIGITS" at the start of the string at ESI or after a space: its value into exit_value.
 find_exit:
 	mov edi, esi
@@ -378,6 +431,10 @@ s_mmap:		db "MB mmap ", 0
 s_entries:	db " entries", 10, 0
 s_loader:	db "MB loader '", 0
 s_exit:		db "MB exit ", 0
+s_fw_cfg:	db "MB fw_cfg ", 0
+s_cpus:		db "cpus ", 0
+s_ram_mib:	db " ram_mib ", 0
+s_none:		db "none", 10, 0
 s_0x:		db "0x", 0
 hex_digits:	db "0123456789abcdef"
 image_end:
@@ -387,6 +444,7 @@ alignb 16
 info:		resd 1
 magic:		resd 1
 exit_value:	resd 1
+fw_value:	resq 1
 stack:		resb 4096
 stack_top:
 bss_end:
