@@ -21,11 +21,11 @@ HV_CFLAGS := -std=gnu11 -O2 -g $(WARNINGS) -ffreestanding -fpie -fvisibility=hid
 HV_LDFLAGS := -static -pie --no-dynamic-linker -z text -z max-page-size=4096 \
               -z noexecstack -T arch/x86/hv.ld
 
-HV_SRCS := hv/main.c hv/config.c hv/kernel.c hv/bzimage.c hv/console.c hv/line_edit.c hv/log.c hv/pmem.c hv/mm.c hv/partition.c \
+HV_SRCS := hv/main.c hv/config.c hv/kernel.c hv/bzimage.c hv/multiboot.c hv/console.c hv/line_edit.c hv/log.c hv/pmem.c hv/mm.c hv/partition.c \
            hv/lifecycle.c hv/ratelimit.c hv/sched.c hv/scheduler.c arch/x86/lapic.c \
            hv/exits.c hv/vcpu_irq.c hv/vdev/bus.c hv/vdev/irq.c hv/vdev/uart.c hv/vdev/vlapic.c hv/vdev/ioapic.c \
            hv/vdev/pci.c hv/vdev/pci_testdev.c hv/vdev/aml.c hv/vdev/acpi_tables.c hv/vdev/acpi_pm.c hv/vdev/reset.c \
-           hv/vdev/kbc.c hv/vdev/pic.c hv/vdev/pit.c hv/vdev/rtc.c \
+           hv/vdev/kbc.c hv/vdev/pic.c hv/vdev/pit.c hv/vdev/rtc.c hv/vdev/fw_cfg.c hv/vdev/debug_exit.c \
            hv/walltime.c hv/lib/fmt.c hv/lib/str.c hv/lib/mem.c hv/lib/date.c hv/lib/mc146818.c \
            arch/x86/cpu.c arch/x86/cpuinfo.c arch/x86/desc.c arch/x86/exceptions.c \
            arch/x86/paging.c arch/x86/gpt.c arch/x86/space.c arch/x86/tag_pool.c arch/x86/decode.c arch/x86/mmio_emul.c \
@@ -55,7 +55,8 @@ UNIT_TESTS := test_config test_pmem test_log test_elf_load test_console test_gpt
               test_vmx_controls test_sched test_vuart test_lifecycle test_control_regs test_guest_walk \
               test_tsc_rate test_tag_pool test_ratelimit test_line_edit test_bus test_mmio_emul test_pci \
               test_aml test_acpi_tables test_acpi_pm test_reset \
-              test_vlapic test_ioapic test_bzimage test_walltime test_pic test_pit test_rtc
+              test_vlapic test_ioapic test_bzimage test_walltime test_pic test_pit test_rtc test_multiboot \
+              test_fw_cfg test_debug_exit
 UNIT_BINS  := $(UNIT_TESTS:%=$(BUILD)/host/%)
 
 test_config_SRCS   := tests/unit/test_config.c $(CONFIG_SRCS)
@@ -93,6 +94,10 @@ test_walltime_CFLAGS := -Idrivers
 test_pic_SRCS      := tests/unit/test_pic.c hv/vdev/pic.c
 test_pit_SRCS      := tests/unit/test_pit.c hv/vdev/pit.c
 test_rtc_SRCS      := tests/unit/test_rtc.c hv/vdev/rtc.c hv/walltime.c hv/lib/date.c hv/lib/mc146818.c
+test_multiboot_SRCS := tests/unit/test_multiboot.c hv/multiboot.c hv/kernel.c hv/bzimage.c boot/efi/elf_load.c \
+                       arch/x86/guest_boot.c hv/lib/fmt.c hv/lib/str.c
+test_fw_cfg_SRCS   := tests/unit/test_fw_cfg.c hv/vdev/fw_cfg.c
+test_debug_exit_SRCS := tests/unit/test_debug_exit.c hv/vdev/debug_exit.c
 
 # ---- guests: freestanding, linked where they run
 GUEST_CFLAGS := -std=gnu11 -O2 -g $(WARNINGS) -ffreestanding -fno-pie -mno-red-zone \
@@ -103,11 +108,13 @@ PLATFORM_OBJS := $(addprefix $(BUILD)/guests/,platform/entry.o platform/main.o p
                  platform/lapic.o platform/smp.o platform/irq.o platform/pci.o platform/fwcfg.o platform/mmio.o \
                  hv/lib/fmt.o hv/lib/str.o hv/lib/mem.o)
 GUESTS := $(BUILD)/selftest.elf $(BUILD)/platform.elf
+# Multiboot test kernels for the end-to-end tests: the same source as ELF32 and with the a.out kludge.
+E2E_KERNELS := $(BUILD)/mb_hello.elf $(BUILD)/mb_hello.bin
 
 # ---- fuzz targets (libFuzzer): the parsers of untrusted input
 FUZZ_CFLAGS := -std=gnu11 -O1 -g $(WARNINGS) -Ihv -Iboot/efi -Iarch/x86 \
                -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all
-FUZZERS := fuzz_decode fuzz_config fuzz_elf fuzz_walk fuzz_line_edit fuzz_mmio fuzz_pci fuzz_bzimage
+FUZZERS := fuzz_decode fuzz_config fuzz_elf fuzz_walk fuzz_line_edit fuzz_mmio fuzz_pci fuzz_bzimage fuzz_multiboot
 FUZZ_BINS := $(FUZZERS:%=$(BUILD)/fuzz/%)
 fuzz_decode_SRCS := tests/fuzz/fuzz_decode.c arch/x86/decode.c
 fuzz_config_SRCS := tests/fuzz/fuzz_config.c $(CONFIG_SRCS)
@@ -118,6 +125,7 @@ fuzz_mmio_SRCS   := tests/fuzz/fuzz_mmio.c arch/x86/mmio_emul.c arch/x86/decode.
 fuzz_pci_SRCS    := tests/fuzz/fuzz_pci.c hv/vdev/pci.c hv/vdev/pci_testdev.c hv/vdev/bus.c hv/vdev/irq.c hv/log.c \
                     hv/lib/fmt.c hv/lib/str.c
 fuzz_bzimage_SRCS := tests/fuzz/fuzz_bzimage.c hv/bzimage.c hv/lib/fmt.c
+fuzz_multiboot_SRCS := tests/fuzz/fuzz_multiboot.c hv/multiboot.c hv/lib/fmt.c hv/lib/str.c
 FUZZ_SECONDS ?= 60
 
 GUEST_CFG ?= guests/hv.cfg
@@ -125,7 +133,7 @@ IMAGE_FILES := $(BUILD)/BOOTX64.EFI $(BUILD)/hv.elf $(GUESTS)
 
 .PHONY: all deps linux iso usb run test unit fuzz bench clean help FORCE
 
-all: $(BUILD)/BOOTX64.EFI $(BUILD)/hv.elf $(BUILD)/hvcfg $(BUILD)/acpitables $(GUESTS)
+all: $(BUILD)/BOOTX64.EFI $(BUILD)/hv.elf $(BUILD)/hvcfg $(BUILD)/acpitables $(GUESTS) $(E2E_KERNELS)
 
 help:
 	@echo "make          build the loader, hv.elf and the hvcfg and acpitables tools into $(BUILD)/"
@@ -193,9 +201,20 @@ $(BUILD)/platform.elf: $(PLATFORM_OBJS) guests/platform/platform.ld
 		-o $@.64 $(PLATFORM_OBJS)
 	$(OBJCOPY) -O elf32-i386 --strip-debug $@.64 $@
 
-$(BUILD)/hvcfg: tools/hvcfg/hvcfg.c $(CONFIG_SRCS) hv/kernel.c hv/bzimage.c boot/efi/elf_load.c
+$(BUILD)/mb_hello.elf: tests/e2e/mb_hello.asm
+	@mkdir -p $(BUILD)/e2e
+	$(NASM) -f elf32 -Werror $< -o $(BUILD)/e2e/mb_hello.o
+	$(LD) -m elf_i386 -static -z max-page-size=4096 -z noexecstack -Ttext=0x100000 -e start \
+		-o $@ $(BUILD)/e2e/mb_hello.o
+
+$(BUILD)/mb_hello.bin: tests/e2e/mb_hello.asm
 	@mkdir -p $(dir $@)
-	$(CC) -std=gnu11 -O2 $(WARNINGS) -Ihv -Iboot/efi -o $@ $^
+	$(NASM) -f bin -DAOUT -Werror $< -o $@
+
+$(BUILD)/hvcfg: tools/hvcfg/hvcfg.c $(CONFIG_SRCS) hv/kernel.c hv/bzimage.c hv/multiboot.c boot/efi/elf_load.c \
+                arch/x86/guest_boot.c
+	@mkdir -p $(dir $@)
+	$(CC) -std=gnu11 -O2 $(WARNINGS) -Ihv -Iboot/efi -Iarch/x86 -o $@ $^
 
 $(BUILD)/acpitables: tools/acpitables/acpitables.c hv/vdev/acpi_tables.c hv/vdev/aml.c
 	@mkdir -p $(dir $@)

@@ -14,6 +14,8 @@
 
 #include <stdint.h>
 
+#include "e820.h"
+
 /* boot_params, the "zero page": one page, given to the kernel in RSI. */
 #define BOOT_PARAMS_SIZE 4096
 
@@ -22,13 +24,6 @@
 
 /* boot_params' e820 table: 128 entries of 20 bytes at 0x2d0 (zero-page.rst). */
 #define E820_MAX 128
-enum e820_type { E820_RAM = 1, E820_RESERVED = 2, E820_ACPI = 3, E820_NVS = 4 };
-
-struct e820_entry {
-	uint64_t addr;
-	uint64_t size;
-	uint32_t type; /* enum e820_type */
-};
 
 #define BZIMAGE_WHY_MAX 160
 

@@ -465,6 +465,38 @@ static void set_cmdline(struct parser *ps, struct text v, uint32_t index)
 		error(ps, "cmdline longer than %d bytes", CFG_CMDLINE_MAX - 1);
 }
 
+/* "FILE [ARGS]": the file is read from the boot medium, the whole text is the module's string. */
+static void set_module(struct parser *ps, struct text v, uint32_t index)
+{
+	struct cfg_module *m = &ps->part->modules[ps->part->nmodules];
+	struct text file = v;
+	size_t i;
+
+	(void)index;
+	if (ps->part->nmodules == CFG_MODULES_MAX) {
+		error(ps, "more than %d modules", CFG_MODULES_MAX);
+		return;
+	}
+	for (i = 0; i < v.n && !is_space(v.p[i]); i++)
+		;
+	file.n = i;
+	if (copy_name(ps, "module", file, m->file, sizeof(m->file)))
+		return;
+	if (copy_unescaped(m->string, sizeof(m->string), v)) {
+		error(ps, "module '%s': its file name and arguments are longer than %d bytes", m->file,
+		      CFG_MODULE_STRING_MAX - 1);
+		return;
+	}
+	m->line = ps->line;
+	ps->part->nmodules++;
+}
+
+static void set_test_devices(struct parser *ps, struct text v, uint32_t index)
+{
+	(void)index;
+	set_flag(ps, "test_devices", v, &ps->part->test_devices);
+}
+
 static int is_guid(struct text t)
 {
 	size_t i;
@@ -538,6 +570,8 @@ static const struct key keys[] = {
 	{ "initrd", SEC_PARTITION, 0, set_initrd },
 	{ "cmdline", SEC_PARTITION, 0, set_cmdline },
 	{ "disk", SEC_PARTITION, 1, set_disk },
+	{ "module", SEC_PARTITION, 1, set_module },
+	{ "test_devices", SEC_PARTITION, 0, set_test_devices },
 };
 
 /* The bit of the key in keys_seen and keys_refused. */
@@ -553,7 +587,7 @@ static uint32_t key_bit(const char *name)
 
 void cfg_each_file(const struct hv_config *cfg, cfg_file_fn *fn, void *ctx)
 {
-	uint32_t p, d;
+	uint32_t p, d, m;
 
 	for (p = 0; p < cfg->npartitions; p++) {
 		const struct cfg_partition *part = &cfg->partitions[p];
@@ -563,6 +597,8 @@ void cfg_each_file(const struct hv_config *cfg, cfg_file_fn *fn, void *ctx)
 		for (d = 0; d < part->ndisks; d++)
 			if (part->disks[d].kind == DISK_RAMDISK)
 				fn(ctx, part, "ramdisk", part->disks[d].source, part->disks[d].line);
+		for (m = 0; m < part->nmodules; m++)
+			fn(ctx, part, "module", part->modules[m].file, part->modules[m].line);
 	}
 }
 

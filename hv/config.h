@@ -14,14 +14,16 @@
 #define CFG_PARTITIONS_MAX 16
 #define CFG_VCPUS_MAX 64   /* also the number of host CPUs a CPU set can name */
 #define CFG_DISKS_MAX 8
+#define CFG_MODULES_MAX 8  /* Multiboot modules of a partition */
 #define CFG_NAME_MAX 32
 #define CFG_FILE_MAX 64    /* a file name on the boot medium, with its NUL */
 #define CFG_CMDLINE_MAX 2048 /* with its NUL */
 #define CFG_LINE_MAX 4096    /* the longest cmdline fits with its key, spacing and a comment */
-/* Files a config can name: each partition's kernel, initrd and ramdisk disks. */
-#define CFG_FILES_MAX (CFG_PARTITIONS_MAX * (2 + CFG_DISKS_MAX))
+#define CFG_MODULE_STRING_MAX 256 /* a module's FILE ARGS, with its NUL */
+/* Files a config can name: each partition's kernel, initrd, ramdisk disks and modules. */
+#define CFG_FILES_MAX (CFG_PARTITIONS_MAX * (2 + CFG_DISKS_MAX + CFG_MODULES_MAX))
 #define CFG_ERRORS_MAX 16
-#define CFG_ERROR_TEXT 120
+#define CFG_ERROR_TEXT 200 /* a kernel's name and the reason it is refused */
 #define CFG_SHARE_DEFAULT 100
 #define CFG_SHARE_MAX 10000
 #define CFG_MEMORY_ALIGN (2ull << 20)
@@ -50,6 +52,13 @@ struct cfg_disk {
 	uint32_t line;
 };
 
+/* A Multiboot module: a file, and the string its kernel is told with it. */
+struct cfg_module {
+	char file[CFG_FILE_MAX];
+	char string[CFG_MODULE_STRING_MAX]; /* FILE ARGS as written, as QEMU's -initrd and GRUB pass it */
+	uint32_t line;
+};
+
 struct cfg_partition {
 	char name[CFG_NAME_MAX];
 	uint32_t line;          /* of its [partition NAME] header */
@@ -59,13 +68,16 @@ struct cfg_partition {
 	uint32_t share;
 	int exclusive;          /* vCPU i owns the i-th CPU of its mask alone */
 	int autostart;
-	int test_devices;       /* the devices of test kernels: the PCI test device (vdev/pci_testdev.h) */
+	int test_devices;       /* the devices of test kernels: the PCI test device (vdev/pci_testdev.h),
+	                           QEMU's debug-exit port and fw_cfg */
 	char kernel[CFG_FILE_MAX];
 	char initrd[CFG_FILE_MAX];
 	uint32_t kernel_line, initrd_line;
 	char cmdline[CFG_CMDLINE_MAX];
 	uint32_t ndisks;
 	struct cfg_disk disks[CFG_DISKS_MAX];
+	uint32_t nmodules;
+	struct cfg_module modules[CFG_MODULES_MAX];
 };
 
 struct hv_config {
@@ -91,7 +103,7 @@ struct cfg_errors {
  */
 uint32_t cfg_parse(const char *text, size_t len, struct hv_config *cfg, struct cfg_errors *errs);
 
-/* Calls fn for each file a partition names: its kernel, initrd and ramdisk disks. */
+/* Calls fn for each file a partition names: its kernel, initrd, ramdisk disks and modules. */
 typedef void cfg_file_fn(void *ctx, const struct cfg_partition *p, const char *key, const char *name,
 			 uint32_t line);
 void cfg_each_file(const struct hv_config *cfg, cfg_file_fn *fn, void *ctx);

@@ -15,6 +15,7 @@
 #include "vcpu_irq.h"
 #include "vdev/acpi_tables.h"
 #include "vdev/clock.h"
+#include "vdev/debug_exit.h"
 #include "vdev/kbc.h"
 #include "vdev/platform.h"
 #include "walltime.h"
@@ -63,7 +64,35 @@ static const char *load_bzimage(struct partition *p, const uint8_t *file, uint64
 	return 0;
 }
 
-/* The kernel placed and vCPU 0's boot state written: an ELF executable at its link address, a bzImage where it fits. */
+/* A Multiboot kernel, its modules above it, then its command line and information; NULL or why not. */
+static const char *load_multiboot(struct partition *p, const uint8_t *file, struct vcpu_boot *boot)
+{
+	const struct cfg_partition *cfg = p->cfg;
+	struct multiboot_layout *l = &p->kernel.mb_layout;
+	struct e820_entry map[GUEST_E820_MAX];
+	struct multiboot_boot b;
+	unsigned i;
+
+	kernel_multiboot_boot(cfg, map, guest_boot_e820(p->ram_size, map), &b);
+	for (i = 0; i < b.nmodules; i++) {
+		const struct boot_module *m = boot_module_find(p->bi, cfg->modules[i].file);
+		if (!m)
+			return "a module is not on the boot medium";
+		b.modules[i].data = (const uint8_t *)(uintptr_t)m->base;
+		b.modules[i].size = m->size;
+	}
+	if (multiboot_load(mm_ptr(p->ram_pa), file, &p->kernel.mb, &b, l, boot))
+		return l->why;
+	log_info("partition %s: Multiboot kernel (%s) at 0x%x-0x%x, %u module%s, information at 0x%x", cfg->name,
+		 p->kernel.mb.aout ? "a.out kludge" : "ELF32", p->kernel.mb.start, p->kernel.mb.end, b.nmodules,
+		 b.nmodules == 1 ? "" : "s", l->info);
+	return 0;
+}
+
+/*
+ * The kernel placed and vCPU 0's boot state written: an ELF executable at its link address, a bzImage where
+ * it fits, a Multiboot kernel where its header says.
+ */
 static const char *load_kernel(struct partition *p, const struct boot_module *m, uint64_t rsdp,
 			       struct vcpu_boot *boot)
 {
@@ -72,8 +101,14 @@ static const char *load_kernel(struct partition *p, const struct boot_module *m,
 	uint8_t *ram = mm_ptr(p->ram_pa);
 	const char *why = kernel_check(file, m->size, platform_low_ram(p->ram_size), k);
 
-	if (why || k->format == KERNEL_BZIMAGE)
-		return why ? why : load_bzimage(p, file, rsdp, boot);
+	if (!why)
+		why = kernel_check_config(k, p->cfg);
+	if (why)
+		return why;
+	if (k->format == KERNEL_BZIMAGE)
+		return load_bzimage(p, file, rsdp, boot);
+	if (k->format == KERNEL_MULTIBOOT)
+		return load_multiboot(p, file, boot);
 	why = elf_place(file, &k->elf, ram + k->elf.base);
 	if (!why && guest_boot_setup(ram, p->ram_size, p->cfg->cmdline, k->elf.base + k->elf.entry, rsdp, boot))
 		why = "no room for the boot structures";
@@ -105,9 +140,21 @@ static const char *attach_pci(struct partition *p)
 	return why ? why : vpci_start(&p->pci);
 }
 
+/* What QEMU's test kernels use: its debug-exit port and fw_cfg; NULL or why not. */
+static const char *attach_test_devices(struct partition *p)
+{
+	fw_cfg_init(&p->fw_cfg, p->ram_size, (uint16_t)p->cfg->vcpus);
+	if (vdev_claim_ports(p, PLATFORM_FW_CFG_PORT, FW_CFG_PORTS, &fw_cfg_ops, &p->fw_cfg) ||
+	    vdev_claim_ports(p, PLATFORM_DEBUG_EXIT_PORT, DEBUG_EXIT_PORTS, &debug_exit_ops, p))
+		return p->bus.refused;
+	return 0;
+}
+
 /* Its devices, afresh, their ranges claimed on an emptied bus; NULL or why not. */
 static const char *attach_devices(struct partition *p)
 {
+	const char *why;
+
 	vdev_bus_init(&p->bus);
 	vuart_init(&p->uart, p, p->cfg->name);
 	vioapic_reset(&p->ioapic, platform_ioapic_id(p->cfg->vcpus));
@@ -132,7 +179,8 @@ static const char *attach_devices(struct partition *p)
 	if (vdev_add_timer(p, acpi_pm_poll, p) || vdev_add_timer(p, vpit_timer, p) ||
 	    vdev_add_timer(p, vrtc_timer, p))
 		return "its device timers do not fit in the table";
-	return attach_pci(p);
+	why = p->cfg->test_devices ? attach_test_devices(p) : 0;
+	return why ? why : attach_pci(p);
 }
 
 /* The ACPI tables, where a guest looks for them (below 1 MiB: always RAM); the RSDP's address, 0 if none. */

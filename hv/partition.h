@@ -19,6 +19,7 @@
 #include "vcpu.h"
 #include "vdev/acpi_pm.h"
 #include "vdev/bus.h"
+#include "vdev/fw_cfg.h"
 #include "vdev/ioapic.h"
 #include "vdev/pci.h"
 #include "vdev/pci_testdev.h"
@@ -52,6 +53,7 @@ struct partition {
 	struct vpic pic;
 	struct vpit pit;
 	struct vrtc rtc;
+	struct fw_cfg fw_cfg;          /* with test_devices = yes */
 	volatile enum part_state state;
 	int restart;                   /* start again once stopped */
 	unsigned cpu;                  /* where vCPU 0 runs or ran */

@@ -36,7 +36,8 @@ int guest_boot_setup(uint8_t *ram, uint64_t ram_size, const char *cmdline, uint6
 /*
  * The e820 map of a partition with ram_size bytes (vdev/platform.h's
  * layout) into map (GUEST_E820_MAX entries); returns how many. Every
- * kernel's boot_params gets it, whatever the kernel's format.
+ * kernel gets it, whatever its format: in boot_params, or as Multiboot's
+ * mmap.
  */
 unsigned guest_boot_e820(uint64_t ram_size, struct e820_entry *map);
 

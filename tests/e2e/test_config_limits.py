@@ -8,7 +8,8 @@ import harness
 
 PARTITIONS = 16   # CFG_PARTITIONS_MAX
 RAMDISKS = 8      # CFG_DISKS_MAX
-FILES = PARTITIONS * (2 + RAMDISKS)  # CFG_FILES_MAX: kernel, initrd, ramdisks
+MODULES = 8       # CFG_MODULES_MAX
+FILES = PARTITIONS * (2 + RAMDISKS + MODULES)  # CFG_FILES_MAX: kernel, initrd, ramdisks, modules
 
 
 def limit_config(workdir):
@@ -20,8 +21,12 @@ def limit_config(workdir):
         shutil.copy(os.path.join(harness.BUILD, "selftest.elf"), kernel)
         paths.append(kernel)
         text += f"\n[partition p{p}]\nmemory = 16M\nkernel = k{p}.elf\ninitrd = i{p}.img\nautostart = no\n"
-        names = [f"i{p}.img"] + [f"r{p}-{d}.img" for d in range(RAMDISKS)]
-        text += "".join(f"disk = ramdisk:{n}\n" for n in names[1:])
+        ramdisks = [f"r{p}-{d}.img" for d in range(RAMDISKS)]
+        modules = [f"m{p}-{m}.img" for m in range(MODULES)]
+        text += "".join(f"disk = ramdisk:{n}\n" for n in ramdisks)
+        # Modules are a Multiboot kernel's: never started here, they are only read and counted.
+        text += "".join(f"module = {n} arg\n" for n in modules)
+        names = [f"i{p}.img"] + ramdisks + modules
         for name in names:
             path = os.path.join(workdir, name)
             with open(path, "w") as f:

@@ -70,8 +70,69 @@ def test_kernels_are_checked_as_the_hypervisor_does(tmp_path):
     status, out = check(cfg)
     assert status == 1
     assert f"{cfg}:8: kernel 'hv.elf': the kernel is position-independent; an executable is expected" in out
-    assert f"{cfg}:11: kernel 'notes.txt': not an ELF file" in out
+    assert f"{cfg}:11: kernel 'notes.txt': not an ELF64 executable, a Multiboot kernel or a Linux bzImage\n" in out
     assert ":3:" not in out  # the self-test guest is a good kernel
+
+
+MB_CFG = """\
+[partition good]
+memory = 16M
+kernel = mb_hello.elf
+module = mod.txt some args
+module = mod.txt
+
+[partition lost]
+memory = 16M
+kernel = mb_hello.bin
+module = missing.txt
+
+[partition small]
+memory = 2M
+kernel = mb_hello.bin
+module = big.img
+
+[partition linuxish]
+memory = 16M
+kernel = mb_hello.elf
+initrd = mod.txt
+
+[partition elf64]
+memory = 16M
+kernel = selftest.elf
+module = mod.txt
+
+[partition late]
+memory = 16M
+kernel = late.bin
+"""
+
+
+def test_multiboot_kernels_are_checked_with_their_modules(tmp_path):
+    """A Multiboot kernel is placed with its modules as the hypervisor will
+    place them; its modules must be there; and each format is given only
+    what it takes."""
+    write_medium(tmp_path)
+    for name in ("mb_hello.elf", "mb_hello.bin"):
+        shutil.copy(os.path.join(harness.BUILD, name), tmp_path / name)
+    (tmp_path / "mod.txt").write_text("a module\n")
+    (tmp_path / "big.img").write_bytes(bytes(1 << 20))
+    # The test kernel with its header moved past the first 8 KiB, where no loader looks.
+    kernel = (tmp_path / "mb_hello.bin").read_bytes()
+    (tmp_path / "late.bin").write_bytes(bytes(0x2000) + kernel)
+    cfg = tmp_path / "hv.cfg"
+    cfg.write_text(MB_CFG)
+    status, out = check(cfg)
+    assert status == 1
+    assert f"{cfg}:10: module 'missing.txt' is not on the boot medium: No such file or directory\n" in out
+    assert (f"{cfg}:14: kernel 'mb_hello.bin': module 0 (1024 KiB) does not fit above the kernel: the partition's "
+            f"RAM ends at 0x200000\n") in out
+    assert (f"{cfg}:19: kernel 'mb_hello.elf': a Multiboot kernel takes no initrd: name its files as modules "
+            f"(module = FILE ARGS)\n") in out
+    assert f"{cfg}:24: kernel 'selftest.elf': modules are for Multiboot kernels, and this kernel is not one\n" in out
+    assert (f"{cfg}:29: kernel 'late.bin': its Multiboot header at offset 0x2000 lies past the first 8 KiB, where "
+            f"loaders look for it\n") in out
+    assert ":3:" not in out and ":9:" not in out  # the good partition and the missing module's kernel
+    assert out.count("\n") == 5, out
 
 
 def test_path_names_are_refused_by_the_parser(tmp_path):

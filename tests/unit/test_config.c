@@ -383,6 +383,64 @@ static void limits(void **state)
 	expect_error(text, 4 + CFG_DISKS_MAX, "more than 8 disks");
 }
 
+static void modules_and_test_devices(void **state)
+{
+	const struct cfg_partition *a = &cfg.partitions[0];
+
+	(void)state;
+	assert_int_equal(parse("[partition a]\nmemory=2M\nkernel=k\nmodule = mod1 a b\nmodule=mod2\n"
+			       "module = m3 \tx \\# y  # a comment\ntest_devices = yes\n"), 0);
+	assert_int_equal(a->nmodules, 3);
+	assert_string_equal(a->modules[0].file, "mod1");
+	assert_string_equal(a->modules[0].string, "mod1 a b");
+	assert_int_equal(a->modules[0].line, 4);
+	assert_string_equal(a->modules[1].file, "mod2");
+	assert_string_equal(a->modules[1].string, "mod2");
+	assert_string_equal(a->modules[2].file, "m3");
+	assert_string_equal(a->modules[2].string, "m3 \tx # y"); /* as written, \# unescaped */
+	assert_int_equal(a->modules[2].line, 6);
+	assert_true(a->test_devices);
+	assert_int_equal(parse("[partition a]\nmemory=2M\nkernel=k\n"), 0);
+	assert_int_equal(a->nmodules, 0);
+	assert_false(a->test_devices); /* off unless asked for */
+
+	expect_error("[partition a]\nmemory=2M\nkernel=k\nmodule=\n", 4, "'module' has no value");
+	expect_error("[partition a]\nmemory=2M\nkernel=k\nmodule=../m x\n", 4, "module '../m' may hold only");
+	expect_error("[partition a]\nmemory=2M\nkernel=k\nmodule=.. x\n", 4, "module '..' names a directory");
+	expect_error("[hypervisor]\nmodule=m\n", 2, "misplaced key 'module' in [hypervisor]");
+	expect_error("[partition a]\nmemory=2M\nkernel=k\ntest_devices=maybe\n", 4,
+		     "test_devices 'maybe': expected yes or no");
+	expect_error("[partition a]\nmemory=2M\nkernel=k\ntest_devices=no\ntest_devices=yes\n", 5,
+		     "'test_devices' is set twice");
+}
+
+/* "module = m " then n bytes of arguments: the module's string is n + 2 bytes. */
+static const char *module_line(size_t n)
+{
+	static char text[CFG_LINE_MAX];
+	size_t at = (size_t)snprintf(text, sizeof(text), "[partition a]\nmemory=2M\nkernel=k\nmodule = m ");
+
+	memset(text + at, 'x', n);
+	text[at + n] = 0;
+	return text;
+}
+
+static void module_limits(void **state)
+{
+	char text[1024];
+	size_t n, longest = CFG_MODULE_STRING_MAX - 1 - 2;
+	int i;
+
+	(void)state;
+	n = (size_t)snprintf(text, sizeof(text), "[partition a]\nmemory=2M\nkernel=k\n");
+	for (i = 0; i <= CFG_MODULES_MAX; i++)
+		n += (size_t)snprintf(text + n, sizeof(text) - n, "module=m%d arg\n", i);
+	expect_error(text, 4 + CFG_MODULES_MAX, "more than 8 modules");
+	assert_int_equal(parse(module_line(longest)), 0);
+	assert_int_equal(strlen(cfg.partitions[0].modules[0].string), CFG_MODULE_STRING_MAX - 1);
+	expect_error(module_line(longest + 1), 4, "module 'm': its file name and arguments are longer than 255 bytes");
+}
+
 static void errors_are_counted_past_the_kept_ones(void **state)
 {
 	char text[1024];
@@ -467,10 +525,10 @@ static void each_named_file_is_visited(void **state)
 	char seen[256] = "";
 
 	(void)state;
-	assert_int_equal(parse("[partition a]\nmemory=2M\nkernel=k\ndisk=part:p\ndisk=ramdisk:r\n"
+	assert_int_equal(parse("[partition a]\nmemory=2M\nkernel=k\ndisk=part:p\nmodule=m x\ndisk=ramdisk:r\n"
 			       "[partition b]\nmemory=2M\ninitrd=i\nkernel=k2\n"), 0);
 	cfg_each_file(&cfg, record_file, seen);
-	assert_string_equal(seen, "a kernel k 3;a ramdisk r 5;b kernel k2 9;b initrd i 8;");
+	assert_string_equal(seen, "a kernel k 3;a ramdisk r 6;a module m 5;b kernel k2 10;b initrd i 9;");
 }
 
 static void errors_come_in_line_order(void **state)
@@ -538,6 +596,8 @@ int main(void)
 		cmocka_unit_test(value_errors),
 		cmocka_unit_test(partition_errors),
 		cmocka_unit_test(limits),
+		cmocka_unit_test(modules_and_test_devices),
+		cmocka_unit_test(module_limits),
 		cmocka_unit_test(longest_cmdline_and_line),
 		cmocka_unit_test(errors_are_counted_past_the_kept_ones),
 		cmocka_unit_test(errors_come_in_line_order),

@@ -4,9 +4,10 @@
  *   hvcfg check [--dir DIR | --no-files] FILE
  *       prints FILE:LINE: REASON for each error, exit 1; a summary and
  *       exit 0 when the config is good. Each file it names (kernel, initrd,
- *       ramdisk disks) must be in DIR (default: FILE's directory), as the
- *       loader reads them from its own; kernels are checked as the
- *       hypervisor checks them. --no-files checks the text alone.
+ *       ramdisk disks, modules) must be in DIR (default: FILE's directory),
+ *       as the loader reads them from its own; kernels are checked as the
+ *       hypervisor checks them, a Multiboot kernel with its modules placed
+ *       in the partition's memory. --no-files checks the text alone.
  */
 #include <errno.h>
 #include <libgen.h>
@@ -16,6 +17,7 @@
 #include <sys/stat.h>
 
 #include "config.h"
+#include "guest_boot.h"
 #include "kernel.h"
 #include "vdev/platform.h"
 
@@ -55,7 +57,27 @@ static char *read_all(const char *path, size_t *len)
 	return buf;
 }
 
-static void check_kernel(const char *path, const struct cfg_partition *p, const char *name, uint32_t line)
+/* Its modules placed above it as the hypervisor places them; a missing module is reported on its own line. */
+static const char *place_multiboot(const char *dir, const struct cfg_partition *p, struct kernel_image *k)
+{
+	struct e820_entry map[GUEST_E820_MAX];
+	struct multiboot_boot b;
+	char path[4096];
+	struct stat st;
+	unsigned i;
+
+	kernel_multiboot_boot(p, map, guest_boot_e820(p->memory, map), &b);
+	for (i = 0; i < b.nmodules; i++) {
+		snprintf(path, sizeof(path), "%s/%s", dir, p->modules[i].file);
+		if (stat(path, &st) != 0)
+			return 0;
+		b.modules[i].size = (uint64_t)st.st_size;
+	}
+	return multiboot_place(&k->mb, &b, &k->mb_layout);
+}
+
+static void check_kernel(const char *dir, const char *path, const struct cfg_partition *p, const char *name,
+			 uint32_t line)
 {
 	struct kernel_image k;
 	size_t len;
@@ -67,6 +89,10 @@ static void check_kernel(const char *path, const struct cfg_partition *p, const 
 		return;
 	}
 	why = kernel_check((const uint8_t *)file, len, platform_low_ram(p->memory), &k);
+	if (!why)
+		why = kernel_check_config(&k, p);
+	if (!why && k.format == KERNEL_MULTIBOOT)
+		why = place_multiboot(dir, p, &k);
 	if (why)
 		cfg_add_error(&errs, line, "kernel '%s': %s", name, why);
 	free(file);
@@ -88,7 +114,7 @@ static void check_file(void *dir, const struct cfg_partition *p, const char *key
 	else if (!S_ISREG(st.st_mode))
 		cfg_add_error(&errs, line, "%s '%s' is not a regular file", key, name);
 	else if (strcmp(key, "kernel") == 0)
-		check_kernel(path, p, name, line);
+		check_kernel(dir, path, p, name, line);
 }
 
 static void print_summary(const char *path)
