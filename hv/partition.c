@@ -162,7 +162,10 @@ static const char *attach_devices(struct partition *p)
 	vreset_init(&p->reset);
 	vpic_reset(&p->pic);
 	vpit_reset(&p->pit, arch_tsc_hz(), arch_tsc());
-	vrtc_reset(&p->rtc, walltime_unix_ns(arch_tsc()));
+	if (p->warm)
+		vrtc_reset_pin(&p->rtc);
+	else
+		vrtc_reset(&p->rtc, walltime_unix_ns(arch_tsc()));
 	if (vdev_claim_ports(p, VUART_BASE, VUART_PORTS, &vuart_ops, &p->uart) ||
 	    vdev_claim_mmio(p, PLATFORM_IOAPIC_BASE, VIOAPIC_MMIO_SIZE, &vioapic_ops, p) ||
 	    vdev_claim_ports(p, PLATFORM_ACPI_PM_PORT, ACPI_PM_PORTS, &acpi_pm_ops, p) ||
@@ -305,10 +308,14 @@ const char *partition_request(struct partition *p, enum part_op op)
 	why = part_transition(p->state, op, &next);
 	if (why || (next == PART_RUNNING && p->state == PART_STOPPED)) {
 		scheduler_unlock();
-		return why ? why : start(p); /* start() takes the lock once the memory is ready */
+		if (why)
+			return why;
+		p->warm = 0; /* the operator's start is a cold one */
+		return start(p); /* it takes the lock once the memory is ready */
 	}
 	if (next == PART_STOPPING) {
 		p->restart = op == PART_RESTART;
+		p->warm = 0; /* the operator's restart is a cold one */
 		begin_stop_f(p, "stopped by the operator%s", p->restart ? " (restart)" : "");
 	} else {
 		p->state = next;
@@ -331,7 +338,7 @@ static void stop_by_guest(struct partition *p, int restart, const char *f, va_li
 {
 	scheduler_lock();
 	if (p->state == PART_RUNNING || p->state == PART_PAUSED) {
-		p->restart = restart;
+		p->restart = p->warm = restart;
 		begin_stop(p, f, ap);
 	}
 	scheduler_unlock();
@@ -368,12 +375,13 @@ static const char *start_vcpu_at(struct vcpu *v, const struct vcpu_boot *boot)
 	return why;
 }
 
+/* The guest asked for it, as often as it likes (a STARTUP IPI storm): rate-limited. */
 static void log_vcpu_start(struct vcpu *v, const char *why, const char *how)
 {
 	if (why)
 		partition_log_guest(v->part, LOG_WARN, "vCPU %u not started: %s", v->id, why);
 	else
-		log_info("partition %s: vCPU %u started on cpu %u%s", v->part->cfg->name, v->id, v->se.cpu, how);
+		partition_log_guest(v->part, LOG_INFO, "vCPU %u started on cpu %u%s", v->id, v->se.cpu, how);
 }
 
 int64_t partition_start_vcpu(struct partition *p, uint64_t index, uint64_t rip, uint64_t rsp)

@@ -56,6 +56,7 @@ struct partition {
 	struct fw_cfg fw_cfg;          /* with test_devices = yes */
 	volatile enum part_state state;
 	int restart;                   /* start again once stopped */
+	int warm;                      /* that start is the guest's own reset: its CMOS RAM and clock stay */
 	unsigned cpu;                  /* where vCPU 0 runs or ran */
 	uint64_t cpu_ns, exits;        /* of vCPUs gone, for the statistics */
 	char stop_reason[STOP_REASON_MAX];

@@ -347,9 +347,22 @@ static void kbc_wait_input_empty(void)
 		;
 }
 
+/*
+ * CMOS RAM outlives a reset, as on a PC: the boot after the reset finds the
+ * mark the one before left, and passes. A byte no firmware uses.
+ */
+#define CMOS_RESET_MARK 0x7e
+#define RESET_MARKED 0xa5
+
 /* how: "cf9" (the reset control register), "kbc" (8042 command 0xFE, pulse reset) or "fadt". */
 void reset_by(const char *how)
 {
+	if (rtc_read(CMOS_RESET_MARK) == RESET_MARKED) {
+		rtc_write(CMOS_RESET_MARK, 0);
+		report("reset", PASS, "booted again after the %.4s reset, CMOS RAM kept", how);
+		return;
+	}
+	rtc_write(CMOS_RESET_MARK, RESET_MARKED);
 	if (str_eq_n(how, 3, "cf9")) {
 		print("PLATFORM reset cf9\n");
 		outb(0xcf9, 0x02); /* the system reset bit first, then the CPU reset that acts on it */

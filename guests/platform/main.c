@@ -10,8 +10,9 @@
  * then writes 0 (all passed) or 1 to the debug-exit port 0xF4. It is
  * developed against QEMU's own PC (q35 and pc), the reference behaviour.
  * The Multiboot command line picks a mode: none runs the checks;
- * mode=poweroff (ACPI S5), mode=reset-cf9, mode=reset-kbc, mode=reset-fadt,
- * mode=exit N (writes N to port 0xF4 at once), mode=ipi-storm.
+ * mode=poweroff (ACPI S5), mode=reset-cf9, mode=reset-kbc, mode=reset-fadt
+ * (the reset, then, booted again, a PASS and the summary), mode=exit N
+ * (writes N to port 0xF4 at once), mode=ipi-storm.
  */
 #include <stdarg.h>
 #include <stddef.h>

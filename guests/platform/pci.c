@@ -42,8 +42,15 @@ static void edu_raise(uint64_t bar)
 	mmio_write32(bar + 0x60, 1);
 }
 
+/* The hypervisor's test device (hv/vdev/pci_testdev.h): ID "HVTD", a doorbell write of N sends MSI-X entry N. */
+static void hvtd_raise(uint64_t bar)
+{
+	mmio_write32(bar + 0x4, 0);
+}
+
 static const struct test_device test_devices[] = {
 	{ 0x1234, 0x11e8, "qemu-edu", 0, 0x00, 0x010000ed, edu_raise },
+	{ 0x1234, 0x4876, "hv-testdev", 0, 0x00, 0x44545648, hvtd_raise },
 };
 
 static uint32_t pci_read(unsigned bdf, unsigned off)
@@ -100,18 +107,18 @@ static uint64_t bar_size(unsigned bdf, unsigned bar, uint32_t *orig)
 	return (uint32_t)(~(mask & ~0xfu) + 1);
 }
 
-/* 1 if another device of bus 0 has a memory BAR that meets [base, base + size). */
-static int bar_in_use(uint64_t base, uint64_t size, unsigned self)
+/* 1 if a memory BAR of bus 0 but the one moved (self's BAR self_bar) meets [base, base + size). */
+static int bar_in_use(uint64_t base, uint64_t size, unsigned self, unsigned self_bar)
 {
 	unsigned bdf, b;
 	uint32_t v;
 
 	for (bdf = 0; bdf < 256; bdf++) {
-		if (bdf == self || (pci_read(bdf, 0) & 0xffff) == 0xffff)
+		if ((pci_read(bdf, 0) & 0xffff) == 0xffff)
 			continue;
 		for (b = 0; b < 6; b++) {
 			uint32_t at = pci_read(bdf, PCI_BAR0 + 4 * b) & ~0xfu;
-			if (!at || (pci_read(bdf, PCI_BAR0 + 4 * b) & 1))
+			if ((bdf == self && b == self_bar) || !at || (pci_read(bdf, PCI_BAR0 + 4 * b) & 1))
 				continue;
 			if (at < base + size && at + bar_size(bdf, b, &v) > base)
 				return 1;
@@ -121,7 +128,7 @@ static int bar_in_use(uint64_t base, uint64_t size, unsigned self)
 }
 
 /* 1 if [a, a + size) is below the APICs, clear of the memory map's ranges, the ECAM and other BARs. */
-static int place_free(uint64_t a, uint64_t size, unsigned self)
+static int place_free(uint64_t a, uint64_t size, unsigned self, unsigned self_bar)
 {
 	uint64_t ecam_end = pf.ecam + ((uint64_t)pf.ecam_bus_end + 1 - pf.ecam_bus_start) * (1u << 20);
 	unsigned i;
@@ -131,18 +138,18 @@ static int place_free(uint64_t a, uint64_t size, unsigned self)
 	for (i = 0; i < pf.ram_count; i++)
 		if (a < pf.ram[i].base + pf.ram[i].len && a + size > pf.ram[i].base)
 			return 0;
-	return !bar_in_use(a, size, self);
+	return !bar_in_use(a, size, self, self_bar);
 }
 
 /* The nearest place above or below base, aligned to size, that is free; 0 if none within 64 sizes. */
-static uint64_t free_place(uint64_t base, uint64_t size, unsigned self)
+static uint64_t free_place(uint64_t base, uint64_t size, unsigned self, unsigned self_bar)
 {
 	uint64_t k;
 
 	for (k = 1; k <= 64; k++) {
-		if (place_free(base + k * size, size, self))
+		if (place_free(base + k * size, size, self, self_bar))
 			return base + k * size;
-		if (base >= k * size && place_free(base - k * size, size, self))
+		if (base >= k * size && place_free(base - k * size, size, self, self_bar))
 			return base - k * size;
 	}
 	return 0;
@@ -159,7 +166,7 @@ static void check_bar(const struct test_device *d, unsigned bdf, uint64_t *base)
 	*base = orig & ~0xfu;
 	pci_write(bdf, PCI_COMMAND, pci_read(bdf, PCI_COMMAND) | CMD_MEMORY | CMD_MASTER);
 	before = mmio_read32(*base + d->id_offset);
-	to = free_place(*base, size, bdf);
+	to = free_place(*base, size, bdf, d->bar);
 	if (!to) {
 		report("pci_test_bar", FAIL, "%s BAR%u 0x%llx size 0x%llx: no free place to move it to", d->name, d->bar,
 		       (unsigned long long)*base, (unsigned long long)size);

@@ -38,6 +38,7 @@
 #define RTC_B_PIE 0x40
 #define RTC_B_AIE 0x20
 #define RTC_B_UIE 0x10
+#define RTC_B_SQWE 0x08      /* square-wave output */
 #define RTC_B_BINARY 0x04    /* DM: binary, else BCD */
 #define RTC_B_24H 0x02
 #define RTC_C_IRQF 0x80

@@ -3,6 +3,7 @@
 
 #include "acpi_pm.h"
 #include "aml.h"
+#include "lib/mc146818.h"
 #include "pci.h"
 #include "platform.h"
 #include "uart.h"
@@ -228,6 +229,7 @@ static uint64_t dsdt(struct aml *a)
 #define FADT_PM_TMR_LEN 91
 #define FADT_P_LVL2_LAT 96
 #define FADT_P_LVL3_LAT 98
+#define FADT_CENTURY 108
 #define FADT_IAPC_BOOT_ARCH 109
 #define FADT_FLAGS 112
 #define FADT_RESET_REG 116
@@ -297,6 +299,7 @@ static uint64_t fadt(struct aml *a, uint64_t facs_gpa, uint64_t dsdt_gpa)
 		    PLATFORM_ACPI_PM_PORT + ACPI_PM_TMR, ACPI_PM_TMR_LEN, GAS_DWORD);
 	aml_poke(a, at + FADT_P_LVL2_LAT, NO_C2_LATENCY, 2);
 	aml_poke(a, at + FADT_P_LVL3_LAT, NO_C3_LATENCY, 2);
+	aml_poke(a, at + FADT_CENTURY, RTC_CENTURY, 1); /* the RTC's CMOS byte holding the century */
 	aml_poke(a, at + FADT_IAPC_BOOT_ARCH, BOOT_LEGACY_DEVICES | BOOT_VGA_NOT_PRESENT | BOOT_PCIE_ASPM_CONTROLS,
 		 2);
 	aml_poke(a, at + FADT_FLAGS,

@@ -231,6 +231,15 @@ void vrtc_reset(struct vrtc *r, uint64_t now)
 	r->cmos[RTC_REG_B] = RTC_B_24H;
 }
 
+/* MC146818A data sheet, "RESET": PIE, AIE, UIE and SQWE clear, and C's flags. */
+void vrtc_reset_pin(struct vrtc *r)
+{
+	r->cmos[RTC_REG_B] &= (uint8_t)~(RTC_B_PIE | RTC_B_AIE | RTC_B_UIE | RTC_B_SQWE);
+	r->cmos[RTC_REG_C] = 0;
+	r->line = 0;
+	r->deadline = 0;
+}
+
 /* Time never runs back for the guest, though two CPUs' clocks may differ a little. */
 static uint64_t advance_to(struct vrtc *r, uint64_t now)
 {

@@ -51,6 +51,11 @@ struct vrtc {
 
 /* The model, pure: `now` is the host's wall clock in ns (walltime_unix_ns()). */
 void vrtc_reset(struct vrtc *r, uint64_t now);
+/*
+ * A reset of the machine reaches the chip's RESET pin only: the clock runs on
+ * and the CMOS RAM keeps what the guest wrote there, as on a PC.
+ */
+void vrtc_reset_pin(struct vrtc *r);
 /* Ports by number: 0x70 (reads 0xFF: write-only), 0x71. Others read 0xFF and ignore writes. */
 uint8_t vrtc_read(struct vrtc *r, uint16_t port, uint64_t now);
 void vrtc_write(struct vrtc *r, uint16_t port, uint8_t value, uint64_t now);

@@ -141,6 +141,7 @@ static void fadt_fields_a_guest_reads(void **state)
 	assert_int_equal(get(f + 88, 1), 4);
 	assert_int_equal(get(f + 89, 1), 2);
 	assert_int_equal(get(f + 91, 1), 4);
+	assert_int_equal(get(f + 108, 1), 0x32); /* CENTURY: the RTC's byte */
 	boot = get(f + 109, 2);
 	assert_int_equal(boot & 0x3f, 0x01 | 0x04 | 0x10); /* legacy devices, no 8042, no VGA, MSI, no ASPM, an RTC */
 	flags = get(f + 112, 4);

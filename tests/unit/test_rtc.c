@@ -332,6 +332,24 @@ static void cmos_ram_and_the_index_port(void **state)
 	assert_int_equal(get(0x0e, BASE), 0x0e ^ 0x5a);
 }
 
+/* A guest's reset of its machine: the time it set and its CMOS RAM stay; the interrupt enables and flags go. */
+static void the_reset_pin_keeps_the_clock_and_the_ram(void **state)
+{
+	(void)state;
+	set_time_bcd(0x19991231235958ull, BASE);
+	set(0x7e, 0xa5, BASE);
+	set(RTC_REG_B, RTC_B_24H | RTC_B_BINARY | RTC_B_PIE | RTC_B_AIE | RTC_B_UIE | RTC_B_SQWE, BASE);
+	assert_true(get(RTC_REG_C, BASE + 2 * NS) & RTC_C_IRQF);
+	set(RTC_REG_B, RTC_B_24H | RTC_B_PIE | RTC_B_AIE | RTC_B_UIE | RTC_B_SQWE, BASE + 2 * NS);
+	vrtc_reset_pin(&rtc);
+	assert_int_equal(get(RTC_REG_B, BASE + 2 * NS), RTC_B_24H);
+	assert_int_equal(get(RTC_REG_C, BASE + 2 * NS), 0);
+	assert_int_equal(vrtc_irq(&rtc), 0);
+	assert_int_equal(get(0x7e, BASE + 2 * NS), 0xa5);
+	assert_int_equal(shown(BASE + 2 * NS), 0x20000101000000ull);
+	assert_int_equal(get(RTC_REG_A, BASE + 2 * NS), 0x26);
+}
+
 static void time_never_runs_back(void **state)
 {
 	(void)state;
@@ -405,6 +423,7 @@ int main(void)
 		cmocka_unit_test_setup(alarm_matches_with_dont_care_values, reset),
 		cmocka_unit_test_setup(divider_reset_stops_the_clock, reset),
 		cmocka_unit_test_setup(cmos_ram_and_the_index_port, reset),
+		cmocka_unit_test_setup(the_reset_pin_keeps_the_clock_and_the_ram, reset),
 		cmocka_unit_test_setup(time_never_runs_back, reset),
 		cmocka_unit_test_setup(hostile_writes_are_contained, reset),
 		cmocka_unit_test_setup(glue_raises_irq8_and_tells_new_deadlines, reset),
