@@ -1,0 +1,89 @@
+/*
+ * The host's block devices, whatever their controller (NVMe, AHCI, ATA/IDE,
+ * virtio-blk, a RAM disk): one interface the block layer (hv/blk.h) drives
+ * and each storage driver implements.
+ *
+ * Requests are asynchronous. submit() queues a request and returns at once;
+ * the driver later calls req->done() exactly once, from its poll(), with no
+ * driver lock held (so done() may submit again). A request the device has
+ * not completed by req->deadline (host TSC) completes with BLK_E_TIMEOUT;
+ * the driver then recovers the device (reset) or marks it failed, and fails
+ * what else it held: it never waits without bound.
+ *
+ * Data buffers are host-physical segments. Guest RAM is static, so a guest
+ * buffer is host memory at a fixed offset and the driver DMAs straight into
+ * it. Each segment's address and length are multiples of BLK_SECTOR (the
+ * block layer bounces anything else); the lengths add up to blocks *
+ * block_size. A driver splits a request its hardware cannot describe in one
+ * command (an NVMe PRP list wants page-aligned middle segments, an IDE PRD
+ * entry may not cross 64 KiB) and completes it once all parts are done.
+ */
+#ifndef DRIVERS_BLOCK_H
+#define DRIVERS_BLOCK_H
+
+#include <stdint.h>
+
+#define BLK_SECTOR 512u
+#define BLK_SEG_MAX 128u /* segments in one request */
+#define BLK_NAME_MAX 16
+#define BLK_MODEL_MAX 41
+#define BLK_DEVS_MAX 16
+
+enum blk_op { BLK_READ, BLK_WRITE, BLK_FLUSH, BLK_DISCARD, BLK_WRITE_ZEROES };
+
+enum blk_status {
+	BLK_OK,
+	BLK_E_IO,      /* the device reported an error */
+	BLK_E_TIMEOUT, /* no completion by the deadline */
+	BLK_E_RANGE,   /* past the end of the device (or of a partition's extent) */
+	BLK_E_RO,      /* a write to a read-only device or extent */
+	BLK_E_UNSUPP,  /* an operation the device does not have */
+};
+
+struct blk_seg {
+	uint64_t pa;  /* host-physical */
+	uint32_t len; /* bytes */
+};
+
+struct blk_req {
+	enum blk_op op;
+	uint64_t lba;    /* in the device's logical blocks */
+	uint32_t blocks; /* 0 for BLK_FLUSH */
+	uint32_t nseg;
+	struct blk_seg seg[BLK_SEG_MAX];
+	uint64_t deadline; /* host TSC; set by the block layer */
+	void (*done)(struct blk_req *req, enum blk_status status);
+	void *owner;     /* the submitter's */
+	uint64_t driver[4]; /* the driver's, while it holds the request */
+	struct blk_req *next; /* the driver's or the block layer's queue link */
+};
+
+struct blk_dev;
+
+struct blk_ops {
+	/* Queues r; 0, or -1 when the device's queue is full (try again after a completion). */
+	int (*submit)(struct blk_dev *d, struct blk_req *r);
+	/* Completes what the device has finished and what has timed out; any CPU, any time. */
+	void (*poll)(struct blk_dev *d);
+};
+
+struct blk_dev {
+	char name[BLK_NAME_MAX];   /* "nvme0n1", "ahci0p2" (port), "ide0m" , "vblk0", "ram0" */
+	char model[BLK_MODEL_MAX]; /* as the device names itself */
+	uint64_t blocks;           /* logical blocks */
+	uint32_t block_size;       /* bytes: 512 or 4096 */
+	uint32_t queue_depth;      /* requests it takes at once */
+	uint8_t read_only;
+	uint8_t write_cache;       /* volatile: FLUSH matters */
+	uint8_t discard, write_zeroes;
+	uint8_t polled;            /* no interrupt: completions found by poll() alone */
+	const struct blk_ops *ops;
+	void *priv;
+};
+
+/* A driver's device, once identified; 0, or -1 when the table is full. */
+int blk_register(struct blk_dev *d);
+unsigned blk_count(void);
+struct blk_dev *blk_get(unsigned index);
+
+#endif
