@@ -23,7 +23,7 @@ HV_LDFLAGS := -static -pie --no-dynamic-linker -z text -z max-page-size=4096 \
 
 HV_SRCS := hv/main.c hv/config.c hv/kernel.c hv/bzimage.c hv/multiboot.c hv/console.c hv/line_edit.c hv/log.c hv/pmem.c hv/mm.c hv/partition.c \
            hv/lifecycle.c hv/ratelimit.c hv/sched.c hv/scheduler.c arch/x86/lapic.c \
-           hv/exits.c hv/vcpu_irq.c hv/vdev/bus.c hv/vdev/irq.c hv/vdev/uart.c hv/vdev/vlapic.c hv/vdev/ioapic.c \
+           hv/exits.c hv/vcpu_irq.c hv/pvclock.c hv/vdev/bus.c hv/vdev/irq.c hv/vdev/uart.c hv/vdev/vlapic.c hv/vdev/ioapic.c \
            hv/vdev/pci.c hv/vdev/pci_testdev.c hv/vdev/aml.c hv/vdev/acpi_tables.c hv/vdev/acpi_pm.c hv/vdev/reset.c \
            hv/vdev/kbc.c hv/vdev/pic.c hv/vdev/pit.c hv/vdev/rtc.c hv/vdev/fw_cfg.c hv/vdev/debug_exit.c \
            hv/walltime.c hv/lib/fmt.c hv/lib/str.c hv/lib/mem.c hv/lib/date.c hv/lib/mc146818.c \
@@ -56,7 +56,7 @@ UNIT_TESTS := test_config test_pmem test_log test_elf_load test_console test_gpt
               test_tsc_rate test_tag_pool test_ratelimit test_line_edit test_bus test_mmio_emul test_pci \
               test_aml test_acpi_tables test_acpi_pm test_reset \
               test_vlapic test_ioapic test_bzimage test_walltime test_pic test_pit test_rtc test_multiboot \
-              test_fw_cfg test_debug_exit
+              test_fw_cfg test_debug_exit test_pvclock
 UNIT_BINS  := $(UNIT_TESTS:%=$(BUILD)/host/%)
 
 test_config_SRCS   := tests/unit/test_config.c $(CONFIG_SRCS)
@@ -71,6 +71,7 @@ test_decode_SRCS   := tests/unit/test_decode.c arch/x86/decode.c
 test_guest_walk_SRCS := tests/unit/test_guest_walk.c arch/x86/guest_walk.c
 test_mmio_emul_SRCS := tests/unit/test_mmio_emul.c arch/x86/mmio_emul.c arch/x86/decode.c arch/x86/guest_walk.c
 test_policy_SRCS   := tests/unit/test_policy.c arch/x86/policy.c
+test_pvclock_SRCS  := tests/unit/test_pvclock.c hv/pvclock.c
 test_vmx_controls_SRCS := tests/unit/test_vmx_controls.c arch/x86/vmx/controls.c
 test_sched_SRCS    := tests/unit/test_sched.c hv/sched.c
 test_vuart_SRCS    := tests/unit/test_vuart.c hv/vdev/uart.c hv/log.c hv/lib/fmt.c hv/lib/str.c
