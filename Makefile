@@ -130,7 +130,9 @@ fuzz_multiboot_SRCS := tests/fuzz/fuzz_multiboot.c hv/multiboot.c hv/lib/fmt.c h
 FUZZ_SECONDS ?= 60
 
 GUEST_CFG ?= guests/hv.cfg
-IMAGE_FILES := $(BUILD)/BOOTX64.EFI $(BUILD)/hv.elf $(GUESTS)
+# Debian's kernel and the busybox initramfs, which the default hv.cfg boots.
+LINUX_IMAGES := $(BUILD)/linux/vmlinuz $(BUILD)/linux/initrd.img
+IMAGE_FILES := $(BUILD)/BOOTX64.EFI $(BUILD)/hv.elf $(GUESTS) $(LINUX_IMAGES)
 
 .PHONY: all deps linux iso usb run test unit fuzz bench clean help FORCE
 
@@ -235,6 +237,10 @@ $(FUZZ_BINS): $(BUILD)/fuzz/%: $$($$*_SRCS)
 linux: deps
 	@guests/linux/build.sh $(BUILD)/linux
 
+# Made when missing; `make linux` (which run and test call first) refreshes them.
+$(LINUX_IMAGES) &:
+	@guests/linux/build.sh $(BUILD)/linux
+
 iso: $(BUILD)/hv.iso
 usb: $(BUILD)/hv-usb.img
 
@@ -245,6 +251,7 @@ $(BUILD)/hv-usb.img: $(IMAGE_FILES) $(GUEST_CFG) tools/mkesp.sh tools/mkusb.sh
 	tools/mkusb.sh $@ $(GUEST_CFG) $(IMAGE_FILES)
 
 run: deps
+	@$(MAKE) --no-print-directory linux
 	@$(MAKE) --no-print-directory iso
 	tools/run-qemu.sh $(BUILD)/hv.iso
 
@@ -258,6 +265,7 @@ fuzz: deps $(FUZZ_BINS)
 		$$f -max_total_time=$(FUZZ_SECONDS) -print_final_stats=1 $$seeds 2>&1 | tail -n 3 || exit 1; done
 
 test: deps
+	@$(MAKE) --no-print-directory linux
 	@$(MAKE) --no-print-directory all unit iso usb $(FUZZ_BINS)
 	$(PYTHON) ci/run_tests.py $(BUILD) $(UNIT_BINS) -- $(FUZZ_BINS)
 

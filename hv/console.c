@@ -110,27 +110,52 @@ void console_attach(const struct console_attach *a)
 	attached = a;
 }
 
-/* Attached: keystrokes to the guest until the escape, then its output to the terminal. */
+/* The operator's bytes the attached guest has not taken yet, oldest first. */
+static char held[CONSOLE_HELD];
+static size_t held_n;
+
+static void feed_guest(void)
+{
+	size_t taken = held_n ? attached->input(attached->ctx, held, held_n) : 0;
+
+	if (taken > held_n)
+		taken = held_n;
+	held_n -= taken;
+	__builtin_memmove(held, held + taken, held_n);
+}
+
+static void detach(void)
+{
+	feed_guest();
+	held_n = 0; /* what the guest never took goes with the attach */
+	attached->detached(attached->ctx);
+	attached = 0;
+	console_print("\r\n");
+	line_edit_start(&editor);
+}
+
+/*
+ * Attached: keystrokes to the guest until the escape, then its output to
+ * the terminal. The escape is looked for even while the guest takes
+ * nothing: past what is held, the bytes of a guest that does not read its
+ * UART are lost, as on a serial line.
+ */
 static void poll_attached(void)
 {
 	char buf[64];
-	size_t n = 0;
+	size_t n;
 	int c;
 
-	while (n < sizeof(buf) && (c = out->read()) >= 0) {
+	feed_guest();
+	for (n = 0; n < sizeof(buf) && (c = out->read()) >= 0; n++) {
 		if (c == CONSOLE_ESCAPE) {
-			if (n)
-				attached->input(attached->ctx, buf, n);
-			attached->detached(attached->ctx);
-			attached = 0;
-			console_print("\r\n");
-			line_edit_start(&editor);
+			detach();
 			return;
 		}
-		buf[n++] = (char)c;
+		if (held_n < sizeof(held))
+			held[held_n++] = (char)c;
 	}
-	if (n)
-		attached->input(attached->ctx, buf, n);
+	feed_guest();
 	/* A few lines' worth per turn: CPU 0 runs guests too, and the serial line is slow. */
 	for (c = 0; c < 4 && (n = attached->output(attached->ctx, buf, sizeof(buf))) > 0; c++)
 		out->write(buf, n);

@@ -39,11 +39,14 @@ void console_start(const struct console_io *io, const struct console_command *co
  * Attached to a guest: the operator's bytes go to input() (all of them,
  * control bytes included) but for CONSOLE_ESCAPE, which ends the attach
  * (detached() is called, the prompt comes back); what output() yields is
- * written out at each poll.
+ * written out at each poll. input() says how many bytes the guest took;
+ * the console holds the rest (CONSOLE_HELD of them) for the next poll, as
+ * a terminal's burst comes faster than a guest's receive FIFO drains.
  */
 #define CONSOLE_ESCAPE 0x1d /* Ctrl-] */
+#define CONSOLE_HELD 512
 struct console_attach {
-	void (*input)(void *ctx, const char *bytes, size_t n);
+	size_t (*input)(void *ctx, const char *bytes, size_t n);
 	size_t (*output)(void *ctx, char *buf, size_t size);
 	void (*detached)(void *ctx);
 	void *ctx;

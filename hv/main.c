@@ -407,12 +407,14 @@ static struct attached_guest {
 	uint64_t cursor; /* in its output ring */
 } guest;
 
-static void guest_input(void *ctx, const char *bytes, size_t n)
+/* What its receive FIFO takes now; a stopped partition's bytes are dropped. */
+static size_t guest_input(void *ctx, const char *bytes, size_t n)
 {
 	struct attached_guest *g = ctx;
 
 	if (g->p->state == PART_RUNNING || g->p->state == PART_PAUSED)
-		vuart_receive(&g->p->uart, bytes, n); /* what its FIFO cannot take is lost, as on a UART */
+		return vuart_receive(&g->p->uart, bytes, n);
+	return n;
 }
 
 static size_t guest_output(void *ctx, char *buf, size_t size)

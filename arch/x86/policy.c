@@ -15,6 +15,8 @@
 #define EDX1_APIC (1u << 9)
 #define EDX1_MCA (1u << 14)
 #define ECX1_HYPERVISOR (1u << 31)
+/* CPUID.(EAX=7,ECX=0) EBX (Intel SDM Vol. 2A, Table 3-8). */
+#define EBX7_TSC_ADJUST (1u << 1)
 /* CPUID.80000001 ECX (AMD APM Vol. 3, E.4.2). */
 #define ECX81_SVM (1u << 2)
 #define ECX81_PERFCTR_CORE (1u << 23)
@@ -81,10 +83,13 @@ struct cpuid_regs cpuid_policy(uint32_t leaf, uint32_t subleaf, struct cpuid_reg
 {
 	struct cpuid_regs none = { 0, 0, 0, 0 };
 
-	(void)subleaf;
 	switch (leaf) {
 	case 1:
 		return leaf1(host, g);
+	case 7:
+		if (subleaf == 0)
+			host.ebx |= EBX7_TSC_ADJUST; /* reads 0, takes only 0: msr_policy() */
+		return host;
 	case 5:    /* MONITOR/MWAIT: hidden */
 	case 6:    /* thermal and power management */
 	case 0xa:  /* architectural performance monitoring */
@@ -370,6 +375,13 @@ enum msr_action msr_policy(uint32_t msr, int write, uint64_t *value, struct msr_
 		 * Write: would move the host's TSC. */
 		*value = write ? *value : s->tsc;
 		return write ? MSR_DENY : MSR_EMULATE;
+	case MSR_TSC_ADJUST:
+		/* A vCPU's TSC does not move (WRMSR 0x10 is #GP too): it reads 0 and takes only 0.
+		 * Linux, seeing it with an invariant TSC, trusts the TSC without a watchdog. */
+		if (write && *value)
+			return MSR_DENY;
+		*value = 0;
+		return MSR_EMULATE;
 	default:
 		if (is_mtrr(msr))
 			return mtrr(msr, write, value, s);

@@ -154,6 +154,85 @@ static void tab_completes_commands_and_partition_names(void **state)
 	assert_string_equal(last_args, "web"); /* Tab's trailing space is no part of it */
 }
 
+/* An attached guest whose receive FIFO takes `room` bytes a poll. */
+static char taken[2048];
+static size_t taken_n, room;
+static int detaches;
+
+static size_t guest_takes(void *ctx, const char *bytes, size_t n)
+{
+	(void)ctx;
+	if (n > room)
+		n = room;
+	memcpy(taken + taken_n, bytes, n);
+	taken_n += n;
+	return n;
+}
+
+static size_t guest_says_nothing(void *ctx, char *buf, size_t size)
+{
+	(void)ctx;
+	(void)buf;
+	(void)size;
+	return 0;
+}
+
+static void guest_detached(void *ctx)
+{
+	(void)ctx;
+	detaches++;
+}
+
+static const struct console_attach guest = { guest_takes, guest_says_nothing, guest_detached, NULL };
+
+static void attach_with(size_t fifo)
+{
+	console_start(&io, commands, NULL);
+	console_attach(&guest);
+	taken_n = 0;
+	detaches = 0;
+	room = fifo;
+}
+
+/* A terminal's burst longer than the guest's FIFO reaches it whole and in order, as it drains. */
+static void attached_input_waits_for_the_guest_to_take_it(void **state)
+{
+	char burst[300 + 1];
+	unsigned i;
+
+	(void)state;
+	for (i = 0; i < 300; i++)
+		burst[i] = (char)('a' + i % 26);
+	burst[300] = 0;
+	attach_with(16);
+	input = burst;
+	for (i = 0; i < 40; i++)
+		console_poll();
+	assert_int_equal(taken_n, 300);
+	assert_memory_equal(taken, burst, 300);
+	assert_int_equal(detaches, 0);
+}
+
+/* A guest that takes nothing: the escape still returns; past what is held, bytes are lost. */
+static void escape_works_while_the_guest_takes_nothing(void **state)
+{
+	static char flood[CONSOLE_HELD + 200 + 2];
+
+	(void)state;
+	memset(flood, 'x', CONSOLE_HELD + 200);
+	flood[CONSOLE_HELD + 200] = CONSOLE_ESCAPE;
+	attach_with(0);
+	input = flood;
+	while (*input)
+		console_poll();
+	assert_int_equal(detaches, 1);
+	assert_int_equal(taken_n, 0);
+	console_attach(&guest); /* attached again, nothing of the old burst is left */
+	room = 64;
+	console_poll();
+	assert_int_equal(taken_n, 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -164,6 +243,8 @@ int main(void)
 		cmocka_unit_test_setup(typed_lines_are_echoed_edited_and_run, reset),
 		cmocka_unit_test_setup(control_bytes_are_dropped_and_overlong_lines_refused, reset),
 		cmocka_unit_test_setup(tab_completes_commands_and_partition_names, reset),
+		cmocka_unit_test_setup(attached_input_waits_for_the_guest_to_take_it, reset),
+		cmocka_unit_test_setup(escape_works_while_the_guest_takes_nothing, reset),
 	};
 
 	return cmocka_run_group_tests_name("console", tests, NULL, NULL);

@@ -236,6 +236,23 @@ static void amd_host_configuration_msrs_read_zero(void **state)
 	assert_int_equal(msr_policy(MSR_AMD_NB_CFG, 0, &v, &s), MSR_DENY);
 }
 
+/* IA32_TSC_ADJUST is offered (CPUID 7.0 EBX bit 1): it reads 0 and takes only 0. */
+static void tsc_adjust_reads_zero_and_takes_only_zero(void **state)
+{
+	struct msr_state s = fresh();
+	struct cpuid_regs host = { 0, 0x10, 0, 0 }, r;
+
+	(void)state;
+	r = cpuid_policy(7, 0, host, &guest);
+	assert_int_equal(r.ebx, 0x12);
+	r = cpuid_policy(7, 1, host, &guest); /* another subleaf: untouched */
+	assert_int_equal(r.ebx, 0x10);
+	assert_int_equal(rd(MSR_TSC_ADJUST, &s), 0);
+	assert_int_equal(wr(MSR_TSC_ADJUST, 0, &s), MSR_EMULATE);
+	assert_int_equal(wr(MSR_TSC_ADJUST, 1, &s), MSR_DENY);
+	assert_int_equal(wr(MSR_TSC_ADJUST, ~0ull, &s), MSR_DENY);
+}
+
 /* TSC_AUX: the vCPU's own 32 bits, where RDTSCP exists. */
 static void tsc_aux_is_the_vcpus_own(void **state)
 {
@@ -491,6 +508,7 @@ int main(void)
 		cmocka_unit_test(mtrrs_are_kept_and_checked),
 		cmocka_unit_test(misc_enable_on_intel_only),
 		cmocka_unit_test(amd_host_configuration_msrs_read_zero),
+		cmocka_unit_test(tsc_adjust_reads_zero_and_takes_only_zero),
 		cmocka_unit_test(tsc_aux_is_the_vcpus_own),
 	};
 

@@ -1,0 +1,219 @@
+"""Debian's own kernel in two partitions at once, as `make run` boots them
+(guests/hv.cfg, the default configuration the images carry): each boots to
+its shell with its configured vCPUs and memory, its timer and serial
+interrupts advance on every vCPU, it takes the TSC's rate from the
+hypervisor (no calibration) and keeps the host's time, its kernel logs
+nothing at warning level or above but what ALLOWED explains, and
+`reboot` and `poweroff` act on that partition alone.
+
+One boot per emulator for the module; the tests run in order and the last
+ones reboot one partition and power the other off."""
+import itertools
+import os
+import re
+import time
+
+import pytest
+
+import harness
+from test_boot import expect_banner, expect_console
+
+DEFAULT_CFG = os.path.join(harness.ROOT, "guests", "hv.cfg")
+LINUX = os.path.join(harness.BUILD, "linux")
+NAMES = ("linux1", "linux2")
+VCPUS, MEM_MIB = 2, 256
+PROMPT = r"linux:[^\r\n]*# "
+MARKER = r"\[{}\] LINUX-READY kernel=\S+ cpus=\d+ mem_mib=\d+"
+FIELDS = r"LINUX-READY kernel=(?P<kernel>\S+) cpus=(?P<cpus>\d+) mem_mib=(?P<mem>\d+)"
+ESCAPE = "\x1d"  # Ctrl-]
+# Two kernels boot at once on two emulated CPUs; Bochs runs some 20 times slower than TCG.
+READY_TIMEOUT = {"qemu": 400, "bochs": 5400}
+
+# Kernel messages at warning level or above that are not the platform's fault, each with why.
+ALLOWED = [
+    # The host CPU's own vulnerability state (QEMU's EPYC is a Zen 1 without the microcode
+    # that extends IBPB): the guest is told the truth about the CPU it runs on.
+    (r"Speculative Return Stack Overflow: IBPB-extending microcode not applied!", "the host CPU's microcode"),
+    (r"Speculative Return Stack Overflow: WARNING: See https://kernel.org/doc/html/latest/admin-guide/"
+     r"hw-vuln/srso.html for mitigation options.", "the line after the one above"),
+    # Machine checks are the host's: CPUID hides MCE and MCA, and Linux 6.1 says so at error level.
+    (r"mce: Unable to init MCE device \(rc: -5\)", "machine checks are not virtualized"),
+]
+
+
+def default_cfg_text():
+    with open(DEFAULT_CFG) as f:
+        return f.read()
+
+
+@pytest.fixture(scope="module", params=["qemu", "bochs"])
+def linux(request):
+    """The hypervisor running the default configuration, both kernels at their shell."""
+    path = request.param
+    if path == "bochs" and not harness.bochs_binary():
+        pytest.skip("Bochs/VT-x path: BOCHS is not set (it names a Bochs 3.x binary built with VMX)")
+    images = [os.path.join(LINUX, name) for name in ("vmlinuz", "initrd.img")]
+    if not all(os.path.isfile(p) for p in images):
+        pytest.fail(f"no Linux guest images in {LINUX}: `make linux` builds them", pytrace=False)
+    os.makedirs(harness.LOGS, exist_ok=True)
+    log = os.path.join(harness.LOGS, f"test_linux_{path}.log")
+    failed_before = request.session.testsfailed
+    with harness.Workdir() as workdir:
+        medium = harness.make_medium(workdir, "usb" if path == "bochs" else "iso", default_cfg_text(),
+                                     harness.default_files() + images)
+        boot = harness.boot_bochs if path == "bochs" else harness.boot_qemu
+        with boot(f"{path}:linux", medium, log) as run:
+            run.path = path
+            expect_banner(run, path)
+            start = time.monotonic()
+            found = run.expect_all({n: MARKER.format(n) for n in NAMES}, READY_TIMEOUT[path])
+            run.ready = {n: re.search(FIELDS, m.group(n)) for n, m in found.items()}
+            print(f"both ready after {time.monotonic() - start:.0f} s")
+            run.tsc_mhz = float(re.search(r"hv: tsc: ([\d.]+) MHz", run.text()).group(1))
+            yield run
+    if request.session.testsfailed == failed_before and not os.environ.get("KEEP_LOGS"):
+        os.remove(log)
+    else:
+        print(f"serial log kept: {log}")
+
+
+def attach(run, name):
+    run.command(f"console {name}")
+    run.expect(rf"\[attached to {name}", 30)
+    run.send("\r")
+    run.expect(PROMPT, 60)
+
+
+def detach(run):
+    run.send(ESCAPE)
+    run.expect(r"\[back at the hypervisor console", 30)
+
+
+MARKS = itertools.count(1000, 2)
+
+
+def shell(run, line, timeout=120):
+    """Runs a command in the attached guest's shell; returns what it printed.
+    Its output lies between two markers the shell computes, so that the echo
+    of a long line, which the line editor wraps, is never taken for output;
+    each call's are new, as attaching shows the guest's recent output again."""
+    n = next(MARKS)
+    run.send(f"echo @$(({n}+0))@; {line}; echo @$(({n}+1))@\r")
+    run.expect(rf"@{n}@\r*\n", 30)
+    run.expect(rf"@{n + 1}@\r*\n", timeout)
+    out = run.child.before.replace("\r", "")
+    run.expect(PROMPT, 30)
+    return out
+
+
+def in_each(run, line, timeout=120):
+    """The command's output in each partition, attaching to each in turn."""
+    out = {}
+    for name in NAMES:
+        attach(run, name)
+        out[name] = shell(run, line, timeout)
+        detach(run)
+    return out
+
+
+def test_each_kernel_has_its_vcpus_and_memory(linux):
+    for name in NAMES:
+        ready = linux.ready[name]
+        assert ready.group("kernel") == open(os.path.join(LINUX, "kernel.release")).read().strip()
+        assert int(ready.group("cpus")) == VCPUS
+        # MemTotal: what is left once the kernel took its code, data and tables.
+        assert 0.75 * MEM_MIB <= int(ready.group("mem")) <= MEM_MIB, ready.group(0)
+    for name, out in in_each(linux, "nproc; free -m").items():
+        assert out.split()[0] == str(VCPUS), out
+        total = re.search(r"^Mem:\s+(\d+)", out, re.M)
+        assert total and abs(int(total.group(1)) - int(linux.ready[name].group("mem"))) <= 1, out  # rounding
+
+
+def counts(text, label):
+    m = re.search(r"^\s*%s:((?:\s+\d+){%d})" % (label, VCPUS), text, re.M)
+    assert m, text
+    return [int(n) for n in m.group(1).split()]
+
+
+# An idle vCPU takes no ticks (the kernel is tickless when idle): one busy loop per vCPU
+# between the two readings keeps every local timer going.
+BUSY_BETWEEN = ("cat /proc/interrupts; for c in %s; do (i=0; while [ $i -lt 30000 ]; do i=$((i+1)); done) & "
+                "done; wait; echo SECOND; cat /proc/interrupts" % " ".join(str(c) for c in range(VCPUS)))
+
+
+def test_timer_and_serial_interrupts_advance_on_every_vcpu(linux):
+    for name, out in in_each(linux, BUSY_BETWEEN).items():
+        first, _, second = out.partition("SECOND\n")
+        before, after = counts(first, "LOC"), counts(second, "LOC")
+        assert all(b > a for a, b in zip(before, after)), (name, before, after)
+        # The first table's own output went through the UART's transmit interrupt.
+        assert sum(counts(second, "4")) > sum(counts(first, "4")), second
+        assert re.search(r"^\s*4:.*IO-APIC\s+4-edge\s+ttyS0$", second, re.M), second
+
+
+def test_tsc_is_the_clocksource_at_the_hypervisors_rate(linux):
+    for name, out in in_each(linux, "dmesg | grep -i -E 'tsc|clocksource|calibrat'").items():
+        detected = re.search(r"tsc: Detected ([\d.]+) MHz processor", out)
+        assert detected, out
+        assert abs(float(detected.group(1)) - linux.tsc_mhz) <= 0.001 * linux.tsc_mhz, (detected, linux.tsc_mhz)
+        assert re.search(r"clocksource: Switched to clocksource tsc$", out, re.M), out
+        # No fallback: neither the PIT/HPET/PM-timer calibration nor the refinement after it
+        # ("Calibrating delay loop (skipped)" is the delay loop's, preset from the rate).
+        assert not re.search(r"TSC calibrat|calibrat\w* TSC|Refined TSC|TSC.*unstable|Marking TSC", out, re.I), out
+
+
+def test_date_advances_at_the_hosts_rate(linux):
+    for name in NAMES:
+        attach(linux, name)
+        readings = []
+        for _ in range(2):
+            # busybox's date shows whole seconds; adjtimex shows the same clock to the
+            # microsecond (nanosecond with STA_NANO, 0x2000, in its status). The host's
+            # moment is the middle of the command's round trip.
+            sent = time.monotonic()
+            out = shell(linux, "adjtimex | grep -E 'status|time.tv'")
+            fields = dict(re.findall(r"(status|tv_sec|tv_usec):\s+(\d+)", out))
+            fraction = 1e9 if int(fields["status"]) & 0x2000 else 1e6
+            readings.append(((sent + time.monotonic()) / 2, int(fields["tv_sec"]) + int(fields["tv_usec"]) / fraction))
+            if not readings[1:]:
+                time.sleep(10)
+        detach(linux)
+        host = readings[1][0] - readings[0][0]
+        guest = readings[1][1] - readings[0][1]
+        assert abs(guest - host) <= 0.01 * host, f"{name}: {guest:.3f} s of date in {host:.3f} s"
+        assert abs(readings[1][1] - time.time()) < 5, f"{name}: date is {readings[1][1]}, the host's {time.time()}"
+
+
+def test_kernel_warnings_are_only_the_allowed_ones(linux):
+    for name, out in in_each(linux, "dmesg -r | grep -E '^<[0-4]>' | cut -c4-").items():
+        lines = [re.sub(r"^\[\s*[\d.]+\] ", "", line) for line in out.splitlines() if line.strip()]
+        unexplained = [line for line in lines if not any(re.fullmatch(p, line) for p, _ in ALLOWED)]
+        assert not unexplained, f"{name}: kernel messages at warning level or above:\n" + "\n".join(unexplained)
+
+
+def test_reboot_restarts_one_partition_while_the_other_runs(linux):
+    attach(linux, "linux2")
+    linux.send("reboot\r")
+    linux.expect(r"reboot: Restarting system", 120)
+    linux.send(ESCAPE)  # the hypervisor's lines come before or after it returns
+    linux.expect_all({"stop": r"partition linux2: stopped: reset", "start": r"partition linux2: started on cpu",
+                      "back": r"\[back at the hypervisor console"}, 120)
+    attach(linux, "linux1")  # answers while linux2 boots again
+    assert shell(linux, "echo still here").strip() == "still here"
+    detach(linux)
+    linux.expect(MARKER.format("linux2"), READY_TIMEOUT[linux.path])
+
+
+def test_poweroff_stops_one_partition_while_the_other_runs(linux):
+    attach(linux, "linux1")
+    linux.send("poweroff\r")
+    linux.expect(r"reboot: Power down", 120)
+    linux.send(ESCAPE)
+    linux.expect_all({"stop": r"partition linux1: stopped: powered off",
+                      "back": r"\[back at the hypervisor console"}, 120)
+    attach(linux, "linux2")
+    assert shell(linux, "echo alive").strip() == "alive"
+    detach(linux)
+    expect_console(linux)
+    linux.command("list")
+    linux.expect(r"linux1\s+stopped [^\r\n]*powered off", 30)
