@@ -289,6 +289,23 @@ static enum msr_action misc_enable(int write, uint64_t *value, const struct msr_
 	return MSR_EMULATE;
 }
 
+/*
+ * IA32_BIOS_SIGN_ID (Intel only; SDM Vol. 3A, 10.11.7.1): the microcode
+ * revision in bits 63:32, after the write of 0 a reader makes first. A
+ * guest loads no microcode; it reads revision 1, as KVM's guests do, so
+ * that Linux takes workarounds that old microcode needs rather than
+ * trusting features the hypervisor does not virtualize (SPEC_CTRL).
+ */
+#define GUEST_MICROCODE_REVISION (1ull << 32)
+
+static enum msr_action bios_sign_id(int write, uint64_t *value, const struct msr_state *s)
+{
+	if (!s->intel || (write && *value))
+		return MSR_DENY;
+	*value = GUEST_MICROCODE_REVISION;
+	return MSR_EMULATE;
+}
+
 /* TSC_AUX, where RDTSCP exists: 32 bits, the upper half reserved (SDM Vol. 4, Table 2-2). */
 static enum msr_action tsc_aux(int write, uint64_t *value, struct msr_state *s)
 {
@@ -364,6 +381,8 @@ enum msr_action msr_policy(uint32_t msr, int write, uint64_t *value, struct msr_
 		return misc_enable(write, value, s);
 	case MSR_TSC_AUX:
 		return tsc_aux(write, value, s);
+	case MSR_BIOS_SIGN_ID:
+		return bios_sign_id(write, value, s);
 	case MSR_AMD_SYSCFG:
 		return amd_syscfg(write, value, s);
 	case MSR_AMD_NB_CFG:

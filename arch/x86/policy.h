@@ -79,6 +79,7 @@ int xcr0_valid(uint64_t xcr0, uint64_t supported);
 
 #define MSR_TSC 0x10
 #define MSR_TSC_ADJUST 0x3b
+#define MSR_BIOS_SIGN_ID 0x8b
 #define MSR_APIC_BASE 0x1b
 #define MSR_SYSENTER_CS 0x174
 #define MSR_SYSENTER_ESP 0x175

@@ -236,6 +236,20 @@ static void amd_host_configuration_msrs_read_zero(void **state)
 	assert_int_equal(msr_policy(MSR_AMD_NB_CFG, 0, &v, &s), MSR_DENY);
 }
 
+/* IA32_BIOS_SIGN_ID, on Intel: written 0 (as readers do first), read revision 1 in bits 63:32. */
+static void microcode_revision_is_one(void **state)
+{
+	struct msr_state s = fresh();
+	uint64_t v = 0;
+
+	(void)state;
+	assert_int_equal(wr(MSR_BIOS_SIGN_ID, 0, &s), MSR_EMULATE);
+	assert_int_equal(rd(MSR_BIOS_SIGN_ID, &s), 1ull << 32);
+	assert_int_equal(wr(MSR_BIOS_SIGN_ID, 5, &s), MSR_DENY);
+	s.intel = 0;
+	assert_int_equal(msr_policy(MSR_BIOS_SIGN_ID, 0, &v, &s), MSR_DENY);
+}
+
 /* IA32_TSC_ADJUST is offered (CPUID 7.0 EBX bit 1): it reads 0 and takes only 0. */
 static void tsc_adjust_reads_zero_and_takes_only_zero(void **state)
 {
@@ -344,7 +358,8 @@ static void efer_bits_not_offered_are_refused(void **state)
 
 static void sensitive_and_unknown_msrs_are_denied(void **state)
 {
-	static const uint32_t denied[] = { 0x3a, 0x480, 0x48b, 0xc0010114, MSR_VM_HSAVE_PA, 0x12345678, 0x1d9, 0x8b };
+	/* 0x79: the microcode update trigger. */
+	static const uint32_t denied[] = { 0x3a, 0x480, 0x48b, 0xc0010114, MSR_VM_HSAVE_PA, 0x12345678, 0x1d9, 0x79 };
 	struct msr_state s = fresh();
 	uint64_t v = 0;
 	size_t i;
@@ -509,6 +524,7 @@ int main(void)
 		cmocka_unit_test(misc_enable_on_intel_only),
 		cmocka_unit_test(amd_host_configuration_msrs_read_zero),
 		cmocka_unit_test(tsc_adjust_reads_zero_and_takes_only_zero),
+		cmocka_unit_test(microcode_revision_is_one),
 		cmocka_unit_test(tsc_aux_is_the_vcpus_own),
 	};
 
