@@ -101,16 +101,12 @@ def test_bad_bzimages_are_refused_at_start(boot, path):
                             for name in REASONS}, 20)
 
 
-def test_debian_kernel_prints_its_first_lines(boot, path, request):
+def test_debian_kernel_prints_its_first_lines(boot, path):
     """Debian's kernel, entered at startup_64 with an initrd, reaches its
     console through the partition's UART: its version, the e820 map the
     hypervisor gave, the initrd where the hypervisor put it."""
     if not os.path.isfile(DEBIAN_KERNEL):
         pytest.skip(f"no Debian kernel at {DEBIAN_KERNEL} (LINUX_KERNEL names one; see this file)")
-    if path == "bochs":
-        # verify_cpu, on an Intel CPU of family 6, reads IA32_MISC_ENABLE before the kernel has an IDT.
-        request.applymarker(pytest.mark.xfail(strict=True, reason="RDMSR 0x1a0 (IA32_MISC_ENABLE) gets #GP "
-                                              "from the MSR policy: a triple fault in verify_cpu"))
     cfg = ("[hypervisor]\nconsole = com1\n\n[partition linux]\nmemory = 256M\nkernel = vmlinuz\n"
            "initrd = initrd.img\ncmdline = console=ttyS0 earlyprintk=serial,ttyS0,115200\n")
     with harness.Workdir() as directory:
