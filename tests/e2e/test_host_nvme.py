@@ -23,7 +23,7 @@ autostart = no
 
 
 def make_disk(path):
-    """A raw image with a GPT of two partitions, its last sector zero."""
+    """A raw image with a GPT of two partitions (its last sector holds the backup GPT header)."""
     with open(path, "wb") as f:
         f.truncate(IMAGE_MIB << 20)
     layout = "label: gpt\nsize=8MiB, name=first\nsize=8MiB, name=second\n"
@@ -62,11 +62,10 @@ def test_nvme_boot_read_sees_gpt(boot, tmp_path):
 def test_nvme_selftest_write_reaches_the_image(boot, tmp_path):
     disk = str(tmp_path / "disk.img")
     make_disk(disk)
-    assert last_sector(disk) == bytes(SECTOR)
+    assert last_sector(disk).startswith(b"EFI PART")
     run = boot_with_disk(boot, disk, extra="disk_selftest = nvme0n1\n")
     expect_controller_and_disk(run)
     run.expect(r"hv: nvme0n1: selftest: wrote, flushed and read back LBA \d+: ok", 60)
-    run.expect(r"hv> ", 30)
     run.kill()
     data = last_sector(disk)
     assert data.startswith(b"hv disk selftest"), data[:32]
