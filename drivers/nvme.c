@@ -279,13 +279,10 @@ static int create_io_queues(struct nvme_ctrl *c)
 /* Reset and enable (7.6.1): disable, admin queue registers, enable, the I/O queues. */
 static int ctrl_start(struct nvme_ctrl *c)
 {
-	uint32_t cc = reg_read(c, REG_CC);
-
-	if (cc & CC_EN) {
-		reg_write(c, REG_CC, cc & ~CC_EN);
-		if (wait_ready(c, 0))
-			return -1;
-	}
+	/* Even with CC.EN clear, RDY may still be on its way down; EN is set only once it is 0 (3.1.5). */
+	reg_write(c, REG_CC, reg_read(c, REG_CC) & ~CC_EN);
+	if (wait_ready(c, 0))
+		return -1;
 	queue_reset(c, &c->admin, 0);
 	reg_write(c, REG_INTMS, ~0u); /* no pin interrupts: completions are polled */
 	reg_write(c, REG_AQA, (uint32_t)(ADMIN_DEPTH - 1) << 16 | (ADMIN_DEPTH - 1));
@@ -797,7 +794,7 @@ void nvme_init(void)
 		}
 		nctrls++;
 		vs = reg_read(c, REG_VS);
-		log_info("nvme%u: %02x:%02x.%u %s, NVMe %u.%u, %u namespaces, queue depth %u, %u KiB a command, "
+		log_info("nvme%u: %02x:%02x.%u %s, NVMe %u.%u, up to %u namespaces, queue depth %u, %u KiB a command, "
 			 "polled (no interrupts)", c->index, d->bus, d->dev, d->fn, c->model, vs >> 16, vs >> 8 & 0xff,
 			 nn, c->nslots, c->max_transfer >> 10);
 		add_namespaces(c, nn);
