@@ -34,7 +34,6 @@
 #define IO_DEPTH_MAX 64 /* 64-byte entries: the I/O submission queue is one page */
 #define ADMIN_TIMEOUT_MS 5000
 #define TO_UNIT_MS 500 /* CAP.TO's unit (3.1.1) */
-#define NLB_MAX 65536u /* the 16-bit, 0-based block count of Read and Write (6.9, 6.15) */
 
 /* Controller registers (3.1). */
 #define REG_CAP 0x00
@@ -630,6 +629,7 @@ static void ascii_field(char *dst, size_t size, const uint8_t *src, size_t len)
 static int identify_controller(struct nvme_ctrl *c, uint32_t *nn)
 {
 	const uint8_t *id = c->identify;
+	/* One PRP list page's worth: also far below the 65536 blocks Read and Write can count (6.9, 6.15). */
 	uint64_t limit = (uint64_t)(1 + NVME_PRP_LIST_ENTRIES) * NVME_PAGE;
 
 	if (identify(c, CNS_CONTROLLER, 0))
