@@ -785,11 +785,12 @@ void nvme_init(void)
 		uint32_t nn = 0, vs;
 		const char *why;
 
-		c->pci = d;
-		c->index = nctrls;
+		*c = (struct nvme_ctrl){ .pci = d, .index = nctrls };
 		why = ctrl_bring_up(c, &nn);
 		if (why) {
 			log_warn("nvme%u: %02x:%02x.%u left out: %s", c->index, d->bus, d->dev, d->fn, why);
+			if (c->regs)
+				reg_write(c, REG_CC, 0); /* no DMA into its queues, which stay allocated all the same */
 			continue;
 		}
 		nctrls++;
