@@ -32,7 +32,7 @@ HV_SRCS := hv/main.c hv/config.c hv/kernel.c hv/bzimage.c hv/multiboot.c hv/cons
            arch/x86/guest_walk.c arch/x86/policy.c arch/x86/control_regs.c arch/x86/guest_cpu.c \
            arch/x86/guest_boot.c arch/x86/guest_mmio.c arch/x86/vcpu_select.c arch/x86/tsc.c arch/x86/tsc_rate.c arch/x86/smp.c \
            arch/x86/svm/svm.c arch/x86/vmx/vmx.c arch/x86/vmx/controls.c \
-           boot/efi/elf_load.c drivers/acpi.c drivers/block.c drivers/cmos_rtc.c drivers/uart16550.c
+           boot/efi/elf_load.c drivers/acpi.c drivers/block.c drivers/cmos_rtc.c drivers/pci_host.c drivers/blk_selftest.c drivers/nvme.c drivers/nvme_prp.c drivers/uart16550.c
 HV_ASMS := arch/x86/entry.asm arch/x86/trampoline.asm arch/x86/svm/svm_entry.asm arch/x86/vmx/vmx_entry.asm
 HV_OBJS := $(HV_SRCS:%.c=$(BUILD)/hv/%.o) $(HV_ASMS:%.asm=$(BUILD)/hv/%.o)
 
@@ -56,7 +56,7 @@ UNIT_TESTS := test_config test_pmem test_log test_elf_load test_console test_gpt
               test_tsc_rate test_tag_pool test_ratelimit test_line_edit test_bus test_mmio_emul test_pci \
               test_aml test_acpi_tables test_acpi_pm test_reset \
               test_vlapic test_ioapic test_bzimage test_walltime test_pic test_pit test_rtc test_multiboot \
-              test_fw_cfg test_debug_exit test_pvclock
+              test_fw_cfg test_debug_exit test_pvclock test_pci_host test_nvme_prp test_nvme
 UNIT_BINS  := $(UNIT_TESTS:%=$(BUILD)/host/%)
 
 test_config_SRCS   := tests/unit/test_config.c $(CONFIG_SRCS)
@@ -99,6 +99,13 @@ test_multiboot_SRCS := tests/unit/test_multiboot.c hv/multiboot.c hv/kernel.c hv
                        arch/x86/guest_boot.c hv/lib/fmt.c hv/lib/str.c
 test_fw_cfg_SRCS   := tests/unit/test_fw_cfg.c hv/vdev/fw_cfg.c
 test_debug_exit_SRCS := tests/unit/test_debug_exit.c hv/vdev/debug_exit.c
+test_pci_host_SRCS := tests/unit/test_pci_host.c drivers/pci_host.c drivers/acpi.c hv/log.c hv/lib/fmt.c hv/lib/str.c
+test_pci_host_CFLAGS := -Idrivers
+test_nvme_prp_SRCS := tests/unit/test_nvme_prp.c drivers/nvme_prp.c
+test_nvme_prp_CFLAGS := -Idrivers
+test_nvme_SRCS := tests/unit/test_nvme.c drivers/nvme.c drivers/nvme_prp.c drivers/block.c hv/log.c hv/lib/fmt.c \
+                  hv/lib/str.c
+test_nvme_CFLAGS := -Idrivers
 
 # ---- guests: freestanding, linked where they run
 GUEST_CFLAGS := -std=gnu11 -O2 -g $(WARNINGS) -ffreestanding -fno-pie -mno-red-zone \

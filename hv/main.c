@@ -6,6 +6,7 @@
 
 #include "acpi.h"
 #include "arch.h"
+#include "blk_selftest.h"
 #include "boot_info.h"
 #include "cmos_rtc.h"
 #include "config.h"
@@ -16,7 +17,9 @@
 #include "lib/str.h"
 #include "log.h"
 #include "mm.h"
+#include "nvme.h"
 #include "partition.h"
+#include "pci_host.h"
 #include "pmem.h"
 #include "scheduler.h"
 #include "uart16550.h"
@@ -196,6 +199,14 @@ static void report_cpus(void)
 	for (i = 0; i < cpus.count && i < ACPI_CPUS_MAX && n < sizeof(ids); i++)
 		n += (size_t)fmt(ids + n, sizeof(ids) - n, " %u", cpus.apic_id[i]);
 	log_info("cpus: %u in the ACPI MADT, APIC IDs%s", cpus.count, ids);
+}
+
+/* The host's storage controllers and disks, each disk's first blocks read to prove the path. */
+static void init_storage(void)
+{
+	hpci_init();
+	nvme_init();
+	blk_boot_check(config_ok ? config.disk_selftest : 0);
 }
 
 /* The wall clock the partitions' RTCs show: the host RTC's, else 2000-01-01 with a warning. */
@@ -505,6 +516,7 @@ void hv_main(struct boot_info *bi)
 	mm_init(&pmem);
 	report_memory(bi);
 	report_cpus();
+	init_storage();
 	start_walltime();
 	ops = start_cpus(bi);
 	report_config();
