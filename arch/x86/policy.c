@@ -4,7 +4,11 @@
 #include "pvclock.h"
 
 /* CPUID.1 ECX (Intel SDM Vol. 2A, Table 3-10). */
+#define ECX1_DTES64 (1u << 2)
 #define ECX1_MONITOR (1u << 3)
+#define ECX1_DS_CPL (1u << 4)
+#define ECX1_EST (1u << 7)
+#define ECX1_TM2 (1u << 8)
 #define ECX1_VMX (1u << 5)
 #define ECX1_SMX (1u << 6)
 #define ECX1_PDCM (1u << 15)
@@ -14,6 +18,10 @@
 #define EDX1_MCE (1u << 7)
 #define EDX1_APIC (1u << 9)
 #define EDX1_MCA (1u << 14)
+#define EDX1_DS (1u << 21)
+#define EDX1_ACPI (1u << 22) /* thermal monitor and clock control MSRs */
+#define EDX1_TM (1u << 29)
+#define EDX1_PBE (1u << 31)
 #define ECX1_HYPERVISOR (1u << 31)
 /* CPUID.(EAX=7,ECX=0) EBX (Intel SDM Vol. 2A, Table 3-8). */
 #define EBX7_TSC_ADJUST (1u << 1)
@@ -71,8 +79,10 @@ static struct cpuid_regs leaf1(struct cpuid_regs r, const struct cpuid_guest *g)
 	 * timer always; the APIC bit follows IA32_APIC_BASE's enable (SDM Vol. 3A, 11.4.3). */
 	r.ecx |= ECX1_X2APIC | ECX1_TSC_DEADLINE;
 	r.edx = g->apic_enabled ? r.edx | EDX1_APIC : r.edx & ~EDX1_APIC;
-	/* Machine checks are the host's: their banks are not virtualized. */
-	r.edx &= ~(EDX1_MCE | EDX1_MCA);
+	/* Machine checks, thermal monitoring, SpeedStep and the debug store are the host's:
+	 * none of their MSRs is virtualized. */
+	r.edx &= ~(EDX1_MCE | EDX1_MCA | EDX1_DS | EDX1_ACPI | EDX1_TM | EDX1_PBE);
+	r.ecx &= ~(ECX1_DTES64 | ECX1_DS_CPL | ECX1_EST | ECX1_TM2);
 	/* EBX: initial APIC ID in 31:24, logical processor count in 23:16. */
 	r.ebx = (r.ebx & 0xffff) | (g->vcpu_id << 24) | ((g->vcpu_count & 0xff) << 16);
 	return r;

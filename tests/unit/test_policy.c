@@ -27,8 +27,11 @@ static void leaf1_hides_vmx_and_shows_the_hypervisor(void **state)
 	assert_int_equal(r.ecx & (1u << 27), 0); /* guest CR4.OSXSAVE is clear */
 	assert_int_equal(r.ebx >> 24, 1);        /* vCPU id as APIC id */
 	assert_int_equal((r.ebx >> 16) & 0xff, 2);
-	/* The guest's APIC is off in `guest`; machine checks (MCE, MCA) are the host's. */
-	assert_int_equal(r.edx, host.edx & ~(1u << 9) & ~(1u << 7) & ~(1u << 14));
+	/* The guest's APIC is off in `guest`; machine checks (MCE, MCA), the debug store (DS),
+	 * thermal monitoring (ACPI, TM, PBE; TM2) and SpeedStep (EST) are the host's. */
+	assert_int_equal(r.edx, host.edx & ~((1u << 9) | (1u << 7) | (1u << 14) | (1u << 21) | (1u << 22) |
+					     (1u << 29) | (1u << 31)));
+	assert_int_equal(r.ecx & ((1u << 2) | (1u << 4) | (1u << 7) | (1u << 8)), 0);
 	assert_int_not_equal(r.ecx & (1u << 21), 0);  /* x2APIC */
 	assert_int_not_equal(r.ecx & (1u << 24), 0);  /* TSC-deadline timer */
 }
