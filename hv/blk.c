@@ -4,6 +4,7 @@
 #include "arch.h"
 #include "boot_info.h"
 #include "config.h"
+#include "disks.h"
 #include "lib/fmt.h"
 #include "lib/spinlock.h"
 #include "lib/str.h"
@@ -308,6 +309,7 @@ static const char *open_ramdisk(struct vdisk *vd, const struct cfg_disk *cfg, co
 	d = ramdisk_create((const uint8_t *)(uintptr_t)m->base, m->size);
 	if (!d)
 		return "not enough free memory for the RAM disk";
+	disks_log_ramdisk(owner, d);
 	why = vdisk_open_extent(vd, d, 0, d->blocks, cfg->read_only, source, owner);
 	if (why)
 		ramdisk_destroy(d);
@@ -323,13 +325,17 @@ static const char *kind_prefix(enum cfg_disk_kind kind)
 
 const char *vdisk_open(struct vdisk *vd, const struct cfg_disk *cfg, const char *owner)
 {
+	static char why[160]; /* partitions start on CPU 0 alone */
 	char source[sizeof(vd->source)];
+	struct disk_extent e;
 
 	*vd = (struct vdisk){ 0 };
 	fmt(source, sizeof(source), "%s:%s", kind_prefix(cfg->kind), cfg->source);
 	if (cfg->kind == DISK_RAMDISK)
 		return open_ramdisk(vd, cfg, source, owner);
-	return "no host disk has GPT partitions the block layer can find yet";
+	if (disks_resolve(cfg, &e, why, sizeof(why)))
+		return why;
+	return vdisk_open_extent(vd, e.dev, e.first, e.sectors, cfg->read_only, source, owner);
 }
 
 /* With q's lock held. */
@@ -365,6 +371,33 @@ void vdisk_close(struct vdisk *vd)
 	__atomic_fetch_sub(&outstanding, dropped, __ATOMIC_RELAXED);
 	if (vd->ramdisk)
 		ramdisk_destroy(vd->dev); /* completes what it holds: nothing in flight after it */
+}
+
+unsigned blk_vdisks_on(const struct blk_dev *d, struct vdisk *out, unsigned max)
+{
+	unsigned n = __atomic_load_n(&nqueues, __ATOMIC_ACQUIRE), i, count = 0;
+	const struct vdisk *vd;
+
+	for (i = 0; i < n; i++) {
+		struct blk_queue *q = &queues[i];
+		if (q->dev != d)
+			continue;
+		spin_lock(&q->lock);
+		for (vd = q->vdisks; vd && count < max; vd = vd->next)
+			out[count++] = *vd;
+		spin_unlock(&q->lock);
+	}
+	return count;
+}
+
+unsigned blk_devices_in_use(struct blk_dev **out, unsigned max)
+{
+	unsigned n = __atomic_load_n(&nqueues, __ATOMIC_ACQUIRE), i, count = 0;
+
+	for (i = 0; i < n && count < max; i++)
+		if (__atomic_load_n(&queues[i].nvdisks, __ATOMIC_RELAXED))
+			out[count++] = queues[i].dev;
+	return count;
 }
 
 int vdisk_busy(const struct vdisk *vd)

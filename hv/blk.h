@@ -90,6 +90,11 @@ int vdisk_busy(const struct vdisk *vd);
  */
 void vdisk_submit(struct vdisk *vd, struct blk_req *r);
 
+/* For the console: copies of the virtual disks open on d (at most max); how many. */
+unsigned blk_vdisks_on(const struct blk_dev *d, struct vdisk *out, unsigned max);
+/* The devices virtual disks are open on, RAM disks included (at most max); how many. */
+unsigned blk_devices_in_use(struct blk_dev **out, unsigned max);
+
 /*
  * Completions and timeouts of every host block device; called from each
  * CPU's scheduler loop. 1 while requests are outstanding (the caller polls
