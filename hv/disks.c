@@ -127,6 +127,7 @@ static void describe_part(const struct blk_dev *d, const struct gpt_part *p, cha
 	    (unsigned long long)p->first, (unsigned long long)p->last, sz);
 }
 
+/* who: "" for a host disk, "partition NAME: RAM " for a partition's RAM disk. */
 static void log_gpt(const char *who, const struct blk_dev *d, const struct gpt_disk *g, int ok)
 {
 	char text[200];
@@ -141,7 +142,7 @@ static void log_gpt(const char *who, const struct blk_dev *d, const struct gpt_d
 	log_info("%sdisk %s: GPT with %u partition%s", who, d->name, g->nparts, g->nparts == 1 ? "" : "s");
 	for (i = 0; i < g->nparts; i++) {
 		describe_part(d, &g->parts[i], text, sizeof(text));
-		log_info("%s  %s", who, text);
+		log_info("  %s", text);
 	}
 }
 
