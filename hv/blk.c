@@ -235,8 +235,14 @@ void vdisk_submit(struct vdisk *vd, struct blk_req *r)
 	__atomic_fetch_add(&vd->requests, 1, __ATOMIC_RELAXED);
 	if (r->op == BLK_FLUSH)
 		r->lba = r->blocks = r->nseg = 0;
-	if (status != BLK_OK || vd->closed) {
-		refuse(vd, r, status != BLK_OK ? status : BLK_E_IO);
+	if (status != BLK_OK) {
+		refuse(vd, r, status);
+		return;
+	}
+	spin_lock(&q->lock);
+	if (vd->closed) {
+		spin_unlock(&q->lock);
+		refuse(vd, r, BLK_E_IO);
 		return;
 	}
 	r->vdisk = vd;
@@ -245,7 +251,6 @@ void vdisk_submit(struct vdisk *vd, struct blk_req *r)
 	r->retries = 0;
 	r->next = 0;
 	__atomic_fetch_add(&outstanding, 1, __ATOMIC_RELAXED);
-	spin_lock(&q->lock);
 	*vd->waiting_tail = r;
 	vd->waiting_tail = &r->next;
 	dispatch(q);
