@@ -46,6 +46,10 @@ def test_ramdisk_with_a_gpt_is_listed(boot, path, tmp_path):
         run.expect(r"partition demo: stopped: stopped by the operator", 20)
         run.command("disks")
         run.expect(r"no host disks and no RAM disks\r", 20)
+        run.command("start demo")  # a fresh copy of the file, in the slot the first one gave back
+        run.expect(r"hv: partition demo: disk ramdisk:disk.img on ram0 \(RAM disk\)", 20)
+        run.command("disks")
+        run.expect(r"    partition demo: ramdisk:disk.img, LBA 0, 4096 sectors: 0 requests", 20)
 
 
 def test_missing_partition_is_refused_with_its_line(boot, path):
