@@ -53,13 +53,22 @@ static struct blk_queue *queue_of(struct blk_dev *d)
 
 /* ---- the fair queue ---------------------------------------------------- */
 
-/* Requests each virtual disk may have at the device at once. */
+/*
+ * With q's lock held: requests each virtual disk may have at the device at
+ * once, the device's depth shared by those with requests waiting or out. A
+ * disk alone at work has the whole depth; once another has work, the first
+ * sends no more until it is under its share, and the slots it frees go to
+ * the other in turn.
+ */
 static uint32_t in_flight_bound(const struct blk_queue *q)
 {
-	uint32_t depth = q->dev->queue_depth ? q->dev->queue_depth : 1;
-	uint32_t share = q->nvdisks ? depth / q->nvdisks : depth;
+	uint32_t depth = q->dev->queue_depth ? q->dev->queue_depth : 1, active = 0;
+	const struct vdisk *vd;
 
-	return share ? share : 1;
+	for (vd = q->vdisks; vd; vd = vd->next)
+		active += vd->waiting || vd->in_flight;
+	depth /= active ? active : 1;
+	return depth ? depth : 1;
 }
 
 static struct blk_req *pop_waiting(struct vdisk *vd)

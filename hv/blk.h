@@ -9,8 +9,9 @@
  *
  * Fairness: each host device has one queue; the virtual disks open on it
  * are served round-robin, one request each in turn, and none has more
- * than max(1, queue_depth / virtual disks on the device) requests at the
- * device at once, so a partition with a deep queue cannot starve another.
+ * than max(1, queue_depth / virtual disks with work) requests at the
+ * device at once, so a partition with a deep queue cannot starve another,
+ * and one alone at work has the whole device.
  * A request the driver failed with BLK_E_TIMEOUT before its own deadline
  * (another request's timeout made the driver reset the device) is sent
  * again, up to BLK_RETRIES times: one partition's timeout does not fail

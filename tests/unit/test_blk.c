@@ -313,12 +313,18 @@ static void deep_queue_does_not_starve(void **state)
 		make_req(&a[i], BLK_READ, i, 1);
 		vdisk_submit(&va, &a[i].r);
 	}
-	assert_int_equal(fake.nheld, 2); /* a's bound: half the device's depth, b's share kept */
+	assert_int_equal(fake.nheld, 4); /* a alone at work: the whole depth */
 	for (i = 0; i < 10; i++) {
 		make_req(&b[i], BLK_WRITE, i, 1);
 		vdisk_submit(&vb, &b[i].r);
 	}
 	assert_int_equal(fake.nheld, 4);
+	fake_complete(0, BLK_OK);
+	fake_complete(0, BLK_OK);
+	completions = 2;
+	/* a is over its half now: the two slots it freed went to b. */
+	assert_ptr_equal(fake.log[4]->vdisk, &vb);
+	assert_ptr_equal(fake.log[5]->vdisk, &vb);
 	while (fake.nheld) {
 		fake_complete(0, BLK_OK);
 		completions++;
