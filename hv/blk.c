@@ -204,7 +204,7 @@ static enum blk_status check_op(const struct vdisk *vd, const struct blk_req *r)
 	default:
 		return BLK_E_UNSUPP;
 	}
-	return r->op != BLK_FLUSH && (vd->read_only || d->read_only) ? BLK_E_RO : BLK_OK;
+	return r->op != BLK_FLUSH && vd->read_only ? BLK_E_RO : BLK_OK;
 }
 
 /* r in the virtual disk's sectors, checked, then in the device's blocks. */
@@ -296,7 +296,8 @@ const char *vdisk_open_extent(struct vdisk *vd, struct blk_dev *dev, uint64_t fi
 {
 	struct blk_queue *q = queue_of(dev);
 
-	*vd = (struct vdisk){ .dev = dev, .first = first, .sectors = sectors, .read_only = (uint8_t)(read_only != 0) };
+	*vd = (struct vdisk){ .dev = dev, .first = first, .sectors = sectors,
+			      .read_only = (uint8_t)(read_only || dev->read_only) }; /* the guest is told */
 	vd->waiting_tail = &vd->waiting;
 	str_copy(vd->source, sizeof(vd->source), source, str_len(source));
 	str_copy(vd->owner, sizeof(vd->owner), owner, str_len(owner));

@@ -39,7 +39,7 @@ struct vdisk {
 	struct blk_dev *dev;
 	uint64_t first;   /* the device's LBA where the extent starts */
 	uint64_t sectors; /* the extent's size in BLK_SECTOR units */
-	uint8_t read_only;
+	uint8_t read_only; /* as hv.cfg says, or because the device is: the guest is told */
 	char source[64];  /* as hv.cfg names it, for the log and the console */
 	char owner[VDISK_OWNER_MAX]; /* the partition's name */
 	/* The fair queue's: requests waiting for the device, and how many it holds now. */

@@ -293,6 +293,7 @@ static void read_only(void **state)
 	vdisk_close(&vd);
 	fake.dev.read_only = 1; /* a read-only device makes every extent of it so */
 	open_extent(&vd, 0, 100, 0, "a");
+	assert_true(vd.read_only);
 	assert_int_equal(submit_now(&vd, BLK_WRITE, 0, 1), BLK_E_RO);
 	vdisk_close(&vd);
 }
