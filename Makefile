@@ -26,13 +26,14 @@ HV_SRCS := hv/main.c hv/config.c hv/kernel.c hv/bzimage.c hv/multiboot.c hv/cons
            hv/exits.c hv/vcpu_irq.c hv/pvclock.c hv/vdev/bus.c hv/vdev/irq.c hv/vdev/uart.c hv/vdev/vlapic.c hv/vdev/ioapic.c \
            hv/vdev/pci.c hv/vdev/pci_testdev.c hv/vdev/aml.c hv/vdev/acpi_tables.c hv/vdev/acpi_pm.c hv/vdev/reset.c \
            hv/vdev/kbc.c hv/vdev/pic.c hv/vdev/pit.c hv/vdev/rtc.c hv/vdev/fw_cfg.c hv/vdev/debug_exit.c \
-           hv/walltime.c hv/lib/fmt.c hv/lib/str.c hv/lib/mem.c hv/lib/date.c hv/lib/mc146818.c \
+           hv/walltime.c hv/blk.c hv/disks.c hv/lib/gpt_disk.c hv/lib/crc32.c hv/lib/fmt.c hv/lib/str.c hv/lib/mem.c hv/lib/date.c hv/lib/mc146818.c \
            arch/x86/cpu.c arch/x86/cpuinfo.c arch/x86/desc.c arch/x86/exceptions.c \
            arch/x86/paging.c arch/x86/gpt.c arch/x86/space.c arch/x86/tag_pool.c arch/x86/decode.c arch/x86/mmio_emul.c \
            arch/x86/guest_walk.c arch/x86/policy.c arch/x86/control_regs.c arch/x86/guest_cpu.c \
            arch/x86/guest_boot.c arch/x86/guest_mmio.c arch/x86/vcpu_select.c arch/x86/tsc.c arch/x86/tsc_rate.c arch/x86/smp.c \
            arch/x86/svm/svm.c arch/x86/vmx/vmx.c arch/x86/vmx/controls.c \
-           boot/efi/elf_load.c drivers/acpi.c drivers/block.c drivers/cmos_rtc.c drivers/pci_host.c drivers/blk_selftest.c drivers/nvme.c drivers/nvme_prp.c drivers/uart16550.c
+           boot/efi/elf_load.c drivers/acpi.c drivers/block.c drivers/ramdisk.c drivers/cmos_rtc.c drivers/pci_host.c \
+           drivers/blk_selftest.c drivers/nvme.c drivers/nvme_prp.c drivers/uart16550.c
 HV_ASMS := arch/x86/entry.asm arch/x86/trampoline.asm arch/x86/svm/svm_entry.asm arch/x86/vmx/vmx_entry.asm
 HV_OBJS := $(HV_SRCS:%.c=$(BUILD)/hv/%.o) $(HV_ASMS:%.asm=$(BUILD)/hv/%.o)
 
@@ -47,7 +48,7 @@ EFI_SRCS := boot/efi/loader.c boot/efi/elf_load.c hv/config.c hv/lib/fmt.c hv/li
 EFI_OBJS := $(EFI_SRCS:%.c=$(BUILD)/efi/%.o)
 
 # ---- host builds: tools and unit tests share the hypervisor's own sources
-HOST_CFLAGS := -std=gnu11 -O1 -g $(WARNINGS) -Ihv -Iboot/efi -Iarch/x86 -fsanitize=address,undefined \
+HOST_CFLAGS := -std=gnu11 -O1 -g $(WARNINGS) -Ihv -Iboot/efi -Iarch/x86 -Idrivers -fsanitize=address,undefined \
                -fno-sanitize-recover=all
 CONFIG_SRCS := hv/config.c hv/lib/fmt.c hv/lib/str.c
 
@@ -56,7 +57,7 @@ UNIT_TESTS := test_config test_pmem test_log test_elf_load test_console test_gpt
               test_tsc_rate test_tag_pool test_ratelimit test_line_edit test_bus test_mmio_emul test_pci \
               test_aml test_acpi_tables test_acpi_pm test_reset \
               test_vlapic test_ioapic test_bzimage test_walltime test_pic test_pit test_rtc test_multiboot \
-              test_fw_cfg test_debug_exit test_pvclock test_pci_host test_nvme_prp test_nvme
+              test_fw_cfg test_debug_exit test_pvclock test_pci_host test_nvme_prp test_nvme test_blk test_gpt_disk
 UNIT_BINS  := $(UNIT_TESTS:%=$(BUILD)/host/%)
 
 test_config_SRCS   := tests/unit/test_config.c $(CONFIG_SRCS)
@@ -91,7 +92,6 @@ test_vlapic_SRCS   := tests/unit/test_vlapic.c hv/vdev/vlapic.c
 test_ioapic_SRCS   := tests/unit/test_ioapic.c hv/vdev/ioapic.c
 test_bzimage_SRCS  := tests/unit/test_bzimage.c hv/bzimage.c arch/x86/guest_boot.c hv/lib/fmt.c hv/lib/str.c
 test_walltime_SRCS := tests/unit/test_walltime.c hv/walltime.c hv/lib/date.c hv/lib/mc146818.c drivers/cmos_rtc.c
-test_walltime_CFLAGS := -Idrivers
 test_pic_SRCS      := tests/unit/test_pic.c hv/vdev/pic.c
 test_pit_SRCS      := tests/unit/test_pit.c hv/vdev/pit.c
 test_rtc_SRCS      := tests/unit/test_rtc.c hv/vdev/rtc.c hv/walltime.c hv/lib/date.c hv/lib/mc146818.c
@@ -100,12 +100,13 @@ test_multiboot_SRCS := tests/unit/test_multiboot.c hv/multiboot.c hv/kernel.c hv
 test_fw_cfg_SRCS   := tests/unit/test_fw_cfg.c hv/vdev/fw_cfg.c
 test_debug_exit_SRCS := tests/unit/test_debug_exit.c hv/vdev/debug_exit.c
 test_pci_host_SRCS := tests/unit/test_pci_host.c drivers/pci_host.c drivers/acpi.c hv/log.c hv/lib/fmt.c hv/lib/str.c
-test_pci_host_CFLAGS := -Idrivers
 test_nvme_prp_SRCS := tests/unit/test_nvme_prp.c drivers/nvme_prp.c
-test_nvme_prp_CFLAGS := -Idrivers
 test_nvme_SRCS := tests/unit/test_nvme.c drivers/nvme.c drivers/nvme_prp.c drivers/block.c hv/log.c hv/lib/fmt.c \
                   hv/lib/str.c
-test_nvme_CFLAGS := -Idrivers
+test_gpt_disk_SRCS := tests/unit/test_gpt_disk.c hv/lib/gpt_disk.c hv/lib/crc32.c hv/lib/fmt.c
+test_blk_SRCS      := tests/unit/test_blk.c hv/blk.c hv/disks.c hv/config.c drivers/block.c drivers/ramdisk.c hv/lib/gpt_disk.c \
+                      hv/lib/crc32.c hv/lib/fmt.c hv/lib/str.c
+test_blk_CFLAGS    := -DGPT_IMAGE='"$(CURDIR)/tests/fuzz/corpus/gpt_disk/two-parts"'
 
 # ---- guests: freestanding, linked where they run
 GUEST_CFLAGS := -std=gnu11 -O2 -g $(WARNINGS) -ffreestanding -fno-pie -mno-red-zone \
@@ -120,9 +121,9 @@ GUESTS := $(BUILD)/selftest.elf $(BUILD)/platform.elf
 E2E_KERNELS := $(BUILD)/mb_hello.elf $(BUILD)/mb_hello.bin
 
 # ---- fuzz targets (libFuzzer): the parsers of untrusted input
-FUZZ_CFLAGS := -std=gnu11 -O1 -g $(WARNINGS) -Ihv -Iboot/efi -Iarch/x86 \
+FUZZ_CFLAGS := -std=gnu11 -O1 -g $(WARNINGS) -Ihv -Iboot/efi -Iarch/x86 -Idrivers \
                -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all
-FUZZERS := fuzz_decode fuzz_config fuzz_elf fuzz_walk fuzz_line_edit fuzz_mmio fuzz_pci fuzz_bzimage fuzz_multiboot
+FUZZERS := fuzz_decode fuzz_config fuzz_elf fuzz_walk fuzz_line_edit fuzz_mmio fuzz_pci fuzz_bzimage fuzz_multiboot fuzz_gpt_disk
 FUZZ_BINS := $(FUZZERS:%=$(BUILD)/fuzz/%)
 fuzz_decode_SRCS := tests/fuzz/fuzz_decode.c arch/x86/decode.c
 fuzz_config_SRCS := tests/fuzz/fuzz_config.c $(CONFIG_SRCS)
@@ -134,6 +135,7 @@ fuzz_pci_SRCS    := tests/fuzz/fuzz_pci.c hv/vdev/pci.c hv/vdev/pci_testdev.c hv
                     hv/lib/fmt.c hv/lib/str.c
 fuzz_bzimage_SRCS := tests/fuzz/fuzz_bzimage.c hv/bzimage.c hv/lib/fmt.c
 fuzz_multiboot_SRCS := tests/fuzz/fuzz_multiboot.c hv/multiboot.c hv/lib/fmt.c hv/lib/str.c
+fuzz_gpt_disk_SRCS := tests/fuzz/fuzz_gpt_disk.c hv/lib/gpt_disk.c hv/lib/crc32.c hv/lib/fmt.c
 FUZZ_SECONDS ?= 60
 
 GUEST_CFG ?= guests/hv.cfg

@@ -10,6 +10,7 @@
 
 #include <stdint.h>
 
+#include "blk.h"
 #include "boot_info.h"
 #include "config.h"
 #include "kernel.h"
@@ -54,6 +55,9 @@ struct partition {
 	struct vpit pit;
 	struct vrtc rtc;
 	struct fw_cfg fw_cfg;          /* with test_devices = yes */
+	struct vdisk disks[CFG_DISKS_MAX]; /* its `disk =` lines, in order, open while it runs */
+	int draining;                  /* stopped but for requests a host device holds into its memory */
+	char start_why[STOP_REASON_MAX]; /* why its last start failed, when the reason is made up */
 	volatile enum part_state state;
 	int restart;                   /* start again once stopped */
 	int warm;                      /* that start is the guest's own reset: its CMOS RAM and clock stay */
