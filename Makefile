@@ -104,7 +104,7 @@ test_nvme_prp_SRCS := tests/unit/test_nvme_prp.c drivers/nvme_prp.c
 test_nvme_SRCS := tests/unit/test_nvme.c drivers/nvme.c drivers/nvme_prp.c drivers/block.c hv/log.c hv/lib/fmt.c \
                   hv/lib/str.c
 test_gpt_disk_SRCS := tests/unit/test_gpt_disk.c hv/lib/gpt_disk.c hv/lib/crc32.c hv/lib/fmt.c
-test_blk_SRCS      := tests/unit/test_blk.c hv/blk.c hv/disks.c hv/config.c drivers/block.c drivers/ramdisk.c hv/lib/gpt_disk.c \
+test_blk_SRCS      := tests/unit/test_blk.c hv/blk.c hv/disks.c hv/config.c drivers/block.c drivers/blk_selftest.c drivers/ramdisk.c hv/lib/gpt_disk.c \
                       hv/lib/crc32.c hv/lib/fmt.c hv/lib/str.c
 test_blk_CFLAGS    := -DGPT_IMAGE='"$(CURDIR)/tests/fuzz/corpus/gpt_disk/two-parts"'
 

@@ -12,17 +12,23 @@
 #define GPT_SIGNATURE "EFI PART"
 #define PATTERN_HEAD "hv disk selftest"
 
-struct sync_wait {
-	volatile int done;
-	enum blk_status status;
-};
+/*
+ * The one request waited for (boot runs one at a time, on CPU 0). A
+ * request given up on stays the driver's, its memory and buffer never
+ * reused; its late completion, if it ever comes, is told apart from the
+ * awaited one's, and no request is submitted any more.
+ */
+static struct blk_req *awaited;
+static volatile int awaited_done;
+static enum blk_status awaited_status;
+static int gave_up;
 
 static void sync_done(struct blk_req *r, enum blk_status status)
 {
-	struct sync_wait *w = r->owner;
-
-	w->status = status;
-	w->done = 1;
+	if (r != awaited)
+		return;
+	awaited_status = status;
+	awaited_done = 1;
 }
 
 static const char *const status_names[] = { "ok", "I/O error", "timeout", "out of range", "read-only",
@@ -33,34 +39,40 @@ static const char *status_name(enum blk_status s)
 	return (unsigned)s < sizeof(status_names) / sizeof(status_names[0]) ? status_names[s] : "?";
 }
 
-/*
- * r must outlive a driver that never completes it: the callers' requests
- * are static, and one given up on is never reused.
- */
+int blk_sync_gave_up(void)
+{
+	return gave_up;
+}
+
 enum blk_status blk_run_sync(struct blk_dev *d, struct blk_req *r, uint64_t timeout_ms)
 {
 	uint64_t ms = arch_tsc_hz() / 1000, give_up;
-	struct sync_wait w = { 0, BLK_OK };
 
+	if (gave_up)
+		return BLK_E_TIMEOUT;
 	r->deadline = arch_tsc() + timeout_ms * ms;
 	give_up = r->deadline + GRACE_MS * ms;
 	r->done = sync_done;
-	r->owner = &w;
+	awaited = r;
+	awaited_done = 0;
 	while (d->ops->submit(d, r)) {
 		if (arch_tsc() > give_up)
 			return BLK_E_TIMEOUT;
 		d->ops->poll(d);
 	}
-	while (!w.done) {
+	while (!awaited_done) {
 		if (arch_tsc() > give_up) {
-			log_error("%s: the driver did not complete a request by its deadline; the device is not used",
+			gave_up = 1;
+			awaited = 0;
+			log_error("%s: the driver did not complete a request by its deadline; no more reads at boot",
 				  d->name);
 			return BLK_E_TIMEOUT;
 		}
 		d->ops->poll(d);
 		arch_relax();
 	}
-	return w.status;
+	awaited = 0;
+	return awaited_status;
 }
 
 static enum blk_status transfer(struct blk_dev *d, struct blk_req *r, enum blk_op op, uint64_t lba,

@@ -11,8 +11,16 @@
 
 #include "block.h"
 
-/* Submits r, polls until it completes (r->deadline is set from timeout_ms); its status. */
+/*
+ * Submits r, polls until it completes (r->deadline is set from timeout_ms);
+ * its status. For boot, one request at a time. r must outlive a driver
+ * that never completes it (make it static): one the driver keeps past its
+ * deadline is given up on, and every later call fails with BLK_E_TIMEOUT.
+ */
 enum blk_status blk_run_sync(struct blk_dev *d, struct blk_req *r, uint64_t timeout_ms);
+
+/* 1 once a request was given up on: its request and buffer are the driver's for good. */
+int blk_sync_gave_up(void);
 
 /* After the storage drivers' init; selftest_name "" (or NULL) writes nothing. */
 void blk_boot_check(const char *selftest_name);

@@ -2,6 +2,7 @@
 
 #include "arch.h"
 #include "blk.h"
+#include "blk_selftest.h"
 #include "console.h"
 #include "lib/fmt.h"
 #include "lib/str.h"
@@ -23,56 +24,17 @@ static unsigned nhost;
 
 /* ---- reading blocks before the block layer has any virtual disk -------- */
 
-/*
- * One read at a time, waited for by polling the device: at boot, and for
- * a RAM disk's table. A device that lets the deadline pass by far without
- * completing keeps the request and the buffer (both static or leaked),
- * and nothing is read from it again.
- */
-static struct blk_req sync_req;
-static volatile int sync_done_flag;
-static enum blk_status sync_status;
-static int sync_abandoned;
-
-static void sync_done(struct blk_req *r, enum blk_status status)
-{
-	(void)r;
-	sync_status = status;
-	sync_done_flag = 1;
-}
-
-static int past(uint64_t deadline)
-{
-	return (int64_t)(arch_tsc() - deadline) > 0;
-}
-
+/* One read at a time, waited for by polling the device (blk_run_sync): at boot, and for a RAM disk's table. */
 static int read_blocks(void *ctx, uint64_t lba, uint32_t count, void *buf)
 {
+	static struct blk_req req; /* kept by a driver that never completes it */
 	struct blk_dev *d = ctx;
-	uint64_t give_up;
 
-	if (sync_abandoned)
+	if (blk_sync_gave_up())
 		return -1;
-	sync_req = (struct blk_req){ .op = BLK_READ, .lba = lba, .blocks = count, .nseg = 1, .done = sync_done };
-	sync_req.seg[0] = (struct blk_seg){ (uint64_t)(uintptr_t)buf, count * d->block_size };
-	sync_req.deadline = arch_tsc() + BLK_TIMEOUT_S * arch_tsc_hz();
-	give_up = sync_req.deadline + arch_tsc_hz();
-	sync_done_flag = 0;
-	while (d->ops->submit(d, &sync_req)) {
-		d->ops->poll(d);
-		if (past(sync_req.deadline))
-			return -1;
-	}
-	while (!sync_done_flag) {
-		d->ops->poll(d);
-		if (past(give_up)) {
-			sync_abandoned = 1;
-			log_error("disk %s: a read at boot was not completed by its deadline; no more reads at boot",
-				  d->name);
-			return -1;
-		}
-	}
-	return sync_status == BLK_OK ? 0 : -1;
+	req = (struct blk_req){ .op = BLK_READ, .lba = lba, .blocks = count, .nseg = 1 };
+	req.seg[0] = (struct blk_seg){ (uint64_t)(uintptr_t)buf, count * d->block_size };
+	return blk_run_sync(d, &req, BLK_TIMEOUT_S * 1000) == BLK_OK ? 0 : -1;
 }
 
 /* The GPT of d into g, through a scratch buffer of the hypervisor's; 0 or -1 (g->why). */
@@ -86,7 +48,7 @@ static int read_gpt(struct blk_dev *d, struct gpt_disk *g)
 		return -1;
 	}
 	r = gpt_parse(g, d->block_size, d->blocks, read_blocks, d, mm_ptr(scratch));
-	if (!sync_abandoned)
+	if (!blk_sync_gave_up())
 		mm_free(scratch, SCRATCH_PAGES);
 	return r;
 }

@@ -42,6 +42,10 @@ uint64_t arch_tsc_hz(void)
 	return HZ;
 }
 
+void arch_relax(void)
+{
+}
+
 void log_msg(enum log_level level, const char *f, ...)
 {
 	(void)level;
