@@ -47,7 +47,7 @@ EFI_SRCS := boot/efi/loader.c boot/efi/elf_load.c hv/config.c hv/lib/fmt.c hv/li
 EFI_OBJS := $(EFI_SRCS:%.c=$(BUILD)/efi/%.o)
 
 # ---- host builds: tools and unit tests share the hypervisor's own sources
-HOST_CFLAGS := -std=gnu11 -O1 -g $(WARNINGS) -Ihv -Iboot/efi -Iarch/x86 -fsanitize=address,undefined \
+HOST_CFLAGS := -std=gnu11 -O1 -g $(WARNINGS) -Ihv -Iboot/efi -Iarch/x86 -Idrivers -fsanitize=address,undefined \
                -fno-sanitize-recover=all
 CONFIG_SRCS := hv/config.c hv/lib/fmt.c hv/lib/str.c
 
@@ -56,7 +56,7 @@ UNIT_TESTS := test_config test_pmem test_log test_elf_load test_console test_gpt
               test_tsc_rate test_tag_pool test_ratelimit test_line_edit test_bus test_mmio_emul test_pci \
               test_aml test_acpi_tables test_acpi_pm test_reset \
               test_vlapic test_ioapic test_bzimage test_walltime test_pic test_pit test_rtc test_multiboot \
-              test_fw_cfg test_debug_exit test_virtqueue test_virtio_pci
+              test_fw_cfg test_debug_exit test_virtqueue test_virtio_pci test_virtio_blk
 UNIT_BINS  := $(UNIT_TESTS:%=$(BUILD)/host/%)
 
 test_config_SRCS   := tests/unit/test_config.c $(CONFIG_SRCS)
@@ -90,7 +90,6 @@ test_vlapic_SRCS   := tests/unit/test_vlapic.c hv/vdev/vlapic.c
 test_ioapic_SRCS   := tests/unit/test_ioapic.c hv/vdev/ioapic.c
 test_bzimage_SRCS  := tests/unit/test_bzimage.c hv/bzimage.c arch/x86/guest_boot.c hv/lib/fmt.c hv/lib/str.c
 test_walltime_SRCS := tests/unit/test_walltime.c hv/walltime.c hv/lib/date.c hv/lib/mc146818.c drivers/cmos_rtc.c
-test_walltime_CFLAGS := -Idrivers
 test_pic_SRCS      := tests/unit/test_pic.c hv/vdev/pic.c
 test_pit_SRCS      := tests/unit/test_pit.c hv/vdev/pit.c
 test_rtc_SRCS      := tests/unit/test_rtc.c hv/vdev/rtc.c hv/walltime.c hv/lib/date.c hv/lib/mc146818.c
@@ -101,6 +100,8 @@ test_debug_exit_SRCS := tests/unit/test_debug_exit.c hv/vdev/debug_exit.c
 test_virtqueue_SRCS := tests/unit/test_virtqueue.c hv/vdev/virtqueue.c
 test_virtio_pci_SRCS := tests/unit/test_virtio_pci.c hv/vdev/virtio_pci.c hv/vdev/virtqueue.c hv/vdev/pci.c \
                         hv/vdev/bus.c hv/vdev/irq.c hv/log.c hv/lib/fmt.c hv/lib/str.c
+test_virtio_blk_SRCS := tests/unit/test_virtio_blk.c hv/vdev/virtio_blk.c hv/vdev/virtio_pci.c hv/vdev/virtqueue.c \
+                        hv/vdev/pci.c hv/vdev/bus.c hv/vdev/irq.c hv/log.c hv/lib/fmt.c hv/lib/str.c
 
 # ---- guests: freestanding, linked where they run
 GUEST_CFLAGS := -std=gnu11 -O2 -g $(WARNINGS) -ffreestanding -fno-pie -mno-red-zone \
@@ -115,7 +116,7 @@ GUESTS := $(BUILD)/selftest.elf $(BUILD)/platform.elf
 E2E_KERNELS := $(BUILD)/mb_hello.elf $(BUILD)/mb_hello.bin
 
 # ---- fuzz targets (libFuzzer): the parsers of untrusted input
-FUZZ_CFLAGS := -std=gnu11 -O1 -g $(WARNINGS) -Ihv -Iboot/efi -Iarch/x86 \
+FUZZ_CFLAGS := -std=gnu11 -O1 -g $(WARNINGS) -Ihv -Iboot/efi -Iarch/x86 -Idrivers \
                -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all
 FUZZERS := fuzz_decode fuzz_config fuzz_elf fuzz_walk fuzz_line_edit fuzz_mmio fuzz_pci fuzz_bzimage fuzz_multiboot fuzz_virtqueue
 FUZZ_BINS := $(FUZZERS:%=$(BUILD)/fuzz/%)
@@ -129,7 +130,8 @@ fuzz_pci_SRCS    := tests/fuzz/fuzz_pci.c hv/vdev/pci.c hv/vdev/pci_testdev.c hv
                     hv/lib/fmt.c hv/lib/str.c
 fuzz_bzimage_SRCS := tests/fuzz/fuzz_bzimage.c hv/bzimage.c hv/lib/fmt.c
 fuzz_multiboot_SRCS := tests/fuzz/fuzz_multiboot.c hv/multiboot.c hv/lib/fmt.c hv/lib/str.c
-fuzz_virtqueue_SRCS := tests/fuzz/fuzz_virtqueue.c hv/vdev/virtqueue.c
+fuzz_virtqueue_SRCS := tests/fuzz/fuzz_virtqueue.c hv/vdev/virtqueue.c hv/vdev/virtio_blk.c hv/vdev/virtio_pci.c \
+                       hv/vdev/pci.c hv/vdev/bus.c hv/vdev/irq.c hv/log.c hv/lib/fmt.c hv/lib/str.c
 FUZZ_SECONDS ?= 60
 
 GUEST_CFG ?= guests/hv.cfg

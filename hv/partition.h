@@ -28,6 +28,7 @@
 #include "vdev/pit.h"
 #include "vdev/rtc.h"
 #include "vdev/uart.h"
+#include "vdev/virtio_blk.h"
 
 #define STOP_REASON_MAX 160
 
@@ -54,6 +55,9 @@ struct partition {
 	struct vpit pit;
 	struct vrtc rtc;
 	struct fw_cfg fw_cfg;          /* with test_devices = yes */
+	struct virtio_blk disks[CFG_DISKS_MAX]; /* one a disk line */
+	unsigned ndisks;               /* opened */
+	int draining;                  /* its vCPUs are gone, not yet its disks' requests in flight */
 	volatile enum part_state state;
 	int restart;                   /* start again once stopped */
 	int warm;                      /* that start is the guest's own reset: its CMOS RAM and clock stay */
