@@ -55,9 +55,8 @@ struct partition {
 	struct vpit pit;
 	struct vrtc rtc;
 	struct fw_cfg fw_cfg;          /* with test_devices = yes */
-	struct virtio_blk disks[CFG_DISKS_MAX]; /* one a disk line */
-	unsigned ndisks;               /* opened */
-	int draining;                  /* its vCPUs are gone, not yet its disks' requests in flight */
+	struct virtio_blk vblk[CFG_DISKS_MAX]; /* a virtio-blk device a disk line */
+	unsigned nvblk;                /* with their request pools */
 	volatile enum part_state state;
 	int restart;                   /* start again once stopped */
 	int warm;                      /* that start is the guest's own reset: its CMOS RAM and clock stay */

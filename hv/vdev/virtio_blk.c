@@ -215,7 +215,6 @@ static void blk_done(struct blk_req *req, enum blk_status s)
 	spin_unlock(&b->vp.lock);
 	if (irq)
 		virtio_interrupt(&b->vp, 0);
-	__atomic_sub_fetch(&b->in_flight, 1, __ATOMIC_RELEASE); /* last: the partition may stop after it */
 }
 
 /* The parsed request b->rq of chain head into a pooled request for the block layer; NULL if the pool is empty. */
@@ -240,7 +239,6 @@ static struct vblk_req *to_block_layer(struct virtio_blk *b, uint16_t head)
 		r->blk.seg[i] = (struct blk_seg){ .pa = b->vp.ram.pa + rq->seg[i].offset, .len = rq->seg[i].len };
 	r->blk.done = blk_done;
 	r->blk.owner = r;
-	__atomic_add_fetch(&b->in_flight, 1, __ATOMIC_RELAXED);
 	return r;
 }
 
@@ -306,7 +304,7 @@ static void blk_notify(struct virtio_pci *v, unsigned queue)
 		more = take_chain(b, &t);
 		spin_unlock(&v->lock);
 		if (t.submit)
-			vdisk_submit(&b->disk, &t.submit->blk); /* it may complete at once: without the lock */
+			vdisk_submit(b->disk, &t.submit->blk); /* it may complete at once: without the lock */
 	} while (more);
 	if (t.irq)
 		virtio_interrupt(v, 0);
@@ -362,27 +360,22 @@ static uint64_t features_of(const struct vblk_disk *d)
 	       (d->write_zeroes ? VIRTIO_BLK_F_WRITE_ZEROES : 0);
 }
 
-const char *virtio_blk_init(struct virtio_blk *b, struct partition *p, const struct vq_ram *ram, struct vpci *pci,
-			    unsigned slot, struct vblk_req *pool)
+const char *virtio_blk_init(struct virtio_blk *b, struct vdisk *disk, struct partition *p, const struct vq_ram *ram,
+			    struct vpci *pci, unsigned slot, struct vblk_req *pool)
 {
-	const struct blk_dev *dev = b->disk.dev;
+	const struct blk_dev *dev = disk->dev;
 	uint32_t block_size = dev && dev->block_size ? dev->block_size : BLK_SECTOR;
 	unsigned i;
 
-	b->limits = (struct vblk_disk){ .sectors = b->disk.sectors,
-					.read_only = b->disk.read_only || (dev && dev->read_only),
+	*b = (struct virtio_blk){ .disk = disk, .pool = pool, .pool_pa = b->pool_pa };
+	b->limits = (struct vblk_disk){ .sectors = disk->sectors, .read_only = disk->read_only || (dev && dev->read_only),
 					.discard = dev && dev->discard, .write_zeroes = dev && dev->write_zeroes };
 	b->type = (struct virtio_type){ .device_id = 2, .class_code = 0x018000, .features = features_of(&b->limits),
 					.queues = 1, .queue_size = VBLK_QUEUE_SIZE, .config_size = VBLK_CONFIG_SIZE,
 					.config_read = blk_config_read, .config_write = blk_config_write,
 					.notify = blk_notify, .reset = blk_reset };
-	for (i = 0; i < VBLK_CONFIG_SIZE; i++)
-		b->config[i] = 0;
 	build_config(b, block_size);
-	fmt(b->id, sizeof(b->id), "%s", b->disk.source);
-	b->in_flight = 0;
-	b->free = 0;
-	b->pool = pool;
+	fmt(b->id, sizeof(b->id), "%s", disk->source);
 	for (i = 0; i < VBLK_QUEUE_SIZE; i++) {
 		pool[i].dev = b;
 		pool[i].next_free = b->free;
@@ -391,71 +384,46 @@ const char *virtio_blk_init(struct virtio_blk *b, struct partition *p, const str
 	return virtio_pci_init(&b->vp, &b->type, b, p, ram, pci, slot);
 }
 
-unsigned virtio_blk_in_flight(struct virtio_blk *b)
-{
-	return __atomic_load_n(&b->in_flight, __ATOMIC_ACQUIRE);
-}
-
 /* ---- the partition's glue */
 
 #define POOL_PAGES ((VBLK_QUEUE_SIZE * sizeof(struct vblk_req) + PAGE_SIZE - 1) / PAGE_SIZE)
 
-/* Disk i of p opened and its device set up; NULL or why not (logged with the disk's line). */
-static const char *attach_disk(struct partition *p, unsigned i, const struct vq_ram *ram)
+static const char *attach_disk(struct partition *p, unsigned i, struct vdisk *disk, const struct vq_ram *ram)
 {
-	const struct cfg_disk *cfg = &p->cfg->disks[i];
-	struct virtio_blk *b = &p->disks[i];
-	const char *why = vdisk_open(&b->disk, cfg, p->cfg->name);
+	struct virtio_blk *b = &p->vblk[i];
+	const char *why;
 
-	if (why) {
-		log_error("partition %s: disk %s (line %u): %s", p->cfg->name, cfg->source, cfg->line, why);
-		return "a disk could not be opened";
-	}
 	b->pool_pa = mm_alloc(POOL_PAGES);
-	if (!b->pool_pa) {
-		vdisk_close(&b->disk);
+	if (!b->pool_pa)
 		return "no memory for its disks' requests";
-	}
-	p->ndisks = i + 1;
-	why = virtio_blk_init(b, p, ram, &p->pci, PLATFORM_PCI_SLOT_DISKS + i, mm_ptr(b->pool_pa));
+	p->nvblk = i + 1;
+	why = virtio_blk_init(b, disk, p, ram, &p->pci, PLATFORM_PCI_SLOT_DISKS + i, mm_ptr(b->pool_pa));
 	if (!why)
-		log_info("partition %s: disk %s as virtio-blk 00:%02x.0, %llu sectors%s", p->cfg->name, b->disk.source,
+		log_info("partition %s: disk %s as virtio-blk 00:%02x.0, %llu sectors%s", p->cfg->name, disk->source,
 			 PLATFORM_PCI_SLOT_DISKS + i, (unsigned long long)b->limits.sectors,
 			 b->limits.read_only ? ", read-only" : "");
 	return why;
 }
 
-const char *virtio_blk_attach(struct partition *p)
+const char *virtio_blk_attach(struct partition *p, struct vdisk *disks)
 {
 	const struct vq_ram ram = { .base = mm_ptr(p->ram_pa), .pa = p->ram_pa, .size = p->ram_size };
 	const char *why = 0;
 	unsigned i;
 
-	p->ndisks = 0;
+	p->nvblk = 0;
 	for (i = 0; i < p->cfg->ndisks && i < CFG_DISKS_MAX && !why; i++)
-		why = attach_disk(p, i, &ram);
+		why = attach_disk(p, i, &disks[i], &ram);
 	if (why)
 		virtio_blk_detach(p);
 	return why;
-}
-
-int virtio_blk_busy(struct partition *p)
-{
-	unsigned i;
-
-	for (i = 0; i < p->ndisks; i++)
-		if (virtio_blk_in_flight(&p->disks[i]))
-			return 1;
-	return 0;
 }
 
 void virtio_blk_detach(struct partition *p)
 {
 	unsigned i;
 
-	for (i = 0; i < p->ndisks; i++) {
-		vdisk_close(&p->disks[i].disk);
-		mm_free(p->disks[i].pool_pa, POOL_PAGES);
-	}
-	p->ndisks = 0;
+	for (i = 0; i < p->nvblk; i++)
+		mm_free(p->vblk[i].pool_pa, POOL_PAGES);
+	p->nvblk = 0;
 }

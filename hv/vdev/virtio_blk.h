@@ -35,7 +35,9 @@
  * of the device's pool; a completion writes the status, gives the chain
  * back on the used ring and raises the queue's interrupt when the driver
  * asks for it (EVENT_IDX). A request taken before a device reset
- * completes into nothing (its buffers are the old driver's).
+ * completes into nothing (its buffers are the old driver's). When the
+ * partition stops, its disks are closed and the block layer completes
+ * nothing more; the pools stay until the host devices let go of them.
  */
 #ifndef HV_VDEV_VIRTIO_BLK_H
 #define HV_VDEV_VIRTIO_BLK_H
@@ -119,35 +121,36 @@ struct vblk_req {
 struct virtio_blk {
 	struct virtio_pci vp;
 	struct virtio_type type;
-	struct vdisk disk;
+	struct vdisk *disk;           /* open while the partition runs (the partition's) */
 	struct vblk_disk limits;
 	uint8_t config[VBLK_CONFIG_SIZE];
 	char id[VBLK_ID_BYTES];
 	struct vblk_req *pool, *free; /* VBLK_QUEUE_SIZE of them */
 	uint64_t pool_pa;             /* the pool's pages (the partition's glue) */
-	unsigned in_flight;
 	struct vq_buf chain[VBLK_SEG_MAX + 2]; /* the chain being parsed, with the lock */
 	struct vblk_request rq;
 };
 
 /*
- * b, whose disk is open (vdisk_open() into b->disk), set up for partition
- * p whose RAM is ram, at slot of pci, with pool (VBLK_QUEUE_SIZE entries);
- * NULL or why not.
+ * b over the open disk, set up for partition p whose RAM is ram, at slot
+ * of pci, with pool (VBLK_QUEUE_SIZE entries); NULL or why not.
  */
-const char *virtio_blk_init(struct virtio_blk *b, struct partition *p, const struct vq_ram *ram, struct vpci *pci,
-			    unsigned slot, struct vblk_req *pool);
-
-/* Requests taken from the guest and not yet completed by the block layer. */
-unsigned virtio_blk_in_flight(struct virtio_blk *b);
+const char *virtio_blk_init(struct virtio_blk *b, struct vdisk *disk, struct partition *p, const struct vq_ram *ram,
+			    struct vpci *pci, unsigned slot, struct vblk_req *pool);
 
 /* ---- the partition's glue */
 
-/* A device for each of p's disks, opened, on its PCI segment; NULL or why not (what was opened is closed). */
-const char *virtio_blk_attach(struct partition *p);
-/* 1 while any of p's disks has requests in flight: its memory must not be given back yet. */
-int virtio_blk_busy(struct partition *p);
-/* Once p's vCPUs are gone and nothing is in flight: the disks closed, the pools freed. */
+/*
+ * A device over each of p's open disks (disks[i] for its i-th disk line),
+ * at slot PLATFORM_PCI_SLOT_DISKS + i; NULL or why not (the pools taken so
+ * far are given back).
+ */
+const char *virtio_blk_attach(struct partition *p, struct vdisk *disks);
+/*
+ * The devices' request pools given back: once the disks are closed and no
+ * host device holds a request of theirs (vdisk_busy() says 0), since the
+ * requests live in the pools.
+ */
 void virtio_blk_detach(struct partition *p);
 
 #endif

@@ -51,20 +51,6 @@ int irq_deliver(struct partition *p, const struct irq_msg *m)
 	return 0;
 }
 
-const char *vdisk_open(struct vdisk *vd, const struct cfg_disk *cfg, const char *owner)
-{
-	(void)vd;
-	(void)cfg;
-	(void)owner;
-	abort();
-}
-
-void vdisk_close(struct vdisk *vd)
-{
-	(void)vd;
-	abort();
-}
-
 void vdisk_submit(struct vdisk *vd, struct blk_req *r)
 {
 	(void)vd;

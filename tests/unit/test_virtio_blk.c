@@ -48,10 +48,10 @@ static struct cfg_partition cfg = { .name = "t" };
 static struct partition part;
 static struct blk_dev host = { .name = "ram0", .block_size = 512 };
 static struct blk_req *submitted[SUBMITTED_MAX];
-static unsigned nsubmitted, opened, closed, pages_out, messages;
+static struct vdisk vdisks[2];
+static unsigned nsubmitted, pages_out, messages, allocs_left;
 static int lines[IRQ_GSIS];
 static int complete_at_once = -1; /* a status vdisk_submit() completes with at once, or -1 */
-static const char *open_refusal;
 static char guest_line[256];
 
 /* ---- what the device calls outside itself */
@@ -89,23 +89,6 @@ int irq_deliver(struct partition *p, const struct irq_msg *m)
 	return 0;
 }
 
-const char *vdisk_open(struct vdisk *vd, const struct cfg_disk *c, const char *owner)
-{
-	assert_string_equal(owner, "t");
-	if (open_refusal && strcmp(c->source, "bad") == 0)
-		return open_refusal;
-	*vd = (struct vdisk){ .dev = &host, .sectors = SECTORS, .read_only = (uint8_t)c->read_only };
-	snprintf(vd->source, sizeof(vd->source), "%s", c->source);
-	opened++;
-	return 0;
-}
-
-void vdisk_close(struct vdisk *vd)
-{
-	assert_ptr_equal(vd->dev, &host);
-	closed++;
-}
-
 void vdisk_submit(struct vdisk *vd, struct blk_req *r)
 {
 	(void)vd;
@@ -117,6 +100,8 @@ void vdisk_submit(struct vdisk *vd, struct blk_req *r)
 
 uint64_t mm_alloc(uint64_t pages)
 {
+	if (allocs_left-- == 0)
+		return 0;
 	pages_out += (unsigned)pages;
 	return (uint64_t)(uintptr_t)aligned_alloc(4096, pages * 4096);
 }
@@ -345,28 +330,22 @@ static void discard_and_write_zeroes_only_when_offered(void **state)
 
 /* ---- the device, through the transport */
 
-static struct virtio_blk *dev0(void)
-{
-	return &part.disks[0];
-}
-
 static int setup_device(void **state)
 {
 	(void)state;
 	cfg = (struct cfg_partition){ .name = "t", .ndisks = 2 };
-	snprintf(cfg.disks[0].source, sizeof(cfg.disks[0].source), "one");
-	snprintf(cfg.disks[1].source, sizeof(cfg.disks[1].source), "two");
-	cfg.disks[1].read_only = 1;
+	vdisks[0] = (struct vdisk){ .dev = &host, .sectors = SECTORS, .source = "one" };
+	vdisks[1] = (struct vdisk){ .dev = &host, .sectors = SECTORS, .source = "two", .read_only = 1 };
 	ram = aligned_alloc(4096, RAM);
 	memset(ram, 0, RAM);
 	part = (struct partition){ .cfg = &cfg, .ram_size = RAM, .ram_pa = (uint64_t)(uintptr_t)ram };
-	nsubmitted = opened = closed = messages = 0;
+	nsubmitted = messages = 0;
+	allocs_left = ~0u;
 	complete_at_once = -1;
-	open_refusal = 0;
 	memset(lines, 0, sizeof(lines));
 	vdev_bus_init(&part.bus);
 	assert_null(vpci_init(&part.pci, &part));
-	assert_null(virtio_blk_attach(&part));
+	assert_null(virtio_blk_attach(&part, vdisks));
 	assert_null(vpci_start(&part.pci));
 	return 0;
 }
@@ -375,10 +354,20 @@ static int teardown_device(void **state)
 {
 	(void)state;
 	virtio_blk_detach(&part);
-	assert_int_equal(opened, closed);
 	assert_int_equal(pages_out, 0);
 	free(ram);
 	return 0;
+}
+
+/* Requests of the first disk's pool not in flight. */
+static unsigned pool_free(void)
+{
+	const struct vblk_req *r;
+	unsigned n = 0;
+
+	for (r = part.vblk[0].free; r; r = r->next_free)
+		n++;
+	return n;
 }
 
 static void common_out(uint64_t bar, unsigned reg, unsigned size, uint64_t v)
@@ -490,7 +479,7 @@ static void requests_in_flight_complete_in_any_order_with_dma_addresses(void **s
 	put_desc(h2, HDR + 64, 16, VIRTQ_DESC_F_NEXT, (uint16_t)(h2 + 2)); /* no data */
 	kick();
 	assert_int_equal(nsubmitted, 3);
-	assert_int_equal(virtio_blk_in_flight(dev0()), 3);
+	assert_int_equal(pool_free(), VBLK_QUEUE_SIZE - 3);
 	assert_int_equal(submitted[0]->op, BLK_READ);
 	assert_int_equal(submitted[0]->lba, 0);
 	assert_int_equal(submitted[0]->blocks, 8);
@@ -514,7 +503,7 @@ static void requests_in_flight_complete_in_any_order_with_dma_addresses(void **s
 	assert_int_equal(ram[STATUS + 0], VIRTIO_BLK_S_OK);
 	assert_int_equal(ram[STATUS + 1], VIRTIO_BLK_S_OK);
 	assert_int_equal(ram[STATUS + 2], VIRTIO_BLK_S_IOERR);
-	assert_int_equal(virtio_blk_in_flight(dev0()), 0);
+	assert_int_equal(pool_free(), VBLK_QUEUE_SIZE);
 	assert_int_equal(lines[GSI], 1); /* MSI-X is off: INTA# */
 }
 
@@ -560,7 +549,7 @@ static void completions_after_a_reset_go_nowhere(void **state)
 	submitted[0]->done(submitted[0], BLK_OK);
 	assert_int_equal(used_idx(), 0);
 	assert_int_equal(ram[STATUS], 0xff);
-	assert_int_equal(virtio_blk_in_flight(dev0()), 0);
+	assert_int_equal(pool_free(), VBLK_QUEUE_SIZE);
 }
 
 /* More chains in flight than entries: the driver made a head available again while it was in flight. */
@@ -584,10 +573,10 @@ static void a_dry_pool_is_an_io_error(void **state)
 	assert_int_equal(nsubmitted, VBLK_QUEUE_SIZE);
 	assert_int_equal(used_idx(), 1);
 	assert_int_equal(ram[STATUS], VIRTIO_BLK_S_IOERR);
-	assert_true(virtio_blk_busy(&part));
+	assert_int_equal(pool_free(), 0);
 	for (i = 0; i < VBLK_QUEUE_SIZE; i++)
 		submitted[i]->done(submitted[i], BLK_OK);
-	assert_false(virtio_blk_busy(&part));
+	assert_int_equal(pool_free(), VBLK_QUEUE_SIZE);
 }
 
 static void get_id_answers_with_the_disk_source(void **state)
@@ -602,17 +591,15 @@ static void get_id_answers_with_the_disk_source(void **state)
 	assert_memory_equal(ram + DATA, "one", 4);
 }
 
-static void a_disk_that_does_not_open_closes_the_others(void **state)
+static void no_memory_for_a_pool_gives_the_others_back(void **state)
 {
 	(void)state;
 	virtio_blk_detach(&part);
-	snprintf(cfg.disks[1].source, sizeof(cfg.disks[1].source), "bad");
-	open_refusal = "no such GPT partition";
+	allocs_left = 1;
 	vdev_bus_init(&part.bus);
 	assert_null(vpci_init(&part.pci, &part));
-	assert_non_null(virtio_blk_attach(&part));
-	assert_int_equal(part.ndisks, 0);
-	assert_int_equal(opened, closed);
+	assert_non_null(virtio_blk_attach(&part, vdisks));
+	assert_int_equal(part.nvblk, 0);
 	assert_int_equal(pages_out, 0);
 }
 
@@ -641,7 +628,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(completions_after_a_reset_go_nowhere, setup_device, teardown_device),
 		cmocka_unit_test_setup_teardown(a_dry_pool_is_an_io_error, setup_device, teardown_device),
 		cmocka_unit_test_setup_teardown(get_id_answers_with_the_disk_source, setup_device, teardown_device),
-		cmocka_unit_test_setup_teardown(a_disk_that_does_not_open_closes_the_others, setup_device,
+		cmocka_unit_test_setup_teardown(no_memory_for_a_pool_gives_the_others_back, setup_device,
 						teardown_device),
 	};
 
