@@ -40,6 +40,8 @@ enum blk_status {
 	BLK_E_UNSUPP,  /* an operation the device does not have */
 };
 
+struct vdisk;
+
 struct blk_seg {
 	uint64_t pa;  /* host-physical */
 	uint32_t len; /* bytes */
@@ -56,6 +58,10 @@ struct blk_req {
 	void *owner;     /* the submitter's */
 	uint64_t driver[4]; /* the driver's, while it holds the request */
 	struct blk_req *next; /* the driver's or the block layer's queue link */
+	/* The block layer's, while it holds the request (hv/blk.c): done is its own then. */
+	struct vdisk *vdisk;
+	void (*submitter_done)(struct blk_req *req, enum blk_status status);
+	uint32_t retries;
 };
 
 struct blk_dev;

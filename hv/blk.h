@@ -6,6 +6,18 @@
  * layer checks them against the extent (overflow-safe), maps them onto the
  * host device's LBAs, queues them fairly with the other partitions'
  * requests for the same device, and completes them through req->done.
+ *
+ * Fairness: each host device has one queue; the virtual disks open on it
+ * are served round-robin, one request each in turn, and none has more
+ * than max(1, queue_depth / virtual disks on the device) requests at the
+ * device at once, so a partition with a deep queue cannot starve another.
+ * A request the driver failed with BLK_E_TIMEOUT before its own deadline
+ * (another request's timeout made the driver reset the device) is sent
+ * again, up to BLK_RETRIES times: one partition's timeout does not fail
+ * another's requests.
+ *
+ * Locking: one spin lock per device queue; the driver's submit is called
+ * with it held, req->done without it (done may submit again).
  */
 #ifndef HV_BLK_H
 #define HV_BLK_H
@@ -14,7 +26,13 @@
 
 #include "block.h"
 
+#define BLK_TIMEOUT_S 30 /* a request's deadline, from the time the device gets it */
+#define BLK_RETRIES 3
+#define VDISK_OWNER_MAX 32
+
+struct boot_info;
 struct cfg_disk;
+struct blk_queue;
 
 struct vdisk {
 	struct blk_dev *dev;
@@ -22,25 +40,61 @@ struct vdisk {
 	uint64_t sectors; /* the extent's size in BLK_SECTOR units */
 	uint8_t read_only;
 	char source[64];  /* as hv.cfg names it, for the log and the console */
+	char owner[VDISK_OWNER_MAX]; /* the partition's name */
 	/* The fair queue's: requests waiting for the device, and how many it holds now. */
 	struct blk_req *waiting, **waiting_tail;
 	uint32_t in_flight;
 	uint64_t requests, errors, bytes_read, bytes_written;
+	struct blk_queue *queue; /* its device's; 0 when not open */
+	struct vdisk *next;      /* in its queue's list of open virtual disks */
+	uint8_t closed;          /* done no more: its owner is gone */
+	uint8_t ramdisk;         /* dev is its own RAM disk, destroyed at close */
 };
 
-/* Finds what cfg names and opens it as vd for the partition `owner`; NULL, or why not. */
+/* The boot medium, where `ramdisk:FILE` disks come from. */
+void blk_init(const struct boot_info *bi);
+
+/*
+ * Finds what cfg names and opens it as vd for the partition `owner`; NULL,
+ * or why not. A `ramdisk:FILE` disk is a fresh copy of the file in the
+ * hypervisor's memory, rounded up to whole sectors, given back at close.
+ */
 const char *vdisk_open(struct vdisk *vd, const struct cfg_disk *cfg, const char *owner);
+
+/* vd as an extent of dev, from its block first, of sectors BLK_SECTOR sectors (checked by the caller). */
+const char *vdisk_open_extent(struct vdisk *vd, struct blk_dev *dev, uint64_t first, uint64_t sectors,
+			      int read_only, const char *source, const char *owner);
+
+/*
+ * Any context, even with the scheduler's lock held: vd takes no more
+ * requests, those still waiting are dropped and those the device holds
+ * complete into nothing, their done never called (their owner is going).
+ * Until vdisk_busy() says 0, the device may still read or write the
+ * owner's buffers, and the requests' storage must stay.
+ */
 void vdisk_close(struct vdisk *vd);
+int vdisk_busy(const struct vdisk *vd);
 
 /*
  * Queues r, whose lba and blocks count BLK_SECTOR sectors of the virtual
  * disk; r->done is called exactly once, at once with BLK_E_RANGE or
  * BLK_E_RO when the request does not fit the extent or writes a read-only
- * one, else when the device has finished it (or it timed out).
+ * one, else when the device has finished it (or it timed out). Refused at
+ * once with BLK_E_IO: a read or write of no sectors, or one whose
+ * segments are not whole, 512-byte aligned sectors adding up to its
+ * length (nothing is bounced: Linux keeps its block queues' DMA alignment
+ * at 512 bytes, so a guest's segments are whole sectors), and on a device
+ * of 4096-byte blocks, a request not aligned to them (the virtual device
+ * advertises the block size, so the guest aligns). Unsupported operations
+ * get BLK_E_UNSUPP. Once queued, r's lba and blocks are the device's.
  */
 void vdisk_submit(struct vdisk *vd, struct blk_req *r);
 
-/* Completions and timeouts of every host block device; called from each CPU's scheduler loop. */
-void blk_poll_all(void);
+/*
+ * Completions and timeouts of every host block device; called from each
+ * CPU's scheduler loop. 1 while requests are outstanding (the caller polls
+ * again soon: polled devices and RAM disks raise no interrupt), else 0.
+ */
+int blk_poll_all(void);
 
 #endif

@@ -6,6 +6,7 @@
 
 #include "acpi.h"
 #include "arch.h"
+#include "blk.h"
 #include "boot_info.h"
 #include "cmos_rtc.h"
 #include "config.h"
@@ -505,6 +506,7 @@ void hv_main(struct boot_info *bi)
 	report_cpus();
 	start_walltime();
 	ops = start_cpus(bi);
+	blk_init(bi);
 	report_config();
 	vcpu_ops = ops;
 	scheduler_init(cpus_online, poll_console);

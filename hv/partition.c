@@ -26,14 +26,31 @@ void partition_init(struct partition *p, const struct cfg_partition *cfg, const 
 	*p = (struct partition){ .cfg = cfg, .bi = bi, .ops = ops, .state = PART_STOPPED };
 }
 
-static void release_memory(struct partition *p)
+/* Its virtual disks closed; 1 while a host device still holds a request into its memory. */
+static int close_disks(struct partition *p)
 {
+	int busy = 0;
+	uint32_t i;
+
+	for (i = 0; i < CFG_DISKS_MAX; i++) {
+		vdisk_close(&p->disks[i]);
+		busy |= vdisk_busy(&p->disks[i]);
+	}
+	return busy;
+}
+
+/* Its memory back, unless a host device still holds a request into it: then -1, and nothing freed. */
+static int release_memory(struct partition *p)
+{
+	if (close_disks(p))
+		return -1;
 	if (p->space)
 		p->ops->space_destroy(p->space);
 	if (p->ram_pa)
 		mm_free(p->ram_pa, p->ram_size / PAGE_SIZE);
 	p->space = 0;
 	p->ram_pa = 0;
+	return 0;
 }
 
 /* A bzImage where it fits, with its initrd and command line; NULL or why not. */
@@ -203,6 +220,23 @@ static int map_ram(struct partition *p)
 	return high ? p->ops->map(p->space, PLATFORM_HIGH_RAM_BASE, p->ram_pa + low, high, GPT_RWX, 0) : 0;
 }
 
+/* Its virtual disks, as hv.cfg names them; NULL or why not. */
+static const char *open_disks(struct partition *p)
+{
+	const struct cfg_partition *cfg = p->cfg;
+	uint32_t i;
+
+	for (i = 0; i < cfg->ndisks && i < CFG_DISKS_MAX; i++) {
+		const char *why = vdisk_open(&p->disks[i], &cfg->disks[i], cfg->name);
+		if (why) {
+			fmt(p->start_why, sizeof(p->start_why), "disk %s (%s line %u): %s", p->disks[i].source,
+			    CONFIG_FILE, cfg->disks[i].line, why);
+			return p->start_why;
+		}
+	}
+	return 0;
+}
+
 /* Memory (zeroed: nothing of a previous owner), tables, kernel and boot state; NULL or why not. */
 static const char *build(struct partition *p)
 {
@@ -217,7 +251,9 @@ static const char *build(struct partition *p)
 	p->space = p->ops->space_create();
 	if (!p->space || map_ram(p))
 		return "no memory for its guest-physical tables";
-	why = attach_devices(p);
+	why = open_disks(p);
+	if (!why)
+		why = attach_devices(p);
 	if (why)
 		return why;
 	if (!kernel)
@@ -326,8 +362,31 @@ const char *partition_request(struct partition *p, enum part_op op)
 	return 0;
 }
 
+/* With the scheduler lock held: its memory is back; it is stopped. */
+static void finish_stop(struct partition *p)
+{
+	char held_back[48] = "";
+	uint64_t suppressed;
+
+	vuart_flush(&p->uart);
+	p->state = PART_STOPPED;
+	suppressed = ratelimit_take_suppressed(&p->log_limit);
+	if (suppressed)
+		fmt(held_back, sizeof(held_back), "; %llu similar lines suppressed", (unsigned long long)suppressed);
+	log_info("partition %s: stopped: %s (%llu exits%s)", p->cfg->name, p->stop_reason,
+		 (unsigned long long)p->exits, held_back);
+}
+
 void partition_poll_restart(struct partition *p)
 {
+	if (p->draining) {
+		scheduler_lock();
+		if (release_memory(p) == 0) {
+			p->draining = 0;
+			finish_stop(p);
+		}
+		scheduler_unlock();
+	}
 	if (p->restart && p->state == PART_STOPPED) {
 		p->restart = 0;
 		start(p);
@@ -522,8 +581,6 @@ int partition_vcpu_create(struct vcpu *v)
 void partition_vcpu_retire(struct vcpu *v)
 {
 	struct partition *p = v->part;
-	char held_back[48] = "";
-	uint64_t suppressed;
 
 	if (v->arch)
 		v->ops->destroy(v);
@@ -535,12 +592,9 @@ void partition_vcpu_retire(struct vcpu *v)
 	p->exits += v->exits;
 	if (--p->live)
 		return;
-	release_memory(p);
-	vuart_flush(&p->uart);
-	p->state = PART_STOPPED;
-	suppressed = ratelimit_take_suppressed(&p->log_limit);
-	if (suppressed)
-		fmt(held_back, sizeof(held_back), "; %llu similar lines suppressed", (unsigned long long)suppressed);
-	log_info("partition %s: stopped: %s (%llu exits%s)", p->cfg->name, p->stop_reason,
-		 (unsigned long long)p->exits, held_back);
+	if (release_memory(p)) {
+		p->draining = 1; /* CPU 0 finishes the stop once the disks' devices let go (partition_poll_restart) */
+		return;
+	}
+	finish_stop(p);
 }

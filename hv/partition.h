@@ -10,6 +10,7 @@
 
 #include <stdint.h>
 
+#include "blk.h"
 #include "boot_info.h"
 #include "config.h"
 #include "kernel.h"
@@ -55,6 +56,9 @@ struct partition {
 	struct vpit pit;
 	struct vrtc rtc;
 	struct fw_cfg fw_cfg;          /* with test_devices = yes */
+	struct vdisk disks[CFG_DISKS_MAX]; /* its `disk =` lines, in order, open while it runs */
+	int draining;                  /* stopped but for requests a host device holds into its memory */
+	char start_why[STOP_REASON_MAX]; /* why its last start failed, when the reason is made up */
 	struct virtio_blk vblk[CFG_DISKS_MAX]; /* a virtio-blk device a disk line */
 	unsigned nvblk;                /* with their request pools */
 	volatile enum part_state state;

@@ -1,0 +1,511 @@
+/*
+ * The block layer: requests checked against their extent at its edges,
+ * mapped onto a device's LBAs (512- and 4096-byte blocks), read-only
+ * extents, the fair queue between virtual disks of one device, timeouts
+ * and errors that stay with their own disk, closing, and the RAM disk.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "arch.h"
+#include "blk.h"
+#include "boot_info.h"
+#include "config.h"
+#include "log.h"
+#include "mm.h"
+
+#define HZ 1000000ull
+#define FAKE_HELD_MAX 256
+
+/* ---- what blk.c calls outside itself ---- */
+
+static uint64_t now = 1000;
+static unsigned pages_out;
+
+uint64_t arch_tsc(void)
+{
+	return now;
+}
+
+uint64_t arch_tsc_hz(void)
+{
+	return HZ;
+}
+
+void log_msg(enum log_level level, const char *f, ...)
+{
+	(void)level;
+	(void)f;
+}
+
+uint64_t mm_alloc(uint64_t pages)
+{
+	void *p = aligned_alloc(PAGE_SIZE, pages * PAGE_SIZE);
+
+	memset(p, 0, pages * PAGE_SIZE);
+	pages_out += (unsigned)pages;
+	return (uint64_t)(uintptr_t)p;
+}
+
+void mm_free(uint64_t pa, uint64_t pages)
+{
+	free(mm_ptr(pa));
+	pages_out -= (unsigned)pages;
+}
+
+/* ---- a fake device: holds what it is given until the test completes it ---- */
+
+struct fake {
+	struct blk_dev dev;
+	struct blk_req *held[FAKE_HELD_MAX];
+	unsigned nheld;
+	struct blk_req *log[FAKE_HELD_MAX]; /* every request in the order the device got it */
+	unsigned nlog;
+};
+
+static int fake_submit(struct blk_dev *d, struct blk_req *r)
+{
+	struct fake *f = d->priv;
+
+	if (f->nheld == d->queue_depth)
+		return -1;
+	f->held[f->nheld++] = r;
+	if (f->nlog < FAKE_HELD_MAX)
+		f->log[f->nlog++] = r;
+	return 0;
+}
+
+static void fake_poll(struct blk_dev *d)
+{
+	(void)d;
+}
+
+static const struct blk_ops fake_ops = { fake_submit, fake_poll };
+
+static struct fake fake;
+
+static void fake_init(uint32_t block_size, uint64_t blocks, uint32_t depth)
+{
+	memset(&fake, 0, sizeof(fake));
+	strcpy(fake.dev.name, "fake0");
+	fake.dev.block_size = block_size;
+	fake.dev.blocks = blocks;
+	fake.dev.queue_depth = depth;
+	fake.dev.ops = &fake_ops;
+	fake.dev.priv = &fake;
+}
+
+/* The device finishes its i-th held request with status. */
+static struct blk_req *fake_complete(unsigned i, enum blk_status status)
+{
+	struct blk_req *r = fake.held[i];
+
+	memmove(&fake.held[i], &fake.held[i + 1], (fake.nheld - i - 1) * sizeof(fake.held[0]));
+	fake.nheld--;
+	r->done(r, status);
+	return r;
+}
+
+/* ---- requests and what their done saw ---- */
+
+struct done_log {
+	unsigned calls;
+	enum blk_status status;
+};
+
+struct test_req {
+	struct blk_req r;
+	struct done_log seen;
+};
+
+static void record_done(struct blk_req *r, enum blk_status status)
+{
+	struct test_req *t = r->owner;
+
+	t->seen.calls++;
+	t->seen.status = status;
+}
+
+static uint8_t buffer[64 << 10] __attribute__((aligned(4096)));
+
+static void make_req(struct test_req *t, enum blk_op op, uint64_t lba, uint32_t sectors)
+{
+	memset(t, 0, sizeof(*t));
+	t->r.op = op;
+	t->r.lba = lba;
+	t->r.blocks = sectors;
+	t->r.nseg = op == BLK_FLUSH ? 0 : 1;
+	t->r.seg[0].pa = (uint64_t)(uintptr_t)buffer;
+	t->r.seg[0].len = sectors * BLK_SECTOR;
+	t->r.done = record_done;
+	t->r.owner = t;
+}
+
+/* An extent of the fake device, as a GPT partition resolves to. */
+static void open_extent(struct vdisk *vd, uint64_t first, uint64_t sectors, int ro, const char *owner)
+{
+	assert_null(vdisk_open_extent(vd, &fake.dev, first, sectors, ro, "part:test", owner));
+}
+
+static enum blk_status submit_now(struct vdisk *vd, enum blk_op op, uint64_t lba, uint32_t sectors)
+{
+	static struct test_req t;
+
+	make_req(&t, op, lba, sectors);
+	vdisk_submit(vd, &t.r);
+	if (t.seen.calls == 0) {
+		assert_int_equal(fake.nheld, 1);
+		fake_complete(0, BLK_OK);
+	}
+	assert_int_equal(t.seen.calls, 1);
+	return t.seen.status;
+}
+
+static void extent_edges(void **state)
+{
+	struct vdisk vd;
+	struct test_req t;
+
+	(void)state;
+	fake_init(512, 1000, 8);
+	open_extent(&vd, 100, 50, 0, "a");
+	assert_int_equal(submit_now(&vd, BLK_READ, 49, 1), BLK_OK);
+	assert_int_equal(fake.log[0]->lba, 149); /* the last sector of the extent */
+	assert_int_equal(fake.log[0]->blocks, 1);
+	assert_int_equal(submit_now(&vd, BLK_READ, 0, 50), BLK_OK);
+	assert_int_equal(fake.log[1]->lba, 100);
+	assert_int_equal(submit_now(&vd, BLK_READ, 50, 1), BLK_E_RANGE);   /* one past */
+	assert_int_equal(submit_now(&vd, BLK_WRITE, 49, 2), BLK_E_RANGE);  /* runs past */
+	assert_int_equal(submit_now(&vd, BLK_READ, 0, 51), BLK_E_RANGE);
+	assert_int_equal(submit_now(&vd, BLK_READ, UINT64_MAX, 1), BLK_E_RANGE);
+	assert_int_equal(submit_now(&vd, BLK_READ, UINT64_MAX - 100, 102), BLK_E_RANGE); /* lba + count wraps */
+	assert_int_equal(submit_now(&vd, BLK_READ, 1, UINT32_MAX), BLK_E_RANGE);
+	assert_int_equal(submit_now(&vd, BLK_READ, 10, 0), BLK_E_IO);      /* no sectors */
+	assert_int_equal(fake.nlog, 2);                                    /* none of those reached it */
+	assert_int_equal(vd.requests, 9);
+	assert_int_equal(vd.errors, 7);
+	assert_int_equal(vd.bytes_read, 51 * 512);
+
+	make_req(&t, (enum blk_op)99, 0, 1);
+	vdisk_submit(&vd, &t.r);
+	assert_int_equal(t.seen.status, BLK_E_UNSUPP);
+	make_req(&t, BLK_DISCARD, 0, 1);
+	vdisk_submit(&vd, &t.r);
+	assert_int_equal(t.seen.status, BLK_E_UNSUPP); /* the fake device has no discard */
+	vdisk_close(&vd);
+}
+
+static void hostile_segments(void **state)
+{
+	struct vdisk vd;
+	struct test_req t;
+
+	(void)state;
+	fake_init(512, 1000, 8);
+	open_extent(&vd, 0, 1000, 0, "a");
+	make_req(&t, BLK_READ, 0, 2);
+	t.r.seg[0].len = 1000; /* not whole sectors */
+	vdisk_submit(&vd, &t.r);
+	assert_int_equal(t.seen.status, BLK_E_IO);
+	make_req(&t, BLK_READ, 0, 2);
+	t.r.seg[0].pa += 8; /* not sector-aligned */
+	vdisk_submit(&vd, &t.r);
+	assert_int_equal(t.seen.status, BLK_E_IO);
+	make_req(&t, BLK_READ, 0, 2);
+	t.r.seg[0].len = 512; /* one sector short of the request */
+	vdisk_submit(&vd, &t.r);
+	assert_int_equal(t.seen.status, BLK_E_IO);
+	make_req(&t, BLK_WRITE, 0, 2);
+	t.r.nseg = 0;
+	vdisk_submit(&vd, &t.r);
+	assert_int_equal(t.seen.status, BLK_E_IO);
+	make_req(&t, BLK_WRITE, 0, 2);
+	t.r.nseg = BLK_SEG_MAX + 1;
+	vdisk_submit(&vd, &t.r);
+	assert_int_equal(t.seen.status, BLK_E_IO);
+	make_req(&t, BLK_WRITE, 0, 2);
+	t.r.seg[0].len = 0;
+	t.r.nseg = 2;
+	t.r.seg[1] = (struct blk_seg){ (uint64_t)(uintptr_t)buffer, 1024 };
+	vdisk_submit(&vd, &t.r);
+	assert_int_equal(t.seen.status, BLK_E_IO); /* an empty segment */
+	assert_int_equal(fake.nlog, 0);
+	assert_int_equal(t.seen.calls, 1);
+	vdisk_close(&vd);
+}
+
+static void four_k_blocks(void **state)
+{
+	struct vdisk vd;
+
+	(void)state;
+	fake_init(4096, 1000, 8);
+	open_extent(&vd, 10, 80, 0, "a"); /* blocks 10..19 */
+	assert_int_equal(submit_now(&vd, BLK_READ, 72, 8), BLK_OK);
+	assert_int_equal(fake.log[0]->lba, 19);
+	assert_int_equal(fake.log[0]->blocks, 1);
+	assert_int_equal(submit_now(&vd, BLK_READ, 4, 8), BLK_E_IO);  /* not on a block */
+	assert_int_equal(submit_now(&vd, BLK_READ, 8, 4), BLK_E_IO);  /* not whole blocks */
+	assert_int_equal(submit_now(&vd, BLK_READ, 80, 8), BLK_E_RANGE);
+	assert_int_equal(fake.nlog, 1);
+	vdisk_close(&vd);
+}
+
+static void read_only(void **state)
+{
+	struct vdisk vd;
+
+	(void)state;
+	fake_init(512, 1000, 8);
+	fake.dev.discard = fake.dev.write_zeroes = 1;
+	open_extent(&vd, 0, 100, 1, "a");
+	assert_int_equal(submit_now(&vd, BLK_WRITE, 0, 1), BLK_E_RO);
+	assert_int_equal(submit_now(&vd, BLK_DISCARD, 0, 1), BLK_E_RO);
+	assert_int_equal(submit_now(&vd, BLK_WRITE_ZEROES, 0, 1), BLK_E_RO);
+	assert_int_equal(submit_now(&vd, BLK_WRITE, 500, 1), BLK_E_RO);
+	assert_int_equal(fake.nlog, 0);
+	assert_int_equal(submit_now(&vd, BLK_READ, 0, 1), BLK_OK);
+	assert_int_equal(submit_now(&vd, BLK_FLUSH, 0, 0), BLK_OK); /* harmless on a read-only disk */
+	vdisk_close(&vd);
+	fake.dev.read_only = 1; /* a read-only device makes every extent of it so */
+	open_extent(&vd, 0, 100, 0, "a");
+	assert_int_equal(submit_now(&vd, BLK_WRITE, 0, 1), BLK_E_RO);
+	vdisk_close(&vd);
+}
+
+#define DEEP 100
+
+static void deep_queue_does_not_starve(void **state)
+{
+	static struct test_req a[DEEP], b[10];
+	struct vdisk va, vb;
+	unsigned i, b_done_at = 0, completions = 0;
+
+	(void)state;
+	fake_init(512, 100000, 4);
+	open_extent(&va, 0, 50000, 0, "a");
+	open_extent(&vb, 50000, 50000, 0, "b");
+	for (i = 0; i < DEEP; i++) {
+		make_req(&a[i], BLK_READ, i, 1);
+		vdisk_submit(&va, &a[i].r);
+	}
+	assert_int_equal(fake.nheld, 2); /* a's bound: half the device's depth, b's share kept */
+	for (i = 0; i < 10; i++) {
+		make_req(&b[i], BLK_WRITE, i, 1);
+		vdisk_submit(&vb, &b[i].r);
+	}
+	assert_int_equal(fake.nheld, 4);
+	while (fake.nheld) {
+		fake_complete(0, BLK_OK);
+		completions++;
+		if (!b_done_at && b[9].seen.calls)
+			b_done_at = completions;
+	}
+	for (i = 0; i < DEEP; i++)
+		assert_int_equal(a[i].seen.calls, 1);
+	/* b's ten went in turn with a's: all done within about twice their number, not after a's hundred. */
+	assert_true(b_done_at > 0 && b_done_at <= 22);
+	for (i = 1; i < fake.nlog; i++) /* never more than 2 of one disk in a row once both wait */
+		if (i >= 2 && fake.log[i]->vdisk == &vb)
+			assert_true(fake.log[i - 1]->vdisk != &vb || fake.log[i - 2]->vdisk != &vb);
+	assert_int_equal(va.in_flight + vb.in_flight, 0);
+	assert_int_equal(blk_poll_all(), 0);
+	vdisk_close(&va);
+	vdisk_close(&vb);
+}
+
+static void a_full_device_takes_the_rest_later(void **state)
+{
+	struct test_req t[3];
+	struct vdisk vd;
+	unsigned i;
+
+	(void)state;
+	fake_init(512, 1000, 1);
+	open_extent(&vd, 0, 1000, 0, "a");
+	for (i = 0; i < 3; i++) {
+		make_req(&t[i], BLK_READ, i, 1);
+		vdisk_submit(&vd, &t[i].r);
+	}
+	assert_int_equal(fake.nheld, 1);
+	assert_int_equal(blk_poll_all(), 1); /* requests are out */
+	for (i = 0; i < 3; i++) {
+		assert_int_equal(fake.held[0]->lba, i); /* in order */
+		fake_complete(0, BLK_OK);
+	}
+	assert_int_equal(blk_poll_all(), 0);
+	vdisk_close(&vd);
+}
+
+static void timeouts_and_errors_stay_with_their_disk(void **state)
+{
+	struct test_req ta, tb, tc;
+	struct vdisk va, vb;
+
+	(void)state;
+	fake_init(512, 1000, 8);
+	open_extent(&va, 0, 500, 0, "a");
+	open_extent(&vb, 500, 500, 0, "b");
+	make_req(&ta, BLK_READ, 0, 1);
+	make_req(&tb, BLK_READ, 0, 1);
+	vdisk_submit(&va, &ta.r);
+	assert_int_equal(ta.r.deadline, now + BLK_TIMEOUT_S * HZ);
+	now += 5 * HZ;
+	vdisk_submit(&vb, &tb.r);
+	now += 26 * HZ; /* a's deadline has passed, b's has not */
+	fake_complete(0, BLK_E_TIMEOUT);
+	assert_int_equal(ta.seen.calls, 1);
+	assert_int_equal(ta.seen.status, BLK_E_TIMEOUT);
+	/* The driver reset the device and failed b's request with it: b's is sent again. */
+	fake_complete(0, BLK_E_TIMEOUT);
+	assert_int_equal(tb.seen.calls, 0);
+	assert_int_equal(fake.nheld, 1);
+	assert_ptr_equal(fake.held[0], &tb.r);
+	assert_int_equal(tb.r.lba, 500); /* still the device's LBA */
+	fake_complete(0, BLK_OK);
+	assert_int_equal(tb.seen.calls, 1);
+	assert_int_equal(tb.seen.status, BLK_OK);
+	assert_int_equal(va.errors, 1);
+	assert_int_equal(vb.errors, 0);
+	/* A device error fails that request alone. */
+	make_req(&ta, BLK_WRITE, 0, 1);
+	make_req(&tc, BLK_WRITE, 1, 1);
+	vdisk_submit(&va, &ta.r);
+	vdisk_submit(&vb, &tc.r);
+	fake_complete(0, BLK_E_IO);
+	fake_complete(0, BLK_OK);
+	assert_int_equal(ta.seen.status, BLK_E_IO);
+	assert_int_equal(tc.seen.status, BLK_OK);
+	assert_int_equal(vb.bytes_written, 512);
+	vdisk_close(&va);
+	vdisk_close(&vb);
+}
+
+static void timeouts_are_retried_a_bounded_number_of_times(void **state)
+{
+	struct test_req t;
+	struct vdisk vd;
+	unsigned i;
+
+	(void)state;
+	fake_init(512, 1000, 8);
+	open_extent(&vd, 0, 1000, 0, "a");
+	make_req(&t, BLK_READ, 0, 1);
+	vdisk_submit(&vd, &t.r);
+	for (i = 0; i < BLK_RETRIES; i++) {
+		fake_complete(0, BLK_E_TIMEOUT);
+		assert_int_equal(t.seen.calls, 0);
+	}
+	fake_complete(0, BLK_E_TIMEOUT);
+	assert_int_equal(t.seen.calls, 1);
+	assert_int_equal(t.seen.status, BLK_E_TIMEOUT);
+	vdisk_close(&vd);
+}
+
+static void close_drops_and_waits(void **state)
+{
+	struct test_req t[3];
+	struct vdisk vd;
+	unsigned i;
+
+	(void)state;
+	fake_init(512, 1000, 1);
+	open_extent(&vd, 0, 1000, 0, "a");
+	for (i = 0; i < 3; i++) {
+		make_req(&t[i], BLK_READ, i, 1);
+		vdisk_submit(&vd, &t[i].r);
+	}
+	vdisk_close(&vd);
+	assert_int_equal(vdisk_busy(&vd), 1); /* the device still holds one */
+	fake_complete(0, BLK_OK);
+	assert_int_equal(vdisk_busy(&vd), 0);
+	assert_int_equal(fake.nheld, 0); /* the waiting two never went */
+	for (i = 0; i < 3; i++)
+		assert_int_equal(t[i].seen.calls, 0);
+	make_req(&t[0], BLK_READ, 0, 1);
+	vdisk_submit(&vd, &t[0].r);
+	assert_int_equal(t[0].seen.status, BLK_E_IO);
+	assert_int_equal(blk_poll_all(), 0);
+	vdisk_close(&vd); /* twice: nothing more */
+}
+
+/* ---- the RAM disk, from a file on a fake boot medium ---- */
+
+static uint8_t file[1000];
+static struct boot_info medium = {
+	.nmodules = 1,
+	.modules = { { .size = sizeof(file), .name = "disk.img" } },
+};
+
+static void ram_disk(void **state)
+{
+	struct cfg_disk cfg = { .kind = DISK_RAMDISK, .source = "disk.img" };
+	struct cfg_disk missing = { .kind = DISK_RAMDISK, .source = "none.img" };
+	struct test_req t;
+	struct vdisk vd;
+	unsigned i;
+
+	(void)state;
+	for (i = 0; i < sizeof(file); i++)
+		file[i] = (uint8_t)(i * 7);
+	medium.modules[0].base = (uint64_t)(uintptr_t)file;
+	blk_init(&medium);
+	assert_string_equal(vdisk_open(&vd, &missing, "p"), "its file is not on the boot medium");
+	assert_null(vdisk_open(&vd, &cfg, "p"));
+	assert_int_equal(pages_out, 1);
+	assert_int_equal(vd.sectors, 2); /* 1000 bytes, padded with zeroes */
+	assert_string_equal(vd.source, "ramdisk:disk.img");
+	assert_string_equal(vd.owner, "p");
+	make_req(&t, BLK_READ, 0, 2);
+	vdisk_submit(&vd, &t.r);
+	assert_int_equal(t.seen.calls, 0); /* done comes from poll */
+	assert_int_equal(blk_poll_all(), 0);
+	assert_int_equal(t.seen.status, BLK_OK);
+	assert_memory_equal(buffer, file, sizeof(file));
+	assert_int_equal(buffer[1000], 0);
+	memset(buffer, 0xab, 512);
+	make_req(&t, BLK_WRITE, 1, 1);
+	vdisk_submit(&vd, &t.r);
+	blk_poll_all();
+	memset(buffer, 0, 1024);
+	make_req(&t, BLK_READ, 1, 1);
+	vdisk_submit(&vd, &t.r);
+	blk_poll_all();
+	assert_int_equal(buffer[0], 0xab);
+	assert_int_equal(file[600], (uint8_t)(600 * 7)); /* the file itself is not written */
+	make_req(&t, BLK_READ, 2, 1);
+	vdisk_submit(&vd, &t.r);
+	assert_int_equal(t.seen.status, BLK_E_RANGE);
+	make_req(&t, BLK_READ, 1, 1);
+	vdisk_submit(&vd, &t.r); /* still held by the RAM disk at close */
+	vdisk_close(&vd);
+	assert_int_equal(vdisk_busy(&vd), 0);
+	assert_int_equal(t.seen.calls, 0);
+	assert_int_equal(pages_out, 0); /* its memory is back */
+	blk_init(0);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(extent_edges),
+		cmocka_unit_test(hostile_segments),
+		cmocka_unit_test(four_k_blocks),
+		cmocka_unit_test(read_only),
+		cmocka_unit_test(deep_queue_does_not_starve),
+		cmocka_unit_test(a_full_device_takes_the_rest_later),
+		cmocka_unit_test(timeouts_and_errors_stay_with_their_disk),
+		cmocka_unit_test(timeouts_are_retried_a_bounded_number_of_times),
+		cmocka_unit_test(close_drops_and_waits),
+		cmocka_unit_test(ram_disk),
+	};
+
+	return cmocka_run_group_tests(tests, 0, 0);
+}
