@@ -263,7 +263,7 @@ struct taken {
 /* The next chain of the queue, with the lock held: 0 when there is none. */
 static int take_chain(struct virtio_blk *b, struct taken *t)
 {
-	enum vblk_verdict verdict = VBLK_NO_STATUS;
+	enum vblk_verdict verdict;
 	enum vq_next next;
 	uint16_t head;
 	unsigned n;
@@ -272,8 +272,14 @@ static int take_chain(struct virtio_blk *b, struct taken *t)
 	t->broken = next == VQ_BROKEN;
 	if (next != VQ_HEAD)
 		return 0;
-	if (virtio_chain(&b->vp, 0, head, b->chain, VBLK_SEG_MAX + 2, &n) == VQ_CHAIN_OK)
-		verdict = vblk_parse(b->vp.ram.base, b->chain, n, &b->limits, &b->rq);
+	if (virtio_chain(&b->vp, 0, head, b->chain, VBLK_SEG_MAX + 2, &n) != VQ_CHAIN_OK) {
+		/* Where its status byte is cannot be known: telling the driver nothing would let it take stale bytes
+		 * for a status, so the device stops until the driver resets it (2.1.1). */
+		virtio_needs_reset(&b->vp, "a request's chain is malformed");
+		t->broken = 1;
+		return 0;
+	}
+	verdict = vblk_parse(b->vp.ram.base, b->chain, n, &b->limits, &b->rq);
 	if (verdict == VBLK_SUBMIT) {
 		t->submit = to_block_layer(b, head);
 		if (t->submit)
@@ -285,7 +291,7 @@ static int take_chain(struct virtio_blk *b, struct taken *t)
 			write_id(b);
 		put_status(b, b->rq.status_at, b->rq.status);
 	}
-	/* A chain with no status byte, or that the walker refused, goes back unwritten (length 0). */
+	/* A chain with no status byte goes back unwritten (length 0). */
 	t->irq |= virtio_push(&b->vp, 0, head, verdict == VBLK_COMPLETE ? b->rq.written : 0);
 	return 1;
 }

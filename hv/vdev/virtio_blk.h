@@ -13,9 +13,12 @@
  * A request is the chain's bytes, in whatever buffers (2.6.4): the first
  * 16 device-readable bytes are the header (type, reserved, sector), the
  * last device-writable byte the status. Checked before use:
- *   - no device-writable byte, or a chain the walker refuses (virtqueue.h,
- *     logged): nowhere known to put a status; the chain is given back
- *     unwritten (used length 0);
+ *   - a chain the walker refuses (virtqueue.h, logged): where its status
+ *     byte is cannot be known, so the device sets DEVICE_NEEDS_RESET and
+ *     takes nothing more until the driver resets it (2.1.1), rather than
+ *     let the driver take stale bytes for a status;
+ *   - no device-writable byte: nowhere to put a status; the chain is given
+ *     back unwritten (used length 0);
  *   - a header short of 16
  *     bytes, data not a multiple of 512 bytes or in more than SEG_MAX
  *     pieces, data in the wrong direction for the type, a sector range

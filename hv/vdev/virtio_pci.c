@@ -352,11 +352,15 @@ enum vq_next virtio_next(struct virtio_pci *v, unsigned queue, uint16_t *head)
 	if (queue >= v->type->queues || !v->q[queue].enabled || (v->status & VIRTIO_STATUS_NEEDS_RESET))
 		return VQ_EMPTY;
 	r = vq_next(&v->q[queue].vq, head);
-	if (r == VQ_BROKEN) {
-		v->status |= VIRTIO_STATUS_NEEDS_RESET;
-		log_virtio(v, "needs a reset", "its available ring is inconsistent");
-	}
+	if (r == VQ_BROKEN)
+		virtio_needs_reset(v, "its available ring is inconsistent");
 	return r;
+}
+
+void virtio_needs_reset(struct virtio_pci *v, const char *why)
+{
+	v->status |= VIRTIO_STATUS_NEEDS_RESET;
+	log_virtio(v, "needs a reset", why);
 }
 
 enum vq_chain_result virtio_chain(struct virtio_pci *v, unsigned queue, uint16_t head, struct vq_buf *buf,

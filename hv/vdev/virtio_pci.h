@@ -136,6 +136,12 @@ int virtio_has(const struct virtio_pci *v, uint64_t f);
  * virtio_config_changed() once it has dropped the lock.
  */
 enum vq_next virtio_next(struct virtio_pci *v, unsigned queue, uint16_t *head);
+/*
+ * The device stops taking requests until a reset (DEVICE_NEEDS_RESET, 2.1.1),
+ * logged with why; the type announces it with virtio_config_changed() once
+ * it has dropped the lock.
+ */
+void virtio_needs_reset(struct virtio_pci *v, const char *why);
 /* The chain at head, as vq_chain(); a refusal is logged (rate-limited). */
 enum vq_chain_result virtio_chain(struct virtio_pci *v, unsigned queue, uint16_t head, struct vq_buf *buf,
 				  unsigned max, unsigned *n);

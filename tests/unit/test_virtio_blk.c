@@ -516,14 +516,28 @@ static void refusals_complete_without_the_block_layer(void **state)
 	request(2, VIRTIO_BLK_T_OUT, 0, 1);
 	put_desc(7, DATA, 512, VIRTQ_DESC_F_NEXT, 8);  /* request 2's data loops back */
 	put_desc(8, DATA, 512, VIRTQ_DESC_F_NEXT, 7);
+	request(3, VIRTIO_BLK_T_IN, 0, 1);
 	kick();
 	assert_int_equal(nsubmitted, 0);
-	assert_int_equal(used_idx(), 3);
+	assert_int_equal(used_idx(), 2);
 	assert_int_equal(ram[STATUS + 0], VIRTIO_BLK_S_IOERR);
 	assert_int_equal(ram[STATUS + 1], VIRTIO_BLK_S_UNSUPP);
-	assert_int_equal(ram[STATUS + 2], 0xff); /* the walker refused it: no status, length 0 */
-	assert_int_equal(used_len(2), 0);
-	assert_non_null(strstr(guest_line, "refused"));
+	/* The walker refused request 2: the device needs a reset, says so, and takes nothing more. */
+	assert_int_equal(ram[STATUS + 2], 0xff);
+	assert_int_equal(bar_in(BAR0 + 0x14, 1), 0x0f | VIRTIO_STATUS_NEEDS_RESET);
+	assert_int_equal(lines[GSI], 1);
+	assert_int_equal(bar_in(BAR0 + VIRTIO_ISR, 1) & 2, 2); /* a configuration interrupt */
+	assert_non_null(strstr(guest_line, "needs a reset"));
+	kick();
+	assert_int_equal(nsubmitted, 0);
+	assert_int_equal(used_idx(), 2);
+	common_out(BAR0, 0x14, 1, 0); /* after a reset, fine again */
+	bring_up(VIRTIO_F_VERSION_1);
+	put_le16(ram + AVAIL + 2, 0);
+	memset(ram + USED, 0, 4);
+	request(0, VIRTIO_BLK_T_IN, 0, 1);
+	kick();
+	assert_int_equal(nsubmitted, 1);
 }
 
 static void a_request_the_block_layer_refuses_at_once_is_an_io_error(void **state)
