@@ -81,6 +81,12 @@ def test_linux_reads_writes_and_is_refused_on_virtio_disks(boot):
             assert sha256_of(run, f"dd if=/dev/vda bs=4096 count={DATA_SECTORS // 8} 2>/dev/null") == \
                 hashlib.sha256(data).hexdigest()
             assert shell(run, "cat /sys/block/vdb/ro").strip() == "1"
+            # What Linux took of what was offered (bit i is character i): VERSION_1, EVENT_IDX and indirect
+            # descriptors, SEG_MAX, BLK_SIZE and FLUSH; RO on the second disk only.
+            features = [shell(run, f"cat /sys/block/{d}/device/features").strip() for d in ("vda", "vdb")]
+            for bit in (32, 29, 28, 2, 6, 9):
+                assert features[0][bit] == "1" and features[1][bit] == "1", (bit, features)
+            assert features[0][5] == "0" and features[1][5] == "1", features
 
             shell(run, "dd if=/dev/urandom of=/tmp/w bs=4096 count=16 2>/dev/null")
             local = sha256_of(run, "cat /tmp/w")
