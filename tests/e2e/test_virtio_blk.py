@@ -50,7 +50,7 @@ def test_linux_reads_writes_and_is_refused_on_virtio_disks(boot):
         if not os.path.isfile(os.path.join(LINUX, name)):
             pytest.skip(f"no {name} in {LINUX}: `make linux` builds them (LINUX_IMAGES names another directory)")
     data, ro = pattern(DATA_SECTORS * 512, 1), pattern(RO_SECTORS * 512, 2)
-    cfg = ("[hypervisor]\nconsole = com1\n\n[partition linux]\nmemory = 256M\nkernel = vmlinuz\n"
+    cfg = ("[hypervisor]\nconsole = com1\n\n[partition linux]\nmemory = 256M\nvcpus = 2\nkernel = vmlinuz\n"
            "initrd = initrd.img\ncmdline = console=ttyS0\n"
            "disk = ramdisk:data.img\ndisk = ramdisk:ro.img ro\n")
     with harness.Workdir() as directory:
@@ -88,6 +88,10 @@ def test_linux_reads_writes_and_is_refused_on_virtio_disks(boot):
                 assert features[0][bit] == "1" and features[1][bit] == "1", (bit, features)
             assert features[0][5] == "0" and features[1][5] == "1", features
 
+            # Four readers at once on two vCPUs: requests in flight together, completed in any order.
+            sums = shell(run, "for i in 1 2 3 4; do (dd if=/dev/vda bs=64k iflag=direct 2>/dev/null | sha256sum) & "
+                              "done; wait", 300)
+            assert re.findall(r"^([0-9a-f]{64})\s", sums, re.M) == [hashlib.sha256(data).hexdigest()] * 4, sums
             shell(run, "dd if=/dev/urandom of=/tmp/w bs=4096 count=16 2>/dev/null")
             local = sha256_of(run, "cat /tmp/w")
             shell(run, "dd if=/tmp/w of=/dev/vda bs=4096 seek=100 conv=fsync 2>/dev/null; echo 3 > "
