@@ -27,7 +27,7 @@ HV_SRCS := hv/main.c hv/config.c hv/kernel.c hv/bzimage.c hv/multiboot.c hv/cons
            hv/vdev/pci.c hv/vdev/pci_testdev.c hv/vdev/virtqueue.c hv/vdev/virtio_pci.c hv/vdev/virtio_blk.c \
            hv/vdev/aml.c hv/vdev/acpi_tables.c hv/vdev/acpi_pm.c hv/vdev/reset.c \
            hv/vdev/kbc.c hv/vdev/pic.c hv/vdev/pit.c hv/vdev/rtc.c hv/vdev/fw_cfg.c hv/vdev/debug_exit.c \
-           hv/walltime.c hv/blk.c hv/lib/gpt_disk.c hv/lib/crc32.c hv/lib/fmt.c hv/lib/str.c hv/lib/mem.c hv/lib/date.c hv/lib/mc146818.c \
+           hv/walltime.c hv/blk.c hv/disks.c hv/lib/gpt_disk.c hv/lib/crc32.c hv/lib/fmt.c hv/lib/str.c hv/lib/mem.c hv/lib/date.c hv/lib/mc146818.c \
            arch/x86/cpu.c arch/x86/cpuinfo.c arch/x86/desc.c arch/x86/exceptions.c \
            arch/x86/paging.c arch/x86/gpt.c arch/x86/space.c arch/x86/tag_pool.c arch/x86/decode.c arch/x86/mmio_emul.c \
            arch/x86/guest_walk.c arch/x86/policy.c arch/x86/control_regs.c arch/x86/guest_cpu.c \
@@ -104,7 +104,9 @@ test_virtio_pci_SRCS := tests/unit/test_virtio_pci.c hv/vdev/virtio_pci.c hv/vde
 test_virtio_blk_SRCS := tests/unit/test_virtio_blk.c hv/vdev/virtio_blk.c hv/vdev/virtio_pci.c hv/vdev/virtqueue.c \
                         hv/vdev/pci.c hv/vdev/bus.c hv/vdev/irq.c hv/log.c hv/lib/fmt.c hv/lib/str.c
 test_gpt_disk_SRCS := tests/unit/test_gpt_disk.c hv/lib/gpt_disk.c hv/lib/crc32.c hv/lib/fmt.c
-test_blk_SRCS      := tests/unit/test_blk.c hv/blk.c drivers/block.c drivers/ramdisk.c hv/lib/fmt.c hv/lib/str.c
+test_blk_SRCS      := tests/unit/test_blk.c hv/blk.c hv/disks.c hv/config.c drivers/block.c drivers/ramdisk.c hv/lib/gpt_disk.c \
+                      hv/lib/crc32.c hv/lib/fmt.c hv/lib/str.c
+test_blk_CFLAGS    := -DGPT_IMAGE='"$(CURDIR)/tests/fuzz/corpus/gpt_disk/two-parts"'
 
 # ---- guests: freestanding, linked where they run
 GUEST_CFLAGS := -std=gnu11 -O2 -g $(WARNINGS) -ffreestanding -fno-pie -mno-red-zone \

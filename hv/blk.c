@@ -4,6 +4,7 @@
 #include "arch.h"
 #include "boot_info.h"
 #include "config.h"
+#include "disks.h"
 #include "lib/fmt.h"
 #include "lib/spinlock.h"
 #include "lib/str.h"
@@ -52,13 +53,22 @@ static struct blk_queue *queue_of(struct blk_dev *d)
 
 /* ---- the fair queue ---------------------------------------------------- */
 
-/* Requests each virtual disk may have at the device at once. */
+/*
+ * With q's lock held: requests each virtual disk may have at the device at
+ * once, the device's depth shared by those with requests waiting or out. A
+ * disk alone at work has the whole depth; once another has work, the first
+ * sends no more until it is under its share, and the slots it frees go to
+ * the other in turn.
+ */
 static uint32_t in_flight_bound(const struct blk_queue *q)
 {
-	uint32_t depth = q->dev->queue_depth ? q->dev->queue_depth : 1;
-	uint32_t share = q->nvdisks ? depth / q->nvdisks : depth;
+	uint32_t depth = q->dev->queue_depth ? q->dev->queue_depth : 1, active = 0;
+	const struct vdisk *vd;
 
-	return share ? share : 1;
+	for (vd = q->vdisks; vd; vd = vd->next)
+		active += vd->waiting || vd->in_flight;
+	depth /= active ? active : 1;
+	return depth ? depth : 1;
 }
 
 static struct blk_req *pop_waiting(struct vdisk *vd)
@@ -194,7 +204,7 @@ static enum blk_status check_op(const struct vdisk *vd, const struct blk_req *r)
 	default:
 		return BLK_E_UNSUPP;
 	}
-	return r->op != BLK_FLUSH && (vd->read_only || d->read_only) ? BLK_E_RO : BLK_OK;
+	return r->op != BLK_FLUSH && vd->read_only ? BLK_E_RO : BLK_OK;
 }
 
 /* r in the virtual disk's sectors, checked, then in the device's blocks. */
@@ -234,8 +244,14 @@ void vdisk_submit(struct vdisk *vd, struct blk_req *r)
 	__atomic_fetch_add(&vd->requests, 1, __ATOMIC_RELAXED);
 	if (r->op == BLK_FLUSH)
 		r->lba = r->blocks = r->nseg = 0;
-	if (status != BLK_OK || vd->closed) {
-		refuse(vd, r, status != BLK_OK ? status : BLK_E_IO);
+	if (status != BLK_OK) {
+		refuse(vd, r, status);
+		return;
+	}
+	spin_lock(&q->lock);
+	if (vd->closed) {
+		spin_unlock(&q->lock);
+		refuse(vd, r, BLK_E_IO);
 		return;
 	}
 	r->vdisk = vd;
@@ -244,7 +260,6 @@ void vdisk_submit(struct vdisk *vd, struct blk_req *r)
 	r->retries = 0;
 	r->next = 0;
 	__atomic_fetch_add(&outstanding, 1, __ATOMIC_RELAXED);
-	spin_lock(&q->lock);
 	*vd->waiting_tail = r;
 	vd->waiting_tail = &r->next;
 	dispatch(q);
@@ -281,7 +296,8 @@ const char *vdisk_open_extent(struct vdisk *vd, struct blk_dev *dev, uint64_t fi
 {
 	struct blk_queue *q = queue_of(dev);
 
-	*vd = (struct vdisk){ .dev = dev, .first = first, .sectors = sectors, .read_only = (uint8_t)(read_only != 0) };
+	*vd = (struct vdisk){ .dev = dev, .first = first, .sectors = sectors,
+			      .read_only = (uint8_t)(read_only || dev->read_only) }; /* the guest is told */
 	vd->waiting_tail = &vd->waiting;
 	str_copy(vd->source, sizeof(vd->source), source, str_len(source));
 	str_copy(vd->owner, sizeof(vd->owner), owner, str_len(owner));
@@ -308,6 +324,7 @@ static const char *open_ramdisk(struct vdisk *vd, const struct cfg_disk *cfg, co
 	d = ramdisk_create((const uint8_t *)(uintptr_t)m->base, m->size);
 	if (!d)
 		return "not enough free memory for the RAM disk";
+	disks_log_ramdisk(owner, d);
 	why = vdisk_open_extent(vd, d, 0, d->blocks, cfg->read_only, source, owner);
 	if (why)
 		ramdisk_destroy(d);
@@ -323,13 +340,17 @@ static const char *kind_prefix(enum cfg_disk_kind kind)
 
 const char *vdisk_open(struct vdisk *vd, const struct cfg_disk *cfg, const char *owner)
 {
+	static char why[160]; /* partitions start on CPU 0 alone */
 	char source[sizeof(vd->source)];
+	struct disk_extent e;
 
 	*vd = (struct vdisk){ 0 };
 	fmt(source, sizeof(source), "%s:%s", kind_prefix(cfg->kind), cfg->source);
 	if (cfg->kind == DISK_RAMDISK)
 		return open_ramdisk(vd, cfg, source, owner);
-	return "no host disk has GPT partitions the block layer can find yet";
+	if (disks_resolve(cfg, &e, why, sizeof(why)))
+		return why;
+	return vdisk_open_extent(vd, e.dev, e.first, e.sectors, cfg->read_only, source, owner);
 }
 
 /* With q's lock held. */
@@ -365,6 +386,33 @@ void vdisk_close(struct vdisk *vd)
 	__atomic_fetch_sub(&outstanding, dropped, __ATOMIC_RELAXED);
 	if (vd->ramdisk)
 		ramdisk_destroy(vd->dev); /* completes what it holds: nothing in flight after it */
+}
+
+unsigned blk_vdisks_on(const struct blk_dev *d, struct vdisk *out, unsigned max)
+{
+	unsigned n = __atomic_load_n(&nqueues, __ATOMIC_ACQUIRE), i, count = 0;
+	const struct vdisk *vd;
+
+	for (i = 0; i < n; i++) {
+		struct blk_queue *q = &queues[i];
+		if (q->dev != d)
+			continue;
+		spin_lock(&q->lock);
+		for (vd = q->vdisks; vd && count < max; vd = vd->next)
+			out[count++] = *vd;
+		spin_unlock(&q->lock);
+	}
+	return count;
+}
+
+unsigned blk_devices_in_use(struct blk_dev **out, unsigned max)
+{
+	unsigned n = __atomic_load_n(&nqueues, __ATOMIC_ACQUIRE), i, count = 0;
+
+	for (i = 0; i < n && count < max; i++)
+		if (__atomic_load_n(&queues[i].nvdisks, __ATOMIC_RELAXED))
+			out[count++] = queues[i].dev;
+	return count;
 }
 
 int vdisk_busy(const struct vdisk *vd)

@@ -9,8 +9,9 @@
  *
  * Fairness: each host device has one queue; the virtual disks open on it
  * are served round-robin, one request each in turn, and none has more
- * than max(1, queue_depth / virtual disks on the device) requests at the
- * device at once, so a partition with a deep queue cannot starve another.
+ * than max(1, queue_depth / virtual disks with work) requests at the
+ * device at once, so a partition with a deep queue cannot starve another,
+ * and one alone at work has the whole device.
  * A request the driver failed with BLK_E_TIMEOUT before its own deadline
  * (another request's timeout made the driver reset the device) is sent
  * again, up to BLK_RETRIES times: one partition's timeout does not fail
@@ -38,7 +39,7 @@ struct vdisk {
 	struct blk_dev *dev;
 	uint64_t first;   /* the device's LBA where the extent starts */
 	uint64_t sectors; /* the extent's size in BLK_SECTOR units */
-	uint8_t read_only;
+	uint8_t read_only; /* as hv.cfg says, or because the device is: the guest is told */
 	char source[64];  /* as hv.cfg names it, for the log and the console */
 	char owner[VDISK_OWNER_MAX]; /* the partition's name */
 	/* The fair queue's: requests waiting for the device, and how many it holds now. */
@@ -89,6 +90,11 @@ int vdisk_busy(const struct vdisk *vd);
  * get BLK_E_UNSUPP. Once queued, r's lba and blocks are the device's.
  */
 void vdisk_submit(struct vdisk *vd, struct blk_req *r);
+
+/* For the console: copies of the virtual disks open on d (at most max); how many. */
+unsigned blk_vdisks_on(const struct blk_dev *d, struct vdisk *out, unsigned max);
+/* The devices virtual disks are open on, RAM disks included (at most max); how many. */
+unsigned blk_devices_in_use(struct blk_dev **out, unsigned max);
 
 /*
  * Completions and timeouts of every host block device; called from each

@@ -511,32 +511,72 @@ static int is_guid(struct text t)
 	return 1;
 }
 
-/* "part:NAME", "guid:GUID" or "ramdisk:FILE", then optionally "ro" or "rw". */
+/* The next word of *rest, which moves past it and the blanks after it. */
+static struct text next_word(struct text *rest)
+{
+	struct text w = *rest;
+	size_t i;
+
+	for (i = 0; i < rest->n && !is_space(rest->p[i]); i++)
+		;
+	w.n = i;
+	*rest = trim((struct text){ rest->p + i, rest->n - i });
+	return w;
+}
+
+/* "offset=SIZE" or "size=SIZE": whole sectors; 0, or -1 with the error given. */
+static int set_disk_range(struct parser *ps, struct text w, size_t key, uint64_t *out)
+{
+	struct text v = { w.p + key, w.n - key };
+
+	if (parse_size(v, out) || *out % CFG_SECTOR) {
+		error(ps, "disk %.*s: expected a multiple of 512 bytes such as 64M", (int)w.n, w.p);
+		return -1;
+	}
+	if (*out == 0 && w.p[0] == 's') {
+		error(ps, "disk %.*s: a sub-range has a size", (int)w.n, w.p);
+		return -1;
+	}
+	return 0;
+}
+
+/* After the source: ro or rw, offset=SIZE and size=SIZE (a sub-range of a GPT partition); 0 or -1. */
+static int set_disk_options(struct parser *ps, struct text rest, struct cfg_disk *d)
+{
+	while (rest.n) {
+		struct text w = next_word(&rest);
+		int r = 0;
+
+		if (str_eq_n(w.p, w.n, "ro") || str_eq_n(w.p, w.n, "rw"))
+			d->read_only = w.p[1] == 'o';
+		else if (w.n > 7 && str_eq_n(w.p, 7, "offset="))
+			r = set_disk_range(ps, w, 7, &d->offset);
+		else if (w.n > 5 && str_eq_n(w.p, 5, "size="))
+			r = set_disk_range(ps, w, 5, &d->size);
+		else
+			error(ps, "disk option '%.*s': expected ro, rw, offset=SIZE or size=SIZE", (int)w.n, w.p), r = -1;
+		if (r)
+			return -1;
+	}
+	if (d->kind == DISK_RAMDISK && (d->offset || d->size)) {
+		error(ps, "disk offset= and size= are for part: and guid: disks");
+		return -1;
+	}
+	return 0;
+}
+
+/* "part:NAME", "guid:GUID" or "ramdisk:FILE", then set_disk_options' words. */
 static void set_disk(struct parser *ps, struct text v, uint32_t index)
 {
 	struct cfg_disk *d = &ps->part->disks[ps->part->ndisks];
-	struct text src = v, mode = { v.p + v.n, 0 };
-	size_t i;
+	struct text rest = v, src = next_word(&rest);
 
 	(void)index;
 	if (ps->part->ndisks == CFG_DISKS_MAX) {
 		error(ps, "more than %d disks", CFG_DISKS_MAX);
 		return;
 	}
-	for (i = 0; i < v.n; i++) {
-		if (is_space(v.p[i])) {
-			src.n = i;
-			mode = trim((struct text){ v.p + i, v.n - i });
-			break;
-		}
-	}
-	d->read_only = 0;
-	if (str_eq_n(mode.p, mode.n, "ro")) {
-		d->read_only = 1;
-	} else if (mode.n && !str_eq_n(mode.p, mode.n, "rw")) {
-		error(ps, "disk mode '%.*s': expected ro or rw", (int)mode.n, mode.p);
-		return;
-	}
+	*d = (struct cfg_disk){ .line = ps->line };
 	if (src.n > 5 && str_eq_n(src.p, 5, "part:")) {
 		d->kind = DISK_GPT_NAME;
 		src = (struct text){ src.p + 5, src.n - 5 };
@@ -550,10 +590,8 @@ static void set_disk(struct parser *ps, struct text v, uint32_t index)
 		error(ps, "disk '%.*s': expected part:NAME, guid:GUID or ramdisk:FILE", (int)src.n, src.p);
 		return;
 	}
-	if (copy_name(ps, "disk source", src, d->source, sizeof(d->source)) == 0) {
-		d->line = ps->line;
+	if (set_disk_options(ps, rest, d) == 0 && copy_name(ps, "disk source", src, d->source, sizeof(d->source)) == 0)
 		ps->part->ndisks++;
-	}
 }
 
 static const struct key keys[] = {

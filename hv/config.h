@@ -45,10 +45,13 @@ struct cfg_console {
 
 enum cfg_disk_kind { DISK_GPT_NAME, DISK_GPT_GUID, DISK_RAMDISK };
 
+#define CFG_SECTOR 512 /* offset= and size= of a disk are whole sectors */
+
 struct cfg_disk {
 	enum cfg_disk_kind kind;
 	char source[CFG_FILE_MAX]; /* GPT partition name, GUID text or file */
 	int read_only;
+	uint64_t offset, size;     /* a sub-range of a GPT partition, bytes; size 0: to its end */
 	uint32_t line;
 };
 

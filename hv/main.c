@@ -11,6 +11,7 @@
 #include "cmos_rtc.h"
 #include "config.h"
 #include "console.h"
+#include "disks.h"
 #include "lib/date.h"
 #include "lib/fmt.h"
 #include "lib/spinlock.h"
@@ -239,6 +240,16 @@ static const struct vcpu_ops *start_cpus(const struct boot_info *bi)
 	return ops;
 }
 
+/* The host's disks as the drivers found them, and the config's disks on them. */
+static void check_disks(void)
+{
+	disks_scan();
+	if (!config_ok)
+		return;
+	disks_check_config(&config, &config_errors);
+	config_ok = config_errors.count == 0;
+}
+
 static void report_config(void)
 {
 	uint32_t i;
@@ -451,6 +462,12 @@ static void cmd_console(const char *args)
 	console_attach(&attach);
 }
 
+static void cmd_disks(const char *args)
+{
+	(void)args;
+	disks_show();
+}
+
 static const struct console_command commands[] = {
 	{ "list", "list the partitions: state, cpu, cpu time, exits", cmd_list },
 	{ "start", "start a stopped partition from scratch: start NAME", cmd_start },
@@ -462,6 +479,7 @@ static const struct console_command commands[] = {
 	{ "version", "show the hypervisor's version", cmd_version },
 	{ "log", "show the log kept since start-up", cmd_log },
 	{ "mem", "show free memory", cmd_mem },
+	{ "disks", "show the host disks, their GPT partitions, who uses them, each virtual disk's requests", cmd_disks },
 	{ 0, 0, 0 },
 };
 
@@ -507,6 +525,7 @@ void hv_main(struct boot_info *bi)
 	start_walltime();
 	ops = start_cpus(bi);
 	blk_init(bi);
+	check_disks();
 	report_config();
 	vcpu_ops = ops;
 	scheduler_init(cpus_online, poll_console);

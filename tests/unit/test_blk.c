@@ -18,8 +18,11 @@
 #include "blk.h"
 #include "boot_info.h"
 #include "config.h"
+#include "console.h"
+#include "disks.h"
 #include "log.h"
 #include "mm.h"
+#include "ramdisk.h"
 
 #define HZ 1000000ull
 #define FAKE_HELD_MAX 256
@@ -43,6 +46,20 @@ void log_msg(enum log_level level, const char *f, ...)
 {
 	(void)level;
 	(void)f;
+}
+
+static char printed[8192];
+static size_t printed_len;
+
+void console_print(const char *f, ...)
+{
+	va_list ap;
+
+	va_start(ap, f);
+	printed_len += (size_t)vsnprintf(printed + printed_len, sizeof(printed) - printed_len, f, ap);
+	va_end(ap);
+	if (printed_len >= sizeof(printed))
+		printed_len = sizeof(printed) - 1;
 }
 
 uint64_t mm_alloc(uint64_t pages)
@@ -276,6 +293,7 @@ static void read_only(void **state)
 	vdisk_close(&vd);
 	fake.dev.read_only = 1; /* a read-only device makes every extent of it so */
 	open_extent(&vd, 0, 100, 0, "a");
+	assert_true(vd.read_only);
 	assert_int_equal(submit_now(&vd, BLK_WRITE, 0, 1), BLK_E_RO);
 	vdisk_close(&vd);
 }
@@ -296,12 +314,18 @@ static void deep_queue_does_not_starve(void **state)
 		make_req(&a[i], BLK_READ, i, 1);
 		vdisk_submit(&va, &a[i].r);
 	}
-	assert_int_equal(fake.nheld, 2); /* a's bound: half the device's depth, b's share kept */
+	assert_int_equal(fake.nheld, 4); /* a alone at work: the whole depth */
 	for (i = 0; i < 10; i++) {
 		make_req(&b[i], BLK_WRITE, i, 1);
 		vdisk_submit(&vb, &b[i].r);
 	}
 	assert_int_equal(fake.nheld, 4);
+	fake_complete(0, BLK_OK);
+	fake_complete(0, BLK_OK);
+	completions = 2;
+	/* a is over its half now: the two slots it freed went to b. */
+	assert_ptr_equal(fake.log[4]->vdisk, &vb);
+	assert_ptr_equal(fake.log[5]->vdisk, &vb);
 	while (fake.nheld) {
 		fake_complete(0, BLK_OK);
 		completions++;
@@ -321,6 +345,18 @@ static void deep_queue_does_not_starve(void **state)
 	vdisk_close(&vb);
 }
 
+static void three_reads_on_a_device_of_depth_1(struct vdisk *vd, struct test_req *t)
+{
+	unsigned i;
+
+	fake_init(512, 1000, 1);
+	open_extent(vd, 0, 1000, 0, "a");
+	for (i = 0; i < 3; i++) {
+		make_req(&t[i], BLK_READ, i, 1);
+		vdisk_submit(vd, &t[i].r);
+	}
+}
+
 static void a_full_device_takes_the_rest_later(void **state)
 {
 	struct test_req t[3];
@@ -328,12 +364,7 @@ static void a_full_device_takes_the_rest_later(void **state)
 	unsigned i;
 
 	(void)state;
-	fake_init(512, 1000, 1);
-	open_extent(&vd, 0, 1000, 0, "a");
-	for (i = 0; i < 3; i++) {
-		make_req(&t[i], BLK_READ, i, 1);
-		vdisk_submit(&vd, &t[i].r);
-	}
+	three_reads_on_a_device_of_depth_1(&vd, t);
 	assert_int_equal(fake.nheld, 1);
 	assert_int_equal(blk_poll_all(), 1); /* requests are out */
 	for (i = 0; i < 3; i++) {
@@ -416,12 +447,7 @@ static void close_drops_and_waits(void **state)
 	unsigned i;
 
 	(void)state;
-	fake_init(512, 1000, 1);
-	open_extent(&vd, 0, 1000, 0, "a");
-	for (i = 0; i < 3; i++) {
-		make_req(&t[i], BLK_READ, i, 1);
-		vdisk_submit(&vd, &t[i].r);
-	}
+	three_reads_on_a_device_of_depth_1(&vd, t);
 	vdisk_close(&vd);
 	assert_int_equal(vdisk_busy(&vd), 1); /* the device still holds one */
 	fake_complete(0, BLK_OK);
@@ -492,6 +518,156 @@ static void ram_disk(void **state)
 	blk_init(0);
 }
 
+/* ---- host disks: a RAM disk holding a GPT image stands for a driver's disk ---- */
+
+static uint8_t image[96 << 10];
+
+static struct blk_dev *register_image(void)
+{
+	FILE *f = fopen(GPT_IMAGE, "rb");
+	struct blk_dev *d;
+
+	assert_non_null(f);
+	assert_int_equal(fread(image, 1, sizeof(image), f), sizeof(image));
+	fclose(f);
+	d = ramdisk_create(image, sizeof(image));
+	assert_non_null(d);
+	assert_int_equal(blk_register(d), 0);
+	disks_scan();
+	return d;
+}
+
+static const char *resolve(enum cfg_disk_kind kind, const char *source, uint64_t offset, uint64_t size,
+			   struct disk_extent *e)
+{
+	static char why[160];
+	struct cfg_disk cfg = { .kind = kind, .offset = offset, .size = size };
+
+	strcpy(cfg.source, source);
+	return disks_resolve(&cfg, e, why, sizeof(why));
+}
+
+static void host_partitions_by_name_and_guid(void **state)
+{
+	struct blk_dev *d = register_image();
+	char guid[GPT_GUID_TEXT];
+	struct disk_extent e;
+	unsigned i;
+
+	(void)state;
+	assert_null(resolve(DISK_GPT_NAME, "boot", 0, 0, &e));
+	assert_ptr_equal(e.dev, d);
+	assert_int_equal(e.first, 40);
+	assert_int_equal(e.sectors, 40);
+	assert_null(resolve(DISK_GPT_NAME, "web-root", 4096, 8192, &e));
+	assert_int_equal(e.first, 88);
+	assert_int_equal(e.sectors, 16);
+	assert_null(resolve(DISK_GPT_NAME, "web-root", 60 * 512 - 512, 0, &e)); /* its last sector alone */
+	assert_int_equal(e.first, 139);
+	assert_int_equal(e.sectors, 1);
+	gpt_guid_text(e.part->guid, guid);
+	for (i = 0; guid[i]; i++) /* hv.cfg may write it in lower case */
+		guid[i] = (char)(guid[i] >= 'A' && guid[i] <= 'F' ? guid[i] + 'a' - 'A' : guid[i]);
+	assert_null(resolve(DISK_GPT_GUID, guid, 0, 0, &e));
+	assert_int_equal(e.first, 80);
+	assert_string_equal(resolve(DISK_GPT_NAME, "nope", 0, 0, &e), "no GPT partition named 'nope' on the host's disks");
+	assert_string_equal(resolve(DISK_GPT_GUID, "01234567-89AB-CDEF-0123-456789ABCDEF", 0, 0, &e),
+			    "no GPT partition with the GUID '01234567-89AB-CDEF-0123-456789ABCDEF' on the host's disks");
+	assert_string_equal(resolve(DISK_GPT_NAME, "boot", 40 * 512, 0, &e),
+			    "offset= and size= go past the end of ram0 partition 1 (20480 bytes)");
+	assert_non_null(resolve(DISK_GPT_NAME, "boot", 512, 40 * 512, &e));
+	assert_non_null(resolve(DISK_GPT_NAME, "boot", UINT64_MAX - 511, 1024, &e)); /* offset + size wraps */
+	assert_non_null(resolve(DISK_GPT_NAME, "boot", 512, UINT64_MAX - 511, &e));
+}
+
+static void config(struct hv_config *cfg, const char *a, int a_ro, const char *b, int b_ro, uint64_t b_offset)
+{
+	memset(cfg, 0, sizeof(*cfg));
+	cfg->npartitions = 2;
+	strcpy(cfg->partitions[0].name, "p");
+	strcpy(cfg->partitions[1].name, "q");
+	cfg->partitions[0].ndisks = cfg->partitions[1].ndisks = 1;
+	cfg->partitions[0].disks[0] = (struct cfg_disk){ .kind = DISK_GPT_NAME, .read_only = a_ro, .size = b_offset,
+							 .line = 5 };
+	cfg->partitions[1].disks[0] = (struct cfg_disk){ .kind = DISK_GPT_NAME, .read_only = b_ro, .offset = b_offset,
+							 .line = 9 };
+	strcpy(cfg->partitions[0].disks[0].source, a);
+	strcpy(cfg->partitions[1].disks[0].source, b);
+}
+
+static void config_checked_as_a_whole(void **state)
+{
+	static struct hv_config cfg;
+	struct cfg_errors errs;
+
+	(void)state;
+	config(&cfg, "web-root", 0, "boot", 0, 0);
+	memset(&errs, 0, sizeof(errs));
+	disks_check_config(&cfg, &errs);
+	assert_int_equal(errs.count, 0);
+	config(&cfg, "web-root", 0, "web-root", 1, 0); /* one writer, one reader: refused */
+	disks_check_config(&cfg, &errs);
+	assert_int_equal(errs.count, 1);
+	assert_int_equal(errs.list[0].line, 9);
+	assert_string_equal(errs.list[0].text,
+			    "disk web-root overlaps partition p's disk web-root (line 5) on ram0, and one of them is writable");
+	memset(&errs, 0, sizeof(errs));
+	config(&cfg, "web-root", 1, "web-root", 1, 0); /* two readers share it */
+	disks_check_config(&cfg, &errs);
+	assert_int_equal(errs.count, 0);
+	config(&cfg, "web-root", 0, "web-root", 0, 10240); /* two halves, each writable */
+	disks_check_config(&cfg, &errs);
+	assert_int_equal(errs.count, 0);
+	config(&cfg, "web-root", 0, "web-root", 0, 10240);
+	cfg.partitions[0].disks[0].size = 10752; /* one sector into the other half */
+	disks_check_config(&cfg, &errs);
+	assert_int_equal(errs.count, 1);
+	memset(&errs, 0, sizeof(errs));
+	config(&cfg, "web-root", 0, "missing", 0, 0);
+	disks_check_config(&cfg, &errs);
+	assert_int_equal(errs.count, 1);
+	assert_int_equal(errs.list[0].line, 9);
+	assert_string_equal(errs.list[0].text, "disk part:missing: no GPT partition named 'missing' on the host's disks");
+}
+
+static void host_partition_as_a_virtual_disk(void **state)
+{
+	struct cfg_disk cfg = { .kind = DISK_GPT_NAME, .source = "boot", .read_only = 1 };
+	struct test_req t;
+	struct vdisk vd;
+
+	(void)state;
+	assert_null(vdisk_open(&vd, &cfg, "p"));
+	assert_string_equal(vd.source, "part:boot");
+	assert_int_equal(vd.first, 40);
+	assert_int_equal(vd.sectors, 40);
+	make_req(&t, BLK_READ, 39, 1);
+	vdisk_submit(&vd, &t.r);
+	blk_poll_all();
+	assert_int_equal(t.seen.status, BLK_OK);
+	assert_memory_equal(buffer, image + 79 * 512, 512);
+	make_req(&t, BLK_WRITE, 0, 1);
+	vdisk_submit(&vd, &t.r);
+	assert_int_equal(t.seen.status, BLK_E_RO);
+	printed_len = 0;
+	disks_show();
+	assert_non_null(strstr(printed, "ram0 (RAM disk), 96 KiB, 512-byte blocks, write cache off, polled\n"));
+	assert_non_null(strstr(printed, "  ram0 partition 1 'boot' "));
+	assert_non_null(strstr(printed, "LBA 40-79, 20 KiB\n      used by partition p (part:boot)\n"));
+	assert_non_null(strstr(printed, "    partition p: part:boot, LBA 40, 40 sectors, read-only: 2 requests, 0 KiB read"));
+	vdisk_close(&vd);
+}
+
+static void same_name_on_two_disks_is_ambiguous(void **state)
+{
+	struct disk_extent e;
+
+	(void)state;
+	register_image(); /* a copy of the first disk, as dd makes them */
+	assert_string_equal(resolve(DISK_GPT_NAME, "boot", 0, 0, &e),
+			    "more than one GPT partition named 'boot': ram0 partition 1 and ram1 partition 1");
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -505,6 +681,10 @@ int main(void)
 		cmocka_unit_test(timeouts_are_retried_a_bounded_number_of_times),
 		cmocka_unit_test(close_drops_and_waits),
 		cmocka_unit_test(ram_disk),
+		cmocka_unit_test(host_partitions_by_name_and_guid),
+		cmocka_unit_test(config_checked_as_a_whole),
+		cmocka_unit_test(host_partition_as_a_virtual_disk),
+		cmocka_unit_test(same_name_on_two_disks_is_ambiguous),
 	};
 
 	return cmocka_run_group_tests(tests, 0, 0);

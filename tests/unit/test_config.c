@@ -185,6 +185,11 @@ static void defaults_apply(void **state)
 	assert_int_equal(cfg.partitions[0].affinity[0], 0); /* any CPU */
 	assert_true(cfg.partitions[0].autostart);
 	assert_int_equal(cfg.partitions[0].ndisks, 0);
+	assert_int_equal(parse("[partition a]\nmemory=2M\nkernel=k\ndisk = part:d ro offset=1M  size=0x200\n"), 0);
+	assert_int_equal(cfg.partitions[0].disks[0].offset, 1 << 20);
+	assert_int_equal(cfg.partitions[0].disks[0].size, 512);
+	assert_true(cfg.partitions[0].disks[0].read_only);
+	assert_string_equal(cfg.partitions[0].disks[0].source, "d");
 	assert_string_equal(cfg.partitions[0].cmdline, "");
 }
 
@@ -303,7 +308,17 @@ static void value_errors(void **state)
 	expect_error("[partition a]\nmemory=2M\nkernel=k\ninitrd=a b\n", 4, "may hold only");
 	expect_error("[partition a]\nmemory=2M\nkernel=k\ndisk=sda1\n", 4, "expected part:NAME");
 	expect_error("[partition a]\nmemory=2M\nkernel=k\ndisk=guid:1234\n", 4, "expected part:NAME");
-	expect_error("[partition a]\nmemory=2M\nkernel=k\ndisk=part:root rx\n", 4, "expected ro or rw");
+	expect_error("[partition a]\nmemory=2M\nkernel=k\ndisk=part:root rx\n", 4,
+		     "disk option 'rx': expected ro, rw, offset=SIZE or size=SIZE");
+	expect_error("[partition a]\nmemory=2M\nkernel=k\ndisk=part:root offset=100\n", 4,
+		     "disk offset=100: expected a multiple of 512 bytes");
+	expect_error("[partition a]\nmemory=2M\nkernel=k\ndisk=part:root size=0\n", 4, "a sub-range has a size");
+	expect_error("[partition a]\nmemory=2M\nkernel=k\ndisk=part:root size=99999999999999999999\n", 4,
+		     "expected a multiple of 512 bytes");
+	expect_error("[partition a]\nmemory=2M\nkernel=k\ndisk=part:root size=16777216T\n", 4,
+		     "expected a multiple of 512 bytes");
+	expect_error("[partition a]\nmemory=2M\nkernel=k\ndisk=ramdisk:r size=1M\n", 4,
+		     "offset= and size= are for part: and guid: disks");
 	expect_error("[partition a b]\nmemory=2M\nkernel=k\n", 1, "partition name 'a b'");
 	expect_error("[partition a]\nmemory=2M\nkernel=..\n", 3, "kernel '..' names a directory");
 	expect_error("[partition a]\nmemory=2M\nkernel=k\ninitrd=.\n", 4, "initrd '.' names a directory");
