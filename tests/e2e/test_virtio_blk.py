@@ -87,6 +87,9 @@ def test_linux_reads_writes_and_is_refused_on_virtio_disks(boot):
             for bit in (32, 29, 28, 2, 6, 9):
                 assert features[0][bit] == "1" and features[1][bit] == "1", (bit, features)
             assert features[0][5] == "0" and features[1][5] == "1", features
+            # GET_ID answers with the disk's name in hv.cfg; with FLUSH, Linux flushes the write cache on fsync.
+            assert shell(run, "cat /sys/block/vda/serial").strip() == "ramdisk:data.img"
+            assert shell(run, "cat /sys/block/vda/queue/write_cache").strip() == "write back"
 
             # Four readers at once on two vCPUs: requests in flight together, completed in any order.
             sums = shell(run, "for i in 1 2 3 4; do (dd if=/dev/vda bs=64k iflag=direct 2>/dev/null | sha256sum) & "
