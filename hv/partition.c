@@ -44,6 +44,7 @@ static int release_memory(struct partition *p)
 {
 	if (close_disks(p))
 		return -1;
+	virtio_blk_detach(p); /* the requests the devices held lived there */
 	if (p->space)
 		p->ops->space_destroy(p->space);
 	if (p->ram_pa)
@@ -154,6 +155,8 @@ static const char *attach_pci(struct partition *p)
 
 	if (!why && p->cfg->test_devices)
 		why = pci_testdev_init(&p->testdev, &p->pci);
+	if (!why)
+		why = virtio_blk_attach(p, p->disks);
 	return why ? why : vpci_start(&p->pci);
 }
 

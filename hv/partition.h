@@ -29,6 +29,7 @@
 #include "vdev/pit.h"
 #include "vdev/rtc.h"
 #include "vdev/uart.h"
+#include "vdev/virtio_blk.h"
 
 #define STOP_REASON_MAX 160
 
@@ -58,6 +59,8 @@ struct partition {
 	struct vdisk disks[CFG_DISKS_MAX]; /* its `disk =` lines, in order, open while it runs */
 	int draining;                  /* stopped but for requests a host device holds into its memory */
 	char start_why[STOP_REASON_MAX]; /* why its last start failed, when the reason is made up */
+	struct virtio_blk vblk[CFG_DISKS_MAX]; /* a virtio-blk device a disk line */
+	unsigned nvblk;                /* with their request pools */
 	volatile enum part_state state;
 	int restart;                   /* start again once stopped */
 	int warm;                      /* that start is the guest's own reset: its CMOS RAM and clock stay */

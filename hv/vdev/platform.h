@@ -112,6 +112,9 @@ static inline unsigned platform_ioapic_id(unsigned vcpus)
 	return vcpus < 15 ? vcpus : 15;
 }
 
+/* PCI slots of bus 0: the host bridge at 0, the test device at 1, virtio-blk disks from 2 (one a disk line). */
+#define PLATFORM_PCI_SLOT_DISKS 2
+
 #define PLATFORM_PCI_GSI_BASE 16
 #define PLATFORM_PCI_GSIS     8
 
