@@ -26,7 +26,7 @@ HV_SRCS := hv/main.c hv/config.c hv/kernel.c hv/bzimage.c hv/multiboot.c hv/cons
            hv/exits.c hv/vcpu_irq.c hv/vdev/bus.c hv/vdev/irq.c hv/vdev/uart.c hv/vdev/vlapic.c hv/vdev/ioapic.c \
            hv/vdev/pci.c hv/vdev/pci_testdev.c hv/vdev/aml.c hv/vdev/acpi_tables.c hv/vdev/acpi_pm.c hv/vdev/reset.c \
            hv/vdev/kbc.c hv/vdev/pic.c hv/vdev/pit.c hv/vdev/rtc.c hv/vdev/fw_cfg.c hv/vdev/debug_exit.c \
-           hv/walltime.c hv/lib/fmt.c hv/lib/str.c hv/lib/mem.c hv/lib/date.c hv/lib/mc146818.c \
+           hv/walltime.c hv/vswitch.c hv/lib/fmt.c hv/lib/str.c hv/lib/mem.c hv/lib/date.c hv/lib/mc146818.c \
            arch/x86/cpu.c arch/x86/cpuinfo.c arch/x86/desc.c arch/x86/exceptions.c \
            arch/x86/paging.c arch/x86/gpt.c arch/x86/space.c arch/x86/tag_pool.c arch/x86/decode.c arch/x86/mmio_emul.c \
            arch/x86/guest_walk.c arch/x86/policy.c arch/x86/control_regs.c arch/x86/guest_cpu.c \
@@ -56,7 +56,7 @@ UNIT_TESTS := test_config test_pmem test_log test_elf_load test_console test_gpt
               test_tsc_rate test_tag_pool test_ratelimit test_line_edit test_bus test_mmio_emul test_pci \
               test_aml test_acpi_tables test_acpi_pm test_reset \
               test_vlapic test_ioapic test_bzimage test_walltime test_pic test_pit test_rtc test_multiboot \
-              test_fw_cfg test_debug_exit
+              test_fw_cfg test_debug_exit test_vswitch
 UNIT_BINS  := $(UNIT_TESTS:%=$(BUILD)/host/%)
 
 test_config_SRCS   := tests/unit/test_config.c $(CONFIG_SRCS)
@@ -98,6 +98,7 @@ test_multiboot_SRCS := tests/unit/test_multiboot.c hv/multiboot.c hv/kernel.c hv
                        arch/x86/guest_boot.c hv/lib/fmt.c hv/lib/str.c
 test_fw_cfg_SRCS   := tests/unit/test_fw_cfg.c hv/vdev/fw_cfg.c
 test_debug_exit_SRCS := tests/unit/test_debug_exit.c hv/vdev/debug_exit.c
+test_vswitch_SRCS  := tests/unit/test_vswitch.c hv/vswitch.c hv/lib/str.c
 
 # ---- guests: freestanding, linked where they run
 GUEST_CFLAGS := -std=gnu11 -O2 -g $(WARNINGS) -ffreestanding -fno-pie -mno-red-zone \
@@ -114,7 +115,7 @@ E2E_KERNELS := $(BUILD)/mb_hello.elf $(BUILD)/mb_hello.bin
 # ---- fuzz targets (libFuzzer): the parsers of untrusted input
 FUZZ_CFLAGS := -std=gnu11 -O1 -g $(WARNINGS) -Ihv -Iboot/efi -Iarch/x86 \
                -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all
-FUZZERS := fuzz_decode fuzz_config fuzz_elf fuzz_walk fuzz_line_edit fuzz_mmio fuzz_pci fuzz_bzimage fuzz_multiboot
+FUZZERS := fuzz_decode fuzz_config fuzz_elf fuzz_walk fuzz_line_edit fuzz_mmio fuzz_pci fuzz_bzimage fuzz_multiboot fuzz_vswitch
 FUZZ_BINS := $(FUZZERS:%=$(BUILD)/fuzz/%)
 fuzz_decode_SRCS := tests/fuzz/fuzz_decode.c arch/x86/decode.c
 fuzz_config_SRCS := tests/fuzz/fuzz_config.c $(CONFIG_SRCS)
@@ -126,6 +127,7 @@ fuzz_pci_SRCS    := tests/fuzz/fuzz_pci.c hv/vdev/pci.c hv/vdev/pci_testdev.c hv
                     hv/lib/fmt.c hv/lib/str.c
 fuzz_bzimage_SRCS := tests/fuzz/fuzz_bzimage.c hv/bzimage.c hv/lib/fmt.c
 fuzz_multiboot_SRCS := tests/fuzz/fuzz_multiboot.c hv/multiboot.c hv/lib/fmt.c hv/lib/str.c
+fuzz_vswitch_SRCS := tests/fuzz/fuzz_vswitch.c hv/vswitch.c hv/lib/str.c
 FUZZ_SECONDS ?= 60
 
 GUEST_CFG ?= guests/hv.cfg
