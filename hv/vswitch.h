@@ -26,7 +26,7 @@
 
 #include "lib/spinlock.h"
 
-#define VSW_NAME_MAX 32
+#define VSW_NAME_MAX 40
 #define VSW_PORTS_MAX 16
 #define VSW_QUEUE_LEN 32            /* frames a port may have waiting */
 #define VSW_FDB_BUCKETS 16
