@@ -24,7 +24,7 @@ HV_LDFLAGS := -static -pie --no-dynamic-linker -z text -z max-page-size=4096 \
 HV_SRCS := hv/main.c hv/config.c hv/kernel.c hv/bzimage.c hv/multiboot.c hv/console.c hv/line_edit.c hv/log.c hv/pmem.c hv/mm.c hv/partition.c \
            hv/lifecycle.c hv/ratelimit.c hv/sched.c hv/scheduler.c arch/x86/lapic.c \
            hv/exits.c hv/vcpu_irq.c hv/vdev/bus.c hv/vdev/irq.c hv/vdev/uart.c hv/vdev/vlapic.c hv/vdev/ioapic.c \
-           hv/vdev/pci.c hv/vdev/pci_testdev.c hv/vdev/aml.c hv/vdev/acpi_tables.c hv/vdev/acpi_pm.c hv/vdev/reset.c \
+           hv/vdev/pci.c hv/vdev/pci_testdev.c hv/vdev/virtqueue.c hv/vdev/virtio_pci.c hv/vdev/aml.c hv/vdev/acpi_tables.c hv/vdev/acpi_pm.c hv/vdev/reset.c \
            hv/vdev/kbc.c hv/vdev/pic.c hv/vdev/pit.c hv/vdev/rtc.c hv/vdev/fw_cfg.c hv/vdev/debug_exit.c \
            hv/walltime.c hv/vswitch.c hv/net.c hv/lib/fmt.c hv/lib/str.c hv/lib/mem.c hv/lib/date.c hv/lib/mc146818.c \
            arch/x86/cpu.c arch/x86/cpuinfo.c arch/x86/desc.c arch/x86/exceptions.c \
@@ -56,7 +56,7 @@ UNIT_TESTS := test_config test_pmem test_log test_elf_load test_console test_gpt
               test_tsc_rate test_tag_pool test_ratelimit test_line_edit test_bus test_mmio_emul test_pci \
               test_aml test_acpi_tables test_acpi_pm test_reset \
               test_vlapic test_ioapic test_bzimage test_walltime test_pic test_pit test_rtc test_multiboot \
-              test_fw_cfg test_debug_exit test_vswitch
+              test_fw_cfg test_debug_exit test_virtqueue test_virtio_pci test_vswitch
 UNIT_BINS  := $(UNIT_TESTS:%=$(BUILD)/host/%)
 
 test_config_SRCS   := tests/unit/test_config.c $(CONFIG_SRCS)
@@ -98,6 +98,9 @@ test_multiboot_SRCS := tests/unit/test_multiboot.c hv/multiboot.c hv/kernel.c hv
                        arch/x86/guest_boot.c hv/lib/fmt.c hv/lib/str.c
 test_fw_cfg_SRCS   := tests/unit/test_fw_cfg.c hv/vdev/fw_cfg.c
 test_debug_exit_SRCS := tests/unit/test_debug_exit.c hv/vdev/debug_exit.c
+test_virtqueue_SRCS := tests/unit/test_virtqueue.c hv/vdev/virtqueue.c
+test_virtio_pci_SRCS := tests/unit/test_virtio_pci.c hv/vdev/virtio_pci.c hv/vdev/virtqueue.c hv/vdev/pci.c \
+                        hv/vdev/bus.c hv/vdev/irq.c hv/log.c hv/lib/fmt.c hv/lib/str.c
 test_vswitch_SRCS  := tests/unit/test_vswitch.c hv/vswitch.c hv/lib/str.c
 
 # ---- guests: freestanding, linked where they run
@@ -115,7 +118,7 @@ E2E_KERNELS := $(BUILD)/mb_hello.elf $(BUILD)/mb_hello.bin
 # ---- fuzz targets (libFuzzer): the parsers of untrusted input
 FUZZ_CFLAGS := -std=gnu11 -O1 -g $(WARNINGS) -Ihv -Iboot/efi -Iarch/x86 \
                -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all
-FUZZERS := fuzz_decode fuzz_config fuzz_elf fuzz_walk fuzz_line_edit fuzz_mmio fuzz_pci fuzz_bzimage fuzz_multiboot fuzz_vswitch
+FUZZERS := fuzz_decode fuzz_config fuzz_elf fuzz_walk fuzz_line_edit fuzz_mmio fuzz_pci fuzz_bzimage fuzz_multiboot fuzz_virtqueue fuzz_vswitch
 FUZZ_BINS := $(FUZZERS:%=$(BUILD)/fuzz/%)
 fuzz_decode_SRCS := tests/fuzz/fuzz_decode.c arch/x86/decode.c
 fuzz_config_SRCS := tests/fuzz/fuzz_config.c $(CONFIG_SRCS)
@@ -127,6 +130,7 @@ fuzz_pci_SRCS    := tests/fuzz/fuzz_pci.c hv/vdev/pci.c hv/vdev/pci_testdev.c hv
                     hv/lib/fmt.c hv/lib/str.c
 fuzz_bzimage_SRCS := tests/fuzz/fuzz_bzimage.c hv/bzimage.c hv/lib/fmt.c
 fuzz_multiboot_SRCS := tests/fuzz/fuzz_multiboot.c hv/multiboot.c hv/lib/fmt.c hv/lib/str.c
+fuzz_virtqueue_SRCS := tests/fuzz/fuzz_virtqueue.c hv/vdev/virtqueue.c
 fuzz_vswitch_SRCS := tests/fuzz/fuzz_vswitch.c hv/vswitch.c hv/lib/str.c
 FUZZ_SECONDS ?= 60
 
