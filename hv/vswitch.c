@@ -213,9 +213,16 @@ enum vsw_drop vsw_send(struct vswitch *sw, struct vsw_port *port, const struct v
 
 /* ---- forwarding -------------------------------------------------------- */
 
-static void deliver(struct vsw_port *to, const struct vsw_frame *f)
+/* Ports whose devices are owed a kick, as a bit per port index. */
+typedef uint32_t vsw_touched;
+_Static_assert(VSW_PORTS_MAX <= 32, "a bit per port");
+
+static void deliver(struct vswitch *sw, struct vsw_port *to, const struct vsw_frame *f, vsw_touched *touched)
 {
 	enum vsw_rx_result r = to->ops ? to->ops->deliver(to->dev, f) : VSW_RX_DOWN;
+
+	if (to->ops)
+		*touched |= 1u << port_index(sw, to);
 
 	if (r == VSW_RX_OK) {
 		to->stats.rx_frames++;
@@ -226,7 +233,8 @@ static void deliver(struct vsw_port *to, const struct vsw_frame *f)
 }
 
 /* Learns the source, then unicasts to a learned port or floods to the others. */
-static void switch_frame(struct vswitch *sw, uint32_t from, const struct vsw_frame *f, uint64_t now_ns)
+static void switch_frame(struct vswitch *sw, uint32_t from, const struct vsw_frame *f, uint64_t now_ns,
+			 vsw_touched *touched)
 {
 	uint8_t dst[VSW_MAC_LEN];
 	uint32_t i;
@@ -240,12 +248,12 @@ static void switch_frame(struct vswitch *sw, uint32_t from, const struct vsw_fra
 		to = fdb_find(sw, dst, now_ns);
 	if (to >= 0) {
 		if ((uint32_t)to != from)
-			deliver(&sw->ports[to], f);
+			deliver(sw, &sw->ports[to], f, touched);
 		return;
 	}
 	for (i = 0; i < sw->nports; i++)
 		if (i != from)
-			deliver(&sw->ports[i], f);
+			deliver(sw, &sw->ports[i], f, touched);
 }
 
 static struct vsw_frame dequeue(struct vsw_port *port)
@@ -265,7 +273,8 @@ static struct vsw_frame dequeue(struct vsw_port *port)
  * Returns 1 when the turn is over, 0 when the budget ran out in the middle
  * of it (the next call resumes it without new credit).
  */
-static int serve_port(struct vswitch *sw, uint32_t i, uint64_t now_ns, uint32_t budget, uint32_t *done)
+static int serve_port(struct vswitch *sw, uint32_t i, uint64_t now_ns, uint32_t budget, uint32_t *done,
+		      vsw_touched *touched)
 {
 	struct vsw_port *port = &sw->ports[i];
 
@@ -282,8 +291,9 @@ static int serve_port(struct vswitch *sw, uint32_t i, uint64_t now_ns, uint32_t 
 			return 0;
 		}
 		f = dequeue(port);
-		switch_frame(sw, i, &f, now_ns);
+		switch_frame(sw, i, &f, now_ns, touched);
 		port->ops->tx_done(port->dev, f.cookie);
+		*touched |= 1u << i;
 		(*done)++;
 	}
 	return 1;
@@ -299,15 +309,37 @@ static int any_queued(const struct vswitch *sw)
 	return 0;
 }
 
+/*
+ * A device is detached and its partition's memory freed only after its
+ * partition stopped; a kick that comes after that raises an interrupt no
+ * vCPU takes, and the device's state stays in place until its next start.
+ */
+static void kick_touched(const struct vsw_port_ops **ops, void **devs, vsw_touched touched)
+{
+	uint32_t i;
+
+	for (i = 0; touched; i++, touched >>= 1)
+		if (touched & 1)
+			ops[i]->kick(devs[i]);
+}
+
 uint32_t vsw_forward(struct vswitch *sw, uint64_t now_ns, uint32_t budget)
 {
-	uint32_t done = 0;
+	const struct vsw_port_ops *ops[VSW_PORTS_MAX];
+	void *devs[VSW_PORTS_MAX];
+	vsw_touched touched = 0;
+	uint32_t done = 0, i;
 
 	spin_lock(&sw->lock);
 	while (done < budget && any_queued(sw)) {
-		if (serve_port(sw, sw->next, now_ns, budget, &done))
+		if (serve_port(sw, sw->next, now_ns, budget, &done, &touched))
 			sw->next = (sw->next + 1) % sw->nports;
 	}
+	for (i = 0; i < sw->nports; i++) {
+		ops[i] = sw->ports[i].ops;
+		devs[i] = sw->ports[i].dev;
+	}
 	spin_unlock(&sw->lock);
+	kick_touched(ops, devs, touched);
 	return done;
 }

@@ -15,8 +15,11 @@
  * dropped and counted at once.
  *
  * Pure and arch-neutral: time is given by the caller; each switch has its
- * own lock, taken by every function below. The devices' callbacks are
- * called with the switch's lock held: they must not call back into it.
+ * own lock, taken by every function below. The devices' deliver and
+ * tx_done are called with the switch's lock held: they must not call back
+ * into it, nor raise interrupts (which wake vCPUs under the scheduler's
+ * lock, which is held around vsw_detach); kick, called once the lock is
+ * dropped, raises what they left due.
  */
 #ifndef HV_VSWITCH_H
 #define HV_VSWITCH_H
@@ -42,7 +45,7 @@ enum vsw_drop {
 	VSW_DROP_NONE,       /* not dropped (vsw_send queued it); no counter */
 	VSW_DROP_SPOOFED,    /* sender: source MAC not the port's */
 	VSW_DROP_MALFORMED,  /* sender: shorter than an Ethernet header or longer than VSW_FRAME_MAX */
-	VSW_DROP_BAD_CHAIN,  /* sender: its descriptors were refused by the device */
+	VSW_DROP_BAD_CHAIN,  /* its descriptors (to send, or posted to receive) were refused by the device */
 	VSW_DROP_QUEUE_FULL, /* sender: its queue held VSW_QUEUE_LEN frames */
 	VSW_DROP_NO_BUFFER,  /* receiver: no buffer posted */
 	VSW_DROP_TOO_BIG,    /* receiver: its posted buffers cannot hold the frame */
@@ -52,7 +55,7 @@ enum vsw_drop {
 
 /* The result of vsw_port_ops.deliver: delivered, else the receiver's reason. */
 enum vsw_rx_result { VSW_RX_OK = VSW_DROP_NONE, VSW_RX_NO_BUFFER = VSW_DROP_NO_BUFFER, VSW_RX_TOO_BIG = VSW_DROP_TOO_BIG,
-		     VSW_RX_DOWN = VSW_DROP_LINK_DOWN };
+		     VSW_RX_DOWN = VSW_DROP_LINK_DOWN, VSW_RX_BAD_CHAIN = VSW_DROP_BAD_CHAIN };
 
 /* A piece of a frame in the sender's memory, as the hypervisor sees it. */
 struct vsw_seg {
@@ -73,6 +76,8 @@ struct vsw_port_ops {
 	enum vsw_rx_result (*deliver)(void *dev, const struct vsw_frame *f);
 	/* The switch is done with a frame the device sent (forwarded or dropped). */
 	void (*tx_done)(void *dev, void *cookie);
+	/* After deliveries or tx_done to the device, without the switch's lock: its interrupts. */
+	void (*kick)(void *dev);
 };
 
 struct vsw_counters {

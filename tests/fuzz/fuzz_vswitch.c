@@ -85,7 +85,14 @@ static void tx_done(void *opaque, void *cookie)
 	sl->busy = 0;
 }
 
-static const struct vsw_port_ops ops = { deliver, tx_done };
+static void kick(void *opaque)
+{
+	const struct dev *d = opaque;
+
+	check(sws[d->sw].lock.locked == 0);
+}
+
+static const struct vsw_port_ops ops = { deliver, tx_done, kick };
 
 static void setup(void)
 {

@@ -23,7 +23,7 @@
 struct fake_dev {
 	int id;
 	enum vsw_rx_result answer;
-	uint32_t got, done;
+	uint32_t got, done, kicks;
 	int from[GOT_MAX]; /* the sending device's id, read from the frame's payload */
 };
 
@@ -57,7 +57,18 @@ static void fake_tx_done(void *dev, void *cookie)
 		done_order[done_count++] = d->id;
 }
 
-static const struct vsw_port_ops fake_ops = { fake_deliver, fake_tx_done };
+static struct vswitch *sw_of(int i);
+
+/* Interrupts are raised with the switch's lock dropped. */
+static void fake_kick(void *dev)
+{
+	struct fake_dev *d = dev;
+
+	assert_int_equal(sw_of(d->id)->lock.locked, 0);
+	d->kicks++;
+}
+
+static const struct vsw_port_ops fake_ops = { fake_deliver, fake_tx_done, fake_kick };
 
 static void mac_of(int i, uint8_t mac[VSW_MAC_LEN])
 {
@@ -155,6 +166,9 @@ static void unknown_unicast_floods_to_the_other_ports_of_its_switch(void **state
 	assert_int_equal(devs[3].got, 1);
 	assert_int_equal(devs[4].got + devs[5].got, 0); /* never to another switch */
 	assert_int_equal(devs[0].done, 1);
+	assert_int_equal(devs[0].kicks, 1); /* for its tx_done */
+	assert_int_equal(devs[1].kicks, 1);
+	assert_int_equal(devs[4].kicks, 0);
 }
 
 static void learned_unicast_goes_to_its_port_only(void **state)
