@@ -11,6 +11,7 @@
 #include "lib/fmt.h"
 #include "log.h"
 #include "mm.h"
+#include "net.h"
 #include "scheduler.h"
 #include "vcpu_irq.h"
 #include "vdev/acpi_tables.h"
@@ -26,8 +27,13 @@ void partition_init(struct partition *p, const struct cfg_partition *cfg, const 
 	*p = (struct partition){ .cfg = cfg, .bi = bi, .ops = ops, .state = PART_STOPPED };
 }
 
+/* The switches forget its frames before its memory goes (with the scheduler's lock held: see vswitch.h). */
 static void release_memory(struct partition *p)
 {
+	uint32_t i;
+
+	for (i = 0; i < p->cfg->nnets; i++)
+		virtio_net_detach(&p->nets[i]);
 	if (p->space)
 		p->ops->space_destroy(p->space);
 	if (p->ram_pa)
@@ -130,6 +136,22 @@ static void init_vcpus(struct partition *p)
 	}
 }
 
+/* A virtio-net function for each net line, on its port. */
+static const char *attach_nets(struct partition *p)
+{
+	const struct vq_ram ram = { mm_ptr(p->ram_pa), p->ram_pa, p->ram_size };
+	const char *why = 0;
+	struct vswitch *sw;
+	uint32_t i;
+
+	for (i = 0; !why && i < p->cfg->nnets; i++) {
+		struct vsw_port *port = net_port(p->cfg, i, &sw);
+		why = port ? virtio_net_init(&p->nets[i], p, &ram, &p->pci, PLATFORM_PCI_SLOT_NETS + i, sw, port)
+			   : "its network port is on no switch";
+	}
+	return why;
+}
+
 /* Its PCI functions registered, then placed as firmware leaves them; NULL or why not. */
 static const char *attach_pci(struct partition *p)
 {
@@ -137,6 +159,8 @@ static const char *attach_pci(struct partition *p)
 
 	if (!why && p->cfg->test_devices)
 		why = pci_testdev_init(&p->testdev, &p->pci);
+	if (!why)
+		why = attach_nets(p);
 	return why ? why : vpci_start(&p->pci);
 }
 
@@ -235,6 +259,7 @@ static const char *build(struct partition *p)
 static const char *start(struct partition *p)
 {
 	const char *why;
+	uint32_t i;
 
 	ratelimit_init(&p->log_limit, GUEST_LOG_BURST, arch_tsc_hz(), arch_tsc());
 	p->stop_reason[0] = 0;
@@ -256,6 +281,8 @@ static const char *start(struct partition *p)
 	p->cpu = p->vcpus[0].se.cpu;
 	p->state = PART_RUNNING;
 	scheduler_unlock();
+	for (i = 0; i < p->cfg->nnets; i++)
+		virtio_net_attach(&p->nets[i]);
 	log_info("partition %s: started on cpu %u, %llu MiB at 0x%llx, entry 0x%llx", p->cfg->name, p->cpu,
 		 (unsigned long long)(p->ram_size >> 20), (unsigned long long)p->ram_pa,
 		 (unsigned long long)p->vcpus[0].boot.rip);

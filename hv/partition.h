@@ -28,6 +28,7 @@
 #include "vdev/pit.h"
 #include "vdev/rtc.h"
 #include "vdev/uart.h"
+#include "vdev/virtio_net.h"
 
 #define STOP_REASON_MAX 160
 
@@ -54,6 +55,7 @@ struct partition {
 	struct vpit pit;
 	struct vrtc rtc;
 	struct fw_cfg fw_cfg;          /* with test_devices = yes */
+	struct virtio_net nets[CFG_NETS_MAX]; /* one a net line: its ports on the switches */
 	volatile enum part_state state;
 	int restart;                   /* start again once stopped */
 	int warm;                      /* that start is the guest's own reset: its CMOS RAM and clock stay */
