@@ -56,7 +56,7 @@ UNIT_TESTS := test_config test_pmem test_log test_elf_load test_console test_gpt
               test_tsc_rate test_tag_pool test_ratelimit test_line_edit test_bus test_mmio_emul test_pci \
               test_aml test_acpi_tables test_acpi_pm test_reset \
               test_vlapic test_ioapic test_bzimage test_walltime test_pic test_pit test_rtc test_multiboot \
-              test_fw_cfg test_debug_exit test_virtqueue test_virtio_pci test_vswitch
+              test_fw_cfg test_debug_exit test_virtqueue test_virtio_pci test_vswitch test_virtio_net
 UNIT_BINS  := $(UNIT_TESTS:%=$(BUILD)/host/%)
 
 test_config_SRCS   := tests/unit/test_config.c $(CONFIG_SRCS)
@@ -102,6 +102,8 @@ test_virtqueue_SRCS := tests/unit/test_virtqueue.c hv/vdev/virtqueue.c
 test_virtio_pci_SRCS := tests/unit/test_virtio_pci.c hv/vdev/virtio_pci.c hv/vdev/virtqueue.c hv/vdev/pci.c \
                         hv/vdev/bus.c hv/vdev/irq.c hv/log.c hv/lib/fmt.c hv/lib/str.c
 test_vswitch_SRCS  := tests/unit/test_vswitch.c hv/vswitch.c hv/lib/str.c
+test_virtio_net_SRCS := tests/unit/test_virtio_net.c hv/vdev/virtio_net.c hv/vswitch.c hv/vdev/virtio_pci.c \
+                        hv/vdev/virtqueue.c hv/vdev/pci.c hv/vdev/bus.c hv/vdev/irq.c hv/log.c hv/lib/fmt.c hv/lib/str.c
 
 # ---- guests: freestanding, linked where they run
 GUEST_CFLAGS := -std=gnu11 -O2 -g $(WARNINGS) -ffreestanding -fno-pie -mno-red-zone \
