@@ -120,7 +120,8 @@ E2E_KERNELS := $(BUILD)/mb_hello.elf $(BUILD)/mb_hello.bin
 # ---- fuzz targets (libFuzzer): the parsers of untrusted input
 FUZZ_CFLAGS := -std=gnu11 -O1 -g $(WARNINGS) -Ihv -Iboot/efi -Iarch/x86 \
                -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all
-FUZZERS := fuzz_decode fuzz_config fuzz_elf fuzz_walk fuzz_line_edit fuzz_mmio fuzz_pci fuzz_bzimage fuzz_multiboot fuzz_virtqueue fuzz_vswitch
+FUZZERS := fuzz_decode fuzz_config fuzz_elf fuzz_walk fuzz_line_edit fuzz_mmio fuzz_pci fuzz_bzimage fuzz_multiboot fuzz_virtqueue fuzz_vswitch \
+           fuzz_virtio_net
 FUZZ_BINS := $(FUZZERS:%=$(BUILD)/fuzz/%)
 fuzz_decode_SRCS := tests/fuzz/fuzz_decode.c arch/x86/decode.c
 fuzz_config_SRCS := tests/fuzz/fuzz_config.c $(CONFIG_SRCS)
@@ -134,6 +135,8 @@ fuzz_bzimage_SRCS := tests/fuzz/fuzz_bzimage.c hv/bzimage.c hv/lib/fmt.c
 fuzz_multiboot_SRCS := tests/fuzz/fuzz_multiboot.c hv/multiboot.c hv/lib/fmt.c hv/lib/str.c
 fuzz_virtqueue_SRCS := tests/fuzz/fuzz_virtqueue.c hv/vdev/virtqueue.c
 fuzz_vswitch_SRCS := tests/fuzz/fuzz_vswitch.c hv/vswitch.c hv/lib/str.c
+fuzz_virtio_net_SRCS := tests/fuzz/fuzz_virtio_net.c hv/vdev/virtio_net.c hv/vswitch.c hv/vdev/virtio_pci.c \
+                        hv/vdev/virtqueue.c hv/vdev/pci.c hv/vdev/bus.c hv/vdev/irq.c hv/log.c hv/lib/fmt.c hv/lib/str.c
 FUZZ_SECONDS ?= 60
 
 GUEST_CFG ?= guests/hv.cfg
