@@ -7,6 +7,14 @@
 #define RXQ 0
 #define TXQ 1
 #define FORWARD_BUDGET 64 /* frames a notification forwards: the notifying vCPU pays for them */
+/*
+ * Chains one notification takes at most. It takes them until the ring is
+ * empty, which is when the driver is asked for its next notification
+ * (EVENT_IDX's avail_event): stopping earlier would leave chains nobody
+ * comes back for. The bound holds a driver that keeps adding from its
+ * other vCPUs; that driver stalls only itself.
+ */
+#define TX_BUDGET (2 * VIRTIO_NET_QUEUE_SIZE)
 
 /* Feature bits (5.1.3) and the link status bit (5.1.4). */
 #define VIRTIO_NET_F_MAC (1ull << 5)
@@ -119,7 +127,7 @@ static enum vsw_drop take_frame(struct virtio_net *n, struct virtio_net_tx *t, c
 	return VSW_DROP_NONE;
 }
 
-enum taken { TAKEN_NONE, TAKEN_REFUSED, TAKEN_FRAME };
+enum taken { TAKEN_NONE, TAKEN_NO_SLOT, TAKEN_REFUSED, TAKEN_FRAME };
 
 /* The next chain to send, checked, into a free slot: TAKEN_FRAME with *f for the switch. */
 static enum taken take_tx(struct virtio_net *n, struct vsw_frame *f)
@@ -134,7 +142,7 @@ static enum taken take_tx(struct virtio_net *n, struct vsw_frame *f)
 	t = free_tx(n);
 	if (!t || !driver_ready(n) || !next_chain(n, TXQ, &head)) {
 		spin_unlock(&n->v.lock);
-		return TAKEN_NONE;
+		return t ? TAKEN_NONE : TAKEN_NO_SLOT;
 	}
 	why = virtio_chain(&n->v, TXQ, head, buf, VIRTIO_NET_TX_SEGS, &nbuf) == VQ_CHAIN_OK ?
 		      take_frame(n, t, buf, nbuf, f) : VSW_DROP_BAD_CHAIN;
@@ -165,15 +173,23 @@ static void tx_done(void *dev, void *cookie)
 	spin_unlock(&n->v.lock);
 }
 
-/* The chains the driver made available, to the switch; then the switch forwards what waits. */
+/*
+ * The chains the driver made available, to the switch, which forwards
+ * them (and what else waits) whenever this device's frames fill their
+ * slots, and once at the end.
+ */
 static void transmit(struct virtio_net *n)
 {
 	struct vsw_frame f;
 	enum taken taken;
+	unsigned budget = TX_BUDGET;
 
-	while ((taken = take_tx(n, &f)) != TAKEN_NONE)
+	while (budget-- && (taken = take_tx(n, &f)) != TAKEN_NONE) {
+		if (taken == TAKEN_NO_SLOT) /* the switch holds VSW_QUEUE_LEN of ours: it forwards some */
+			vsw_forward(n->sw, net_now_ns(), FORWARD_BUDGET);
 		if (taken == TAKEN_FRAME && vsw_send(n->sw, n->port, &f) != VSW_DROP_NONE)
 			tx_done(n, f.cookie); /* refused and counted by the switch */
+	}
 	vsw_forward(n->sw, net_now_ns(), FORWARD_BUDGET);
 	raise_due(n);
 }

@@ -25,7 +25,7 @@
 #include "vswitch.h"
 
 #define RAM (1u << 20)
-#define QSIZE 16
+#define QSIZE 64
 #define RXQ 0
 #define TXQ 1
 #define HDR VIRTIO_NET_HDR_LEN
@@ -347,6 +347,23 @@ static void frames_cut_anywhere_arrive_whole(void **state)
 	}
 }
 
+/* More frames than the switch holds of a port, in one notification: all go, the ring is emptied. */
+static void one_notification_sends_a_full_ring(void **state)
+{
+	uint8_t frame[64];
+	uint16_t i, frames = VSW_QUEUE_LEN + 8;
+
+	(void)state;
+	make_frame(frame, sizeof(frame), mac_b, mac_a);
+	for (i = 0; i < frames; i++) {
+		post_rx(&B, i, 2048);
+		send_cut(&A, i, no_hdr, frame, sizeof(frame), 0, 0);
+	}
+	kick_tx(&A);
+	assert_int_equal(used_idx(&A, TXQ), frames);
+	assert_int_equal(used_idx(&B, RXQ), frames);
+}
+
 static void no_buffer_posted_loses_the_frame_not_the_sender(void **state)
 {
 	uint8_t frame[64];
@@ -479,6 +496,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(config_shows_the_ports_mac_and_link, setup, teardown),
 		cmocka_unit_test_setup_teardown(a_frame_is_copied_into_the_receivers_buffer, setup, teardown),
 		cmocka_unit_test_setup_teardown(frames_cut_anywhere_arrive_whole, setup, teardown),
+		cmocka_unit_test_setup_teardown(one_notification_sends_a_full_ring, setup, teardown),
 		cmocka_unit_test_setup_teardown(no_buffer_posted_loses_the_frame_not_the_sender, setup, teardown),
 		cmocka_unit_test_setup_teardown(a_buffer_too_small_comes_back_empty, setup, teardown),
 		cmocka_unit_test_setup_teardown(receive_chains_the_device_may_not_write_are_refused, setup, teardown),
