@@ -15,7 +15,8 @@
  * dropped and counted at once.
  *
  * Pure and arch-neutral: time is given by the caller; each switch has its
- * own lock, taken by every function below. The devices' deliver and
+ * own lock, taken by every function below but vsw_init and vsw_add_port
+ * (the boot's, before any partition runs). The devices' deliver and
  * tx_done are called with the switch's lock held: they must not call back
  * into it, nor raise interrupts (which wake vCPUs under the scheduler's
  * lock, which is held around vsw_detach); kick, called once the lock is

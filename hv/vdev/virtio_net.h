@@ -6,8 +6,9 @@
  * port is attached), with the transport's VERSION_1, EVENT_IDX and
  * INDIRECT_DESC. Not offered: MRG_RXBUF, checksum offloads, GSO and the
  * control queue. A driver then posts receive buffers that each hold a
- * whole frame of the 1500-byte MTU (5.1.6.3.1: Linux's "small buffers"),
- * and sends frames of at most VIRTIO_NET_FRAME_MAX. One queue pair:
+ * whole frame (5.1.6.3.1: at least 1526 bytes, a 1514-byte frame and the
+ * header; Linux's "small buffers" take 1530, for a VLAN tag too), and
+ * sends frames of at most VIRTIO_NET_FRAME_MAX. One queue pair:
  * receiveq1 (0) and transmitq1 (1), 256 entries each.
  *
  * Transmit: each chain is checked (virtqueue.h: RAM, loops, indices,

@@ -153,7 +153,7 @@ def test_spoofed_source_is_dropped_and_counted(guests):
                          "ip link set eth0 up") == 0
     assert guests.status("a", f"ping -c 2 -W 2 {ADDRS['b']}", 60) != 0
     m = guests.hv("net", r"a\.0\s+02:00:00:00:00:0a up\s+tx \d+ frames \d+ bytes, rx \d+ frames \d+ bytes, "
-                  r"drops([^\r\n]*)")
+                  r"drops([^\r\n]*)\r")
     spoofed = re.search(r"spoofed (\d+)", m.group(1))
     assert spoofed and int(spoofed.group(1)) >= 2, m.group(0)
     # Back to its own address, it is heard again.
