@@ -49,7 +49,7 @@ static void give_back(struct virtio_net *n, unsigned queue, uint16_t head, uint3
 		n->due |= 1u << queue;
 }
 
-/* The next chain of queue into buf; 0 if none. A broken ring needs a reset, announced by the next kick. */
+/* The head of queue's next chain; 0 if none. A broken ring needs a reset, announced by the next kick. */
 static int next_chain(struct virtio_net *n, unsigned queue, uint16_t *head)
 {
 	enum vq_next r = virtio_next(&n->v, queue, head);
@@ -140,9 +140,9 @@ static enum taken take_tx(struct virtio_net *n, struct vsw_frame *f)
 
 	spin_lock(&n->v.lock);
 	t = free_tx(n);
-	if (!t || !driver_ready(n) || !next_chain(n, TXQ, &head)) {
+	if (!driver_ready(n) || !t || !next_chain(n, TXQ, &head)) {
 		spin_unlock(&n->v.lock);
-		return t ? TAKEN_NONE : TAKEN_NO_SLOT;
+		return driver_ready(n) && !t ? TAKEN_NO_SLOT : TAKEN_NONE;
 	}
 	why = virtio_chain(&n->v, TXQ, head, buf, VIRTIO_NET_TX_SEGS, &nbuf) == VQ_CHAIN_OK ?
 		      take_frame(n, t, buf, nbuf, f) : VSW_DROP_BAD_CHAIN;

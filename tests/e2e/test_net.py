@@ -26,13 +26,15 @@ BOOT_TIMEOUT = 900
 MACS = {"a": "02:00:00:00:00:0a", "b": "02:00:00:00:00:0b", "c": "02:00:00:00:00:0c"}
 ADDRS = {"a": "10.0.0.1", "b": "10.0.0.2", "c": "10.0.0.3"}
 SWITCHES = {"a": "lan", "b": "lan", "c": "other"}
+# b's two vCPUs take its interrupts and send on either CPU while a's frames arrive.
+VCPUS = {"a": 1, "b": 2, "c": 1}
 
 
 def net_cfg():
     text = "[hypervisor]\nconsole = com1\n\n[switch lan]\n[switch other]\n"
     for name in MACS:
-        text += (f"\n[partition {name}]\nmemory = 160M\nkernel = vmlinuz\ninitrd = initrd.img\n"
-                 f"cmdline = console=ttyS0 quiet\nnet = {SWITCHES[name]} mac={MACS[name]}\n")
+        text += (f"\n[partition {name}]\nmemory = 160M\nvcpus = {VCPUS[name]}\nkernel = vmlinuz\n"
+                 f"initrd = initrd.img\ncmdline = console=ttyS0 quiet\nnet = {SWITCHES[name]} mac={MACS[name]}\n")
     return text
 
 
