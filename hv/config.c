@@ -14,7 +14,7 @@ struct text {
 	size_t n;
 };
 
-enum section { SEC_NONE, SEC_HYPERVISOR, SEC_PARTITION, SEC_UNKNOWN };
+enum section { SEC_NONE, SEC_HYPERVISOR, SEC_PARTITION, SEC_SWITCH, SEC_UNKNOWN };
 
 struct parser {
 	struct hv_config *cfg;
@@ -23,6 +23,7 @@ struct parser {
 	enum section section;
 	int hypervisor_seen;
 	struct cfg_partition *part;
+	struct cfg_switch *sw;   /* the [switch NAME] being read */
 	uint32_t keys_seen;      /* bit per key table entry, for duplicates */
 	uint32_t keys_refused;   /* bit per key table entry whose value was refused */
 	uint64_t cpus;           /* the section's cpus list */
@@ -601,6 +602,86 @@ static void set_disk(struct parser *ps, struct text v, uint32_t index)
 		ps->part->ndisks++;
 }
 
+static int parse_hex_byte(const char *p, uint8_t *out)
+{
+	int hi = digit_value(p[0], 16), lo = digit_value(p[1], 16);
+
+	if (hi < 0 || lo < 0)
+		return -1;
+	*out = (uint8_t)(hi << 4 | lo);
+	return 0;
+}
+
+/* "XX:XX:XX:XX:XX:XX", a unicast address other than zero; 0 on success. */
+static int parse_mac(struct text t, uint8_t mac[CFG_MAC_LEN])
+{
+	uint32_t i, any = 0;
+
+	if (t.n != 3 * CFG_MAC_LEN - 1)
+		return -1;
+	for (i = 0; i < CFG_MAC_LEN; i++) {
+		if ((i && t.p[3 * i - 1] != ':') || parse_hex_byte(t.p + 3 * i, &mac[i]))
+			return -1;
+		any |= mac[i];
+	}
+	/* IEEE 802-2014 8.2: bit 0 of the first octet marks a group address, which no port can own. */
+	return any && !(mac[0] & 1) ? 0 : -1;
+}
+
+void cfg_port_name(const struct cfg_partition *p, uint32_t index, char name[CFG_PORT_NAME_MAX])
+{
+	fmt(name, CFG_PORT_NAME_MAX, "%s.%u", p->name, index);
+}
+
+/*
+ * A locally administered unicast address (IEEE 802-2014 8.2: first octet
+ * 0x02) from an FNV-1a hash of the port's name: the same on every boot, and
+ * a partition keeps its address whatever other partitions are configured.
+ */
+static void derive_mac(const struct cfg_partition *p, uint32_t index, uint8_t mac[CFG_MAC_LEN])
+{
+	char name[CFG_PORT_NAME_MAX];
+	uint64_t h = 14695981039346656037ull;
+	uint32_t i;
+
+	cfg_port_name(p, index, name);
+	for (i = 0; name[i]; i++)
+		h = (h ^ (uint8_t)name[i]) * 1099511628211ull;
+	mac[0] = 0x02;
+	for (i = 1; i < CFG_MAC_LEN; i++)
+		mac[i] = (uint8_t)(h >> (8 * i));
+}
+
+/* "SWITCH [mac=XX:XX:XX:XX:XX:XX]"; the switch is looked up once the whole file is read. */
+static void set_net(struct parser *ps, struct text v, uint32_t index)
+{
+	struct cfg_net *n = &ps->part->nets[ps->part->nnets];
+	struct text sw = v, opt = { v.p + v.n, 0 };
+	size_t i;
+
+	(void)index;
+	if (ps->part->nnets == CFG_NETS_MAX) {
+		error(ps, "more than %d net ports", CFG_NETS_MAX);
+		return;
+	}
+	for (i = 0; i < v.n && !is_space(v.p[i]); i++)
+		;
+	sw.n = i;
+	opt = trim((struct text){ v.p + i, v.n - i });
+	if (opt.n && (opt.n < 4 || !str_eq_n(opt.p, 4, "mac=") ||
+		      parse_mac((struct text){ opt.p + 4, opt.n - 4 }, n->mac))) {
+		error(ps, "net '%.*s': expected SWITCH, then optionally mac=XX:XX:XX:XX:XX:XX with a unicast "
+		      "address", (int)v.n, v.p);
+		return;
+	}
+	if (copy_name(ps, "switch name", sw, n->sw, sizeof(n->sw)))
+		return;
+	if (!opt.n)
+		derive_mac(ps->part, ps->part->nnets, n->mac);
+	n->line = ps->line;
+	ps->part->nnets++;
+}
+
 static const struct key keys[] = {
 	{ "console", SEC_HYPERVISOR, 0, set_console },
 	{ "baud", SEC_HYPERVISOR, 0, set_baud },
@@ -618,6 +699,7 @@ static const struct key keys[] = {
 	{ "disk", SEC_PARTITION, 1, set_disk },
 	{ "module", SEC_PARTITION, 1, set_module },
 	{ "test_devices", SEC_PARTITION, 0, set_test_devices },
+	{ "net", SEC_PARTITION, 1, set_net },
 };
 
 /* The bit of the key in keys_seen and keys_refused. */
@@ -768,6 +850,67 @@ static void check_cpu_ownership(struct parser *ps)
 	}
 }
 
+/* ---- ports, once every switch is known -------------------------------- */
+
+static int find_switch(const struct hv_config *cfg, const char *name)
+{
+	uint32_t i;
+
+	for (i = 0; i < cfg->nswitches; i++)
+		if (str_eq(cfg->switches[i].name, name))
+			return (int)i;
+	return -1;
+}
+
+/* The first port before n on n's switch with n's MAC, or NULL. */
+static const struct cfg_net *same_mac_before(const struct hv_config *cfg, const struct cfg_net *n,
+					     const struct cfg_partition **owner)
+{
+	uint32_t p, i;
+
+	for (p = 0; p < cfg->npartitions; p++) {
+		for (i = 0; i < cfg->partitions[p].nnets; i++) {
+			const struct cfg_net *o = &cfg->partitions[p].nets[i];
+			if (o == n)
+				return NULL;
+			if (o->switch_index == n->switch_index && !__builtin_memcmp(o->mac, n->mac, CFG_MAC_LEN)) {
+				*owner = &cfg->partitions[p];
+				return o;
+			}
+		}
+	}
+	return NULL;
+}
+
+/* Each net names a declared switch, no switch has too many ports, no two of its ports one MAC. */
+static void check_nets(struct parser *ps)
+{
+	struct hv_config *cfg = ps->cfg;
+	uint32_t ports[CFG_SWITCHES_MAX] = { 0 }, p, i;
+
+	for (p = 0; p < cfg->npartitions; p++) {
+		for (i = 0; i < cfg->partitions[p].nnets; i++) {
+			struct cfg_net *n = &cfg->partitions[p].nets[i];
+			const struct cfg_partition *owner;
+			const struct cfg_net *other;
+			int sw = find_switch(cfg, n->sw);
+			if (sw < 0) {
+				error_at(ps, n->line, "net '%s': no [switch %s] in this file", n->sw, n->sw);
+				n->switch_index = UINT32_MAX;
+				continue;
+			}
+			n->switch_index = (uint32_t)sw;
+			if (++ports[sw] > CFG_SWITCH_PORTS_MAX)
+				error_at(ps, n->line, "switch '%s' has more than %d ports", n->sw, CFG_SWITCH_PORTS_MAX);
+			other = same_mac_before(cfg, n, &owner);
+			if (other)
+				error_at(ps, n->line, "net '%s': MAC %02x:%02x:%02x:%02x:%02x:%02x is also that of "
+					 "partition '%s' (line %u) on this switch", n->sw, n->mac[0], n->mac[1], n->mac[2],
+					 n->mac[3], n->mac[4], n->mac[5], owner->name, other->line);
+		}
+	}
+}
+
 /* ---- lines ------------------------------------------------------------ */
 
 static void start_partition(struct parser *ps, struct text name)
@@ -799,11 +942,37 @@ static void start_partition(struct parser *ps, struct text name)
 	ps->section = SEC_PARTITION;
 }
 
+static void start_switch(struct parser *ps, struct text name)
+{
+	struct hv_config *cfg = ps->cfg;
+	struct cfg_switch *sw;
+	uint32_t i;
+
+	if (cfg->nswitches == CFG_SWITCHES_MAX) {
+		error(ps, "more than %d switches", CFG_SWITCHES_MAX);
+		return;
+	}
+	sw = &cfg->switches[cfg->nswitches];
+	if (copy_name(ps, "switch name", name, sw->name, sizeof(sw->name)))
+		return;
+	for (i = 0; i < cfg->nswitches; i++) {
+		if (str_eq(cfg->switches[i].name, sw->name)) {
+			error(ps, "switch '%s' is already defined on line %u", sw->name, cfg->switches[i].line);
+			return;
+		}
+	}
+	sw->line = ps->line;
+	cfg->nswitches++;
+	ps->sw = sw;
+	ps->section = SEC_SWITCH;
+}
+
 /* Ends the section being read; until a good header, keys are not read. */
 static void leave_section(struct parser *ps)
 {
 	finish_partition(ps);
 	ps->part = NULL;
+	ps->sw = NULL;
 	ps->keys_seen = 0;
 	ps->keys_refused = 0;
 	ps->vcpu_cpus_seen = 0;
@@ -834,14 +1003,21 @@ static void parse_section(struct parser *ps, struct text t)
 		start_partition(ps, trim((struct text){ inner.p + i, inner.n - i }));
 		return;
 	}
-	error(ps, "unknown section '[%.*s]': expected [hypervisor] or [partition NAME]", (int)inner.n,
-	      inner.p);
+	if (str_eq_n(inner.p, i, "switch") && i < inner.n) {
+		start_switch(ps, trim((struct text){ inner.p + i, inner.n - i }));
+		return;
+	}
+	error(ps, "unknown section '[%.*s]': expected [hypervisor], [partition NAME] or [switch NAME]",
+	      (int)inner.n, inner.p);
 }
 
 static void report_misplaced(struct parser *ps, struct text key, const char *known)
 {
 	if (ps->section == SEC_HYPERVISOR)
 		error(ps, "%s key '%.*s' in [hypervisor]", known ? "misplaced" : "unknown", (int)key.n, key.p);
+	else if (ps->section == SEC_SWITCH)
+		error(ps, "%s key '%.*s' in [switch %s] (a switch takes no keys)", known ? "misplaced" : "unknown",
+		      (int)key.n, key.p, ps->sw->name);
 	else
 		error(ps, "%s key '%.*s' in [partition %s]", known ? "misplaced" : "unknown", (int)key.n,
 		      key.p, ps->part->name);
@@ -999,5 +1175,6 @@ uint32_t cfg_parse(const char *text, size_t len, struct hv_config *cfg, struct c
 	}
 	finish_partition(&ps);
 	check_cpu_ownership(&ps);
+	check_nets(&ps);
 	return errs->count;
 }

@@ -23,6 +23,11 @@
 #define CFG_MODULE_STRING_MAX 256 /* a module's FILE ARGS, with its NUL */
 /* Files a config can name: each partition's kernel, initrd, ramdisk disks and modules. */
 #define CFG_FILES_MAX (CFG_PARTITIONS_MAX * (2 + CFG_DISKS_MAX + CFG_MODULES_MAX))
+#define CFG_SWITCHES_MAX 8
+#define CFG_NETS_MAX 4       /* network ports of a partition */
+#define CFG_SWITCH_PORTS_MAX 16
+#define CFG_MAC_LEN 6
+#define CFG_PORT_NAME_MAX (CFG_NAME_MAX + 4) /* "PARTITION.N", with its NUL */
 #define CFG_ERRORS_MAX 16
 #define CFG_ERROR_TEXT 200 /* a kernel's name and the reason it is refused */
 #define CFG_SHARE_DEFAULT 100
@@ -63,6 +68,20 @@ struct cfg_module {
 	uint32_t line;
 };
 
+/* A virtual switch: [switch NAME]. */
+struct cfg_switch {
+	char name[CFG_NAME_MAX];
+	uint32_t line;
+};
+
+/* A network port: net = SWITCH [mac=XX:XX:XX:XX:XX:XX]. */
+struct cfg_net {
+	char sw[CFG_NAME_MAX];
+	uint32_t switch_index;  /* in hv_config.switches */
+	uint8_t mac[CFG_MAC_LEN]; /* as given, else derived from the port's name */
+	uint32_t line;
+};
+
 struct cfg_partition {
 	char name[CFG_NAME_MAX];
 	uint32_t line;          /* of its [partition NAME] header */
@@ -82,6 +101,8 @@ struct cfg_partition {
 	struct cfg_disk disks[CFG_DISKS_MAX];
 	uint32_t nmodules;
 	struct cfg_module modules[CFG_MODULES_MAX];
+	uint32_t nnets;
+	struct cfg_net nets[CFG_NETS_MAX];
 };
 
 struct hv_config {
@@ -90,6 +111,8 @@ struct hv_config {
 	char disk_selftest[CFG_DISK_NAME_MAX]; /* a host disk to write, flush and read back at boot; "" none */
 	uint32_t npartitions;
 	struct cfg_partition partitions[CFG_PARTITIONS_MAX];
+	uint32_t nswitches;
+	struct cfg_switch switches[CFG_SWITCHES_MAX];
 };
 
 struct cfg_error {
@@ -112,6 +135,9 @@ uint32_t cfg_parse(const char *text, size_t len, struct hv_config *cfg, struct c
 typedef void cfg_file_fn(void *ctx, const struct cfg_partition *p, const char *key, const char *name,
 			 uint32_t line);
 void cfg_each_file(const struct hv_config *cfg, cfg_file_fn *fn, void *ctx);
+
+/* The name of a partition's port index: "PARTITION.N". */
+void cfg_port_name(const struct cfg_partition *p, uint32_t index, char name[CFG_PORT_NAME_MAX]);
 
 /* Records one more error; for checks made after parsing (files present). */
 void cfg_add_error(struct cfg_errors *errs, uint32_t line, const char *fmt, ...)

@@ -19,6 +19,7 @@
 #include "lib/str.h"
 #include "log.h"
 #include "mm.h"
+#include "net.h"
 #include "nvme.h"
 #include "partition.h"
 #include "pci_host.h"
@@ -261,6 +262,17 @@ static void check_disks(void)
 	config_ok = config_errors.count == 0;
 }
 
+static void report_nets(const struct cfg_partition *p)
+{
+	uint32_t i;
+
+	for (i = 0; i < p->nnets; i++) {
+		const uint8_t *m = p->nets[i].mac;
+		log_info("    net %s.%u: switch %s, mac %02x:%02x:%02x:%02x:%02x:%02x", p->name, i, p->nets[i].sw,
+			 m[0], m[1], m[2], m[3], m[4], m[5]);
+	}
+}
+
 static void report_config(void)
 {
 	uint32_t i;
@@ -284,6 +296,7 @@ static void report_config(void)
 		log_info("  partition %s: %llu MiB, %u vCPUs, kernel %s, %u disks, autostart %s", p->name,
 			 (unsigned long long)(p->memory / MIB), p->vcpus, p->kernel, p->ndisks,
 			 p->autostart ? "yes" : "no");
+		report_nets(p);
 	}
 }
 
@@ -312,6 +325,15 @@ static void init_partitions(const struct boot_info *bi, const struct vcpu_ops *o
 	for (i = 0; i < config.npartitions; i++)
 		partition_init(&partitions[i], &config.partitions[i], bi, ops);
 	start_autostart();
+}
+
+static void cmd_net(const char *args)
+{
+	(void)args;
+	if (!config_ok)
+		console_print("no switches: the configuration was refused (see 'log')\n");
+	else
+		net_show();
 }
 
 static void cmd_version(const char *args)
@@ -493,6 +515,7 @@ static const struct console_command commands[] = {
 	{ "log", "show the log kept since start-up", cmd_log },
 	{ "mem", "show free memory", cmd_mem },
 	{ "disks", "show the host disks, their GPT partitions, who uses them, each virtual disk's requests", cmd_disks },
+	{ "net", "show the switches, their ports and MACs, frames, bytes and drops by reason", cmd_net },
 	{ 0, 0, 0 },
 };
 
@@ -509,6 +532,7 @@ static void poll_console(void)
 
 	log_pump();
 	console_poll();
+	net_poll();
 	for (i = 0; vcpu_ops && config_ok && i < config.npartitions; i++)
 		partition_poll_restart(&partitions[i]);
 }
@@ -541,6 +565,8 @@ void hv_main(struct boot_info *bi)
 	blk_init(bi);
 	check_disks();
 	report_config();
+	if (config_ok)
+		net_init(&config);
 	vcpu_ops = ops;
 	scheduler_init(cpus_online, poll_console);
 	init_partitions(bi, ops);

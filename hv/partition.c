@@ -11,6 +11,7 @@
 #include "lib/fmt.h"
 #include "log.h"
 #include "mm.h"
+#include "net.h"
 #include "scheduler.h"
 #include "vcpu_irq.h"
 #include "vdev/acpi_tables.h"
@@ -39,12 +40,20 @@ static int close_disks(struct partition *p)
 	return busy;
 }
 
-/* Its memory back, unless a host device still holds a request into it: then -1, and nothing freed. */
+/*
+ * Its memory back, unless a host device still holds a request into it:
+ * then -1, and nothing freed. The switches forget its frames before its
+ * memory goes (with the scheduler's lock held: see vswitch.h).
+ */
 static int release_memory(struct partition *p)
 {
+	uint32_t i;
+
 	if (close_disks(p))
 		return -1;
 	virtio_blk_detach(p); /* the requests the devices held lived there */
+	for (i = 0; i < p->cfg->nnets; i++)
+		virtio_net_detach(&p->nets[i]);
 	if (p->space)
 		p->ops->space_destroy(p->space);
 	if (p->ram_pa)
@@ -148,6 +157,22 @@ static void init_vcpus(struct partition *p)
 	}
 }
 
+/* A virtio-net function for each net line, on its port. */
+static const char *attach_nets(struct partition *p)
+{
+	const struct vq_ram ram = { mm_ptr(p->ram_pa), p->ram_pa, p->ram_size };
+	const char *why = 0;
+	struct vswitch *sw;
+	uint32_t i;
+
+	for (i = 0; !why && i < p->cfg->nnets; i++) {
+		struct vsw_port *port = net_port(p->cfg, i, &sw);
+		why = port ? virtio_net_init(&p->nets[i], p, &ram, &p->pci, PLATFORM_PCI_SLOT_NETS + i, sw, port)
+			   : "its network port is on no switch";
+	}
+	return why;
+}
+
 /* Its PCI functions registered, then placed as firmware leaves them; NULL or why not. */
 static const char *attach_pci(struct partition *p)
 {
@@ -157,6 +182,8 @@ static const char *attach_pci(struct partition *p)
 		why = pci_testdev_init(&p->testdev, &p->pci);
 	if (!why)
 		why = virtio_blk_attach(p, p->disks);
+	if (!why)
+		why = attach_nets(p);
 	return why ? why : vpci_start(&p->pci);
 }
 
@@ -274,6 +301,7 @@ static const char *build(struct partition *p)
 static const char *start(struct partition *p)
 {
 	const char *why;
+	uint32_t i;
 
 	ratelimit_init(&p->log_limit, GUEST_LOG_BURST, arch_tsc_hz(), arch_tsc());
 	p->stop_reason[0] = 0;
@@ -295,6 +323,8 @@ static const char *start(struct partition *p)
 	p->cpu = p->vcpus[0].se.cpu;
 	p->state = PART_RUNNING;
 	scheduler_unlock();
+	for (i = 0; i < p->cfg->nnets; i++)
+		virtio_net_attach(&p->nets[i]);
 	log_info("partition %s: started on cpu %u, %llu MiB at 0x%llx, entry 0x%llx", p->cfg->name, p->cpu,
 		 (unsigned long long)(p->ram_size >> 20), (unsigned long long)p->ram_pa,
 		 (unsigned long long)p->vcpus[0].boot.rip);

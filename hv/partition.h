@@ -30,6 +30,7 @@
 #include "vdev/rtc.h"
 #include "vdev/uart.h"
 #include "vdev/virtio_blk.h"
+#include "vdev/virtio_net.h"
 
 #define STOP_REASON_MAX 160
 
@@ -61,6 +62,7 @@ struct partition {
 	char start_why[STOP_REASON_MAX]; /* why its last start failed, when the reason is made up */
 	struct virtio_blk vblk[CFG_DISKS_MAX]; /* a virtio-blk device a disk line */
 	unsigned nvblk;                /* with their request pools */
+	struct virtio_net nets[CFG_NETS_MAX]; /* one a net line: its ports on the switches */
 	volatile enum part_state state;
 	int restart;                   /* start again once stopped */
 	int warm;                      /* that start is the guest's own reset: its CMOS RAM and clock stay */

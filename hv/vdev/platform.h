@@ -123,4 +123,7 @@ static inline unsigned platform_pci_gsi(unsigned slot, unsigned pin)
 	return PLATFORM_PCI_GSI_BASE + (slot + pin) % PLATFORM_PCI_GSIS;
 }
 
+/* PCI slots of bus 0 of the virtio-net ports, one a net line: after the host bridge, test device and disks. */
+#define PLATFORM_PCI_SLOT_NETS 10
+
 #endif

@@ -152,3 +152,27 @@ def test_readme_example_checks_without_its_files(tmp_path):
     status, out = check("--no-files", cfg)
     assert status == 0, out
     assert "ok, 2 partitions" in out
+
+
+def test_ports_are_listed_with_their_macs_and_bad_ones_refused(tmp_path):
+    """A port without mac= gets the address derived from its name: the same in every config."""
+    cfg = tmp_path / "net.cfg"
+    cfg.write_text("[switch lan]\n[partition a]\nmemory = 16M\nkernel = k\nnet = lan\n"
+                   "net = lan mac=02:00:00:00:00:01\n")
+    status, out = check("--no-files", cfg)
+    assert status == 0, out
+    derived = [line for line in out.splitlines() if line.strip().startswith("port a.0: switch lan, mac 02:")]
+    assert len(derived) == 1, out
+    assert "    port a.1: switch lan, mac 02:00:00:00:00:01" in out.splitlines()
+    cfg.write_text("[partition z]\nmemory = 16M\nkernel = k\n[switch lan]\n[partition a]\nmemory = 16M\n"
+                   "kernel = k\nnet = lan\n")
+    status, again = check("--no-files", cfg)
+    assert status == 0 and derived[0] in again.splitlines(), again
+    cfg.write_text("[switch lan]\n[partition a]\nmemory = 16M\nkernel = k\nnet = wan\n"
+                   "net = lan mac=01:00:00:00:00:01\n")
+    status, out = check("--no-files", cfg)
+    assert status == 1
+    assert out.splitlines() == [
+        f"{cfg}:5: net 'wan': no [switch wan] in this file",
+        f"{cfg}:6: net 'lan mac=01:00:00:00:00:01': expected SWITCH, then optionally "
+        "mac=XX:XX:XX:XX:XX:XX with a unicast address"], out

@@ -604,6 +604,105 @@ static void every_error_names_a_line(void **state)
 	}
 }
 
+/* Two partitions on switch lan, one also on dmz; a switch may be declared after its first use. */
+static const char nets_example[] =
+	"[switch lan]\n"
+	"[partition a]\nmemory=2M\nkernel=k\n"
+	"net = lan\n"                           /* line 5 */
+	"net = dmz  mac=02:00:5E:10:00:01\n"    /* line 6 */
+	"[partition b]\nmemory=2M\nkernel=k\n"
+	"net=lan # a comment\n"                 /* line 10 */
+	"[switch dmz]\n";
+
+static void nets_and_switches(void **state)
+{
+	static const uint8_t given[CFG_MAC_LEN] = { 0x02, 0x00, 0x5e, 0x10, 0x00, 0x01 };
+	const struct cfg_partition *a = &cfg.partitions[0], *b = &cfg.partitions[1];
+	uint8_t a0[CFG_MAC_LEN];
+	char name[CFG_PORT_NAME_MAX];
+
+	(void)state;
+	assert_int_equal(parse(nets_example), 0);
+	assert_int_equal(cfg.nswitches, 2);
+	assert_string_equal(cfg.switches[0].name, "lan");
+	assert_string_equal(cfg.switches[1].name, "dmz");
+	assert_int_equal(cfg.switches[1].line, 11);
+	assert_int_equal(a->nnets, 2);
+	assert_int_equal(a->nets[0].switch_index, 0);
+	assert_int_equal(a->nets[0].line, 5);
+	assert_int_equal(a->nets[1].switch_index, 1);
+	assert_memory_equal(a->nets[1].mac, given, CFG_MAC_LEN);
+	assert_int_equal(b->nnets, 1);
+	assert_int_equal(b->nets[0].switch_index, 0);
+	/* Derived: locally administered unicast, one per port, the same whatever else the file holds. */
+	assert_int_equal(a->nets[0].mac[0], 0x02);
+	assert_memory_not_equal(a->nets[0].mac, b->nets[0].mac, CFG_MAC_LEN);
+	memcpy(a0, a->nets[0].mac, CFG_MAC_LEN);
+	assert_int_equal(parse("[partition x]\nmemory=2M\nkernel=k\n[partition a]\nmemory=2M\nkernel=k\n"
+			       "net=other\nnet=lan\n[switch lan]\n[switch other]\n"), 0);
+	assert_memory_equal(cfg.partitions[1].nets[0].mac, a0, CFG_MAC_LEN);     /* port a.0, after x */
+	assert_memory_not_equal(cfg.partitions[1].nets[1].mac, a0, CFG_MAC_LEN); /* a.1 */
+	cfg_port_name(&cfg.partitions[1], 3, name);
+	assert_string_equal(name, "a.3");
+	/* One MAC on two switches is no conflict: they never meet. */
+	assert_int_equal(parse("[switch s]\n[switch t]\n[partition a]\nmemory=2M\nkernel=k\n"
+			       "net=s mac=02:00:00:00:00:01\nnet=t mac=02:00:00:00:00:01\n"), 0);
+}
+
+#define NET_PART "[switch lan]\n[partition a]\nmemory=2M\nkernel=k\n"
+
+static void net_errors(void **state)
+{
+	(void)state;
+	expect_error(NET_PART "net = wan\n", 5, "net 'wan': no [switch wan] in this file");
+	expect_error(NET_PART "net = lan mac=01:00:5e:00:00:01\n", 5, "a unicast address");
+	expect_error(NET_PART "net = lan mac=00:00:00:00:00:00\n", 5, "expected SWITCH, then optionally mac=");
+	expect_error(NET_PART "net = lan mac=02:00:00:00:00\n", 5, "expected SWITCH");
+	expect_error(NET_PART "net = lan mac=02:00:00:00:00:0g\n", 5, "expected SWITCH");
+	expect_error(NET_PART "net = lan mac=02-00-00-00-00-01\n", 5, "expected SWITCH");
+	expect_error(NET_PART "net = lan 02:00:00:00:00:01\n", 5, "expected SWITCH");
+	expect_error(NET_PART "net = lan mac=02:00:00:00:00:01:\n", 5, "expected SWITCH");
+	expect_error(NET_PART "net = l/an\n", 5, "switch name 'l/an' may hold only");
+	expect_error(NET_PART "net =\n", 5, "'net' has no value");
+	expect_error(NET_PART "net = lan mac=02:00:00:00:00:01\n[partition b]\nmemory=2M\nkernel=k\n"
+		     "net = lan mac=02:00:00:00:00:01\n", 9,
+		     "MAC 02:00:00:00:00:01 is also that of partition 'a' (line 5) on this switch");
+	expect_error(NET_PART "net = lan mac=02:00:00:00:00:07\nnet = lan mac=02:00:00:00:00:07\n", 6,
+		     "is also that of partition 'a' (line 5)");
+	expect_error("[switch lan]\nnet = lan\n", 2, "misplaced key 'net' in [switch lan]");
+	expect_error("[switch lan]\nports = 3\n", 2, "unknown key 'ports' in [switch lan] (a switch takes no keys)");
+	expect_error("[hypervisor]\nnet = lan\n", 2, "misplaced key 'net' in [hypervisor]");
+	expect_error("[switch lan]\n[switch lan]\n", 2, "switch 'lan' is already defined on line 1");
+	expect_error("[switch ..]\n", 1, "switch name '..' names a directory");
+	expect_error("[switch]\n", 1, "unknown section '[switch]'");
+}
+
+static void net_limits(void **state)
+{
+	char text[2048];
+	size_t n = 0;
+	int i;
+
+	(void)state;
+	n = (size_t)snprintf(text, sizeof(text), NET_PART);
+	for (i = 0; i <= CFG_NETS_MAX; i++)
+		n += (size_t)snprintf(text + n, sizeof(text) - n, "net=lan\n");
+	expect_error(text, 5 + CFG_NETS_MAX, "more than 4 net ports");
+
+	/* Four partitions of four ports fill a switch; a fifth partition's port is one too many. */
+	n = (size_t)snprintf(text, sizeof(text), "[switch lan]\n");
+	for (i = 0; i < CFG_SWITCH_PORTS_MAX / CFG_NETS_MAX; i++)
+		n += (size_t)snprintf(text + n, sizeof(text) - n,
+				      "[partition p%d]\nmemory=2M\nkernel=k\nnet=lan\nnet=lan\nnet=lan\nnet=lan\n", i);
+	n += (size_t)snprintf(text + n, sizeof(text) - n, "[partition last]\nmemory=2M\nkernel=k\nnet=lan\n");
+	expect_error(text, 1 + 7 * (CFG_SWITCH_PORTS_MAX / CFG_NETS_MAX) + 4, "switch 'lan' has more than 16 ports");
+
+	n = 0;
+	for (i = 0; i <= CFG_SWITCHES_MAX; i++)
+		n += (size_t)snprintf(text + n, sizeof(text) - n, "[switch s%d]\n", i);
+	expect_error(text, CFG_SWITCHES_MAX + 1, "more than 8 switches");
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -635,6 +734,9 @@ int main(void)
 		cmocka_unit_test(bytes_outside_ascii_are_escaped_in_errors),
 		cmocka_unit_test(every_error_names_a_line),
 		cmocka_unit_test(value_ending_an_exact_size_file),
+		cmocka_unit_test(nets_and_switches),
+		cmocka_unit_test(net_errors),
+		cmocka_unit_test(net_limits),
 	};
 
 	return cmocka_run_group_tests_name("config", tests, NULL, NULL);

@@ -117,6 +117,20 @@ static void check_file(void *dir, const struct cfg_partition *p, const char *key
 		check_kernel(dir, path, p, name, line);
 }
 
+/* The MACs a port gets are worth seeing before boot: most are derived. */
+static void print_nets(const struct cfg_partition *p)
+{
+	char name[CFG_PORT_NAME_MAX];
+	uint32_t i;
+
+	for (i = 0; i < p->nnets; i++) {
+		const uint8_t *m = p->nets[i].mac;
+		cfg_port_name(p, i, name);
+		printf("    port %s: switch %s, mac %02x:%02x:%02x:%02x:%02x:%02x\n", name, p->nets[i].sw, m[0], m[1],
+		       m[2], m[3], m[4], m[5]);
+	}
+}
+
 static void print_summary(const char *path)
 {
 	uint32_t i;
@@ -127,6 +141,7 @@ static void print_summary(const char *path)
 		printf("  %s: %llu MiB, %u vCPU%s, kernel %s, %u disk%s, autostart %s\n", p->name,
 		       (unsigned long long)(p->memory >> 20), p->vcpus, p->vcpus == 1 ? "" : "s",
 		       p->kernel, p->ndisks, p->ndisks == 1 ? "" : "s", p->autostart ? "yes" : "no");
+		print_nets(p);
 	}
 }
 

@@ -1,0 +1,370 @@
+/* virtio-net on a virtual switch; what a guest and the switch see of it is in virtio_net.h. */
+#include "virtio_net.h"
+
+#include "lib/le.h"
+#include "net.h"
+
+#define RXQ 0
+#define TXQ 1
+#define FORWARD_BUDGET 64 /* frames a notification forwards: the notifying vCPU pays for them */
+/*
+ * Chains one notification takes at most. It takes them until the ring is
+ * empty, which is when the driver is asked for its next notification
+ * (EVENT_IDX's avail_event): stopping earlier would leave chains nobody
+ * comes back for. The bound holds a driver that keeps adding from its
+ * other vCPUs; that driver stalls only itself.
+ */
+#define TX_BUDGET (2 * VIRTIO_NET_QUEUE_SIZE)
+
+/* Feature bits (5.1.3) and the link status bit (5.1.4). */
+#define VIRTIO_NET_F_MAC (1ull << 5)
+#define VIRTIO_NET_F_STATUS (1ull << 16)
+#define VIRTIO_NET_S_LINK_UP 1
+
+/* Device configuration (5.1.4): mac, status, max_virtqueue_pairs. */
+#define CONFIG_MAC 0
+#define CONFIG_STATUS 6
+#define CONFIG_MAX_PAIRS 8
+#define CONFIG_SIZE 10
+
+/* virtio_net_hdr (5.1.6): flags, gso_type, ..., num_buffers. */
+#define HDR_FLAGS 0
+#define HDR_GSO_TYPE 1
+#define HDR_NUM_BUFFERS 10
+
+/* Interrupts due (n->due). */
+#define DUE_RX (1u << RXQ)
+#define DUE_TX (1u << TXQ)
+#define DUE_CONFIG 4u
+
+static int driver_ready(const struct virtio_net *n)
+{
+	return (n->v.status & (VIRTIO_STATUS_DRIVER_OK | VIRTIO_STATUS_NEEDS_RESET)) == VIRTIO_STATUS_DRIVER_OK;
+}
+
+/* Gives a chain back with len bytes written; its interrupt, if the driver wants one, falls due. v.lock held. */
+static void give_back(struct virtio_net *n, unsigned queue, uint16_t head, uint32_t len)
+{
+	if (virtio_push(&n->v, queue, head, len))
+		n->due |= 1u << queue;
+}
+
+/* The head of queue's next chain; 0 if none. A broken ring needs a reset, announced by the next kick. */
+static int next_chain(struct virtio_net *n, unsigned queue, uint16_t *head)
+{
+	enum vq_next r = virtio_next(&n->v, queue, head);
+
+	if (r == VQ_BROKEN)
+		n->due |= DUE_CONFIG;
+	return r == VQ_HEAD;
+}
+
+static void raise_due(struct virtio_net *n)
+{
+	uint32_t due;
+
+	spin_lock(&n->v.lock);
+	due = n->due;
+	n->due = 0;
+	spin_unlock(&n->v.lock);
+	if (due & DUE_RX)
+		virtio_interrupt(&n->v, RXQ);
+	if (due & DUE_TX)
+		virtio_interrupt(&n->v, TXQ);
+	if (due & DUE_CONFIG)
+		virtio_config_changed(&n->v);
+}
+
+/* ---- transmit ---------------------------------------------------------- */
+
+static struct virtio_net_tx *free_tx(struct virtio_net *n)
+{
+	unsigned i;
+
+	for (i = 0; i < VSW_QUEUE_LEN; i++)
+		if (!n->tx[i].busy)
+			return &n->tx[i];
+	return 0;
+}
+
+/*
+ * The frame of a checked chain, past its virtio_net_hdr, into t: its
+ * Ethernet header copied, the rest by reference. VSW_DROP_NONE or why not.
+ */
+static enum vsw_drop take_frame(struct virtio_net *n, struct virtio_net_tx *t, const struct vq_buf *buf,
+				unsigned nbuf, struct vsw_frame *f)
+{
+	uint8_t hdr[VIRTIO_NET_HDR_LEN];
+	uint64_t total = 0;
+	unsigned i, segs = 1;
+	struct vsw_seg all[VIRTIO_NET_TX_SEGS];
+	struct vsw_frame whole = { all, nbuf, 0, 0 };
+
+	for (i = 0; i < nbuf; i++) {
+		if (buf[i].write)
+			return VSW_DROP_BAD_CHAIN; /* a buffer to send is the device's to read only */
+		all[i] = (struct vsw_seg){ n->v.ram.base + buf[i].offset, buf[i].len };
+		total += buf[i].len;
+	}
+	if (total < VIRTIO_NET_HDR_LEN + VSW_ETH_HEADER || total > VIRTIO_NET_HDR_LEN + VIRTIO_NET_FRAME_MAX)
+		return VSW_DROP_MALFORMED;
+	whole.len = (uint32_t)total;
+	vsw_frame_read(&whole, 0, hdr, VIRTIO_NET_HDR_LEN);
+	if (hdr[HDR_FLAGS] || hdr[HDR_GSO_TYPE])
+		return VSW_DROP_MALFORMED; /* checksum offload and GSO were not offered (5.1.6.2) */
+	vsw_frame_read(&whole, VIRTIO_NET_HDR_LEN, t->eth, VSW_ETH_HEADER);
+	t->segs[0] = (struct vsw_seg){ t->eth, VSW_ETH_HEADER };
+	/* The rest of the frame: what follows header and Ethernet header in the guest's buffers. */
+	for (i = 0, total = VIRTIO_NET_HDR_LEN + VSW_ETH_HEADER; i < nbuf; i++) {
+		if (total >= all[i].len) {
+			total -= all[i].len;
+			continue;
+		}
+		t->segs[segs++] = (struct vsw_seg){ all[i].data + total, all[i].len - (uint32_t)total };
+		total = 0;
+	}
+	*f = (struct vsw_frame){ t->segs, segs, whole.len - VIRTIO_NET_HDR_LEN, t };
+	return VSW_DROP_NONE;
+}
+
+enum taken { TAKEN_NONE, TAKEN_NO_SLOT, TAKEN_REFUSED, TAKEN_FRAME };
+
+/* The next chain to send, checked, into a free slot: TAKEN_FRAME with *f for the switch. */
+static enum taken take_tx(struct virtio_net *n, struct vsw_frame *f)
+{
+	struct vq_buf buf[VIRTIO_NET_TX_SEGS];
+	struct virtio_net_tx *t;
+	enum vsw_drop why;
+	unsigned nbuf;
+	uint16_t head;
+
+	spin_lock(&n->v.lock);
+	t = free_tx(n);
+	if (!driver_ready(n) || !t || !next_chain(n, TXQ, &head)) {
+		spin_unlock(&n->v.lock);
+		return driver_ready(n) && !t ? TAKEN_NO_SLOT : TAKEN_NONE;
+	}
+	why = virtio_chain(&n->v, TXQ, head, buf, VIRTIO_NET_TX_SEGS, &nbuf) == VQ_CHAIN_OK ?
+		      take_frame(n, t, buf, nbuf, f) : VSW_DROP_BAD_CHAIN;
+	if (why == VSW_DROP_NONE) {
+		t->busy = 1;
+		t->head = head;
+		t->resets = n->v.resets;
+	} else {
+		give_back(n, TXQ, head, 0);
+	}
+	spin_unlock(&n->v.lock);
+	if (why == VSW_DROP_NONE)
+		return TAKEN_FRAME;
+	vsw_count_drop(n->sw, n->port, why);
+	return TAKEN_REFUSED;
+}
+
+/* The switch is done with a frame: its chain goes back, unless a reset came since it was taken. */
+static void tx_done(void *dev, void *cookie)
+{
+	struct virtio_net *n = dev;
+	struct virtio_net_tx *t = cookie;
+
+	spin_lock(&n->v.lock);
+	if (t->resets == n->v.resets && driver_ready(n))
+		give_back(n, TXQ, t->head, 0);
+	t->busy = 0;
+	spin_unlock(&n->v.lock);
+}
+
+/*
+ * The chains the driver made available, to the switch, which forwards
+ * them (and what else waits) whenever this device's frames fill their
+ * slots, and once at the end.
+ */
+static void transmit(struct virtio_net *n)
+{
+	struct vsw_frame f;
+	enum taken taken;
+	unsigned budget = TX_BUDGET;
+
+	while (budget-- && (taken = take_tx(n, &f)) != TAKEN_NONE) {
+		if (taken == TAKEN_NO_SLOT) /* the switch holds VSW_QUEUE_LEN of ours: it forwards some */
+			vsw_forward(n->sw, net_now_ns(), FORWARD_BUDGET);
+		if (taken == TAKEN_FRAME && vsw_send(n->sw, n->port, &f) != VSW_DROP_NONE)
+			tx_done(n, f.cookie); /* refused and counted by the switch */
+	}
+	vsw_forward(n->sw, net_now_ns(), FORWARD_BUDGET);
+	raise_due(n);
+}
+
+/* ---- receive ----------------------------------------------------------- */
+
+/* Where the next bytes of a frame go in a chain's buffers. */
+struct rx_cursor {
+	struct virtio_net *n;
+	const struct vq_buf *buf;
+	unsigned nbuf, i;
+	uint32_t off;
+};
+
+/* len bytes into the chain; the caller checked that they fit. */
+static void rx_put(struct rx_cursor *c, const uint8_t *src, uint32_t len)
+{
+	while (len) {
+		const struct vq_buf *b = &c->buf[c->i];
+		uint32_t take = b->len - c->off < len ? b->len - c->off : len;
+		__builtin_memcpy(c->n->v.ram.base + b->offset + c->off, src, take);
+		src += take;
+		len -= take;
+		c->off += take;
+		if (c->off == b->len) {
+			c->i++;
+			c->off = 0;
+		}
+	}
+}
+
+/* The chain's room; 0 if a buffer of it is not the device's to write. */
+static uint64_t rx_room(const struct vq_buf *buf, unsigned nbuf)
+{
+	uint64_t room = 0;
+	unsigned i;
+
+	for (i = 0; i < nbuf; i++) {
+		if (!buf[i].write)
+			return 0;
+		room += buf[i].len;
+	}
+	return room;
+}
+
+/* Header and frame into the chain at head; the result for the switch. v.lock held. */
+static enum vsw_rx_result receive_into(struct virtio_net *n, uint16_t head, const struct vsw_frame *f)
+{
+	struct vq_buf buf[VIRTIO_NET_RX_SEGS];
+	struct rx_cursor c = { n, buf, 0, 0, 0 };
+	uint8_t hdr[VIRTIO_NET_HDR_LEN] = { 0 };
+	uint64_t room;
+	uint32_t i;
+
+	if (virtio_chain(&n->v, RXQ, head, buf, VIRTIO_NET_RX_SEGS, &c.nbuf) != VQ_CHAIN_OK ||
+	    !(room = rx_room(buf, c.nbuf))) {
+		give_back(n, RXQ, head, 0);
+		return VSW_RX_BAD_CHAIN;
+	}
+	if (room < (uint64_t)VIRTIO_NET_HDR_LEN + f->len) {
+		give_back(n, RXQ, head, 0);
+		return VSW_RX_TOO_BIG;
+	}
+	put_le16(hdr + HDR_NUM_BUFFERS, 1); /* 5.1.6.4: 1 without MRG_RXBUF */
+	rx_put(&c, hdr, VIRTIO_NET_HDR_LEN);
+	for (i = 0; i < f->nsegs; i++)
+		rx_put(&c, f->segs[i].data, f->segs[i].len);
+	give_back(n, RXQ, head, VIRTIO_NET_HDR_LEN + f->len);
+	return VSW_RX_OK;
+}
+
+/* A frame from the switch (its lock held): copied into the next chain posted, or why not. */
+static enum vsw_rx_result deliver(void *dev, const struct vsw_frame *f)
+{
+	struct virtio_net *n = dev;
+	enum vsw_rx_result r = VSW_RX_DOWN;
+	uint16_t head;
+
+	spin_lock(&n->v.lock);
+	if (driver_ready(n) && n->v.q[RXQ].enabled)
+		r = next_chain(n, RXQ, &head) ? receive_into(n, head, f) : VSW_RX_NO_BUFFER;
+	spin_unlock(&n->v.lock);
+	return r;
+}
+
+static void kick(void *dev)
+{
+	raise_due(dev);
+}
+
+static const struct vsw_port_ops port_ops = { deliver, tx_done, kick };
+
+/* ---- the virtio device type -------------------------------------------- */
+
+static void notify(struct virtio_pci *v, unsigned queue)
+{
+	struct virtio_net *n = v->dev;
+
+	if (queue == TXQ)
+		transmit(n);
+	else /* buffers to receive into: frames that wait may go now */
+		vsw_forward(n->sw, net_now_ns(), FORWARD_BUDGET);
+}
+
+static void config_read(struct virtio_pci *v, unsigned offset, unsigned size, uint64_t *value)
+{
+	struct virtio_net *n = v->dev;
+	uint8_t config[CONFIG_SIZE] = { 0 };
+	unsigned i;
+
+	__builtin_memcpy(config + CONFIG_MAC, n->mac, VSW_MAC_LEN);
+	put_le16(config + CONFIG_STATUS, n->link_up ? VIRTIO_NET_S_LINK_UP : 0);
+	put_le16(config + CONFIG_MAX_PAIRS, 1);
+	*value = 0;
+	for (i = 0; i < size && offset + i < CONFIG_SIZE; i++)
+		*value |= (uint64_t)config[offset + i] << (8 * i);
+}
+
+/* 5.1.4: the driver may write mac only without VIRTIO_F_VERSION_1; the port's address is fixed anyway. */
+static void config_write(struct virtio_pci *v, unsigned offset, unsigned size, uint64_t value)
+{
+	(void)v;
+	(void)offset;
+	(void)size;
+	(void)value;
+}
+
+/* Frames the switch still holds stay theirs until tx_done, which then gives nothing back. */
+static void reset(struct virtio_pci *v)
+{
+	struct virtio_net *n = v->dev;
+
+	n->due = 0;
+}
+
+static const struct virtio_type net_type = {
+	.device_id = 1,
+	.class_code = 0x020000, /* network controller, Ethernet */
+	.features = VIRTIO_NET_F_MAC | VIRTIO_NET_F_STATUS,
+	.queues = 2,
+	.queue_size = VIRTIO_NET_QUEUE_SIZE,
+	.config_size = CONFIG_SIZE,
+	.config_read = config_read,
+	.config_write = config_write,
+	.notify = notify,
+	.reset = reset,
+};
+
+const char *virtio_net_init(struct virtio_net *n, struct partition *p, const struct vq_ram *ram, struct vpci *pci,
+			    unsigned slot, struct vswitch *sw, struct vsw_port *port)
+{
+	__builtin_memset(n->tx, 0, sizeof(n->tx));
+	n->sw = sw;
+	n->port = port;
+	n->due = 0;
+	n->link_up = 0;
+	__builtin_memcpy(n->mac, port->mac, VSW_MAC_LEN);
+	return virtio_pci_init(&n->v, &net_type, n, p, ram, pci, slot);
+}
+
+static void set_link(struct virtio_net *n, int up)
+{
+	spin_lock(&n->v.lock);
+	n->link_up = up;
+	spin_unlock(&n->v.lock);
+}
+
+void virtio_net_attach(struct virtio_net *n)
+{
+	vsw_attach(n->sw, n->port, &port_ops, n);
+	set_link(n, 1);
+}
+
+void virtio_net_detach(struct virtio_net *n)
+{
+	set_link(n, 0);
+	vsw_detach(n->sw, n->port);
+}
