@@ -201,6 +201,19 @@ uint64_t blk_req_bytes(const struct blk_req *r)
 	return total;
 }
 
+enum blk_status ata_check_request(const struct blk_dev *dev, const struct blk_req *r)
+{
+	if (r->op == BLK_FLUSH)
+		return BLK_OK;
+	if (r->op != BLK_READ && r->op != BLK_WRITE)
+		return BLK_E_UNSUPP;
+	if (r->blocks == 0 || r->lba > dev->blocks || r->blocks > dev->blocks - r->lba)
+		return BLK_E_RANGE;
+	if (r->nseg > BLK_SEG_MAX || blk_req_bytes(r) != (uint64_t)r->blocks * dev->block_size)
+		return BLK_E_IO;
+	return BLK_OK;
+}
+
 /* The bytes of one entry starting at addr, at most left: cut at max_entry and at the boundary. */
 static uint32_t entry_len(const struct prd_limits *lim, uint64_t addr, uint64_t left)
 {

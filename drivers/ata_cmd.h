@@ -68,6 +68,13 @@ uint32_t ata_max_blocks(int lba48);
 int ata_taskfile_build(struct ata_taskfile *tf, enum blk_op op, uint64_t lba, uint32_t blocks, int lba48,
 		       int flush_ext);
 
+/*
+ * Whether the driver takes r for dev: BLK_OK, BLK_E_UNSUPP (neither read,
+ * write nor flush), BLK_E_RANGE (past the end), BLK_E_IO (segments that do
+ * not add up to its blocks).
+ */
+enum blk_status ata_check_request(const struct blk_dev *dev, const struct blk_req *r);
+
 #define ATA_FIS_H2D_BYTES 20
 /* The Register Host to Device FIS of tf (SATA 3.x, 10.5.5). */
 void ata_fis_h2d(uint8_t fis[ATA_FIS_H2D_BYTES], const struct ata_taskfile *tf);

@@ -347,6 +347,33 @@ static void encoders_lay_out_entries(void **state)
 	assert_int_equal(h[11], 0x01);
 }
 
+static void requests_checked_against_the_disk(void **state)
+{
+	struct blk_dev dev = { .blocks = 1000, .block_size = 4096 };
+
+	(void)state;
+	req = (struct blk_req){ .op = BLK_READ, .lba = 998, .blocks = 2, .nseg = 2 };
+	req.seg[0] = (struct blk_seg){ 0x100000, 4096 };
+	req.seg[1] = (struct blk_seg){ 0x200000, 4096 };
+	assert_int_equal(ata_check_request(&dev, &req), BLK_OK);
+	req.lba = 999; /* the last block and one past it */
+	assert_int_equal(ata_check_request(&dev, &req), BLK_E_RANGE);
+	req.lba = ~0ull - 1; /* lba + blocks wraps */
+	assert_int_equal(ata_check_request(&dev, &req), BLK_E_RANGE);
+	req.lba = 0;
+	req.blocks = 0;
+	assert_int_equal(ata_check_request(&dev, &req), BLK_E_RANGE);
+	req.blocks = 3; /* segments hold 2 blocks */
+	assert_int_equal(ata_check_request(&dev, &req), BLK_E_IO);
+	req.blocks = 2;
+	req.nseg = BLK_SEG_MAX + 1;
+	assert_int_equal(ata_check_request(&dev, &req), BLK_E_IO);
+	req.op = BLK_DISCARD;
+	assert_int_equal(ata_check_request(&dev, &req), BLK_E_UNSUPP);
+	req = (struct blk_req){ .op = BLK_FLUSH };
+	assert_int_equal(ata_check_request(&dev, &req), BLK_OK);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -365,6 +392,7 @@ int main(void)
 		cmocka_unit_test(prd_table_full_trims_to_whole_blocks),
 		cmocka_unit_test(prd_trims_inside_an_entry_and_past_the_end),
 		cmocka_unit_test(encoders_lay_out_entries),
+		cmocka_unit_test(requests_checked_against_the_disk),
 	};
 	return cmocka_run_group_tests(tests, 0, 0);
 }
