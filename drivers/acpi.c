@@ -1,10 +1,13 @@
 /*
  * Finding ACPI tables (ACPI 6.5, 5.2.5 RSDP, 5.2.8 XSDT, 5.2.12 MADT) and
- * the Serial Port Console Redirection table (Microsoft SPCR spec). Each
+ * the Serial Port Console Redirection table (Microsoft SPCR spec) and the
+ * PCI Express memory-mapped configuration table (PCI Firmware Specification
+ * 3.2, 4.1.2 "MCFG Table Description"). Each
  * table's checksum and length are checked before any field is read.
  */
 #include "acpi.h"
 
+#include "lib/le.h"
 #include "lib/str.h"
 #include "log.h"
 
@@ -169,4 +172,47 @@ int acpi_read_console(struct acpi_console *con)
 	con->reg_shift = s->base.bit_width == 32 ? 2 : 0;
 	con->baud = spcr_baud(s->baud_code);
 	return 0;
+}
+
+/* PCI Firmware Spec 3.2, Table 4-3: an allocation structure, 16 bytes each after 8 reserved. */
+#define MCFG_ENTRIES 44
+#define MCFG_ENTRY_LEN 16
+#define ECAM_BUS_SHIFT 20
+#define ECAM_ADDR_LIMIT (1ull << 52) /* the architectural physical-address limit */
+
+static int ecam_ok(const struct acpi_ecam *e)
+{
+	/* Bus 0's window need not exist, but the base is where it would be. */
+	return e->base && !(e->base & ((1ull << ECAM_BUS_SHIFT) - 1)) && e->bus_start <= e->bus_end &&
+	       e->base < ECAM_ADDR_LIMIT - ((uint64_t)(e->bus_end + 1) << ECAM_BUS_SHIFT);
+}
+
+int acpi_parse_mcfg(const void *table, uint32_t len, struct acpi_mcfg *mcfg)
+{
+	const uint8_t *t = table;
+	uint32_t off;
+
+	mcfg->count = 0;
+	if (len < MCFG_ENTRIES || le32(t + 4) < MCFG_ENTRIES)
+		return -1;
+	if (le32(t + 4) < len)
+		len = le32(t + 4);
+	for (off = MCFG_ENTRIES; len - off >= MCFG_ENTRY_LEN; off += MCFG_ENTRY_LEN) {
+		struct acpi_ecam e = { le64(t + off), le16(t + off + 8), t[off + 10], t[off + 11] };
+
+		if (!ecam_ok(&e))
+			log_warn("acpi: MCFG entry for segment %u buses %u-%u at 0x%llx is unusable; left out",
+				 e.segment, e.bus_start, e.bus_end, (unsigned long long)e.base);
+		else if (mcfg->count < ACPI_MCFG_MAX)
+			mcfg->ecam[mcfg->count++] = e;
+	}
+	return mcfg->count ? 0 : -1;
+}
+
+int acpi_read_mcfg(struct acpi_mcfg *mcfg)
+{
+	const struct sdt_header *t = find_table("MCFG");
+
+	mcfg->count = 0;
+	return t ? acpi_parse_mcfg(t, t->length, mcfg) : -1;
 }

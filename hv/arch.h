@@ -16,6 +16,15 @@ void arch_early_init(uint64_t image_base, uint64_t image_size);
  */
 uint64_t arch_paging_init(uint64_t top);
 
+/*
+ * Identity-maps device memory [pa, pa + size) uncacheable, wherever it
+ * lies (RAM's write-back map included, at 2 MiB granularity). Returns the
+ * pointer to pa, or NULL when the range is past the physical address
+ * width or the page-table pool is spent. Safe to call again for a range
+ * already mapped.
+ */
+volatile void *arch_map_device(uint64_t pa, uint64_t size);
+
 /* Logs CPU vendor, model and the virtualization features found. */
 void arch_report_cpu(void);
 

@@ -17,6 +17,7 @@
 #include "log.h"
 #include "mm.h"
 #include "partition.h"
+#include "pci_host.h"
 #include "pmem.h"
 #include "scheduler.h"
 #include "uart16550.h"
@@ -503,6 +504,7 @@ void hv_main(struct boot_info *bi)
 	mm_init(&pmem);
 	report_memory(bi);
 	report_cpus();
+	hpci_init();
 	start_walltime();
 	ops = start_cpus(bi);
 	report_config();

@@ -107,6 +107,7 @@ struct vcpu_msrs {
 	uint64_t mtrr_variable[2 * VCPU_MTRR_VARIABLE]; /* base, mask, base, mask ... */
 	uint64_t mtrr_fixed[VCPU_MTRR_FIXED];
 	uint64_t tsc_aux;
+	uint64_t pvclock_wall_clock, pvclock_system_time; /* as the guest wrote them (pvclock.h) */
 };
 
 struct vcpu {

@@ -56,6 +56,14 @@ static inline uint16_t inw(uint16_t port)
 	return v;
 }
 
+static inline uint32_t inl(uint16_t port)
+{
+	uint32_t v;
+
+	__asm__ volatile("inl %1, %0" : "=a"(v) : "Nd"(port));
+	return v;
+}
+
 static inline void outl(uint16_t port, uint32_t v)
 {
 	__asm__ volatile("outl %0, %1" : : "a"(v), "Nd"(port));
@@ -114,6 +122,8 @@ static inline void __attribute__((noreturn)) cpu_halt_forever(void)
 		__asm__ volatile("cli; hlt");
 }
 
+/* CPUID 0x80000007 EDX bit 8: the TSC runs at a constant rate in every P-, C- and T-state (SDM Vol. 3B, 18.17.1). */
+#define CPUID_INVARIANT_TSC (1u << 8)
 #define MSR_IA32_APIC_BASE 0x1b
 #define APIC_BASE_ENABLED (1ull << 11)
 #define MSR_IA32_FEATURE_CONTROL 0x3a

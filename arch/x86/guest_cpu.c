@@ -4,6 +4,7 @@
 #include "pmem.h"
 #include "partition.h"
 #include "policy.h"
+#include "pvclock.h"
 #include "tsc_rate.h"
 #include "vcpu.h"
 #include "vcpu_irq.h"
@@ -79,12 +80,14 @@ int arch_guest_msr(struct vcpu *v, int write, uint32_t msr)
 			       arch_tsc() + v->part->tsc_offset, v->ops->get_reg(v, REG_CR0), v->ops->get_reg(v, REG_PAT),
 			       &v->msrs, arch_phys_addr_bits(), host_is_intel(), host_has_rdtscp() };
 	uint64_t value = write ? edx_eax(v) : 0;
-	int apic = vcpu_apic_msr(v, write, msr, &value);
+	int hv = vcpu_apic_msr(v, write, msr, &value);
 
-	if (apic != 1) {
-		if (apic == 0 && !write)
+	if (hv == 1)
+		hv = vcpu_pvclock_msr(v, write, msr, &value);
+	if (hv != 1) {
+		if (hv == 0 && !write)
 			set_edx_eax(v, value);
-		return apic;
+		return hv;
 	}
 	switch (msr_policy(msr, write, &value, &s)) {
 	case MSR_EMULATE:

@@ -1,6 +1,7 @@
 #include "policy.h"
 
 #include "hypercall.h"
+#include "pvclock.h"
 
 /* CPUID.1 ECX (Intel SDM Vol. 2A, Table 3-10). */
 #define ECX1_MONITOR (1u << 3)
@@ -35,10 +36,10 @@
 /* Supervisor components, managed through IA32_XSS only: PT, PASID, CET_U, CET_S, HDC, UINTR, LBR, HWP. */
 #define XSS_COMPONENTS ((1ull << 8) | (0x7full << 10))
 
-static struct cpuid_regs signature(void)
+/* A 12-byte signature in EBX, ECX, EDX, as hypervisors give theirs, and the range's last leaf in EAX. */
+static struct cpuid_regs signature_leaf(const char *sig, uint32_t last)
 {
-	const char *sig = HV_CPUID_SIGNATURE;
-	struct cpuid_regs r = { HV_CPUID_MAX, 0, 0, 0 };
+	struct cpuid_regs r = { last, 0, 0, 0 };
 	int i;
 
 	for (i = 0; i < 4; i++) {
@@ -47,6 +48,17 @@ static struct cpuid_regs signature(void)
 		r.edx |= (uint32_t)(uint8_t)sig[8 + i] << (8 * i);
 	}
 	return r;
+}
+
+static struct cpuid_regs signature(void)
+{
+	return signature_leaf(HV_CPUID_SIGNATURE, HV_CPUID_MAX);
+}
+
+/* KVM's, for its paravirtual clock (pvclock.h): "KVMKVMKVM" and three NULs. */
+static struct cpuid_regs pvclock_signature(void)
+{
+	return signature_leaf("KVMKVMKVM\0\0\0", PVCLOCK_CPUID_FEATURES);
 }
 
 static struct cpuid_regs leaf1(struct cpuid_regs r, const struct cpuid_guest *g)
@@ -86,12 +98,22 @@ struct cpuid_regs cpuid_policy(uint32_t leaf, uint32_t subleaf, struct cpuid_reg
 		none.eax = g->tsc_khz;
 		none.ebx = g->apic_bus_khz;
 		return none;
+	case PVCLOCK_CPUID_BASE:
+		return pvclock_signature();
+	case PVCLOCK_CPUID_FEATURES:
+		none.eax = PVCLOCK_FEATURES;
+		return none;
 	case 0x80000001:
 		host.ecx &= ~(ECX81_SVM | ECX81_PERFCTR_CORE | ECX81_PERFCTR_NB | ECX81_PERFCTR_LLC);
 		return host;
+	case 0x80000007:
+		/* The guest's TSC is the hypervisor's clock, constant-rate by its own premise
+		 * (it measured the rate once): so invariant, whatever the host states. */
+		host.edx |= CPUID_INVARIANT_TSC;
+		return host;
 	}
-	if (leaf > HV_CPUID_BASE && leaf <= HV_CPUID_BASE + 0xff)
-		return none; /* features (0x40000001) and the rest of our range: none yet */
+	if (leaf >= HV_CPUID_BASE && leaf <= HV_CPUID_RANGE_LAST)
+		return none; /* the hypervisors' range is ours: what we do not offer is 0 */
 	return host;
 }
 
@@ -274,6 +296,50 @@ static enum msr_action tsc_aux(int write, uint64_t *value, struct msr_state *s)
 	return MSR_EMULATE;
 }
 
+/*
+ * AMD's SYSCFG (APM Vol. 2, 7.9.1): its bits configure the host's memory
+ * (SME, TOM2, the MTRRs' fixed-range extensions); the guest reads 0, none of
+ * them, and may write back only that. Linux reads it at boot.
+ */
+static enum msr_action amd_syscfg(int write, uint64_t *value, const struct msr_state *s)
+{
+	if (s->intel || (write && *value))
+		return MSR_DENY;
+	*value = 0;
+	return MSR_EMULATE;
+}
+
+/*
+ * AMD's NB_CFG (BKDG for family 10h, MSRC001_001F) configures the host's
+ * northbridge: the guest reads 0 and its writes are dropped. Linux sets
+ * EnableCf8ExtCfg (bit 46) there; the virtual PCI bus's extended
+ * configuration space is reached through ECAM instead (the MCFG says where).
+ */
+static enum msr_action amd_nb_cfg(int write, uint64_t *value, const struct msr_state *s)
+{
+	if (s->intel)
+		return MSR_DENY;
+	if (!write)
+		*value = 0;
+	return MSR_EMULATE;
+}
+
+/*
+ * AMD's HWCR (APM Vol. 2, "Hardware Configuration Register"): TscFreqSel
+ * (bit 24) reads 1, the TSC counting at the P0 rate (Linux warns of broken
+ * firmware otherwise); the rest configures the host's core and reads 0. A
+ * write may change nothing.
+ */
+#define HWCR_TSC_FREQ_SEL (1ull << 24)
+
+static enum msr_action amd_hwcr(int write, uint64_t *value, const struct msr_state *s)
+{
+	if (s->intel || (write && *value != HWCR_TSC_FREQ_SEL))
+		return MSR_DENY;
+	*value = HWCR_TSC_FREQ_SEL;
+	return MSR_EMULATE;
+}
+
 static int is_mtrr(uint32_t msr)
 {
 	return msr == MSR_MTRR_CAP || msr == MSR_MTRR_DEF_TYPE || fixed_index(msr) >= 0 ||
@@ -293,6 +359,12 @@ enum msr_action msr_policy(uint32_t msr, int write, uint64_t *value, struct msr_
 		return misc_enable(write, value, s);
 	case MSR_TSC_AUX:
 		return tsc_aux(write, value, s);
+	case MSR_AMD_SYSCFG:
+		return amd_syscfg(write, value, s);
+	case MSR_AMD_NB_CFG:
+		return amd_nb_cfg(write, value, s);
+	case MSR_AMD_HWCR:
+		return amd_hwcr(write, value, s);
 	case MSR_TSC:
 		/* Read: emulated (QEMU's SVM returns 0 when it is passed through).
 		 * Write: would move the host's TSC. */

@@ -14,6 +14,7 @@
 #define HV_CPUID_BASE 0x40000000u
 #define HV_CPUID_TIMING 0x40000010u /* the de-facto leaf: EAX TSC kHz, EBX LAPIC bus kHz */
 #define HV_CPUID_MAX HV_CPUID_TIMING
+#define HV_CPUID_RANGE_LAST 0x4fffffffu /* reserved for hypervisors (SDM Vol. 2A, CPUID) */
 
 /* Guest state a few CPUID bits mirror. */
 struct cpuid_guest {
@@ -93,6 +94,9 @@ int xcr0_valid(uint64_t xcr0, uint64_t supported);
 #define MSR_EFER 0xc0000080
 #define MSR_TSC_AUX 0xc0000103
 #define MSR_VM_HSAVE_PA 0xc0010117
+#define MSR_AMD_SYSCFG 0xc0010010
+#define MSR_AMD_HWCR 0xc0010015
+#define MSR_AMD_NB_CFG 0xc001001f
 #define MSR_MTRR_CAP 0xfe
 #define MSR_MISC_ENABLE 0x1a0
 #define MSR_MTRR_DEF_TYPE 0x2ff

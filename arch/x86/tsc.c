@@ -148,6 +148,9 @@ uint64_t arch_tsc_hz(void)
 		log_warn("%s", line);
 	else
 		log_info("%s", line);
+	if (!(cpuid(0x80000000, 0).eax >= 0x80000007 && (cpuid(0x80000007, 0).edx & CPUID_INVARIANT_TSC)))
+		log_info("tsc: the CPU does not state it invariant (CPUID 0x80000007 EDX bit 8); the hypervisor "
+			 "and its guests take its rate as constant");
 	tsc_verdict = r.verdict;
 	tsc_hz = r.hz;
 	return tsc_hz;

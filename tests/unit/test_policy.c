@@ -75,6 +75,28 @@ static void signature_leaf(void **state)
 	assert_int_equal(r.eax | r.ebx | r.ecx | r.edx, 0);
 	r = cpuid_policy(0x400000ff, 0, host, &guest);
 	assert_int_equal(r.eax | r.ebx | r.ecx | r.edx, 0);
+	r = cpuid_policy(0x4fffffff, 0, host, &guest); /* the whole range is ours: nothing of the host's */
+	assert_int_equal(r.eax | r.ebx | r.ecx | r.edx, 0);
+	r = cpuid_policy(0x50000000, 0, host, &guest);
+	assert_memory_equal(&r, &host, sizeof(r));
+}
+
+/* Where Linux scans for KVM's leaves (every 0x100 from 0x40000000): the clock's features only. */
+static void paravirtual_clock_leaves(void **state)
+{
+	struct cpuid_regs host = { 1, 2, 3, 4 }, r;
+	char sig[12];
+
+	(void)state;
+	r = cpuid_policy(0x40000100, 0, host, &guest);
+	memcpy(sig, &r.ebx, 4);
+	memcpy(sig + 4, &r.ecx, 4);
+	memcpy(sig + 8, &r.edx, 4);
+	assert_memory_equal(sig, "KVMKVMKVM\0\0\0", 12);
+	assert_int_equal(r.eax, 0x40000101);
+	r = cpuid_policy(0x40000101, 0, host, &guest);
+	assert_int_equal(r.eax, (1u << 3) | (1u << 24)); /* CLOCKSOURCE2, CLOCKSOURCE_STABLE_BIT */
+	assert_int_equal(r.ebx | r.ecx | r.edx, 0);      /* EDX: no hints */
 }
 
 static void tsc_rate_is_told_where_it_is_known(void **state)
@@ -94,12 +116,12 @@ static void tsc_rate_is_told_where_it_is_known(void **state)
 	g.tsc_leaf_agrees = 1;
 	r = cpuid_policy(0x15, 0, host, &g);
 	assert_memory_equal(&r, &host, sizeof(r));
-	host.edx = 1u << 8; /* invariant TSC: the host's bit, as it is */
+	host.edx = 1u << 8; /* invariant TSC: always, the hypervisor's clock being constant-rate */
 	r = cpuid_policy(0x80000007, 0, host, &g);
 	assert_int_equal(r.edx, 1u << 8);
-	host.edx = 0;
+	host.edx = 0x201;
 	r = cpuid_policy(0x80000007, 0, host, &g);
-	assert_int_equal(r.edx, 0);
+	assert_int_equal(r.edx, 0x301);
 }
 
 static void svm_and_perf_counters_hidden(void **state)
@@ -189,6 +211,29 @@ static void misc_enable_on_intel_only(void **state)
 	assert_int_equal(wr(MSR_MISC_ENABLE, v | (1ull << 34), &s), MSR_DENY);
 	s.intel = 0;
 	assert_int_equal(msr_policy(MSR_MISC_ENABLE, 0, &v, &s), MSR_DENY);
+}
+
+/* AMD's SYSCFG, NB_CFG and HWCR, on AMD only: SYSCFG reads 0 and takes back only that, NB_CFG drops
+ * what it gets, HWCR says the TSC counts at the P0 rate and changes not. */
+static void amd_host_configuration_msrs_read_zero(void **state)
+{
+	struct msr_state s = fresh();
+	uint64_t v = 0;
+
+	(void)state;
+	s.intel = 0;
+	assert_int_equal(rd(MSR_AMD_SYSCFG, &s), 0);
+	assert_int_equal(wr(MSR_AMD_SYSCFG, 0, &s), MSR_EMULATE);
+	assert_int_equal(wr(MSR_AMD_SYSCFG, 1ull << 23, &s), MSR_DENY); /* Tom2ForceMemTypeWB */
+	assert_int_equal(wr(MSR_AMD_NB_CFG, 1ull << 46, &s), MSR_EMULATE); /* EnableCf8ExtCfg, as Linux sets it */
+	assert_int_equal(rd(MSR_AMD_NB_CFG, &s), 0);
+	assert_int_equal(rd(MSR_AMD_HWCR, &s), 1ull << 24); /* TscFreqSel: the TSC counts at the P0 rate */
+	assert_int_equal(wr(MSR_AMD_HWCR, 1ull << 24, &s), MSR_EMULATE);
+	assert_int_equal(wr(MSR_AMD_HWCR, (1ull << 24) | (1ull << 0), &s), MSR_DENY); /* SmmLock */
+	s.intel = 1;
+	assert_int_equal(msr_policy(MSR_AMD_HWCR, 0, &v, &s), MSR_DENY);
+	assert_int_equal(msr_policy(MSR_AMD_SYSCFG, 0, &v, &s), MSR_DENY);
+	assert_int_equal(msr_policy(MSR_AMD_NB_CFG, 0, &v, &s), MSR_DENY);
 }
 
 /* TSC_AUX: the vCPU's own 32 bits, where RDTSCP exists. */
@@ -427,6 +472,7 @@ int main(void)
 		cmocka_unit_test(apic_bit_follows_the_apic_base_enable),
 		cmocka_unit_test(signature_leaf),
 		cmocka_unit_test(tsc_rate_is_told_where_it_is_known),
+		cmocka_unit_test(paravirtual_clock_leaves),
 		cmocka_unit_test(svm_and_perf_counters_hidden),
 		cmocka_unit_test(efer_is_emulated_without_svme),
 		cmocka_unit_test(efer_lme_is_fixed_while_paging_is_on),
@@ -444,6 +490,7 @@ int main(void)
 		cmocka_unit_test(pat_is_the_vcpus_own),
 		cmocka_unit_test(mtrrs_are_kept_and_checked),
 		cmocka_unit_test(misc_enable_on_intel_only),
+		cmocka_unit_test(amd_host_configuration_msrs_read_zero),
 		cmocka_unit_test(tsc_aux_is_the_vcpus_own),
 	};
 
