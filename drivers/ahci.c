@@ -24,6 +24,7 @@
 #include "lib/spinlock.h"
 #include "log.h"
 #include "mm.h"
+#include "pci_host.h"
 
 /* 3.1: generic host control */
 #define HBA_CAP 0x00
@@ -460,8 +461,6 @@ static const char *port_bring_up(struct ahci_disk *d, uint32_t cap)
 	const char *why;
 	uint32_t sig;
 
-	if ((rd(d->port, PX_SSTS) & 0xf) != SSTS_DET_PRESENT)
-		return "empty";
 	if (port_stop(d->port))
 		return "its engines do not stop";
 	if ((why = port_memory(d, cap)) != 0)
@@ -480,12 +479,11 @@ static void log_disk(const struct ahci_disk *d, const char *where, unsigned port
 {
 	const struct ata_identity *id = &d->id;
 
-	log_info("%s: %s port %u: \"%s\", %llu MiB, %u-byte sectors, write cache %s, %s, NCQ %s (not used), "
-		 "%u slots, polled",
-		 d->dev.name, where, port, id->model,
-		 (unsigned long long)(id->sectors * id->sector_size >> 20), id->sector_size,
-		 id->write_cache ? "on" : "off", id->lba48 ? "LBA48" : "LBA28",
-		 id->ncq ? "supported" : "absent", d->nslots);
+	log_info("%s: %s port %u: \"%s\", %llu blocks of %u bytes (%llu MiB), write cache %s, %s, "
+		 "NCQ %s (not used), %u slots, polled",
+		 d->dev.name, where, port, id->model, (unsigned long long)id->sectors, id->sector_size,
+		 (unsigned long long)(id->sectors * id->sector_size >> 20), id->write_cache ? "on" : "off",
+		 id->lba48 ? "LBA48" : "LBA28", id->ncq ? "supported" : "absent", d->nslots);
 }
 
 static void attach_port(volatile uint8_t *abar, uint32_t cap, unsigned hba, unsigned port, const char *where)
@@ -517,7 +515,8 @@ static void attach_port(volatile uint8_t *abar, uint32_t cap, unsigned hba, unsi
 	ndisks++;
 }
 
-static void ports_spin_up(volatile uint8_t *abar, uint32_t cap, uint32_t pi)
+/* Spins up the ports (with staggered spin-up) and waits for their links; the ports without a device. */
+static uint32_t ports_spin_up(volatile uint8_t *abar, uint32_t cap, uint32_t pi)
 {
 	unsigned port;
 	uint64_t end = blk_deadline_ms(LINK_MS);
@@ -533,13 +532,14 @@ static void ports_spin_up(volatile uint8_t *abar, uint32_t cap, uint32_t pi)
 			if (waiting & 1u << port &&
 			    (rd(abar + PORT_BASE + PORT_STRIDE * port, PX_SSTS) & 0xf) == SSTS_DET_PRESENT)
 				waiting &= ~(1u << port);
+	return waiting;
 }
 
-unsigned ahci_attach(volatile void *base, const char *where)
+/* The HBA whose registers (ABAR) are mapped at abar, size bytes of them; the disks registered. */
+static unsigned attach(volatile uint8_t *abar, uint64_t size, const char *where)
 {
-	volatile uint8_t *abar = base;
 	unsigned port, before = ndisks, hba = nhbas;
-	uint32_t cap, pi, vs;
+	uint32_t cap, pi, vs, empty;
 
 	if (nhbas == HBAS_MAX) {
 		log_warn("ahci: %s: more than %u controllers; not used", where, HBAS_MAX);
@@ -554,12 +554,48 @@ unsigned ahci_attach(volatile void *base, const char *where)
 	cap = rd(abar, HBA_CAP);
 	pi = rd(abar, HBA_PI);
 	vs = rd(abar, HBA_VS);
-	log_info("ahci%u: %s: AHCI %u.%u, %u ports (implemented 0x%x), %u command slots, %s-bit DMA, NCQ %s",
-		 hba, where, vs >> 16, (vs >> 8 & 0xff) * 10 + (vs & 0xff), (cap & 0x1f) + 1, pi,
+	log_info("ahci%u: %s: AHCI %u.%u.%u, %u ports (implemented 0x%x), %u command slots, %s-bit DMA, NCQ %s",
+		 hba, where, vs >> 16, vs >> 8 & 0xff, vs & 0xff, (cap & 0x1f) + 1, pi,
 		 (cap >> 8 & 0x1f) + 1, cap & CAP_S64A ? "64" : "32", cap & (1u << 30) ? "yes" : "no");
-	ports_spin_up(abar, cap, pi);
+	for (port = 0; port < 32; port++)
+		if (pi & 1u << port && PORT_BASE + PORT_STRIDE * (port + 1) > size) {
+			log_warn("ahci%u: %s: port %u lies beyond its %llu-byte ABAR; left out", hba, where, port,
+				 (unsigned long long)size);
+			pi &= ~(1u << port);
+		}
+	empty = ports_spin_up(abar, cap, pi);
+	if (empty)
+		log_info("ahci%u: %s: no device on ports 0x%x", hba, where, empty);
 	for (port = 0; port < 32 && ndisks < PORTS_MAX; port++)
-		if (pi & 1u << port)
+		if (pi & ~empty & 1u << port)
 			attach_port(abar, cap, hba, port, where);
 	return ndisks - before;
+}
+
+#define PCI_CLASS_STORAGE 0x01
+#define PCI_SUBCLASS_SATA 0x06
+#define PCI_PROG_IF_AHCI 0x01
+#define ABAR 5
+#define ABAR_MIN (PORT_BASE + PORT_STRIDE) /* the generic registers and one port */
+
+unsigned ahci_init(void)
+{
+	unsigned i = 0, n = 0;
+	struct hpci_dev *p;
+
+	while ((p = hpci_next(&i, PCI_CLASS_STORAGE, PCI_SUBCLASS_SATA, PCI_PROG_IF_AHCI)) != 0) {
+		volatile void *abar = 0;
+		char where[16];
+
+		fmt(where, sizeof(where), "%02x:%02x.%u", p->bus, p->dev, p->fn);
+		if (p->bar[ABAR].size >= ABAR_MIN)
+			abar = hpci_map_bar(p, ABAR);
+		if (!abar) {
+			log_warn("ahci: %s: no usable ABAR (BAR5); not used", where);
+			continue;
+		}
+		hpci_enable(p, HPCI_CMD_MEM | HPCI_CMD_MASTER | HPCI_CMD_INTX_OFF);
+		n += attach(abar, p->bar[ABAR].size, where);
+	}
+	return n;
 }

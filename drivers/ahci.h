@@ -5,13 +5,12 @@
 #include <stdint.h>
 
 /*
- * Takes over the HBA whose registers (ABAR, BAR5) are mapped uncached at
- * abar: resets it, starts each implemented port with a SATA disk behind
- * it, identifies the disk and registers it (blk_register) as
- * "ahci<N>p<port>". ATAPI devices, port multipliers and empty ports are
- * logged and skipped. `where` names the controller in the log. Returns
- * the disks registered.
+ * Takes over each AHCI controller among the host's PCI devices (class
+ * 01:06:01; after hpci_init): resets it, starts each implemented port with
+ * a SATA disk behind it, identifies the disk and registers it
+ * (blk_register) as "ahci<N>p<port>". ATAPI devices, port multipliers and
+ * empty ports are logged and skipped. Returns the disks registered.
  */
-unsigned ahci_attach(volatile void *abar, const char *where);
+unsigned ahci_init(void);
 
 #endif

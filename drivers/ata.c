@@ -24,6 +24,7 @@
 #include "lib/spinlock.h"
 #include "log.h"
 #include "mm.h"
+#include "pci_host.h"
 
 /* Command block registers (offsets from cmd). */
 #define REG_DATA 0
@@ -56,6 +57,13 @@
 /* ATAPI's signature in the LBA mid/high registers after a refused IDENTIFY DEVICE (ATA8-ACS 9.12). */
 #define ATAPI_SIG_MID 0x14
 #define ATAPI_SIG_HIGH 0xeb
+
+/* A channel's I/O ports: its command block, its control block's alternate status register, its bus master block. */
+struct ata_channel_ports {
+	uint16_t cmd;  /* 0x1f0 / 0x170 in compatibility mode, else BAR0 / BAR2 */
+	uint16_t ctrl; /* 0x3f6 / 0x376, else BAR1 / BAR3 + 2 */
+	uint16_t bm;   /* BAR4, + 8 for the secondary channel */
+};
 
 struct ide_channel;
 
@@ -379,14 +387,16 @@ static void register_disk(struct ide_channel *ch, struct ide_disk *d, unsigned i
 		log_warn("%s: the block device table is full; not used", d->dev.name);
 		return;
 	}
-	log_info("%s: %s channel 0x%x %s: \"%s\", %llu MiB, %u-byte sectors, write cache %s, %s, bus-master DMA, "
-		 "polled",
+	log_info("%s: %s channel 0x%x %s: \"%s\", %llu blocks of %u bytes (%llu MiB), write cache %s, %s, "
+		 "bus-master DMA, polled",
 		 d->dev.name, where, ch->io.cmd, d->slave ? "slave" : "master", id->model,
-		 (unsigned long long)(id->sectors * id->sector_size >> 20), id->sector_size,
-		 id->write_cache ? "on" : "off", id->lba48 ? "LBA48" : "LBA28");
+		 (unsigned long long)id->sectors, id->sector_size,
+		 (unsigned long long)(id->sectors * id->sector_size >> 20), id->write_cache ? "on" : "off",
+		 id->lba48 ? "LBA48" : "LBA28");
 }
 
-unsigned ata_attach_channel(const struct ata_channel_ports *ports, const char *where)
+/* Takes over one channel; the disks registered. */
+static unsigned attach_channel(const struct ata_channel_ports *ports, const char *where)
 {
 	struct ide_channel *ch;
 	unsigned index = nchannels, n = 0, i;
@@ -422,6 +432,59 @@ unsigned ata_attach_channel(const struct ata_channel_ports *ports, const char *w
 		}
 		register_disk(ch, d, index, where);
 		n++;
+	}
+	return n;
+}
+
+/* ---- the PCI function (PCI IDE Controller Specification 1.0, 2.1: the programming interface byte) */
+
+#define PCI_CLASS_STORAGE 0x01
+#define PCI_SUBCLASS_IDE 0x01
+#define BM_BAR 4
+#define BM_BYTES 16
+
+static const struct ata_channel_ports legacy[2] = { { 0x1f0, 0x3f6, 0 }, { 0x170, 0x376, 0 } };
+
+/* The ports of channel ch (0 primary, 1 secondary): legacy in compatibility mode, else its BARs; 0 if unusable. */
+static int channel_ports(const struct hpci_dev *p, unsigned ch, struct ata_channel_ports *out)
+{
+	const struct hpci_bar *cmd = &p->bar[2 * ch], *ctrl = &p->bar[2 * ch + 1];
+
+	*out = legacy[ch];
+	out->bm = (uint16_t)(p->bar[BM_BAR].base + 8 * ch);
+	if (!(p->prog_if & 1u << (2 * ch)))
+		return 0;
+	if (!cmd->io || cmd->size < 8 || !ctrl->io || ctrl->size < 4 || cmd->base > 0xfff8 || ctrl->base > 0xfffc)
+		return -1;
+	out->cmd = (uint16_t)cmd->base;
+	out->ctrl = (uint16_t)(ctrl->base + 2);
+	return 0;
+}
+
+unsigned ata_init(void)
+{
+	unsigned i = 0, n = 0, ch;
+	struct hpci_dev *p;
+
+	while ((p = hpci_next(&i, PCI_CLASS_STORAGE, PCI_SUBCLASS_IDE, -1)) != 0) {
+		const struct hpci_bar *bm = &p->bar[BM_BAR];
+		char where[16];
+
+		fmt(where, sizeof(where), "%02x:%02x.%u", p->bus, p->dev, p->fn);
+		if (!bm->io || bm->size < BM_BYTES || bm->base > 0x10000 - BM_BYTES) {
+			log_info("ide: %s: no bus master I/O BAR (BAR4); not used (no PIO transfers here)", where);
+			continue;
+		}
+		hpci_enable(p, HPCI_CMD_IO | HPCI_CMD_MASTER | HPCI_CMD_INTX_OFF);
+		for (ch = 0; ch < 2; ch++) {
+			struct ata_channel_ports ports;
+
+			if (channel_ports(p, ch, &ports))
+				log_warn("ide: %s: %s channel in native mode without usable I/O BARs; left out", where,
+					 ch ? "secondary" : "primary");
+			else
+				n += attach_channel(&ports, where);
+		}
 	}
 	return n;
 }

@@ -111,15 +111,16 @@ void blk_boot_check(struct blk_dev *d)
 		return;
 	status = read_sync(d, page, blocks);
 	if (status != BLK_OK) {
-		log_error("%s: reading LBA 0-%u failed: %s%s", d->name, blocks - 1, status_names[status],
+		log_error("%s: read LBA 0-%u at boot: %s%s", d->name, blocks - 1, status_names[status],
 			  check.stuck ? " (the driver never completed it)" : "");
 		return;
 	}
 	data = mm_ptr(page);
 	if (blocks == 1) {
-		log_info("%s: LBA 0 read", d->name);
+		log_info("%s: read LBA 0 at boot: ok", d->name);
 		return;
 	}
-	log_info("%s: LBA 0-1 read, LBA 1 %s", d->name,
-		 __builtin_memcmp(data + BLK_SECTOR, GPT_SIGNATURE, 8) == 0 ? "holds \"EFI PART\" (GPT)" : "holds no GPT header");
+	log_info("%s: read LBA 0-1 at boot: ok, LBA 1 %s", d->name,
+		 __builtin_memcmp(data + BLK_SECTOR, GPT_SIGNATURE, 8) == 0 ? "starts with \"EFI PART\" (GPT)" :
+									      "holds no GPT header");
 }

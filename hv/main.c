@@ -5,7 +5,10 @@
 #include <stdint.h>
 
 #include "acpi.h"
+#include "ahci.h"
 #include "arch.h"
+#include "ata.h"
+#include "block.h"
 #include "boot_info.h"
 #include "cmos_rtc.h"
 #include "config.h"
@@ -221,6 +224,17 @@ static void start_walltime(void)
 		log_warn("time: the host RTC tells no time (%s); counting from %s", why, when);
 	else
 		log_info("time: %s (host RTC)", when);
+}
+
+/* The host's disks: each storage driver registers what it finds, then each disk is read once. */
+static void start_storage(void)
+{
+	unsigned i;
+
+	ahci_init();
+	ata_init();
+	for (i = 0; i < blk_count(); i++)
+		blk_boot_check(blk_get(i));
 }
 
 /* Virtualization on the boot CPU, then the other CPUs, each turning it on too. */
@@ -505,6 +519,7 @@ void hv_main(struct boot_info *bi)
 	report_memory(bi);
 	report_cpus();
 	hpci_init();
+	start_storage();
 	start_walltime();
 	ops = start_cpus(bi);
 	report_config();

@@ -211,7 +211,7 @@ vgaromimage: file={vgarom}
 pci: enabled=1, chipset=i440fx
 fw_cfg: enabled=1
 ata0-master: type=disk, path={disk}, mode=flat
-boot: disk
+{extra_disk}boot: disk
 com1: enabled=1, mode=term, dev={pty}
 display_library: nogui
 clock: sync=none, time0=local
@@ -234,9 +234,10 @@ def bochs_vga_rom(binary):
     raise AssertionError(f"no VGABIOS-lgpl-latest.bin under {prefix}/share/bochs")
 
 
-def boot_bochs(name, disk, log_path, cpus=2, mem=512, model=None):
+def boot_bochs(name, disk, log_path, cpus=2, mem=512, model=None, slave_disk=None):
     """Boots a raw disk image on Bochs' IDE controller with OVMF as its ROM,
-    on CPU model `model` (default: BOCHS_CPU, else corei7_skylake_x)."""
+    on CPU model `model` (default: BOCHS_CPU, else corei7_skylake_x);
+    slave_disk, a raw image, becomes the primary channel's slave."""
     binary, why = bochs_binary()
     assert binary, why
     master, slave = os.openpty()
@@ -245,6 +246,7 @@ def boot_bochs(name, disk, log_path, cpus=2, mem=512, model=None):
     with open(rc, "w") as f:
         f.write(BOCHSRC.format(mem=mem, model=model or BOCHS_CPU_MODEL, cpus=cpus, rom=OVMF_COMBINED,
                                vgarom=bochs_vga_rom(binary), disk=disk, pty=os.ttyname(slave),
+                               extra_disk=f"ata0-slave: type=disk, path={slave_disk}, mode=flat\n" if slave_disk else "",
                                log=log_path + ".bochs"))
     run = Run(name, [binary, "-q", "-f", rc], log_path, serial_fd=master, cwd=workdir)
     # Held open until the run ends: with no process on the slave side, reading
