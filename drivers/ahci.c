@@ -284,15 +284,18 @@ static void reissue_all(struct ahci_disk *d, struct blk_finished *f)
 			finish_slot(d, i, BLK_E_IO, f);
 }
 
-/* 6.2.2.2: stop, clear the errors, COMRESET a device that stays busy, start. */
+/*
+ * 6.2.2.2: stop, clear the errors, COMRESET a device that stays busy or
+ * an engine that does not stop (10.4.2), start.
+ */
 static void recover(struct ahci_disk *d, struct blk_finished *f)
 {
 	int bad = port_stop(d->port);
 
 	wr(d->port, PX_SERR, ~0u);
 	wr(d->port, PX_IS, ~0u);
-	if (!bad && (rd(d->port, PX_TFD) & (ATA_SR_BSY | ATA_SR_DRQ)))
-		bad = port_comreset(d->port) || device_ready(d->port);
+	if (bad || (rd(d->port, PX_TFD) & (ATA_SR_BSY | ATA_SR_DRQ)))
+		bad = port_comreset(d->port) || port_stop(d->port) || device_ready(d->port);
 	d->issued = 0;
 	if (bad) {
 		d->failed = 1;
