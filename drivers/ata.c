@@ -48,6 +48,7 @@
 #define BMC_TO_MEMORY 0x08 /* a read from the disk */
 #define BMS_ERROR 0x02
 #define BMS_IRQ 0x04
+#define BMS_DRIVES_DMA 0x60 /* the firmware's notes of which drives do DMA: kept */
 
 #define PRD_ENTRIES 512 /* one page: the table may not cross 64 KiB */
 #define PRD_MAX 0x10000u
@@ -135,10 +136,18 @@ static int channel_reset(struct ide_channel *ch)
 	return wait_not_busy(ch, RESET_MS) < 0 ? -1 : 0;
 }
 
+/* The bus master's error and interrupt bits cleared (written as ones). */
+static void clear_bm_status(const struct ide_channel *ch)
+{
+	uint16_t port = (uint16_t)(ch->io.bm + BM_STATUS);
+
+	outb(port, (uint8_t)((inb(port) & BMS_DRIVES_DMA) | BMS_ERROR | BMS_IRQ));
+}
+
 static void stop_dma(const struct ide_channel *ch)
 {
 	outb((uint16_t)(ch->io.bm + BM_COMMAND), inb((uint16_t)(ch->io.bm + BM_COMMAND)) & ~BMC_START);
-	outb((uint16_t)(ch->io.bm + BM_STATUS), BMS_ERROR | BMS_IRQ); /* write 1 to clear */
+	clear_bm_status(ch);
 }
 
 /* ---- commands */
@@ -196,7 +205,7 @@ static int issue(struct ide_channel *ch)
 	if (r->op != BLK_FLUSH) {
 		outl((uint16_t)(ch->io.bm + BM_PRDT), (uint32_t)ch->prdt_pa);
 		outb((uint16_t)(ch->io.bm + BM_COMMAND), direction);
-		outb((uint16_t)(ch->io.bm + BM_STATUS), BMS_ERROR | BMS_IRQ);
+		clear_bm_status(ch);
 	}
 	write_taskfile(ch, &tf);
 	if (r->op != BLK_FLUSH)

@@ -100,27 +100,23 @@ static enum blk_status read_sync(struct blk_dev *d, uint64_t pa, uint32_t blocks
 
 void blk_boot_check(struct blk_dev *d)
 {
-	static uint64_t page;
-	uint32_t blocks = d->block_size == BLK_SECTOR ? 2 : 1; /* LBA 1 of a 4 KiB disk is beyond the page */
+	static uint64_t page; /* two pages: two blocks of up to 4 KiB */
 	enum blk_status status;
 	const uint8_t *data;
 
-	if (check.stuck)
+	if (check.stuck || d->block_size > PAGE_SIZE)
 		return;
 	if (!page && !(page = mm_alloc(2)))
 		return;
-	status = read_sync(d, page, blocks);
+	status = read_sync(d, page, 2);
 	if (status != BLK_OK) {
-		log_error("%s: read LBA 0-%u at boot: %s%s", d->name, blocks - 1, status_names[status],
+		log_error("%s: read LBA 0-1 at boot: %s%s", d->name,
+			  (unsigned)status < sizeof(status_names) / sizeof(status_names[0]) ? status_names[status] : "?",
 			  check.stuck ? " (the driver never completed it)" : "");
 		return;
 	}
 	data = mm_ptr(page);
-	if (blocks == 1) {
-		log_info("%s: read LBA 0 at boot: ok", d->name);
-		return;
-	}
 	log_info("%s: read LBA 0-1 at boot: ok, LBA 1 %s", d->name,
-		 __builtin_memcmp(data + BLK_SECTOR, GPT_SIGNATURE, 8) == 0 ? "starts with \"EFI PART\" (GPT)" :
-									      "holds no GPT header");
+		 __builtin_memcmp(data + d->block_size, GPT_SIGNATURE, 8) == 0 ? "starts with \"EFI PART\" (GPT)" :
+										 "holds no GPT header");
 }
