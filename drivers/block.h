@@ -100,11 +100,4 @@ void blk_finish_all(struct blk_finished *f);
 /* The host TSC ms milliseconds from now: a deadline for a request or a bounded wait. */
 uint64_t blk_deadline_ms(uint64_t ms);
 
-/*
- * Reads LBA 0 and 1 of d through its ops (submit, then poll until done or
- * a deadline) into a scratch page and logs the result, and whether LBA 1
- * holds a GPT header's signature: the boot's check of a driver's disk.
- */
-void blk_boot_check(struct blk_dev *d);
-
 #endif

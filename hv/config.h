@@ -16,6 +16,7 @@
 #define CFG_DISKS_MAX 8
 #define CFG_MODULES_MAX 8  /* Multiboot modules of a partition */
 #define CFG_NAME_MAX 32
+#define CFG_DISK_NAME_MAX 16 /* a host disk's name, as drivers/block.h's BLK_NAME_MAX */
 #define CFG_FILE_MAX 64    /* a file name on the boot medium, with its NUL */
 #define CFG_CMDLINE_MAX 2048 /* with its NUL */
 #define CFG_LINE_MAX 4096    /* the longest cmdline fits with its key, spacing and a comment */
@@ -83,6 +84,7 @@ struct cfg_partition {
 struct hv_config {
 	struct cfg_console console;
 	int log_level;          /* enum log_level */
+	char disk_selftest[CFG_DISK_NAME_MAX]; /* a host disk to write, flush and read back at boot; "" none */
 	uint32_t npartitions;
 	struct cfg_partition partitions[CFG_PARTITIONS_MAX];
 };

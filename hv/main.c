@@ -8,7 +8,7 @@
 #include "ahci.h"
 #include "arch.h"
 #include "ata.h"
-#include "block.h"
+#include "blk_selftest.h"
 #include "boot_info.h"
 #include "cmos_rtc.h"
 #include "config.h"
@@ -19,6 +19,7 @@
 #include "lib/str.h"
 #include "log.h"
 #include "mm.h"
+#include "nvme.h"
 #include "partition.h"
 #include "pci_host.h"
 #include "pmem.h"
@@ -202,6 +203,16 @@ static void report_cpus(void)
 	log_info("cpus: %u in the ACPI MADT, APIC IDs%s", cpus.count, ids);
 }
 
+/* The host's storage controllers and disks, each disk's first blocks read to prove the path. */
+static void init_storage(void)
+{
+	hpci_init();
+	nvme_init();
+	ahci_init();
+	ata_init();
+	blk_boot_check(config_ok ? config.disk_selftest : 0);
+}
+
 /* The wall clock the partitions' RTCs show: the host RTC's, else 2000-01-01 with a warning. */
 static void start_walltime(void)
 {
@@ -224,17 +235,6 @@ static void start_walltime(void)
 		log_warn("time: the host RTC tells no time (%s); counting from %s", why, when);
 	else
 		log_info("time: %s (host RTC)", when);
-}
-
-/* The host's disks: each storage driver registers what it finds, then each disk is read once. */
-static void start_storage(void)
-{
-	unsigned i;
-
-	ahci_init();
-	ata_init();
-	for (i = 0; i < blk_count(); i++)
-		blk_boot_check(blk_get(i));
 }
 
 /* Virtualization on the boot CPU, then the other CPUs, each turning it on too. */
@@ -518,8 +518,7 @@ void hv_main(struct boot_info *bi)
 	mm_init(&pmem);
 	report_memory(bi);
 	report_cpus();
-	hpci_init();
-	start_storage();
+	init_storage();
 	start_walltime();
 	ops = start_cpus(bi);
 	report_config();

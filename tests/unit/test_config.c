@@ -186,6 +186,17 @@ static void defaults_apply(void **state)
 	assert_true(cfg.partitions[0].autostart);
 	assert_int_equal(cfg.partitions[0].ndisks, 0);
 	assert_string_equal(cfg.partitions[0].cmdline, "");
+	assert_string_equal(cfg.disk_selftest, "");
+}
+
+static void disk_selftest_names_a_host_disk(void **state)
+{
+	(void)state;
+	assert_int_equal(parse("[hypervisor]\ndisk_selftest = nvme0n1\n"), 0);
+	assert_string_equal(cfg.disk_selftest, "nvme0n1");
+	expect_error("[hypervisor]\ndisk_selftest = nvme0n1/p\n", 2, "disk_selftest 'nvme0n1/p' may hold only");
+	expect_error("[hypervisor]\ndisk_selftest = nvme0n1234567890ab\n", 2, "disk_selftest must be 1 to 15");
+	expect_error("[partition a]\nmemory=2M\nkernel=k\ndisk_selftest = nvme0n1\n", 4, "disk_selftest");
 }
 
 static void empty_config_is_valid(void **state)
@@ -589,6 +600,7 @@ int main(void)
 		cmocka_unit_test(empty_config_is_valid),
 		cmocka_unit_test(console_forms),
 		cmocka_unit_test(log_level_names),
+		cmocka_unit_test(disk_selftest_names_a_host_disk),
 		cmocka_unit_test(syntax_errors),
 		cmocka_unit_test(numbers_and_flags),
 		cmocka_unit_test(nul_byte_is_refused),
