@@ -49,6 +49,16 @@ def make_medium(workdir, kind, cfg_text, files=None):
     return out
 
 
+def make_gpt_image(path, mib, names, part_mib):
+    """A raw disk image of `mib` MiB, zero but for a GPT (sfdisk's) of one
+    partition of part_mib MiB for each name in names, in order."""
+    with open(path, "wb") as f:
+        f.truncate(mib << 20)
+    layout = "label: gpt\n" + "".join(f"size={part_mib}MiB, name={name}\n" for name in names)
+    subprocess.run(["sfdisk", "--quiet", path], input=layout.encode(), check=True,
+                   stdout=subprocess.DEVNULL)
+
+
 def hv_cfg(partitions):
     """hv.cfg text: the console on COM1, then a section for each partition
     in `partitions` (name: its settings over 16M of memory and the
