@@ -7,13 +7,24 @@
  * table per command slot in hypervisor memory. A request takes a slot;
  * one that the slot's table cannot describe in one command (more than
  * 65536 sectors, or more PRDT entries than the table holds) is moved in
- * several commands, one after another on that slot. Commands are
- * non-queued (READ/WRITE DMA EXT); the HBA runs the issued slots in turn.
- * An error (PxIS.TFES and the like) fails the slot the HBA was running
- * (PxCMD.CCS) with BLK_E_IO; a request past its deadline fails with
- * BLK_E_TIMEOUT; either way the port is recovered (6.2.2.2: engine
- * stopped, COMRESET if the device stays busy) and the other requests it
- * held are issued again.
+ * several commands, one after another on that slot. Reads and writes
+ * use native command queuing (READ/WRITE FPDMA QUEUED, the slot number as
+ * tag) where the HBA (CAP.SNCQ) and the disk have it, else READ/WRITE DMA
+ * EXT, which the HBA runs one after another; FLUSH CACHE (EXT) is never
+ * queued, and queued and non-queued commands are never in the device
+ * together (a non-queued command while queued ones are outstanding is an
+ * error in SATA's NCQ protocol), so a flush waits for the queued commands
+ * to end, and queued ones wait for the flush.
+ *
+ * A non-queued command's error (PxIS.TFES and the like) fails the slot
+ * the HBA was running (PxCMD.CCS) with BLK_E_IO. An error while queued
+ * commands are outstanding aborts them all in the device; which one
+ * failed is not looked up (no READ LOG EXT): they are all issued again
+ * non-queued, so that the bad one fails alone, and queuing resumes once
+ * the port holds no request. A request past its deadline fails with
+ * BLK_E_TIMEOUT. Either way the port is recovered (6.2.2.2: engine
+ * stopped, COMRESET if the device stays busy or queues commands)
+ * and the other requests it held are issued again.
  */
 #include "ahci.h"
 
@@ -34,6 +45,7 @@
 #define HBA_CAP2 0x24
 #define HBA_BOHC 0x28
 #define CAP_S64A (1u << 31)
+#define CAP_SNCQ (1u << 30)
 #define CAP_SSS (1u << 27)
 #define GHC_AE (1u << 31)
 #define GHC_HR (1u << 0)
@@ -55,6 +67,7 @@
 #define PX_SSTS 0x28
 #define PX_SCTL 0x2c
 #define PX_SERR 0x30
+#define PX_SACT 0x34
 #define PX_CI 0x38
 #define CMD_ST (1u << 0)
 #define CMD_SUD (1u << 1)
@@ -100,9 +113,12 @@ struct ahci_disk {
 	uint8_t *page;          /* command list, received FIS, IDENTIFY buffer */
 	uint64_t page_pa, tables_pa;
 	uint64_t addr_limit;    /* 0, or 4 GiB without CAP.S64A */
-	uint32_t nslots, issued; /* issued: slots in PxCI, as the driver set them */
+	uint32_t nslots;
+	uint32_t issued, queued; /* slots whose command the HBA holds; those of them queued (NCQ) */
 	struct ata_identity id;
 	uint8_t failed;
+	uint8_t ncq;    /* reads and writes are queued */
+	uint8_t serial; /* after a queued command's error: none queued until the port is idle */
 	struct slot slot[SLOTS_MAX];
 	struct prd_entry scratch[PRDT_ENTRIES]; /* the PRDT being built, under the lock */
 };
@@ -217,7 +233,7 @@ static uint8_t *table(struct ahci_disk *d, unsigned slot)
 }
 
 static void put_command(struct ahci_disk *d, unsigned slot, const struct ata_taskfile *tf, int write,
-			const struct prd_entry *prd, uint32_t nprd)
+			const struct prd_entry *prd, uint32_t nprd, int queued)
 {
 	uint8_t *t = table(d, slot);
 	uint32_t i;
@@ -228,7 +244,16 @@ static void put_command(struct ahci_disk *d, unsigned slot, const struct ata_tas
 	ahci_cmd_header_encode(d->page + 32 * slot, write, nprd,
 			       d->tables_pa + (uint64_t)slot * TABLE_BYTES);
 	d->issued |= 1u << slot;
+	if (queued) { /* 3.3.13: PxSACT set before the command is issued */
+		d->queued |= 1u << slot;
+		wr(d->port, PX_SACT, 1u << slot);
+	}
 	wr(d->port, PX_CI, 1u << slot);
+}
+
+static int uses_ncq(const struct ahci_disk *d, const struct blk_req *r)
+{
+	return d->ncq && !d->serial && r->op != BLK_FLUSH;
 }
 
 /* The next command of the slot's request; 0, or -1 when its segments cannot be described. */
@@ -248,10 +273,11 @@ static int issue(struct ahci_disk *d, unsigned slot)
 		if (!s->chunk)
 			return -1;
 	}
-	if (ata_taskfile_build(&tf, r->op, r->lba + s->done / bs, (uint32_t)(s->chunk / bs), d->id.lba48,
-			       d->id.flush_ext))
+	if (uses_ncq(d, r) ? ata_taskfile_build_ncq(&tf, r->op, r->lba + s->done / bs, (uint32_t)(s->chunk / bs), slot)
+			   : ata_taskfile_build(&tf, r->op, r->lba + s->done / bs, (uint32_t)(s->chunk / bs),
+						d->id.lba48, d->id.flush_ext))
 		return -1;
-	put_command(d, slot, &tf, r->op == BLK_WRITE, d->scratch, n);
+	put_command(d, slot, &tf, r->op == BLK_WRITE, d->scratch, n, uses_ncq(d, r));
 	return 0;
 }
 
@@ -260,6 +286,7 @@ static void finish_slot(struct ahci_disk *d, unsigned slot, enum blk_status stat
 	blk_finish(f, d->slot[slot].req, status);
 	d->slot[slot].req = 0;
 	d->issued &= ~(1u << slot);
+	d->queued &= ~(1u << slot);
 }
 
 static void advance_slot(struct ahci_disk *d, unsigned slot, struct blk_finished *f)
@@ -267,21 +294,42 @@ static void advance_slot(struct ahci_disk *d, unsigned slot, struct blk_finished
 	struct slot *s = &d->slot[slot];
 
 	d->issued &= ~(1u << slot);
+	d->queued &= ~(1u << slot);
 	s->done += s->chunk;
 	if (s->req->op == BLK_FLUSH || s->done >= (uint64_t)s->req->blocks * d->dev.block_size)
-		finish_slot(d, slot, BLK_OK, f);
-	else if (issue(d, slot))
-		finish_slot(d, slot, BLK_E_IO, f);
+		finish_slot(d, slot, BLK_OK, f); /* else its next command waits for issue_waiting() */
 }
 
-/* Every held request's command issued again (after a recovery), or failed with the port. */
-static void reissue_all(struct ahci_disk *d, struct blk_finished *f)
+/* Whether the slot's next command may go to the HBA now: queued and non-queued commands never mix. */
+static int may_issue(const struct ahci_disk *d, const struct blk_req *r, int nonqueued_waiting)
 {
+	if (uses_ncq(d, r))
+		return !nonqueued_waiting && !(d->issued & ~d->queued);
+	return !d->queued;
+}
+
+/* Issues the held requests' next commands whose turn it is; with a failed port, fails them. */
+static void issue_waiting(struct ahci_disk *d, struct blk_finished *f)
+{
+	uint32_t waiting = 0;
+	int nonqueued_waiting = 0;
 	unsigned i;
 
 	for (i = 0; i < d->nslots; i++)
-		if (d->slot[i].req && (d->failed || issue(d, i)))
+		if (d->slot[i].req && !(d->issued & 1u << i)) {
+			waiting |= 1u << i;
+			nonqueued_waiting |= !uses_ncq(d, d->slot[i].req);
+		}
+	if (!waiting && !d->issued)
+		d->serial = 0; /* idle: queuing may resume */
+	while (waiting) {
+		i = (unsigned)__builtin_ctz(waiting);
+		waiting &= waiting - 1;
+		if (d->failed)
 			finish_slot(d, i, BLK_E_IO, f);
+		else if (may_issue(d, d->slot[i].req, nonqueued_waiting) && issue(d, i))
+			finish_slot(d, i, BLK_E_IO, f); /* a segment the HBA cannot reach */
+	}
 }
 
 /*
@@ -294,9 +342,16 @@ static void recover(struct ahci_disk *d, struct blk_finished *f)
 
 	wr(d->port, PX_SERR, ~0u);
 	wr(d->port, PX_IS, ~0u);
-	if (bad || (rd(d->port, PX_TFD) & (ATA_SR_BSY | ATA_SR_DRQ)))
-		bad = port_comreset(d->port) || port_stop(d->port) || device_ready(d->port);
-	d->issued = 0;
+	/* A queuing disk may be left in its NCQ error state, which only READ LOG EXT or a reset ends. */
+	if (bad || d->ncq || (rd(d->port, PX_TFD) & (ATA_SR_BSY | ATA_SR_DRQ))) {
+		/* The device's first FIS after the reset reaches PxTFD once FIS reception is on again. */
+		bad = port_comreset(d->port) || port_stop(d->port);
+		if (!bad) {
+			port_set_memory(d);
+			bad = device_ready(d->port);
+		}
+	}
+	d->issued = d->queued = 0;
 	if (bad) {
 		d->failed = 1;
 		log_error("%s: the port does not recover (PxCMD 0x%x, PxTFD 0x%x); its disk is failed", d->dev.name,
@@ -305,13 +360,35 @@ static void recover(struct ahci_disk *d, struct blk_finished *f)
 		port_set_memory(d);
 		port_start(d);
 	}
-	reissue_all(d, f);
+	issue_waiting(d, f);
+}
+
+static void complete_finished(struct ahci_disk *d, struct blk_finished *f)
+{
+	uint32_t finished = d->issued & ~(rd(d->port, PX_CI) | rd(d->port, PX_SACT));
+
+	while (finished) {
+		unsigned slot = (unsigned)__builtin_ctz(finished);
+		finished &= finished - 1;
+		advance_slot(d, slot, f);
+	}
 }
 
 static void handle_error(struct ahci_disk *d, uint32_t is, struct blk_finished *f)
 {
-	unsigned ccs = rd(d->port, PX_CMD) >> 8 & 0x1f;
-	uint32_t pending = d->issued & rd(d->port, PX_CI);
+	unsigned ccs;
+	uint32_t pending;
+
+	complete_finished(d, f); /* what ended before the error ended well */
+	if (d->queued) {
+		log_warn("%s: queued command error (PxIS 0x%x, PxTFD 0x%x, PxSACT 0x%x); its commands are issued "
+			 "again one at a time", d->dev.name, is, rd(d->port, PX_TFD), rd(d->port, PX_SACT));
+		d->serial = 1;
+		recover(d, f);
+		return;
+	}
+	ccs = rd(d->port, PX_CMD) >> 8 & 0x1f;
+	pending = d->issued & rd(d->port, PX_CI);
 
 	if (!(pending & 1u << ccs) && pending)
 		ccs = (unsigned)__builtin_ctz(pending); /* CCS not kept: the lowest slot runs first */
@@ -320,17 +397,6 @@ static void handle_error(struct ahci_disk *d, uint32_t is, struct blk_finished *
 	if (pending & 1u << ccs)
 		finish_slot(d, ccs, BLK_E_IO, f);
 	recover(d, f);
-}
-
-static void complete_finished(struct ahci_disk *d, struct blk_finished *f)
-{
-	uint32_t finished = d->issued & ~rd(d->port, PX_CI);
-
-	while (finished) {
-		unsigned slot = (unsigned)__builtin_ctz(finished);
-		finished &= finished - 1;
-		advance_slot(d, slot, f);
-	}
 }
 
 static void check_deadlines(struct ahci_disk *d, struct blk_finished *f)
@@ -356,7 +422,7 @@ static int free_slot(const struct ahci_disk *d)
 {
 	unsigned i;
 
-	for (i = 0; i < d->nslots; i++)
+	for (i = 0; i < d->dev.queue_depth; i++)
 		if (!d->slot[i].req)
 			return (int)i;
 	return -1;
@@ -376,12 +442,10 @@ static int ahci_submit(struct blk_dev *dev, struct blk_req *r)
 		return -1;
 	}
 	d->slot[slot] = (struct slot){ r, 0, 0 };
-	if (status == BLK_OK && d->failed)
-		status = BLK_E_IO;
-	if (status == BLK_OK && issue(d, (unsigned)slot))
-		status = BLK_E_IO; /* a segment the HBA cannot reach */
 	if (status != BLK_OK)
 		finish_slot(d, (unsigned)slot, status, &f);
+	else
+		issue_waiting(d, &f);
 	spin_unlock(&d->lock);
 	blk_finish_all(&f);
 	return 0;
@@ -400,6 +464,7 @@ static void ahci_poll(struct blk_dev *dev)
 			handle_error(d, is, &f);
 		else
 			complete_finished(d, &f);
+		issue_waiting(d, &f);
 	}
 	check_deadlines(d, &f);
 	spin_unlock(&d->lock);
@@ -418,7 +483,7 @@ static const char *identify(struct ahci_disk *d)
 	uint16_t id[ATA_IDENTIFY_WORDS];
 	unsigned i;
 
-	put_command(d, 0, &tf, 0, &prd, 1);
+	put_command(d, 0, &tf, 0, &prd, 1, 0);
 	d->issued = 0;
 	if (wait_reg(d->port, PX_CI, 1, 0, COMMAND_MS))
 		return "IDENTIFY DEVICE timed out";
@@ -482,11 +547,12 @@ static void log_disk(const struct ahci_disk *d, const char *where, unsigned port
 {
 	const struct ata_identity *id = &d->id;
 
-	log_info("%s: %s port %u: \"%s\", %llu blocks of %u bytes (%llu MiB), write cache %s, %s, "
-		 "NCQ %s (not used), %u slots, polled",
+	log_info("%s: %s port %u: \"%s\", %llu blocks of %u bytes (%llu MiB), write cache %s, %s, %s, "
+		 "queue depth %u, polled",
 		 d->dev.name, where, port, id->model, (unsigned long long)id->sectors, id->sector_size,
 		 (unsigned long long)(id->sectors * id->sector_size >> 20), id->write_cache ? "on" : "off",
-		 id->lba48 ? "LBA48" : "LBA28", id->ncq ? "supported" : "absent", d->nslots);
+		 id->lba48 ? "LBA48" : "LBA28", d->ncq ? "NCQ" : id->ncq ? "no NCQ (the HBA has none)" : "no NCQ",
+		 d->dev.queue_depth);
 }
 
 static void attach_port(volatile uint8_t *abar, uint32_t cap, unsigned hba, unsigned port, const char *where)
@@ -505,7 +571,8 @@ static void attach_port(volatile uint8_t *abar, uint32_t cap, unsigned hba, unsi
 	__builtin_memcpy(d->dev.model, d->id.model, sizeof(d->dev.model));
 	d->dev.blocks = d->id.sectors;
 	d->dev.block_size = d->id.sector_size;
-	d->dev.queue_depth = d->nslots;
+	d->ncq = (cap & CAP_SNCQ) && d->id.ncq && d->id.lba48;
+	d->dev.queue_depth = d->ncq && d->id.ncq_depth < d->nslots ? d->id.ncq_depth : d->nslots;
 	d->dev.write_cache = d->id.write_cache;
 	d->dev.polled = 1;
 	d->dev.ops = &ahci_ops;

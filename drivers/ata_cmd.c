@@ -167,6 +167,17 @@ int ata_taskfile_build(struct ata_taskfile *tf, enum blk_op op, uint64_t lba, ui
 	return 0;
 }
 
+int ata_taskfile_build_ncq(struct ata_taskfile *tf, enum blk_op op, uint64_t lba, uint32_t blocks, unsigned tag)
+{
+	if (tag >= ATA_NCQ_TAGS || (op != BLK_READ && op != BLK_WRITE) || ata_taskfile_build(tf, op, lba, blocks, 1, 0))
+		return -1;
+	/* The count moves to the features registers; the count register's bits 7:3 carry the tag. */
+	tf->command = op == BLK_READ ? ATA_CMD_READ_FPDMA_QUEUED : ATA_CMD_WRITE_FPDMA_QUEUED;
+	tf->features = tf->count;
+	tf->count = (uint16_t)(tag << 3);
+	return 0;
+}
+
 void ata_fis_h2d(uint8_t fis[ATA_FIS_H2D_BYTES], const struct ata_taskfile *tf)
 {
 	unsigned i;

@@ -20,6 +20,9 @@
 #define ATA_CMD_FLUSH_CACHE 0xe7
 #define ATA_CMD_FLUSH_CACHE_EXT 0xea
 #define ATA_CMD_IDENTIFY 0xec
+#define ATA_CMD_READ_FPDMA_QUEUED 0x60
+#define ATA_CMD_WRITE_FPDMA_QUEUED 0x61
+#define ATA_NCQ_TAGS 32
 
 /* Status register bits (ATA8-ACS 6.1.9 ... 6.1.11 for BSY, DRQ, DF, ERR). */
 #define ATA_SR_BSY 0x80
@@ -74,6 +77,13 @@ int ata_taskfile_build(struct ata_taskfile *tf, enum blk_op op, uint64_t lba, ui
  * not add up to its blocks).
  */
 enum blk_status ata_check_request(const struct blk_dev *dev, const struct blk_req *r);
+
+/*
+ * The taskfile of a native command queuing read or write (READ/WRITE
+ * FPDMA QUEUED, ATA8-ACS 7.23, 7.59) of blocks (1 to 65536) at lba with
+ * tag (0 to 31); 0, or -1 as ata_taskfile_build.
+ */
+int ata_taskfile_build_ncq(struct ata_taskfile *tf, enum blk_op op, uint64_t lba, uint32_t blocks, unsigned tag);
 
 #define ATA_FIS_H2D_BYTES 20
 /* The Register Host to Device FIS of tf (SATA 3.x, 10.5.5). */

@@ -228,6 +228,33 @@ static void taskfile_refuses_what_the_command_cannot_say(void **state)
 	assert_int_equal(tf.command, ATA_CMD_FLUSH_CACHE);
 }
 
+static void ncq_taskfile_carries_count_in_features_and_tag_in_count(void **state)
+{
+	struct ata_taskfile tf;
+	uint8_t fis[ATA_FIS_H2D_BYTES];
+
+	(void)state;
+	assert_int_equal(ata_taskfile_build_ncq(&tf, BLK_WRITE, 0x0000123456789aull, 0x1234, 31), 0);
+	ata_fis_h2d(fis, &tf);
+	assert_int_equal(fis[2], ATA_CMD_WRITE_FPDMA_QUEUED);
+	assert_int_equal(fis[3], 0x34); /* features: the count */
+	assert_int_equal(fis[11], 0x12);
+	assert_int_equal(fis[12], 31 << 3); /* count: the tag */
+	assert_int_equal(fis[13], 0);
+	assert_int_equal(fis[7], 0x40);
+	assert_int_equal(fis[4], 0x9a);
+	assert_int_equal(fis[8], 0x34);
+	assert_int_equal(fis[9], 0x12);
+	assert_int_equal(fis[10], 0x00);
+	assert_int_equal(ata_taskfile_build_ncq(&tf, BLK_READ, 0, 65536, 0), 0);
+	assert_int_equal(tf.command, ATA_CMD_READ_FPDMA_QUEUED);
+	assert_int_equal(tf.features, 0); /* 65536 */
+	assert_int_equal(ata_taskfile_build_ncq(&tf, BLK_READ, 0, 1, 32), -1);
+	assert_int_equal(ata_taskfile_build_ncq(&tf, BLK_READ, 0, 65537, 0), -1);
+	assert_int_equal(ata_taskfile_build_ncq(&tf, BLK_FLUSH, 0, 0, 0), -1);
+	assert_int_equal(ata_taskfile_build_ncq(&tf, BLK_READ, (1ull << 48) - 1, 1, 0), -1);
+}
+
 static const struct prd_limits ide = { 0x10000, 0x10000, 512, 1ull << 32 };
 static const struct prd_limits ahci = { 4u << 20, 0, 8, 0 };
 static struct blk_req req;
@@ -386,6 +413,7 @@ int main(void)
 		cmocka_unit_test(taskfile_and_fis_of_lba48_read),
 		cmocka_unit_test(taskfile_lba28_puts_the_top_nibble_in_device),
 		cmocka_unit_test(taskfile_refuses_what_the_command_cannot_say),
+		cmocka_unit_test(ncq_taskfile_carries_count_in_features_and_tag_in_count),
 		cmocka_unit_test(prd_ide_splits_at_64k_boundaries),
 		cmocka_unit_test(prd_ide_refuses_memory_above_4g_and_odd_segments),
 		cmocka_unit_test(prd_ahci_splits_big_segments_and_resumes),
