@@ -409,8 +409,8 @@ static void check_deadlines(struct ahci_disk *d, struct blk_finished *f)
 		if (d->slot[i].req && now > d->slot[i].req->deadline) {
 			log_warn("%s: request at LBA %llu timed out", d->dev.name,
 				 (unsigned long long)d->slot[i].req->lba);
+			late |= (int)(d->issued >> i & 1); /* one still waiting for its turn needs no recovery */
 			finish_slot(d, i, BLK_E_TIMEOUT, f);
-			late = 1;
 		}
 	if (late && !d->failed)
 		recover(d, f);
