@@ -34,7 +34,6 @@
 #define IO_DEPTH_MAX 64 /* 64-byte entries: the I/O submission queue is one page */
 #define ADMIN_TIMEOUT_MS 5000
 #define TO_UNIT_MS 500 /* CAP.TO's unit (3.1.1) */
-#define NLB_MAX 65536u /* the 16-bit, 0-based block count of Read and Write (6.9, 6.15) */
 
 /* Controller registers (3.1). */
 #define REG_CAP 0x00
@@ -279,13 +278,10 @@ static int create_io_queues(struct nvme_ctrl *c)
 /* Reset and enable (7.6.1): disable, admin queue registers, enable, the I/O queues. */
 static int ctrl_start(struct nvme_ctrl *c)
 {
-	uint32_t cc = reg_read(c, REG_CC);
-
-	if (cc & CC_EN) {
-		reg_write(c, REG_CC, cc & ~CC_EN);
-		if (wait_ready(c, 0))
-			return -1;
-	}
+	/* Even with CC.EN clear, RDY may still be on its way down; EN is set only once it is 0 (3.1.5). */
+	reg_write(c, REG_CC, reg_read(c, REG_CC) & ~CC_EN);
+	if (wait_ready(c, 0))
+		return -1;
 	queue_reset(c, &c->admin, 0);
 	reg_write(c, REG_INTMS, ~0u); /* no pin interrupts: completions are polled */
 	reg_write(c, REG_AQA, (uint32_t)(ADMIN_DEPTH - 1) << 16 | (ADMIN_DEPTH - 1));
@@ -633,6 +629,7 @@ static void ascii_field(char *dst, size_t size, const uint8_t *src, size_t len)
 static int identify_controller(struct nvme_ctrl *c, uint32_t *nn)
 {
 	const uint8_t *id = c->identify;
+	/* One PRP list page's worth: also far below the 65536 blocks Read and Write can count (6.9, 6.15). */
 	uint64_t limit = (uint64_t)(1 + NVME_PRP_LIST_ENTRIES) * NVME_PAGE;
 
 	if (identify(c, CNS_CONTROLLER, 0))
@@ -788,16 +785,17 @@ void nvme_init(void)
 		uint32_t nn = 0, vs;
 		const char *why;
 
-		c->pci = d;
-		c->index = nctrls;
+		*c = (struct nvme_ctrl){ .pci = d, .index = nctrls };
 		why = ctrl_bring_up(c, &nn);
 		if (why) {
 			log_warn("nvme%u: %02x:%02x.%u left out: %s", c->index, d->bus, d->dev, d->fn, why);
+			if (c->regs)
+				reg_write(c, REG_CC, 0); /* no DMA into its queues, which stay allocated all the same */
 			continue;
 		}
 		nctrls++;
 		vs = reg_read(c, REG_VS);
-		log_info("nvme%u: %02x:%02x.%u %s, NVMe %u.%u, %u namespaces, queue depth %u, %u KiB a command, "
+		log_info("nvme%u: %02x:%02x.%u %s, NVMe %u.%u, up to %u namespaces, queue depth %u, %u KiB a command, "
 			 "polled (no interrupts)", c->index, d->bus, d->dev, d->fn, c->model, vs >> 16, vs >> 8 & 0xff,
 			 nn, c->nslots, c->max_transfer >> 10);
 		add_namespaces(c, nn);

@@ -14,6 +14,7 @@
 #include "acpi.h"
 #include "arch.h"
 #include "cpu.h"
+#include "lib/fmt.h"
 #include "lib/spinlock.h"
 #include "log.h"
 
@@ -360,18 +361,32 @@ static const char *storage_kind(const struct hpci_dev *d)
 	}
 }
 
-static void log_storage(const struct hpci_dev *d)
+/* The first memory BAR, else the first I/O BAR: where its registers are. */
+static void describe_registers(const struct hpci_dev *d, char *out, size_t size)
 {
 	const struct hpci_bar *b = 0;
 	unsigned i;
 
-	for (i = 0; i < HPCI_BARS && !b; i++)
-		if (d->bar[i].size && !d->bar[i].io)
+	for (i = 0; i < HPCI_BARS; i++)
+		if (d->bar[i].size && (!b || (b->io && !d->bar[i].io)))
 			b = &d->bar[i];
-	log_info("pci: %02x:%02x.%u %04x:%04x class %02x.%02x.%02x %s%s%s, %s 0x%llx (%llu KiB)", d->bus, d->dev,
-		 d->fn, d->vendor, d->device, d->class_code, d->subclass, d->prog_if, storage_kind(d),
-		 d->msix_cap ? ", MSI-X" : "", d->msi_cap ? ", MSI" : "", b ? "memory" : "no memory BAR",
-		 b ? (unsigned long long)b->base : 0ull, b ? (unsigned long long)(b->size >> 10) : 0ull);
+	if (!b)
+		fmt(out, size, "no BARs");
+	else if (b->io)
+		fmt(out, size, "I/O 0x%llx (%llu bytes)", (unsigned long long)b->base, (unsigned long long)b->size);
+	else
+		fmt(out, size, "memory 0x%llx (%llu KiB)", (unsigned long long)b->base,
+		    (unsigned long long)(b->size >> 10));
+}
+
+static void log_storage(const struct hpci_dev *d)
+{
+	char registers[48];
+
+	describe_registers(d, registers, sizeof(registers));
+	log_info("pci: %02x:%02x.%u %04x:%04x class %02x.%02x.%02x %s%s%s, %s", d->bus, d->dev, d->fn, d->vendor,
+		 d->device, d->class_code, d->subclass, d->prog_if, storage_kind(d), d->msix_cap ? ", MSI-X" : "",
+		 d->msi_cap ? ", MSI" : "", registers);
 }
 
 /* ECAM for segment 0, when the MCFG has a window for it that can be mapped. */

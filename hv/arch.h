@@ -21,7 +21,8 @@ uint64_t arch_paging_init(uint64_t top);
  * lies (RAM's write-back map included, at 2 MiB granularity). Returns the
  * pointer to pa, or NULL when the range is past the physical address
  * width or the page-table pool is spent. Safe to call again for a range
- * already mapped.
+ * already mapped. Only this CPU's TLB is flushed: call it before the
+ * other CPUs start, as the drivers' init does.
  */
 volatile void *arch_map_device(uint64_t pa, uint64_t size);
 
