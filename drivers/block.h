@@ -92,4 +92,18 @@ int blk_register(struct blk_dev *d);
 unsigned blk_count(void);
 struct blk_dev *blk_get(unsigned index);
 
+/*
+ * Completions a driver gathers under its lock and delivers once it has
+ * released it (done() may submit again): blk_finish() queues r with its
+ * status, blk_finish_all() calls each done() in the order queued.
+ */
+struct blk_finished {
+	struct blk_req *head, **tail;
+};
+void blk_finish(struct blk_finished *f, struct blk_req *r, enum blk_status status);
+void blk_finish_all(struct blk_finished *f);
+
+/* The host TSC ms milliseconds from now: a deadline for a request or a bounded wait. */
+uint64_t blk_deadline_ms(uint64_t ms);
+
 #endif

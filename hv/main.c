@@ -5,7 +5,9 @@
 #include <stdint.h>
 
 #include "acpi.h"
+#include "ahci.h"
 #include "arch.h"
+#include "ata.h"
 #include "blk.h"
 #include "blk_selftest.h"
 #include "boot_info.h"
@@ -209,6 +211,8 @@ static void init_storage(void)
 {
 	hpci_init();
 	nvme_init();
+	ahci_init();
+	ata_init();
 	blk_boot_check(config_ok ? config.disk_selftest : 0);
 }
 

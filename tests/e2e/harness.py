@@ -49,6 +49,16 @@ def make_medium(workdir, kind, cfg_text, files=None):
     return out
 
 
+def make_gpt_image(path, mib, names, part_mib):
+    """A raw disk image of `mib` MiB, zero but for a GPT (sfdisk's) of one
+    partition of part_mib MiB for each name in names, in order."""
+    with open(path, "wb") as f:
+        f.truncate(mib << 20)
+    layout = "label: gpt\n" + "".join(f"size={part_mib}MiB, name={name}\n" for name in names)
+    subprocess.run(["sfdisk", "--quiet", path], input=layout.encode(), check=True,
+                   stdout=subprocess.DEVNULL)
+
+
 def hv_cfg(partitions):
     """hv.cfg text: the console on COM1, then a section for each partition
     in `partitions` (name: its settings over 16M of memory and the
@@ -211,7 +221,7 @@ vgaromimage: file={vgarom}
 pci: enabled=1, chipset=i440fx
 fw_cfg: enabled=1
 ata0-master: type=disk, path={disk}, mode=flat
-boot: disk
+{extra_disk}boot: disk
 com1: enabled=1, mode=term, dev={pty}
 display_library: nogui
 clock: sync=none, time0=local
@@ -234,9 +244,10 @@ def bochs_vga_rom(binary):
     raise AssertionError(f"no VGABIOS-lgpl-latest.bin under {prefix}/share/bochs")
 
 
-def boot_bochs(name, disk, log_path, cpus=2, mem=512, model=None):
+def boot_bochs(name, disk, log_path, cpus=2, mem=512, model=None, slave_disk=None):
     """Boots a raw disk image on Bochs' IDE controller with OVMF as its ROM,
-    on CPU model `model` (default: BOCHS_CPU, else corei7_skylake_x)."""
+    on CPU model `model` (default: BOCHS_CPU, else corei7_skylake_x);
+    slave_disk, a raw image, becomes the primary channel's slave."""
     binary, why = bochs_binary()
     assert binary, why
     master, slave = os.openpty()
@@ -245,6 +256,7 @@ def boot_bochs(name, disk, log_path, cpus=2, mem=512, model=None):
     with open(rc, "w") as f:
         f.write(BOCHSRC.format(mem=mem, model=model or BOCHS_CPU_MODEL, cpus=cpus, rom=OVMF_COMBINED,
                                vgarom=bochs_vga_rom(binary), disk=disk, pty=os.ttyname(slave),
+                               extra_disk=f"ata0-slave: type=disk, path={slave_disk}, mode=flat\n" if slave_disk else "",
                                log=log_path + ".bochs"))
     run = Run(name, [binary, "-q", "-f", rc], log_path, serial_fd=master, cwd=workdir)
     # Held open until the run ends: with no process on the slave side, reading

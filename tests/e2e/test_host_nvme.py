@@ -5,7 +5,6 @@ the namespace is identified with its size, LBA 0 and
 disk_selftest the last LBA is written, flushed and read back; after QEMU
 exits the test finds the pattern in the image's last sector."""
 import os
-import subprocess
 
 import harness
 
@@ -25,11 +24,7 @@ autostart = no
 
 def make_disk(path):
     """A raw image with a GPT of two partitions (its last sector holds the backup GPT header)."""
-    with open(path, "wb") as f:
-        f.truncate(IMAGE_MIB << 20)
-    layout = "label: gpt\nsize=8MiB, name=first\nsize=8MiB, name=second\n"
-    subprocess.run(["sfdisk", "--quiet", path], input=layout.encode(), check=True,
-                   stdout=subprocess.DEVNULL)
+    harness.make_gpt_image(path, IMAGE_MIB, ["first", "second"], 8)
 
 
 def last_sector(path):
