@@ -4,7 +4,8 @@ its shell with its configured vCPUs and memory, its timer and serial
 interrupts advance on every vCPU, it takes the TSC's rate from the
 hypervisor (no calibration) and keeps the host's time, its kernel logs
 nothing at warning level or above but what ALLOWED explains, and
-`reboot` and `poweroff` act on that partition alone.
+`reboot` and `poweroff` act on that partition alone; the two ping each
+other over the switch lan.
 
 One boot per emulator for the module; the tests run in order and the last
 ones reboot one partition and power the other off."""
@@ -192,6 +193,20 @@ def test_kernel_warnings_are_only_the_allowed_ones(linux):
         lines = [re.sub(r"^\[\s*[\d.]+\] ", "", line) for line in out.splitlines() if line.strip()]
         unexplained = [line for line in lines if not any(re.fullmatch(p, line) for p, _ in ALLOWED)]
         assert not unexplained, f"{name}: kernel messages at warning level or above:\n" + "\n".join(unexplained)
+
+
+ADDRS = {"linux1": "10.0.0.1", "linux2": "10.0.0.2"}
+
+
+def test_the_two_ping_each_other_over_the_switch(linux):
+    for name in NAMES:
+        attach(linux, name)
+        shell(linux, f"ip link set eth0 up && ip addr add {ADDRS[name]}/24 dev eth0")
+        detach(linux)
+    attach(linux, "linux1")
+    out = shell(linux, f"ping -c 3 -W 5 {ADDRS['linux2']}", 90)
+    detach(linux)
+    assert re.search(r"3 packets transmitted, 3 packets received", out), out
 
 
 def test_reboot_restarts_one_partition_while_the_other_runs(linux):
