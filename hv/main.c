@@ -546,6 +546,7 @@ void hv_main(struct boot_info *bi)
 	static const struct console_io io = { console_write, uart_byte };
 	const struct vcpu_ops *ops;
 
+	hv_start_tsc = arch_tsc();
 	if (!bi || bi->magic != BOOT_INFO_MAGIC || bi->version != BOOT_INFO_VERSION) {
 		uart_init(&uart, 0, COM1, 0, DEFAULT_BAUD);
 		uart_write(&uart, "hv: loader and hypervisor versions differ; stopping\n", 52);

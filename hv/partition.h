@@ -127,6 +127,9 @@ void partition_totals(const struct partition *p, uint64_t *cpu_ns, uint64_t *exi
  * partition stops; the last vCPU gone gives the memory back.
  */
 int partition_vcpu_create(struct vcpu *v);
+
+/* The host's TSC when hv_main began: partitions' first instructions are logged against it. */
+extern uint64_t hv_start_tsc;
 void partition_vcpu_retire(struct vcpu *v);
 
 #endif
