@@ -122,13 +122,13 @@ def test_debian_kernel_prints_its_first_lines(boot, path):
             assert initrd_at == 256 * 2**20 - (3 << 20)  # as high as it goes: the top of the RAM
             run.expect(r"partition linux: started on cpu \d+, 256 MiB at 0x[0-9a-f]+, entry 0x1000200", 10)
             timeout = BOOT_TIMEOUT[path] * 2
-            m = run.expect(r"\[linux\] \[ *0\.0+\] Linux version 6\.\d+\.\d+-\S+-amd64|"
+            m = run.expect(r"\[linux\] \[ *[\d.]+\] Linux version 6\.\d+\.\d+-\S+-amd64|"
                            r"partition linux: stopped: [^\r\n]*", timeout)
             assert "Linux version" in m.group(0), m.group(0)
-            run.expect(r"\[linux\] \[ *0\.0+\] BIOS-e820: \[mem 0x0000000000000000-0x000000000009fbff\] usable",
+            run.expect(r"\[linux\] \[ *[\d.]+\] BIOS-e820: \[mem 0x0000000000000000-0x000000000009fbff\] usable",
                        timeout)
-            run.expect(r"\[linux\] \[ *0\.0+\] BIOS-e820: \[mem 0x0000000000100000-0x000000000fffffff\] usable",
+            run.expect(r"\[linux\] \[ *[\d.]+\] BIOS-e820: \[mem 0x0000000000100000-0x000000000fffffff\] usable",
                        timeout)
-            run.expect(rf"\[linux\] \[ *0\.0+\] RAMDISK: \[mem 0x{initrd_at:08x}-0x0fffffff\]", timeout)
-            run.expect(r"\[linux\] \[ *0\.0+\] Kernel command line: console=ttyS0 earlyprintk=serial,ttyS0,115200",
+            run.expect(rf"\[linux\] \[ *[\d.]+\] RAMDISK: \[mem 0x{initrd_at:08x}-0x0fffffff\]", timeout)
+            run.expect(r"\[linux\] \[ *[\d.]+\] Kernel command line: console=ttyS0 earlyprintk=serial,ttyS0,115200",
                        timeout)

@@ -54,8 +54,10 @@ def default_cfg_text():
 def linux(request):
     """The hypervisor running the default configuration, both kernels at their shell."""
     path = request.param
-    if path == "bochs" and not harness.bochs_binary():
-        pytest.skip("Bochs/VT-x path: BOCHS is not set (it names a Bochs 3.x binary built with VMX)")
+    if path == "bochs":
+        binary, why = harness.bochs_binary()
+        if not binary:
+            pytest.skip(f"Bochs/VT-x path: {why}")
     images = [os.path.join(LINUX, name) for name in ("vmlinuz", "initrd.img")]
     if not all(os.path.isfile(p) for p in images):
         pytest.fail(f"no Linux guest images in {LINUX}: `make linux` builds them", pytrace=False)
