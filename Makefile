@@ -21,7 +21,7 @@ HV_CFLAGS := -std=gnu11 -O2 -g $(WARNINGS) -ffreestanding -fpie -fvisibility=hid
 HV_LDFLAGS := -static -pie --no-dynamic-linker -z text -z max-page-size=4096 \
               -z noexecstack -T arch/x86/hv.ld
 
-HV_SRCS := hv/main.c hv/config.c hv/kernel.c hv/bzimage.c hv/multiboot.c hv/console.c hv/line_edit.c hv/log.c hv/pmem.c hv/mm.c hv/partition.c \
+HV_SRCS := hv/main.c hv/commands.c hv/command_table.c hv/config_print.c hv/config.c hv/kernel.c hv/bzimage.c hv/multiboot.c hv/console.c hv/line_edit.c hv/log.c hv/pmem.c hv/mm.c hv/partition.c \
            hv/lifecycle.c hv/ratelimit.c hv/sched.c hv/scheduler.c arch/x86/lapic.c \
            hv/exits.c hv/vcpu_irq.c hv/vdev/bus.c hv/vdev/irq.c hv/vdev/uart.c hv/vdev/vlapic.c hv/vdev/ioapic.c \
            hv/vdev/pci.c hv/vdev/pci_testdev.c hv/vdev/aml.c hv/vdev/acpi_tables.c hv/vdev/acpi_pm.c hv/vdev/reset.c \
@@ -32,7 +32,7 @@ HV_SRCS := hv/main.c hv/config.c hv/kernel.c hv/bzimage.c hv/multiboot.c hv/cons
            arch/x86/guest_walk.c arch/x86/policy.c arch/x86/control_regs.c arch/x86/guest_cpu.c \
            arch/x86/guest_boot.c arch/x86/guest_mmio.c arch/x86/vcpu_select.c arch/x86/tsc.c arch/x86/tsc_rate.c arch/x86/smp.c \
            arch/x86/svm/svm.c arch/x86/vmx/vmx.c arch/x86/vmx/controls.c \
-           boot/efi/elf_load.c drivers/acpi.c drivers/block.c drivers/cmos_rtc.c drivers/uart16550.c
+           boot/efi/elf_load.c drivers/acpi.c drivers/block.c drivers/cmos_rtc.c drivers/host_power.c drivers/uart16550.c
 HV_ASMS := arch/x86/entry.asm arch/x86/trampoline.asm arch/x86/svm/svm_entry.asm arch/x86/vmx/vmx_entry.asm
 HV_OBJS := $(HV_SRCS:%.c=$(BUILD)/hv/%.o) $(HV_ASMS:%.asm=$(BUILD)/hv/%.o)
 
@@ -59,12 +59,12 @@ UNIT_TESTS := test_config test_pmem test_log test_elf_load test_console test_gpt
               test_fw_cfg test_debug_exit
 UNIT_BINS  := $(UNIT_TESTS:%=$(BUILD)/host/%)
 
-test_config_SRCS   := tests/unit/test_config.c $(CONFIG_SRCS)
+test_config_SRCS   := tests/unit/test_config.c hv/config_print.c $(CONFIG_SRCS)
 test_config_CFLAGS := -DREADME_PATH='"$(CURDIR)/README.md"'
 test_pmem_SRCS     := tests/unit/test_pmem.c hv/pmem.c
 test_log_SRCS      := tests/unit/test_log.c hv/log.c hv/lib/fmt.c hv/lib/str.c
 test_elf_load_SRCS := tests/unit/test_elf_load.c boot/efi/elf_load.c
-test_console_SRCS  := tests/unit/test_console.c hv/console.c hv/line_edit.c hv/lib/fmt.c hv/lib/str.c
+test_console_SRCS  := tests/unit/test_console.c hv/console.c hv/command_table.c hv/line_edit.c hv/lib/fmt.c hv/lib/str.c
 test_line_edit_SRCS := tests/unit/test_line_edit.c tests/unit/vt_screen.c hv/line_edit.c hv/lib/fmt.c hv/lib/str.c
 test_gpt_SRCS      := tests/unit/test_gpt.c arch/x86/gpt.c
 test_decode_SRCS   := tests/unit/test_decode.c arch/x86/decode.c

@@ -13,6 +13,7 @@ static char ring[LOG_RING_SIZE];
 static uint64_t ring_head; /* bytes ever written; ring[head % size] is next */
 static uint64_t sent;      /* bytes of the ring the console's line has taken */
 static uint64_t lost;      /* bytes the line fell too far behind to send */
+static uint64_t lost_total;
 static log_sink_fn console_sink;
 static struct spinlock lock; /* one line at a time, whichever CPU logs it */
 static enum log_level max_level = LOG_INFO;
@@ -104,6 +105,7 @@ static void drain(enum drain_wait wait)
 	if (ring_head - sent > LOG_RING_SIZE) {
 		uint64_t resume = oldest_line();
 		lost += resume - sent;
+		lost_total += resume - sent;
 		sent = resume;
 	}
 	while (sent < ring_head) {
@@ -194,6 +196,40 @@ void log_guest(int shown, const char *f, ...)
 	va_start(ap, f);
 	log_line(LOG_INFO, shown && !guests_muted, f, ap);
 	va_end(ap);
+}
+
+uint64_t log_dropped(void)
+{
+	return lost_total;
+}
+
+size_t log_read_line(uint64_t *cursor, char *line, size_t size)
+{
+	size_t n = 0;
+	char c = 0;
+
+	spin_lock(&lock);
+	if (*cursor > ring_head || ring_head - *cursor > LOG_RING_SIZE)
+		*cursor = oldest_line();
+	while (*cursor < ring_head && c != '\n') {
+		c = ring[(*cursor)++ % LOG_RING_SIZE];
+		if (c != UNSHOWN && n + 1 < size)
+			line[n++] = c;
+	}
+	spin_unlock(&lock);
+	line[n] = 0;
+	return n;
+}
+
+enum log_level log_line_level(const char *line)
+{
+	int level;
+
+	/* The longer prefixes first: "hv: " begins every line. */
+	for (level = LOG_DEBUG; level >= LOG_ERROR; level--)
+		if (level != LOG_INFO && str_eq_n(line, str_len(level_prefix[level]), level_prefix[level]))
+			return (enum log_level)level;
+	return LOG_INFO;
 }
 
 size_t log_read(uint64_t *cursor, char *buf, size_t size)
