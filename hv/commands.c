@@ -50,9 +50,9 @@ static struct partition *find_partition(const char *name)
 static int refuse_without_partitions(void)
 {
 	if (!sys.config)
-		console_print("no partitions: the configuration was refused (see 'log')\n");
+		console_error("no partitions: the configuration was refused (see 'log')\n");
 	else if (!sys.partitions)
-		console_print("no partition can run: %s (see 'log')\n", sys.why_none);
+		console_error("no partition can run: %s (see 'log')\n", sys.why_none);
 	return sys.config && sys.partitions ? 0 : -1;
 }
 
@@ -280,7 +280,7 @@ static void request(const char *name, enum part_op op, const char *done)
 		return;
 	why = partition_request(p, op);
 	if (why)
-		console_print("%s: refused: %s\n", name, why);
+		console_error("%s: refused: %s\n", name, why);
 	else
 		console_print("%s: %s\n", name, done);
 }
@@ -311,7 +311,7 @@ static void power_off(const struct console_args *a, int restart)
 		return;
 	why = partition_power_off(p, console_flag(a, 'f') ? 0 : timeout, restart, &forced);
 	if (why)
-		console_print("%s: refused: %s\n", p->cfg->name, why);
+		console_error("%s: refused: %s\n", p->cfg->name, why);
 	else if (forced || (restart && p->state != PART_RUNNING))
 		console_print("%s: %s\n", p->cfg->name, restart ? "restarting" : "stopping");
 	else
@@ -588,7 +588,7 @@ void cmd_config(const struct console_args *a)
 {
 	(void)a;
 	if (!sys.config) {
-		console_print("the configuration was refused (see 'log'): none is in effect\n");
+		console_error("the configuration was refused (see 'log'): none is in effect\n");
 		return;
 	}
 	cfg_print(sys.config, put_text, 0);
@@ -613,6 +613,7 @@ static void poweroff_now(void)
 	log_warn("host: power-off asked for at the console");
 	why = host_poweroff();
 	log_error("host: cannot power off: %s", why);
+	console_error("cannot power off: %s\n", why);
 }
 
 void cmd_reboot(const struct console_args *a)

@@ -16,17 +16,34 @@ void console_set_io(const struct console_io *io)
 	out = io;
 }
 
-void console_print(const char *f, ...)
+/* prefix, then the text (a line's worth: what does not fit is cut). */
+static void print_v(const char *prefix, const char *f, va_list ap)
 {
 	char buf[256];
+	size_t n = str_len(prefix);
+
+	str_copy(buf, sizeof(buf), prefix, n);
+	n += (size_t)fmt_v(buf + n, sizeof(buf) - n, f, ap);
+	if (out)
+		out->write(buf, n < sizeof(buf) ? n : sizeof(buf) - 1);
+}
+
+void console_print(const char *f, ...)
+{
 	va_list ap;
-	int n;
 
 	va_start(ap, f);
-	n = fmt_v(buf, sizeof(buf), f, ap);
+	print_v("", f, ap);
 	va_end(ap);
-	if (out)
-		out->write(buf, n < (int)sizeof(buf) ? (size_t)n : sizeof(buf) - 1);
+}
+
+void console_error(const char *f, ...)
+{
+	va_list ap;
+
+	va_start(ap, f);
+	print_v("error: ", f, ap);
+	va_end(ap);
 }
 
 void console_put(const char *text, size_t len)
@@ -158,17 +175,17 @@ static int refuse_arg(const struct console_command *commands, const struct conso
 	case ARG_PARTITION:
 		if (is_partition(w))
 			return 0;
-		console_print("%s: no partition named '%s'; 'list' shows them\n", c->name, w);
+		console_error("%s: no partition named '%s'; 'list' shows them\n", c->name, w);
 		return -1;
 	case ARG_COMMAND:
 		if (find_command(commands, w, str_len(w)))
 			return 0;
-		console_print("%s: no command named '%s'; 'help' lists them\n", c->name, w);
+		console_error("%s: no command named '%s'; 'help' lists them\n", c->name, w);
 		return -1;
 	case ARG_LEVEL:
 		if (is_level(w))
 			return 0;
-		console_print("%s: '%s' is not a log level: error, warn, info or debug\n", c->name, w);
+		console_error("%s: '%s' is not a log level: error, warn, info or debug\n", c->name, w);
 		return -1;
 	default:
 		return 0;
@@ -189,20 +206,20 @@ static int take_option(struct console_args *a, char *w, char *next)
 	char *value = w + 2;
 
 	if (!o || (!o->value && *value)) {
-		console_print("%s: unknown option '%s'\n", c->name, w);
+		console_error("%s: unknown option '%s'\n", c->name, w);
 		return usage_error(c);
 	}
 	a->given[o - c->options] = 1;
 	if (!o->value)
 		return 1;
 	if (!*value && !next) {
-		console_print("%s: -%c needs a value (%s)\n", c->name, o->letter, o->value);
+		console_error("%s: -%c needs a value (%s)\n", c->name, o->letter, o->value);
 		return usage_error(c);
 	}
 	if (!*value)
 		value = next;
 	if (parse_number(value, o, &a->value[o - c->options])) {
-		console_print("%s: -%c: '%s' is not a number from %llu to %llu\n", c->name, o->letter, value,
+		console_error("%s: -%c: '%s' is not a number from %llu to %llu\n", c->name, o->letter, value,
 			      (unsigned long long)o->min, (unsigned long long)o->max);
 		return -1;
 	}
@@ -225,7 +242,7 @@ static int parse_args(const struct console_command *commands, struct console_arg
 			continue;
 		}
 		if (a->nargs == c->max_args) {
-			console_print("%s: too many arguments: '%s'\n", c->name, w[i]);
+			console_error("%s: too many arguments: '%s'\n", c->name, w[i]);
 			return usage_error(c);
 		}
 		if (refuse_arg(commands, c, w[i]))
@@ -233,7 +250,7 @@ static int parse_args(const struct console_command *commands, struct console_arg
 		a->arg[a->nargs++] = w[i++];
 	}
 	if (a->nargs < c->min_args) {
-		console_print("%s: missing %s\n", c->name, c->arg == ARG_PARTITION ? "the partition's NAME" : "an argument");
+		console_error("%s: missing %s\n", c->name, c->arg == ARG_PARTITION ? "the partition's NAME" : "an argument");
 		return usage_error(c);
 	}
 	return 0;
@@ -273,11 +290,11 @@ void console_execute(const struct console_command *commands, const char *typed)
 		return;
 	a.cmd = find_command(commands, w[0], str_len(w[0]));
 	if (!a.cmd) {
-		console_print("unknown command '%s'; 'help' lists the commands\n", w[0]);
+		console_error("unknown command '%s'; 'help' lists the commands\n", w[0]);
 		return;
 	}
 	if (n > WORDS_MAX) {
-		console_print("%s: too many words\n", a.cmd->name);
+		console_error("%s: too many words\n", a.cmd->name);
 		usage_error(a.cmd);
 		return;
 	}
@@ -376,7 +393,7 @@ static void answer(const char *line)
 	if (str_eq(line, "y") || str_eq(line, "yes"))
 		yes();
 	else
-		console_print("not done\n");
+		console_error("not done\n");
 }
 
 static void run_line(const char *line)

@@ -62,6 +62,11 @@ uint64_t console_number(const struct console_args *a, char letter, uint64_t dflt
 
 /* Prints text through the console's writer; for commands' output. */
 void console_print(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/*
+ * A refusal: the line is "error: " and the message, the mark scripts
+ * (tools/hvctl) take a refused command by.
+ */
+void console_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* Text of any length, as it is. */
 void console_put(const char *text, size_t len);
 

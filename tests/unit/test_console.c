@@ -110,7 +110,7 @@ static void prefixes_do_not_match(void **state)
 	(void)state;
 	console_execute(commands, "sho");
 	assert_int_equal(runs, 0);
-	assert_string_equal(out, "unknown command 'sho'; 'help' lists the commands\n");
+	assert_string_equal(out, "error: unknown command 'sho'; 'help' lists the commands\n");
 }
 
 static void empty_lines_do_nothing(void **state)
@@ -202,8 +202,8 @@ static void run_real(const char *line)
 static void assert_refused(const char *line, const char *message)
 {
 	run_real(line);
-	if (runs || !strstr(out, message))
-		fail_msg("'%s': expected \"%s\", got \"%s\" (%d runs)", line, message, out, runs);
+	if (runs || strncmp(out, "error: ", 7) || !strstr(out, message))
+		fail_msg("'%s': expected \"error: %s\", got \"%s\" (%d runs)", line, message, out, runs);
 }
 
 static void every_command_has_help_with_usage_and_an_example_that_runs(void **state)
@@ -394,7 +394,7 @@ static void a_question_takes_the_next_line_as_its_answer(void **state)
 	input = "ask\r"; /* an answer, not a command */
 	console_poll();
 	assert_int_equal(answered, 0);
-	assert_non_null(strstr(out, "really? [y/N] ask\nnot done\nhv> "));
+	assert_non_null(strstr(out, "really? [y/N] ask\nerror: not done\nhv> "));
 	input = "ask\ryes\r";
 	console_poll();
 	assert_int_equal(answered, 1);
