@@ -304,15 +304,17 @@ static void power_off(const struct console_args *a, int restart)
 {
 	struct partition *p = find_partition(a->arg[0]);
 	unsigned timeout = (unsigned)console_number(a, 't', STOP_TIMEOUT_DEFAULT);
+	enum part_state was;
 	const char *why;
 	int forced;
 
 	if (refuse_without_partitions())
 		return;
+	was = p->state;
 	why = partition_power_off(p, console_flag(a, 'f') ? 0 : timeout, restart, &forced);
 	if (why)
 		console_error("%s: refused: %s\n", p->cfg->name, why);
-	else if (forced || (restart && p->state != PART_RUNNING))
+	else if (forced || was == PART_STOPPED)
 		console_print("%s: %s\n", p->cfg->name, restart ? "restarting" : "stopping");
 	else
 		console_print("%s: power button pressed; forced off in %u s unless it powers off ('stop -f %s' now)\n",
