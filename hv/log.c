@@ -51,17 +51,32 @@ static void ring_append(const char *text, size_t len)
 	ring_head += len;
 }
 
-/* Oldest position a reader may start from: the first line start kept whole. */
-static uint64_t oldest_line(void)
+/* The first line start at or after pos (pos itself if a line starts there), or the ring's head. */
+static uint64_t line_start_from(uint64_t pos)
 {
-	uint64_t pos;
-
-	if (ring_head <= LOG_RING_SIZE)
-		return 0;
-	for (pos = ring_head - LOG_RING_SIZE; pos < ring_head; pos++)
+	if (pos == 0 || ring[(pos - 1) % LOG_RING_SIZE] == '\n')
+		return pos;
+	for (; pos < ring_head; pos++)
 		if (ring[pos % LOG_RING_SIZE] == '\n')
 			return pos + 1;
 	return ring_head;
+}
+
+/* Oldest position a reader may start from: the first line start kept whole. */
+static uint64_t oldest_line(void)
+{
+	if (ring_head <= LOG_RING_SIZE)
+		return 0;
+	/* The byte before the ring's oldest is overwritten: a line starts only after a newline within it. */
+	return line_start_from(ring_head - LOG_RING_SIZE + 1);
+}
+
+/* With the lock held: the line skips the unsent lines before pos, counting them as not shown. */
+static void skip_unsent(uint64_t pos)
+{
+	lost += pos - sent;
+	lost_total += pos - sent;
+	sent = pos;
 }
 
 /* The bytes from pos to the end of its line (or of what is written), not wrapping the ring. */
@@ -102,12 +117,8 @@ static void drain(enum drain_wait wait)
 {
 	if (!console_sink)
 		return;
-	if (ring_head - sent > LOG_RING_SIZE) {
-		uint64_t resume = oldest_line();
-		lost += resume - sent;
-		lost_total += resume - sent;
-		sent = resume;
-	}
+	if (ring_head - sent > LOG_RING_SIZE)
+		skip_unsent(oldest_line());
 	while (sent < ring_head) {
 		size_t n = line_chunk(sent), taken;
 		int line_start = sent == 0 || ring[(sent - 1) % LOG_RING_SIZE] == '\n';
@@ -146,6 +157,12 @@ void log_flush(void)
 void log_console_write(const char *text, size_t len)
 {
 	spin_lock(&lock);
+	/*
+	 * The operator waits for this: behind a backlog a flooding guest made,
+	 * the line shows the last lines only, and says how much it left out.
+	 */
+	if (console_sink && ring_head - sent > LOG_CONSOLE_BACKLOG)
+		skip_unsent(line_start_from(ring_head - LOG_CONSOLE_BACKLOG));
 	drain(WAIT_ALL);
 	if (console_sink)
 		console_sink(text, len, 1);

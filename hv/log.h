@@ -17,6 +17,8 @@ enum log_level { LOG_ERROR, LOG_WARN, LOG_INFO, LOG_DEBUG };
 
 #define LOG_RING_SIZE (64 * 1024)
 #define LOG_LINE_MAX 256
+/* Log bytes the console's own output waits behind at most: the rest are dropped (counted; 'log' has them). */
+#define LOG_CONSOLE_BACKLOG 2048
 
 /*
  * The serial line: takes what it can take now and returns how much; with

@@ -188,3 +188,45 @@ def test_hvctl_runs_commands_over_a_unix_socket(boot, tmp_path):
         asks = hvctl(sock, "reboot")
         assert asks.returncode == 1 and "[y/N]" in asks.stdout and "give it -y" in asks.stderr
         assert hvctl(sock, "version").returncode == 0  # the question was answered no
+
+
+FLOOD_CFG = harness.hv_cfg({
+    "busy": {"cmdline": "mode=work", "cpus": 1},
+    "spin": {"cmdline": "mode=spin", "cpus": 0, "autostart": "no"},
+    "flood": {"cmdline": "mode=uart-flood", "cpus": 0, "autostart": "no"},
+})
+WORK_REPORTS = 6  # per phase, after one dropped (it may straddle the change)
+
+
+def work_reports(run, count):
+    run.expect(r"\[busy\] BENCH work (\d+)\r", 300)
+    return [int(run.expect(r"\[busy\] BENCH work (\d+)\r", 300).group(1)) for _ in range(count)]
+
+
+def test_a_guest_flooding_its_uart_slows_only_itself(boot):
+    """Measured as make bench measures its idle neighbour: under -icount
+    (TSC deltas count instructions) the busy partition's work per 2^29
+    ticks on CPU 1, beside a CPU-bound partition on CPU 0, then beside
+    one that prints as fast as its UART goes; QEMU runs both CPUs in turn
+    under -icount, so the CPU-bound one is the fair baseline."""
+    with boot("qemu", FLOOD_CFG, extra=("-icount", "shift=0,sleep=off")) as run:
+        run.expect(r"hv: console ready", 600)
+        run.command("start spin")
+        run.expect(r"\[spin\] SELFTEST start mode=spin", 300)
+        beside_spin = work_reports(run, WORK_REPORTS)
+        run.command("stop -f spin")
+        run.expect(r"partition spin: stopped", 300)
+        run.command("start flood")
+        run.expect(r"\[flood\] FLOOD \d+ ", 300)
+        beside_flood = work_reports(run, WORK_REPORTS)
+        # The console answers through the flood (its echo comes between the flood's lines).
+        run.command("stats -j")
+        flood_bytes = int(run.expect(r'\{"name":"flood".*?"console_bytes":(\d+)\}', 120).group(1))
+        run.expect(r'\{"console":\{"log_bytes_dropped":\d+\}\}', 60)
+        run.command("stop -f flood")
+        run.expect(r"partition flood: stopped", 300)
+    spin, flood = sum(beside_spin) / WORK_REPORTS, sum(beside_flood) / WORK_REPORTS
+    print(f"busy partition's work per 2^29 ticks: beside a spinning partition {spin:.0f}, "
+          f"beside a UART flood {flood:.0f} ({(1 - flood / spin) * 100:.2f} % less)")
+    assert flood >= 0.95 * spin, (beside_spin, beside_flood)
+    assert flood_bytes > 100000, flood_bytes
