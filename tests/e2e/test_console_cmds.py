@@ -188,6 +188,18 @@ def test_hvctl_runs_commands_over_a_unix_socket(boot, tmp_path):
         asks = hvctl(sock, "reboot")
         assert asks.returncode == 1 and "[y/N]" in asks.stdout and "give it -y" in asks.stderr
         assert hvctl(sock, "version").returncode == 0  # the question was answered no
+        # Attached: what it reads goes to the guest, the guest's answer comes back; its input's end detaches.
+        proc = subprocess.Popen([HVCTL, "-c", f"unix:{sock}", "console", "echo"], stdin=subprocess.PIPE,
+                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        time.sleep(3)
+        proc.stdin.write("hello there\r")
+        proc.stdin.flush()
+        time.sleep(3)
+        proc.stdin.close()
+        out, err = proc.stdout.read(), proc.stderr.read()
+        assert proc.wait(60) == 0, (out, err)
+        assert "[attached to echo" in out and "ECHO hello there" in out, out
+        assert "[back at the hypervisor console" in out, out
 
 
 FLOOD_CFG = harness.hv_cfg({
