@@ -35,7 +35,7 @@
 #define DIVIDE_BY_1 0xb
 #define ICR_OTHERS (3u << 18)
 
-#define PERIODS 20
+#define PERIODS 40
 /* How late an interrupt may come, in 10 ms periods: its vCPU may wait for three neighbours' slices. */
 #define LATE_MAX 4
 #define TOLERANCE_PER_MILLE 20 /* 2 % */
@@ -207,10 +207,12 @@ static uint64_t earliest_on_grid(uint64_t period, unsigned first, unsigned last,
 
 /*
  * Periodic: the interrupts' rate over PERIODS periods, against the TSC.
- * The drift of the earliest arrivals of the first and the last quarter
+ * The drift of the earliest arrivals of the first and the second half
  * gives it: a neighbour on the CPU delays some interrupts (or merges two,
  * as on hardware whose CPU has interrupts off for a period) without
- * changing the rate they are on.
+ * changing the rate they are on. Halves, not quarters: with three vCPUs
+ * taking turns of 10 ms on one CPU, six periods in a row could all come
+ * a few ms late.
  */
 static unsigned periodic(const struct rates *r, uint64_t period)
 {
@@ -224,8 +226,8 @@ static unsigned periodic(const struct rates *r, uint64_t period)
 	apic_write(APIC_TIMER_INITIAL, 0); /* stops it */
 	if (!came)
 		return ~0u;
-	early = earliest_on_grid(period, 0, PERIODS / 4, &n_early);
-	late = earliest_on_grid(period, 3 * PERIODS / 4, PERIODS, &n_late);
+	early = earliest_on_grid(period, 0, PERIODS / 2 - 1, &n_early);
+	late = earliest_on_grid(period, PERIODS / 2, PERIODS, &n_late);
 	if (n_late <= n_early)
 		return ~0u;
 	return error_per_mille(period * (n_late - n_early) + late - early, period * (n_late - n_early));
