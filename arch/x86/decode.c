@@ -187,7 +187,7 @@ static unsigned imm_size(uint8_t kind, enum cpu_mode mode, const struct insn *in
 	case I_B: return 1;
 	case I_W: return 2;
 	case I_E: return 3;
-	case I_Z: return operand16(mode, in) ? 2 : 4;
+	case I_Z: return insn_operand_size(mode, in) == 2 ? 2 : 4; /* REX.W over 66: imm32 */
 	case I_V: return insn_operand_size(mode, in);
 	case I_A: return insn_address_size(mode, in);
 	default: return 0;

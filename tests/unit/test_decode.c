@@ -41,6 +41,8 @@ static const struct sample samples[] = {
 	S64("mov eax, [disp32] via SIB", 7, 0x8b, 0x04, 0x25, 0x78, 0x56, 0x34, 0x12),
 	S64("mov dword [rax], imm32", 6, 0xc7, 0x00, 0x78, 0x56, 0x34, 0x12),
 	S64("mov word [rax], imm16", 5, 0x66, 0xc7, 0x00, 0x34, 0x12),
+	S64("mov qword [rdi], imm32 (66 and REX.W: REX.W wins)", 8, 0x66, 0x48, 0xc7, 0x07, 1, 2, 3, 4),
+	S64("add rax, imm32 (66 and REX.W)", 7, 0x66, 0x48, 0x05, 1, 2, 3, 4),
 	S64("movabs rax, imm64", 10, 0x48, 0xb8, 1, 2, 3, 4, 5, 6, 7, 8),
 	S64("mov eax, imm32", 5, 0xb8, 1, 2, 3, 4),
 	S64("mov al, [moffs64]", 9, 0xa0, 1, 2, 3, 4, 5, 6, 7, 8),
