@@ -137,7 +137,7 @@ E2E_KERNELS := $(BUILD)/mb_hello.elf $(BUILD)/mb_hello.bin
 FUZZ_CFLAGS := -std=gnu11 -O1 -g $(WARNINGS) -Ihv -Iboot/efi -Iarch/x86 -Idrivers \
                -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all
 FUZZERS := fuzz_decode fuzz_config fuzz_elf fuzz_walk fuzz_line_edit fuzz_mmio fuzz_pci fuzz_bzimage fuzz_multiboot \
-           fuzz_virtqueue fuzz_virtio_blk fuzz_gpt_disk fuzz_vswitch fuzz_virtio_net fuzz_mmio_diff
+           fuzz_virtqueue fuzz_virtio_blk fuzz_gpt_disk fuzz_vswitch fuzz_virtio_net fuzz_mmio_diff fuzz_acpi
 FUZZ_BINS := $(FUZZERS:%=$(BUILD)/fuzz/%)
 fuzz_decode_SRCS := tests/fuzz/fuzz_decode.c arch/x86/decode.c
 fuzz_config_SRCS := tests/fuzz/fuzz_config.c $(CONFIG_SRCS)
@@ -146,6 +146,7 @@ fuzz_walk_SRCS   := tests/fuzz/fuzz_walk.c arch/x86/guest_walk.c
 fuzz_line_edit_SRCS := tests/fuzz/fuzz_line_edit.c tests/unit/vt_screen.c hv/line_edit.c hv/lib/fmt.c hv/lib/str.c
 fuzz_mmio_SRCS   := tests/fuzz/fuzz_mmio.c arch/x86/mmio_emul.c arch/x86/decode.c arch/x86/guest_walk.c
 fuzz_mmio_diff_SRCS := tests/fuzz/fuzz_mmio_diff.c arch/x86/mmio_emul.c arch/x86/decode.c arch/x86/guest_walk.c
+fuzz_acpi_SRCS   := tests/fuzz/fuzz_acpi.c drivers/acpi.c hv/log.c hv/lib/fmt.c hv/lib/str.c
 fuzz_pci_SRCS    := tests/fuzz/fuzz_pci.c hv/vdev/pci.c hv/vdev/pci_testdev.c hv/vdev/bus.c hv/vdev/irq.c hv/log.c \
                     hv/lib/fmt.c hv/lib/str.c
 fuzz_bzimage_SRCS := tests/fuzz/fuzz_bzimage.c hv/bzimage.c hv/lib/fmt.c
