@@ -16,8 +16,9 @@ out=${1:?usage: build.sh OUT_DIR}
 cache=$out/cache
 kernel_meta=linux-image-amd64
 busybox_pkg=busybox-static
-# What the guest drives; what they need comes from the kernel's modules.dep.
-guest_modules="virtio_pci virtio_blk virtio_net ext4"
+# What the guest drives (button and evdev: the ACPI power button as an input
+# event for acpid); what they need comes from the kernel's modules.dep.
+guest_modules="virtio_pci virtio_blk virtio_net ext4 button evdev"
 
 say() { echo "linux: $*"; }
 die() { echo "linux: $*" >&2; exit 1; }
@@ -131,7 +132,7 @@ make_initrd() {
 	root=$work/root
 	mkdir -p "$root"
 	cp -R "$here/rootfs/." "$root/"
-	mkdir -p "$root/proc" "$root/sys" "$root/dev" "$root/tmp" "$root/root" "$root/mnt"
+	mkdir -p "$root/proc" "$root/sys" "$root/dev" "$root/tmp" "$root/root" "$root/mnt" "$root/var/log" "$root/var/run"
 	stage_busybox
 	stage_modules
 	# /dev/console is not needed here: the kernel's built-in initramfs

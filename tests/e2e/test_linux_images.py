@@ -108,6 +108,13 @@ def test_shell_has_job_control_and_ctrl_c_interrupts(guest):
     assert shell(guest, "echo status $?").strip() == "status 130"  # 128 + SIGINT
 
 
+def test_acpid_waits_for_the_power_button(guest):
+    """The hypervisor's `stop` presses the ACPI power button: the button's input
+    device must exist and acpid must be running to turn it into a poweroff."""
+    assert "Power Button" in shell(guest, "cat /proc/bus/input/devices")
+    assert re.search(r"^\s*\d+ .*acpid\s*$", shell(guest, "ps"), re.M)
+
+
 def test_shell_is_respawned_when_it_exits(guest):
     guest.command("exit")
     guest.expect(PROMPT, 30)
