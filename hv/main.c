@@ -43,6 +43,14 @@
 
 void __attribute__((noreturn)) hv_main(struct boot_info *bi);
 
+/*
+ * A string only the hypervisor's image holds: the isolation test's guest
+ * (guests/selftest/isolation.c) searches all of its RAM for it, and must
+ * never find it. Kept though nothing reads it.
+ */
+extern const char hv_image_marker[];
+__attribute__((used)) const char hv_image_marker[] = "HV-IMAGE-MARKER-pfc4b90d";
+
 static struct uart uart;
 static struct hv_config config;
 static struct cfg_errors config_errors;

@@ -8,7 +8,8 @@
  * guest (mode=triple-fault, mode=virt-insn, mode=cr8-spin, mode=db-storm,
  * mode=ac-storm, mode=insn-flood, and mmio.c's mode=mmio-unsupported,
  * mode=mmio-tables, mode=mmio-cross-page, mode=mmio-prefixes), a load
- * for the scheduler (mode=spin, mode=idle, mode=work) or the
+ * for the scheduler (mode=spin, mode=idle, mode=work), the isolation
+ * check (isolation.c's mode=mark, mode=scan) or the
  * micro-benchmarks (mode=bench).
  */
 #include <stdarg.h>
@@ -36,7 +37,6 @@
 #define MSR_EFER 0xc0000080
 #define MSR_VM_HSAVE_PA 0xc0010117
 #define EFER_SVME (1ull << 12)
-#define MIB (1ull << 20)
 
 /* Linux boot protocol offsets in boot_params (Documentation/arch/x86/zero-page.rst). */
 #define BP_E820_ENTRIES 0x1e8
@@ -295,15 +295,35 @@ static void check_uart(void)
 	report("uart_io", (lsr & LSR_THRE) && scr == 0xa5, "lsr=0x%02x scratch=0x%02x", lsr, scr);
 }
 
-static uint64_t ram_top(const uint8_t *bp)
+uint64_t each_ram_range(const uint8_t *bp, uint64_t above, void (*fn)(uint64_t start, uint64_t end, void *arg),
+			void *arg)
 {
 	const struct e820_entry *e = (const struct e820_entry *)(bp + BP_E820_TABLE);
 	uint8_t n = bp[BP_E820_ENTRIES], i;
+	uint64_t bytes = 0;
+
+	for (i = 0; i < n && i < 128; i++) {
+		uint64_t start = e[i].addr > above ? e[i].addr : above, end = e[i].addr + e[i].size;
+		if (e[i].type != E820_RAM || end <= start)
+			continue;
+		fn(start, end, arg);
+		bytes += end - start;
+	}
+	return bytes;
+}
+
+static void note_top(uint64_t start, uint64_t end, void *top)
+{
+	(void)start;
+	if (end > *(uint64_t *)top)
+		*(uint64_t *)top = end;
+}
+
+static uint64_t ram_top(const uint8_t *bp)
+{
 	uint64_t top = 0;
 
-	for (i = 0; i < n && i < 128; i++)
-		if (e[i].type == E820_RAM && e[i].addr + e[i].size > top)
-			top = e[i].addr + e[i].size;
+	each_ram_range(bp, 0, note_top, &top);
 	return top;
 }
 
@@ -346,19 +366,19 @@ static struct ram_range {
 } ram_ranges[RAM_RANGES_MAX];
 static unsigned ram_range_count;
 
+static void keep_range(uint64_t start, uint64_t end, void *bytes)
+{
+	if (end <= start + PAGE || ram_range_count == RAM_RANGES_MAX)
+		return;
+	ram_ranges[ram_range_count++] = (struct ram_range){ start, end };
+	*(uint64_t *)bytes += end - start;
+}
+
 static uint64_t collect_ram(const uint8_t *bp, uint64_t above)
 {
-	const struct e820_entry *e = (const struct e820_entry *)(bp + BP_E820_TABLE);
-	uint8_t n = bp[BP_E820_ENTRIES], i;
 	uint64_t bytes = 0;
 
-	for (i = 0; i < n && i < 128 && ram_range_count < RAM_RANGES_MAX; i++) {
-		uint64_t start = e[i].addr > above ? e[i].addr : above, end = e[i].addr + e[i].size;
-		if (e[i].type != E820_RAM || end <= start + PAGE)
-			continue;
-		ram_ranges[ram_range_count++] = (struct ram_range){ start, end };
-		bytes += end - start;
-	}
+	each_ram_range(bp, above, keep_range, &bytes);
 	return bytes;
 }
 
@@ -1060,6 +1080,14 @@ void selftest_main(const uint8_t *bp)
 		work();
 	if (str_eq(mode, "echo"))
 		echo();
+	if (str_eq(mode, "mark")) {
+		isolation_mark(bp, top);
+		idle();
+	}
+	if (str_eq(mode, "scan")) {
+		isolation_scan(bp, top);
+		hypercall(HC_EXIT, 0, 0);
+	}
 	if (mode[0]) {
 		hostile(mode, top);
 		hypercall(HC_EXIT, 1, 0);

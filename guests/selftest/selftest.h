@@ -6,6 +6,8 @@
 
 #include "x86.h"
 
+#define MIB (1ull << 20)
+
 /* Text on the UART. */
 void __attribute__((format(printf, 1, 2))) print(const char *f, ...);
 
@@ -36,8 +38,15 @@ void apic_ap_init(void);
 enum apic_bench { BENCH_XAPIC_EOI, BENCH_X2APIC_EOI, BENCH_APIC_TIMER };
 uint64_t apic_bench(enum apic_bench what, unsigned rounds);
 
+/* isolation.c: mode=mark fills RAM with a mark; mode=scan searches RAM for it and the hypervisor's string. */
+void isolation_mark(const uint8_t *bp, uint64_t top);
+void isolation_scan(const uint8_t *bp, uint64_t top);
+
 /* selftest.c, for the check files */
 uint64_t map_ram(uint64_t top);
+/* Calls fn on each RAM range of the boot parameters' e820 map, from `above` on; returns their bytes. */
+uint64_t each_ram_range(const uint8_t *bp, uint64_t above, void (*fn)(uint64_t start, uint64_t end, void *arg),
+			void *arg);
 void expect_fault(int vector, unsigned length);
 int fault_taken(int vector);
 void db_count_start(void);
