@@ -39,6 +39,12 @@
 /* How late an interrupt may come, in 10 ms periods: its vCPU may wait for three neighbours' slices. */
 #define LATE_MAX 4
 #define TOLERANCE_PER_MILLE 20 /* 2 % */
+/*
+ * Periodic runs measured before the rate counts as wrong: under an
+ * emulator on a busy host the whole guest can stop for tens of ms, every
+ * interrupt of a half late; a wrong rate is wrong on every run.
+ */
+#define PERIODIC_ATTEMPTS 3
 
 static volatile unsigned timer_count, ap_ipis, order_count;
 static volatile uint64_t timer_stamp[PERIODS + 1];
@@ -259,19 +265,24 @@ static void check_timer(const char *name, const struct rates *r)
 {
 	uint64_t period = r->tsc_hz / 100; /* 10 ms */
 	uint64_t once_late, deadline_late;
-	unsigned once, every;
+	unsigned once, every, attempts;
 	int deadline;
 
 	apic_write(APIC_TPR, 0);
 	apic_write(APIC_SVR, 0x1ff);
 	apic_write(APIC_TIMER_DIVIDE, DIVIDE_BY_1);
 	once = one_shot(r, 4 * period, &once_late); /* long enough for the count's rate to show */
-	every = periodic(r, period);
+	for (attempts = 1;; attempts++) {
+		every = periodic(r, period);
+		if (every <= TOLERANCE_PER_MILLE || attempts == PERIODIC_ATTEMPTS)
+			break;
+	}
 	deadline = tsc_deadline(r, period, &deadline_late);
 	report(name, once <= TOLERANCE_PER_MILLE && every <= TOLERANCE_PER_MILLE && deadline && once_late < LATE_MAX * period &&
 			     deadline_late < LATE_MAX * period,
-	       "rate_error_per_mille one_shot=%d periodic=%d late_us one_shot=%llu tsc_deadline=%llu%s bus_khz=%llu",
-	       (int)once, (int)every, (unsigned long long)(once_late * 1000000 / r->tsc_hz),
+	       "rate_error_per_mille one_shot=%d periodic=%d (attempts=%u) late_us one_shot=%llu tsc_deadline=%llu%s "
+	       "bus_khz=%llu",
+	       (int)once, (int)every, attempts, (unsigned long long)(once_late * 1000000 / r->tsc_hz),
 	       (unsigned long long)(deadline_late * 1000000 / r->tsc_hz), deadline ? "" : " (early or never)",
 	       (unsigned long long)(r->bus_hz / 1000));
 }
