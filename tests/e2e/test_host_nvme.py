@@ -45,7 +45,7 @@ def expect_controller_and_disk(run, ecam=True):
     else:
         run.expect(r"hv: pci: no usable ACPI MCFG; configuration mechanism #1", 120)
     run.expect(r"hv: pci: [0-9a-f]{2}:[0-9a-f]{2}\.\d 1b36:0010 class 01\.08\.02 NVMe, MSI-X", 60)
-    run.expect(r"hv: nvme0: .*QEMU NVMe Ctrl.*", 60)
+    run.expect(r"hv: nvme0: [^\n]*QEMU NVMe Ctrl", 60)
     blocks = (IMAGE_MIB << 20) // SECTOR
     run.expect(rf"hv: nvme0n1: {blocks} blocks of 512 bytes \({IMAGE_MIB} MiB\)", 60)
 
