@@ -86,7 +86,7 @@ test_tsc_rate_SRCS := tests/unit/test_tsc_rate.c arch/x86/tsc_rate.c hv/lib/fmt.
 test_tag_pool_SRCS := tests/unit/test_tag_pool.c arch/x86/tag_pool.c
 test_ratelimit_SRCS := tests/unit/test_ratelimit.c hv/ratelimit.c
 test_bus_SRCS      := tests/unit/test_bus.c hv/vdev/bus.c hv/log.c hv/lib/fmt.c hv/lib/str.c
-test_pci_SRCS      := tests/unit/test_pci.c hv/vdev/pci.c hv/vdev/pci_testdev.c hv/vdev/bus.c hv/vdev/irq.c hv/log.c \
+test_pci_SRCS      := tests/unit/test_pci.c tests/unit/fake_pci_guest.c hv/vdev/pci.c hv/vdev/pci_testdev.c hv/vdev/bus.c hv/vdev/irq.c hv/log.c \
                       hv/lib/fmt.c hv/lib/str.c
 test_aml_SRCS      := tests/unit/test_aml.c hv/vdev/aml.c
 test_acpi_tables_SRCS := tests/unit/test_acpi_tables.c hv/vdev/acpi_tables.c hv/vdev/aml.c
@@ -108,9 +108,9 @@ test_nvme_prp_SRCS := tests/unit/test_nvme_prp.c drivers/nvme_prp.c
 test_nvme_SRCS := tests/unit/test_nvme.c drivers/nvme.c drivers/nvme_prp.c drivers/block.c hv/log.c hv/lib/fmt.c \
                   hv/lib/str.c
 test_virtqueue_SRCS := tests/unit/test_virtqueue.c hv/vdev/virtqueue.c
-test_virtio_pci_SRCS := tests/unit/test_virtio_pci.c hv/vdev/virtio_pci.c hv/vdev/virtqueue.c hv/vdev/pci.c \
+test_virtio_pci_SRCS := tests/unit/test_virtio_pci.c tests/unit/fake_pci_guest.c hv/vdev/virtio_pci.c hv/vdev/virtqueue.c hv/vdev/pci.c \
                         hv/vdev/bus.c hv/vdev/irq.c hv/log.c hv/lib/fmt.c hv/lib/str.c
-test_virtio_blk_SRCS := tests/unit/test_virtio_blk.c hv/vdev/virtio_blk.c hv/vdev/virtio_pci.c hv/vdev/virtqueue.c \
+test_virtio_blk_SRCS := tests/unit/test_virtio_blk.c tests/unit/fake_pci_guest.c hv/vdev/virtio_blk.c hv/vdev/virtio_pci.c hv/vdev/virtqueue.c \
                         hv/vdev/pci.c hv/vdev/bus.c hv/vdev/irq.c hv/log.c hv/lib/fmt.c hv/lib/str.c
 test_gpt_disk_SRCS := tests/unit/test_gpt_disk.c hv/lib/gpt_disk.c hv/lib/crc32.c hv/lib/fmt.c
 test_blk_SRCS      := tests/unit/test_blk.c hv/blk.c hv/disks.c hv/config.c drivers/block.c drivers/blk_selftest.c drivers/ramdisk.c hv/lib/gpt_disk.c \

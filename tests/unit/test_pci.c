@@ -12,6 +12,7 @@
 
 #include <cmocka.h>
 
+#include "fake_pci_guest.h"
 #include "partition.h"
 #include "vdev/irq.h"
 #include "vdev/pci.h"
@@ -30,44 +31,11 @@
 #define BAR2_AT 0xc000
 
 static struct cfg_partition cfg = { .name = "t" };
-static struct partition part;
-static char guest_line[256];
-static unsigned pci_lines; /* of the guest log's lines, those about PCI */
 static struct irq_msg msgs[MSGS_MAX];
-static unsigned nmsgs, line_calls;
-static int lines[IRQ_GSIS];
+static unsigned nmsgs;
+static unsigned pci_lines; /* of the guest log's lines, those about PCI */
 
-/* ---- the hypervisor around the segment: the guest log, the I/O APIC's lines, the local APICs */
-
-void partition_log_guest(struct partition *p, enum log_level level, const char *f, ...)
-{
-	va_list ap;
-
-	(void)p;
-	(void)level;
-	va_start(ap, f);
-	vsnprintf(guest_line, sizeof(guest_line), f, ap);
-	va_end(ap);
-	if (strncmp(guest_line, "PCI ", 4) == 0)
-		pci_lines++;
-}
-
-void irq_set_line(struct partition *p, unsigned gsi, int level)
-{
-	assert_ptr_equal(p, &part);
-	assert_true(gsi < IRQ_GSIS);
-	lines[gsi] = level;
-	line_calls++;
-}
-
-/* PCI lines are GSIs 16-23: an ISA line (the 8259 pair's) is never the PCI segment's to raise. */
-void pic_set_irq(struct partition *p, unsigned irq, int level)
-{
-	(void)p;
-	(void)irq;
-	(void)level;
-	fail_msg("the PCI segment raised an ISA line");
-}
+/* ---- the hypervisor around the segment (fake_pci_guest.c has the log and the I/O APIC's lines): the local APICs */
 
 /* Two vCPUs, APIC IDs 0 and 1, logical IDs bits 0 and 1 (flat). */
 int irq_deliver(struct partition *p, const struct irq_msg *m)
@@ -91,43 +59,22 @@ static void start(int test_devices)
 	assert_null(vpci_start(&part.pci));
 }
 
+static void count_pci_line(const char *line)
+{
+	pci_lines += strncmp(line, "PCI ", 4) == 0;
+}
+
 static int reset(void **state)
 {
 	(void)state;
-	pci_lines = nmsgs = line_calls = 0;
-	guest_line[0] = 0;
-	memset(lines, 0, sizeof(lines));
+	nmsgs = pci_lines = 0;
+	fake_pci_guest_reset();
+	on_guest_line = count_pci_line;
 	start(1);
 	return 0;
 }
 
 /* ---- the guest's accesses */
-
-static uint64_t port_in(uint16_t port, unsigned size)
-{
-	uint64_t v = 0x5a5a5a5a5a5a5a5aull;
-
-	vdev_port_access(&part, port, size, 0, &v);
-	return v;
-}
-
-static void port_out(uint16_t port, unsigned size, uint64_t v)
-{
-	vdev_port_access(&part, port, size, 1, &v);
-}
-
-static uint64_t mmio_in(uint64_t gpa, unsigned size)
-{
-	uint64_t v = 0x5a5a5a5a5a5a5a5aull;
-
-	vdev_mmio_access(&part, gpa, size, 0, &v);
-	return v;
-}
-
-static void mmio_out(uint64_t gpa, unsigned size, uint64_t v)
-{
-	vdev_mmio_access(&part, gpa, size, 1, &v);
-}
 
 static uint32_t cf8(unsigned bus, unsigned dev, unsigned fn, unsigned reg)
 {

@@ -20,6 +20,7 @@
 
 #include "lib/le.h"
 #include "mm.h"
+#include "fake_pci_guest.h"
 #include "partition.h"
 #include "vdev/irq.h"
 #include "vdev/platform.h"
@@ -45,41 +46,13 @@ static struct vblk_request rq;
 static struct vq_buf buf[VBLK_SEG_MAX + 4];
 
 static struct cfg_partition cfg = { .name = "t" };
-static struct partition part;
 static struct blk_dev host = { .name = "ram0", .block_size = 512 };
 static struct blk_req *submitted[SUBMITTED_MAX];
 static struct vdisk vdisks[2];
 static unsigned nsubmitted, pages_out, messages, allocs_left;
-static int lines[IRQ_GSIS];
 static int complete_at_once = -1; /* a status vdisk_submit() completes with at once, or -1 */
-static char guest_line[256];
 
 /* ---- what the device calls outside itself */
-
-void partition_log_guest(struct partition *p, enum log_level level, const char *f, ...)
-{
-	va_list ap;
-
-	(void)p;
-	(void)level;
-	va_start(ap, f);
-	vsnprintf(guest_line, sizeof(guest_line), f, ap);
-	va_end(ap);
-}
-
-void irq_set_line(struct partition *p, unsigned gsi, int level)
-{
-	assert_ptr_equal(p, &part);
-	lines[gsi] = level;
-}
-
-void pic_set_irq(struct partition *p, unsigned irq, int level)
-{
-	(void)p;
-	(void)irq;
-	(void)level;
-	fail_msg("a PCI function raised an ISA line");
-}
 
 int irq_deliver(struct partition *p, const struct irq_msg *m)
 {
@@ -342,7 +315,7 @@ static int setup_device(void **state)
 	nsubmitted = messages = 0;
 	allocs_left = ~0u;
 	complete_at_once = -1;
-	memset(lines, 0, sizeof(lines));
+	fake_pci_guest_reset();
 	vdev_bus_init(&part.bus);
 	assert_null(vpci_init(&part.pci, &part));
 	assert_null(virtio_blk_attach(&part, vdisks));

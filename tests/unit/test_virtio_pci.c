@@ -17,6 +17,7 @@
 #include <cmocka.h>
 
 #include "lib/le.h"
+#include "fake_pci_guest.h"
 #include "partition.h"
 #include "vdev/irq.h"
 #include "vdev/pci.h"
@@ -53,42 +54,14 @@
 #define FEATURE_OWN (1ull << 5)
 
 static struct cfg_partition cfg = { .name = "t" };
-static struct partition part;
 static struct virtio_pci vp;
 static uint8_t *ram;
-static char guest_line[256];
 static struct irq_msg msgs[MSGS_MAX];
 static unsigned nmsgs;
-static int lines[IRQ_GSIS];
 
 /* The fake device type: what the transport told it. */
 static unsigned notified[QUEUES], type_resets;
 static uint8_t type_config[8] = { 1, 2, 3, 4, 5, 6, 7, 8 };
-
-void partition_log_guest(struct partition *p, enum log_level level, const char *f, ...)
-{
-	va_list ap;
-
-	(void)p;
-	(void)level;
-	va_start(ap, f);
-	vsnprintf(guest_line, sizeof(guest_line), f, ap);
-	va_end(ap);
-}
-
-void irq_set_line(struct partition *p, unsigned gsi, int level)
-{
-	assert_ptr_equal(p, &part);
-	lines[gsi] = level;
-}
-
-void pic_set_irq(struct partition *p, unsigned irq, int level)
-{
-	(void)p;
-	(void)irq;
-	(void)level;
-	fail_msg("a PCI function raised an ISA line");
-}
 
 int irq_deliver(struct partition *p, const struct irq_msg *m)
 {
@@ -145,7 +118,7 @@ static int setup(void **state)
 	r = (struct vq_ram){ .base = ram, .pa = 0x80000000, .size = RAM };
 	part = (struct partition){ .cfg = &cfg, .ram_size = RAM };
 	memset(notified, 0, sizeof(notified));
-	memset(lines, 0, sizeof(lines));
+	fake_pci_guest_reset();
 	type_resets = nmsgs = 0;
 	vdev_bus_init(&part.bus);
 	assert_null(vpci_init(&part.pci, &part));
@@ -159,19 +132,6 @@ static int teardown(void **state)
 	(void)state;
 	free(ram);
 	return 0;
-}
-
-static uint64_t mmio_in(uint64_t gpa, unsigned size)
-{
-	uint64_t v = 0x5a5a5a5a5a5a5a5aull;
-
-	vdev_mmio_access(&part, gpa, size, 0, &v);
-	return v;
-}
-
-static void mmio_out(uint64_t gpa, unsigned size, uint64_t v)
-{
-	vdev_mmio_access(&part, gpa, size, 1, &v);
 }
 
 static uint64_t common_in(unsigned reg, unsigned size)
