@@ -8,6 +8,7 @@
 
 #define PROMPT "hv> "
 #define CONFIRM_PROMPT_MAX 96
+#define KEYS_PER_POLL 64 /* attached: the operator's bytes read a turn */
 
 static const struct console_io *out;
 
@@ -342,9 +343,14 @@ void console_start(const struct console_io *io, const struct console_command *co
 
 static const struct console_attach *attached;
 
+/* The attached guest's output taken from it that the line has not taken yet: shown[shown_off..shown_n). */
+static char shown[64];
+static size_t shown_n, shown_off;
+
 void console_attach(const struct console_attach *a)
 {
 	attached = a;
+	shown_n = shown_off = 0;
 }
 
 /* The operator's bytes the attached guest has not taken yet, oldest first. */
@@ -372,6 +378,31 @@ static void detach(void)
 }
 
 /*
+ * A few lines' worth of the guest's output per turn, and only what the line
+ * takes without waiting: CPU 0 runs vCPUs too, and a line that does not
+ * drain (a slow terminal, a far end that does not read) must not hold it;
+ * the guest's output waits in its ring meanwhile. Writing it with waits
+ * here once held CPU 0 on the UART while a terminal that was typing did not
+ * read, the 64 KiB an attach shows first coming at once.
+ */
+static void show_guest_output(void)
+{
+	unsigned turns;
+
+	for (turns = 0; turns < 4; turns++) {
+		if (shown_off == shown_n) {
+			shown_n = attached->output(attached->ctx, shown, sizeof(shown));
+			shown_off = 0;
+		}
+		if (shown_n == 0)
+			return;
+		shown_off += out->try_write(shown + shown_off, shown_n - shown_off);
+		if (shown_off < shown_n)
+			return; /* the line is busy */
+	}
+}
+
+/*
  * Attached: keystrokes to the guest until the escape, then its output to
  * the terminal. The escape is looked for even while the guest takes
  * nothing: past what is held, the bytes of a guest that does not read its
@@ -379,12 +410,11 @@ static void detach(void)
  */
 static void poll_attached(void)
 {
-	char buf[64];
 	size_t n;
 	int c;
 
 	feed_guest();
-	for (n = 0; n < sizeof(buf) && (c = out->read()) >= 0; n++) {
+	for (n = 0; n < KEYS_PER_POLL && (c = out->read()) >= 0; n++) {
 		if (c == CONSOLE_ESCAPE) {
 			detach();
 			return;
@@ -393,9 +423,7 @@ static void poll_attached(void)
 			held[held_n++] = (char)c;
 	}
 	feed_guest();
-	/* A few lines' worth per turn: CPU 0 runs guests too, and the serial line is slow. */
-	for (c = 0; c < 4 && (n = attached->output(attached->ctx, buf, sizeof(buf))) > 0; c++)
-		out->write(buf, n);
+	show_guest_output();
 }
 
 static void (*confirmed)(void); /* a question waits for its answer: what "yes" does */

@@ -9,6 +9,8 @@
 
 struct console_io {
 	void (*write)(const char *text, size_t len);
+	/* What the line takes now, after what waits before it; never waits. Returns the bytes of text taken. */
+	size_t (*try_write)(const char *text, size_t len);
 	int (*read)(void); /* the next byte received, or -1 if none is waiting */
 };
 
@@ -99,9 +101,11 @@ void console_start(const struct console_io *io, const struct console_command *co
  * Attached to a guest: the operator's bytes go to input() (all of them,
  * control bytes included) but for CONSOLE_ESCAPE, which ends the attach
  * (detached() is called, the prompt comes back); what output() yields is
- * written out at each poll. input() says how many bytes the guest took;
- * the console holds the rest (CONSOLE_HELD of them) for the next poll, as
- * a terminal's burst comes faster than a guest's receive FIFO drains.
+ * written out at each poll, as much as the line takes without waiting (the
+ * rest waits for the next poll, the guest's further output in its ring).
+ * input() says how many bytes the guest took; the console holds the rest
+ * (CONSOLE_HELD of them) for the next poll, as a terminal's burst comes
+ * faster than a guest's receive FIFO drains.
  */
 #define CONSOLE_ESCAPE 0x1d /* Ctrl-] */
 #define CONSOLE_HELD 512

@@ -169,6 +169,19 @@ void log_console_write(const char *text, size_t len)
 	spin_unlock(&lock);
 }
 
+size_t log_console_try_write(const char *text, size_t len)
+{
+	size_t taken = len; /* no line: nothing waits */
+
+	spin_lock(&lock);
+	if (console_sink) {
+		drain(WAIT_NEVER);
+		taken = sent == ring_head ? console_sink(text, len, 0) : 0;
+	}
+	spin_unlock(&lock);
+	return taken;
+}
+
 static void log_line(enum log_level level, int shown, const char *f, va_list ap)
 {
 	static const char cut[] = "...\n";

@@ -33,6 +33,8 @@ void log_pump(void);
 void log_flush(void);
 /* The console's own output (a prompt, a command's answer): after every line logged before it, never in the log. */
 void log_console_write(const char *text, size_t len);
+/* As log_console_write, but only what the line takes now, never waiting; the bytes of text taken. */
+size_t log_console_try_write(const char *text, size_t len);
 /* Lines above this level are dropped; the default is LOG_INFO. */
 void log_set_level(enum log_level level);
 /* Whether a line of this level would be kept. */

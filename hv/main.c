@@ -63,11 +63,6 @@ static size_t uart_sink(const char *text, size_t len, int wait)
 	return len;
 }
 
-static void console_write(const char *text, size_t len)
-{
-	log_console_write(text, len);
-}
-
 static int uart_byte(void)
 {
 	return uart_read(&uart);
@@ -360,7 +355,7 @@ static void poll_console(void)
 
 void hv_main(struct boot_info *bi)
 {
-	static const struct console_io io = { console_write, uart_byte };
+	static const struct console_io io = { log_console_write, log_console_try_write, uart_byte };
 	const struct vcpu_ops *ops;
 
 	hv_start_tsc = arch_tsc();

@@ -189,6 +189,25 @@ static void a_slow_line_gets_the_rest_later_in_order(void **state)
 	assert_string_equal(sunk, "hv: first line\nhv: second\nhv> hv: third\n");
 }
 
+/* An attached guest's output: only what the line takes now, after the lines before it, never waiting. */
+static void console_try_write_never_waits_and_keeps_the_order(void **state)
+{
+	(void)state;
+	log_set_sink(slow_sink);
+	room = 3;
+	log_info("busy");
+	assert_int_equal(log_console_try_write("abc", 3), 0); /* the line is busy with the log's line */
+	assert_string_equal(sunk, "hv:");
+	room = 100;
+	assert_int_equal(log_console_try_write("abc", 3), 3);
+	assert_string_equal(sunk, "hv: busy\nabc");
+	room = 1;
+	assert_int_equal(log_console_try_write("xyz", 3), 1);
+	assert_string_equal(sunk, "hv: busy\nabcx");
+	log_set_sink(0);
+	assert_int_equal(log_console_try_write("yz", 2), 2); /* no line: nothing waits for it */
+}
+
 /* Unshown lines (a muted guest's) are kept for 'log' but skipped on the line. */
 static void unshown_lines_are_kept_not_sent(void **state)
 {
@@ -306,6 +325,7 @@ int main(void)
 		cmocka_unit_test_setup(long_lines_are_cut_visibly, reset),
 		cmocka_unit_test_setup(ring_reads_what_was_logged, reset),
 		cmocka_unit_test_setup(a_slow_line_gets_the_rest_later_in_order, reset),
+		cmocka_unit_test_setup(console_try_write_never_waits_and_keeps_the_order, reset),
 		cmocka_unit_test_setup(unshown_lines_are_kept_not_sent, reset),
 		cmocka_unit_test_setup(a_line_that_falls_a_ring_behind_says_so, reset),
 		cmocka_unit_test_setup(console_output_skips_a_backlog_it_would_wait_behind, reset),
