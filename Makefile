@@ -21,7 +21,7 @@ HV_CFLAGS := -std=gnu11 -O2 -g $(WARNINGS) -ffreestanding -fpie -fvisibility=hid
 HV_LDFLAGS := -static -pie --no-dynamic-linker -z text -z max-page-size=4096 \
               -z noexecstack -T arch/x86/hv.ld
 
-HV_SRCS := hv/main.c hv/config.c hv/kernel.c hv/bzimage.c hv/multiboot.c hv/console.c hv/line_edit.c hv/log.c hv/pmem.c hv/mm.c hv/partition.c \
+HV_SRCS := hv/main.c hv/commands.c hv/command_table.c hv/config_print.c hv/config.c hv/kernel.c hv/bzimage.c hv/multiboot.c hv/console.c hv/line_edit.c hv/log.c hv/pmem.c hv/mm.c hv/partition.c \
            hv/lifecycle.c hv/ratelimit.c hv/sched.c hv/scheduler.c arch/x86/lapic.c \
            hv/exits.c hv/vcpu_irq.c hv/pvclock.c hv/vdev/bus.c hv/vdev/irq.c hv/vdev/uart.c hv/vdev/vlapic.c hv/vdev/ioapic.c \
            hv/vdev/pci.c hv/vdev/pci_testdev.c hv/vdev/virtqueue.c hv/vdev/virtio_pci.c hv/vdev/virtio_blk.c \
@@ -35,8 +35,8 @@ HV_SRCS := hv/main.c hv/config.c hv/kernel.c hv/bzimage.c hv/multiboot.c hv/cons
            arch/x86/guest_boot.c arch/x86/guest_mmio.c arch/x86/vcpu_select.c arch/x86/tsc.c arch/x86/tsc_rate.c arch/x86/smp.c \
            arch/x86/svm/svm.c arch/x86/vmx/vmx.c arch/x86/vmx/controls.c \
            boot/efi/elf_load.c drivers/acpi.c drivers/ahci.c drivers/ata.c drivers/ata_cmd.c drivers/block.c \
-           drivers/ramdisk.c drivers/cmos_rtc.c drivers/pci_host.c drivers/blk_selftest.c drivers/nvme.c \
-           drivers/nvme_prp.c drivers/uart16550.c
+           drivers/ramdisk.c drivers/cmos_rtc.c drivers/host_power.c drivers/pci_host.c drivers/blk_selftest.c \
+           drivers/nvme.c drivers/nvme_prp.c drivers/uart16550.c
 HV_ASMS := arch/x86/entry.asm arch/x86/trampoline.asm arch/x86/svm/svm_entry.asm arch/x86/vmx/vmx_entry.asm
 HV_OBJS := $(HV_SRCS:%.c=$(BUILD)/hv/%.o) $(HV_ASMS:%.asm=$(BUILD)/hv/%.o)
 
@@ -61,15 +61,15 @@ UNIT_TESTS := test_config test_pmem test_log test_elf_load test_console test_gpt
               test_aml test_acpi_tables test_acpi_pm test_reset \
               test_vlapic test_ioapic test_bzimage test_walltime test_pic test_pit test_rtc test_multiboot \
               test_fw_cfg test_debug_exit test_pvclock test_pci_host test_nvme_prp test_nvme test_blk test_gpt_disk \
-              test_virtqueue test_virtio_pci test_virtio_blk test_vswitch test_virtio_net test_ata_cmd
+              test_virtqueue test_virtio_pci test_virtio_blk test_vswitch test_virtio_net test_ata_cmd test_uart16550
 UNIT_BINS  := $(UNIT_TESTS:%=$(BUILD)/host/%)
 
-test_config_SRCS   := tests/unit/test_config.c $(CONFIG_SRCS)
+test_config_SRCS   := tests/unit/test_config.c hv/config_print.c $(CONFIG_SRCS)
 test_config_CFLAGS := -DREADME_PATH='"$(CURDIR)/README.md"'
 test_pmem_SRCS     := tests/unit/test_pmem.c hv/pmem.c
 test_log_SRCS      := tests/unit/test_log.c hv/log.c hv/lib/fmt.c hv/lib/str.c
 test_elf_load_SRCS := tests/unit/test_elf_load.c boot/efi/elf_load.c
-test_console_SRCS  := tests/unit/test_console.c hv/console.c hv/line_edit.c hv/lib/fmt.c hv/lib/str.c
+test_console_SRCS  := tests/unit/test_console.c hv/console.c hv/command_table.c hv/line_edit.c hv/lib/fmt.c hv/lib/str.c
 test_line_edit_SRCS := tests/unit/test_line_edit.c tests/unit/vt_screen.c hv/line_edit.c hv/lib/fmt.c hv/lib/str.c
 test_gpt_SRCS      := tests/unit/test_gpt.c arch/x86/gpt.c
 test_decode_SRCS   := tests/unit/test_decode.c arch/x86/decode.c
@@ -80,6 +80,7 @@ test_pvclock_SRCS  := tests/unit/test_pvclock.c hv/pvclock.c
 test_vmx_controls_SRCS := tests/unit/test_vmx_controls.c arch/x86/vmx/controls.c
 test_sched_SRCS    := tests/unit/test_sched.c hv/sched.c
 test_vuart_SRCS    := tests/unit/test_vuart.c hv/vdev/uart.c hv/log.c hv/lib/fmt.c hv/lib/str.c
+test_uart16550_SRCS := tests/unit/test_uart16550.c drivers/uart16550.c
 test_lifecycle_SRCS := tests/unit/test_lifecycle.c hv/lifecycle.c
 test_control_regs_SRCS := tests/unit/test_control_regs.c arch/x86/control_regs.c
 test_tsc_rate_SRCS := tests/unit/test_tsc_rate.c arch/x86/tsc_rate.c hv/lib/fmt.c hv/lib/str.c
@@ -136,14 +137,15 @@ E2E_KERNELS := $(BUILD)/mb_hello.elf $(BUILD)/mb_hello.bin
 # ---- fuzz targets (libFuzzer): the parsers of untrusted input
 FUZZ_CFLAGS := -std=gnu11 -O1 -g $(WARNINGS) -Ihv -Iboot/efi -Iarch/x86 -Idrivers \
                -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all
-FUZZERS := fuzz_decode fuzz_config fuzz_elf fuzz_walk fuzz_line_edit fuzz_mmio fuzz_pci fuzz_bzimage fuzz_multiboot \
-           fuzz_virtqueue fuzz_virtio_blk fuzz_gpt_disk fuzz_vswitch fuzz_virtio_net fuzz_mmio_diff fuzz_acpi
+FUZZERS := fuzz_decode fuzz_config fuzz_elf fuzz_walk fuzz_line_edit fuzz_console fuzz_mmio fuzz_pci fuzz_bzimage \
+           fuzz_multiboot fuzz_virtqueue fuzz_virtio_blk fuzz_gpt_disk fuzz_vswitch fuzz_virtio_net fuzz_mmio_diff fuzz_acpi
 FUZZ_BINS := $(FUZZERS:%=$(BUILD)/fuzz/%)
 fuzz_decode_SRCS := tests/fuzz/fuzz_decode.c arch/x86/decode.c
 fuzz_config_SRCS := tests/fuzz/fuzz_config.c $(CONFIG_SRCS)
 fuzz_elf_SRCS    := tests/fuzz/fuzz_elf.c boot/efi/elf_load.c
 fuzz_walk_SRCS   := tests/fuzz/fuzz_walk.c arch/x86/guest_walk.c
 fuzz_line_edit_SRCS := tests/fuzz/fuzz_line_edit.c tests/unit/vt_screen.c hv/line_edit.c hv/lib/fmt.c hv/lib/str.c
+fuzz_console_SRCS := tests/fuzz/fuzz_console.c hv/console.c hv/command_table.c hv/line_edit.c hv/lib/fmt.c hv/lib/str.c
 fuzz_mmio_SRCS   := tests/fuzz/fuzz_mmio.c arch/x86/mmio_emul.c arch/x86/decode.c arch/x86/guest_walk.c
 fuzz_mmio_diff_SRCS := tests/fuzz/fuzz_mmio_diff.c arch/x86/mmio_emul.c arch/x86/decode.c arch/x86/guest_walk.c
 fuzz_acpi_SRCS   := tests/fuzz/fuzz_acpi.c drivers/acpi.c hv/log.c hv/lib/fmt.c hv/lib/str.c

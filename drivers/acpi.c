@@ -1,8 +1,10 @@
 /*
  * Finding ACPI tables (ACPI 6.5, 5.2.5 RSDP, 5.2.8 XSDT, 5.2.12 MADT) and
- * the Serial Port Console Redirection table (Microsoft SPCR spec) and the
+ * the Serial Port Console Redirection table (Microsoft SPCR spec), the
  * PCI Express memory-mapped configuration table (PCI Firmware Specification
- * 3.2, 4.1.2 "MCFG Table Description"). Each
+ * 3.2, 4.1.2 "MCFG Table Description"), the FADT's reset register and PM1
+ * control blocks (5.2.9) with the DSDT's \_S5 sleep type (7.4.2 "\_Sx
+ * System States"). Each
  * table's checksum and length are checked before any field is read.
  */
 #include "acpi.h"
@@ -142,6 +144,105 @@ int acpi_read_cpus(struct acpi_cpus *cpus)
 				p[8] | (uint32_t)p[9] << 8);
 		p += p[1];
 	}
+	return 0;
+}
+
+/* FADT field offsets (ACPI 6.5, Table 5.9). */
+#define FADT_DSDT 40
+#define FADT_SMI_CMD 48
+#define FADT_ACPI_ENABLE 52
+#define FADT_PM1A_CNT 64
+#define FADT_PM1B_CNT 68
+#define FADT_FLAGS 112
+#define FADT_RESET_REG 116
+#define FADT_RESET_VALUE 128
+#define FADT_X_DSDT 140
+#define FADT_FLAG_RESET_REG_SUP (1u << 10)
+#define AML_NAME_OP 0x08
+#define AML_PACKAGE_OP 0x12
+#define AML_BYTE_PREFIX 0x0a
+
+static uint32_t rd32(const uint8_t *p)
+{
+	return p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
+}
+
+/* An AML integer of a package (ACPI 6.5, 20.2.3): ZeroOp, OneOp or BytePrefix n; -1 if another. */
+static int aml_byte(const uint8_t *p, const uint8_t *end, const uint8_t **next)
+{
+	if (p < end && (*p == 0 || *p == 1)) {
+		*next = p + 1;
+		return *p;
+	}
+	if (p + 1 < end && *p == AML_BYTE_PREFIX) {
+		*next = p + 2;
+		return p[1];
+	}
+	return -1;
+}
+
+/*
+ * Name(_S5_, Package(){SLP_TYPa, SLP_TYPb, ...}) anywhere in the DSDT:
+ * NameOp, the name (maybe after a root prefix '\'), PackageOp, a
+ * PkgLength whose lead byte's bits 7:6 count the bytes after it, the
+ * element count, then the integers.
+ */
+static int find_s5(const struct sdt_header *dsdt, struct acpi_power *pw)
+{
+	const uint8_t *p = (const uint8_t *)dsdt + sizeof(*dsdt), *end = (const uint8_t *)dsdt + dsdt->length;
+	int a, b;
+
+	for (; p + 4 < end; p++) {
+		if (!str_eq_n((const char *)p, 4, "_S5_") || (p[-1] != AML_NAME_OP && p[-1] != '\\'))
+			continue;
+		p += 4;
+		if (p + 2 >= end || *p != AML_PACKAGE_OP)
+			return 0;
+		p += 1 + 1 + (p[1] >> 6) + 1; /* PackageOp, PkgLength, NumElements */
+		a = aml_byte(p, end, &p);
+		b = a < 0 ? -1 : aml_byte(p, end, &p);
+		if (b < 0)
+			return 0;
+		pw->s5_typ_a = (uint8_t)a;
+		pw->s5_typ_b = (uint8_t)b;
+		return 1;
+	}
+	return 0;
+}
+
+static const struct sdt_header *fadt_dsdt(const uint8_t *f, uint32_t len)
+{
+	uint64_t addr = rd32(f + FADT_DSDT);
+	const struct sdt_header *dsdt;
+
+	if (len >= FADT_X_DSDT + 8 && rd32(f + FADT_X_DSDT) | rd32(f + FADT_X_DSDT + 4))
+		addr = rd32(f + FADT_X_DSDT) | (uint64_t)rd32(f + FADT_X_DSDT + 4) << 32;
+	dsdt = (const struct sdt_header *)(uintptr_t)addr;
+	return addr && str_eq_n(dsdt->signature, 4, "DSDT") && table_ok(dsdt) ? dsdt : 0;
+}
+
+int acpi_read_power(struct acpi_power *pw)
+{
+	const struct sdt_header *h = find_table("FACP");
+	const uint8_t *f = (const uint8_t *)h;
+	const struct sdt_header *dsdt;
+
+	*pw = (struct acpi_power){ 0 };
+	if (!h || h->length < FADT_PM1B_CNT + 4)
+		return -1;
+	pw->smi_cmd = (uint16_t)rd32(f + FADT_SMI_CMD);
+	pw->acpi_enable = f[FADT_ACPI_ENABLE];
+	pw->pm1a_cnt = (uint16_t)rd32(f + FADT_PM1A_CNT);
+	pw->pm1b_cnt = (uint16_t)rd32(f + FADT_PM1B_CNT);
+	if (h->length >= FADT_RESET_VALUE + 1 && (rd32(f + FADT_FLAGS) & FADT_FLAG_RESET_REG_SUP)) {
+		const struct gas *g = (const struct gas *)(f + FADT_RESET_REG);
+		pw->reset_supported = g->space <= 1 && g->address;
+		pw->reset_mmio = g->space == 0;
+		pw->reset_addr = g->address;
+		pw->reset_value = f[FADT_RESET_VALUE];
+	}
+	dsdt = fadt_dsdt(f, h->length);
+	pw->s5_found = dsdt && find_s5(dsdt, pw);
 	return 0;
 }
 

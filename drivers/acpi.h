@@ -32,10 +32,25 @@ struct acpi_mcfg {
 	struct acpi_ecam ecam[ACPI_MCFG_MAX];
 };
 
+/* What the host's FADT and DSDT say about resetting and powering off the machine. */
+struct acpi_power {
+	int reset_supported;   /* FADT flag RESET_REG_SUP, with a register in memory or I/O space */
+	int reset_mmio;
+	uint64_t reset_addr;
+	uint8_t reset_value;
+	uint16_t smi_cmd;      /* to enter ACPI mode: ACPI_ENABLE written here; 0: always in it */
+	uint8_t acpi_enable;
+	uint16_t pm1a_cnt, pm1b_cnt; /* I/O ports; 0: none */
+	int s5_found;          /* the DSDT's \_S5 package was read */
+	uint8_t s5_typ_a, s5_typ_b;
+};
+
 /* Validates the RSDP and root table; 0 on success, else a reason is logged. */
 int acpi_init(uint64_t rsdp);
 /* 0 on success; -1 when there is no valid MADT. */
 int acpi_read_cpus(struct acpi_cpus *cpus);
+/* 0 when a valid FADT was read (some fields may still be absent), else -1. */
+int acpi_read_power(struct acpi_power *pw);
 /* 0 when an SPCR describes a 16550-compatible console. */
 int acpi_read_console(struct acpi_console *con);
 

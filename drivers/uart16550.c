@@ -9,7 +9,7 @@ enum { RBR_THR_DLL = 0, IER_DLM = 1, FCR = 2, LCR = 3, MCR = 4, LSR = 5, SCR = 7
 #define LSR_DATA_READY 0x01
 #define LSR_THR_EMPTY 0x20
 #define UART_CLOCK_DIV 115200 /* 1.8432 MHz / 16 */
-#define THRE_SPINS 1000000    /* ~tens of ms: a dead UART must not hang the log */
+#define THRE_SPINS 1000000    /* ~tens of ms: a stalled transmitter must not hang the log */
 
 static uint8_t reg_read(struct uart *u, unsigned reg)
 {
@@ -49,18 +49,25 @@ void uart_init(struct uart *u, int mmio, uint64_t base, unsigned reg_shift, uint
 /*
  * Some 16550 models (Bochs' among them) drop a byte written while the
  * transmitter holding register is full, so wait for THRE before each one.
+ * A transmitter that stays full THRE_SPINS reads is stalled: its bytes are
+ * dropped without waiting until THRE shows again. A stall is not the UART
+ * gone: flow control holds THRE clear for as long as the far end does not
+ * read (QEMU's does while its chardev is full), and the receiver still
+ * works; taking the UART for absent here once left the operator's console
+ * deaf for good (the escape from an attach included).
  */
 static void put_byte(struct uart *u, char c)
 {
 	unsigned spins;
 
 	for (spins = 0; !(reg_read(u, LSR) & LSR_THR_EMPTY); spins++) {
-		if (spins == THRE_SPINS) {
-			u->present = 0; /* stuck transmitter: stop waiting on it */
+		if (u->tx_stalled || spins == THRE_SPINS) {
+			u->tx_stalled = 1;
 			return;
 		}
 		cpu_relax();
 	}
+	u->tx_stalled = 0;
 	reg_write(u, RBR_THR_DLL, (uint8_t)c);
 }
 
@@ -90,6 +97,7 @@ size_t uart_try_write(struct uart *u, const char *text, size_t len)
 			return i;
 		reg_write(u, RBR_THR_DLL, (uint8_t)text[i]);
 		u->cr_sent = 0;
+		u->tx_stalled = 0; /* it took a byte: the next write waits for it again */
 	}
 	return u->present ? i : len; /* a UART gone quiet takes everything, as uart_write does */
 }

@@ -10,6 +10,7 @@ struct uart {
 	uint64_t base;
 	unsigned reg_shift; /* MMIO register stride: 1 << reg_shift bytes */
 	int present;        /* the scratch register answered */
+	int tx_stalled;     /* THRE stayed clear too long: bytes are dropped, not waited for, until it shows */
 	int cr_sent;        /* uart_try_write sent the CR of a newline whose LF waits */
 };
 

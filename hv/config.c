@@ -499,6 +499,19 @@ static void set_module(struct parser *ps, struct text v, uint32_t index)
 	ps->part->nmodules++;
 }
 
+static void set_console_buffer(struct parser *ps, struct text v, uint32_t index)
+{
+	uint64_t bytes;
+
+	(void)index;
+	if (parse_size(v, &bytes) || bytes < CFG_CONSOLE_BUFFER_MIN || bytes > CFG_CONSOLE_BUFFER_MAX ||
+	    bytes % CFG_CONSOLE_BUFFER_MIN)
+		error(ps, "console_buffer '%.*s': expected a multiple of 4K from 4K to 16M, such as 64K", (int)v.n,
+		      v.p);
+	else
+		ps->part->console_buffer = bytes;
+}
+
 static void set_test_devices(struct parser *ps, struct text v, uint32_t index)
 {
 	(void)index;
@@ -700,6 +713,7 @@ static const struct key keys[] = {
 	{ "module", SEC_PARTITION, 1, set_module },
 	{ "test_devices", SEC_PARTITION, 0, set_test_devices },
 	{ "net", SEC_PARTITION, 1, set_net },
+	{ "console_buffer", SEC_PARTITION, 0, set_console_buffer },
 };
 
 /* The bit of the key in keys_seen and keys_refused. */
@@ -937,6 +951,7 @@ static void start_partition(struct parser *ps, struct text name)
 	p->vcpus = 1;
 	p->share = CFG_SHARE_DEFAULT;
 	p->autostart = 1;
+	p->console_buffer = CFG_CONSOLE_BUFFER_DEFAULT;
 	cfg->npartitions++;
 	ps->part = p;
 	ps->section = SEC_PARTITION;

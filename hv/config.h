@@ -36,6 +36,9 @@
 #define CFG_MEMORY_MAX (1ull << 40)
 #define CFG_MMIO_TOP (1ull << 52) /* x86-64 physical addresses have at most 52 bits */
 #define CFG_MMIO_CONSOLE_BYTES 32 /* its 8 registers, 32 bits apart */
+#define CFG_CONSOLE_BUFFER_DEFAULT (64ull << 10) /* a partition's UART output kept for an attach */
+#define CFG_CONSOLE_BUFFER_MIN (4ull << 10)
+#define CFG_CONSOLE_BUFFER_MAX (16ull << 20)
 
 enum cfg_console_kind {
 	CONSOLE_AUTO,  /* ACPI SPCR if the firmware has one, else COM1 */
@@ -103,6 +106,7 @@ struct cfg_partition {
 	struct cfg_module modules[CFG_MODULES_MAX];
 	uint32_t nnets;
 	struct cfg_net nets[CFG_NETS_MAX];
+	uint64_t console_buffer; /* bytes of its UART output kept (whole pages) */
 };
 
 struct hv_config {

@@ -13,6 +13,7 @@ static char ring[LOG_RING_SIZE];
 static uint64_t ring_head; /* bytes ever written; ring[head % size] is next */
 static uint64_t sent;      /* bytes of the ring the console's line has taken */
 static uint64_t lost;      /* bytes the line fell too far behind to send */
+static uint64_t lost_total;
 static log_sink_fn console_sink;
 static struct spinlock lock; /* one line at a time, whichever CPU logs it */
 static enum log_level max_level = LOG_INFO;
@@ -50,17 +51,32 @@ static void ring_append(const char *text, size_t len)
 	ring_head += len;
 }
 
-/* Oldest position a reader may start from: the first line start kept whole. */
-static uint64_t oldest_line(void)
+/* The first line start at or after pos (pos itself if a line starts there), or the ring's head. */
+static uint64_t line_start_from(uint64_t pos)
 {
-	uint64_t pos;
-
-	if (ring_head <= LOG_RING_SIZE)
-		return 0;
-	for (pos = ring_head - LOG_RING_SIZE; pos < ring_head; pos++)
+	if (pos == 0 || ring[(pos - 1) % LOG_RING_SIZE] == '\n')
+		return pos;
+	for (; pos < ring_head; pos++)
 		if (ring[pos % LOG_RING_SIZE] == '\n')
 			return pos + 1;
 	return ring_head;
+}
+
+/* Oldest position a reader may start from: the first line start kept whole. */
+static uint64_t oldest_line(void)
+{
+	if (ring_head <= LOG_RING_SIZE)
+		return 0;
+	/* The byte before the ring's oldest is overwritten: a line starts only after a newline within it. */
+	return line_start_from(ring_head - LOG_RING_SIZE + 1);
+}
+
+/* With the lock held: the line skips the unsent lines before pos, counting them as not shown. */
+static void skip_unsent(uint64_t pos)
+{
+	lost += pos - sent;
+	lost_total += pos - sent;
+	sent = pos;
 }
 
 /* The bytes from pos to the end of its line (or of what is written), not wrapping the ring. */
@@ -101,11 +117,8 @@ static void drain(enum drain_wait wait)
 {
 	if (!console_sink)
 		return;
-	if (ring_head - sent > LOG_RING_SIZE) {
-		uint64_t resume = oldest_line();
-		lost += resume - sent;
-		sent = resume;
-	}
+	if (ring_head - sent > LOG_RING_SIZE)
+		skip_unsent(oldest_line());
 	while (sent < ring_head) {
 		size_t n = line_chunk(sent), taken;
 		int line_start = sent == 0 || ring[(sent - 1) % LOG_RING_SIZE] == '\n';
@@ -144,10 +157,29 @@ void log_flush(void)
 void log_console_write(const char *text, size_t len)
 {
 	spin_lock(&lock);
+	/*
+	 * The operator waits for this: behind a backlog a flooding guest made,
+	 * the line shows the last lines only, and says how much it left out.
+	 */
+	if (console_sink && ring_head - sent > LOG_CONSOLE_BACKLOG)
+		skip_unsent(line_start_from(ring_head - LOG_CONSOLE_BACKLOG));
 	drain(WAIT_ALL);
 	if (console_sink)
 		console_sink(text, len, 1);
 	spin_unlock(&lock);
+}
+
+size_t log_console_try_write(const char *text, size_t len)
+{
+	size_t taken = len; /* no line: nothing waits */
+
+	spin_lock(&lock);
+	if (console_sink) {
+		drain(WAIT_NEVER);
+		taken = sent == ring_head ? console_sink(text, len, 0) : 0;
+	}
+	spin_unlock(&lock);
+	return taken;
 }
 
 static void log_line(enum log_level level, int shown, const char *f, va_list ap)
@@ -194,6 +226,40 @@ void log_guest(int shown, const char *f, ...)
 	va_start(ap, f);
 	log_line(LOG_INFO, shown && !guests_muted, f, ap);
 	va_end(ap);
+}
+
+uint64_t log_dropped(void)
+{
+	return lost_total;
+}
+
+size_t log_read_line(uint64_t *cursor, char *line, size_t size)
+{
+	size_t n = 0;
+	char c = 0;
+
+	spin_lock(&lock);
+	if (*cursor > ring_head || ring_head - *cursor > LOG_RING_SIZE)
+		*cursor = oldest_line();
+	while (*cursor < ring_head && c != '\n') {
+		c = ring[(*cursor)++ % LOG_RING_SIZE];
+		if (c != UNSHOWN && n + 1 < size)
+			line[n++] = c;
+	}
+	spin_unlock(&lock);
+	line[n] = 0;
+	return n;
+}
+
+enum log_level log_line_level(const char *line)
+{
+	int level;
+
+	/* The longer prefixes first: "hv: " begins every line. */
+	for (level = LOG_DEBUG; level >= LOG_ERROR; level--)
+		if (level != LOG_INFO && str_eq_n(line, str_len(level_prefix[level]), level_prefix[level]))
+			return (enum log_level)level;
+	return LOG_INFO;
 }
 
 size_t log_read(uint64_t *cursor, char *buf, size_t size)

@@ -17,6 +17,8 @@ enum log_level { LOG_ERROR, LOG_WARN, LOG_INFO, LOG_DEBUG };
 
 #define LOG_RING_SIZE (64 * 1024)
 #define LOG_LINE_MAX 256
+/* Log bytes the console's own output waits behind at most: the rest are dropped (counted; 'log' has them). */
+#define LOG_CONSOLE_BACKLOG 2048
 
 /*
  * The serial line: takes what it can take now and returns how much; with
@@ -31,6 +33,8 @@ void log_pump(void);
 void log_flush(void);
 /* The console's own output (a prompt, a command's answer): after every line logged before it, never in the log. */
 void log_console_write(const char *text, size_t len);
+/* As log_console_write, but only what the line takes now, never waiting; the bytes of text taken. */
+size_t log_console_try_write(const char *text, size_t len);
 /* Lines above this level are dropped; the default is LOG_INFO. */
 void log_set_level(enum log_level level);
 /* Whether a line of this level would be kept. */
@@ -52,6 +56,15 @@ void log_mute_guests(int mute);
  * oldest whole line still kept. Returns the bytes copied.
  */
 size_t log_read(uint64_t *cursor, char *buf, size_t size);
+
+/* As log_read, one whole line (cut at size - 1 bytes), NUL-ended; its length, 0 at the end. */
+size_t log_read_line(uint64_t *cursor, char *line, size_t size);
+
+/* The level of a line as the log wrote it (guest lines are info). */
+enum log_level log_line_level(const char *line);
+
+/* Bytes of log the console's line could not take since start-up (the log kept them). */
+uint64_t log_dropped(void);
 
 #define log_error(...) log_msg(LOG_ERROR, __VA_ARGS__)
 #define log_warn(...) log_msg(LOG_WARN, __VA_ARGS__)

@@ -12,6 +12,7 @@
 #include "blk_selftest.h"
 #include "boot_info.h"
 #include "cmos_rtc.h"
+#include "commands.h"
 #include "config.h"
 #include "console.h"
 #include "disks.h"
@@ -68,11 +69,6 @@ static size_t uart_sink(const char *text, size_t len, int wait)
 		return uart_try_write(&uart, text, len);
 	uart_write(&uart, text, len);
 	return len;
-}
-
-static void console_write(const char *text, size_t len)
-{
-	log_console_write(text, len);
 }
 
 static int uart_byte(void)
@@ -339,197 +335,13 @@ static void init_partitions(const struct boot_info *bi, const struct vcpu_ops *o
 	start_autostart();
 }
 
-static void cmd_net(const char *args)
+static void start_commands(void)
 {
-	(void)args;
-	if (!config_ok)
-		console_print("no switches: the configuration was refused (see 'log')\n");
-	else
-		net_show();
+	const struct hv_system s = { config_ok ? &config : 0, vcpu_ops ? partitions : 0, "no usable VT-x or AMD-V",
+				     &pmem, cpus_online };
+
+	commands_init(&s);
 }
-
-static void cmd_version(const char *args)
-{
-	(void)args;
-	console_print("hv %s\n", HV_VERSION);
-}
-
-static void cmd_log(const char *args)
-{
-	char buf[256];
-	uint64_t cursor = 0;
-	size_t n;
-
-	(void)args;
-	while ((n = log_read(&cursor, buf, sizeof(buf))) > 0)
-		log_console_write(buf, n);
-}
-
-static void cmd_mem(const char *args)
-{
-	(void)args;
-	console_print("free %llu MiB of %llu MiB managed\n",
-		      (unsigned long long)(pmem.free_pages * PAGE_SIZE / MIB),
-		      (unsigned long long)(pmem.total_free * PAGE_SIZE / MIB));
-}
-
-static void show_partition(const struct partition *p)
-{
-	uint64_t ns, exits;
-
-	if (p->state == PART_STOPPED && !p->stop_reason[0]) {
-		console_print("  %-16s not running%s\n", p->cfg->name,
-			      p->cfg->autostart ? " (could not start: see 'log')" : " (autostart no)");
-		return;
-	}
-	partition_totals(p, &ns, &exits);
-	console_print("  %-16s %s on cpu %u, cpu_ms %llu, exits %llu%s%s\n", p->cfg->name,
-		      part_state_name(p->state), p->cpu, (unsigned long long)(ns / 1000000),
-		      (unsigned long long)exits, p->state == PART_STOPPED ? ": " : "",
-		      p->state == PART_STOPPED ? p->stop_reason : "");
-}
-
-static void cmd_list(const char *args)
-{
-	uint32_t i;
-
-	(void)args;
-	if (!config_ok) {
-		console_print("no partitions: the configuration was refused (see 'log')\n");
-		return;
-	}
-	if (!vcpu_ops) {
-		console_print("no partition can run: no usable VT-x or AMD-V (see 'log')\n");
-		return;
-	}
-	for (i = 0; i < config.npartitions; i++)
-		show_partition(&partitions[i]);
-}
-
-static struct partition *find_partition(const char *name)
-{
-	uint32_t i;
-
-	for (i = 0; config_ok && vcpu_ops && i < config.npartitions; i++)
-		if (str_eq(config.partitions[i].name, name))
-			return &partitions[i];
-	return 0;
-}
-
-static void request(const char *name, enum part_op op, const char *done)
-{
-	struct partition *p = find_partition(name);
-	const char *why;
-
-	if (!p) {
-		console_print("no partition named '%s'; 'list' shows them\n", name);
-		return;
-	}
-	why = partition_request(p, op);
-	if (why)
-		console_print("%s: refused: %s\n", name, why);
-	else
-		console_print("%s: %s\n", name, done);
-}
-
-static void cmd_start(const char *args)
-{
-	request(args, PART_START, "started");
-}
-
-static void cmd_stop(const char *args)
-{
-	request(args, PART_STOP, "stopping");
-}
-
-static void cmd_pause(const char *args)
-{
-	request(args, PART_PAUSE, "paused");
-}
-
-static void cmd_resume(const char *args)
-{
-	request(args, PART_RESUME, "resumed");
-}
-
-static void cmd_restart(const char *args)
-{
-	request(args, PART_RESTART, "restarting");
-}
-
-/* ---- attach: the operator at a partition's UART */
-
-static struct attached_guest {
-	struct partition *p;
-	uint64_t cursor; /* in its output ring */
-} guest;
-
-/* What its receive FIFO takes now; a stopped partition's bytes are dropped. */
-static size_t guest_input(void *ctx, const char *bytes, size_t n)
-{
-	struct attached_guest *g = ctx;
-
-	if (g->p->state == PART_RUNNING || g->p->state == PART_PAUSED)
-		return vuart_receive(&g->p->uart, bytes, n);
-	return n;
-}
-
-static size_t guest_output(void *ctx, char *buf, size_t size)
-{
-	struct attached_guest *g = ctx;
-
-	if (!g->p->uart.attached)
-		vuart_attach(&g->p->uart, 1); /* a restart gave it a fresh UART */
-	return vuart_read_output(&g->p->uart, &g->cursor, buf, size);
-}
-
-static void guest_detached(void *ctx)
-{
-	struct attached_guest *g = ctx;
-
-	vuart_attach(&g->p->uart, 0);
-	log_mute_guests(0);
-	console_print("\r\n[back at the hypervisor console; 'console %s' attaches again]", g->p->cfg->name);
-}
-
-static void cmd_console(const char *args)
-{
-	static const struct console_attach attach = { guest_input, guest_output, guest_detached, &guest };
-	struct partition *p = find_partition(args);
-
-	if (!p) {
-		console_print("no partition named '%s'; 'list' shows them\n", args);
-		return;
-	}
-	guest = (struct attached_guest){ .p = p };
-	console_print("[attached to %s: its recent output, then live; Ctrl-] returns to the hv> prompt]\r\n",
-		      p->cfg->name);
-	vuart_attach(&p->uart, 1);
-	log_mute_guests(1); /* the other guests' lines wait in 'log' */
-	console_attach(&attach);
-}
-
-static void cmd_disks(const char *args)
-{
-	(void)args;
-	disks_show();
-}
-
-static const struct console_command commands[] = {
-	{ "list", "list the partitions: state, cpu, cpu time, exits", cmd_list },
-	{ "start", "start a stopped partition from scratch: start NAME", cmd_start },
-	{ "stop", "stop a partition at once (forced): stop NAME", cmd_stop },
-	{ "pause", "stop running a partition's vCPUs, keeping them: pause NAME", cmd_pause },
-	{ "resume", "run a paused partition again: resume NAME", cmd_resume },
-	{ "restart", "stop (if running) and start from scratch: restart NAME", cmd_restart },
-	{ "console", "attach to a partition's serial console (Ctrl-] returns): console NAME", cmd_console },
-	{ "version", "show the hypervisor's version", cmd_version },
-	{ "log", "show the log kept since start-up", cmd_log },
-	{ "mem", "show free memory", cmd_mem },
-	{ "disks", "show the host disks, their GPT partitions, who uses them, each virtual disk's requests", cmd_disks },
-	{ "net", "show the switches, their ports and MACs, frames, bytes and drops by reason", cmd_net },
-	{ 0, 0, 0 },
-};
 
 /* For Tab completion: the configured partitions' names. */
 static const char *partition_name(size_t index)
@@ -546,12 +358,12 @@ static void poll_console(void)
 	console_poll();
 	net_poll();
 	for (i = 0; vcpu_ops && config_ok && i < config.npartitions; i++)
-		partition_poll_restart(&partitions[i]);
+		partition_poll(&partitions[i]);
 }
 
 void hv_main(struct boot_info *bi)
 {
-	static const struct console_io io = { console_write, uart_byte };
+	static const struct console_io io = { log_console_write, log_console_try_write, uart_byte };
 	const struct vcpu_ops *ops;
 
 	hv_start_tsc = arch_tsc();
@@ -584,6 +396,7 @@ void hv_main(struct boot_info *bi)
 	scheduler_init(cpus_online, poll_console);
 	init_partitions(bi, ops);
 	log_info("console ready on the serial line; type 'help'");
-	console_start(&io, commands, partition_name);
+	start_commands();
+	console_start(&io, console_commands, partition_name);
 	arch_cpus_enter(scheduler_main);
 }

@@ -9,6 +9,7 @@
 #include "hypercall.h"
 #include "kernel.h"
 #include "lib/fmt.h"
+#include "lib/str.h"
 #include "log.h"
 #include "mm.h"
 #include "net.h"
@@ -24,7 +25,13 @@
 void partition_init(struct partition *p, const struct cfg_partition *cfg, const struct boot_info *bi,
 		    const struct vcpu_ops *ops)
 {
+	uint64_t ring = mm_alloc(cfg->console_buffer / PAGE_SIZE);
+
 	*p = (struct partition){ .cfg = cfg, .bi = bi, .ops = ops, .state = PART_STOPPED };
+	p->console_buffer = ring ? mm_ptr(ring) : 0; /* kept for good: the output of its last run stays */
+	if (!ring)
+		log_warn("partition %s: no memory for its %llu KiB console buffer: 'console' shows live output only",
+			 cfg->name, (unsigned long long)(cfg->console_buffer >> 10));
 }
 
 /* Its virtual disks closed; 1 while a host device still holds a request into its memory. */
@@ -203,7 +210,7 @@ static const char *attach_devices(struct partition *p)
 	const char *why;
 
 	vdev_bus_init(&p->bus);
-	vuart_init(&p->uart, p, p->cfg->name);
+	vuart_init(&p->uart, p, p->cfg->name, p->console_buffer, p->cfg->console_buffer);
 	vioapic_reset(&p->ioapic, platform_ioapic_id(p->cfg->vcpus));
 	acpi_pm_reset(&p->pm, arch_tsc_hz());
 	vreset_init(&p->reset);
@@ -304,8 +311,10 @@ static const char *start(struct partition *p)
 	uint32_t i;
 
 	ratelimit_init(&p->log_limit, GUEST_LOG_BURST, arch_tsc_hz(), arch_tsc());
+	str_copy(p->last_stop, sizeof(p->last_stop), p->stop_reason, str_len(p->stop_reason));
 	p->stop_reason[0] = 0;
-	p->cpu_ns = p->exits = 0;
+	p->gone = (struct part_stats){ 0 };
+	p->off_deadline = 0;
 	p->device_deadline = 0;
 	p->device_moved = 1; /* a first poll tells the devices' first deadlines */
 	why = build(p);
@@ -320,6 +329,7 @@ static const char *start(struct partition *p)
 		return why;
 	}
 	p->live = 1;
+	p->started_tsc = arch_tsc();
 	p->cpu = p->vcpus[0].se.cpu;
 	p->state = PART_RUNNING;
 	scheduler_unlock();
@@ -383,6 +393,7 @@ const char *partition_request(struct partition *p, enum part_op op)
 		return start(p); /* it takes the lock once the memory is ready */
 	}
 	if (next == PART_STOPPING) {
+		p->off_deadline = 0; /* forced: no power-button stop waits any more */
 		p->restart = op == PART_RESTART;
 		p->warm = 0; /* the operator's restart is a cold one */
 		begin_stop_f(p, "stopped by the operator%s", p->restart ? " (restart)" : "");
@@ -407,10 +418,61 @@ static void finish_stop(struct partition *p)
 	if (suppressed)
 		fmt(held_back, sizeof(held_back), "; %llu similar lines suppressed", (unsigned long long)suppressed);
 	log_info("partition %s: stopped: %s (%llu exits%s)", p->cfg->name, p->stop_reason,
-		 (unsigned long long)p->exits, held_back);
+		 (unsigned long long)p->gone.exits, held_back);
 }
 
-void partition_poll_restart(struct partition *p)
+const char *partition_power_off(struct partition *p, unsigned timeout_s, int restart, int *forced)
+{
+	enum part_state next;
+	const char *why;
+
+	*forced = p->state == PART_PAUSED || timeout_s == 0;
+	if (*forced || p->state == PART_STOPPED)
+		return partition_request(p, restart ? PART_RESTART : PART_STOP);
+	if (p->off_deadline && p->state == PART_RUNNING)
+		return "its power button was pressed already; 'stop -f' forces it off now";
+	why = part_transition(p->state, PART_STOP, &next);
+	if (why)
+		return why;
+	p->off_timeout = timeout_s;
+	p->off_restart = restart;
+	p->off_deadline = arch_tsc() + timeout_s * arch_tsc_hz();
+	acpi_pm_power_button(p);
+	log_info("partition %s: power button pressed (%s); forced off in %u s unless it powers off", p->cfg->name,
+		 restart ? "restart" : "stop", timeout_s);
+	return 0;
+}
+
+unsigned partition_off_pending(const struct partition *p)
+{
+	uint64_t now = arch_tsc();
+
+	if (!p->off_deadline || p->state != PART_RUNNING)
+		return 0;
+	return now >= p->off_deadline ? 1 : (unsigned)((p->off_deadline - now) / arch_tsc_hz()) + 1;
+}
+
+/* A power-button stop: done when the guest powered off, else forced at its deadline. */
+static void poll_power_off(struct partition *p)
+{
+	int stopped_by_guest;
+
+	scheduler_lock();
+	stopped_by_guest = p->state != PART_RUNNING && p->state != PART_PAUSED;
+	if (stopped_by_guest || arch_tsc() >= p->off_deadline) {
+		p->restart = p->off_restart;
+		p->warm = 0;
+		p->off_deadline = 0;
+		if (!stopped_by_guest)
+			begin_stop_f(p, "forced off: still running %u s after its power button", p->off_timeout);
+	}
+	scheduler_unlock();
+	if (!stopped_by_guest && !p->off_deadline)
+		log_warn("partition %s: forced off: still running %u s after its power button was pressed%s",
+			 p->cfg->name, p->off_timeout, p->restart ? " (restart)" : "");
+}
+
+void partition_poll(struct partition *p)
 {
 	if (p->draining) {
 		scheduler_lock();
@@ -420,6 +482,8 @@ void partition_poll_restart(struct partition *p)
 		}
 		scheduler_unlock();
 	}
+	if (p->off_deadline)
+		poll_power_off(p);
 	if (p->restart && p->state == PART_STOPPED) {
 		p->restart = 0;
 		start(p);
@@ -581,19 +645,27 @@ void partition_log_guest(struct partition *p, enum log_level level, const char *
 	log_msg(level, "partition %s: %s%s", p->cfg->name, text, held_back);
 }
 
-void partition_totals(const struct partition *p, uint64_t *cpu_ns, uint64_t *exits)
+/* Adds v's counters to s. */
+static void add_vcpu_stats(struct part_stats *s, const struct vcpu *v)
+{
+	unsigned r;
+
+	s->cpu_ns += v->se.ran_ns;
+	s->exits += v->exits;
+	s->injected += v->injected;
+	for (r = 0; r < EXIT_REASONS; r++)
+		s->exits_by[r] += v->exits_by[r];
+}
+
+void partition_stats(const struct partition *p, struct part_stats *s)
 {
 	unsigned i;
 
 	scheduler_lock(); /* a retiring vCPU moves its figures into the partition's */
-	*cpu_ns = p->cpu_ns;
-	*exits = p->exits;
-	for (i = 0; i < p->cfg->vcpus; i++) {
-		if (!p->vcpus[i].started)
-			continue;
-		*cpu_ns += p->vcpus[i].se.ran_ns;
-		*exits += p->vcpus[i].exits;
-	}
+	*s = p->gone;
+	for (i = 0; i < p->cfg->vcpus; i++)
+		if (p->vcpus[i].started)
+			add_vcpu_stats(s, &p->vcpus[i]);
 	scheduler_unlock();
 }
 
@@ -626,12 +698,11 @@ void partition_vcpu_retire(struct vcpu *v)
 		mm_free(v->fpu_pa, arch_guest_fpu_pages());
 	v->fpu_pa = 0;
 	v->started = 0;
-	p->cpu_ns += v->se.ran_ns;
-	p->exits += v->exits;
+	add_vcpu_stats(&p->gone, v);
 	if (--p->live)
 		return;
 	if (release_memory(p)) {
-		p->draining = 1; /* CPU 0 finishes the stop once the disks' devices let go (partition_poll_restart) */
+		p->draining = 1; /* CPU 0 finishes the stop once the disks' devices let go (partition_poll) */
 		return;
 	}
 	finish_stop(p);

@@ -34,6 +34,12 @@
 
 #define STOP_REASON_MAX 160
 
+/* A partition's counters since its start. */
+struct part_stats {
+	uint64_t cpu_ns, exits, injected;
+	uint64_t exits_by[EXIT_REASONS];
+};
+
 struct partition {
 	const struct cfg_partition *cfg;
 	const struct boot_info *bi;
@@ -48,6 +54,7 @@ struct partition {
 	unsigned live;                 /* vCPUs in a run queue */
 	struct vdev_bus bus;           /* the port and MMIO ranges of its devices */
 	struct vuart uart;
+	char *console_buffer;          /* its UART's output ring, cfg->console_buffer bytes; NULL: none */
 	struct vioapic ioapic;
 	struct vpci pci;
 	struct pci_testdev testdev;    /* with test_devices only */
@@ -67,8 +74,13 @@ struct partition {
 	int restart;                   /* start again once stopped */
 	int warm;                      /* that start is the guest's own reset: its CMOS RAM and clock stay */
 	unsigned cpu;                  /* where vCPU 0 runs or ran */
-	uint64_t cpu_ns, exits;        /* of vCPUs gone, for the statistics */
+	struct part_stats gone;        /* of its vCPUs gone, for the statistics */
+	uint64_t started_tsc;          /* host TSC at its last start */
+	uint64_t off_deadline;         /* host TSC at which a stop by the power button is forced; 0: none */
+	unsigned off_timeout;          /* that stop's seconds */
+	int off_restart;               /* that stop is a restart's */
 	char stop_reason[STOP_REASON_MAX];
+	char last_stop[STOP_REASON_MAX]; /* why its run before this one ended, while it runs again */
 	struct ratelimit log_limit;    /* of the lines its guest causes */
 };
 
@@ -79,8 +91,24 @@ void partition_init(struct partition *p, const struct cfg_partition *cfg, const 
 /* Does op to p: NULL, or why it is refused (nothing changed then). */
 const char *partition_request(struct partition *p, enum part_op op);
 
-/* Starts p again if a restart waits for its stop to finish. */
-void partition_poll_restart(struct partition *p);
+/*
+ * The operator's stop (or restart, with restart set) that asks first: the
+ * guest's ACPI power button is pressed, and if p is still running
+ * timeout_s seconds later, partition_poll() forces it off, logging why.
+ * A paused partition, which cannot hear the button, is forced off at once.
+ * NULL, or why it is refused; *forced tells which it was.
+ */
+const char *partition_power_off(struct partition *p, unsigned timeout_s, int restart, int *forced);
+
+/* Seconds left before a stop by the power button is forced; 0 if none waits. */
+unsigned partition_off_pending(const struct partition *p);
+
+/*
+ * From the console's turn (CPU 0, never waiting): forces off a partition
+ * whose power-button stop timed out, and starts p again if a restart
+ * waits for its stop to finish.
+ */
+void partition_poll(struct partition *p);
 
 /* Stops p because of what a guest did, saying why; the first reason stays. */
 void partition_stop(struct partition *p, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
@@ -118,8 +146,8 @@ void partition_vcpu_init_reset(struct vcpu *v);
 /* 1 if no vCPU of p can run again by itself: each halted with interrupts off, waiting for SIPI or never started. */
 int partition_all_halted(struct partition *p);
 
-/* CPU time and exits of all its vCPUs since it started. */
-void partition_totals(const struct partition *p, uint64_t *cpu_ns, uint64_t *exits);
+/* The counters of all its vCPUs since it started. */
+void partition_stats(const struct partition *p, struct part_stats *s);
 
 /*
  * For the scheduler, on the vCPU's own CPU: creates its backend state

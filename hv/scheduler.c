@@ -21,6 +21,8 @@ static void (*poll_cpu0)(void);
 static uint64_t slice_ticks, poll_ticks, disk_poll_ticks;
 static struct vcpu *fpu_owner[SCHED_CPUS_MAX]; /* whose extended state each CPU holds */
 static volatile int look_again[SCHED_CPUS_MAX]; /* a CPU kicked itself: its slice ends at the next exit */
+static uint64_t idle_ticks[SCHED_CPUS_MAX]; /* each CPU's, for the console's 'cpus' */
+static uint64_t start_tsc;
 
 static struct vcpu *vcpu_of(struct sched_entity *e)
 {
@@ -44,6 +46,7 @@ void scheduler_init(unsigned ncpus, void (*cpu0_poll)(void))
 {
 	sched_init(&sched, ncpus >= SCHED_CPUS_MAX ? ~0ull : (1ull << ncpus) - 1);
 	poll_cpu0 = cpu0_poll;
+	start_tsc = arch_tsc();
 	slice_ticks = arch_tsc_hz() / (NS_PER_S / SCHED_SLICE_NS);
 	poll_ticks = arch_tsc_hz() / (NS_PER_S / POLL_NS);
 	disk_poll_ticks = arch_tsc_hz() / (NS_PER_S / DISK_POLL_NS);
@@ -114,6 +117,7 @@ int scheduler_wake_if_due(struct vcpu *v, uint64_t now)
 	if (v->wake_vector < 0 || now < v->wake_tsc)
 		return 0;
 	v->ops->inject(v, EVENT_INTERRUPT, (uint8_t)v->wake_vector, 0, 0);
+	v->injected++;
 	v->wake_vector = -1;
 	return 1;
 }
@@ -252,6 +256,7 @@ static void run_slice(struct vcpu *v, unsigned cpu, uint64_t wake)
 		vcpu_irq_inject(v);
 		v->ops->run(v, &e);
 		v->exits++;
+		v->exits_by[(unsigned)e.reason < EXIT_REASONS ? e.reason : EXIT_UNKNOWN]++;
 	} while (vcpu_handle_exit(v, &e) == 0 && keeps_running(v, cpu, &e));
 	if (e.reason == EXIT_INTERRUPT)
 		arch_take_interrupts();
@@ -263,10 +268,19 @@ static void run_slice(struct vcpu *v, unsigned cpu, uint64_t wake)
 /* Nothing to run: sleep until the next wake-up, a kick, or (CPU 0) the console's turn. */
 static void idle(unsigned cpu, uint64_t wake)
 {
+	uint64_t start = arch_tsc();
+
 	if (cpu == 0 && poll_cpu0)
-		wake = earliest(wake, arch_tsc() + poll_ticks);
+		wake = earliest(wake, start + poll_ticks);
 	arch_timer_arm(wake);
 	arch_wait_for_interrupt();
+	idle_ticks[cpu] += arch_tsc() - start;
+}
+
+uint64_t scheduler_idle_ticks(unsigned cpu, uint64_t *since)
+{
+	*since = start_tsc;
+	return cpu < SCHED_CPUS_MAX ? idle_ticks[cpu] : 0;
 }
 
 void scheduler_main(void)

@@ -38,6 +38,9 @@ void scheduler_wake(struct vcpu *v);
 /* On v's CPU: if v's HC_WAKE_AFTER time has come, its vector is injected; 1 if so. */
 int scheduler_wake_if_due(struct vcpu *v, uint64_t now);
 
+/* Host TSC ticks cpu has spent idle since *since (the scheduler's start). */
+uint64_t scheduler_idle_ticks(unsigned cpu, uint64_t *since);
+
 /* Each CPU's main loop. */
 void __attribute__((noreturn)) scheduler_main(void);
 

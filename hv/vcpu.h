@@ -44,6 +44,7 @@ enum vcpu_exit_reason {
 	EXIT_ENTRY_FAILED, /* the CPU refused the guest state */
 	EXIT_UNKNOWN,
 };
+#define EXIT_REASONS (EXIT_UNKNOWN + 1)
 
 struct vcpu_exit {
 	enum vcpu_exit_reason reason;
@@ -122,6 +123,8 @@ struct vcpu {
 	int started;
 	uint64_t slice_end;      /* TSC value its time slice ends at; 0: none */
 	uint64_t exits;
+	uint64_t exits_by[EXIT_REASONS]; /* the same, by reason */
+	uint64_t injected;       /* interrupts and NMIs injected */
 	uint64_t wake_tsc;       /* HC_WAKE_AFTER: inject wake_vector then */
 	int wake_vector;         /* -1: none pending */
 	struct vlapic apic;      /* its local APIC (vcpu_irq.h) */

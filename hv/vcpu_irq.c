@@ -153,6 +153,7 @@ static int inject_extint(struct vcpu *v)
 		return 0;
 	if (v->ops->can_inject(v, EVENT_INTERRUPT)) {
 		v->ops->inject(v, EVENT_INTERRUPT, (uint8_t)pic_intack(v->part), 0, 0);
+		v->injected++;
 		return 0;
 	}
 	return 1;
@@ -172,12 +173,14 @@ void vcpu_irq_inject(struct vcpu *v)
 	if (a->nmi_pending && v->ops->can_inject(v, EVENT_NMI)) {
 		a->nmi_pending = 0;
 		v->ops->inject(v, EVENT_NMI, 2, 0, 0);
+		v->injected++;
 	}
 	extint_waits = inject_extint(v); /* after the NMI, before the APIC's own: the PIC's INTR has its own pin */
 	vector = vlapic_deliverable(a);
 	if (vector >= 0 && v->ops->can_inject(v, EVENT_INTERRUPT)) {
 		vlapic_take(a, (uint8_t)vector);
 		v->ops->inject(v, EVENT_INTERRUPT, (uint8_t)vector, 0, 0);
+		v->injected++;
 	}
 	window = extint_waits ? 15 : vlapic_waiting_class(a); /* ExtINT ignores the TPR */
 	spin_unlock(&a->lock);

@@ -174,6 +174,7 @@ static void parse_fadt(void)
 	pf.sci = rd16(f + FADT_SCI);
 	pf.smi_cmd = (uint16_t)rd32(f + FADT_SMI_CMD);
 	pf.acpi_enable = rd8(f + FADT_ACPI_ENABLE);
+	pf.pm1a_evt = (uint16_t)rd32(f + FADT_PM1A_EVT);
 	pf.pm1a_cnt = (uint16_t)rd32(f + FADT_PM1A_CNT);
 	pf.pm1b_cnt = (uint16_t)rd32(f + FADT_PM1B_CNT);
 	pf.pm_timer = (uint16_t)rd32(f + FADT_PM_TMR);
@@ -314,6 +315,31 @@ void acpi_poweroff(void)
 		outw(pf.pm1b_cnt, (uint16_t)(((b & 7) << 10) | SLP_EN));
 	delay(ms_ticks(1000));
 	report("poweroff", FAIL, "still running 1 s after SLP_EN with SLP_TYP %u", a);
+}
+
+/*
+ * The fixed power button (ACPI 6.5, 4.8.3.1.1 "Power Button"): PWRBTN_EN
+ * set in PM1_EN (the event block's second half), PWRBTN_STS polled in
+ * PM1_STS and cleared by writing it 1, then the power-off an OS does.
+ */
+#define PM1_PWRBTN 0x0100
+
+void acpi_power_button(void)
+{
+	uint16_t en;
+
+	if (!pf.pm1a_evt) {
+		report("power-button", FAIL, "no PM1a event block in the FADT");
+		return;
+	}
+	en = (uint16_t)(pf.pm1a_evt + 2);
+	outw(en, (uint16_t)(inw(en) | PM1_PWRBTN));
+	print("PLATFORM power-button waiting (pm1a_evt=0x%x)\n", pf.pm1a_evt);
+	while (!(inw(pf.pm1a_evt) & PM1_PWRBTN))
+		delay(ms_ticks(10));
+	outw(pf.pm1a_evt, PM1_PWRBTN);
+	print("PLATFORM power-button pressed\n");
+	acpi_poweroff();
 }
 
 /* ---- resets ----------------------------------------------------------- */

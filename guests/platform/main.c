@@ -10,7 +10,8 @@
  * then writes 0 (all passed) or 1 to the debug-exit port 0xF4. It is
  * developed against QEMU's own PC (q35 and pc), the reference behaviour.
  * The Multiboot command line picks a mode: none runs the checks;
- * mode=poweroff (ACPI S5), mode=reset-cf9, mode=reset-kbc, mode=reset-fadt
+ * mode=poweroff (ACPI S5), mode=power-button (S5 once the ACPI power
+ * button is pressed), mode=reset-cf9, mode=reset-kbc, mode=reset-fadt
  * (the reset, then, booted again, a PASS and the summary), mode=exit N
  * (writes N to port 0xF4 at once), mode=ipi-storm.
  */
@@ -372,6 +373,8 @@ static void run_mode(const char *m)
 {
 	if (mode_is(m, "poweroff")) {
 		acpi_poweroff();
+	} else if (mode_is(m, "power-button")) {
+		acpi_power_button();
 	} else if (mode_is(m, "reset-cf9") || mode_is(m, "reset-kbc") || mode_is(m, "reset-fadt")) {
 		reset_by(m + 6);
 	} else if (mode_is(m, "exit")) {

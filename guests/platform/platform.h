@@ -38,7 +38,7 @@ struct platform {
 	uint32_t apic_id[MAX_CPUS];
 	uint32_t irq_gsi[16];          /* ISA IRQ -> GSI, overrides applied */
 	uint16_t irq_flags[16];        /* MPS INTI flags of the override, 0 if none */
-	uint16_t pm_timer, pm1a_cnt, pm1b_cnt, smi_cmd, sci;
+	uint16_t pm_timer, pm1a_evt, pm1a_cnt, pm1b_cnt, smi_cmd, sci;
 	uint8_t acpi_enable, pm_timer_32, century;
 	int reset_reg_ok;              /* FADT RESET_REG_SUP with a register we can write */
 	uint8_t reset_space, reset_value;
@@ -90,6 +90,8 @@ unsigned per_mille_off(uint64_t measured, uint64_t expected);
 void acpi_discover(void);
 void check_acpi(void);
 void acpi_poweroff(void);
+/* Waits for the ACPI power button, then powers off as acpi_poweroff() does. */
+void acpi_power_button(void);
 void reset_by(const char *how);
 
 /* timing.c */

@@ -8,8 +8,8 @@
  * guest (mode=triple-fault, mode=virt-insn, mode=cr8-spin, mode=db-storm,
  * mode=ac-storm, mode=insn-flood, and mmio.c's mode=mmio-unsupported,
  * mode=mmio-tables, mode=mmio-cross-page, mode=mmio-prefixes), a load
- * for the scheduler (mode=spin, mode=idle, mode=work), the isolation
- * check (isolation.c's mode=mark, mode=scan) or the
+ * for the scheduler (mode=spin, mode=idle, mode=work, mode=uart-flood),
+ * the isolation check (isolation.c's mode=mark, mode=scan) or the
  * micro-benchmarks (mode=bench).
  */
 #include <stdarg.h>
@@ -967,6 +967,16 @@ static void __attribute__((noreturn)) idle(void)
 	}
 }
 
+/* A guest that prints as fast as its UART takes it, for ever: it must slow only itself. */
+static void __attribute__((noreturn)) uart_flood(void)
+{
+	uint64_t n;
+
+	for (n = 0;; n++)
+		print("FLOOD %llu the quick brown fox jumps over the lazy dog, again and again\n",
+		      (unsigned long long)n);
+}
+
 /* Throughput: units of work done per WORK_REPORT ticks, printed as they come. */
 static void __attribute__((noreturn)) work(void)
 {
@@ -1078,6 +1088,8 @@ void selftest_main(const uint8_t *bp)
 		idle();
 	if (str_eq(mode, "work"))
 		work();
+	if (str_eq(mode, "uart-flood"))
+		uart_flood();
 	if (str_eq(mode, "echo"))
 		echo();
 	if (str_eq(mode, "mark")) {

@@ -39,9 +39,9 @@ enum { THR_DLL, IER_DLM, IIR_FCR, LCR, MCR, LSR, MSR, SCR };
 #define LSR_THR_EMPTY 0x60 /* THRE and TEMT */
 #define MSR_CABLE 0xb0     /* DCD, DSR, CTS: a terminal is there */
 
-void vuart_init(struct vuart *u, struct partition *part, const char *owner)
+void vuart_init(struct vuart *u, struct partition *part, const char *owner, char *out, uint64_t out_size)
 {
-	*u = (struct vuart){ .part = part, .owner = owner };
+	*u = (struct vuart){ .part = part, .owner = owner, .out = out, .out_size = out ? out_size : 0 };
 }
 
 /* ---- output */
@@ -148,7 +148,9 @@ static void transmit(struct vuart *u, uint8_t c)
 		push_rx(u, c);
 		return;
 	}
-	u->out[u->out_head++ % VUART_OUT_RING] = (char)c;
+	if (u->out_size)
+		u->out[u->out_head % u->out_size] = (char)c;
+	u->out_head++;
 	add_to_line(u, c);
 }
 
@@ -268,10 +270,10 @@ size_t vuart_read_output(struct vuart *u, uint64_t *cursor, char *buf, size_t si
 	size_t n = 0;
 
 	spin_lock(&u->lock);
-	if (*cursor > u->out_head || u->out_head - *cursor > VUART_OUT_RING)
-		*cursor = u->out_head > VUART_OUT_RING ? u->out_head - VUART_OUT_RING : 0;
+	if (*cursor > u->out_head || u->out_head - *cursor > u->out_size)
+		*cursor = u->out_head > u->out_size ? u->out_head - u->out_size : 0;
 	while (*cursor < u->out_head && n < size)
-		buf[n++] = u->out[(*cursor)++ % VUART_OUT_RING];
+		buf[n++] = u->out[(*cursor)++ % u->out_size];
 	spin_unlock(&u->lock);
 	return n;
 }

@@ -19,7 +19,6 @@
 #define VUART_IRQ 4
 #define VUART_LINE_MAX 160
 #define VUART_RX_FIFO 64         /* deeper than the chip's 16: the console's input comes in bursts */
-#define VUART_OUT_RING (16 * 1024) /* the output an attach shows first */
 
 struct partition;
 
@@ -37,11 +36,13 @@ struct vuart {
 	unsigned len;
 	char line[VUART_LINE_MAX];
 	volatile int attached; /* the operator sees its raw output: its lines are logged, not shown */
-	uint64_t out_head;     /* bytes ever transmitted; out[head % size] is next */
-	char out[VUART_OUT_RING];
+	uint64_t out_head;     /* bytes ever transmitted; out[head % out_size] is next */
+	char *out;             /* the output an attach shows first (the partition's console_buffer) */
+	uint64_t out_size;     /* 0: none kept */
 };
 
-void vuart_init(struct vuart *u, struct partition *part, const char *owner);
+/* As at power-on; out (out_size bytes, kept by the caller) keeps its raw output. */
+void vuart_init(struct vuart *u, struct partition *part, const char *owner, char *out, uint64_t out_size);
 /* Its registers, for a claim of VUART_PORTS ports from VUART_BASE (dev: the struct vuart). */
 extern const struct vdev_ops vuart_ops;
 /* Shows a partial line (when the partition stops). */

@@ -196,8 +196,9 @@ class Run:
             self.emulator_out.close()
 
 
-def boot_qemu(name, medium, log_path, smp=2, mem=1024, extra=()):
-    """Boots a medium in QEMU TCG with an AMD-V CPU and OVMF."""
+def boot_qemu(name, medium, log_path, smp=2, mem=1024, extra=(), serial="stdio"):
+    """Boots a medium in QEMU TCG with an AMD-V CPU and OVMF; its COM1 is
+    the Run's console unless serial names another QEMU chardev."""
     vars_copy = os.path.join(os.path.dirname(medium), "OVMF_VARS.fd")
     shutil.copyfile(OVMF_VARS, vars_copy)
     if medium.endswith(".iso"):
@@ -208,7 +209,7 @@ def boot_qemu(name, medium, log_path, smp=2, mem=1024, extra=()):
             "-smp", str(smp), "-m", str(mem),
             "-drive", f"if=pflash,format=raw,readonly=on,file={OVMF_CODE}",
             "-drive", f"if=pflash,format=raw,file={vars_copy}",
-            "-drive", drive, "-display", "none", "-serial", "stdio", "-monitor", "none",
+            "-drive", drive, "-display", "none", "-serial", serial, "-monitor", "none",
             "-no-reboot", *extra]
     return Run(name, argv, log_path)
 

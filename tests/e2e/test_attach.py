@@ -1,7 +1,11 @@
 """The operator attaches to a partition's serial console: what was typed
 reaches the guest through its UART's receive interrupt (IRQ 4, through the
 I/O APIC), its output comes back raw, the other partitions' lines wait in
-the log meanwhile, and Ctrl-] returns to the hypervisor's prompt."""
+the log meanwhile, and Ctrl-] returns to the hypervisor's prompt; typed at
+once into a guest that prints all the time, with nobody reading the line
+for a while, the console still hears the escape."""
+import time
+
 from harness import hv_cfg
 from test_boot import BOOT_TIMEOUT, expect_banner, expect_console
 
@@ -51,3 +55,26 @@ def test_attach_types_into_a_guest_and_ctrl_bracket_returns(boot, path):
         run.expect(r"\[back at the hypervisor console", 20)
         run.command("list")
         run.expect(r"echo\s+stopped on cpu \d, cpu_ms \d+, exits \d+: exited with status 0", 20)
+
+
+FLOOD_CFG = hv_cfg({"flood": {"cmdline": "mode=uart-flood"}})
+
+
+def test_typing_at_once_into_a_printing_guest_leaves_the_console_working(boot, path):
+    """Attached to a guest that prints as fast as its UART goes, the operator
+    types at once and reads nothing for a while: its recent output (64 KiB)
+    and then its live output fill the line, which stops draining. The
+    console must neither hold CPU 0 on that line nor give it up: once
+    Ctrl-] comes, the prompt is back and answers. (The console once took a
+    transmitter that stayed full for a UART gone, and went deaf for good.)"""
+    with boot(path, FLOOD_CFG) as run:
+        expect_banner(run, path)
+        run.expect(r"\[flood\] FLOOD \d+ ", BOOT_TIMEOUT[path])
+        expect_console(run)
+        run.command("console flood")
+        run.expect(r"\[attached to flood: its recent output, then live", 60)
+        run.command("echo typed at once")  # to the guest, which does not read it
+        time.sleep(5)  # nobody reads the line
+        run.send(ESCAPE)
+        run.expect(r"\[back at the hypervisor console; 'console flood' attaches again\]", 120)
+        expect_console(run)

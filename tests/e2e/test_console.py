@@ -36,7 +36,7 @@ def test_line_editor_history_editing_completion_and_garbage(boot):
         run.expect(r"free \d+ MiB of \d+ MiB managed", 20)
 
         # Tab completes the command, then the partition's name.
-        run.command("sta\tal\t")
+        run.command("star\tal\t")
         run.expect(r"alpha: started", 20)
 
         # Every byte but Enter and the terminal's signal keys: the printable

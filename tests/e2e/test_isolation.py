@@ -40,7 +40,7 @@ def test_no_partition_sees_anothers_memory_or_the_hypervisors(boot, path):
 
         # The marker's memory, once given back, goes to the next partition zeroed.
         expect_console(run)
-        run.command("stop marker")
+        run.command("stop -f marker")
         run.expect(r"partition marker: stopped", 60)
         run.command("start later")
         later_at = run.expect(STARTED.format("later"), 30)["at"]

@@ -5,7 +5,8 @@ interrupts advance on every vCPU, it takes the TSC's rate from the
 hypervisor (no calibration) and keeps the host's time, its kernel logs
 nothing at warning level or above but what ALLOWED explains, and
 `reboot` and `poweroff` act on that partition alone; the two ping each
-other over the switch lan.
+other over the switch lan; typed at once into a partition that prints,
+a line reaches its shell and the console stays the operator's.
 
 One boot per emulator for the module; the tests run in order and the last
 ones reboot one partition and power the other off."""
@@ -215,6 +216,25 @@ def test_the_two_ping_each_other_over_the_switch(linux):
     out = shell(linux, f"ping -c 3 -W 5 {ADDRS['linux2']}", 90)
     detach(linux)
     assert re.search(r"3 packets transmitted, 3 packets received", out), out
+
+
+def test_typing_at_once_into_a_printing_partition(linux):
+    """The operator attaches to a partition that is printing and types at
+    once, before reading what the attach shows first (its recent 64 KiB):
+    the shell answers, Ctrl-] returns and the prompt answers. (The console
+    once took the line that stopped draining meanwhile for a UART gone, and
+    went deaf for good.)"""
+    attach(linux, "linux1")
+    linux.send("(for i in $(seq 600); do echo PRINTING $i; sleep 0.1; done) &\r")
+    linux.expect(r"PRINTING 3\r*\n", 60)
+    detach(linux)
+    linux.command("console linux1")
+    linux.expect(r"\[attached to linux1", 30)
+    linux.command("echo SYNC-$((6 * 7))")
+    linux.expect(r"SYNC-42\r*\n", 120)
+    linux.send("kill $!\r")
+    detach(linux)
+    expect_console(linux)
 
 
 def test_reboot_restarts_one_partition_while_the_other_runs(linux):

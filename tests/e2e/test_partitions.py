@@ -98,7 +98,7 @@ def test_operator_pauses_resumes_stops_and_restarts_a_running_partition(boot, pa
         time.sleep(2)
         assert run.cpu_ms(["busy"])["busy"] > paused, "a resumed partition did not run"
 
-        run.command("stop busy")
+        run.command("stop -f busy")  # forced: the self-test ignores its power button
         run.expect(r"partition busy: stopped: stopped by the operator \(\d+ exits\)", 20)
         refused(run, "stop busy", "it is not running")
         refused(run, "resume busy", "it is not running")
@@ -108,7 +108,7 @@ def test_operator_pauses_resumes_stops_and_restarts_a_running_partition(boot, pa
         # Its first line may come before CPU 0 logs the start: either order.
         run.expect_all({"started": r"partition busy: started on cpu 1",
                         "runs": r"\[busy\] SELFTEST start mode=spin"}, 60)
-        run.command("restart busy")  # running: stopped, then started from scratch
+        run.command("restart -f busy")  # running: stopped, then started from scratch
         run.expect(r"partition busy: stopped: stopped by the operator \(restart\)", 20)
         # Its first line may come before CPU 0 logs the start: either order.
         run.expect_all({"started": r"partition busy: started on cpu 1",
@@ -140,9 +140,9 @@ def test_address_space_ids_are_never_shared(boot):
         overflow = re.findall(flushing, run.text())
         assert len(overflow) == 16 - unique and len(set(overflow)) == len(overflow), overflow
         holder = next(f"p{i}" for i in range(1, 17) if f"p{i}" not in overflow)
-        run.command(f"stop {holder}")
+        run.command(f"stop -f {holder}")
         run.expect(rf"partition {holder}: stopped: stopped by the operator", 20)
-        run.command(f"restart {overflow[0]}")  # takes the ASID the holder gave back
+        run.command(f"restart -f {overflow[0]}")  # takes the ASID the holder gave back
         run.expect(rf"partition {overflow[0]}: started", 20)
         run.expect(rf"\[{overflow[0]}\] SELFTEST start mode=idle", 60)
         run.command(f"start {holder}")  # none is free any more

@@ -42,7 +42,7 @@ def test_ramdisk_with_a_gpt_is_listed(boot, path, tmp_path):
             "vdisk": r"    partition demo: ramdisk:disk.img, LBA 0, 4096 sectors: 0 requests, 0 KiB read, "
                      r"0 KiB written, 0 errors, 0 in flight\r",
         }, 20)
-        run.command("stop demo")
+        run.command("stop -f demo")  # forced: the self-test ignores its power button
         run.expect(r"partition demo: stopped: stopped by the operator", 20)
         run.command("disks")
         run.expect(r"no host disks and no RAM disks\r", 20)

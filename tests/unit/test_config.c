@@ -11,6 +11,7 @@
 #include <cmocka.h>
 
 #include "config.h"
+#include "config_print.h"
 #include "log.h"
 
 static struct hv_config cfg;
@@ -703,9 +704,100 @@ static void net_limits(void **state)
 	expect_error(text, CFG_SWITCHES_MAX + 1, "more than 8 switches");
 }
 
+/* ---- the configuration printed back as hv.cfg text (`config`) */
+
+static char printed[64 * 1024];
+static size_t printed_len;
+
+static void put(void *ctx, const char *text, size_t len)
+{
+	(void)ctx;
+	assert_true(printed_len + len < sizeof(printed));
+	memcpy(printed + printed_len, text, len);
+	printed_len += len;
+	printed[printed_len] = 0;
+}
+
+/* What a config means, without the line numbers that say where it was written. */
+static void forget_lines(struct hv_config *c)
+{
+	uint32_t i, k;
+
+	for (i = 0; i < c->nswitches; i++)
+		c->switches[i].line = 0;
+	for (i = 0; i < c->npartitions; i++) {
+		struct cfg_partition *p = &c->partitions[i];
+		p->line = p->kernel_line = p->initrd_line = 0;
+		for (k = 0; k < p->ndisks; k++)
+			p->disks[k].line = 0;
+		for (k = 0; k < p->nmodules; k++)
+			p->modules[k].line = 0;
+		for (k = 0; k < p->nnets; k++)
+			p->nets[k].line = 0;
+		for (k = p->vcpus; k < CFG_VCPUS_MAX; k++)
+			p->affinity[k] = 0; /* no vCPU has them */
+	}
+}
+
+/* text parses, prints, and the printed text parses to the same configuration. */
+static void assert_round_trip(const char *text)
+{
+	static struct hv_config first;
+
+	if (parse(text))
+		fail_msg("line %u: %s", errs.list[0].line, errs.list[0].text);
+	first = cfg;
+	printed_len = 0;
+	cfg_print(&first, put, NULL);
+	if (parse(printed))
+		fail_msg("printed config, line %u: %s\n%s", errs.list[0].line, errs.list[0].text, printed);
+	forget_lines(&first);
+	forget_lines(&cfg);
+	assert_memory_equal(&first, &cfg, sizeof(cfg));
+}
+
+static void printed_config_reads_back_the_same(void **state)
+{
+	(void)state;
+	assert_round_trip(full_example);
+	assert_round_trip(readme_example());
+	assert_round_trip("");
+	assert_round_trip("[hypervisor]\nconsole = mmio:0xfe000000\nlog_level = error\n"
+			  "[partition a]\nmemory = 6G\nkernel = k.elf\nvcpus = 4\ncpus = 0-2,5\ncpus.3 = 63\n"
+			  "cmdline = a#b c \\# d \\\\# e\nmodule = m.bin x=#1 \\# y\nmodule = n\ntest_devices = yes\n"
+			  "console_buffer = 1M\nautostart = off\n"
+			  "[partition b]\nmemory = 2M\nkernel = k\nconsole_buffer = 12K\ndisk = ramdisk:r.img ro\n");
+	assert_non_null(strstr(printed, "[partition a]\nmemory = 6G\nvcpus = 4\ncpus.0 = 0-2,5\ncpus.1 = 0-2,5\n"
+					"cpus.2 = 0-2,5\ncpus.3 = 63\n"));
+	assert_non_null(strstr(printed, "cmdline = a\\#b c \\# d \\\\# e\n"));
+	assert_non_null(strstr(printed, "console_buffer = 12K\n"));
+	/* Switches, ports (their derived MACs printed), disk sub-ranges and the disk self-test. */
+	assert_round_trip("[hypervisor]\ndisk_selftest = nvme0n1\n[switch lan]\n[switch dmz]\n"
+			  "[partition a]\nmemory = 2M\nkernel = k\nnet = lan\nnet = dmz mac=02:00:5e:10:00:01\n"
+			  "disk = part:data rw offset=1M size=3584K\ndisk = guid:0fc63daf-8483-4772-8e79-3d69d8477de4 ro\n");
+	assert_non_null(strstr(printed, "disk = part:data rw offset=1M size=3584K\n"));
+	assert_non_null(strstr(printed, "net = dmz mac=02:00:5e:10:00:01\n"));
+}
+
+static void console_buffer_sizes(void **state)
+{
+	(void)state;
+	assert_int_equal(parse("[partition a]\nmemory=2M\nkernel=k\n"), 0);
+	assert_int_equal(cfg.partitions[0].console_buffer, CFG_CONSOLE_BUFFER_DEFAULT);
+	assert_int_equal(parse("[partition a]\nmemory=2M\nkernel=k\nconsole_buffer=16M\n"), 0);
+	assert_int_equal(cfg.partitions[0].console_buffer, 16ull << 20);
+	expect_error("[partition a]\nmemory=2M\nkernel=k\nconsole_buffer=2K\n", 4, "multiple of 4K from 4K to 16M");
+	expect_error("[partition a]\nmemory=2M\nkernel=k\nconsole_buffer=17M\n", 4, "console_buffer '17M'");
+	expect_error("[partition a]\nmemory=2M\nkernel=k\nconsole_buffer=5000\n", 4, "console_buffer '5000'");
+	expect_error("[partition a]\nmemory=2M\nkernel=k\nconsole_buffer=lots\n", 4, "console_buffer 'lots'");
+	expect_error("[hypervisor]\nconsole_buffer=64K\n", 2, "console_buffer");
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(printed_config_reads_back_the_same),
+		cmocka_unit_test(console_buffer_sizes),
 		cmocka_unit_test(full_example_parses),
 		cmocka_unit_test(readme_example_parses),
 		cmocka_unit_test(inline_comments_and_escaped_hash),

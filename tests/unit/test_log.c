@@ -189,6 +189,25 @@ static void a_slow_line_gets_the_rest_later_in_order(void **state)
 	assert_string_equal(sunk, "hv: first line\nhv: second\nhv> hv: third\n");
 }
 
+/* An attached guest's output: only what the line takes now, after the lines before it, never waiting. */
+static void console_try_write_never_waits_and_keeps_the_order(void **state)
+{
+	(void)state;
+	log_set_sink(slow_sink);
+	room = 3;
+	log_info("busy");
+	assert_int_equal(log_console_try_write("abc", 3), 0); /* the line is busy with the log's line */
+	assert_string_equal(sunk, "hv:");
+	room = 100;
+	assert_int_equal(log_console_try_write("abc", 3), 3);
+	assert_string_equal(sunk, "hv: busy\nabc");
+	room = 1;
+	assert_int_equal(log_console_try_write("xyz", 3), 1);
+	assert_string_equal(sunk, "hv: busy\nabcx");
+	log_set_sink(0);
+	assert_int_equal(log_console_try_write("yz", 2), 2); /* no line: nothing waits for it */
+}
+
 /* Unshown lines (a muted guest's) are kept for 'log' but skipped on the line. */
 static void unshown_lines_are_kept_not_sent(void **state)
 {
@@ -234,6 +253,49 @@ static void a_line_that_falls_a_ring_behind_says_so(void **state)
 	log_flush(); /* drained, so that later tests start afresh */
 }
 
+/*
+ * The console's own output waits behind LOG_CONSOLE_BACKLOG bytes of log
+ * at most (a flooding guest's): the older unsent lines are left out,
+ * said and counted, and the newest lines come before the console's text.
+ */
+static void console_output_skips_a_backlog_it_would_wait_behind(void **state)
+{
+	uint64_t dropped = log_dropped(), cursor = 0;
+	char line[LOG_LINE_MAX + 1];
+	int i;
+
+	(void)state;
+	log_set_sink(slow_sink);
+	room = 0;
+	for (i = 0; i < 400; i++)
+		log_info("flood %04d", i); /* 15 bytes each: 6000 */
+	assert_int_equal(sunk_len, 0);
+	log_console_write("hv> ", 4);
+	assert_non_null(strstr(sunk, "hv: (the console fell behind: "));
+	assert_non_null(strstr(sunk, "hv: flood 0399\nhv> "));
+	assert_null(strstr(sunk, "hv: flood 0000"));
+	assert_true(sunk_len < LOG_CONSOLE_BACKLOG + 200);
+	assert_true(log_dropped() - dropped > 6000 - LOG_CONSOLE_BACKLOG - 15);
+	assert_true(log_dropped() - dropped <= 6000 - LOG_CONSOLE_BACKLOG + 15);
+	/* 'log' has them all. */
+	while (log_read_line(&cursor, line, sizeof(line)) && strcmp(line, "hv: flood 0000\n"))
+		;
+	assert_string_equal(line, "hv: flood 0000\n");
+	log_set_sink(discard);
+	log_flush();
+}
+
+static void line_levels_are_read_back(void **state)
+{
+	(void)state;
+	assert_int_equal(log_line_level("hv: error: x\n"), LOG_ERROR);
+	assert_int_equal(log_line_level("hv: warning: x\n"), LOG_WARN);
+	assert_int_equal(log_line_level("hv: [guest] hv: error: not mine\n"), LOG_INFO);
+	assert_int_equal(log_line_level("hv: debug: x\n"), LOG_DEBUG);
+	assert_int_equal(log_line_level("hv"), LOG_INFO);
+	assert_int_equal(log_line_level(""), LOG_INFO);
+}
+
 static void reader_behind_the_ring_resumes_at_a_whole_line(void **state)
 {
 	uint64_t cursor = 0;
@@ -263,8 +325,11 @@ int main(void)
 		cmocka_unit_test_setup(long_lines_are_cut_visibly, reset),
 		cmocka_unit_test_setup(ring_reads_what_was_logged, reset),
 		cmocka_unit_test_setup(a_slow_line_gets_the_rest_later_in_order, reset),
+		cmocka_unit_test_setup(console_try_write_never_waits_and_keeps_the_order, reset),
 		cmocka_unit_test_setup(unshown_lines_are_kept_not_sent, reset),
 		cmocka_unit_test_setup(a_line_that_falls_a_ring_behind_says_so, reset),
+		cmocka_unit_test_setup(console_output_skips_a_backlog_it_would_wait_behind, reset),
+		cmocka_unit_test_setup(line_levels_are_read_back, reset),
 		cmocka_unit_test_setup(reader_behind_the_ring_resumes_at_a_whole_line, reset),
 	};
 

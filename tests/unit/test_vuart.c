@@ -36,6 +36,8 @@ static size_t sink(const char *text, size_t len, int wait)
 	return len;
 }
 
+static char ring[4096]; /* its console_buffer */
+
 static int reset(void **state)
 {
 	(void)state;
@@ -43,7 +45,7 @@ static int reset(void **state)
 	console[0] = 0;
 	log_set_sink(sink);
 	log_mute_guests(0);
-	vuart_init(&u, fake_part, "guest");
+	vuart_init(&u, fake_part, "guest", ring, sizeof(ring));
 	irq4 = irq4_changes = 0;
 	return 0;
 }
@@ -239,10 +241,40 @@ static void output_is_kept_raw_for_an_attach_and_lines_are_not_shown_while_attac
 	assert_memory_equal(buf, "one\r\ntwo\r\n", 10);
 	assert_int_equal(vuart_read_output(&u, &cursor, buf, sizeof(buf)), 0);
 	/* A reader left behind resumes at the oldest byte kept. */
-	u.out_head += 3 * VUART_OUT_RING;
+	u.out_head += 3 * sizeof(ring);
 	cursor = 0;
 	vuart_read_output(&u, &cursor, buf, 1);
-	assert_int_equal(cursor, u.out_head - VUART_OUT_RING + 1);
+	assert_int_equal(cursor, u.out_head - sizeof(ring) + 1);
+}
+
+/* A guest that wrote more than its console_buffer: the newest bytes are kept, in order. */
+static void a_full_ring_keeps_the_newest_output(void **state)
+{
+	char buf[sizeof(ring)];
+	uint64_t cursor = 0;
+	size_t i;
+
+	(void)state;
+	vuart_attach(&u, 1); /* no log lines: the ring alone */
+	for (i = 0; i < sizeof(ring) + 100; i++)
+		out(0, (uint8_t)('a' + i % 26));
+	assert_int_equal(vuart_read_output(&u, &cursor, buf, sizeof(buf)), sizeof(ring));
+	assert_int_equal(buf[0], 'a' + 100 % 26);
+	assert_int_equal(buf[sizeof(ring) - 1], 'a' + (sizeof(ring) + 99) % 26);
+	assert_int_equal(cursor, sizeof(ring) + 100);
+}
+
+/* A partition that got no memory for its buffer: output goes on, live, and nothing is read back. */
+static void without_a_ring_output_is_not_kept(void **state)
+{
+	char buf[16];
+	uint64_t cursor = 0;
+
+	(void)state;
+	vuart_init(&u, fake_part, "guest", NULL, 4096);
+	say("lost\r\n");
+	assert_string_equal(console, "hv: [guest] lost\n");
+	assert_int_equal(vuart_read_output(&u, &cursor, buf, sizeof(buf)), 0);
 }
 
 static void muted_guest_lines_are_kept_but_not_shown(void **state)
@@ -290,6 +322,8 @@ int main(void)
 		cmocka_unit_test_setup(loopback_loops_bytes_and_modem_lines, reset),
 		cmocka_unit_test_setup(output_is_kept_raw_for_an_attach_and_lines_are_not_shown_while_attached, reset),
 		cmocka_unit_test_setup(muted_guest_lines_are_kept_but_not_shown, reset),
+		cmocka_unit_test_setup(a_full_ring_keeps_the_newest_output, reset),
+		cmocka_unit_test_setup(without_a_ring_output_is_not_kept, reset),
 	};
 
 	return cmocka_run_group_tests_name("vuart", tests, NULL, NULL);

@@ -1,0 +1,250 @@
+"""The console's commands on QEMU, one boot for the lot: help and argument
+errors, list and list -j, info, stats counters growing, cpus, config
+(which hvcfg check accepts), log -n LEVEL; stop through the ACPI power
+button of a guest that powers off (the platform kernel's power-button
+mode) and of one that ignores it (the self-test, forced off after -t),
+start, restart, pause/resume; garbage, an overlong line and a flood of
+escape bytes; the host's poweroff after its question. Then tools/hvctl
+against a -serial unix: socket, on a boot of its own."""
+import json
+import os
+import re
+import socket
+import subprocess
+import time
+
+import pexpect
+
+import pytest
+
+import harness
+from test_boot import BOOT_TIMEOUT, expect_banner, expect_console
+from test_console import send_bytes
+
+CFG = harness.hv_cfg({
+    "polite": {"memory": "32M", "kernel": "platform.elf", "cmdline": "mode=power-button",
+               "console_buffer": "8K"},
+    "deaf": {"cmdline": "mode=idle", "share": 300},
+    "spare": {"cmdline": "mode=idle", "autostart": "no"},
+})
+HVCTL = os.path.join(harness.ROOT, "tools", "hvctl")
+PROMPT = "hv> "
+
+
+def answer(run, line, timeout=20):
+    """Runs a command; what it printed up to the next prompt, without CRs."""
+    run.command(line)
+    run.expect(re.escape(line) + r"\r*\n", timeout)
+    run.expect(r"\n" + PROMPT, timeout)
+    return run.child.before.replace("\r", "")
+
+
+def json_lines(text):
+    return [json.loads(l) for l in text.splitlines() if l.startswith("{")]
+
+
+def test_console_commands(boot):
+    with boot("qemu", CFG) as run:
+        expect_banner(run, "qemu")
+        run.expect_all({"polite": r"\[polite\] PLATFORM power-button waiting",
+                        "deaf": r"\[deaf\] SELFTEST start mode=idle"}, BOOT_TIMEOUT["qemu"])
+        expect_console(run)
+
+        # help COMMAND, and argument errors with the usage.
+        text = answer(run, "help stop")
+        assert "usage: stop [-f] [-t SECONDS] NAME" in text and "example: stop -t 60 web" in text
+        assert "error: stop: missing the partition's NAME" in answer(run, "stop")
+        assert "error: stop: -t: 'soon' is not a number from 1 to 3600" in answer(run, "stop -t soon deaf")
+        assert "error: info: no partition named 'nosuch'; 'list' shows them" in answer(run, "info nosuch")
+        assert "error: list: unknown option '-x'" in answer(run, "list -x")
+
+        # list, list -j, info.
+        text = answer(run, "list")
+        assert re.search(r"deaf\s+running on cpu \d, cpu_ms \d+, exits \d+\n\s+vcpus 1 on cpus \d, "
+                         r"memory 16 MiB, share 300, uptime \d+ s", text), text
+        assert re.search(r"spare\s+not running \(autostart no\)", text), text
+        rows = {r["name"]: r for r in json_lines(answer(run, "list -j"))}
+        assert set(rows) == {"polite", "deaf", "spare"}
+        assert rows["deaf"]["state"] == "running" and rows["deaf"]["share"] == 300
+        assert rows["polite"]["memory_mib"] == 32 and len(rows["polite"]["cpus"]) == 1
+        assert rows["spare"]["state"] == "stopped" and rows["spare"]["cpus"] == [None]
+        text = answer(run, "info polite")
+        for needle in ("state: running", "kernel: Multiboot", "[partition polite]", "kernel = platform.elf",
+                       "cmdline = mode=power-button", "console_buffer = 8K"):
+            assert needle in text, (needle, text)
+
+        # stats: its counters grow between two calls; cpus; config.
+        first = json_lines(answer(run, "stats -j deaf"))[0]
+        time.sleep(2)
+        second = json_lines(answer(run, "stats -j deaf"))[0]
+        assert second["exits"] > first["exits"] and second["uptime_ms"] > first["uptime_ms"]
+        assert second["exits_by_reason"]["hlt"] > first["exits_by_reason"]["hlt"]
+        assert second["interrupts_injected"] > first["interrupts_injected"]
+        text = answer(run, "stats")
+        assert re.search(r"deaf: running, uptime \d+ s, cpu \d+ ms .*\n  share 300: configured", text), text
+        assert "console: " in text and "bytes of log dropped" in text
+        text = answer(run, "cpus")
+        assert re.search(r"cpu 0 +idle +\d+\.\d%  console", text) and "cpu 1" in text, text
+        config = answer(run, "config")
+        assert config.startswith("[hypervisor]\n") and "[partition spare]" in config
+        cfg_file = os.path.join(harness.BUILD, "test-logs", "console_config.cfg")
+        with open(cfg_file, "w") as f:
+            f.write(config)
+        check = subprocess.run([os.path.join(harness.BUILD, "hvcfg"), "check", "--dir", harness.BUILD, cfg_file],
+                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+        os.remove(cfg_file)
+        assert check.returncode == 0, check.stdout
+
+        # stop: the guest that handles its power button powers off...
+        assert "polite: power button pressed; forced off in 30 s" in answer(run, "stop polite")
+        run.expect(r"\[polite\] PLATFORM power-button pressed", 20)
+        run.expect(r"partition polite: stopped: powered off", 20)
+        # ... the one that ignores it is forced off once -t ends, and the log says why.
+        assert "deaf: power button pressed; forced off in 2 s" in answer(run, "stop -t 2 deaf")
+        run.expect(r"hv: warning: partition deaf: forced off: still running 2 s after its power button", 20)
+        run.expect(r"partition deaf: stopped: forced off: still running 2 s after its power button", 20)
+        assert "error: deaf: refused: it is not running" in answer(run, "stop deaf")
+
+        # start, restart (forced, then through a button nobody hears), pause and resume.
+        assert "spare: started" in answer(run, "start spare")
+        run.expect(r"\[spare\] SELFTEST start mode=idle", 30)
+        assert "spare: restarting" in answer(run, "restart -f spare")
+        run.expect(r"partition spare: started", 30)
+        assert "spare: power button pressed; forced off in 1 s" in answer(run, "restart -t 1 spare")
+        run.expect(r"forced off: still running 1 s after its power button was pressed \(restart\)", 20)
+        run.expect(r"partition spare: started", 30)
+        text = answer(run, "list")
+        assert re.search(r"spare\s+running.*\n.*\n\s+last stop: forced off", text), text
+        assert "spare: paused" in answer(run, "pause spare")
+        paused = run.cpu_ms(["spare"], "paused")["spare"]
+        time.sleep(1)
+        assert run.cpu_ms(["spare"], "paused")["spare"] == paused
+        assert "spare: resumed" in answer(run, "resume spare")
+        assert "paused" not in answer(run, "list -j").split('"spare"')[1].split("\n")[0]
+
+        # log -n N LEVEL: the last warnings only.
+        lines = answer(run, "log -n 2 warn").strip().splitlines()
+        assert len(lines) == 2 and all(l.startswith(("hv: warning: ", "hv: error: ")) for l in lines), lines
+        assert "forced off" in lines[-1]
+
+        # Garbage, an overlong line and a flood of escape bytes leave the console working.
+        send_bytes(run, bytes(range(0x80, 0x100)) + b"\x00\x01\x02\r")
+        run.command("list " + "y" * 300)
+        run.expect(r"line too long \(max 127\)", 20)
+        send_bytes(run, b"\x1b" * 200 + b"\x1b[" * 50 + b"\x1b[" + b"7;" * 100 + b"B" + b"\x1d" * 20)
+        expect_console(run)
+
+        # The host: no without a yes; then powered off through ACPI S5, and QEMU ends.
+        run.command("poweroff")
+        run.expect(r"power the host off\? every partition ends at once \[y/N\] ", 20)
+        assert "error: not done" in answer(run, "n")
+        run.command("reboot")
+        run.expect(r"reboot the host\? every partition ends at once \[y/N\] ", 20)
+        assert "error: not done" in answer(run, "")
+        run.command("poweroff")
+        run.expect(r"\[y/N\] ", 20)
+        run.command("y")
+        run.expect(r"hv: host: powering off \(S5: SLP_TYP \d to PM1a control at port 0x[0-9a-f]+\)", 20)
+        run.child.expect(pexpect.EOF, timeout=30)
+
+
+def hvctl(sock, *command, timeout=60):
+    return subprocess.run([HVCTL, "-c", f"unix:{sock}", "-t", str(timeout), *command],
+                          stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, timeout=timeout + 30)
+
+
+def wait_for_console(sock):
+    """Reads the socket until the console is ready: nothing is typed while the firmware reads the line."""
+    deadline, seen = time.monotonic() + BOOT_TIMEOUT["qemu"] * 2, b""
+    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as s:
+        while True:
+            try:
+                s.connect(sock)
+                break
+            except OSError:
+                assert time.monotonic() < deadline, "QEMU never made its socket"
+                time.sleep(0.2)
+        s.settimeout(5)
+        while b"console ready on the serial line" not in seen:
+            assert time.monotonic() < deadline, f"no console on the socket: {seen[-500:]!r}"
+            try:
+                seen += s.recv(4096)
+            except socket.timeout:
+                pass
+
+
+def test_hvctl_runs_commands_over_a_unix_socket(boot, tmp_path):
+    sock = str(tmp_path / "console.sock")
+    cfg = harness.hv_cfg({"echo": {"cmdline": "mode=echo"}})
+    with boot("qemu", cfg, serial=f"unix:{sock},server=on,wait=off"):
+        wait_for_console(sock)
+        done = hvctl(sock, "version")
+        assert done.returncode == 0, (done.stdout, done.stderr)
+        assert re.match(r"hv 0\.1\.0-[\w.-]+\n$", done.stdout), done.stdout
+        rows = json_lines(hvctl(sock, "list", "-j").stdout)
+        assert rows and rows[0]["name"] == "echo"
+        refused = hvctl(sock, "start", "echo")
+        assert refused.returncode == 1 and "error: echo: refused: it is running already" in refused.stdout
+        refused = hvctl(sock, "frobnicate")
+        assert refused.returncode == 1 and "error: unknown command 'frobnicate'" in refused.stdout
+        asks = hvctl(sock, "reboot")
+        assert asks.returncode == 1 and "[y/N]" in asks.stdout and "give it -y" in asks.stderr
+        assert hvctl(sock, "version").returncode == 0  # the question was answered no
+        # Attached: what it reads goes to the guest, the guest's answer comes back; its input's end detaches.
+        proc = subprocess.Popen([HVCTL, "-c", f"unix:{sock}", "console", "echo"], stdin=subprocess.PIPE,
+                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        time.sleep(3)
+        proc.stdin.write("hello there\r")
+        proc.stdin.flush()
+        time.sleep(3)
+        proc.stdin.close()
+        out, err = proc.stdout.read(), proc.stderr.read()
+        assert proc.wait(60) == 0, (out, err)
+        assert "[attached to echo" in out and "ECHO hello there" in out, out
+        assert "[back at the hypervisor console" in out, out
+
+
+FLOOD_CFG = harness.hv_cfg({
+    "busy": {"cmdline": "mode=work", "cpus": 1},
+    "spin": {"cmdline": "mode=spin", "cpus": 0, "autostart": "no"},
+    "flood": {"cmdline": "mode=uart-flood", "cpus": 0, "autostart": "no"},
+})
+WORK_REPORTS = 6  # per phase, after one dropped (it may straddle the change)
+
+
+def work_reports(run, count):
+    run.expect(r"\[busy\] BENCH work (\d+)\r", 300)
+    return [int(run.expect(r"\[busy\] BENCH work (\d+)\r", 300).group(1)) for _ in range(count)]
+
+
+@pytest.mark.xfail(reason="open defect: the 5 % bound is not met reliably: since the disk and network work "
+                   "joined main, the busy partition did 18 % less work beside the flood than beside a spinning "
+                   "partition in one run (26398 against 32397); three later runs gave 30.8 %, 4.4 % and 0.2 % "
+                   "less, the miss on a loaded host (its run twice as long)", strict=False)
+def test_a_guest_flooding_its_uart_slows_only_itself(boot):
+    """Measured as make bench measures its idle neighbour: under -icount
+    (TSC deltas count instructions) the busy partition's work per 2^29
+    ticks on CPU 1, beside a CPU-bound partition on CPU 0, then beside
+    one that prints as fast as its UART goes; QEMU runs both CPUs in turn
+    under -icount, so the CPU-bound one is the fair baseline."""
+    with boot("qemu", FLOOD_CFG, extra=("-icount", "shift=0,sleep=off")) as run:
+        run.expect(r"hv: console ready", 600)
+        run.command("start spin")
+        run.expect(r"\[spin\] SELFTEST start mode=spin", 300)
+        beside_spin = work_reports(run, WORK_REPORTS)
+        run.command("stop -f spin")
+        run.expect(r"partition spin: stopped", 300)
+        run.command("start flood")
+        run.expect(r"\[flood\] FLOOD \d+ ", 300)
+        beside_flood = work_reports(run, WORK_REPORTS)
+        # The console answers through the flood (its echo comes between the flood's lines).
+        run.command("stats -j")
+        flood_bytes = int(run.expect(r'\{"name":"flood".*?"console_bytes":(\d+)\}', 120).group(1))
+        run.expect(r'\{"console":\{"log_bytes_dropped":\d+\}\}', 60)
+        run.command("stop -f flood")
+        run.expect(r"partition flood: stopped", 300)
+    spin, flood = sum(beside_spin) / WORK_REPORTS, sum(beside_flood) / WORK_REPORTS
+    print(f"busy partition's work per 2^29 ticks: beside a spinning partition {spin:.0f}, "
+          f"beside a UART flood {flood:.0f} ({(1 - flood / spin) * 100:.2f} % less)")
+    assert flood >= 0.95 * spin, (beside_spin, beside_flood)
+    assert flood_bytes > 100000, flood_bytes
