@@ -22,8 +22,19 @@ clock: TSC deltas are instruction counts, and "guest time" is virtual.
    first instruction (the hypervisor logs the TSC ticks), and its VM
    exits up to the ready marker (`list`: their total; the split by reason
    comes with the console's `stats`, not on main yet).
+5. The network (two Linux partitions on one switch, a vCPU and a CPU
+   each; checksum offload on): ping's round trip between them (guest
+   time: under -icount a microsecond is a thousand instructions); TCP
+   throughput (busybox nc) from one to the other, in wall-clock and in
+   guest time; the same transfer over the loopback of one partition, and
+   the wall-clock ratio of the two; the hypervisor's instructions per
+   frame on the switch's path (the devices' notifications, switching and
+   the copy, as `net` counts them in TSC ticks) and the VM exits per frame
+   of both partitions (each exit round trip costs what section 1 says).
 
 Figures only: targets are printed beside them, never asserted.
+`ci/bench.py NAME...` runs only the named sections: exits, shares,
+neighbour, linux, net.
 """
 import os
 import sys
@@ -32,6 +43,7 @@ import time
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "tests", "e2e"))
 import harness  # noqa: E402
 from test_partitions import SHARES_CFG  # noqa: E402
+from test_net import ADDRS, Guests, net_cfg  # noqa: E402
 
 CFG = harness.hv_cfg({"bench": {"cmdline": "mode=bench"}})
 TARGETS = {"cpuid": 150, "port_io": 400}
@@ -122,14 +134,77 @@ def linux_boot(work, log):
     print(f"bench:   {m.group(2)} VM exits and {m.group(1)} ms of guest CPU time to the ready marker")
 
 
+NET_MIB = int(os.environ.get("BENCH_NET_MIB", "16"))
+
+
+def guest_seconds(guests, name):
+    return float(guests.value(name, "UP", "cut -d' ' -f1 /proc/uptime"))
+
+
+def timed_transfer(guests, sender, receiver, port, addr):
+    """(MiB per wall second, MiB per second of the sender's guest time) of NET_MIB over TCP."""
+    start = guest_seconds(guests, sender)
+    sent, got, wall = guests.transfer(sender, receiver, NET_MIB, port, addr)
+    guest = guest_seconds(guests, sender) - start
+    if got != sent:
+        print(f"bench:   {sender} -> {receiver}: the checksums differ ({sent}, {got})")
+    return NET_MIB / wall, NET_MIB / guest
+
+
+def exits(run, names):
+    run.command("list")
+    found = run.expect_all({n: rf"{n}\s+running on cpu \d+, cpu_ms \d+, exits (?P<{n}_x>\d+)" for n in names}, 20)
+    return sum(int(found[n].group(f"{n}_x")) for n in names)
+
+
+def switch_ticks(run):
+    run.command("net")
+    return int(run.expect(r"switching: (\d+) TSC ticks", 20).group(1))
+
+
+def network(work, log):
+    images = [os.path.join(harness.BUILD, "linux", name) for name in ("vmlinuz", "initrd.img")]
+    if not all(os.path.isfile(p) for p in images):
+        print("bench: network: SKIP, no build/linux images (`make linux` builds them)")
+        return
+    image = harness.make_medium(work, "iso", net_cfg(("a", "b")), harness.default_files() + images)
+    with harness.boot_qemu("bench", image, log, smp=2, extra=("-icount", "shift=0,sleep=off")) as run:
+        run.expect_all({n: rf"\[{n}\] LINUX-READY" for n in ("a", "b")}, 3600)
+        guests = Guests(run)
+        for n in ("a", "b"):
+            guests.status(n, f"ip link set lo up && ip link set eth0 up && ip addr add {ADDRS[n]}/24 dev eth0")
+        rtt = guests.value("a", "RTT", f"ping -c 20 -i 0.2 {ADDRS['b']} | sed -n 's|.*= ||p'", 600)
+        loop_wall, loop_guest = timed_transfer(guests, "a", "a", 6000, "127.0.0.1")
+        guests.detach()
+        frames, ticks, x = guests.ports(("a", "b")), switch_ticks(run), exits(run, ("a", "b"))
+        wall, guest = timed_transfer(guests, "a", "b", 6001, ADDRS["b"])
+        guests.detach()
+        frames2, ticks2, x2 = guests.ports(("a", "b")), switch_ticks(run), exits(run, ("a", "b"))
+    sent = sum(frames2[n]["tx"] - frames[n]["tx"] for n in ("a", "b"))
+    print(f"bench: network, two Linux partitions on one switch (a vCPU and a CPU each), {NET_MIB} MiB over TCP:")
+    print(f"bench:   ping round trip a -> b, min/avg/max: {rtt} (guest time)")
+    print(f"bench:   partition to partition {wall:.2f} MiB/s wall-clock, {guest:.2f} MiB/s in guest time")
+    print(f"bench:   loopback of one partition {loop_wall:.2f} MiB/s wall-clock, {loop_guest:.2f} MiB/s in guest time")
+    print(f"bench:   wall-clock ratio, partition to partition : loopback = {loop_wall / wall:.2f} : 1 (time taken)")
+    print(f"bench:   {sent} frames switched: {(ticks2 - ticks) / max(sent, 1):.0f} hypervisor instructions per frame "
+          f"on the switch's path, {(x2 - x) / max(sent, 1):.2f} VM exits per frame (both partitions)")
+
+
+SECTIONS = {"exits": exit_costs, "shares": share_error, "neighbour": idle_neighbour_cost, "linux": linux_boot,
+            "net": network}
+
+
 def main():
+    chosen = sys.argv[1:] or list(SECTIONS)
+    unknown = [n for n in chosen if n not in SECTIONS]
+    if unknown:
+        print(f"bench: no section {', '.join(unknown)}; there are {', '.join(SECTIONS)}")
+        return 2
     os.makedirs(harness.LOGS, exist_ok=True)
     log = os.path.join(harness.LOGS, "bench.log")
     with harness.Workdir() as work:
-        exit_costs(work, log)
-        share_error(work, log)
-        idle_neighbour_cost(work, log)
-        linux_boot(work, log)
+        for name in chosen:
+            SECTIONS[name](work, log)
     os.remove(log)
     return 0
 

@@ -352,11 +352,13 @@ static const struct vsw_port_ops port_ops = { deliver, tx_done, kick };
 static void notify(struct virtio_pci *v, unsigned queue)
 {
 	struct virtio_net *n = v->dev;
+	uint64_t start = net_ticks();
 
 	if (queue == TXQ)
 		transmit(n);
 	else /* buffers to receive into: frames that wait may go now */
 		vsw_forward(n->sw, net_now_ns(), FORWARD_BUDGET);
+	net_spent(start);
 }
 
 static void config_read(struct virtio_pci *v, unsigned offset, unsigned size, uint64_t *value)

@@ -54,6 +54,16 @@ uint64_t net_now_ns(void)
 	return 1000;
 }
 
+uint64_t net_ticks(void)
+{
+	return 0;
+}
+
+void net_spent(uint64_t start)
+{
+	(void)start;
+}
+
 void partition_log_guest(struct partition *p, enum log_level level, const char *f, ...)
 {
 	(void)p;
