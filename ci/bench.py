@@ -29,8 +29,8 @@ clock: TSC deltas are instruction counts, and "guest time" is virtual.
    guest time; the same transfer over the loopback of one partition, and
    the wall-clock ratio of the two; the hypervisor's instructions per
    frame on the switch's path (the devices' notifications, switching and
-   the copy, as `net` counts them in TSC ticks) and the VM exits per frame
-   of both partitions (each exit round trip costs what section 1 says).
+   the copy, as `net` counts them in TSC ticks; the VM exits around them
+   cost what section 1 says).
 
 Figures only: targets are printed beside them, never asserted.
 `ci/bench.py NAME...` runs only the named sections: exits, shares,
@@ -43,7 +43,7 @@ import time
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "tests", "e2e"))
 import harness  # noqa: E402
 from test_partitions import SHARES_CFG  # noqa: E402
-from test_net import ADDRS, Guests, net_cfg  # noqa: E402
+from test_net import ADDRS, MACS, Guests  # noqa: E402
 
 CFG = harness.hv_cfg({"bench": {"cmdline": "mode=bench"}})
 TARGETS = {"cpuid": 150, "port_io": 400}
@@ -135,26 +135,29 @@ def linux_boot(work, log):
 
 
 NET_MIB = int(os.environ.get("BENCH_NET_MIB", "16"))
+# a on CPU 0 (which also runs the console), b on CPU 1.
+NET_CFG = "[hypervisor]\nconsole = com1\n\n[switch lan]\n" + "".join(
+    f"\n[partition {n}]\nmemory = 160M\nvcpus = 1\ncpus = {cpu}\nkernel = vmlinuz\ninitrd = initrd.img\n"
+    f"cmdline = console=ttyS0 quiet\nnet = lan mac={MACS[n]}\n" for n, cpu in (("a", 0), ("b", 1)))
 
 
-def guest_seconds(guests, name):
-    return float(guests.value(name, "UP", "cut -d' ' -f1 /proc/uptime"))
+def timed_transfer(guests, addr, port):
+    """a sends NET_MIB over TCP to a listener at addr:port; (MiB per wall-clock second, per second of a's clock)."""
+    stream = f"for i in $(seq {NET_MIB}); do cat /tmp/block; done"
+    uptime = "$(cut -d' ' -f1 /proc/uptime)"
+    guests.attach("a")
+    start = time.monotonic()
+    status, begin, end = guests.value("a", "NC", f"s={uptime}; {stream} | nc {addr} {port} >/dev/null 2>&1; "
+                                      f"echo $? $s {uptime}", 60 + 60 * NET_MIB).split()
+    wall = time.monotonic() - start
+    if status != "0":
+        print(f"bench:   the transfer to {addr} failed (nc's status {status})")
+    return NET_MIB / wall, NET_MIB / (float(end) - float(begin))
 
 
-def timed_transfer(guests, sender, receiver, port, addr):
-    """(MiB per wall second, MiB per second of the sender's guest time) of NET_MIB over TCP."""
-    start = guest_seconds(guests, sender)
-    sent, got, wall = guests.transfer(sender, receiver, NET_MIB, port, addr)
-    guest = guest_seconds(guests, sender) - start
-    if got != sent:
-        print(f"bench:   {sender} -> {receiver}: the checksums differ ({sent}, {got})")
-    return NET_MIB / wall, NET_MIB / guest
-
-
-def exits(run, names):
-    run.command("list")
-    found = run.expect_all({n: rf"{n}\s+running on cpu \d+, cpu_ms \d+, exits (?P<{n}_x>\d+)" for n in names}, 20)
-    return sum(int(found[n].group(f"{n}_x")) for n in names)
+# A listener for one connection, its data to nowhere; its stdin never ends (nc stops at the end of
+# its stdin as at the end of the stream it receives).
+LISTEN = "(sleep 3600 | nc -l -p {} > /dev/null 2>&1 &)"
 
 
 def switch_ticks(run):
@@ -167,27 +170,30 @@ def network(work, log):
     if not all(os.path.isfile(p) for p in images):
         print("bench: network: SKIP, no build/linux images (`make linux` builds them)")
         return
-    image = harness.make_medium(work, "iso", net_cfg(("a", "b")), harness.default_files() + images)
+    image = harness.make_medium(work, "iso", NET_CFG, harness.default_files() + images)
     with harness.boot_qemu("bench", image, log, smp=2, extra=("-icount", "shift=0,sleep=off")) as run:
         run.expect_all({n: rf"\[{n}\] LINUX-READY" for n in ("a", "b")}, 3600)
         guests = Guests(run)
-        for n in ("a", "b"):
-            guests.status(n, f"ip link set lo up && ip link set eth0 up && ip addr add {ADDRS[n]}/24 dev eth0")
+        # Each partition's console attached once, b's then a's: under -icount a partition attached
+        # again after another one was sometimes deaf to its console (seen three times, not understood
+        # yet). The counters are read before a's and after: a's loopback adds no frame and no tick.
+        guests.status("b", f"ip link set eth0 up && ip addr add {ADDRS['b']}/24 dev eth0 && " + LISTEN.format(6000))
+        guests.detach()
+        frames, ticks = guests.ports(("a", "b")), switch_ticks(run)
+        guests.status("a", f"ip link set lo up && ip link set eth0 up && ip addr add {ADDRS['a']}/24 dev eth0 && "
+                      + LISTEN.format(6000) + " && dd if=/dev/urandom of=/tmp/block bs=64k count=16")
         rtt = guests.value("a", "RTT", f"ping -c 20 -i 0.2 {ADDRS['b']} | sed -n 's|.*= ||p'", 600)
-        loop_wall, loop_guest = timed_transfer(guests, "a", "a", 6000, "127.0.0.1")
-        guests.detach()
-        frames, ticks, x = guests.ports(("a", "b")), switch_ticks(run), exits(run, ("a", "b"))
-        wall, guest = timed_transfer(guests, "a", "b", 6001, ADDRS["b"])
-        guests.detach()
-        frames2, ticks2, x2 = guests.ports(("a", "b")), switch_ticks(run), exits(run, ("a", "b"))
+        loop_wall, loop_guest = timed_transfer(guests, "127.0.0.1", 6000)
+        wall, guest = timed_transfer(guests, ADDRS["b"], 6000)
+        frames2, ticks2 = guests.ports(("a", "b")), switch_ticks(run)
     sent = sum(frames2[n]["tx"] - frames[n]["tx"] for n in ("a", "b"))
     print(f"bench: network, two Linux partitions on one switch (a vCPU and a CPU each), {NET_MIB} MiB over TCP:")
     print(f"bench:   ping round trip a -> b, min/avg/max: {rtt} (guest time)")
     print(f"bench:   partition to partition {wall:.2f} MiB/s wall-clock, {guest:.2f} MiB/s in guest time")
     print(f"bench:   loopback of one partition {loop_wall:.2f} MiB/s wall-clock, {loop_guest:.2f} MiB/s in guest time")
     print(f"bench:   wall-clock ratio, partition to partition : loopback = {loop_wall / wall:.2f} : 1 (time taken)")
-    print(f"bench:   {sent} frames switched: {(ticks2 - ticks) / max(sent, 1):.0f} hypervisor instructions per frame "
-          f"on the switch's path, {(x2 - x) / max(sent, 1):.2f} VM exits per frame (both partitions)")
+    print(f"bench:   {sent} frames switched (the transfer, ARP and pings): {(ticks2 - ticks) / max(sent, 1):.0f} "
+          f"hypervisor instructions per frame on the switch's path")
 
 
 SECTIONS = {"exits": exit_costs, "shares": share_error, "neighbour": idle_neighbour_cost, "linux": linux_boot,

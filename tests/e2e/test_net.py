@@ -107,17 +107,16 @@ class Guests:
                            **{why: int(k) for why, k in re.findall(r"(\w+) (\d+)", m.group(3))}}
         return counters
 
-    def transfer(self, sender, receiver, mib, port, addr=None):
-        """mib MiB over one TCP connection to addr (receiver's address by
-        default), 1 MiB of random bytes sent again and again; returns
-        (sender's md5, receiver's md5, wall-clock seconds)."""
+    def transfer(self, sender, receiver, mib, port):
+        """mib MiB over one TCP connection, 1 MiB of random bytes sent again
+        and again; returns (sender's md5, receiver's md5, wall-clock seconds)."""
         stream = f"for i in $(seq {mib}); do cat /tmp/block; done"
         sent = self.value(sender, "SUM", "dd if=/dev/urandom of=/tmp/block bs=64k count=16 2>/dev/null; "
                           f"{stream} | md5sum", 120).split()[0]
         # The receiver's stdin never ends: it stops at the sender's end of stream.
         assert self.status(receiver, f"rm -f /tmp/sum; (sleep 3600 | nc -l -p {port} | md5sum > /tmp/sum &)") == 0
         start = time.monotonic()
-        assert self.status(sender, f"{stream} | nc {addr or ADDRS[receiver]} {port}", 60 + 10 * mib) == 0
+        assert self.status(sender, f"{stream} | nc {ADDRS[receiver]} {port}", 60 + 10 * mib) == 0
         got = self.value(receiver, "SUM", "i=0; while [ ! -s /tmp/sum ] && [ $i -lt 60 ]; do sleep 1; "
                          "i=$((i+1)); done; cat /tmp/sum", 120).split()
         return sent, got[0] if got else None, time.monotonic() - start
