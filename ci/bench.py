@@ -22,8 +22,19 @@ clock: TSC deltas are instruction counts, and "guest time" is virtual.
    first instruction (the hypervisor logs the TSC ticks) and to the
    guest's ready marker (that, plus the partition's uptime when the
    marker is seen, as `stats -j` gives it), and its VM exits by reason.
+5. The network (two Linux partitions on one switch, a vCPU and a CPU
+   each; checksum offload on): ping's round trip between them (guest
+   time: under -icount a microsecond is a thousand instructions); TCP
+   throughput (busybox nc) from one to the other, in wall-clock and in
+   guest time; the same transfer over the loopback of one partition, and
+   the wall-clock ratio of the two; the hypervisor's instructions per
+   frame on the switch's path (the devices' notifications, switching and
+   the copy, as `net` counts them in TSC ticks; the VM exits around them
+   cost what section 1 says).
 
 Figures only: targets are printed beside them, never asserted.
+`ci/bench.py NAME...` runs only the named sections: exits, shares,
+neighbour, linux, net.
 """
 import json
 import os
@@ -33,6 +44,7 @@ import time
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "tests", "e2e"))
 import harness  # noqa: E402
 from test_partitions import SHARES_CFG  # noqa: E402
+from test_net import ADDRS, MACS, Guests  # noqa: E402
 
 CFG = harness.hv_cfg({"bench": {"cmdline": "mode=bench"}})
 TARGETS = {"cpuid": 150, "port_io": 400}
@@ -117,7 +129,7 @@ def linux_boot(work, log):
         first = int(run.expect(r"partition linux: its first instruction comes (\d+) TSC ticks", 300).group(1))
         run.expect(r"\[linux\] LINUX-READY", 3600)
         run.command("stats -j linux")
-        stats = json.loads(run.expect(r"(\{\"name\":\"linux\".*\})\r*\n", 60).group(1))
+        stats = json.loads(run.expect(r"(\{\"name\":\"linux\"[^\n]*\})\r*\n", 60).group(1))
     ready = first + int(stats["uptime_ms"] * mhz * 1000)
     print(f"bench: Linux boot, one vCPU: first guest instruction {first} instructions after the hypervisor's "
           f"start (target <= 5000000); ready marker after {ready} (to within a millisecond's)")
@@ -126,14 +138,88 @@ def linux_boot(work, log):
           + ", ".join(f"{n} {c}" for n, c in by_reason))
 
 
+NET_MIB = int(os.environ.get("BENCH_NET_MIB", "16"))
+# a on CPU 0 (which also runs the console), b on CPU 1.
+NET_CFG = "[hypervisor]\nconsole = com1\n\n[switch lan]\n" + "".join(
+    f"\n[partition {n}]\nmemory = 160M\nvcpus = 1\ncpus = {cpu}\nkernel = vmlinuz\ninitrd = initrd.img\n"
+    f"cmdline = console=ttyS0 quiet\nnet = lan mac={MACS[n]}\n" for n, cpu in (("a", 0), ("b", 1)))
+
+
+def timed_transfer(guests, addr, port):
+    """a sends NET_MIB over TCP to a listener at addr:port; (MiB per wall-clock second, per second of a's clock)."""
+    stream = f"for i in $(seq {NET_MIB}); do cat /tmp/block; done"
+    uptime = "$(cut -d' ' -f1 /proc/uptime)"
+    guests.attach("a")
+    start = time.monotonic()
+    status, begin, end = guests.value("a", "NC", f"s={uptime}; {stream} | nc {addr} {port} >/dev/null 2>&1; "
+                                      f"echo $? $s {uptime}", 60 + 60 * NET_MIB).split()
+    wall = time.monotonic() - start
+    if status != "0":
+        print(f"bench:   the transfer to {addr} failed (nc's status {status})")
+    return NET_MIB / wall, NET_MIB / (float(end) - float(begin))
+
+
+# A listener for one connection, its data to nowhere; its stdin never ends (nc stops at the end of
+# its stdin as at the end of the stream it receives).
+LISTEN = "(sleep 3600 | nc -l -p {} > /dev/null 2>&1 &)"
+
+
+def switch_ticks(run):
+    run.command("net")
+    return int(run.expect(r"switching: (\d+) TSC ticks", 20).group(1))
+
+
+def network(work, log):
+    images = [os.path.join(harness.BUILD, "linux", name) for name in ("vmlinuz", "initrd.img")]
+    if not all(os.path.isfile(p) for p in images):
+        print("bench: network: SKIP, no build/linux images (`make linux` builds them)")
+        return
+    image = harness.make_medium(work, "iso", NET_CFG, harness.default_files() + images)
+    # BENCH_NET_ICOUNT=0: without -icount (then ticks are TSC ticks, not instructions; see the comment below).
+    icount = os.environ.get("BENCH_NET_ICOUNT", "1") != "0"
+    extra = ("-icount", "shift=0,sleep=off") if icount else ()
+    with harness.boot_qemu("bench", image, log, smp=2, extra=extra) as run:
+        run.expect_all({n: rf"\[{n}\] LINUX-READY" for n in ("a", "b")}, 3600)
+        guests = Guests(run)
+        # Each partition's console attached once, b's then a's. Under -icount a partition was seen to
+        # stop answering: three times when attached again, once in the middle of `ping -i 0.2` (its
+        # timer never came, it seems; not understood yet). The counters are read before a's console
+        # and after it: a's loopback adds no frame and no tick.
+        guests.status("b", f"ip link set eth0 up && ip addr add {ADDRS['b']}/24 dev eth0 && " + LISTEN.format(6000))
+        guests.detach()
+        frames, ticks = guests.ports(("a", "b")), switch_ticks(run)
+        guests.status("a", f"ip link set lo up && ip link set eth0 up && ip addr add {ADDRS['a']}/24 dev eth0 && "
+                      + LISTEN.format(6000) + " && dd if=/dev/urandom of=/tmp/block bs=64k count=16")
+        rtt = guests.value("a", "RTT", f"ping -c 20 -i 0.2 {ADDRS['b']} | sed -n 's|.*= ||p'", 600)
+        loop_wall, loop_guest = timed_transfer(guests, "127.0.0.1", 6000)
+        wall, guest = timed_transfer(guests, ADDRS["b"], 6000)
+        frames2, ticks2 = guests.ports(("a", "b")), switch_ticks(run)
+    sent = sum(frames2[n]["tx"] - frames[n]["tx"] for n in ("a", "b"))
+    unit = "hypervisor instructions" if icount else "TSC ticks in the hypervisor (no -icount)"
+    print(f"bench: network, two Linux partitions on one switch (a vCPU and a CPU each), {NET_MIB} MiB over TCP:")
+    print(f"bench:   ping round trip a -> b, min/avg/max: {rtt} (guest time)")
+    print(f"bench:   partition to partition {wall:.2f} MiB/s wall-clock, {guest:.2f} MiB/s in guest time")
+    print(f"bench:   loopback of one partition {loop_wall:.2f} MiB/s wall-clock, {loop_guest:.2f} MiB/s in guest time")
+    print(f"bench:   wall-clock ratio, partition to partition : loopback = {loop_wall / wall:.2f} : 1 (time taken)")
+    print(f"bench:   {sent} frames switched (the transfer, ARP and pings): {(ticks2 - ticks) / max(sent, 1):.0f} "
+          f"{unit} per frame on the switch's path")
+
+
+SECTIONS = {"exits": exit_costs, "shares": share_error, "neighbour": idle_neighbour_cost, "linux": linux_boot,
+            "net": network}
+
+
 def main():
+    chosen = sys.argv[1:] or list(SECTIONS)
+    unknown = [n for n in chosen if n not in SECTIONS]
+    if unknown:
+        print(f"bench: no section {', '.join(unknown)}; there are {', '.join(SECTIONS)}")
+        return 2
     os.makedirs(harness.LOGS, exist_ok=True)
     log = os.path.join(harness.LOGS, "bench.log")
     with harness.Workdir() as work:
-        exit_costs(work, log)
-        share_error(work, log)
-        idle_neighbour_cost(work, log)
-        linux_boot(work, log)
+        for name in chosen:
+            SECTIONS[name](work, log)
     os.remove(log)
     return 0
 

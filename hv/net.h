@@ -20,6 +20,11 @@ struct vsw_port *net_port(const struct cfg_partition *p, uint32_t index, struct 
 /* The switches' clock: nanoseconds since an arbitrary start, monotonic. */
 uint64_t net_now_ns(void);
 
+/* The TSC now, where a device's work for the switches starts (net_spent). */
+uint64_t net_ticks(void);
+/* Adds the TSC ticks since start to the hypervisor's time on the switches' work, which `net` shows. */
+void net_spent(uint64_t start);
+
 /* Forwards what waits in the switches' queues (CPU 0, between time slices). */
 void net_poll(void);
 

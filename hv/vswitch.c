@@ -180,12 +180,56 @@ uint32_t vsw_frame_read(const struct vsw_frame *f, uint32_t off, uint8_t *buf, u
 	return done;
 }
 
+/* The sum of the bytes from off to the end as big-endian 16-bit words (RFC 1071), unfolded. */
+static uint64_t frame_sum(const struct vsw_frame *f, uint32_t off)
+{
+	uint64_t sum = 0;
+	uint32_t i, at = 0; /* at: bytes summed so far; an odd count puts the next byte low */
+
+	for (i = 0; i < f->nsegs; i++) {
+		const struct vsw_seg *s = &f->segs[i];
+		uint32_t b = off < s->len ? off : s->len;
+		off -= b;
+		if (at & 1 && b < s->len) {
+			sum += s->data[b++];
+			at++;
+		}
+		for (; b + 1 < s->len; b += 2, at += 2)
+			sum += (uint32_t)s->data[b] << 8 | s->data[b + 1];
+		if (b < s->len) {
+			sum += (uint32_t)s->data[b] << 8;
+			at++;
+		}
+	}
+	return sum;
+}
+
+void vsw_frame_csum(const struct vsw_frame *f, uint8_t out[2])
+{
+	uint64_t sum = frame_sum(f, f->csum_start);
+	uint16_t csum;
+
+	while (sum >> 16)
+		sum = (sum & 0xffff) + (sum >> 16);
+	csum = (uint16_t)~sum;
+	csum = csum ? csum : 0xffff;
+	out[0] = (uint8_t)(csum >> 8);
+	out[1] = (uint8_t)csum;
+}
+
+/* A checksum to complete lies in the frame, past its Ethernet header (no overflow: 16-bit terms). */
+static int csum_field_inside(const struct vsw_frame *f)
+{
+	return !f->csum_partial ||
+	       (f->csum_start >= VSW_ETH_HEADER && (uint32_t)f->csum_start + f->csum_offset + 2 <= f->len);
+}
+
 /* Why the frame cannot enter the switch, or VSW_DROP_NONE. */
 static enum vsw_drop refuse_frame(const struct vsw_port *port, const struct vsw_frame *f)
 {
 	uint8_t src[VSW_MAC_LEN];
 
-	if (f->len < VSW_ETH_HEADER || f->len > VSW_FRAME_MAX ||
+	if (f->len < VSW_ETH_HEADER || f->len > VSW_FRAME_MAX || !csum_field_inside(f) ||
 	    vsw_frame_read(f, VSW_MAC_LEN, src, VSW_MAC_LEN) != VSW_MAC_LEN)
 		return VSW_DROP_MALFORMED;
 	if (!mac_eq(src, port->mac))

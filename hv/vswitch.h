@@ -45,7 +45,8 @@
 enum vsw_drop {
 	VSW_DROP_NONE,       /* not dropped (vsw_send queued it); no counter */
 	VSW_DROP_SPOOFED,    /* sender: source MAC not the port's */
-	VSW_DROP_MALFORMED,  /* sender: shorter than an Ethernet header or longer than VSW_FRAME_MAX */
+	VSW_DROP_MALFORMED,  /* sender: shorter than an Ethernet header, longer than VSW_FRAME_MAX, or its
+			      * checksum field outside it or in its Ethernet header */
 	VSW_DROP_BAD_CHAIN,  /* its descriptors (to send, or posted to receive) were refused by the device */
 	VSW_DROP_QUEUE_FULL, /* sender: its queue held VSW_QUEUE_LEN frames */
 	VSW_DROP_NO_BUFFER,  /* receiver: no buffer posted */
@@ -70,6 +71,16 @@ struct vsw_frame {
 	uint32_t nsegs;
 	uint32_t len;  /* the sum of the segments' lengths */
 	void *cookie;  /* the sender's, given back to tx_done */
+	/*
+	 * Checksum offload (virtio 1.2 5.1.6.2): when csum_partial, the
+	 * Internet checksum of the bytes from csum_start to the end is still
+	 * to be folded into the 16 bits at csum_start + csum_offset, which
+	 * hold the pseudo-header's sum. vsw_send refuses a frame whose field
+	 * is not inside it, past its Ethernet header: a receiver's copy may
+	 * get the checksum written in, never into the addresses.
+	 */
+	uint16_t csum_start, csum_offset;
+	uint8_t csum_partial;
 };
 
 struct vsw_port_ops {
@@ -140,5 +151,12 @@ void vsw_port_counters(struct vswitch *sw, const struct vsw_port *port, struct v
 const char *vsw_drop_name(enum vsw_drop why);
 /* Copies up to n bytes of the frame from offset off; returns how many. */
 uint32_t vsw_frame_read(const struct vsw_frame *f, uint32_t off, uint8_t *buf, uint32_t n);
+/*
+ * The checksum a csum_partial frame (accepted by vsw_send) carries once
+ * complete, as its field's two bytes in network order: the one's
+ * complement of the one's complement sum (RFC 1071) of its bytes from
+ * csum_start, a zero sent as 0xffff (RFC 768; the same number for TCP).
+ */
+void vsw_frame_csum(const struct vsw_frame *f, uint8_t out[2]);
 
 #endif

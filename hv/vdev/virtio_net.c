@@ -17,6 +17,8 @@
 #define TX_BUDGET (2 * VIRTIO_NET_QUEUE_SIZE)
 
 /* Feature bits (5.1.3) and the link status bit (5.1.4). */
+#define VIRTIO_NET_F_CSUM (1ull << 0)
+#define VIRTIO_NET_F_GUEST_CSUM (1ull << 1)
 #define VIRTIO_NET_F_MAC (1ull << 5)
 #define VIRTIO_NET_F_STATUS (1ull << 16)
 #define VIRTIO_NET_S_LINK_UP 1
@@ -27,10 +29,13 @@
 #define CONFIG_MAX_PAIRS 8
 #define CONFIG_SIZE 10
 
-/* virtio_net_hdr (5.1.6): flags, gso_type, ..., num_buffers. */
+/* virtio_net_hdr (5.1.6): flags, gso_type, hdr_len, gso_size, csum_start, csum_offset, num_buffers. */
 #define HDR_FLAGS 0
 #define HDR_GSO_TYPE 1
+#define HDR_CSUM_START 6
+#define HDR_CSUM_OFFSET 8
 #define HDR_NUM_BUFFERS 10
+#define HDR_F_NEEDS_CSUM 1
 
 /* Interrupts due (n->due). */
 #define DUE_RX (1u << RXQ)
@@ -88,6 +93,16 @@ static struct virtio_net_tx *free_tx(struct virtio_net *n)
 }
 
 /*
+ * 5.1.6.2.1: a driver sets no flag but NEEDS_CSUM, and that one only with
+ * CSUM; GSO was not offered. Where the checksum goes, the switch checks.
+ */
+static int header_to_send_ok(const struct virtio_net *n, const uint8_t *hdr)
+{
+	return !hdr[HDR_GSO_TYPE] &&
+	       (!hdr[HDR_FLAGS] || (hdr[HDR_FLAGS] == HDR_F_NEEDS_CSUM && virtio_has(&n->v, VIRTIO_NET_F_CSUM)));
+}
+
+/*
  * The frame of a checked chain, past its virtio_net_hdr, into t: its
  * Ethernet header copied, the rest by reference. VSW_DROP_NONE or why not.
  */
@@ -98,7 +113,7 @@ static enum vsw_drop take_frame(struct virtio_net *n, struct virtio_net_tx *t, c
 	uint64_t total = 0;
 	unsigned i, segs = 1;
 	struct vsw_seg all[VIRTIO_NET_TX_SEGS];
-	struct vsw_frame whole = { all, nbuf, 0, 0 };
+	struct vsw_frame whole = { .segs = all, .nsegs = nbuf };
 
 	for (i = 0; i < nbuf; i++) {
 		if (buf[i].write)
@@ -110,8 +125,8 @@ static enum vsw_drop take_frame(struct virtio_net *n, struct virtio_net_tx *t, c
 		return VSW_DROP_MALFORMED;
 	whole.len = (uint32_t)total;
 	vsw_frame_read(&whole, 0, hdr, VIRTIO_NET_HDR_LEN);
-	if (hdr[HDR_FLAGS] || hdr[HDR_GSO_TYPE])
-		return VSW_DROP_MALFORMED; /* checksum offload and GSO were not offered (5.1.6.2) */
+	if (!header_to_send_ok(n, hdr))
+		return VSW_DROP_MALFORMED;
 	vsw_frame_read(&whole, VIRTIO_NET_HDR_LEN, t->eth, VSW_ETH_HEADER);
 	t->segs[0] = (struct vsw_seg){ t->eth, VSW_ETH_HEADER };
 	/* The rest of the frame: what follows header and Ethernet header in the guest's buffers. */
@@ -123,7 +138,9 @@ static enum vsw_drop take_frame(struct virtio_net *n, struct virtio_net_tx *t, c
 		t->segs[segs++] = (struct vsw_seg){ all[i].data + total, all[i].len - (uint32_t)total };
 		total = 0;
 	}
-	*f = (struct vsw_frame){ t->segs, segs, whole.len - VIRTIO_NET_HDR_LEN, t };
+	*f = (struct vsw_frame){ .segs = t->segs, .nsegs = segs, .len = whole.len - VIRTIO_NET_HDR_LEN, .cookie = t,
+				 .csum_start = le16(hdr + HDR_CSUM_START), .csum_offset = le16(hdr + HDR_CSUM_OFFSET),
+				 .csum_partial = hdr[HDR_FLAGS] == HDR_F_NEEDS_CSUM };
 	return VSW_DROP_NONE;
 }
 
@@ -204,21 +221,67 @@ struct rx_cursor {
 	uint32_t off;
 };
 
+/* The next piece of at most *len bytes at the cursor, which moves past it; *len: its size. */
+static uint8_t *rx_piece(struct rx_cursor *c, uint32_t *len)
+{
+	const struct vq_buf *b = &c->buf[c->i];
+	uint8_t *at = c->n->v.ram.base + b->offset + c->off;
+	uint32_t take = b->len - c->off < *len ? b->len - c->off : *len;
+
+	c->off += take;
+	if (c->off == b->len) {
+		c->i++;
+		c->off = 0;
+	}
+	*len = take;
+	return at;
+}
+
 /* len bytes into the chain; the caller checked that they fit. */
 static void rx_put(struct rx_cursor *c, const uint8_t *src, uint32_t len)
 {
 	while (len) {
-		const struct vq_buf *b = &c->buf[c->i];
-		uint32_t take = b->len - c->off < len ? b->len - c->off : len;
-		__builtin_memcpy(c->n->v.ram.base + b->offset + c->off, src, take);
+		uint32_t take = len;
+		uint8_t *to = rx_piece(c, &take);
+		__builtin_memcpy(to, src, take);
 		src += take;
 		len -= take;
-		c->off += take;
-		if (c->off == b->len) {
-			c->i++;
-			c->off = 0;
-		}
 	}
+}
+
+static void rx_skip(struct rx_cursor *c, uint32_t len)
+{
+	while (len) {
+		uint32_t take = len;
+		rx_piece(c, &take);
+		len -= take;
+	}
+}
+
+/*
+ * The header a frame is received with (5.1.6.4). A partial checksum stays
+ * partial for a driver that takes them (GUEST_CSUM); the caller completes
+ * it for one that does not.
+ */
+static void rx_header(const struct virtio_net *n, const struct vsw_frame *f, uint8_t *hdr)
+{
+	if (f->csum_partial && virtio_has(&n->v, VIRTIO_NET_F_GUEST_CSUM)) {
+		hdr[HDR_FLAGS] = HDR_F_NEEDS_CSUM;
+		put_le16(hdr + HDR_CSUM_START, f->csum_start);
+		put_le16(hdr + HDR_CSUM_OFFSET, f->csum_offset);
+	}
+	put_le16(hdr + HDR_NUM_BUFFERS, 1); /* 1 without MRG_RXBUF */
+}
+
+/* The checksum of a partial frame, into its copy in the chain (vsw_send checked the field is inside it). */
+static void rx_complete_csum(struct virtio_net *n, const struct vq_buf *buf, unsigned nbuf, const struct vsw_frame *f)
+{
+	struct rx_cursor c = { n, buf, nbuf, 0, 0 };
+	uint8_t csum[2];
+
+	vsw_frame_csum(f, csum);
+	rx_skip(&c, VIRTIO_NET_HDR_LEN + (uint32_t)f->csum_start + f->csum_offset);
+	rx_put(&c, csum, sizeof(csum));
 }
 
 /* The chain's room; 0 if a buffer of it is not the device's to write. */
@@ -253,10 +316,12 @@ static enum vsw_rx_result receive_into(struct virtio_net *n, uint16_t head, cons
 		give_back(n, RXQ, head, 0);
 		return VSW_RX_TOO_BIG;
 	}
-	put_le16(hdr + HDR_NUM_BUFFERS, 1); /* 5.1.6.4: 1 without MRG_RXBUF */
+	rx_header(n, f, hdr);
 	rx_put(&c, hdr, VIRTIO_NET_HDR_LEN);
 	for (i = 0; i < f->nsegs; i++)
 		rx_put(&c, f->segs[i].data, f->segs[i].len);
+	if (f->csum_partial && !hdr[HDR_FLAGS])
+		rx_complete_csum(n, buf, c.nbuf, f);
 	give_back(n, RXQ, head, VIRTIO_NET_HDR_LEN + f->len);
 	return VSW_RX_OK;
 }
@@ -287,11 +352,13 @@ static const struct vsw_port_ops port_ops = { deliver, tx_done, kick };
 static void notify(struct virtio_pci *v, unsigned queue)
 {
 	struct virtio_net *n = v->dev;
+	uint64_t start = net_ticks();
 
 	if (queue == TXQ)
 		transmit(n);
 	else /* buffers to receive into: frames that wait may go now */
 		vsw_forward(n->sw, net_now_ns(), FORWARD_BUDGET);
+	net_spent(start);
 }
 
 static void config_read(struct virtio_pci *v, unsigned offset, unsigned size, uint64_t *value)
@@ -328,7 +395,7 @@ static void reset(struct virtio_pci *v)
 static const struct virtio_type net_type = {
 	.device_id = 1,
 	.class_code = 0x020000, /* network controller, Ethernet */
-	.features = VIRTIO_NET_F_MAC | VIRTIO_NET_F_STATUS,
+	.features = VIRTIO_NET_F_CSUM | VIRTIO_NET_F_GUEST_CSUM | VIRTIO_NET_F_MAC | VIRTIO_NET_F_STATUS,
 	.queues = 2,
 	.queue_size = VIRTIO_NET_QUEUE_SIZE,
 	.config_size = CONFIG_SIZE,

@@ -2,9 +2,9 @@
  * virtio-net (virtio 1.2, 5.1) on the modern PCI transport (virtio_pci.h):
  * a partition's port on a virtual switch (hv/vswitch.h).
  *
- * Features: MAC (its port's, from hv.cfg) and STATUS (link up while the
- * port is attached), with the transport's VERSION_1, EVENT_IDX and
- * INDIRECT_DESC. Not offered: MRG_RXBUF, checksum offloads, GSO and the
+ * Features: MAC (its port's, from hv.cfg), STATUS (link up while the
+ * port is attached), CSUM and GUEST_CSUM, with the transport's VERSION_1,
+ * EVENT_IDX and INDIRECT_DESC. Not offered: MRG_RXBUF, GSO and the
  * control queue. A driver then posts receive buffers that each hold a
  * whole frame (5.1.6.3.1: at least 1526 bytes, a 1514-byte frame and the
  * header; Linux's "small buffers" take 1530, for a VLAN tag too), and
@@ -13,7 +13,8 @@
  *
  * Transmit: each chain is checked (virtqueue.h: RAM, loops, indices,
  * direction), then must be device-readable only and hold the 12-byte
- * virtio_net_hdr (5.1.6) with no offload asked for, then an Ethernet frame
+ * virtio_net_hdr (5.1.6) with no flag but NEEDS_CSUM (with CSUM) and no
+ * GSO, then an Ethernet frame
  * of 14 to VIRTIO_NET_FRAME_MAX bytes; anything else is given back unsent
  * and counted (bad_chain, malformed). The frame's Ethernet header is copied
  * into the hypervisor, so the switch checks and forwards a source address
@@ -22,8 +23,11 @@
  * frames of a device are with the switch: further chains wait in the ring.
  *
  * Receive: a frame is copied once, from the sender's buffers into the
- * next chain this driver posted, after a virtio_net_hdr with no flags and
- * num_buffers 1. A chain that cannot hold it whole is given back empty
+ * next chain this driver posted, after a virtio_net_hdr with num_buffers
+ * 1. A frame sent with NEEDS_CSUM keeps it, csum_start and csum_offset
+ * for a driver that took GUEST_CSUM; for one that did not, the hypervisor
+ * writes the completed checksum into the copy (the sender's buffers are
+ * only read). Other frames come with no flags. A chain that cannot hold it whole is given back empty
  * (too_big); no chain posted: the frame is lost (no_buffer); a chain with
  * a device-readable buffer or refused descriptors is given back empty
  * (bad_chain).

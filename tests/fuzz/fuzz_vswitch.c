@@ -2,9 +2,11 @@
  * Two switches of three ports each; each 4 bytes of input send a frame
  * (any destination, spoofed or not, any length), forward with a budget,
  * let time pass, attach or detach a port, or change what a port's device
- * answers. Throughout: a frame reaches only ports of its sender's switch,
+ * answers; a frame may ask for its checksum to be completed, its field
+ * anywhere. Throughout: a frame reaches only ports of its sender's switch,
  * never its sender, only from the sender's own MAC; a unicast frame to a
- * learned address reaches that port alone; a spoofed frame is refused; each accepted frame is handed
+ * learned address reaches that port alone; a spoofed frame is refused, as is one whose checksum field is
+ * outside it or in its Ethernet header, and a receiver's checksum reads inside the frame; each accepted frame is handed
  * back once (or forgotten with its detached port); no queue holds more
  * than VSW_QUEUE_LEN frames; the table never names a port it lacks. */
 #include <stddef.h>
@@ -73,6 +75,11 @@ static enum vsw_rx_result deliver(void *opaque, const struct vsw_frame *f)
 			learned = e->port;
 	}
 	check(learned < 0 || learned == to->port);
+	if (f->csum_partial) {
+		uint8_t csum[2];
+		check(f->csum_start >= VSW_ETH_HEADER && f->csum_start + f->csum_offset + 2u <= f->len);
+		vsw_frame_csum(f, csum);
+	}
 	return to->answer;
 }
 
@@ -123,15 +130,18 @@ static struct slot *free_slot(struct dev *d)
 	return NULL;
 }
 
-/* arg: bits 0-2 the destination, bit 3 spoofed, bits 4-7 the length and split. */
-static void send(int s, int p, uint8_t arg, uint8_t extra)
+/*
+ * arg: bits 0-2 the destination, bit 3 spoofed, bits 4-7 the length and split;
+ * csum: bit 0 a checksum to complete, the rest where it starts; extra: where its field is from there.
+ */
+static void send(int s, int p, uint8_t arg, uint8_t extra, uint8_t csum)
 {
 	static const uint8_t group[VSW_MAC_LEN] = { 0xff, 0xff, 0xff, 0xff, 0xff, 0xff };
 	struct dev *d = &devs[s][p];
 	struct slot *sl = free_slot(d), spare;
 	uint32_t dst = arg & 7, len = (uint32_t)(arg >> 4) * 100 + extra % 100;
 	struct vsw_frame f;
-	int r;
+	int r, bad_csum;
 
 	if (!sl)
 		sl = &spare; /* the switch must refuse it: its queue is full */
@@ -145,11 +155,14 @@ static void send(int s, int p, uint8_t arg, uint8_t extra)
 		sl->data[11] ^= 0x80;
 	sl->segs[0] = (struct vsw_seg){ sl->data, len < extra ? len : extra };
 	sl->segs[1] = (struct vsw_seg){ sl->data + sl->segs[0].len, len - sl->segs[0].len };
-	f = (struct vsw_frame){ sl->segs, 2, len, sl };
+	f = (struct vsw_frame){ .segs = sl->segs, .nsegs = 2, .len = len, .cookie = sl, .csum_partial = csum & 1,
+				.csum_start = (uint16_t)((csum >> 1) * 3), .csum_offset = extra };
+	bad_csum = f.csum_partial && (f.csum_start < VSW_ETH_HEADER || f.csum_start + f.csum_offset + 2u > len);
 	r = vsw_send(&sws[s], &sws[s].ports[p], &f);
+	check(!bad_csum || r == VSW_DROP_MALFORMED);
 	check(sl != &spare || r == VSW_DROP_QUEUE_FULL || r == VSW_DROP_SPOOFED || r == VSW_DROP_MALFORMED ||
 	      r == VSW_DROP_LINK_DOWN);
-	check((r == VSW_DROP_SPOOFED) == ((arg & 8) && len >= VSW_ETH_HEADER));
+	check((r == VSW_DROP_SPOOFED) == ((arg & 8) && len >= VSW_ETH_HEADER && !bad_csum));
 	if (!r)
 		sl->busy = 1;
 }
@@ -190,7 +203,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		int s = (data[i + 1] >> 4) % SWITCHES, p = (data[i + 1] & 0xf) % PORTS;
 		switch (data[i] % 5) {
 		case 0:
-			send(s, p, data[i + 2], data[i + 3]);
+			send(s, p, data[i + 2], data[i + 3], (uint8_t)(data[i] / 5));
 			break;
 		case 1:
 			vsw_forward(&sws[s], now, data[i + 2] % 8);

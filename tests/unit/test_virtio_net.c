@@ -54,6 +54,16 @@ uint64_t net_now_ns(void)
 	return 1000;
 }
 
+uint64_t net_ticks(void)
+{
+	return 0;
+}
+
+void net_spent(uint64_t start)
+{
+	(void)start;
+}
+
 void partition_log_guest(struct partition *p, enum log_level level, const char *f, ...)
 {
 	(void)p;
@@ -287,7 +297,8 @@ static void config_shows_the_ports_mac_and_link(void **state)
 	A.net.v.type->config_write(&A.net.v, 0, 1, 0x77); /* the MAC is the port's: ignored */
 	A.net.v.type->config_read(&A.net.v, 0, 1, &v);
 	assert_int_equal(v, 2);
-	assert_int_equal(A.net.v.offered & ((1ull << 5) | (1ull << 16) | (1ull << 15)), (1ull << 5) | (1ull << 16));
+	assert_int_equal(A.net.v.offered & ((1ull << 5) | (1ull << 16) | (1ull << 15) | 3 | (1ull << 11)),
+			 (1ull << 5) | (1ull << 16) | 3); /* MAC, STATUS, CSUM, GUEST_CSUM; no MRG_RXBUF, no TSO */
 }
 
 static void a_frame_is_copied_into_the_receivers_buffer(void **state)
@@ -455,6 +466,131 @@ static void hostile_transmit_chains_are_refused(void **state)
 	assert_int_equal(A.net.v.lock.locked, 0);
 }
 
+#define F_CSUM (1ull << 0)
+#define F_GUEST_CSUM (1ull << 1)
+#define UDP_FRAME 72   /* Ethernet, IPv4 and UDP headers, 30 bytes of data */
+#define UDP_START 34   /* where UDP starts: the checksum's first byte */
+#define UDP_CHECK 6    /* the UDP checksum within UDP */
+
+/* A virtio_net_hdr asking for the checksum from start, stored at start + offset. */
+static void csum_hdr(uint8_t *hdr, uint8_t flags, uint16_t start, uint16_t offset)
+{
+	memset(hdr, 0, HDR);
+	hdr[0] = flags;
+	put_le16(hdr + 6, start);
+	put_le16(hdr + 8, offset);
+}
+
+/* A UDP frame from A to B whose checksum field holds the pseudo-header's sum, as Linux leaves it. */
+static void make_udp_frame(uint8_t *frame, uint16_t pseudo)
+{
+	make_frame(frame, UDP_FRAME, mac_b, mac_a);
+	frame[UDP_START + UDP_CHECK] = (uint8_t)(pseudo >> 8);
+	frame[UDP_START + UDP_CHECK + 1] = (uint8_t)pseudo;
+}
+
+/* The one's complement sum of n bytes as big-endian words, plus more, folded: 0xffff for a right checksum. */
+static uint16_t ones_sum(const uint8_t *p, uint32_t n, uint32_t more)
+{
+	uint32_t i;
+
+	for (i = 0; i < n; i++)
+		more += i & 1 ? p[i] : (uint32_t)p[i] << 8;
+	while (more >> 16)
+		more = (more & 0xffff) + (more >> 16);
+	return (uint16_t)more;
+}
+
+/* CSUM to GUEST_CSUM: the header's request travels with the frame, whose bytes are untouched. */
+static void a_partial_checksum_passes_to_a_receiver_that_takes_them(void **state)
+{
+	uint8_t frame[UDP_FRAME], hdr[HDR];
+	uint64_t rx = post_rx(&B, 0, 2048), rx2 = post_rx(&B, 1, 2048);
+
+	(void)state;
+	A.net.v.features |= F_CSUM;
+	B.net.v.features |= F_GUEST_CSUM;
+	make_udp_frame(frame, 0x1234);
+	csum_hdr(hdr, 1, UDP_START, UDP_CHECK);
+	send_cut(&A, 0, hdr, frame, sizeof(frame), 0, 0);
+	send_cut(&A, 2, no_hdr, frame, sizeof(frame), 0, 0);
+	kick_tx(&A);
+	assert_int_equal(used_idx(&B, RXQ), 2);
+	assert_int_equal(B.ram[rx], 1);                  /* NEEDS_CSUM */
+	assert_int_equal(le16(B.ram + rx + 6), UDP_START);
+	assert_int_equal(le16(B.ram + rx + 8), UDP_CHECK);
+	assert_int_equal(le16(B.ram + rx + 10), 1);
+	assert_memory_equal(B.ram + rx + HDR, frame, sizeof(frame));
+	assert_int_equal(B.ram[rx2], 0);                 /* a frame with its checksum done: no flags */
+	assert_int_equal(le16(B.ram + rx2 + 6), 0);
+}
+
+/*
+ * CSUM to a receiver without GUEST_CSUM: the checksum is completed in its
+ * copy, the sender's chain cut at odd places and the field itself split
+ * between two receive buffers; the sender's buffers stay as they were.
+ */
+static void a_partial_checksum_is_completed_for_a_receiver_that_does_not(void **state)
+{
+	static const uint32_t tx_cuts[] = { HDR + 21, 1 };
+	const uint32_t field = HDR + UDP_START + UDP_CHECK;
+	struct piece rx[3] = { { alloc_buf(&B, field + 1), field + 1, VIRTQ_DESC_F_WRITE },
+			       { alloc_buf(&B, 1), 1, VIRTQ_DESC_F_WRITE },
+			       { alloc_buf(&B, 400), 400, VIRTQ_DESC_F_WRITE } };
+	uint8_t frame[UDP_FRAME], hdr[HDR], got[HDR + UDP_FRAME];
+	uint64_t sent_at = A.next_buf;
+
+	(void)state;
+	A.net.v.features |= F_CSUM;
+	make_udp_frame(frame, 0x1234);
+	csum_hdr(hdr, 1, UDP_START, UDP_CHECK);
+	post_chain(&B, RXQ, 0, rx, 3);
+	send_cut(&A, 0, hdr, frame, sizeof(frame), tx_cuts, 2);
+	kick_tx(&A);
+	assert_int_equal(used_idx(&B, RXQ), 1);
+	memcpy(got, B.ram + rx[0].addr, field + 1);
+	got[field + 1] = B.ram[rx[1].addr];
+	memcpy(got + field + 2, B.ram + rx[2].addr, sizeof(got) - field - 2);
+	assert_int_equal(got[0], 0); /* complete: no flags */
+	assert_int_equal(ones_sum(got + HDR + UDP_START, UDP_FRAME - UDP_START, 0x1234), 0xffff);
+	/* All else as sent. */
+	assert_memory_equal(got + HDR, frame, UDP_START + UDP_CHECK);
+	assert_memory_equal(got + field + 2, frame + UDP_START + UDP_CHECK + 2, UDP_FRAME - UDP_START - UDP_CHECK - 2);
+	/* The sender's third piece (alloc_buf rounds to 16 bytes), the field in it, as it was. */
+	assert_memory_equal(A.ram + sent_at + ((HDR + 21 + 15) & ~15u) + 16, frame + 22, UDP_FRAME - 22);
+}
+
+/* Hostile checksum requests come back unsent and counted as malformed; nothing reaches B. */
+static void hostile_checksum_requests_are_refused(void **state)
+{
+	static const struct { uint8_t flags; uint16_t start, offset; } cases[] = {
+		{ 2, 0, 0 },                              /* DATA_VALID: the device's to set */
+		{ 3, UDP_START, UDP_CHECK },              /* NEEDS_CSUM with DATA_VALID */
+		{ 4, 0, 0 },                              /* RSC_INFO */
+		{ 1, UDP_FRAME - 1, 0 },                  /* a field one byte long */
+		{ 1, UDP_START, UDP_FRAME - UDP_START - 1 }, /* a field past the end */
+		{ 1, 0xffff, 0xffff },                    /* sums that wrap 16 bits */
+		{ 1, 2, 4 },                              /* on the source MAC */
+		{ 1, 0, 12 },                             /* on the EtherType */
+	};
+	uint8_t frame[UDP_FRAME], hdr[HDR];
+	uint16_t i, n = sizeof(cases) / sizeof(cases[0]);
+
+	(void)state;
+	A.net.v.features |= F_CSUM;
+	B.net.v.features |= F_GUEST_CSUM;
+	post_rx(&B, 0, 2048);
+	make_udp_frame(frame, 0);
+	for (i = 0; i < n; i++) {
+		csum_hdr(hdr, cases[i].flags, cases[i].start, cases[i].offset);
+		send_cut(&A, i, hdr, frame, sizeof(frame), 0, 0);
+	}
+	kick_tx(&A);
+	assert_int_equal(used_idx(&A, TXQ), n);
+	assert_int_equal(drops(&A, VSW_DROP_MALFORMED), n);
+	assert_int_equal(used_idx(&B, RXQ), 0);
+}
+
 static void a_spoofed_source_is_dropped(void **state)
 {
 	static const uint8_t other[VSW_MAC_LEN] = { 2, 0, 0, 0, 0, 0x99 };
@@ -501,6 +637,10 @@ int main(void)
 		cmocka_unit_test_setup_teardown(a_buffer_too_small_comes_back_empty, setup, teardown),
 		cmocka_unit_test_setup_teardown(receive_chains_the_device_may_not_write_are_refused, setup, teardown),
 		cmocka_unit_test_setup_teardown(hostile_transmit_chains_are_refused, setup, teardown),
+		cmocka_unit_test_setup_teardown(a_partial_checksum_passes_to_a_receiver_that_takes_them, setup, teardown),
+		cmocka_unit_test_setup_teardown(a_partial_checksum_is_completed_for_a_receiver_that_does_not, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(hostile_checksum_requests_are_refused, setup, teardown),
 		cmocka_unit_test_setup_teardown(a_spoofed_source_is_dropped, setup, teardown),
 		cmocka_unit_test_setup_teardown(a_detached_port_sends_nothing_and_a_driverless_one_receives_nothing, setup,
 						teardown),

@@ -123,7 +123,7 @@ static void build(struct test_frame *t, int from, const uint8_t dst[VSW_MAC_LEN]
 	memset(t->payload, from, sizeof(t->payload));
 	t->segs[0] = (struct vsw_seg){ t->header, VSW_ETH_HEADER };
 	t->segs[1] = (struct vsw_seg){ t->payload, payload };
-	t->f = (struct vsw_frame){ t->segs, 2, VSW_ETH_HEADER + payload, &devs[from] };
+	t->f = (struct vsw_frame){ .segs = t->segs, .nsegs = 2, .len = VSW_ETH_HEADER + payload, .cookie = &devs[from] };
 }
 
 static const uint8_t broadcast[VSW_MAC_LEN] = { 0xff, 0xff, 0xff, 0xff, 0xff, 0xff };
@@ -280,6 +280,68 @@ static void malformed_frames_are_refused(void **state)
 	assert_int_equal(devs[1].got, 0);
 }
 
+/* A checksum field that is not inside the frame, or lies in its addresses, never enters the switch. */
+static void a_checksum_field_outside_the_frame_or_in_its_header_is_refused(void **state)
+{
+	static const struct { uint16_t start, offset; enum vsw_drop why; } cases[] = {
+		{ VSW_ETH_HEADER - 1, 0, VSW_DROP_MALFORMED },      /* its first byte in the EtherType */
+		{ 0, VSW_MAC_LEN, VSW_DROP_MALFORMED },             /* start in the header, field on the source MAC */
+		{ VSW_ETH_HEADER, 19, VSW_DROP_MALFORMED },         /* one byte past the end of 20 */
+		{ VSW_ETH_HEADER + 20, 0, VSW_DROP_MALFORMED },     /* start at the end */
+		{ 0xffff, 0xffff, VSW_DROP_MALFORMED },             /* would wrap a 16-bit sum */
+		{ VSW_ETH_HEADER + 1, 0xfffe, VSW_DROP_MALFORMED }, /* would wrap a 16-bit sum to inside */
+		{ VSW_ETH_HEADER, 18, VSW_DROP_NONE },              /* the last two bytes */
+	};
+	struct test_frame t;
+	unsigned i, refused = 0;
+
+	(void)state;
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		build(&t, 0, broadcast, 20);
+		t.f.csum_partial = 1;
+		t.f.csum_start = cases[i].start;
+		t.f.csum_offset = cases[i].offset;
+		assert_int_equal(vsw_send(&sw_a, ports[0], &t.f), cases[i].why);
+		refused += cases[i].why != VSW_DROP_NONE;
+		vsw_forward(&sw_a, 0, 100);
+	}
+	assert_int_equal(counters(0).drops[VSW_DROP_MALFORMED], refused);
+	assert_int_equal(devs[1].got, 1);
+}
+
+/* The checksum of bytes given as payload after a 14-byte header, the frame cut at cut (0: not cut). */
+static uint16_t csum_of(const uint8_t *payload, uint32_t n, uint32_t field, uint32_t cut)
+{
+	uint8_t frame[VSW_ETH_HEADER + 64] = { 0 }, out[2];
+	struct vsw_seg segs[3];
+	struct vsw_frame f = { .segs = segs, .len = VSW_ETH_HEADER + n, .csum_partial = 1,
+			       .csum_start = VSW_ETH_HEADER, .csum_offset = (uint16_t)field };
+
+	assert_true(n <= 64 && cut < f.len);
+	memcpy(frame + VSW_ETH_HEADER, payload, n);
+	segs[0] = (struct vsw_seg){ frame, cut ? cut : f.len };
+	segs[1] = (struct vsw_seg){ frame + segs[0].len, 0 }; /* an empty segment changes nothing */
+	segs[2] = (struct vsw_seg){ frame + segs[0].len, f.len - segs[0].len };
+	f.nsegs = 3;
+	vsw_frame_csum(&f, out);
+	return (uint16_t)(out[0] << 8 | out[1]);
+}
+
+/* RFC 1071's example (its sum ddf2), whatever the cuts; odd lengths pad; a zero goes out as ffff. */
+static void the_checksum_is_rfc1071s_across_any_cut(void **state)
+{
+	static const uint8_t rfc[] = { 0x00, 0x01, 0xf2, 0x03, 0xf4, 0xf5, 0xf6, 0xf7, 0, 0 };
+	static const uint8_t ones[] = { 0xff, 0xff, 0, 0 }, odd[] = { 0, 0, 0x01 };
+	uint32_t cut;
+
+	(void)state;
+	for (cut = 0; cut < VSW_ETH_HEADER + sizeof(rfc); cut++)
+		assert_int_equal(csum_of(rfc, sizeof(rfc), 8, cut), 0x220d);
+	assert_int_equal(csum_of(ones, sizeof(ones), 2, 0), 0xffff);
+	for (cut = 0; cut < VSW_ETH_HEADER + sizeof(odd); cut++)
+		assert_int_equal(csum_of(odd, sizeof(odd), 0, cut), 0xfeff);
+}
+
 static void receivers_without_room_lose_the_frame_not_the_sender(void **state)
 {
 	(void)state;
@@ -316,7 +378,7 @@ static void a_flooding_port_gets_its_share_only(void **state)
 	static uint8_t big[VSW_FRAME_MAX];
 	struct test_frame small[4];
 	struct vsw_seg big_seg = { big, VSW_FRAME_MAX };
-	struct vsw_frame f = { &big_seg, 1, VSW_FRAME_MAX, &devs[0] };
+	struct vsw_frame f = { .segs = &big_seg, .nsegs = 1, .len = VSW_FRAME_MAX, .cookie = &devs[0] };
 	uint32_t i, smalls_done = 0, big_before_last_small = 0;
 
 	(void)state;
@@ -389,6 +451,8 @@ int main(void)
 		cmocka_unit_test_setup(a_detached_port_is_forgotten_and_down, setup),
 		cmocka_unit_test_setup(a_spoofed_source_is_dropped_and_counted, setup),
 		cmocka_unit_test_setup(malformed_frames_are_refused, setup),
+		cmocka_unit_test_setup(a_checksum_field_outside_the_frame_or_in_its_header_is_refused, setup),
+		cmocka_unit_test_setup(the_checksum_is_rfc1071s_across_any_cut, setup),
 		cmocka_unit_test_setup(receivers_without_room_lose_the_frame_not_the_sender, setup),
 		cmocka_unit_test_setup(a_full_queue_drops_and_counts, setup),
 		cmocka_unit_test_setup(a_flooding_port_gets_its_share_only, setup),
