@@ -31,7 +31,7 @@ import pytest
 
 import harness
 from test_boot import expect_banner, expect_console
-from test_linux import LINUX, READY_TIMEOUT, attach, detach, shell
+from test_linux import LINUX, READY_TIMEOUT, attach, detach, linux_images, shell
 
 SECTOR = 512
 IMAGE_MIB = 64
@@ -43,28 +43,20 @@ BAD_READ, BAD_WRITE = 1000, 2000
 MARKER = r"\[{}\] LINUX-READY kernel=\S+"
 NAMES = ("linux1", "linux2")
 FILES = ("/big", "/d/small", "/hello")
-CFG = """\
-[hypervisor]
-console = com1
-log_level = info
 
-[partition linux1]
-memory = 256M
-cpus = 0
-kernel = vmlinuz
-initrd = initrd.img
-cmdline = console=ttyS0
-disk = part:data1
-disk = part:spare ro
-{faulty}
-[partition linux2]
-memory = 256M
-cpus = 1
-kernel = vmlinuz
-initrd = initrd.img
-cmdline = console=ttyS0
-disk = part:data2
-"""
+
+def linux_section(name, cpu, disks):
+    return (f"\n[partition {name}]\nmemory = 256M\ncpus = {cpu}\nkernel = vmlinuz\ninitrd = initrd.img\n"
+            "cmdline = console=ttyS0\n" + "".join(f"disk = {disk}\n" for disk in disks))
+
+
+def config(faulty):
+    """linux1 on CPU 0 with data1, spare read-only (and faulty), linux2 on CPU 1 with data2."""
+    return ("[hypervisor]\nconsole = com1\nlog_level = info\n" +
+            linux_section("linux1", 0, ["part:data1", "part:spare ro"] + (["part:faulty"] if faulty else [])) +
+            linux_section("linux2", 1, ["part:data2"]))
+
+
 # blkdebug's rules take effect on the events the raw format above it
 # raises (read_aio before each read, write_aio before each write,
 # flush_to_disk before each flush). The flush fails once: a fsync after a
@@ -135,19 +127,13 @@ def hostdisk(request, tmp_path_factory):
     """Both Linux partitions at their shell on the host disk's partitions."""
     controller = request.param
     path = "bochs" if controller == "ide" else "qemu"
-    if path == "bochs":
-        binary, why = harness.bochs_binary()
-        if not binary:
-            pytest.skip(f"Bochs/VT-x path (its IDE disk): {why}")
-    images = [os.path.join(LINUX, name) for name in ("vmlinuz", "initrd.img")]
-    if not all(os.path.isfile(p) for p in images):
-        pytest.fail(f"no Linux guest images in {LINUX}: `make linux` builds them", pytrace=False)
+    images = linux_images(path)
     tmp = tmp_path_factory.mktemp(controller)
     image, faulty = str(tmp / "disk.img"), str(tmp / "faulty.img")
     make_image(image, PARTS, 13)
     before = str(tmp / "before.img")
     subprocess.run(["cp", "--sparse=never", image, before], check=True)
-    cfg = CFG.format(faulty="" if path == "bochs" else "disk = part:faulty\n")
+    cfg = config(faulty=path == "qemu")
     if path == "qemu":
         make_image(faulty, FAULTY, 14)
         first = FAULTY["faulty"][0]
