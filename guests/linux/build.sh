@@ -148,9 +148,14 @@ stage_modules() {
 	done < "$mods/modules.load"
 }
 
+# ELF file FILE's program interpreter (PT_INTERP), a path.
+interpreter() {
+	readelf -lW "$1" | sed -n 's/.*Requesting program interpreter: \(.*\)\]/\1/p'
+}
+
 # The ELF objects FILE loads: its program interpreter and DT_NEEDED names.
 needed() {
-	readelf -lW "$1" | sed -n 's/.*Requesting program interpreter: \(.*\)\]/\1/p' | xargs -r -n1 basename
+	interpreter "$1" | xargs -r -n1 basename
 	readelf -dW "$1" | sed -n 's/.*(NEEDED).*Shared library: \[\(.*\)\]/\1/p'
 }
 
@@ -184,7 +189,7 @@ stage_e2fsprogs() {
 			[ -f "$libs/$lib" ] || echo "$lib"; done)
 	done
 	# The loader where the programs' PT_INTERP names it.
-	interp=$(readelf -lW "$root/sbin/mke2fs" | sed -n 's/.*Requesting program interpreter: \(.*\)\]/\1/p')
+	interp=$(interpreter "$root/sbin/mke2fs")
 	[ -e "$root$interp" ] || ln -s "/lib/x86_64-linux-gnu/$(basename "$interp")" "$root$interp"
 }
 
