@@ -177,7 +177,7 @@ help:
 	@echo "make linux    $(BUILD)/linux/vmlinuz and initrd.img: Debian's kernel, a busybox initramfs"
 	@echo "make iso      $(BUILD)/hv.iso, an El Torito EFI ISO"
 	@echo "make usb      $(BUILD)/hv-usb.img, a GPT disk image with an EFI system partition"
-	@echo "make run      boot the ISO in QEMU, serial console on this terminal"
+	@echo "make run      boot the default config in QEMU, each Linux with a disk on $(BUILD)/run/disk.img"
 	@echo "make test     host unit tests, then end-to-end tests in emulators"
 	@echo "make bench    exit costs in instructions, under QEMU -icount"
 	@echo "make fuzz     each fuzz target for FUZZ_SECONDS (60) seconds"
@@ -283,10 +283,15 @@ $(BUILD)/hv.iso: $(IMAGE_FILES) $(GUEST_CFG) tools/mkesp.sh tools/mkiso.sh
 $(BUILD)/hv-usb.img: $(IMAGE_FILES) $(GUEST_CFG) tools/mkesp.sh tools/mkusb.sh
 	tools/mkusb.sh $@ $(GUEST_CFG) $(IMAGE_FILES)
 
+# The default configuration, each Linux partition with a virtual disk on a
+# partition of a host disk image (tools/mkrundisk.sh), the image on an NVMe
+# controller.
 run: deps
 	@$(MAKE) --no-print-directory linux
-	@$(MAKE) --no-print-directory iso
-	tools/run-qemu.sh $(BUILD)/hv.iso
+	@$(MAKE) --no-print-directory $(IMAGE_FILES)
+	tools/mkrundisk.sh $(BUILD)/run
+	tools/mkiso.sh $(BUILD)/run/hv.iso $(BUILD)/run/hv.cfg $(IMAGE_FILES)
+	DISK=$(BUILD)/run/disk.img tools/run-qemu.sh $(BUILD)/run/hv.iso
 
 unit: $(UNIT_BINS)
 

@@ -6,7 +6,7 @@ set -eu
 
 packages="gcc make binutils git nasm gnu-efi qemu-system-x86 ovmf mtools dosfstools
 xorriso fdisk libcmocka-dev clang libclang-rt-14-dev python3 python3-pytest python3-pexpect acpica-tools
-cpio kmod"
+cpio kmod e2fsprogs"
 
 missing=""
 for p in $packages; do

@@ -4,7 +4,8 @@
 #
 # ACCEL and CPU override the choice: KVM with the host CPU where /dev/kvm
 # offers VT-x or AMD-V, else TCG emulating an AMD EPYC (AMD-V with NPT).
-# MEM (MiB) and SMP size the machine; QEMU_EXTRA adds options.
+# MEM (MiB) and SMP size the machine; DISK, a raw image, becomes an NVMe
+# disk; QEMU_EXTRA adds options.
 set -eu
 image=$1
 code=/usr/share/OVMF/OVMF_CODE.fd
@@ -35,11 +36,14 @@ case "$image" in
 *) medium="-drive file=$image,format=raw,if=ide" ;;
 esac
 
+disk=""
+[ -z "${DISK:-}" ] || disk="-drive file=$DISK,format=raw,if=none,id=disk -device nvme,drive=disk,serial=hvdisk"
+
 echo "run-qemu: $ACCEL, cpu $CPU; quit with Ctrl-A then X" >&2
-# shellcheck disable=SC2086 # medium and QEMU_EXTRA are option lists
+# shellcheck disable=SC2086 # medium, disk and QEMU_EXTRA are option lists
 qemu-system-x86_64 -machine q35 -accel "$ACCEL" -cpu "$CPU" \
 	-smp "${SMP:-2}" -m "${MEM:-1024}" \
 	-drive if=pflash,format=raw,readonly=on,file="$code" \
 	-drive if=pflash,format=raw,file="$vars" \
-	$medium -display none -serial mon:stdio -no-reboot \
+	$medium $disk -display none -serial mon:stdio -no-reboot \
 	${QEMU_EXTRA:-}

@@ -1,8 +1,10 @@
 #!/bin/sh
 # Builds the Linux guest from Debian packages: OUT/vmlinuz, Debian's stock
 # kernel (the one linux-image-amd64 depends on), and OUT/initrd.img, a gzip
-# newc cpio with busybox-static as init and shell and the kernel's own
-# modules the guest needs, with their dependencies.
+# newc cpio with busybox-static as init and shell, the kernel's own
+# modules the guest needs, with their dependencies, and e2fsprogs' mkfs.ext4
+# and e2fsck with the shared libraries they load (from Debian's packages of
+# those libraries, not from the build machine).
 #
 # Usage: guests/linux/build.sh OUT_DIR   (`make linux`: OUT_DIR is build/linux)
 #
@@ -16,6 +18,10 @@ out=${1:?usage: build.sh OUT_DIR}
 cache=$out/cache
 kernel_meta=linux-image-amd64
 busybox_pkg=busybox-static
+# e2fsprogs and the packages of the libraries its mke2fs and e2fsck load:
+# stage_e2fsprogs fails, naming it, on a library none of them has.
+e2fs_pkgs="e2fsprogs libext2fs2 libcom-err2 libblkid1 libuuid1 libc6"
+e2fs_programs="sbin/mke2fs sbin/e2fsck"
 # What the guest drives (button and evdev: the ACPI power button as an input
 # event for acpid); what they need comes from the kernel's modules.dep.
 guest_modules="virtio_pci virtio_blk virtio_net ext4 button evdev"
@@ -66,28 +72,43 @@ fetch() {
 	echo "$cache/$2"
 }
 
-# Sets kernel_deb and busybox_deb: from the cache when there, else downloaded.
+# Sets kernel_deb, busybox_deb and e2fs_debs: from the cache when there, else downloaded.
 fetch_packages() {
 	failed=$kernel_meta
 	kernel_pkg=$(kernel_package)
 	[ -n "$kernel_pkg" ] || { echo "$kernel_meta is not in the package lists (or names no linux-image package)" > "$cache/apt.log"; return 1; }
-	names=$(deb_names "$kernel_pkg" "$busybox_pkg")
+	# shellcheck disable=SC2086 # one word per package
+	names=$(deb_names "$kernel_pkg" "$busybox_pkg" $e2fs_pkgs)
 	failed=$kernel_pkg
-	kernel_deb=$(fetch "$kernel_pkg" "$(echo "$names" | awk -v p="$kernel_pkg" '$1 == p { print $2 }')") || return 1
+	kernel_deb=$(fetch_named "$kernel_pkg") || return 1
 	failed=$busybox_pkg
-	busybox_deb=$(fetch "$busybox_pkg" "$(echo "$names" | awk -v p="$busybox_pkg" '$1 == p { print $2 }')") || return 1
+	busybox_deb=$(fetch_named "$busybox_pkg") || return 1
+	e2fs_debs=""
+	for pkg in $e2fs_pkgs; do
+		failed=$pkg
+		e2fs_debs="$e2fs_debs $(fetch_named "$pkg")" || return 1
+	done
+}
+
+# fetch for PKG, the archive's file name from $names.
+fetch_named() {
+	fetch "$1" "$(echo "$names" | awk -v p="$1" '$1 == p { print $2 }')"
 }
 
 # Older versions go: only what this build uses stays in the cache.
 prune_cache() {
 	for f in "$cache"/*.deb; do
-		[ "$f" = "$kernel_deb" ] || [ "$f" = "$busybox_deb" ] || rm -f "$f"
+		case " $kernel_deb $busybox_deb $e2fs_debs " in
+		*" $f "*) ;;
+		*) rm -f "$f" ;;
+		esac
 	done
 }
 
 # Everything the images are made of: the packages and this recipe.
 recipe_key() {
-	{ basename "$kernel_deb"; basename "$busybox_deb"; echo "$guest_modules"
+	{ for deb in $kernel_deb $busybox_deb $e2fs_debs; do basename "$deb"; done
+	  echo "$guest_modules $e2fs_programs"
 	  find "$here" -type f | LC_ALL=C sort | xargs cat; } | sha256sum | cut -d' ' -f1
 }
 
@@ -128,6 +149,51 @@ stage_modules() {
 	done < "$mods/modules.load"
 }
 
+# ELF file FILE's program interpreter (PT_INTERP), a path.
+interpreter() {
+	readelf -lW "$1" | sed -n 's/.*Requesting program interpreter: \(.*\)\]/\1/p'
+}
+
+# The ELF objects FILE loads: its program interpreter and DT_NEEDED names.
+needed() {
+	interpreter "$1" | xargs -r -n1 basename
+	readelf -dW "$1" | sed -n 's/.*(NEEDED).*Shared library: \[\(.*\)\]/\1/p'
+}
+
+# e2fsprogs' programs (over busybox's mke2fs applet) as Debian ships them,
+# mkfs.ext4 and the rest of mke2fs' names included, with /etc/mke2fs.conf
+# and every library they load, found by name in the unpacked library
+# packages, one level at a time until nothing new is needed.
+stage_e2fsprogs() {
+	e2fs=$work/e2fs
+	mkdir -p "$e2fs" "$root/lib/x86_64-linux-gnu" "$root/lib64"
+	for deb in $e2fs_debs; do dpkg-deb -x "$deb" "$e2fs"; done
+	for program in $e2fs_programs; do
+		rm -f "$root/$program"
+		cp "$e2fs/$program" "$root/$program"
+	done
+	for link in mkfs.ext2 mkfs.ext3 mkfs.ext4 fsck.ext2 fsck.ext3 fsck.ext4; do
+		target=$(readlink "$e2fs/sbin/$link") || die "e2fsprogs has no /sbin/$link"
+		rm -f "$root/sbin/$link"
+		ln -s "$target" "$root/sbin/$link"
+	done
+	cp "$e2fs/etc/mke2fs.conf" "$root/etc/mke2fs.conf"
+	libs=$root/lib/x86_64-linux-gnu
+	todo=$(for program in $e2fs_programs; do needed "$root/$program"; done | sort -u)
+	while [ -n "$todo" ]; do
+		for lib in $todo; do
+			found=$(find "$e2fs/lib" "$e2fs/usr/lib" -name "$lib" | head -n 1)
+			[ -n "$found" ] || die "no package of $e2fs_pkgs has $lib, which e2fsprogs needs"
+			cp -L "$found" "$libs/$lib"
+		done
+		todo=$(for lib in $todo; do needed "$libs/$lib"; done | sort -u | while read -r lib; do
+			[ -f "$libs/$lib" ] || echo "$lib"; done)
+	done
+	# The loader where the programs' PT_INTERP names it.
+	interp=$(interpreter "$root/sbin/mke2fs")
+	[ -e "$root$interp" ] || ln -s "/lib/x86_64-linux-gnu/$(basename "$interp")" "$root$interp"
+}
+
 make_initrd() {
 	root=$work/root
 	mkdir -p "$root"
@@ -135,9 +201,14 @@ make_initrd() {
 	mkdir -p "$root/proc" "$root/sys" "$root/dev" "$root/tmp" "$root/root" "$root/mnt" "$root/var/log" "$root/var/run"
 	stage_busybox
 	stage_modules
+	stage_e2fsprogs
 	# /dev/console is not needed here: the kernel's built-in initramfs
 	# (usr/default_cpio_list) has it, and this archive unpacks over it.
-	(cd "$root" && find . | LC_ALL=C sort | cpio -o -H newc -R 0:0 --quiet) | gzip -9n > "$out/initrd.img.new"
+	# The same packages and recipe give the same bytes: every file dated
+	# 1970-01-01, inode numbers given in order (--reproducible).
+	find "$root" -exec touch -h -d @0 {} +
+	(cd "$root" && find . | LC_ALL=C sort | cpio -o -H newc -R 0:0 --reproducible --quiet) |
+		gzip -9n > "$out/initrd.img.new"
 }
 
 mkdir -p "$cache"

@@ -55,10 +55,9 @@ def default_cfg_text():
         return f.read()
 
 
-@pytest.fixture(scope="module", params=["qemu", "bochs"])
-def linux(request):
-    """The hypervisor running the default configuration, both kernels at their shell."""
-    path = request.param
+def linux_images(path):
+    """The Linux guest's vmlinuz and initrd.img, to boot on path; skips the
+    Bochs path where it cannot run, fails where `make linux` was not run."""
     if path == "bochs":
         binary, why = harness.bochs_binary()
         if not binary:
@@ -66,6 +65,14 @@ def linux(request):
     images = [os.path.join(LINUX, name) for name in ("vmlinuz", "initrd.img")]
     if not all(os.path.isfile(p) for p in images):
         pytest.fail(f"no Linux guest images in {LINUX}: `make linux` builds them", pytrace=False)
+    return images
+
+
+@pytest.fixture(scope="module", params=["qemu", "bochs"])
+def linux(request):
+    """The hypervisor running the default configuration, both kernels at their shell."""
+    path = request.param
+    images = linux_images(path)
     os.makedirs(harness.LOGS, exist_ok=True)
     log = os.path.join(harness.LOGS, f"test_linux_{path}.log")
     failed_before = request.session.testsfailed
