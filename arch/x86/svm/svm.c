@@ -43,6 +43,7 @@ struct svm_vcpu {
 	struct guest_space *space;
 	struct vcpu_tag tag; /* its ASID */
 	uint32_t flushed; /* the space's generation this vCPU last flushed */
+	struct code_cache code_cache;
 };
 
 /* Shared by all CPUs; each CPU's own host areas are in its struct cpu. */
@@ -461,6 +462,7 @@ static void svm_guest_mode(struct vcpu *v, struct guest_mode *g)
 	const struct guest_mode m = {
 		c->cr0, c->cr3, c->cr4, c->efer, c->rflags, c->cs.base, (c->cs.attrib >> 9) & 1,
 		(c->cs.attrib >> 10) & 1, c->cpl, { c->es.base, c->cs.base, c->ss.base, c->ds.base, c->fs.base, c->gs.base },
+		&arch_of(v)->code_cache,
 	};
 
 	*g = m;
