@@ -201,7 +201,7 @@ static const uint8_t *fill_code_cache(const struct guest_space *s, const struct 
 enum guest_walk_result space_read_code(const struct guest_space *s, const struct guest_mode *g, uint64_t rip,
 				       uint8_t *bytes, unsigned *n, enum cpu_mode *mode)
 {
-	unsigned access = GUEST_ACCESS_FETCH | (g->cpl == 3 ? GUEST_ACCESS_USER : 0), offset, i;
+	unsigned access = GUEST_ACCESS_FETCH | (g->cpl == 3 ? GUEST_ACCESS_USER : 0), offset;
 	uint64_t linear, next_page;
 	const uint8_t *page = 0;
 	enum guest_walk_result r;
@@ -214,8 +214,7 @@ enum guest_walk_result space_read_code(const struct guest_space *s, const struct
 			page = fill_code_cache(s, g, linear - offset, access);
 	}
 	if (page) {
-		for (i = 0; i < INSN_MAX; i++)
-			bytes[i] = page[offset + i];
+		__builtin_memcpy(bytes, page + offset, INSN_MAX); /* a constant size: a few moves, inline */
 		*n = INSN_MAX;
 		return GUEST_WALK_OK;
 	}

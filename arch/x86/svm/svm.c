@@ -468,28 +468,83 @@ static void svm_guest_mode(struct vcpu *v, struct guest_mode *g)
 	*g = m;
 }
 
+/* The bytes at CS:RIP and their code's mode: 0, -1, or SKIP_NOT_CANONICAL. */
+static int read_at_rip(struct vcpu *v, uint8_t *bytes, unsigned *n, enum cpu_mode *mode)
+{
+	struct guest_mode g;
+	enum guest_walk_result r;
+
+	svm_guest_mode(v, &g);
+	r = space_read_code(arch_of(v)->space, &g, arch_of(v)->vmcb->rip, bytes, n, mode);
+	if (r != GUEST_WALK_OK)
+		return r == GUEST_WALK_NOT_CANONICAL ? SKIP_NOT_CANONICAL : -1;
+	return 0;
+}
+
 /* The instruction at CS:RIP, decoded in its code's mode: 0, -1, or SKIP_NOT_CANONICAL. */
 static int decode_at_rip(struct vcpu *v, struct insn *in, enum cpu_mode *mode)
 {
-	struct guest_mode g;
 	uint8_t bytes[INSN_MAX];
-	enum guest_walk_result r;
 	unsigned n;
+	int r = read_at_rip(v, bytes, &n, mode);
 
-	svm_guest_mode(v, &g);
-	r = space_read_code(arch_of(v)->space, &g, arch_of(v)->vmcb->rip, bytes, &n, mode);
-	if (r != GUEST_WALK_OK)
-		return r == GUEST_WALK_NOT_CANONICAL ? SKIP_NOT_CANONICAL : -1;
+	if (r)
+		return r;
 	return insn_decode(bytes, n, *mode, in) ? -1 : 0;
+}
+
+/*
+ * The one plain form (no prefix) of each instruction an intercept that
+ * ends in svm_skip_instruction names, the same in every mode: when the
+ * bytes at RIP are exactly it, so is the length. None of them starts with
+ * a prefix byte, so they cannot be the tail of a longer instruction; any
+ * other form goes to the decoder.
+ */
+static const struct {
+	uint32_t exit_code;
+	uint8_t length;
+	uint8_t bytes[3];
+} plain_forms[] = {
+	{ VMEXIT_CPUID, 2, { 0x0f, 0xa2 } },
+	{ VMEXIT_VMMCALL, 3, { 0x0f, 0x01, 0xd9 } },
+	{ VMEXIT_HLT, 1, { 0xf4 } },
+	{ VMEXIT_MSR, 2, { 0x0f, 0x32 } }, /* RDMSR */
+	{ VMEXIT_MSR, 2, { 0x0f, 0x30 } }, /* WRMSR */
+	{ VMEXIT_XSETBV, 3, { 0x0f, 0x01, 0xd1 } },
+	{ VMEXIT_WBINVD, 2, { 0x0f, 0x09 } },
+};
+
+static unsigned plain_form_length(uint64_t exit_code, const uint8_t *bytes, unsigned n)
+{
+	unsigned i, j;
+
+	for (i = 0; i < sizeof(plain_forms) / sizeof(plain_forms[0]); i++) {
+		if (plain_forms[i].exit_code != exit_code || plain_forms[i].length > n)
+			continue;
+		for (j = 0; j < plain_forms[i].length && bytes[j] == plain_forms[i].bytes[j]; j++)
+			;
+		if (j == plain_forms[i].length)
+			return j;
+	}
+	return 0;
 }
 
 static int instruction_length(struct vcpu *v, unsigned *len, enum cpu_mode *mode)
 {
+	uint8_t bytes[INSN_MAX];
 	struct insn in;
-	int r = decode_at_rip(v, &in, mode);
+	unsigned n;
+	int r = read_at_rip(v, bytes, &n, mode);
 
+	if (r)
+		return r;
+	*len = plain_form_length(arch_of(v)->vmcb->exit_code, bytes, n);
+	if (*len)
+		return 0;
+	if (insn_decode(bytes, n, *mode, &in))
+		return -1;
 	*len = in.length;
-	return r;
+	return 0;
 }
 
 /* RIP moves on as after the instruction (APM Vol. 2, 13.1.4 for the single-step trap it owes). */
