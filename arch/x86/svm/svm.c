@@ -498,35 +498,21 @@ static int decode_at_rip(struct vcpu *v, struct insn *in, enum cpu_mode *mode)
  * ends in svm_skip_instruction names, the same in every mode: when the
  * bytes at RIP are exactly it, so is the length. None of them starts with
  * a prefix byte, so they cannot be the tail of a longer instruction; any
- * other form goes to the decoder.
+ * other form (or fewer than 3 bytes readable) goes to the decoder: 0.
  */
-static const struct {
-	uint32_t exit_code;
-	uint8_t length;
-	uint8_t bytes[3];
-} plain_forms[] = {
-	{ VMEXIT_CPUID, 2, { 0x0f, 0xa2 } },
-	{ VMEXIT_VMMCALL, 3, { 0x0f, 0x01, 0xd9 } },
-	{ VMEXIT_HLT, 1, { 0xf4 } },
-	{ VMEXIT_MSR, 2, { 0x0f, 0x32 } }, /* RDMSR */
-	{ VMEXIT_MSR, 2, { 0x0f, 0x30 } }, /* WRMSR */
-	{ VMEXIT_XSETBV, 3, { 0x0f, 0x01, 0xd1 } },
-	{ VMEXIT_WBINVD, 2, { 0x0f, 0x09 } },
-};
-
-static unsigned plain_form_length(uint64_t exit_code, const uint8_t *bytes, unsigned n)
+static unsigned plain_form_length(uint64_t exit_code, const uint8_t *b, unsigned n)
 {
-	unsigned i, j;
-
-	for (i = 0; i < sizeof(plain_forms) / sizeof(plain_forms[0]); i++) {
-		if (plain_forms[i].exit_code != exit_code || plain_forms[i].length > n)
-			continue;
-		for (j = 0; j < plain_forms[i].length && bytes[j] == plain_forms[i].bytes[j]; j++)
-			;
-		if (j == plain_forms[i].length)
-			return j;
+	if (n < 3)
+		return 0;
+	switch (exit_code) {
+	case VMEXIT_CPUID: return b[0] == 0x0f && b[1] == 0xa2 ? 2 : 0;
+	case VMEXIT_VMMCALL: return b[0] == 0x0f && b[1] == 0x01 && b[2] == 0xd9 ? 3 : 0;
+	case VMEXIT_HLT: return b[0] == 0xf4 ? 1 : 0;
+	case VMEXIT_MSR: return b[0] == 0x0f && (b[1] == 0x30 || b[1] == 0x32) ? 2 : 0; /* WRMSR, RDMSR */
+	case VMEXIT_XSETBV: return b[0] == 0x0f && b[1] == 0x01 && b[2] == 0xd1 ? 3 : 0;
+	case VMEXIT_WBINVD: return b[0] == 0x0f && b[1] == 0x09 ? 2 : 0;
+	default: return 0;
 	}
-	return 0;
 }
 
 static int instruction_length(struct vcpu *v, unsigned *len, enum cpu_mode *mode)
