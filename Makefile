@@ -56,7 +56,7 @@ HOST_CFLAGS := -std=gnu11 -O1 -g $(WARNINGS) -Ihv -Iboot/efi -Iarch/x86 -Idriver
 CONFIG_SRCS := hv/config.c hv/lib/fmt.c hv/lib/str.c
 
 UNIT_TESTS := test_config test_pmem test_log test_elf_load test_console test_gpt test_decode test_policy \
-              test_vmx_controls test_sched test_vuart test_lifecycle test_control_regs test_guest_walk \
+              test_vmx_controls test_sched test_vuart test_lifecycle test_control_regs test_guest_walk test_space \
               test_tsc_rate test_tag_pool test_ratelimit test_line_edit test_bus test_mmio_emul test_pci \
               test_aml test_acpi_tables test_acpi_pm test_reset \
               test_vlapic test_ioapic test_bzimage test_walltime test_pic test_pit test_rtc test_multiboot \
@@ -74,6 +74,7 @@ test_line_edit_SRCS := tests/unit/test_line_edit.c tests/unit/vt_screen.c hv/lin
 test_gpt_SRCS      := tests/unit/test_gpt.c arch/x86/gpt.c
 test_decode_SRCS   := tests/unit/test_decode.c arch/x86/decode.c
 test_guest_walk_SRCS := tests/unit/test_guest_walk.c arch/x86/guest_walk.c
+test_space_SRCS    := tests/unit/test_space.c arch/x86/space.c arch/x86/gpt.c arch/x86/guest_walk.c arch/x86/tag_pool.c
 test_mmio_emul_SRCS := tests/unit/test_mmio_emul.c arch/x86/mmio_emul.c arch/x86/decode.c arch/x86/guest_walk.c
 test_policy_SRCS   := tests/unit/test_policy.c arch/x86/policy.c
 test_pvclock_SRCS  := tests/unit/test_pvclock.c hv/pvclock.c

@@ -12,6 +12,8 @@
 
 #include "decode.h"
 
+struct code_cache;
+
 /* The registers that decide how the guest forms and translates addresses. */
 struct guest_mode {
 	uint64_t cr0, cr3, cr4, efer, rflags;
@@ -20,6 +22,7 @@ struct guest_mode {
 	uint8_t cs_default32; /* CS.D/B */
 	uint8_t cpl;
 	uint64_t seg_base[6]; /* ES, CS, SS, DS, FS, GS (Sreg order): for data operands */
+	struct code_cache *code_cache; /* the vCPU's (arch/x86/space.h); NULL: none */
 };
 
 /* SDM Vol. 3A, 4.1.1 */

@@ -89,26 +89,46 @@ void *space_ptr(const struct guest_space *s, uint64_t gpa, uint64_t len)
 	return mm_ptr(w.pa);
 }
 
+/* Where the guest walker reads entries: this space, and the cache that records them, if any. */
+struct entry_reader {
+	const struct guest_space *s;
+	struct code_cache *record;
+};
+
 /* A guest's page-table entry, read through this space: the guest walker's reader. */
 static int read_guest_entry(void *ctx, uint64_t gpa, unsigned size, uint64_t *entry)
 {
-	const void *p = space_ptr(ctx, gpa, size);
+	struct entry_reader *r = ctx;
+	const void *p = space_ptr(r->s, gpa, size);
+	struct code_cache *c = r->record;
 
 	if (!p)
 		return -1;
 	*entry = size == 8 ? *(const uint64_t *)p : *(const uint32_t *)p; /* entries are aligned */
+	if (c && c->entries < CODE_CACHE_ENTRIES) {
+		c->where[c->entries] = p;
+		c->value[c->entries] = *entry;
+		c->size[c->entries++] = size;
+	}
 	return 0;
+}
+
+static enum guest_walk_result translate(const struct guest_space *s, const struct guest_mode *g, uint64_t linear,
+					unsigned access, struct code_cache *record, uint64_t *gpa)
+{
+	struct entry_reader r = { s, record };
+	const struct guest_reader reader = { read_guest_entry, &r };
+	struct guest_translation t;
+	enum guest_walk_result result = guest_translate(g, &reader, linear, access, &t);
+
+	*gpa = t.gpa;
+	return result;
 }
 
 enum guest_walk_result space_translate_virtual(const struct guest_space *s, const struct guest_mode *g,
 					       uint64_t linear, unsigned access, uint64_t *gpa)
 {
-	const struct guest_reader reader = { read_guest_entry, (void *)s };
-	struct guest_translation t;
-	enum guest_walk_result r = guest_translate(g, &reader, linear, access, &t);
-
-	*gpa = t.gpa;
-	return r;
+	return translate(s, g, linear, access, 0, gpa);
 }
 
 enum guest_walk_result space_read_virtual(const struct guest_space *s, const struct guest_mode *g,
@@ -135,15 +155,70 @@ enum guest_walk_result space_read_virtual(const struct guest_space *s, const str
 	return GUEST_WALK_OK;
 }
 
+static uint64_t entry_now(const void *where, unsigned size)
+{
+	return size == 8 ? *(const volatile uint64_t *)where : *(const volatile uint32_t *)where;
+}
+
+/* The cached code page if it is still what a walk of linear_page would give now, else NULL. */
+static const uint8_t *cached_code_page(const struct guest_space *s, const struct guest_mode *g,
+				       uint64_t linear_page, unsigned access)
+{
+	const struct code_cache *c = g->code_cache;
+	unsigned i;
+
+	if (!c->page || c->linear_page != linear_page || c->cr3 != g->cr3 || c->cr0 != g->cr0 ||
+	    c->cr4 != g->cr4 || c->efer != g->efer || c->access != access || c->generation != s->generation)
+		return 0;
+	for (i = 0; i < c->entries; i++)
+		if (entry_now(c->where[i], c->size[i]) != c->value[i])
+			return 0;
+	return c->page;
+}
+
+/* Walks to linear_page afresh, recording the walk in the cache; the page's bytes, or NULL. */
+static const uint8_t *fill_code_cache(const struct guest_space *s, const struct guest_mode *g,
+				      uint64_t linear_page, unsigned access)
+{
+	struct code_cache *c = g->code_cache;
+	uint64_t gpa;
+
+	c->page = 0;
+	c->entries = 0;
+	if (translate(s, g, linear_page, access, c, &gpa) != GUEST_WALK_OK)
+		return 0;
+	c->linear_page = linear_page;
+	c->cr0 = g->cr0;
+	c->cr3 = g->cr3;
+	c->cr4 = g->cr4;
+	c->efer = g->efer;
+	c->access = access;
+	c->generation = s->generation;
+	c->page = space_ptr(s, gpa, 4096);
+	return c->page;
+}
+
 enum guest_walk_result space_read_code(const struct guest_space *s, const struct guest_mode *g, uint64_t rip,
 				       uint8_t *bytes, unsigned *n, enum cpu_mode *mode)
 {
-	unsigned access = GUEST_ACCESS_FETCH | (g->cpl == 3 ? GUEST_ACCESS_USER : 0);
+	unsigned access = GUEST_ACCESS_FETCH | (g->cpl == 3 ? GUEST_ACCESS_USER : 0), offset;
 	uint64_t linear, next_page;
+	const uint8_t *page = 0;
 	enum guest_walk_result r;
 
 	*mode = guest_code_address(g, rip, &linear);
-	*n = 4096 - (unsigned)(linear & 0xfff);
+	offset = (unsigned)(linear & 0xfff);
+	if (g->code_cache && offset <= 4096 - INSN_MAX) {
+		page = cached_code_page(s, g, linear - offset, access);
+		if (!page)
+			page = fill_code_cache(s, g, linear - offset, access);
+	}
+	if (page) {
+		__builtin_memcpy(bytes, page + offset, INSN_MAX); /* a constant size: a few moves, inline */
+		*n = INSN_MAX;
+		return GUEST_WALK_OK;
+	}
+	*n = 4096 - offset;
 	if (*n > INSN_MAX)
 		*n = INSN_MAX;
 	r = space_read_virtual(s, g, linear, access, bytes, *n);

@@ -55,10 +55,33 @@ enum guest_walk_result space_translate_virtual(const struct guest_space *s, cons
 					       uint64_t linear, unsigned access, uint64_t *gpa);
 
 /*
+ * A vCPU's translation of the page its code last exited from, kept for
+ * space_read_code: the linear page, the registers and the tables'
+ * generation the walk depended on, and each guest page-table entry it
+ * read, where that entry is and what it held. It is used only while all of
+ * them are unchanged: a CR3 or paging-mode change, a remap of any level
+ * (with or without an INVLPG, which does not exit), and a change of this
+ * space's tables each fail the check, so a stale translation is never used.
+ * The check costs a few dozen instructions; the walk it saves, several hundred.
+ */
+#define CODE_CACHE_ENTRIES 5 /* a 5-level walk */
+struct code_cache {
+	const uint8_t *page; /* the code page's bytes; NULL: nothing cached */
+	uint64_t linear_page, cr0, cr3, cr4, efer;
+	unsigned access;
+	uint32_t generation;
+	unsigned entries;
+	const void *where[CODE_CACHE_ENTRIES];
+	uint64_t value[CODE_CACHE_ENTRIES];
+	unsigned size[CODE_CACHE_ENTRIES];
+};
+
+/*
  * The instruction at CS:RIP as the CPU fetched it, and its code's mode:
  * INSN_MAX bytes in *n, or fewer when it ends its page and the next cannot
  * be read (the decoder then finds it truncated if it goes on there).
- * GUEST_WALK_OK, or why the byte at RIP cannot be read.
+ * GUEST_WALK_OK, or why the byte at RIP cannot be read. Through g->code_cache when
+ * it holds RIP's page and the instruction cannot run past it.
  */
 enum guest_walk_result space_read_code(const struct guest_space *s, const struct guest_mode *g, uint64_t rip,
 				       uint8_t *bytes, unsigned *n, enum cpu_mode *mode);

@@ -4,7 +4,9 @@
  * kernel-half address, where Linux runs, and in compatibility-mode code
  * segments whose base is not zero (Intel SDM Vol. 3A, 3.4 and 5.2), with
  * 32-bit and with 16-bit default sizes. Each must resume at the next
- * instruction with the hypervisor's result.
+ * instruction with the hypervisor's result, also after the code's page was
+ * remapped between two exits (a hypervisor that kept the old translation
+ * would step by the old instruction's length).
  */
 #include <stdint.h>
 
@@ -116,8 +118,58 @@ static void check_compat_code(void)
 	       esi16);
 }
 
+#define PTE_P 1ull
+#define PTE_RW 2ull
+#define BAD_RESUME 0xbad
+
+/*
+ * Two frames for one code page at KERNEL_HALF. Old: CPUID with an
+ * operand-size prefix (3 bytes), RET. New: CPUID (2 bytes), RET, and at
+ * offset 3, MOV EAX, BAD_RESUME; RET: where a step of 3 (the old
+ * instruction's length) would land.
+ */
+static uint8_t old_code[4096] __attribute__((aligned(4096))) = { 0x66, 0x0f, 0xa2, 0xc3 };
+static uint8_t new_code[4096] __attribute__((aligned(4096))) = { 0x0f, 0xa2, 0xc3, 0xb8, 0xad, 0x0b, 0, 0, 0xc3 };
+static uint64_t remap_pdpt[512] __attribute__((aligned(4096)));
+static uint64_t remap_pd[512] __attribute__((aligned(4096)));
+static uint64_t remap_pt[512] __attribute__((aligned(4096)));
+
+static uint32_t cpuid_eax_at(uint64_t code, uint32_t leaf)
+{
+	uint32_t eax = leaf, ecx = 0;
+
+	__asm__ volatile("call *%2" : "+a"(eax), "+c"(ecx) : "r"(code) : "rbx", "rdx", "memory");
+	return eax;
+}
+
+static void check_remapped_code(void)
+{
+	uint32_t want[4], before, after;
+	uint64_t cr3;
+	volatile uint64_t *pml4;
+
+	cpuid(0, want);
+	__asm__ volatile("mov %%cr3, %0" : "=r"(cr3));
+	pml4 = (volatile uint64_t *)(uintptr_t)(cr3 & ~0xfffull);
+	remap_pdpt[0] = (uint64_t)(uintptr_t)remap_pd | PTE_P | PTE_RW;
+	remap_pd[0] = (uint64_t)(uintptr_t)remap_pt | PTE_P | PTE_RW;
+	remap_pt[0] = (uint64_t)(uintptr_t)old_code | PTE_P | PTE_RW;
+	pml4[PML4_KERNEL_HALF] = (uint64_t)(uintptr_t)remap_pdpt | PTE_P | PTE_RW;
+	load_cr3(cr3);
+	before = cpuid_eax_at(KERNEL_HALF, 0);
+	remap_pt[0] = (uint64_t)(uintptr_t)new_code | PTE_P | PTE_RW;
+	__asm__ volatile("invlpg (%0)" : : "r"(KERNEL_HALF) : "memory"); /* no exit: the hypervisor is not told */
+	after = cpuid_eax_at(KERNEL_HALF, 0);
+	pml4[PML4_KERNEL_HALF] = 0;
+	load_cr3(cr3);
+	report("remapped_code", before == want[0] && after == want[0],
+	       "cpuid eax 0x%x before the remap, 0x%x after (0x%x: resumed at the old length), want 0x%x", before,
+	       after, BAD_RESUME, want[0]);
+}
+
 void check_modes(void)
 {
 	check_kernel_half();
 	check_compat_code();
+	check_remapped_code();
 }

@@ -14,7 +14,7 @@
 
 void vdev_bus_init(struct vdev_bus *bus)
 {
-	*bus = (struct vdev_bus){ .count = 0 };
+	*bus = (struct vdev_bus){ .changes = 1 }; /* no recent lookup is of it yet */
 }
 
 static const char *space_name(enum vdev_space space)
@@ -89,6 +89,7 @@ static int add(struct partition *p, enum vdev_space space, uint64_t first, uint6
 	if (bus->count == VDEV_CLAIMS_MAX)
 		return refuse(p, "%s 0x%llx-0x%llx: the table is full (%u claims)", name, (unsigned long long)first,
 			      (unsigned long long)last, VDEV_CLAIMS_MAX);
+	bus->changes++;
 	bus->claims[bus->count++] = (struct vdev_claim){ .first = first, .last = last, .space = space,
 							 .only_size = only_size, .ops = ops, .dev = dev };
 	return 0;
@@ -134,6 +135,7 @@ static int drop(struct vdev_bus *bus, enum vdev_space space, uint64_t first, con
 
 		if (c->space == space && c->first == first && c->dev == dev) {
 			*c = bus->claims[--bus->count]; /* the table has no order */
+			bus->changes++;
 			return 0;
 		}
 	}
@@ -166,6 +168,30 @@ int vdev_move(struct partition *p, enum vdev_space space, struct vdev_range from
 	return r;
 }
 
+/* With the bus lock held: as lookup() below, from the whole table. */
+static int scan(const struct vdev_bus *bus, enum vdev_space space, uint64_t addr, unsigned size,
+		struct vdev_claim *found)
+{
+	int hit = 0;
+	unsigned i;
+
+	for (i = 0; i < bus->count; i++) {
+		const struct vdev_claim *c = &bus->claims[i];
+
+		if (c->space != space)
+			continue;
+		if (c->only_size && c->first == addr && c->only_size == size) {
+			*found = *c;
+			return 1;
+		}
+		if (!c->only_size && c->first <= addr && addr <= c->last) {
+			*found = *c;
+			hit = 1;
+		}
+	}
+	return hit;
+}
+
 /*
  * A copy of the claim an access of size bytes at addr reaches first,
  * taken under the lock (see bus.h): a register of exactly that place and
@@ -174,24 +200,19 @@ int vdev_move(struct partition *p, enum vdev_space space, struct vdev_range from
 static int lookup(struct vdev_bus *bus, enum vdev_space space, uint64_t addr, unsigned size,
 		  struct vdev_claim *found)
 {
-	int hit = 0;
-	unsigned i;
+	struct vdev_recent *r = &bus->recent[addr % VDEV_RECENT];
+	int hit;
 
 	spin_lock(&bus->lock);
-	for (i = 0; i < bus->count; i++) {
-		const struct vdev_claim *c = &bus->claims[i];
-
-		if (c->space != space)
-			continue;
-		if (c->only_size && c->first == addr && c->only_size == size) {
-			*found = *c;
-			hit = 1;
-			break;
-		}
-		if (!c->only_size && c->first <= addr && addr <= c->last) {
-			*found = *c;
-			hit = 1;
-		}
+	if (r->changes == bus->changes && r->addr == addr && r->space == space && r->size == size) {
+		hit = r->hit;
+		if (hit)
+			*found = r->claim;
+	} else {
+		hit = scan(bus, space, addr, size, found);
+		*r = (struct vdev_recent){ bus->changes, addr, space, size, hit, { 0 } };
+		if (hit)
+			r->claim = *found;
 	}
 	spin_unlock(&bus->lock);
 	return hit;

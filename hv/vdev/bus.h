@@ -78,10 +78,27 @@ struct vdev_timer {
 	void *dev;
 };
 
+/*
+ * A lookup's answer, kept for the next access of the same place and size:
+ * guests poll a few registers over and over (a UART's status, an EOI).
+ * Good while the table is as it was (changes).
+ */
+#define VDEV_RECENT 8
+struct vdev_recent {
+	uint64_t changes; /* the table's, when this was looked up; 0: empty */
+	uint64_t addr;
+	enum vdev_space space;
+	unsigned size;
+	int hit;
+	struct vdev_claim claim; /* with hit */
+};
+
 struct vdev_bus {
 	struct spinlock lock; /* of the table, not of the devices */
 	unsigned count;
 	struct vdev_claim claims[VDEV_CLAIMS_MAX];
+	uint64_t changes; /* each claim added or dropped counts one */
+	struct vdev_recent recent[VDEV_RECENT]; /* by address */
 	unsigned timer_count; /* set up at start, before any vCPU runs: read without the lock */
 	struct vdev_timer timers[VDEV_TIMERS_MAX];
 	int unclaimed_mmio_logged;

@@ -457,6 +457,26 @@ static void a_register_of_one_size_lies_over_ordinary_ports(void **state)
 	assert_int_equal(port_in(0xcf8, 4), 0xa3a2a1a0);
 }
 
+/* Lookups are kept per place and size; two places of one slot, and each change of the table, are told apart. */
+static void recent_lookups_follow_the_table(void **state)
+{
+	(void)state;
+	assert_int_equal(vdev_claim_ports(&part, 0xc000, 8, &rec_ops, &a), 0);
+	assert_int_equal(vdev_claim_ports(&part, 0xc008, 8, &rec_ops, &b), 0);
+	assert_int_equal(port_in(0xc001, 1), 0xa1);
+	assert_int_equal(port_in(0xc009, 1), 0xb1); /* the same slot, another place */
+	assert_int_equal(port_in(0xc001, 1), 0xa1);
+	assert_int_equal(port_in(0xc001, 2), 0xa2a1); /* another size */
+	assert_int_equal(port_in(0xc001, 1), 0xa1);
+	assert_int_equal(mmio_read(0xc001, 1), 0xff); /* another space */
+	assert_int_equal(vdev_release(&part, VDEV_PORTS, 0xc008, &b), 0);
+	assert_int_equal(port_in(0xc009, 1), 0xff);
+	assert_int_equal(vdev_claim_ports(&part, 0xc008, 8, &rec_ops, &a), 0);
+	assert_int_equal(port_in(0xc009, 1), 0xa1);
+	assert_int_equal(vdev_claim_port_register(&part, 0xc008, 1, &rec_ops, &b), 0); /* a register over it */
+	assert_int_equal(port_in(0xc008, 1), 0xb0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -476,6 +496,7 @@ int main(void)
 		cmocka_unit_test_setup(released_ranges_read_all_ones_and_can_be_claimed_again, reset),
 		cmocka_unit_test_setup(moves_release_then_claim, reset),
 		cmocka_unit_test_setup(a_register_of_one_size_lies_over_ordinary_ports, reset),
+		cmocka_unit_test_setup(recent_lookups_follow_the_table, reset),
 	};
 
 	return cmocka_run_group_tests_name("bus", tests, NULL, NULL);

@@ -43,6 +43,7 @@ struct svm_vcpu {
 	struct guest_space *space;
 	struct vcpu_tag tag; /* its ASID */
 	uint32_t flushed; /* the space's generation this vCPU last flushed */
+	struct code_cache code_cache;
 };
 
 /* Shared by all CPUs; each CPU's own host areas are in its struct cpu. */
@@ -461,33 +462,75 @@ static void svm_guest_mode(struct vcpu *v, struct guest_mode *g)
 	const struct guest_mode m = {
 		c->cr0, c->cr3, c->cr4, c->efer, c->rflags, c->cs.base, (c->cs.attrib >> 9) & 1,
 		(c->cs.attrib >> 10) & 1, c->cpl, { c->es.base, c->cs.base, c->ss.base, c->ds.base, c->fs.base, c->gs.base },
+		&arch_of(v)->code_cache,
 	};
 
 	*g = m;
 }
 
+/* The bytes at CS:RIP and their code's mode: 0, -1, or SKIP_NOT_CANONICAL. */
+static int read_at_rip(struct vcpu *v, uint8_t *bytes, unsigned *n, enum cpu_mode *mode)
+{
+	struct guest_mode g;
+	enum guest_walk_result r;
+
+	svm_guest_mode(v, &g);
+	r = space_read_code(arch_of(v)->space, &g, arch_of(v)->vmcb->rip, bytes, n, mode);
+	if (r != GUEST_WALK_OK)
+		return r == GUEST_WALK_NOT_CANONICAL ? SKIP_NOT_CANONICAL : -1;
+	return 0;
+}
+
 /* The instruction at CS:RIP, decoded in its code's mode: 0, -1, or SKIP_NOT_CANONICAL. */
 static int decode_at_rip(struct vcpu *v, struct insn *in, enum cpu_mode *mode)
 {
-	struct guest_mode g;
 	uint8_t bytes[INSN_MAX];
-	enum guest_walk_result r;
 	unsigned n;
+	int r = read_at_rip(v, bytes, &n, mode);
 
-	svm_guest_mode(v, &g);
-	r = space_read_code(arch_of(v)->space, &g, arch_of(v)->vmcb->rip, bytes, &n, mode);
-	if (r != GUEST_WALK_OK)
-		return r == GUEST_WALK_NOT_CANONICAL ? SKIP_NOT_CANONICAL : -1;
+	if (r)
+		return r;
 	return insn_decode(bytes, n, *mode, in) ? -1 : 0;
+}
+
+/*
+ * The one plain form (no prefix) of each instruction an intercept that
+ * ends in svm_skip_instruction names, the same in every mode: when the
+ * bytes at RIP are exactly it, so is the length. None of them starts with
+ * a prefix byte, so they cannot be the tail of a longer instruction; any
+ * other form (or fewer than 3 bytes readable) goes to the decoder: 0.
+ */
+static unsigned plain_form_length(uint64_t exit_code, const uint8_t *b, unsigned n)
+{
+	if (n < 3)
+		return 0;
+	switch (exit_code) {
+	case VMEXIT_CPUID: return b[0] == 0x0f && b[1] == 0xa2 ? 2 : 0;
+	case VMEXIT_VMMCALL: return b[0] == 0x0f && b[1] == 0x01 && b[2] == 0xd9 ? 3 : 0;
+	case VMEXIT_HLT: return b[0] == 0xf4 ? 1 : 0;
+	case VMEXIT_MSR: return b[0] == 0x0f && (b[1] == 0x30 || b[1] == 0x32) ? 2 : 0; /* WRMSR, RDMSR */
+	case VMEXIT_XSETBV: return b[0] == 0x0f && b[1] == 0x01 && b[2] == 0xd1 ? 3 : 0;
+	case VMEXIT_WBINVD: return b[0] == 0x0f && b[1] == 0x09 ? 2 : 0;
+	default: return 0;
+	}
 }
 
 static int instruction_length(struct vcpu *v, unsigned *len, enum cpu_mode *mode)
 {
+	uint8_t bytes[INSN_MAX];
 	struct insn in;
-	int r = decode_at_rip(v, &in, mode);
+	unsigned n;
+	int r = read_at_rip(v, bytes, &n, mode);
 
+	if (r)
+		return r;
+	*len = plain_form_length(arch_of(v)->vmcb->exit_code, bytes, n);
+	if (*len)
+		return 0;
+	if (insn_decode(bytes, n, *mode, &in))
+		return -1;
 	*len = in.length;
-	return r;
+	return 0;
 }
 
 /* RIP moves on as after the instruction (APM Vol. 2, 13.1.4 for the single-step trap it owes). */

@@ -62,6 +62,7 @@ struct vmx_vcpu {
 	uint64_t vapic_pa; /* virtual-APIC page: the guest's TPR, with the TPR shadow */
 	uint64_t cr8;      /* the guest's TPR without the TPR shadow (MOV CR8 exits) */
 	uint64_t pat;      /* the guest's PAT when the VMCS cannot switch it */
+	struct code_cache code_cache;
 };
 
 /* Shared by all CPUs; each CPU's VMXON region and current VMCS are in its struct cpu. */
@@ -966,6 +967,7 @@ static void vmx_guest_mode(struct vcpu *v, struct guest_mode *g)
 		.cpl = (uint8_t)((vmread(GUEST_SS_ACCESS) >> 5) & 3),
 		.seg_base = { vmread(GUEST_ES_BASE), vmread(GUEST_CS_BASE), vmread(GUEST_SS_BASE),
 			      vmread(GUEST_DS_BASE), vmread(GUEST_FS_BASE), vmread(GUEST_GS_BASE) },
+		.code_cache = &((struct vmx_vcpu *)v->arch)->code_cache,
 	};
 }
 

@@ -1,0 +1,225 @@
+/* space_read_code: the bytes at CS:RIP through a guest's page tables and
+ * the nested tables, with and without the vCPU's cached translation of its
+ * code page; whatever the guest or the hypervisor changed between two
+ * reads, the second gives what a fresh walk gives, never the old page. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "log.h"
+#include "mm.h"
+#include "space.h"
+
+#define RAM_SIZE 0x20000u
+#define CR0_PE 0x1ull
+#define CR0_WP 0x10000ull
+#define CR0_PG 0x80000000ull
+#define CR4_PAE 0x20ull
+#define EFER_LMA 0x400ull
+#define P 0x1ull
+#define RW 0x2ull
+#define US 0x4ull
+
+/* Guest RAM: tables at 0x1000-0x7fff, code pages A, B and C at 0x8000, 0x9000, 0xa000. */
+#define PAGE_A 0x8000u
+#define PAGE_B 0x9000u
+#define PAGE_C 0xa000u
+#define CODE 0x400000ull /* the linear address the code runs at */
+
+uint64_t mm_alloc(uint64_t pages)
+{
+	void *p = aligned_alloc(4096, pages * 4096);
+
+	assert_non_null(p);
+	memset(p, 0, pages * 4096);
+	return (uint64_t)(uintptr_t)p;
+}
+
+void mm_free(uint64_t pa, uint64_t pages)
+{
+	(void)pages;
+	free((void *)(uintptr_t)pa);
+}
+
+void log_msg(enum log_level level, const char *fmt, ...)
+{
+	(void)level;
+	(void)fmt;
+}
+
+static uint8_t *ram;
+static struct guest_space space;
+static struct code_cache cache;
+
+static void set_entry(uint64_t table, unsigned index, unsigned size, uint64_t value)
+{
+	memcpy(ram + table + index * size, &value, size);
+}
+
+static void fill_page(uint32_t gpa, uint8_t byte)
+{
+	memset(ram + gpa, byte, 4096);
+}
+
+static int setup(void **state)
+{
+	(void)state;
+	ram = aligned_alloc(4096, RAM_SIZE);
+	memset(ram, 0, RAM_SIZE);
+	fill_page(PAGE_A, 0xaa);
+	fill_page(PAGE_B, 0xbb);
+	fill_page(PAGE_C, 0xcc);
+	memset(&cache, 0, sizeof(cache));
+	assert_int_equal(space_init(&space, &gpt_format_npt, 0), 0);
+	assert_int_equal(space_map(&space, 0, (uint64_t)(uintptr_t)ram, RAM_SIZE, GPT_RWX, 0), 0);
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	(void)state;
+	gpt_destroy(&space.gpt);
+	free(ram);
+	return 0;
+}
+
+/* 4-level tables at cr3 mapping CODE (and the 4 KiB after it) to pages a and b. */
+static void long4_tables(uint64_t cr3, uint64_t pdpt, uint64_t pd, uint64_t pt, uint32_t a, uint32_t b)
+{
+	set_entry(cr3, 0, 8, pdpt | P | RW);
+	set_entry(pdpt, 0, 8, pd | P | RW);
+	set_entry(pd, 2, 8, pt | P | RW); /* CODE is 2 MiB * 2 */
+	set_entry(pt, 0, 8, a | P | RW);
+	set_entry(pt, 1, 8, b | P | RW);
+}
+
+static struct guest_mode long4(uint64_t cr3)
+{
+	return (struct guest_mode){ .cr0 = CR0_PE | CR0_PG | CR0_WP, .cr3 = cr3, .cr4 = CR4_PAE, .efer = EFER_LMA,
+				    .cs_long = 1, .code_cache = &cache };
+}
+
+/* The byte at rip as space_read_code gives it, or -1 with the walk's failure in *r. */
+static int code_byte(const struct guest_mode *g, uint64_t rip, enum guest_walk_result *r)
+{
+	uint8_t bytes[INSN_MAX];
+	enum cpu_mode mode;
+	unsigned n;
+
+	*r = space_read_code(&space, g, rip, bytes, &n, &mode);
+	return *r == GUEST_WALK_OK ? bytes[0] : -1;
+}
+
+static void expect_byte(const struct guest_mode *g, uint64_t rip, int byte)
+{
+	enum guest_walk_result r;
+
+	assert_int_equal(code_byte(g, rip, &r), byte);
+}
+
+static void expect_failure(const struct guest_mode *g, uint64_t rip, enum guest_walk_result why)
+{
+	enum guest_walk_result r;
+
+	assert_int_equal(code_byte(g, rip, &r), -1);
+	assert_int_equal(r, why);
+}
+
+static void remapped_page_is_seen(void **state)
+{
+	struct guest_mode g = long4(0x1000);
+
+	(void)state;
+	long4_tables(0x1000, 0x2000, 0x3000, 0x4000, PAGE_A, PAGE_B);
+	expect_byte(&g, CODE + 0x10, 0xaa);
+	assert_non_null(cache.page); /* the second read comes from the cache */
+	expect_byte(&g, CODE + 0x20, 0xaa);
+	set_entry(0x4000, 0, 8, PAGE_C | P); /* the guest remaps its code page, without telling */
+	expect_byte(&g, CODE + 0x20, 0xcc);
+	set_entry(0x3000, 2, 8, 0x5000 | P | RW); /* a new page table, at the PDE */
+	set_entry(0x5000, 0, 8, PAGE_B | P);
+	expect_byte(&g, CODE + 0x20, 0xbb);
+	set_entry(0x5000, 0, 8, PAGE_B); /* not present */
+	expect_failure(&g, CODE + 0x20, GUEST_WALK_PAGE_FAULT);
+}
+
+static void cr3_and_mode_changes_are_seen(void **state)
+{
+	struct guest_mode g = long4(0x1000), other = long4(0xb000), user = long4(0x1000);
+	struct guest_mode flat = { .cr0 = CR0_PE, .cs_default32 = 1, .code_cache = &cache };
+
+	(void)state;
+	long4_tables(0x1000, 0x2000, 0x3000, 0x4000, PAGE_A, PAGE_B);
+	long4_tables(0xb000, 0xc000, 0xd000, 0xe000, PAGE_C, PAGE_B);
+	expect_byte(&g, CODE, 0xaa);
+	expect_byte(&other, CODE, 0xcc); /* a CR3 write between two exits */
+	expect_byte(&g, CODE, 0xaa);
+	user.cpl = 3; /* a supervisor page: a fetch at CPL 3 faults, whatever was cached at CPL 0 */
+	expect_failure(&user, CODE, GUEST_WALK_PAGE_FAULT);
+	expect_byte(&flat, PAGE_B + 4, 0xbb); /* paging off: linear is physical */
+	expect_byte(&g, CODE, 0xaa);
+}
+
+static void nested_table_changes_are_seen(void **state)
+{
+	struct guest_mode g = long4(0x1000);
+
+	(void)state;
+	long4_tables(0x1000, 0x2000, 0x3000, 0x4000, PAGE_A, PAGE_B);
+	expect_byte(&g, CODE, 0xaa);
+	assert_int_equal(space_unmap(&space, PAGE_A, 4096), 0); /* the hypervisor takes the page away */
+	expect_failure(&g, CODE, GUEST_WALK_OUTSIDE_RAM);
+}
+
+/* 32-bit paging: 4-byte entries, the PDE at index 1 for CODE. */
+static void paging32_remap_is_seen(void **state)
+{
+	struct guest_mode g = { .cr0 = CR0_PE | CR0_PG, .cr3 = 0x1000, .cs_default32 = 1, .code_cache = &cache };
+
+	(void)state;
+	set_entry(0x1000, 1, 4, 0x2000 | P | RW);
+	set_entry(0x2000, 0, 4, PAGE_A | P | US);
+	expect_byte(&g, CODE + 0x100, 0xaa);
+	set_entry(0x2000, 0, 4, PAGE_B | P | US);
+	expect_byte(&g, CODE + 0x100, 0xbb);
+}
+
+/* An instruction that may run into the next page is read from both, uncached, as they are now. */
+static void instruction_at_a_page_end(void **state)
+{
+	struct guest_mode g = long4(0x1000);
+	uint8_t bytes[INSN_MAX];
+	enum cpu_mode mode;
+	unsigned n;
+
+	(void)state;
+	long4_tables(0x1000, 0x2000, 0x3000, 0x4000, PAGE_A, PAGE_B);
+	assert_int_equal(space_read_code(&space, &g, CODE + 4096 - 3, bytes, &n, &mode), GUEST_WALK_OK);
+	assert_int_equal(n, INSN_MAX);
+	assert_int_equal(bytes[2], 0xaa);
+	assert_int_equal(bytes[3], 0xbb);
+	set_entry(0x4000, 1, 8, PAGE_C | P);
+	assert_int_equal(space_read_code(&space, &g, CODE + 4096 - 3, bytes, &n, &mode), GUEST_WALK_OK);
+	assert_int_equal(bytes[3], 0xcc);
+	set_entry(0x4000, 1, 8, 0); /* the next page gone: only what is left of this one */
+	assert_int_equal(space_read_code(&space, &g, CODE + 4096 - 3, bytes, &n, &mode), GUEST_WALK_OK);
+	assert_int_equal(n, 3);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(remapped_page_is_seen, setup, teardown),
+		cmocka_unit_test_setup_teardown(cr3_and_mode_changes_are_seen, setup, teardown),
+		cmocka_unit_test_setup_teardown(nested_table_changes_are_seen, setup, teardown),
+		cmocka_unit_test_setup_teardown(paging32_remap_is_seen, setup, teardown),
+		cmocka_unit_test_setup_teardown(instruction_at_a_page_end, setup, teardown),
+	};
+
+	return cmocka_run_group_tests_name("space", tests, NULL, NULL);
+}
