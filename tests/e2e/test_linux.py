@@ -50,10 +50,8 @@ def default_cfg_text():
         return f.read()
 
 
-@pytest.fixture(scope="module", params=["qemu", "bochs"])
-def linux(request):
-    """The hypervisor running the default configuration, both kernels at their shell."""
-    path = request.param
+def guest_images(path):
+    """The kernel and initrd to boot on `path`; skips when the path cannot run, fails without them."""
     if path == "bochs":
         binary, why = harness.bochs_binary()
         if not binary:
@@ -61,6 +59,14 @@ def linux(request):
     images = [os.path.join(LINUX, name) for name in ("vmlinuz", "initrd.img")]
     if not all(os.path.isfile(p) for p in images):
         pytest.fail(f"no Linux guest images in {LINUX}: `make linux` builds them", pytrace=False)
+    return images
+
+
+@pytest.fixture(scope="module", params=["qemu", "bochs"])
+def linux(request):
+    """The hypervisor running the default configuration, both kernels at their shell."""
+    path = request.param
+    images = guest_images(path)
     os.makedirs(harness.LOGS, exist_ok=True)
     log = os.path.join(harness.LOGS, f"test_linux_{path}.log")
     failed_before = request.session.testsfailed
@@ -247,12 +253,7 @@ def test_linux_whose_vcpu0_runs_on_cpu1_boots_on_bochs():
     the exception's frame already pushed: the kernel then returns into
     that frame and halts in its early-exception loop (see README.md,
     "Images", on the Bochs build)."""
-    binary, why = harness.bochs_binary()
-    if not binary:
-        pytest.skip(f"Bochs/VT-x path: {why}")
-    images = [os.path.join(LINUX, name) for name in ("vmlinuz", "initrd.img")]
-    if not all(os.path.isfile(p) for p in images):
-        pytest.fail(f"no Linux guest images in {LINUX}: `make linux` builds them", pytrace=False)
+    images = guest_images("bochs")
     cfg = ("[hypervisor]\nconsole = com1\n\n[partition linux]\nmemory = 256M\nvcpus = 1\ncpus = 1\n"
            "kernel = vmlinuz\ninitrd = initrd.img\ncmdline = console=ttyS0\n")
     os.makedirs(harness.LOGS, exist_ok=True)
