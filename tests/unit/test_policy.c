@@ -151,7 +151,7 @@ static struct vcpu_msrs kept;
 static struct msr_state fresh(void)
 {
 	struct msr_state s = { EFER_LME | EFER_LMA, EFER_SCE | EFER_LME | EFER_LMA | EFER_NXE, 12345, 0,
-			       PAT_DEFAULT, &kept, 39, 1, 1 };
+			       PAT_DEFAULT, &kept, 39, 1, 1, 1 };
 
 	memset(&kept, 0, sizeof(kept));
 	return s;
@@ -268,6 +268,41 @@ static void tsc_adjust_reads_zero_and_takes_only_zero(void **state)
 	assert_int_equal(wr(MSR_TSC_ADJUST, 0, &s), MSR_EMULATE);
 	assert_int_equal(wr(MSR_TSC_ADJUST, 1, &s), MSR_DENY);
 	assert_int_equal(wr(MSR_TSC_ADJUST, ~0ull, &s), MSR_DENY);
+}
+
+/*
+ * No supervisor state component: CPUID 0DH sub-leaf 1 lists no IA32_XSS bit
+ * (XSAVES itself stays), the supervisor components' sub-leaves are empty,
+ * the user ones untouched; IA32_XSS reads 0 and takes only 0, and does not
+ * exist without XSAVES. Linux writes it at boot where XSAVES is offered.
+ */
+static void xss_offers_no_supervisor_state(void **state)
+{
+	struct msr_state s = fresh();
+	struct cpuid_regs host = { 0xf, 0x988, 0x1900, 0x1 }, r;
+	uint64_t v = 0;
+
+	(void)state;
+	r = cpuid_policy(0xd, 1, host, &guest);
+	assert_int_equal(r.eax, 0xf);
+	assert_int_equal(r.ebx, 0x988);
+	assert_int_equal(r.ecx, 0);
+	assert_int_equal(r.edx, 0);
+	r = cpuid_policy(0xd, 8, host, &guest); /* PT */
+	assert_int_equal(r.eax | r.ebx | r.ecx | r.edx, 0);
+	r = cpuid_policy(0xd, 12, host, &guest); /* CET_S */
+	assert_int_equal(r.eax | r.ebx | r.ecx | r.edx, 0);
+	r = cpuid_policy(0xd, 2, host, &guest); /* AVX: a user component */
+	assert_int_equal(r.eax, 0xf);
+	r = cpuid_policy(0xd, 0xffffffffu, host, &guest); /* hostile sub-leaf: no shift past 63 */
+	assert_int_equal(r.eax, 0xf);
+	assert_int_equal(rd(MSR_XSS, &s), 0);
+	assert_int_equal(wr(MSR_XSS, 0, &s), MSR_EMULATE);
+	assert_int_equal(wr(MSR_XSS, 1ull << 8, &s), MSR_DENY);
+	assert_int_equal(wr(MSR_XSS, ~0ull, &s), MSR_DENY);
+	s.xsaves = 0;
+	assert_int_equal(msr_policy(MSR_XSS, 0, &v, &s), MSR_DENY);
+	assert_int_equal(msr_policy(MSR_XSS, 1, &v, &s), MSR_DENY);
 }
 
 /* TSC_AUX: the vCPU's own 32 bits, where RDTSCP exists. */
@@ -527,6 +562,7 @@ int main(void)
 		cmocka_unit_test(misc_enable_on_intel_only),
 		cmocka_unit_test(amd_host_configuration_msrs_read_zero),
 		cmocka_unit_test(tsc_adjust_reads_zero_and_takes_only_zero),
+		cmocka_unit_test(xss_offers_no_supervisor_state),
 		cmocka_unit_test(microcode_revision_is_one),
 		cmocka_unit_test(tsc_aux_is_the_vcpus_own),
 	};
