@@ -114,6 +114,12 @@ struct cpuid_regs cpuid_policy(uint32_t leaf, uint32_t subleaf, struct cpuid_reg
 	switch (leaf) {
 	case 1:
 		return leaf1(host, g);
+	case 0xb:
+	case 0x1f:
+		/* Extended topology: EDX is the x2APIC ID of the CPU that runs CPUID (SDM Vol. 2A,
+		 * CPUID), the vCPU's own, as in leaf 1, not that of the host CPU it runs on. */
+		host.edx = g->vcpu_id;
+		return host;
 	case 0xd:
 		return xsave_leaf(subleaf, host);
 	case 7:
@@ -140,6 +146,10 @@ struct cpuid_regs cpuid_policy(uint32_t leaf, uint32_t subleaf, struct cpuid_reg
 		return none;
 	case 0x80000001:
 		host.ecx &= ~(ECX81_SVM | ECX81_PERFCTR_CORE | ECX81_PERFCTR_NB | ECX81_PERFCTR_LLC);
+		return host;
+	case 0x8000001e:
+		/* AMD's extended APIC ID in EAX (APM Vol. 3, CPUID Fn8000_001E): the vCPU's too. */
+		host.eax = g->vcpu_id;
 		return host;
 	case 0x80000007:
 		/* The guest's TSC is the hypervisor's clock, constant-rate by its own premise

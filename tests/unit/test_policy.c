@@ -305,6 +305,40 @@ static void xss_offers_no_supervisor_state(void **state)
 	assert_int_equal(msr_policy(MSR_XSS, 1, &v, &s), MSR_DENY);
 }
 
+/*
+ * The x2APIC ID in the extended topology leaves (0BH, 1FH: EDX, every
+ * sub-leaf) and AMD's extended APIC ID (8000001EH: EAX) are the vCPU's,
+ * as in leaf 1, whichever host CPU answers; the rest stays the host's.
+ * Linux compares them with the MADT's ("APIC id mismatch").
+ */
+static void topology_leaves_give_the_vcpus_apic_id(void **state)
+{
+	struct cpuid_guest g = guest;
+	struct cpuid_regs host = { 0x1, 0x2, 0x100, 0x1 }, r;
+	uint32_t leaves[] = { 0xb, 0x1f }, sub;
+	unsigned i;
+
+	(void)state;
+	g.vcpu_id = 1;
+	for (i = 0; i < 2; i++) {
+		for (sub = 0; sub < 3; sub++) {
+			host.edx = 0; /* answered by host CPU 0 */
+			r = cpuid_policy(leaves[i], sub, host, &g);
+			assert_int_equal(r.edx, 1);
+			assert_int_equal(r.eax, 0x1);
+			assert_int_equal(r.ebx, 0x2);
+			assert_int_equal(r.ecx, 0x100);
+		}
+	}
+	g.vcpu_id = 0;
+	host.edx = 1; /* answered by host CPU 1 */
+	assert_int_equal(cpuid_policy(0xb, 0, host, &g).edx, 0);
+	host.eax = 3;
+	r = cpuid_policy(0x8000001e, 0, host, &g);
+	assert_int_equal(r.eax, 0);
+	assert_int_equal(r.ebx, 0x2);
+}
+
 /* TSC_AUX: the vCPU's own 32 bits, where RDTSCP exists. */
 static void tsc_aux_is_the_vcpus_own(void **state)
 {
@@ -563,6 +597,7 @@ int main(void)
 		cmocka_unit_test(amd_host_configuration_msrs_read_zero),
 		cmocka_unit_test(tsc_adjust_reads_zero_and_takes_only_zero),
 		cmocka_unit_test(xss_offers_no_supervisor_state),
+		cmocka_unit_test(topology_leaves_give_the_vcpus_apic_id),
 		cmocka_unit_test(microcode_revision_is_one),
 		cmocka_unit_test(tsc_aux_is_the_vcpus_own),
 	};
