@@ -56,6 +56,12 @@ static int host_has_rdtscp(void)
 	return (cpuid(0x80000001, 0).edx & EDX81_RDTSCP) != 0;
 }
 
+/* XSAVES, and with it IA32_XSS: CPUID.(EAX=0DH,ECX=1) EAX bit 3 (SDM Vol. 1, 13.2). */
+static int host_has_xsaves(void)
+{
+	return (cpuid(0, 0).eax >= 0xd) && ((cpuid(0xd, 1).eax >> 3) & 1);
+}
+
 /* RDTSCP reads TSC_AUX without an exit: the CPU holds the running vCPU's. */
 void arch_guest_load_msrs(const struct vcpu *v)
 {
@@ -78,7 +84,7 @@ int arch_guest_msr(struct vcpu *v, int write, uint32_t msr)
 {
 	struct msr_state s = { v->ops->get_reg(v, REG_EFER), efer_guest_bits(cpuid(0x80000001, 0).edx),
 			       arch_tsc() + v->part->tsc_offset, v->ops->get_reg(v, REG_CR0), v->ops->get_reg(v, REG_PAT),
-			       &v->msrs, arch_phys_addr_bits(), host_is_intel(), host_has_rdtscp() };
+			       &v->msrs, arch_phys_addr_bits(), host_is_intel(), host_has_rdtscp(), host_has_xsaves() };
 	uint64_t value = write ? edx_eax(v) : 0;
 	int hv = vcpu_apic_msr(v, write, msr, &value);
 

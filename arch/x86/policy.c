@@ -88,6 +88,24 @@ static struct cpuid_regs leaf1(struct cpuid_regs r, const struct cpuid_guest *g)
 	return r;
 }
 
+/*
+ * XSAVE's leaf (SDM Vol. 1, 13.2): no supervisor state component is
+ * offered, IA32_XSS reading 0 and taking only 0 (msr_policy()): sub-leaf
+ * 1 lists none in ECX and EDX (the IA32_XSS bits that may be set), and
+ * each supervisor component's own sub-leaf is empty. XSAVES and XRSTORS
+ * stay (EAX bit 3): with IA32_XSS 0 they handle the user components only.
+ */
+static struct cpuid_regs xsave_leaf(uint32_t subleaf, struct cpuid_regs host)
+{
+	struct cpuid_regs none = { 0, 0, 0, 0 };
+
+	if (subleaf == 1) {
+		host.ecx = 0;
+		host.edx = 0;
+	}
+	return subleaf < 64 && (XSS_COMPONENTS >> subleaf & 1) ? none : host;
+}
+
 struct cpuid_regs cpuid_policy(uint32_t leaf, uint32_t subleaf, struct cpuid_regs host,
 			       const struct cpuid_guest *g)
 {
@@ -96,6 +114,14 @@ struct cpuid_regs cpuid_policy(uint32_t leaf, uint32_t subleaf, struct cpuid_reg
 	switch (leaf) {
 	case 1:
 		return leaf1(host, g);
+	case 0xb:
+	case 0x1f:
+		/* Extended topology: EDX is the x2APIC ID of the CPU that runs CPUID (SDM Vol. 2A,
+		 * CPUID), the vCPU's own, as in leaf 1, not that of the host CPU it runs on. */
+		host.edx = g->vcpu_id;
+		return host;
+	case 0xd:
+		return xsave_leaf(subleaf, host);
 	case 7:
 		if (subleaf == 0)
 			host.ebx |= EBX7_TSC_ADJUST; /* reads 0, takes only 0: msr_policy() */
@@ -120,6 +146,10 @@ struct cpuid_regs cpuid_policy(uint32_t leaf, uint32_t subleaf, struct cpuid_reg
 		return none;
 	case 0x80000001:
 		host.ecx &= ~(ECX81_SVM | ECX81_PERFCTR_CORE | ECX81_PERFCTR_NB | ECX81_PERFCTR_LLC);
+		return host;
+	case 0x8000001e:
+		/* AMD's extended APIC ID in EAX (APM Vol. 3, CPUID Fn8000_001E): the vCPU's too. */
+		host.eax = g->vcpu_id;
 		return host;
 	case 0x80000007:
 		/* The guest's TSC is the hypervisor's clock, constant-rate by its own premise
@@ -404,6 +434,14 @@ enum msr_action msr_policy(uint32_t msr, int write, uint64_t *value, struct msr_
 		 * Write: would move the host's TSC. */
 		*value = write ? *value : s->tsc;
 		return write ? MSR_DENY : MSR_EMULATE;
+	case MSR_XSS:
+		/* No supervisor state is offered (xsave_leaf()): 0, and a write of anything else is
+		 * #GP, as for a bit the CPU does not support (SDM Vol. 4, IA32_XSS). It is the
+		 * host's 0 the CPU's XSAVES uses: the hypervisor never sets it. */
+		if (!s->xsaves || (write && *value))
+			return MSR_DENY;
+		*value = 0;
+		return MSR_EMULATE;
 	case MSR_TSC_ADJUST:
 		/* A vCPU's TSC does not move (WRMSR 0x10 is #GP too): it reads 0 and takes only 0.
 		 * Linux, seeing it with an invariant TSC, trusts the TSC without a watchdog. */

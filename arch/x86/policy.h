@@ -56,6 +56,7 @@ struct msr_state {
 	unsigned phys_bits;     /* MAXPHYADDR: MTRR bits above it are reserved */
 	int intel;              /* IA32_MISC_ENABLE exists on Intel CPUs only */
 	int rdtscp;             /* TSC_AUX exists with RDTSCP (CPUID 0x80000001 EDX bit 27) */
+	int xsaves;             /* IA32_XSS exists with XSAVES (CPUID.(EAX=0DH,ECX=1) EAX bit 3) */
 };
 
 /* EFER bits a guest may set, given CPUID.80000001 EDX: SCE, LME, LMA and NXE where offered. */
@@ -102,6 +103,7 @@ int xcr0_valid(uint64_t xcr0, uint64_t supported);
 #define MSR_MTRR_CAP 0xfe
 #define MSR_MISC_ENABLE 0x1a0
 #define MSR_MTRR_DEF_TYPE 0x2ff
+#define MSR_XSS 0xda0
 
 #define CR0_PG (1ull << 31)
 

@@ -25,7 +25,8 @@ LINUX = os.path.join(harness.BUILD, "linux")
 NAMES = ("linux1", "linux2")
 VCPUS, MEM_MIB = 2, 256
 PROMPT = r"linux:[^\r\n]*# "
-MARKER = r"\[{}\] LINUX-READY kernel=\S+ cpus=\d+ mem_mib=\d+"
+# To the line's end: on Bochs the line comes in pieces, and "mem_mib=20" is not "mem_mib=205".
+MARKER = r"\[{}\] LINUX-READY kernel=\S+ cpus=\d+ mem_mib=\d+\r*\n"
 FIELDS = r"LINUX-READY kernel=(?P<kernel>\S+) cpus=(?P<cpus>\d+) mem_mib=(?P<mem>\d+)"
 ESCAPE = "\x1d"  # Ctrl-]
 # Two kernels boot at once on two emulated CPUs; Bochs runs some 20 times slower than TCG.
@@ -43,10 +44,10 @@ ALLOWED = [
      "the host CPU's vulnerability"),
     # Machine checks are the host's: CPUID hides MCE and MCA, and Linux 6.1 says so at error level.
     (r"mce: Unable to init MCE device \(rc: -5\)", "machine checks are not virtualized"),
-    # A timer interrupt whose handler ran across a host preemption of its vCPU (an emulator
-    # on a loaded host stops a whole vCPU for tens of ms): Linux notes it once and raises its
-    # minimum timer delta; the guest's clock is the TSC, which the stop does not disturb.
-    (r"hrtimer: interrupt took \d+ ns", "the vCPU was preempted inside its timer interrupt"),
+    # A vCPU preempted inside its timer interrupt (four vCPUs take turns on the host's two CPUs,
+    # and an emulator on a loaded host stops a whole vCPU for tens of ms) sees the interrupt take
+    # as long as the pause: Linux notes it once and raises its minimum timer delta.
+    (r"hrtimer: interrupt took \d+ ns", "a vCPU preempted inside its timer interrupt"),
 ]
 
 
@@ -118,7 +119,7 @@ def shell(run, line, timeout=120, seen=None):
     With `seen` (a list), the host's monotonic times at which the two markers
     came are appended to it: the command ran in between."""
     n = next(MARKS)
-    run.send(f"echo @$(({n}+0))@; {line}; echo @$(({n}+1))@\r")
+    run.command(f"echo @$(({n}+0))@; {line}; echo @$(({n}+1))@")  # typed: a burst overruns the polled UART
     run.expect(rf"@{n}@\r*\n", 30)
     before = time.monotonic()
     run.expect(rf"@{n + 1}@\r*\n", timeout)
@@ -186,6 +187,9 @@ def test_tsc_is_the_clocksource_at_the_hypervisors_rate(linux):
 
 
 def test_date_advances_at_the_hosts_rate(linux):
+    if linux.path == "bochs":
+        pytest.skip("Bochs runs with `clock: sync=none` (deterministic, as fast as it can): "
+                    "its emulated time has no relation to the host's")
     for name in NAMES:
         attach(linux, name)
         readings = []
@@ -283,3 +287,26 @@ def test_stop_presses_the_power_button_and_linux_powers_off(linux):
     linux.command("stop linux2")
     linux.expect(r"linux2: power button pressed; forced off in 30 s", 30)
     linux.expect(r"partition linux2: stopped: powered off", 25)
+
+
+def test_linux_whose_vcpu0_runs_on_cpu1_boots_on_bochs():
+    """The kernel's first page faults (its early page tables are built on
+    demand) are taken natively on the second host CPU. A Bochs whose SMP
+    loop does not commit the faulting CPU's instruction pointer after the
+    exception rewinds the next VM exit to the faulting instruction with
+    the exception's frame already pushed: the kernel then returns into
+    that frame and halts in its early-exception loop (see README.md,
+    "Images", on the Bochs build)."""
+    images = linux_images("bochs")
+    cfg = ("[hypervisor]\nconsole = com1\n\n[partition linux]\nmemory = 256M\nvcpus = 1\ncpus = 1\n"
+           "kernel = vmlinuz\ninitrd = initrd.img\ncmdline = console=ttyS0\n")
+    os.makedirs(harness.LOGS, exist_ok=True)
+    log = os.path.join(harness.LOGS, "test_linux_vcpu0_on_cpu1_bochs.log")
+    with harness.Workdir() as workdir:
+        medium = harness.make_medium(workdir, "usb", cfg, harness.default_files() + images)
+        with harness.boot_bochs("bochs:linux-cpu1", medium, log, mem=1024) as run:
+            run.expect(r"partition linux: started on cpu 1\b", 900)
+            m = run.expect(r"\[linux\] LINUX-READY kernel=\S+ cpus=(\d+) mem_mib=|partition linux: stopped: [^\r\n]*\r*\n",
+                           READY_TIMEOUT["bochs"])
+            assert m.group(1) == "1", f"{m.group(0).strip()} (a Bochs without the SMP-loop fix of README.md?)"
+    os.remove(log)

@@ -151,7 +151,7 @@ static struct vcpu_msrs kept;
 static struct msr_state fresh(void)
 {
 	struct msr_state s = { EFER_LME | EFER_LMA, EFER_SCE | EFER_LME | EFER_LMA | EFER_NXE, 12345, 0,
-			       PAT_DEFAULT, &kept, 39, 1, 1 };
+			       PAT_DEFAULT, &kept, 39, 1, 1, 1 };
 
 	memset(&kept, 0, sizeof(kept));
 	return s;
@@ -268,6 +268,75 @@ static void tsc_adjust_reads_zero_and_takes_only_zero(void **state)
 	assert_int_equal(wr(MSR_TSC_ADJUST, 0, &s), MSR_EMULATE);
 	assert_int_equal(wr(MSR_TSC_ADJUST, 1, &s), MSR_DENY);
 	assert_int_equal(wr(MSR_TSC_ADJUST, ~0ull, &s), MSR_DENY);
+}
+
+/*
+ * No supervisor state component: CPUID 0DH sub-leaf 1 lists no IA32_XSS bit
+ * (XSAVES itself stays), the supervisor components' sub-leaves are empty,
+ * the user ones untouched; IA32_XSS reads 0 and takes only 0, and does not
+ * exist without XSAVES. Linux writes it at boot where XSAVES is offered.
+ */
+static void xss_offers_no_supervisor_state(void **state)
+{
+	struct msr_state s = fresh();
+	struct cpuid_regs host = { 0xf, 0x988, 0x1900, 0x1 }, r;
+	uint64_t v = 0;
+
+	(void)state;
+	r = cpuid_policy(0xd, 1, host, &guest);
+	assert_int_equal(r.eax, 0xf);
+	assert_int_equal(r.ebx, 0x988);
+	assert_int_equal(r.ecx, 0);
+	assert_int_equal(r.edx, 0);
+	r = cpuid_policy(0xd, 8, host, &guest); /* PT */
+	assert_int_equal(r.eax | r.ebx | r.ecx | r.edx, 0);
+	r = cpuid_policy(0xd, 12, host, &guest); /* CET_S */
+	assert_int_equal(r.eax | r.ebx | r.ecx | r.edx, 0);
+	r = cpuid_policy(0xd, 2, host, &guest); /* AVX: a user component */
+	assert_int_equal(r.eax, 0xf);
+	r = cpuid_policy(0xd, 0xffffffffu, host, &guest); /* hostile sub-leaf: no shift past 63 */
+	assert_int_equal(r.eax, 0xf);
+	assert_int_equal(rd(MSR_XSS, &s), 0);
+	assert_int_equal(wr(MSR_XSS, 0, &s), MSR_EMULATE);
+	assert_int_equal(wr(MSR_XSS, 1ull << 8, &s), MSR_DENY);
+	assert_int_equal(wr(MSR_XSS, ~0ull, &s), MSR_DENY);
+	s.xsaves = 0;
+	assert_int_equal(msr_policy(MSR_XSS, 0, &v, &s), MSR_DENY);
+	assert_int_equal(msr_policy(MSR_XSS, 1, &v, &s), MSR_DENY);
+}
+
+/*
+ * The x2APIC ID in the extended topology leaves (0BH, 1FH: EDX, every
+ * sub-leaf) and AMD's extended APIC ID (8000001EH: EAX) are the vCPU's,
+ * as in leaf 1, whichever host CPU answers; the rest stays the host's.
+ * Linux compares them with the MADT's ("APIC id mismatch").
+ */
+static void topology_leaves_give_the_vcpus_apic_id(void **state)
+{
+	struct cpuid_guest g = guest;
+	struct cpuid_regs host = { 0x1, 0x2, 0x100, 0x1 }, r;
+	uint32_t leaves[] = { 0xb, 0x1f }, sub;
+	unsigned i;
+
+	(void)state;
+	g.vcpu_id = 1;
+	for (i = 0; i < 2; i++) {
+		for (sub = 0; sub < 3; sub++) {
+			host.edx = 0; /* answered by host CPU 0 */
+			r = cpuid_policy(leaves[i], sub, host, &g);
+			assert_int_equal(r.edx, 1);
+			assert_int_equal(r.eax, 0x1);
+			assert_int_equal(r.ebx, 0x2);
+			assert_int_equal(r.ecx, 0x100);
+		}
+	}
+	g.vcpu_id = 0;
+	host.edx = 1; /* answered by host CPU 1 */
+	assert_int_equal(cpuid_policy(0xb, 0, host, &g).edx, 0);
+	host.eax = 3;
+	r = cpuid_policy(0x8000001e, 0, host, &g);
+	assert_int_equal(r.eax, 0);
+	assert_int_equal(r.ebx, 0x2);
 }
 
 /* TSC_AUX: the vCPU's own 32 bits, where RDTSCP exists. */
@@ -527,6 +596,8 @@ int main(void)
 		cmocka_unit_test(misc_enable_on_intel_only),
 		cmocka_unit_test(amd_host_configuration_msrs_read_zero),
 		cmocka_unit_test(tsc_adjust_reads_zero_and_takes_only_zero),
+		cmocka_unit_test(xss_offers_no_supervisor_state),
+		cmocka_unit_test(topology_leaves_give_the_vcpus_apic_id),
 		cmocka_unit_test(microcode_revision_is_one),
 		cmocka_unit_test(tsc_aux_is_the_vcpus_own),
 	};
