@@ -397,6 +397,12 @@ void hv_main(struct boot_info *bi)
 	init_partitions(bi, ops);
 	log_info("console ready on the serial line; type 'help'");
 	start_commands();
+	/*
+	 * The boot log in full before the prompt: the console's first write
+	 * would otherwise show only the last LOG_CONSOLE_BACKLOG bytes of it
+	 * on a line slower than the boot (Bochs' UART).
+	 */
+	log_flush();
 	console_start(&io, console_commands, partition_name);
 	arch_cpus_enter(scheduler_main);
 }
