@@ -109,6 +109,8 @@ static int read_guest_entry(void *ctx, uint64_t gpa, unsigned size, uint64_t *en
 		c->where[c->entries] = p;
 		c->value[c->entries] = *entry;
 		c->size[c->entries++] = size;
+	} else if (c) {
+		c->entries = CODE_CACHE_ENTRIES + 1; /* more than it can recheck: fill_code_cache() keeps none */
 	}
 	return 0;
 }
@@ -185,7 +187,7 @@ static const uint8_t *fill_code_cache(const struct guest_space *s, const struct 
 
 	c->page = 0;
 	c->entries = 0;
-	if (translate(s, g, linear_page, access, c, &gpa) != GUEST_WALK_OK)
+	if (translate(s, g, linear_page, access, c, &gpa) != GUEST_WALK_OK || c->entries > CODE_CACHE_ENTRIES)
 		return 0;
 	c->linear_page = linear_page;
 	c->cr0 = g->cr0;
