@@ -22,7 +22,7 @@ HV_LDFLAGS := -static -pie --no-dynamic-linker -z text -z max-page-size=4096 \
               -z noexecstack -T arch/x86/hv.ld
 
 HV_SRCS := hv/main.c hv/commands.c hv/command_table.c hv/config_print.c hv/config.c hv/kernel.c hv/bzimage.c hv/multiboot.c hv/console.c hv/line_edit.c hv/log.c hv/pmem.c hv/mm.c hv/partition.c \
-           hv/lifecycle.c hv/ratelimit.c hv/sched.c hv/scheduler.c arch/x86/lapic.c \
+           hv/lifecycle.c hv/part_clock.c hv/ratelimit.c hv/sched.c hv/scheduler.c arch/x86/lapic.c \
            hv/exits.c hv/vcpu_irq.c hv/pvclock.c hv/vdev/bus.c hv/vdev/irq.c hv/vdev/uart.c hv/vdev/vlapic.c hv/vdev/ioapic.c \
            hv/vdev/pci.c hv/vdev/pci_testdev.c hv/vdev/virtqueue.c hv/vdev/virtio_pci.c hv/vdev/virtio_blk.c \
            hv/vdev/virtio_net.c hv/vdev/aml.c hv/vdev/acpi_tables.c hv/vdev/acpi_pm.c hv/vdev/reset.c \
@@ -61,7 +61,8 @@ UNIT_TESTS := test_config test_pmem test_log test_elf_load test_console test_gpt
               test_aml test_acpi_tables test_acpi_pm test_reset \
               test_vlapic test_ioapic test_bzimage test_walltime test_pic test_pit test_rtc test_multiboot \
               test_fw_cfg test_debug_exit test_pvclock test_pci_host test_nvme_prp test_nvme test_blk test_gpt_disk \
-              test_virtqueue test_virtio_pci test_virtio_blk test_vswitch test_virtio_net test_ata_cmd test_uart16550
+              test_virtqueue test_virtio_pci test_virtio_blk test_vswitch test_virtio_net test_ata_cmd test_uart16550 \
+              test_part_clock
 UNIT_BINS  := $(UNIT_TESTS:%=$(BUILD)/host/%)
 
 test_config_SRCS   := tests/unit/test_config.c hv/config_print.c $(CONFIG_SRCS)
@@ -87,12 +88,13 @@ test_control_regs_SRCS := tests/unit/test_control_regs.c arch/x86/control_regs.c
 test_tsc_rate_SRCS := tests/unit/test_tsc_rate.c arch/x86/tsc_rate.c hv/lib/fmt.c hv/lib/str.c
 test_tag_pool_SRCS := tests/unit/test_tag_pool.c arch/x86/tag_pool.c
 test_ratelimit_SRCS := tests/unit/test_ratelimit.c hv/ratelimit.c
+test_part_clock_SRCS := tests/unit/test_part_clock.c hv/part_clock.c hv/vdev/vlapic.c hv/vdev/pit.c
 test_bus_SRCS      := tests/unit/test_bus.c hv/vdev/bus.c hv/log.c hv/lib/fmt.c hv/lib/str.c
 test_pci_SRCS      := tests/unit/test_pci.c tests/unit/fake_pci_guest.c hv/vdev/pci.c hv/vdev/pci_testdev.c hv/vdev/bus.c hv/vdev/irq.c hv/log.c \
                       hv/lib/fmt.c hv/lib/str.c
 test_aml_SRCS      := tests/unit/test_aml.c hv/vdev/aml.c
 test_acpi_tables_SRCS := tests/unit/test_acpi_tables.c hv/vdev/acpi_tables.c hv/vdev/aml.c
-test_acpi_pm_SRCS  := tests/unit/test_acpi_pm.c hv/vdev/acpi_pm.c
+test_acpi_pm_SRCS  := tests/unit/test_acpi_pm.c hv/vdev/acpi_pm.c hv/part_clock.c
 test_reset_SRCS    := tests/unit/test_reset.c hv/vdev/reset.c hv/vdev/kbc.c
 test_vlapic_SRCS   := tests/unit/test_vlapic.c hv/vdev/vlapic.c
 test_ioapic_SRCS   := tests/unit/test_ioapic.c hv/vdev/ioapic.c

@@ -79,7 +79,7 @@ static int64_t hypercall(struct vcpu *v)
 	case HC_WAKE_AFTER:
 		if (a1 < WAKE_VECTOR_MIN || a1 > 255 || a0 > arch_tsc_hz() * WAKE_SECONDS_MAX)
 			return HC_E_INVALID;
-		v->wake_tsc = arch_tsc() + a0;
+		v->wake_at = partition_time(v->part) + a0;
 		v->wake_vector = (int)a1;
 		return 0;
 	case HC_VCPU_START:
@@ -108,7 +108,7 @@ static int halt(struct vcpu *v, const struct vcpu_exit *e)
 				       "0x%llx): nothing can wake it", v->id, (unsigned long long)rip(v));
 			return -1;
 		}
-	} else if (scheduler_wake_if_due(v, arch_tsc())) {
+	} else if (scheduler_wake_if_due(v, partition_time(v->part))) {
 		return 0;
 	}
 	return scheduler_block(v); /* unless an interrupt came meanwhile */

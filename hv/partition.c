@@ -215,11 +215,11 @@ static const char *attach_devices(struct partition *p)
 	acpi_pm_reset(&p->pm, arch_tsc_hz());
 	vreset_init(&p->reset);
 	vpic_reset(&p->pic);
-	vpit_reset(&p->pit, arch_tsc_hz(), arch_tsc());
+	vpit_reset(&p->pit, arch_tsc_hz(), partition_time(p));
 	if (p->warm)
 		vrtc_reset_pin(&p->rtc);
 	else
-		vrtc_reset(&p->rtc, walltime_unix_ns(arch_tsc()));
+		vrtc_reset(&p->rtc, walltime_unix_ns(partition_time(p)));
 	if (vdev_claim_ports(p, VUART_BASE, VUART_PORTS, &vuart_ops, &p->uart) ||
 	    vdev_claim_mmio(p, PLATFORM_IOAPIC_BASE, VIOAPIC_MMIO_SIZE, &vioapic_ops, p) ||
 	    vdev_claim_ports(p, PLATFORM_ACPI_PM_PORT, ACPI_PM_PORTS, &acpi_pm_ops, p) ||
@@ -317,8 +317,9 @@ static const char *start(struct partition *p)
 	p->off_deadline = 0;
 	p->device_deadline = 0;
 	p->device_moved = 1; /* a first poll tells the devices' first deadlines */
+	part_clock_start(&p->clock, arch_tsc()); /* no pause of its last run counts: its devices start now */
 	why = build(p);
-	p->tsc_offset = 0 - arch_tsc(); /* its TSC starts at 0 now, modulo 2^64 as the CPU adds it */
+	part_clock_start(&p->clock, arch_tsc()); /* built: its TSC starts at 0 now */
 	scheduler_lock();
 	if (!why)
 		why = scheduler_add(&p->vcpus[0]);
@@ -339,6 +340,11 @@ static const char *start(struct partition *p)
 		 (unsigned long long)(p->ram_size >> 20), (unsigned long long)p->ram_pa,
 		 (unsigned long long)p->vcpus[0].boot.rip);
 	return 0;
+}
+
+uint64_t partition_time(const struct partition *p)
+{
+	return part_clock_now(&p->clock, arch_tsc());
 }
 
 /* With the scheduler lock held: every started vCPU held or released, and its CPU told. */
@@ -378,6 +384,19 @@ static void begin_stop_f(struct partition *p, const char *f, ...)
 	va_end(ap);
 }
 
+/*
+ * With the scheduler lock held: its time stops or goes on. At the resume
+ * each vCPU's TSC offset moves back by the pause's length before it runs
+ * again (the backends load part_clock_tsc_offset() at each entry).
+ */
+static void pause_clock(struct partition *p, int pause)
+{
+	if (pause)
+		part_clock_pause(&p->clock, arch_tsc());
+	else
+		part_clock_resume(&p->clock, arch_tsc());
+}
+
 const char *partition_request(struct partition *p, enum part_op op)
 {
 	enum part_state next;
@@ -400,6 +419,7 @@ const char *partition_request(struct partition *p, enum part_op op)
 	} else {
 		p->state = next;
 		hold_all(p, next == PART_PAUSED);
+		pause_clock(p, next == PART_PAUSED);
 	}
 	scheduler_unlock();
 	log_info("partition %s: %s", p->cfg->name, part_state_name(next));

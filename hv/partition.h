@@ -16,6 +16,7 @@
 #include "kernel.h"
 #include "lifecycle.h"
 #include "log.h"
+#include "part_clock.h"
 #include "ratelimit.h"
 #include "vcpu.h"
 #include "vdev/acpi_pm.h"
@@ -47,8 +48,8 @@ struct partition {
 	struct guest_space *space;
 	uint64_t ram_pa, ram_size;
 	struct kernel_image kernel;    /* as checked and placed at its last start */
-	uint64_t tsc_offset;           /* added to the host's TSC: the guest's starts at 0 */
-	uint64_t device_deadline;      /* host TSC its device timers are due at, 0: none (vdev/clock.h) */
+	struct part_clock clock;       /* its time, which stands still while it is paused */
+	uint64_t device_deadline;      /* partition time its device timers are due at, 0: none (vdev/clock.h) */
 	volatile int device_moved;     /* a guest moved a device's deadline: poll them again */
 	struct vcpu vcpus[CFG_VCPUS_MAX];
 	unsigned live;                 /* vCPUs in a run queue */
@@ -83,6 +84,9 @@ struct partition {
 	char last_stop[STOP_REASON_MAX]; /* why its run before this one ended, while it runs again */
 	struct ratelimit log_limit;    /* of the lines its guest causes */
 };
+
+/* Its time now (part_clock.h): what its devices and timers read. */
+uint64_t partition_time(const struct partition *p);
 
 /* Binds p to its configuration; it starts stopped. */
 void partition_init(struct partition *p, const struct cfg_partition *cfg, const struct boot_info *bi,

@@ -63,10 +63,14 @@ static void write_time_info(volatile struct pvclock_time_info *t)
 	t->version = t->version + 1;
 }
 
-/* struct pvclock_wall_clock: the wall-clock time at the guest's time 0, when its TSC was 0. */
+/*
+ * struct pvclock_wall_clock: the wall-clock time at the guest's time 0,
+ * when its TSC was 0. The guest's time stands still while it is paused,
+ * and so does its wall clock, as its RTC's (vdev/rtc.c).
+ */
 static void write_wall_clock(volatile uint32_t *w, const struct partition *p)
 {
-	uint64_t ns = walltime_unix_ns(0 - p->tsc_offset);
+	uint64_t ns = walltime_unix_ns(p->clock.tsc_zero);
 
 	w[0] = w[0] | 1;
 	__asm__ volatile("" ::: "memory");

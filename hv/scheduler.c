@@ -114,7 +114,7 @@ void scheduler_wake(struct vcpu *v)
 
 int scheduler_wake_if_due(struct vcpu *v, uint64_t now)
 {
-	if (v->wake_vector < 0 || now < v->wake_tsc)
+	if (v->wake_vector < 0 || now < v->wake_at)
 		return 0;
 	v->ops->inject(v, EVENT_INTERRUPT, (uint8_t)v->wake_vector, 0, 0);
 	v->injected++;
@@ -131,7 +131,7 @@ static int runs_devices(const struct vcpu *v)
 /*
  * The device timers of this CPU's partitions that are due, or that a
  * guest moved, run: outside the lock, as the lines they raise may wake
- * vCPUs (scheduler_wake() takes it).
+ * vCPUs (scheduler_wake() takes it). Each runs in its partition's time.
  */
 static void run_device_timers(unsigned cpu, uint64_t now)
 {
@@ -142,13 +142,14 @@ static void run_device_timers(unsigned cpu, uint64_t now)
 	spin_lock(&lock);
 	for (e = sched.cpu[cpu].queue; e && n < SCHED_CPUS_MAX; e = e->next) {
 		struct partition *p = vcpu_of(e)->part;
-		if (runs_devices(vcpu_of(e)) && (p->device_moved || (p->device_deadline && p->device_deadline <= now)))
+		uint64_t due_at = part_clock_host(&p->clock, p->device_deadline);
+		if (runs_devices(vcpu_of(e)) && (p->device_moved || (due_at && due_at <= now)))
 			due[n++] = p;
 	}
 	spin_unlock(&lock);
 	for (i = 0; i < n; i++) {
 		due[i]->device_moved = 0;
-		due[i]->device_deadline = vdev_poll_timers(due[i], now);
+		due[i]->device_deadline = vdev_poll_timers(due[i], part_clock_now(&due[i]->clock, now));
 	}
 }
 
@@ -161,8 +162,9 @@ void vdev_deadline_changed(struct partition *p)
 /*
  * With the lock held: the APIC timers of this CPU's vCPUs that are due
  * fire; sleepers with an interrupt now, or whose HC_WAKE_AFTER time has
- * come, run again. Returns the next time one of them, or a device timer
- * of a partition whose vCPU 0 is here, is due, or 0.
+ * come, run again. Returns the next host TSC at which one of them, or a
+ * device timer of a partition whose vCPU 0 is here, is due, or 0. The
+ * vCPUs of a paused partition are skipped: their time stands still.
  */
 static uint64_t wake_sleepers(unsigned cpu, uint64_t now)
 {
@@ -171,15 +173,20 @@ static uint64_t wake_sleepers(unsigned cpu, uint64_t now)
 
 	for (e = sched.cpu[cpu].queue; e; e = e->next) {
 		struct vcpu *v = vcpu_of(e);
-		next = earliest(next, vcpu_irq_timer(v, now));
+		const struct part_clock *c = &v->part->clock;
+		uint64_t t;
+		if (e->held)
+			continue;
+		t = part_clock_now(c, now);
+		next = earliest(next, part_clock_host(c, vcpu_irq_timer(v, t)));
 		if (runs_devices(v))
-			next = earliest(next, v->part->device_deadline);
+			next = earliest(next, part_clock_host(c, v->part->device_deadline));
 		if (e->runnable)
 			continue;
-		if (scheduler_wake_if_due(v, now) || vcpu_irq_pending(v))
+		if (scheduler_wake_if_due(v, t) || vcpu_irq_pending(v))
 			sched_wake(&sched, e);
 		else if (v->wake_vector >= 0)
-			next = earliest(next, v->wake_tsc);
+			next = earliest(next, part_clock_host(c, v->wake_at));
 	}
 	return next;
 }
@@ -262,6 +269,8 @@ static void run_slice(struct vcpu *v, unsigned cpu, uint64_t wake)
 		arch_take_interrupts();
 	spin_lock(&lock);
 	sched_charge(&v->se, ticks_to_ns(arch_tsc() - start));
+	if (v->part->state == PART_PAUSED)
+		part_clock_ran_until(&v->part->clock, arch_tsc()); /* it ran past the pause until now */
 	spin_unlock(&lock);
 }
 

@@ -125,7 +125,7 @@ struct vcpu {
 	uint64_t exits;
 	uint64_t exits_by[EXIT_REASONS]; /* the same, by reason */
 	uint64_t injected;       /* interrupts and NMIs injected */
-	uint64_t wake_tsc;       /* HC_WAKE_AFTER: inject wake_vector then */
+	uint64_t wake_at;        /* HC_WAKE_AFTER: inject wake_vector at this partition time */
 	int wake_vector;         /* -1: none pending */
 	struct vlapic apic;      /* its local APIC (vcpu_irq.h) */
 	struct vcpu_msrs msrs;

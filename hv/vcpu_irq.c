@@ -233,7 +233,7 @@ static void sync_cr8_from_tpr(struct vcpu *v)
 static int register_access(struct vcpu *v, unsigned offset, int x2apic, int write, uint64_t *value)
 {
 	struct vlapic_effects fx;
-	uint64_t now = arch_tsc();
+	uint64_t now = partition_time(v->part);
 	int r;
 
 	spin_lock(&v->apic.lock);
@@ -271,7 +271,8 @@ static int deadline_msr(struct vcpu *v, int write, uint64_t *value)
 
 	spin_lock(&v->apic.lock);
 	if (write)
-		vlapic_set_tsc_deadline(&v->apic, *value, arch_tsc(), v->part->tsc_offset, &fx);
+		vlapic_set_tsc_deadline(&v->apic, *value, partition_time(v->part),
+					part_clock_guest_offset(&v->part->clock), &fx);
 	else
 		*value = vlapic_tsc_deadline(&v->apic);
 	spin_unlock(&v->apic.lock);

@@ -27,7 +27,7 @@ void vcpu_irq_inject(struct vcpu *v);
 /* On v's CPU: 1 if an interrupt waits that the vCPU could take (what ends its HLT). */
 int vcpu_irq_pending(struct vcpu *v);
 
-/* On v's CPU, for the scheduler: fires v's APIC timer if due; its next deadline (host TSC), or 0. */
+/* On v's CPU, for the scheduler: fires v's APIC timer if due at its partition's time now; its next deadline (partition time), or 0. */
 uint64_t vcpu_irq_timer(struct vcpu *v, uint64_t now);
 
 /*

@@ -83,7 +83,7 @@ static void commit_write(struct vcpu *v, uint32_t msr, const struct msr_state *s
 int arch_guest_msr(struct vcpu *v, int write, uint32_t msr)
 {
 	struct msr_state s = { v->ops->get_reg(v, REG_EFER), efer_guest_bits(cpuid(0x80000001, 0).edx),
-			       arch_tsc() + v->part->tsc_offset, v->ops->get_reg(v, REG_CR0), v->ops->get_reg(v, REG_PAT),
+			       arch_tsc() + part_clock_tsc_offset(&v->part->clock), v->ops->get_reg(v, REG_CR0), v->ops->get_reg(v, REG_PAT),
 			       &v->msrs, arch_phys_addr_bits(), host_is_intel(), host_has_rdtscp(), host_has_xsaves() };
 	uint64_t value = write ? edx_eax(v) : 0;
 	int hv = vcpu_apic_msr(v, write, msr, &value);

@@ -1,6 +1,5 @@
 #include "acpi_pm.h"
 
-#include "arch.h"
 #include "clock.h"
 #include "irq.h"
 #include "lib/muldiv.h"
@@ -130,9 +129,10 @@ int acpi_pm_write(struct acpi_pm *pm, uint64_t offset, unsigned size, uint64_t v
 
 /* ---- the partition's PM block: the model under its lock */
 
-static uint64_t guest_tsc(const struct partition *p, uint64_t host_tsc)
+/* The PM timer counts the guest's TSC, which stands still while its partition is paused. */
+static uint64_t guest_tsc(const struct partition *p, uint64_t t)
 {
-	return host_tsc + p->tsc_offset;
+	return t + part_clock_guest_offset(&p->clock);
 }
 
 /*
@@ -154,7 +154,7 @@ static void port_read(void *dev, uint64_t offset, unsigned size, uint64_t *value
 	struct partition *p = dev;
 
 	spin_lock(&p->pm.lock);
-	acpi_pm_read(&p->pm, offset, size, guest_tsc(p, arch_tsc()), value);
+	acpi_pm_read(&p->pm, offset, size, guest_tsc(p, partition_time(p)), value);
 	update_sci(p); /* TMR_STS may have come */
 	spin_unlock(&p->pm.lock);
 }
@@ -167,7 +167,7 @@ static void port_write(void *dev, uint64_t offset, unsigned size, uint64_t value
 
 	spin_lock(&p->pm.lock);
 	tmr_en_changed = p->pm.enable & ACPI_PM1_TMR;
-	sleep = acpi_pm_write(&p->pm, offset, size, value, guest_tsc(p, arch_tsc()));
+	sleep = acpi_pm_write(&p->pm, offset, size, value, guest_tsc(p, partition_time(p)));
 	update_sci(p);
 	tmr_en_changed ^= p->pm.enable & ACPI_PM1_TMR;
 	spin_unlock(&p->pm.lock);
@@ -182,7 +182,7 @@ static void port_write(void *dev, uint64_t offset, unsigned size, uint64_t value
 
 const struct vdev_ops acpi_pm_ops = { .read = port_read, .write = port_write };
 
-/* The host TSC at which TMR_STS is set next, while TMR_EN asks for its SCI; else 0. */
+/* The partition time at which TMR_STS is set next, while TMR_EN asks for its SCI; else 0. */
 uint64_t acpi_pm_poll(void *dev, uint64_t now)
 {
 	struct partition *p = dev;
@@ -194,7 +194,7 @@ uint64_t acpi_pm_poll(void *dev, uint64_t now)
 	if (!(p->pm.enable & ACPI_PM1_TMR))
 		due = 0;
 	spin_unlock(&p->pm.lock);
-	return due ? due - p->tsc_offset : 0;
+	return due ? due - part_clock_guest_offset(&p->clock) : 0;
 }
 
 void acpi_pm_power_button(struct partition *p)

@@ -1,11 +1,12 @@
 /*
  * Time for devices. A device with deadlines (the PIT, the RTC's periodic
  * and alarm interrupts) registers a poll function when the partition
- * starts, with its claims: poll(dev, now) fires what has come due at host
- * TSC value now (raising its line through irq.h) and returns its next
- * deadline in host TSC ticks, 0 if none. Periods missed while the partition did not run (paused, or
- * its CPU busy) come as one interrupt, not a storm, and the next deadline
- * stays on the period's grid. The CPU that runs the partition's vCPU 0
+ * starts, with its claims: poll(dev, now) fires what has come due at
+ * partition time now (hv/part_clock.h: the host's TSC less the time the
+ * partition spent paused; it stands still while paused) and returns its
+ * next deadline in that time, 0 if none. Periods missed while the
+ * partition's CPU was busy come as one interrupt, not a storm, and the
+ * next deadline stays on the period's grid; a pause misses none. The CPU that runs the partition's vCPU 0
  * calls the polls when a deadline comes, outside every lock but the
  * device's own. A guest access that moves a deadline calls
  * vdev_deadline_changed() so that that CPU re-arms its timer.

@@ -1,11 +1,11 @@
 /*
  * Each channel's count and OUT are functions of the PIT clocks elapsed
  * since its counting element was loaded (`start`), computed when read:
- * nothing ticks. The PIT clock is the host TSC scaled to 1.193182 MHz.
+ * nothing ticks. The PIT clock is the partition's time (hv/part_clock.h,
+ * at the host TSC's rate) scaled to 1.193182 MHz: it stops while paused.
  */
 #include "pit.h"
 
-#include "arch.h"
 #include "clock.h"
 #include "irq.h"
 #include "lib/muldiv.h"
@@ -429,18 +429,22 @@ int vpit_poll(struct vpit *pit, uint64_t tsc, uint64_t *next)
 
 static uint8_t in(void *dev, uint16_t port)
 {
-	return vpit_read(dev, port, arch_tsc());
+	struct partition *p = dev;
+
+	return vpit_read(&p->pit, port, partition_time(p));
 }
 
 static void out_byte(void *dev, uint16_t port, uint8_t value)
 {
-	vpit_write(dev, port, value, arch_tsc());
+	struct partition *p = dev;
+
+	vpit_write(&p->pit, port, value, partition_time(p));
 }
 
 static void bus_read(struct partition *p, uint16_t port, unsigned size, uint64_t *value)
 {
 	spin_lock(&p->pit.lock);
-	*value = vdev_in_bytes(in, &p->pit, port, size);
+	*value = vdev_in_bytes(in, p, port, size);
 	spin_unlock(&p->pit.lock);
 }
 
@@ -449,7 +453,7 @@ static void bus_write(struct partition *p, uint16_t port, unsigned size, uint64_
 	int moved;
 
 	spin_lock(&p->pit.lock);
-	vdev_out_bytes(out_byte, &p->pit, port, size, value);
+	vdev_out_bytes(out_byte, p, port, size, value);
 	moved = p->pit.irq_moved;
 	p->pit.irq_moved = 0;
 	spin_unlock(&p->pit.lock);

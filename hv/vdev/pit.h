@@ -77,7 +77,8 @@ struct vpit {
 };
 
 /*
- * The model, pure: `now` is the host's TSC. Ports by number: 0x40-0x43
+ * The model, pure: `now` is the partition's time (hv/part_clock.h), which
+ * counts at the host TSC's rate (tsc_hz). Ports by number: 0x40-0x43
  * and 0x61; others read 0xFF and ignore writes.
  */
 void vpit_reset(struct vpit *pit, uint64_t tsc_hz, uint64_t now);
@@ -85,7 +86,7 @@ uint8_t vpit_read(struct vpit *pit, uint16_t port, uint64_t now);
 void vpit_write(struct vpit *pit, uint16_t port, uint8_t value, uint64_t now);
 /*
  * Channel 0's interrupt: 1 if one is due at now (one for all that came
- * due since the last call), and *next the host TSC of the next, 0 if none.
+ * due since the last call), and *next the time of the next, 0 if none.
  */
 int vpit_poll(struct vpit *pit, uint64_t now, uint64_t *next);
 

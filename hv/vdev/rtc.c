@@ -6,7 +6,6 @@
  */
 #include "rtc.h"
 
-#include "arch.h"
 #include "clock.h"
 #include "irq.h"
 #include "lib/muldiv.h"
@@ -279,9 +278,18 @@ uint64_t vrtc_poll(struct vrtc *r, uint64_t now)
 
 /* ---- the partition's RTC: the model under its lock, IRQ 8 following IRQF */
 
-static uint64_t wall_now(void)
+/*
+ * The host's wall clock at the partition's time (hv/part_clock.h): while
+ * the partition is paused its RTC stands still, as its TSC and its
+ * paravirtual clock do, and after the resume it is behind the host's by
+ * the time paused until the guest sets it (NTP does). A real PC's RTC
+ * would run on, battery-backed; here the guest's clocks agree with one
+ * another instead, and Linux, which reads the RTC at boot only, keeps
+ * one time either way. README, "pause and resume".
+ */
+static uint64_t wall_now(const struct partition *p)
 {
-	return walltime_unix_ns(arch_tsc());
+	return walltime_unix_ns(partition_time(p));
 }
 
 /* Under the lock, so that the line's changes keep their order. */
@@ -297,18 +305,22 @@ static void follow_irqf(struct partition *p)
 
 static uint8_t in(void *dev, uint16_t port)
 {
-	return vrtc_read(dev, port, wall_now());
+	struct partition *p = dev;
+
+	return vrtc_read(&p->rtc, port, wall_now(p));
 }
 
 static void out(void *dev, uint16_t port, uint8_t value)
 {
-	vrtc_write(dev, port, value, wall_now());
+	struct partition *p = dev;
+
+	vrtc_write(&p->rtc, port, value, wall_now(p));
 }
 
 /* After an access: the line, and the device timer if the next interrupt moved. */
 static void settle(struct partition *p)
 {
-	uint64_t next = vrtc_poll(&p->rtc, wall_now());
+	uint64_t next = vrtc_poll(&p->rtc, wall_now(p));
 
 	follow_irqf(p);
 	if (next == p->rtc.deadline)
@@ -322,7 +334,7 @@ static void bus_read(void *dev, uint64_t offset, unsigned size, uint64_t *value)
 	struct partition *p = dev;
 
 	spin_lock(&p->rtc.lock);
-	*value = vdev_in_bytes(in, &p->rtc, (uint16_t)(PLATFORM_RTC_PORT + offset), size);
+	*value = vdev_in_bytes(in, p, (uint16_t)(PLATFORM_RTC_PORT + offset), size);
 	settle(p);
 	spin_unlock(&p->rtc.lock);
 }
@@ -332,7 +344,7 @@ static void bus_write(void *dev, uint64_t offset, unsigned size, uint64_t value)
 	struct partition *p = dev;
 
 	spin_lock(&p->rtc.lock);
-	vdev_out_bytes(out, &p->rtc, (uint16_t)(PLATFORM_RTC_PORT + offset), size, value);
+	vdev_out_bytes(out, p, (uint16_t)(PLATFORM_RTC_PORT + offset), size, value);
 	settle(p);
 	spin_unlock(&p->rtc.lock);
 }

@@ -3,7 +3,8 @@
  * 0x70 (index; bit 7 is the PC's NMI mask, kept and without effect) and
  * 0x71 (data), interrupting on ISA IRQ 8.
  *
- * The time it shows is the host's wall clock (hv/walltime.h, UTC) plus an
+ * The time it shows is the host's wall clock (hv/walltime.h, UTC) at the
+ * partition's time (hv/part_clock.h: it stands still while paused) plus an
  * offset of the partition's own, which the guest sets by writing the time
  * registers: a guest that sets its clock changes only its own. The
  * registers are those of lib/mc146818.h: seconds to year and the century

@@ -6,7 +6,8 @@
  * periodic and TSC-deadline modes; the ICR's interrupt messages.
  *
  * Pure: no partition, no scheduler, no clock of its own. Time comes in as
- * the host's TSC value `now`; what a write asks of the rest of the
+ * `now`, its partition's time (hv/part_clock.h: the host's TSC less the
+ * time it spent paused, counting at the TSC's rate); what a write asks of the rest of the
  * hypervisor (an IPI to send, a level-triggered EOI to broadcast, a timer
  * to re-arm) goes out in struct vlapic_effects. The caller holds `lock`
  * around every call on one APIC (hv/vcpu_irq.c).
@@ -58,7 +59,7 @@ enum vlapic_shorthand { SH_NONE, SH_SELF, SH_ALL, SH_OTHERS };
 struct vlapic {
 	struct spinlock lock;
 	uint32_t id;            /* the vCPU's index */
-	uint64_t tsc_hz;        /* of the host TSC that `now` counts */
+	uint64_t tsc_hz;        /* the rate `now` counts at: the host TSC's */
 	uint64_t base;          /* IA32_APIC_BASE */
 	uint8_t tpr;
 	uint32_t ldr, dfr, svr;
@@ -68,8 +69,8 @@ struct vlapic {
 	uint32_t irr[8], isr[8], tmr[8];
 	uint32_t timer_initial, timer_divide;
 	uint32_t count_at_start; /* the current count at timer_start */
-	uint64_t timer_start;   /* host TSC */
-	uint64_t deadline;      /* host TSC the timer fires at; 0: not armed */
+	uint64_t timer_start;   /* partition time (hv/part_clock.h) */
+	uint64_t deadline;      /* partition time the timer fires at; 0: not armed */
 	uint64_t tsc_deadline;  /* IA32_TSC_DEADLINE as the guest wrote it, 0 once fired */
 	volatile uint32_t irr_words; /* bit n: irr[n] is not empty; read without the lock */
 	volatile int nmi_pending;
@@ -114,7 +115,7 @@ int vlapic_write(struct vlapic *a, unsigned offset, int x2apic, uint64_t now, ui
 /* IA32_APIC_BASE: 0, or -1 for a value or transition the CPU refuses (#GP). phys_bits: MAXPHYADDR. */
 int vlapic_set_base(struct vlapic *a, uint64_t value, unsigned phys_bits);
 
-/* IA32_TSC_DEADLINE, in guest TSC units (guest = host + tsc_offset). */
+/* IA32_TSC_DEADLINE, in guest TSC units (guest = now + tsc_offset). */
 uint64_t vlapic_tsc_deadline(const struct vlapic *a);
 void vlapic_set_tsc_deadline(struct vlapic *a, uint64_t value, uint64_t now, uint64_t tsc_offset,
 			     struct vlapic_effects *fx);

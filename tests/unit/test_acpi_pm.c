@@ -28,9 +28,9 @@ static int sci_level = -1, sci_changes, deadline_changes;
 
 /* ---- what acpi_pm.c calls outside itself */
 
-uint64_t arch_tsc(void)
+uint64_t partition_time(const struct partition *p)
 {
-	return host_tsc;
+	return part_clock_now(&p->clock, host_tsc);
 }
 
 void irq_set_isa(struct partition *p, unsigned irq, int level)
@@ -75,7 +75,7 @@ static int setup(void **state)
 	memset(&part, 0, sizeof(part));
 	acpi_pm_reset(&part.pm, HZ);
 	host_tsc = 5000000;
-	part.tsc_offset = 0 - host_tsc; /* the partition started now */
+	part_clock_start(&part.clock, host_tsc); /* the partition started now */
 	stopped[0] = logged[0] = 0;
 	sci_level = -1;
 	sci_changes = deadline_changes = 0;
@@ -263,12 +263,31 @@ static void timer_sci_is_polled_only_while_enabled(void **state)
 	assert_int_equal(acpi_pm_poll(&part, host_tsc), 0);
 	acpi_pm_ops.write(&part, ACPI_PM1_EVT + 2, 2, ACPI_PM1_TMR);
 	assert_int_equal(deadline_changes, 1);
-	assert_int_equal(acpi_pm_poll(&part, host_tsc), toggle - part.tsc_offset); /* in host TSC */
+	assert_int_equal(acpi_pm_poll(&part, host_tsc), toggle - part_clock_guest_offset(&part.clock)); /* in its time */
 	assert_int_equal(sci_changes, 0);
-	acpi_pm_poll(&part, toggle - part.tsc_offset);
+	acpi_pm_poll(&part, toggle - part_clock_guest_offset(&part.clock));
 	assert_int_equal(sci_level, 1);
 	acpi_pm_ops.write(&part, ACPI_PM1_EVT + 2, 2, ACPI_PM1_TMR); /* unchanged: no new deadline */
 	assert_int_equal(deadline_changes, 1);
+}
+
+/* The partition's PM timer, read through its port: it stands still while paused and goes on after. */
+static void timer_stands_still_while_the_partition_is_paused(void **state)
+{
+	uint64_t at_pause, v = 0;
+
+	(void)state;
+	host_tsc += HZ;
+	acpi_pm_ops.read(&part, ACPI_PM_TMR, 4, &at_pause);
+	assert_int_equal(at_pause, 3579545);
+	part_clock_pause(&part.clock, host_tsc);
+	host_tsc += 5 * HZ;
+	acpi_pm_ops.read(&part, ACPI_PM_TMR, 4, &v);
+	assert_int_equal(v, at_pause);
+	part_clock_resume(&part.clock, host_tsc);
+	host_tsc += HZ / 1000;
+	acpi_pm_ops.read(&part, ACPI_PM_TMR, 4, &v);
+	assert_int_equal(v, at_pause + 3579);
 }
 
 int main(void)
@@ -288,6 +307,7 @@ int main(void)
 		cmocka_unit_test_setup(power_button_raises_the_sci_once_enabled, setup),
 		cmocka_unit_test_setup(timer_counts_from_the_partition_start, setup),
 		cmocka_unit_test_setup(timer_sci_is_polled_only_while_enabled, setup),
+		cmocka_unit_test_setup(timer_stands_still_while_the_partition_is_paused, setup),
 	};
 
 	return cmocka_run_group_tests(tests, 0, 0);

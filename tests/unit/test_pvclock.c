@@ -46,7 +46,7 @@ static int reset(void **state)
 	(void)state;
 	memset(ram, 0, sizeof(ram));
 	part = (struct partition){ .cfg = &cfg, .ram_pa = (uint64_t)(uintptr_t)ram, .ram_size = RAM,
-				   .tsc_offset = 0 - 5000ull };
+				   .clock = { .tsc_zero = 5000 } };
 	vcpu = (struct vcpu){ .part = &part };
 	tsc_hz = 2096020000;
 	warnings = 0;
@@ -119,8 +119,12 @@ static void wall_clock_is_the_time_at_the_guests_tsc_zero(void **state)
 	(void)state;
 	assert_int_equal(vcpu_pvclock_msr(&vcpu, 1, MSR_PVCLOCK_WALL_CLOCK, &value), 0);
 	memcpy(w, ram + 0x2000, sizeof(w));
-	assert_int_equal(wall_asked, 5000); /* the host's TSC when the guest's was 0 */
+	assert_int_equal(wall_asked, 5000); /* the partition's time when the guest's TSC was 0 */
 	assert_int_equal(w[0], 2);
+	/* After a pause its time is behind the host's, and so is its wall clock: 0 stays where it was. */
+	part.clock.paused_ticks = 70000;
+	assert_int_equal(vcpu_pvclock_msr(&vcpu, 1, MSR_PVCLOCK_WALL_CLOCK, &value), 0);
+	assert_int_equal(wall_asked, 5000);
 	assert_int_equal(w[1], WALL_NS / 1000000000ull);
 	assert_int_equal(w[2], WALL_NS % 1000000000ull);
 }

@@ -262,7 +262,6 @@ static int svm_create(struct vcpu *v, struct guest_space *s, const struct vcpu_b
 	vcpu_tag_take(&a->tag, &svm.asid_pool, v->part->cfg->name);
 	c->guest_asid = a->tag.id;
 	c->np_enable = 1;
-	c->tsc_offset = v->part->tsc_offset; /* RDTSC and RDTSCP (APM Vol. 2, 15.30.5) */
 	c->n_cr3 = s->gpt.root;
 	set_boot_state(c, boot);
 	guest_boot_registers(v, boot); /* svm_run loads the VMCB's RSP from gprs */
@@ -409,6 +408,12 @@ static void svm_run(struct vcpu *v, struct vcpu_exit *e)
 	a->flushed = a->space->generation;
 	c->rax = v->gprs[REG_RAX];
 	c->rsp = v->gprs[REG_RSP];
+	/*
+	 * Added to the TSC for RDTSC and RDTSCP (APM Vol. 2, Appendix B, Table
+	 * B-1, TSC_OFFSET); it moves at each resume of the partition
+	 * (hv/part_clock.h). Loaded at every VMRUN: no VMCB clean bit is set.
+	 */
+	c->tsc_offset = part_clock_tsc_offset(&v->part->clock);
 	svm_run_guest(a->vmcb_pa, v->gprs, this_cpu()->host_state_pa);
 	v->gprs[REG_RAX] = c->rax;
 	v->gprs[REG_RSP] = c->rsp;

@@ -62,6 +62,7 @@ struct vmx_vcpu {
 	uint64_t vapic_pa; /* virtual-APIC page: the guest's TPR, with the TPR shadow */
 	uint64_t cr8;      /* the guest's TPR without the TPR shadow (MOV CR8 exits) */
 	uint64_t pat;      /* the guest's PAT when the VMCS cannot switch it */
+	uint64_t tsc_offset; /* the VMCS's TSC offset */
 	struct code_cache code_cache;
 };
 
@@ -480,7 +481,8 @@ static int vmx_create(struct vcpu *v, struct guest_space *s, const struct vcpu_b
 	vcpu_tag_take(&a->tag, vmx.ctl.vpid ? &vmx.vpid_pool : 0, v->part->cfg->name);
 	host_state();
 	controls(a, boot->mode == BOOT_LONG ? ENTRY_IA32E_GUEST : 0);
-	vmwrite(TSC_OFFSET, v->part->tsc_offset); /* RDTSC and RDTSCP (SDM Vol. 3C, 26.6.5) */
+	a->tsc_offset = part_clock_tsc_offset(&v->part->clock);
+	vmwrite(TSC_OFFSET, a->tsc_offset);
 	guest_state(a, boot);
 	guest_boot_registers(v, boot);
 	return 0;
@@ -897,6 +899,21 @@ static int run_with_guest_pat(struct vcpu *v, const struct vmx_vcpu *a)
 	return failed;
 }
 
+/*
+ * Added to the TSC for RDTSC, RDTSCP and RDMSR of it ("use TSC offsetting"
+ * is on: SDM Vol. 3C, 25.6.5 and 26.3); it moves at each resume of the
+ * partition (hv/part_clock.h), and is written only then.
+ */
+static void load_tsc_offset(struct vcpu *v, struct vmx_vcpu *a)
+{
+	uint64_t offset = part_clock_tsc_offset(&v->part->clock);
+
+	if (offset == a->tsc_offset)
+		return;
+	vmwrite(TSC_OFFSET, offset);
+	a->tsc_offset = offset;
+}
+
 static int vmx_has_slice_timer(void)
 {
 	return vmx.ctl.preemption_timer;
@@ -908,6 +925,7 @@ static void vmx_run(struct vcpu *v, struct vcpu_exit *e)
 
 	load(v);
 	load_syscall_msrs(a);
+	load_tsc_offset(v, a);
 	do {
 		if (vmx.ctl.preemption_timer)
 			arm_slice_timer(a, v->slice_end);
