@@ -128,7 +128,7 @@ test_ata_cmd_SRCS  := tests/unit/test_ata_cmd.c drivers/ata_cmd.c
 # ---- guests: freestanding, linked where they run
 GUEST_CFLAGS := -std=gnu11 -O2 -g $(WARNINGS) -ffreestanding -fno-pie -mno-red-zone \
                 -mgeneral-regs-only -fno-stack-protector -fno-asynchronous-unwind-tables -Ihv -Iguests
-SELFTEST_OBJS := $(addprefix $(BUILD)/guests/,selftest/entry.o selftest/selftest.o selftest/modes.o selftest/modes_code.o selftest/mmio.o selftest/apic.o selftest/echo.o selftest/isolation.o \
+SELFTEST_OBJS := $(addprefix $(BUILD)/guests/,selftest/entry.o selftest/selftest.o selftest/modes.o selftest/modes_code.o selftest/mmio.o selftest/apic.o selftest/echo.o selftest/clock.o selftest/isolation.o \
                  hv/lib/fmt.o hv/lib/str.o)
 PLATFORM_OBJS := $(addprefix $(BUILD)/guests/,platform/entry.o platform/main.o platform/acpi.o platform/timing.o \
                  platform/lapic.o platform/smp.o platform/irq.o platform/pci.o platform/fwcfg.o platform/mmio.o \

@@ -9,6 +9,7 @@
 #include "hypercall.h"
 #include "kernel.h"
 #include "lib/fmt.h"
+#include "lib/muldiv.h"
 #include "lib/str.h"
 #include "log.h"
 #include "mm.h"
@@ -385,22 +386,26 @@ static void begin_stop_f(struct partition *p, const char *f, ...)
 }
 
 /*
- * With the scheduler lock held: its time stops or goes on. At the resume
- * each vCPU's TSC offset moves back by the pause's length before it runs
- * again (the backends load part_clock_tsc_offset() at each entry).
+ * With the scheduler lock held, before its vCPUs are held or released:
+ * its time stops or goes on. At the resume each vCPU's TSC offset moves
+ * back by the pause's length before it runs again (the backends load
+ * part_clock_tsc_offset() at each entry). Returns the pause's ms, 0 at
+ * the pause.
  */
-static void pause_clock(struct partition *p, int pause)
+static uint64_t pause_clock(struct partition *p, int pause)
 {
-	if (pause)
+	if (pause) {
 		part_clock_pause(&p->clock, arch_tsc());
-	else
-		part_clock_resume(&p->clock, arch_tsc());
+		return 0;
+	}
+	return mul_div(part_clock_resume(&p->clock, arch_tsc()), 1000, arch_tsc_hz());
 }
 
 const char *partition_request(struct partition *p, enum part_op op)
 {
 	enum part_state next;
 	const char *why;
+	uint64_t paused_ms = 0;
 
 	scheduler_lock();
 	why = part_transition(p->state, op, &next);
@@ -418,11 +423,15 @@ const char *partition_request(struct partition *p, enum part_op op)
 		begin_stop_f(p, "stopped by the operator%s", p->restart ? " (restart)" : "");
 	} else {
 		p->state = next;
+		paused_ms = pause_clock(p, next == PART_PAUSED);
 		hold_all(p, next == PART_PAUSED);
-		pause_clock(p, next == PART_PAUSED);
 	}
 	scheduler_unlock();
-	log_info("partition %s: %s", p->cfg->name, part_state_name(next));
+	if (op == PART_RESUME)
+		log_info("partition %s: %s after %llu ms paused, its clocks and timers as they stood", p->cfg->name,
+			 part_state_name(next), (unsigned long long)paused_ms);
+	else
+		log_info("partition %s: %s", p->cfg->name, part_state_name(next));
 	return 0;
 }
 

@@ -9,6 +9,7 @@
  * mode=ac-storm, mode=insn-flood, and mmio.c's mode=mmio-unsupported,
  * mode=mmio-tables, mode=mmio-cross-page, mode=mmio-prefixes), a load
  * for the scheduler (mode=spin, mode=idle, mode=work, mode=uart-flood),
+ * the guest's clocks every half second (clock.c's mode=clock),
  * the isolation check (isolation.c's mode=mark, mode=scan) or the
  * micro-benchmarks (mode=bench).
  */
@@ -182,6 +183,10 @@ void trap_dispatch(struct trap_frame *f)
 	}
 	if (f->vector == ECHO_VECTOR) {
 		echo_interrupt();
+		return;
+	}
+	if (f->vector == CLOCK_VECTOR) {
+		clock_interrupt();
 		return;
 	}
 	if (f->vector >= APIC_VECTOR_FIRST) {
@@ -1092,6 +1097,8 @@ void selftest_main(const uint8_t *bp)
 		uart_flood();
 	if (str_eq(mode, "echo"))
 		echo();
+	if (str_eq(mode, "clock"))
+		clock_report();
 	if (str_eq(mode, "mark")) {
 		isolation_mark(bp, top);
 		idle();

@@ -16,6 +16,11 @@ void __attribute__((format(printf, 1, 2))) print(const char *f, ...);
 void __attribute__((noreturn)) echo(void);
 void echo_interrupt(void);
 
+/* clock.c: mode=clock, the guest's clocks on the UART every half second of its time. */
+#define CLOCK_VECTOR 0x5e
+void __attribute__((noreturn)) clock_report(void);
+void clock_interrupt(void);
+
 /* One result line: SELFTEST <name> PASS|FAIL <detail>. */
 void __attribute__((format(printf, 3, 4))) report(const char *name, int ok, const char *f, ...);
 

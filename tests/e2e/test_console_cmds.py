@@ -4,8 +4,10 @@ errors, list and list -j, info, stats counters growing, cpus, config
 button of a guest that powers off (the platform kernel's power-button
 mode) and of one that ignores it (the self-test, forced off after -t),
 start, restart, pause/resume; garbage, an overlong line and a flood of
-escape bytes; the host's poweroff after its question. Then tools/hvctl
-against a -serial unix: socket, on a boot of its own."""
+escape bytes; the host's poweroff after its question. On a boot of its
+own and on each path, a pause that the guest's clocks and timers do not
+see. Then tools/hvctl against a -serial unix: socket, on a boot of its
+own."""
 import json
 import os
 import re
@@ -146,6 +148,55 @@ def test_console_commands(boot):
         run.command("y")
         run.expect(r"hv: host: powering off \(S5: SLP_TYP \d to PM1a control at port 0x[0-9a-f]+\)", 20)
         run.child.expect(pexpect.EOF, timeout=30)
+
+
+# guests/selftest/clock.c: a line each half second of the guest's own time (its APIC timer, periodic).
+CLOCK_LINE = r"\[clock\] CLOCK (\d+) tsc=(\d+) tsc_khz=(\d+) pm=(\d+) rtc=(\d+)[\r\n]"
+CLOCK_PERIOD_MS = 500
+PM_TIMER_HZ = 3579545
+PAUSE_S = 6
+
+
+def clock_reading(m):
+    """A CLOCK line: its count, and its TSC, PM timer and RTC in ms."""
+    n, tsc, khz, pm, rtc = (int(g) for g in m.groups())
+    return {"n": n, "tsc": tsc / khz, "pm": pm * 1000 / PM_TIMER_HZ, "rtc": rtc * 1000}
+
+
+def clock_moved(a, b):
+    """What each clock moved from reading a to reading b, in ms (the PM timer wraps at 2^32, the RTC at midnight)."""
+    pm_wrap, day = 2 ** 32 * 1000 / PM_TIMER_HZ, 86400 * 1000
+    return {"tsc": b["tsc"] - a["tsc"], "pm": (b["pm"] - a["pm"]) % pm_wrap, "rtc": (b["rtc"] - a["rtc"]) % day}
+
+
+def test_pause_stops_the_guests_clocks_and_timers(boot, path):
+    """Across a pause of several seconds the guest's TSC, PM timer and RTC
+    move by the half second of running between two of its timer's ticks,
+    not by the time paused; its timer neither fires while paused nor
+    bursts at the resume, and ticks on at its rate after."""
+    cfg = harness.hv_cfg({"clock": {"cmdline": "mode=clock"}})
+    with boot(path, cfg) as run:
+        expect_banner(run, path)
+        run.expect(r"\[clock\] CLOCK 2 ", BOOT_TIMEOUT[path])
+        expect_console(run)
+        # Its lines come between the bytes of a command's echo: the answers are looked for, not the echo.
+        run.command("pause clock")
+        run.expect(r"\nclock: paused\r", 20)
+        before = [clock_reading(m) for m in re.finditer(CLOCK_LINE, run.text())][-1]
+        time.sleep(PAUSE_S)
+        run.command("resume clock")
+        paused_ms = int(run.expect(r"partition clock: running after (\d+) ms paused", 20).group(1))
+        run.expect(r"\nclock: resumed\r", 20)
+        after = [clock_reading(run.expect(CLOCK_LINE, 30)) for _ in range(3)]
+        print(f"{path}: paused {paused_ms} ms; before {before}; after {after}")
+        assert paused_ms >= 1000, f"the hypervisor's own time saw no pause: {paused_ms} ms"
+        assert [r["n"] for r in after] == [before["n"] + 1 + i for i in range(3)], (before, after)
+        across = clock_moved(before, after[0])
+        for clock in ("tsc", "pm"):
+            assert abs(across[clock] - CLOCK_PERIOD_MS) < min(250, paused_ms / 2), (clock, across, paused_ms)
+        assert across["rtc"] <= CLOCK_PERIOD_MS + 1000, (across, paused_ms)  # whole seconds
+        for a, b in zip(after, after[1:]):
+            assert abs(clock_moved(a, b)["tsc"] - CLOCK_PERIOD_MS) < 250, after
 
 
 def hvctl(sock, *command, timeout=60):
