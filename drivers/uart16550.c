@@ -56,30 +56,34 @@ void uart_init(struct uart *u, int mmio, uint64_t base, unsigned reg_shift, uint
  * works; taking the UART for absent here once left the operator's console
  * deaf for good (the escape from an attach included).
  */
-static void put_byte(struct uart *u, char c)
+static int put_byte(struct uart *u, char c)
 {
 	unsigned spins;
 
 	for (spins = 0; !(reg_read(u, LSR) & LSR_THR_EMPTY); spins++) {
 		if (u->tx_stalled || spins == THRE_SPINS) {
 			u->tx_stalled = 1;
-			return;
+			return 0;
 		}
 		cpu_relax();
 	}
 	u->tx_stalled = 0;
 	reg_write(u, RBR_THR_DLL, (uint8_t)c);
+	return 1;
 }
 
-void uart_write(struct uart *u, const char *text, size_t len)
+size_t uart_write(struct uart *u, const char *text, size_t len)
 {
-	size_t i;
+	size_t i, sent = 0;
 
-	for (i = 0; i < len && u->present; i++) {
+	if (!u->present)
+		return len; /* a UART gone quiet takes everything, as uart_try_write does */
+	for (i = 0; i < len; i++) {
 		if (text[i] == '\n')
 			put_byte(u, '\r');
-		put_byte(u, text[i]);
+		sent += (size_t)put_byte(u, text[i]);
 	}
+	return sent;
 }
 
 size_t uart_try_write(struct uart *u, const char *text, size_t len)

@@ -375,7 +375,7 @@ void cmd_console(const struct console_args *a)
 
 	if (refuse_without_partitions())
 		return;
-	guest = (struct attached_guest){ .p = p };
+	guest = (struct attached_guest){ .p = p, .cursor = vuart_output_start(&p->uart) };
 	console_print("[attached to %s: its recent output, then live; Ctrl-] returns to the hv> prompt]\r\n",
 		      p->cfg->name);
 	vuart_attach(&p->uart, 1);
@@ -480,6 +480,7 @@ static void stats_json(const struct partition *p, const struct snapshot *s, cons
 	json_add(&j, "}");
 	json_number(&j, "interrupts_injected", s->stats.injected);
 	json_number(&j, "console_bytes", p->uart.out_head);
+	json_number(&j, "console_bytes_dropped", p->uart.out_missed);
 	json_end(&j);
 }
 
@@ -507,8 +508,9 @@ static void stats_text(const struct partition *p, const struct snapshot *s, cons
 					 (unsigned long long)s->stats.exits_by[r]);
 	console_print("  exits %llu:", (unsigned long long)s->stats.exits);
 	console_put(by, str_len(by));
-	console_print("\n  interrupts injected %llu, console output %llu bytes\n", (unsigned long long)s->stats.injected,
-		      (unsigned long long)p->uart.out_head);
+	console_print("\n  interrupts injected %llu, console output %llu bytes (%llu dropped: an attached line could "
+		      "not take them)\n", (unsigned long long)s->stats.injected, (unsigned long long)p->uart.out_head,
+		      (unsigned long long)p->uart.out_missed);
 }
 
 static void stats_one(const struct partition *p, int json, const struct totals *t)
@@ -538,10 +540,12 @@ void cmd_stats(const struct console_args *a)
 	if (a->nargs)
 		return;
 	if (json)
-		console_print("{\"console\":{\"log_bytes_dropped\":%llu}}\n", (unsigned long long)log_dropped());
+		console_print("{\"console\":{\"log_bytes_dropped\":%llu,\"line_bytes_dropped\":%llu}}\n",
+			      (unsigned long long)log_dropped(), (unsigned long long)log_line_dropped());
 	else
-		console_print("console: %llu bytes of log dropped (the serial line could not take them; 'log' has them)\n",
-			      (unsigned long long)log_dropped());
+		console_print("console: %llu bytes of log dropped (the serial line could not take them; 'log' has them), "
+			      "%llu bytes dropped by a stalled line\n", (unsigned long long)log_dropped(),
+			      (unsigned long long)log_line_dropped());
 }
 
 /* ---- cpus */

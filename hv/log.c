@@ -14,6 +14,7 @@ static uint64_t ring_head; /* bytes ever written; ring[head % size] is next */
 static uint64_t sent;      /* bytes of the ring the console's line has taken */
 static uint64_t lost;      /* bytes the line fell too far behind to send */
 static uint64_t lost_total;
+static uint64_t line_dropped; /* bytes the sink dropped, its line stalled */
 static log_sink_fn console_sink;
 static struct spinlock lock; /* one line at a time, whichever CPU logs it */
 static enum log_level max_level = LOG_INFO;
@@ -49,6 +50,17 @@ static void ring_append(const char *text, size_t len)
 	for (i = 0; i < len; i++)
 		ring[(ring_head + i) % LOG_RING_SIZE] = text[i];
 	ring_head += len;
+}
+
+/* With the lock held: text to the line; with wait all of it goes, what a stalled line dropped counted. */
+static size_t sink(const char *text, size_t len, int wait)
+{
+	size_t out = console_sink(text, len, wait);
+
+	if (!wait)
+		return out;
+	line_dropped += len - (out < len ? out : len);
+	return len;
 }
 
 /* The first line start at or after pos (pos itself if a line starts there), or the ring's head. */
@@ -98,7 +110,7 @@ static void report_lost(void)
 		    (unsigned long long)lost);
 
 	lost = 0;
-	console_sink(note, (size_t)n, 1);
+	sink(note, (size_t)n, 1);
 }
 
 /*
@@ -133,7 +145,7 @@ static void drain(enum drain_wait wait)
 				return; /* the console's turn says it */
 			report_lost();
 		}
-		taken = console_sink(ring + sent % LOG_RING_SIZE, n, wait == WAIT_ALL);
+		taken = sink(ring + sent % LOG_RING_SIZE, n, wait == WAIT_ALL);
 		sent += taken;
 		if (taken < n)
 			return; /* the line is busy: the rest goes later */
@@ -165,7 +177,7 @@ void log_console_write(const char *text, size_t len)
 		skip_unsent(line_start_from(ring_head - LOG_CONSOLE_BACKLOG));
 	drain(WAIT_ALL);
 	if (console_sink)
-		console_sink(text, len, 1);
+		sink(text, len, 1);
 	spin_unlock(&lock);
 }
 
@@ -176,7 +188,7 @@ size_t log_console_try_write(const char *text, size_t len)
 	spin_lock(&lock);
 	if (console_sink) {
 		drain(WAIT_NEVER);
-		taken = sent == ring_head ? console_sink(text, len, 0) : 0;
+		taken = sent == ring_head ? sink(text, len, 0) : 0;
 	}
 	spin_unlock(&lock);
 	return taken;
@@ -231,6 +243,11 @@ void log_guest(int shown, const char *f, ...)
 uint64_t log_dropped(void)
 {
 	return lost_total;
+}
+
+uint64_t log_line_dropped(void)
+{
+	return line_dropped;
 }
 
 size_t log_read_line(uint64_t *cursor, char *line, size_t size)

@@ -22,7 +22,9 @@ enum log_level { LOG_ERROR, LOG_WARN, LOG_INFO, LOG_DEBUG };
 
 /*
  * The serial line: takes what it can take now and returns how much; with
- * wait, takes it all however long that takes.
+ * wait, takes it all however long that takes, but for the bytes a stalled
+ * line (a far end that does not read) drops: then it returns the bytes
+ * that went out.
  */
 typedef size_t (*log_sink_fn)(const char *text, size_t len, int wait);
 
@@ -65,6 +67,8 @@ enum log_level log_line_level(const char *line);
 
 /* Bytes of log the console's line could not take since start-up (the log kept them). */
 uint64_t log_dropped(void);
+/* Bytes the console's line dropped since start-up, stalled: the console's answers and log lines alike. */
+uint64_t log_line_dropped(void);
 
 #define log_error(...) log_msg(LOG_ERROR, __VA_ARGS__)
 #define log_warn(...) log_msg(LOG_WARN, __VA_ARGS__)

@@ -65,10 +65,7 @@ static const struct vcpu_ops *vcpu_ops; /* NULL: no partition can run */
 /* The log's serial line (log.h serializes its callers). */
 static size_t uart_sink(const char *text, size_t len, int wait)
 {
-	if (!wait)
-		return uart_try_write(&uart, text, len);
-	uart_write(&uart, text, len);
-	return len;
+	return wait ? uart_write(&uart, text, len) : uart_try_write(&uart, text, len);
 }
 
 static int uart_byte(void)

@@ -265,13 +265,33 @@ size_t vuart_receive(struct vuart *u, const char *bytes, size_t n)
 	return taken;
 }
 
+/* With the lock held: the first byte its ring still holds. */
+static uint64_t oldest_output(const struct vuart *u)
+{
+	return u->out_head > u->out_size ? u->out_head - u->out_size : 0;
+}
+
+uint64_t vuart_output_start(struct vuart *u)
+{
+	uint64_t oldest;
+
+	spin_lock(&u->lock);
+	oldest = oldest_output(u);
+	spin_unlock(&u->lock);
+	return oldest;
+}
+
 size_t vuart_read_output(struct vuart *u, uint64_t *cursor, char *buf, size_t size)
 {
 	size_t n = 0;
 
 	spin_lock(&u->lock);
-	if (*cursor > u->out_head || u->out_head - *cursor > u->out_size)
-		*cursor = u->out_head > u->out_size ? u->out_head - u->out_size : 0;
+	if (*cursor > u->out_head) {
+		*cursor = oldest_output(u); /* a fresh UART: its partition started again */
+	} else if (*cursor < oldest_output(u)) {
+		u->out_missed += oldest_output(u) - *cursor;
+		*cursor = oldest_output(u);
+	}
 	while (*cursor < u->out_head && n < size)
 		buf[n++] = u->out[(*cursor)++ % u->out_size];
 	spin_unlock(&u->lock);

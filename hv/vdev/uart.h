@@ -39,6 +39,7 @@ struct vuart {
 	uint64_t out_head;     /* bytes ever transmitted; out[head % out_size] is next */
 	char *out;             /* the output an attach shows first (the partition's console_buffer) */
 	uint64_t out_size;     /* 0: none kept */
+	uint64_t out_missed;   /* bytes a reader of out lost: overwritten before it took them */
 };
 
 /* As at power-on; out (out_size bytes, kept by the caller) keeps its raw output. */
@@ -51,10 +52,14 @@ void vuart_flush(struct vuart *u);
 /* Bytes typed for the guest: as many as its FIFO takes (the rest is an overrun, as on the chip). */
 size_t vuart_receive(struct vuart *u, const char *bytes, size_t n);
 
+/* Where a new reader of its raw output starts: the oldest byte kept. */
+uint64_t vuart_output_start(struct vuart *u);
+
 /*
  * Raw output from *cursor (a count of bytes ever transmitted), at most size
- * bytes; a reader that fell more than the ring behind resumes at its
- * oldest byte. Returns the bytes copied.
+ * bytes; a reader that fell more than the ring behind (an attached
+ * terminal slower than the guest) resumes at its oldest byte, the bytes
+ * it lost counted in out_missed. Returns the bytes copied.
  */
 size_t vuart_read_output(struct vuart *u, uint64_t *cursor, char *buf, size_t size);
 

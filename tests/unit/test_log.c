@@ -39,6 +39,15 @@ static size_t slow_sink(const char *text, size_t len, int wait)
 	return n;
 }
 
+/* A stalled line: its far end reads nothing; waited on, it drops what it cannot send. */
+static size_t stalled_sink(const char *text, size_t len, int wait)
+{
+	(void)text;
+	(void)len;
+	(void)wait;
+	return 0;
+}
+
 static size_t discard(const char *text, size_t len, int wait)
 {
 	(void)text;
@@ -314,6 +323,34 @@ static void reader_behind_the_ring_resumes_at_a_whole_line(void **state)
 	assert_memory_equal(buf + n - 14, "hv: line 4999\n", 14);
 }
 
+/*
+ * What a stalled line drops is counted, the console's answers and log lines
+ * alike; what it merely could not take yet is not (the log keeps it, and
+ * log_dropped() counts what it never sends).
+ */
+static void bytes_a_stalled_line_drops_are_counted(void **state)
+{
+	uint64_t before;
+
+	(void)state;
+	log_set_sink(discard);
+	log_flush(); /* what earlier tests left unsent */
+	before = log_line_dropped();
+	log_set_sink(stalled_sink);
+	log_info("kept"); /* not waited on: the line takes nothing, the log keeps it */
+	assert_int_equal(log_line_dropped(), before);
+	assert_int_equal(log_console_try_write("abc", 3), 0);
+	assert_int_equal(log_line_dropped(), before);
+	log_console_write("hv> ", 4); /* waits: "hv: kept\n" and the prompt are dropped by the line */
+	assert_int_equal(log_line_dropped() - before, 9 + 4);
+	log_set_sink(slow_sink);
+	room = 0;
+	log_console_write("ok\n", 3); /* a slow line that takes all when waited on drops nothing */
+	assert_int_equal(log_line_dropped() - before, 13);
+	assert_string_equal(sunk, "ok\n");
+	log_set_sink(discard);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -331,6 +368,7 @@ int main(void)
 		cmocka_unit_test_setup(console_output_skips_a_backlog_it_would_wait_behind, reset),
 		cmocka_unit_test_setup(line_levels_are_read_back, reset),
 		cmocka_unit_test_setup(reader_behind_the_ring_resumes_at_a_whole_line, reset),
+		cmocka_unit_test_setup(bytes_a_stalled_line_drops_are_counted, reset),
 	};
 
 	return cmocka_run_group_tests_name("log", tests, NULL, NULL);

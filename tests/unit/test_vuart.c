@@ -240,11 +240,36 @@ static void output_is_kept_raw_for_an_attach_and_lines_are_not_shown_while_attac
 	assert_int_equal(n, 10);
 	assert_memory_equal(buf, "one\r\ntwo\r\n", 10);
 	assert_int_equal(vuart_read_output(&u, &cursor, buf, sizeof(buf)), 0);
-	/* A reader left behind resumes at the oldest byte kept. */
+	/* A reader left behind resumes at the oldest byte kept, counting what it lost. */
 	u.out_head += 3 * sizeof(ring);
-	cursor = 0;
 	vuart_read_output(&u, &cursor, buf, 1);
 	assert_int_equal(cursor, u.out_head - sizeof(ring) + 1);
+	assert_int_equal(u.out_missed, 2 * sizeof(ring));
+}
+
+/*
+ * An attach starts at the oldest byte kept: the output that went before it
+ * is not lost. Its partition started again (a fresh UART, a cursor past its
+ * output): it starts over, losing nothing either.
+ */
+static void an_attached_reader_counts_only_what_it_lost(void **state)
+{
+	char buf[64];
+	uint64_t cursor;
+	size_t i;
+
+	(void)state;
+	vuart_attach(&u, 1); /* no log lines: the ring alone */
+	for (i = 0; i < sizeof(ring) + 100; i++)
+		out(0, 'x');
+	cursor = vuart_output_start(&u);
+	assert_int_equal(cursor, 100);
+	assert_int_equal(vuart_read_output(&u, &cursor, buf, sizeof(buf)), sizeof(buf));
+	assert_int_equal(u.out_missed, 0);
+	vuart_init(&u, fake_part, "guest", ring, sizeof(ring));
+	say("new\r\n");
+	assert_int_equal(vuart_read_output(&u, &cursor, buf, sizeof(buf)), 5);
+	assert_int_equal(u.out_missed, 0);
 }
 
 /* A guest that wrote more than its console_buffer: the newest bytes are kept, in order. */
@@ -321,6 +346,7 @@ int main(void)
 		cmocka_unit_test_setup(transmitter_empty_interrupt_as_the_8250_driver_expects, reset),
 		cmocka_unit_test_setup(loopback_loops_bytes_and_modem_lines, reset),
 		cmocka_unit_test_setup(output_is_kept_raw_for_an_attach_and_lines_are_not_shown_while_attached, reset),
+		cmocka_unit_test_setup(an_attached_reader_counts_only_what_it_lost, reset),
 		cmocka_unit_test_setup(muted_guest_lines_are_kept_but_not_shown, reset),
 		cmocka_unit_test_setup(a_full_ring_keeps_the_newest_output, reset),
 		cmocka_unit_test_setup(without_a_ring_output_is_not_kept, reset),
