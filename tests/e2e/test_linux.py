@@ -212,6 +212,47 @@ def test_date_advances_at_the_hosts_rate(linux):
         assert abs(readings[1][1] - time.time()) < 5, f"{name}: date is {readings[1][1]}, the host's {time.time()}"
 
 
+def uptime(run):
+    """Linux's monotonic clock (/proc/uptime, in s) and the host's moment it was read at."""
+    seen = []
+    out = shell(run, "cat /proc/uptime", seen=seen)
+    return float(out.split()[0]), sum(seen[0]) / 2
+
+
+PAUSE_S = 8
+
+
+def test_a_pause_is_no_jump_in_linux_clocks(linux):
+    """Paused for several seconds, Linux's monotonic clock moves by the time
+    it ran, not by the pause, and a sleep after the resume takes its time.
+    (Its date, which stands still with it, is behind the host's after; a
+    clocksource watchdog, a soft lockup or an RCU stall that a jump would
+    cause is a kernel warning the next test looks for.)"""
+    if linux.path == "bochs":
+        pytest.skip("Bochs runs with `clock: sync=none`: its emulated time has no relation to the host's "
+                    "(test_console_cmds.py's pause test runs there)")
+    name = NAMES[0]
+    attach(linux, name)
+    before = uptime(linux)
+    detach(linux)
+    linux.command(f"pause {name}")
+    linux.expect(rf"\n{name}: paused\r", 20)
+    time.sleep(PAUSE_S)
+    linux.command(f"resume {name}")
+    paused = int(linux.expect(rf"partition {name}: running after (\d+) ms paused", 20).group(1)) / 1000
+    attach(linux, name)
+    after = uptime(linux)
+    around = [float(line.split()[0]) for line in shell(linux, "cat /proc/uptime; sleep 2; cat /proc/uptime")
+              .strip().splitlines()]
+    slept = around[1] - around[0]
+    detach(linux)
+    ran = after[1] - before[1] - paused
+    print(f"{name}: paused {paused:.3f} s; uptime moved {after[0] - before[0]:.3f} s in {ran:.3f} s of running")
+    assert paused >= PAUSE_S - 1, paused
+    assert abs(after[0] - before[0] - ran) < 1.5, (before, after, paused)
+    assert 2 <= slept < 3, slept
+
+
 def test_kernel_warnings_are_only_the_allowed_ones(linux):
     for name, out in in_each(linux, "dmesg -r | grep -E '^<[0-4]>' | cut -c4-").items():
         lines = [re.sub(r"^\[\s*[\d.]+\] ", "", line) for line in out.splitlines() if line.strip()]
