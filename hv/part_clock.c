@@ -5,16 +5,6 @@ void part_clock_start(struct part_clock *c, uint64_t host)
 	*c = (struct part_clock){ .tsc_zero = host };
 }
 
-uint64_t part_clock_now(const struct part_clock *c, uint64_t host)
-{
-	return (c->paused ? c->paused_at : host) - c->paused_ticks;
-}
-
-uint64_t part_clock_host(const struct part_clock *c, uint64_t t)
-{
-	return t && !c->paused ? t + c->paused_ticks : 0;
-}
-
 uint64_t part_clock_guest_offset(const struct part_clock *c)
 {
 	return 0 - c->tsc_zero; /* modulo 2^64, as the CPU adds its offset */

@@ -343,11 +343,6 @@ static const char *start(struct partition *p)
 	return 0;
 }
 
-uint64_t partition_time(const struct partition *p)
-{
-	return part_clock_now(&p->clock, arch_tsc());
-}
-
 /* With the scheduler lock held: every started vCPU held or released, and its CPU told. */
 static void hold_all(struct partition *p, int hold)
 {

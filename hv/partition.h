@@ -10,6 +10,7 @@
 
 #include <stdint.h>
 
+#include "arch.h"
 #include "blk.h"
 #include "boot_info.h"
 #include "config.h"
@@ -86,7 +87,10 @@ struct partition {
 };
 
 /* Its time now (part_clock.h): what its devices and timers read. */
-uint64_t partition_time(const struct partition *p);
+static inline uint64_t partition_time(const struct partition *p)
+{
+	return part_clock_now(&p->clock, arch_tsc());
+}
 
 /* Binds p to its configuration; it starts stopped. */
 void partition_init(struct partition *p, const struct cfg_partition *cfg, const struct boot_info *bi,
