@@ -212,10 +212,12 @@ static uint64_t device_features(const struct vbh_disk *d)
 
 static const char *negotiate(struct vbh_disk *d)
 {
+	const char *why;
+
 	d->offered = device_features(d);
-	d->features = d->offered & VBHQ_FEATURES;
-	if (!(d->features & VIRTIO_F_VERSION_1))
-		return "it does not offer VERSION_1 (a legacy-only device)";
+	why = vbhq_negotiate(d->offered, &d->features);
+	if (why)
+		return why;
 	cc_write32(d, VIRTIO_CC_DRIVER_FEATURE_SELECT, 0);
 	cc_write32(d, VIRTIO_CC_DRIVER_FEATURE, (uint32_t)d->features);
 	cc_write32(d, VIRTIO_CC_DRIVER_FEATURE_SELECT, 1);
@@ -414,32 +416,20 @@ static void issue_pending(struct vbh_disk *d)
 		*d->doorbell = 0; /* queue 0 (4.1.5.2) */
 }
 
-static enum blk_status device_status(uint8_t status)
-{
-	switch (status) {
-	case VIRTIO_BLK_S_OK: return BLK_OK;
-	case VIRTIO_BLK_S_UNSUPP: return BLK_E_UNSUPP;
-	default: return BLK_E_IO;
-	}
-}
-
-/* A command back on the used ring: its status byte, and a used length that covers what it should have written. */
+/* A command back on the used ring: its outcome from the used length and its status byte. */
 static void complete_command(struct vbh_disk *d, uint16_t head, uint32_t len)
 {
 	struct command *c = &d->cmd[head];
 	struct blk_req *r = c->req;
 	uint8_t status = d->hdr[STATUS_AREA + head];
-	uint64_t expected = (c->read ? c->bytes : 0) + 1ull;
+	enum blk_status outcome = vbhq_outcome(c->read, c->bytes, len, status);
 
 	c->req = 0;
 	r->driver[R_STATE] -= STATE_OUTSTANDING_ONE;
-	if (len < expected) {
-		log_warn("%s: the device wrote %u bytes of a command that needs %llu; failed", d->dev.name, len,
-			 (unsigned long long)expected);
-		req_fail(r, BLK_E_IO);
-	} else if (status != VIRTIO_BLK_S_OK) {
-		log_warn("%s: command failed, status %u, LBA %llu", d->dev.name, status, (unsigned long long)r->lba);
-		req_fail(r, device_status(status));
+	if (outcome != BLK_OK) {
+		log_warn("%s: command failed: status %u, %u bytes written of %u, LBA %llu", d->dev.name, status, len,
+			 c->read ? c->bytes + 1 : 1, (unsigned long long)r->lba);
+		req_fail(r, outcome);
 	}
 	maybe_finish(d, r);
 }

@@ -48,6 +48,12 @@ void vbhq_feature_names(uint64_t features, char *buf, unsigned size)
 		fmt(buf, size, "none");
 }
 
+const char *vbhq_negotiate(uint64_t offered, uint64_t *taken)
+{
+	*taken = offered & VBHQ_FEATURES;
+	return *taken & VIRTIO_F_VERSION_1 ? 0 : "it does not offer VERSION_1 (a legacy-only device)";
+}
+
 struct vbhq_limits vbhq_limits(uint64_t features, uint32_t seg_max, uint32_t size_max, uint32_t block_size,
 			       unsigned queue_size)
 {
@@ -216,4 +222,15 @@ enum vbhq_used vbhq_take_used(struct vbhq *q, uint16_t *head, uint32_t *len)
 	q->last_used++;
 	free_chain(q, (uint16_t)id);
 	return VBHQ_DONE;
+}
+
+enum blk_status vbhq_outcome(int read, uint32_t data_bytes, uint32_t used_len, uint8_t status)
+{
+	if (used_len < (read ? (uint64_t)data_bytes : 0) + 1)
+		return BLK_E_IO;
+	switch (status) {
+	case VIRTIO_BLK_S_OK: return BLK_OK;
+	case VIRTIO_BLK_S_UNSUPP: return BLK_E_UNSUPP;
+	default: return BLK_E_IO;
+	}
 }

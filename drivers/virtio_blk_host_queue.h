@@ -36,6 +36,9 @@
 #define VBHQ_FEATURES (VIRTIO_F_VERSION_1 | VIRTIO_F_ACCESS_PLATFORM | VIRTIO_BLK_F_SIZE_MAX | VIRTIO_BLK_F_SEG_MAX | \
 		       VIRTIO_BLK_F_RO | VIRTIO_BLK_F_BLK_SIZE | VIRTIO_BLK_F_FLUSH)
 
+/* The features to take of those offered into *taken; NULL, or why the device cannot be driven. */
+const char *vbhq_negotiate(uint64_t offered, uint64_t *taken);
+
 /* The feature bits as names, for the boot log ("VERSION_1 FLUSH bit 24"); "none" when there are none. */
 void vbhq_feature_names(uint64_t features, char *buf, unsigned size);
 
@@ -122,5 +125,15 @@ enum vbhq_used {
 
 /* The next used element; after VBHQ_BAD_* the ring is not read further (the device must be reset). */
 enum vbhq_used vbhq_take_used(struct vbhq *q, uint16_t *head, uint32_t *len);
+
+/*
+ * A command's outcome from its used element's length and its status byte
+ * (5.2.6): a length short of the data a read asked for plus the status
+ * byte says the device did not write them all (2.7.8.2: the driver may not
+ * trust what lies past it), BLK_E_IO; a longer one changes nothing. The
+ * status: OK, UNSUPP (BLK_E_UNSUPP), anything else BLK_E_IO (the driver
+ * sets an invalid value before issuing, so a status never written fails).
+ */
+enum blk_status vbhq_outcome(int read, uint32_t data_bytes, uint32_t used_len, uint8_t status);
 
 #endif
