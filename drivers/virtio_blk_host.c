@@ -635,13 +635,17 @@ static const char *bring_up(struct vbh_disk *d)
 static void log_disk(const struct vbh_disk *d)
 {
 	const struct hpci_dev *p = d->pci;
-	char taken[160], left[160];
+	char taken[160], left[160], size_max[24];
 
 	vbhq_feature_names(d->features, taken, sizeof(taken));
 	vbhq_feature_names(d->offered & ~d->features, left, sizeof(left));
-	log_info("%s: %02x:%02x.%u virtio-blk %04x:%04x, queue of %u entries, %u segments of up to %u bytes a "
-		 "command, polled (no interrupts)", d->dev.name, p->bus, p->dev, p->fn, p->vendor, p->device, d->qsize,
-		 d->lim.seg_max, d->lim.size_max);
+	if (d->lim.size_max == ~0u)
+		fmt(size_max, sizeof(size_max), "any size");
+	else
+		fmt(size_max, sizeof(size_max), "up to %u bytes", d->lim.size_max);
+	log_info("%s: %02x:%02x.%u virtio-blk %04x:%04x, a queue of %u entries, %u segments of %s a command, "
+		 "polled (no interrupts)", d->dev.name, p->bus, p->dev, p->fn, p->vendor, p->device, d->qsize,
+		 d->lim.seg_max, size_max);
 	log_info("%s: features taken: %s; offered and not used: %s", d->dev.name, taken, left);
 	log_info("%s: %llu blocks of %u bytes (%llu MiB), volatile write cache %s, %s", d->dev.name,
 		 (unsigned long long)d->dev.blocks, d->dev.block_size,

@@ -7,16 +7,30 @@
 
 /* ---- features */
 
+/* Names for the log, of the bits the driver takes and of others a device is known to offer (5.2.3, 6). */
 static const struct {
 	uint64_t bit;
 	const char *name;
 } feature_names[] = {
-	{ VIRTIO_F_VERSION_1, "VERSION_1" },	  { VIRTIO_F_ACCESS_PLATFORM, "ACCESS_PLATFORM" },
-	{ VIRTIO_BLK_F_SIZE_MAX, "SIZE_MAX" },	  { VIRTIO_BLK_F_SEG_MAX, "SEG_MAX" },
-	{ VIRTIO_BLK_F_RO, "RO" },		  { VIRTIO_BLK_F_BLK_SIZE, "BLK_SIZE" },
-	{ VIRTIO_BLK_F_FLUSH, "FLUSH" },	  { VIRTIO_BLK_F_DISCARD, "DISCARD" },
-	{ VIRTIO_BLK_F_WRITE_ZEROES, "WRITE_ZEROES" }, { VIRTIO_F_INDIRECT_DESC, "INDIRECT_DESC" },
+	{ VIRTIO_F_VERSION_1, "VERSION_1" },
+	{ VIRTIO_F_ACCESS_PLATFORM, "ACCESS_PLATFORM" },
+	{ VIRTIO_BLK_F_SIZE_MAX, "SIZE_MAX" },
+	{ VIRTIO_BLK_F_SEG_MAX, "SEG_MAX" },
+	{ VIRTIO_BLK_F_RO, "RO" },
+	{ VIRTIO_BLK_F_BLK_SIZE, "BLK_SIZE" },
+	{ VIRTIO_BLK_F_FLUSH, "FLUSH" },
+	{ VIRTIO_BLK_F_DISCARD, "DISCARD" },
+	{ VIRTIO_BLK_F_WRITE_ZEROES, "WRITE_ZEROES" },
+	{ VIRTIO_F_INDIRECT_DESC, "INDIRECT_DESC" },
 	{ VIRTIO_F_EVENT_IDX, "EVENT_IDX" },
+	{ 1ull << 4, "GEOMETRY" },
+	{ 1ull << 10, "TOPOLOGY" },
+	{ 1ull << 11, "CONFIG_WCE" },
+	{ 1ull << 12, "MQ" },
+	{ 1ull << 34, "RING_PACKED" },
+	{ 1ull << 35, "IN_ORDER" },
+	{ 1ull << 38, "NOTIFICATION_DATA" },
+	{ 1ull << 40, "RING_RESET" },
 };
 
 static const char *feature_name(unsigned bit)

@@ -53,7 +53,7 @@ static void only_the_features_used_are_taken(void **state)
 	vbhq_feature_names(taken, names, sizeof(names));
 	assert_string_equal(names, "SIZE_MAX SEG_MAX BLK_SIZE FLUSH VERSION_1 ACCESS_PLATFORM");
 	vbhq_feature_names(offered & ~taken, names, sizeof(names));
-	assert_string_equal(names, "bit 10 bit 12 DISCARD WRITE_ZEROES bit 24 INDIRECT_DESC EVENT_IDX");
+	assert_string_equal(names, "TOPOLOGY MQ DISCARD WRITE_ZEROES bit 24 INDIRECT_DESC EVENT_IDX");
 	assert_null(vbhq_negotiate(VIRTIO_F_VERSION_1 | VIRTIO_BLK_F_RO, &taken));
 	assert_int_equal(taken, VIRTIO_F_VERSION_1 | VIRTIO_BLK_F_RO);
 }
