@@ -85,7 +85,7 @@ struct vbh_disk {
 	struct command cmd[VBHQ_SIZE_MAX];
 	struct spinlock lock;
 	uint32_t inflight; /* requests accepted and not yet finished */
-	struct blk_req *pending, **pending_tail;
+	struct blk_pending pending; /* accepted, not every command issued */
 	struct blk_finished finished;
 	int failed;
 };
@@ -283,55 +283,17 @@ static const char *start_device(struct vbh_disk *d)
 
 /* ---- requests */
 
-/*
- * Per-request state in blk_req.driver[]: the data cursor (segment, offset
- * << 32), blocks issued, the state (status, flags, commands outstanding
- * << 16). blk_finish() puts the status in driver[0] once it is over.
- */
-#define R_CURSOR 0
-#define R_ISSUED 1
-#define R_STATE 2
-#define STATE_STATUS 0xffu
-#define STATE_ALL_ISSUED (1u << 8)
-#define STATE_COLLECTED (1u << 9)
-#define STATE_OUTSTANDING_ONE (1u << 16)
-
-static void req_restart(struct blk_req *r)
-{
-	r->driver[R_CURSOR] = r->driver[R_ISSUED] = r->driver[R_STATE] = 0;
-	r->next = 0;
-}
-
-static void req_fail(struct blk_req *r, enum blk_status s)
-{
-	if (!(r->driver[R_STATE] & STATE_STATUS))
-		r->driver[R_STATE] |= s;
-}
-
 static void finish(struct vbh_disk *d, struct blk_req *r, enum blk_status s)
 {
 	d->inflight--;
 	blk_finish(&d->finished, r, s);
 }
 
+/* A request whose last command completed, or that can issue no more, is finished once nothing is outstanding. */
 static void maybe_finish(struct vbh_disk *d, struct blk_req *r)
 {
-	if ((r->driver[R_STATE] & STATE_ALL_ISSUED) && r->driver[R_STATE] < STATE_OUTSTANDING_ONE)
-		finish(d, r, (enum blk_status)(r->driver[R_STATE] & STATE_STATUS));
-}
-
-static void pending_add(struct vbh_disk *d, struct blk_req *r)
-{
-	r->next = 0;
-	*d->pending_tail = r;
-	d->pending_tail = &r->next;
-}
-
-static void pending_pop(struct vbh_disk *d)
-{
-	d->pending = d->pending->next;
-	if (!d->pending)
-		d->pending_tail = &d->pending;
+	if (blk_split_over(r))
+		finish(d, r, (enum blk_status)(r->driver[BLK_SPLIT_STATE] & BLK_SPLIT_STATUS));
 }
 
 /*
@@ -341,11 +303,11 @@ static void pending_pop(struct vbh_disk *d)
  * the free list's head). *at and *blocks: where the command leaves the
  * request.
  */
-static unsigned build_command(const struct vbh_disk *d, const struct blk_req *r, struct vbhq_cursor *at,
+static unsigned build_command(const struct vbh_disk *d, const struct blk_req *r, struct blk_cursor *at,
 			      uint32_t *blocks, struct vbhq_buf *buf)
 {
 	uint16_t head = d->q.free_head;
-	uint64_t left = (uint64_t)(r->blocks - r->driver[R_ISSUED]) * d->dev.block_size;
+	uint64_t left = (uint64_t)(r->blocks - r->driver[BLK_SPLIT_ISSUED]) * d->dev.block_size;
 	uint32_t ndata = 0, bytes = 0;
 
 	buf[0] = (struct vbhq_buf){ d->hdr_pa + VIRTIO_BLK_HEADER_SIZE * head, VIRTIO_BLK_HEADER_SIZE, 0 };
@@ -365,7 +327,7 @@ static void write_header(struct vbh_disk *d, uint16_t head, const struct blk_req
 {
 	uint8_t *h = d->hdr + VIRTIO_BLK_HEADER_SIZE * head;
 	uint32_t type = r->op == BLK_READ ? VIRTIO_BLK_T_IN : r->op == BLK_WRITE ? VIRTIO_BLK_T_OUT : VIRTIO_BLK_T_FLUSH;
-	uint64_t lba = r->op == BLK_FLUSH ? 0 : r->lba + r->driver[R_ISSUED];
+	uint64_t lba = r->op == BLK_FLUSH ? 0 : r->lba + r->driver[BLK_SPLIT_ISSUED];
 
 	put_le32(h, type);
 	put_le32(h + 4, 0);
@@ -377,7 +339,7 @@ static void write_header(struct vbh_disk *d, uint16_t head, const struct blk_req
 static int issue_one(struct vbh_disk *d, struct blk_req *r)
 {
 	struct vbhq_buf buf[VBHQ_SIZE_MAX];
-	struct vbhq_cursor at = { (uint32_t)r->driver[R_CURSOR], (uint32_t)(r->driver[R_CURSOR] >> 32) };
+	struct blk_cursor at = blk_split_cursor(r);
 	uint32_t blocks = 0;
 	unsigned n = build_command(d, r, &at, &blocks, buf);
 	int head;
@@ -385,9 +347,8 @@ static int issue_one(struct vbh_disk *d, struct blk_req *r)
 	if (!n) {
 		log_warn("%s: a request's buffers cannot be described in whole blocks within SEG_MAX and SIZE_MAX; "
 			 "failed", d->dev.name);
-		req_fail(r, BLK_E_IO);
-		r->driver[R_STATE] |= STATE_ALL_ISSUED;
-		pending_pop(d);
+		blk_split_give_up(r, BLK_E_IO);
+		blk_pending_pop(&d->pending);
 		maybe_finish(d, r);
 		return 0;
 	}
@@ -396,13 +357,9 @@ static int issue_one(struct vbh_disk *d, struct blk_req *r)
 	write_header(d, d->q.free_head, r);
 	head = vbhq_add(&d->q, buf, n);
 	d->cmd[head] = (struct command){ r, n > 2 ? (blocks * d->dev.block_size) : 0, r->op == BLK_READ };
-	r->driver[R_CURSOR] = (uint64_t)at.off << 32 | at.seg;
-	r->driver[R_ISSUED] += blocks;
-	r->driver[R_STATE] += STATE_OUTSTANDING_ONE;
-	if (r->op == BLK_FLUSH || r->driver[R_ISSUED] == r->blocks) {
-		r->driver[R_STATE] |= STATE_ALL_ISSUED;
-		pending_pop(d);
-	}
+	blk_split_issued(r, at, blocks);
+	if (blk_split_all_issued(r))
+		blk_pending_pop(&d->pending);
 	return 0;
 }
 
@@ -410,7 +367,7 @@ static void issue_pending(struct vbh_disk *d)
 {
 	uint16_t before = d->q.avail_idx;
 
-	while (d->pending && issue_one(d, d->pending) == 0)
+	while (d->pending.head && issue_one(d, d->pending.head) == 0)
 		;
 	if (d->q.avail_idx != before && vbhq_publish(&d->q))
 		*d->doorbell = 0; /* queue 0 (4.1.5.2) */
@@ -425,39 +382,23 @@ static void complete_command(struct vbh_disk *d, uint16_t head, uint32_t len)
 	enum blk_status outcome = vbhq_outcome(c->read, c->bytes, len, status);
 
 	c->req = 0;
-	r->driver[R_STATE] -= STATE_OUTSTANDING_ONE;
-	if (outcome != BLK_OK) {
+	if (outcome != BLK_OK)
 		log_warn("%s: command failed: status %u, %u bytes written of %u, LBA %llu", d->dev.name, status, len,
 			 c->read ? c->bytes + 1 : 1, (unsigned long long)r->lba);
-		req_fail(r, outcome);
-	}
+	blk_split_completed(r, outcome);
 	maybe_finish(d, r);
-}
-
-static void collect(struct blk_req *r, struct blk_req **list)
-{
-	if (r->driver[R_STATE] & STATE_COLLECTED)
-		return;
-	r->driver[R_STATE] |= STATE_COLLECTED;
-	r->next = *list;
-	*list = r;
 }
 
 /* Every request the disk holds, its commands forgotten: after a reset the device holds none. */
 static struct blk_req *take_all(struct vbh_disk *d)
 {
-	struct blk_req *all = 0, *r = d->pending, *next;
+	struct blk_req *all = 0;
 	unsigned i;
 
-	for (; r; r = next) { /* first: collect() relinks a request, and one partly issued is on both */
-		next = r->next;
-		collect(r, &all);
-	}
-	d->pending = 0;
-	d->pending_tail = &d->pending;
+	blk_pending_take(&d->pending, &all);
 	for (i = 0; i < VBHQ_SIZE_MAX; i++) {
 		if (d->cmd[i].req)
-			collect(d->cmd[i].req, &all);
+			blk_split_collect(d->cmd[i].req, &all);
 		d->cmd[i].req = 0;
 	}
 	return all;
@@ -483,8 +424,8 @@ static void recover(struct vbh_disk *d, const char *why, uint64_t now)
 		else if (!now || d->failed)
 			finish(d, r, BLK_E_IO);
 		else {
-			req_restart(r);
-			pending_add(d, r);
+			blk_split_restart(r);
+			blk_pending_add(&d->pending, r);
 		}
 	}
 }
@@ -560,13 +501,13 @@ static int vbh_submit(struct blk_dev *dev, struct blk_req *r)
 		return -1;
 	}
 	d->inflight++;
-	req_restart(r);
+	blk_split_restart(r);
 	if (check == BLK_OK && r->op == BLK_FLUSH && !d->dev.write_cache)
 		finish(d, r, BLK_OK); /* written through: nothing to flush */
 	else if (check != BLK_OK || d->failed)
 		finish(d, r, check != BLK_OK ? check : BLK_E_IO); /* done() from the next poll, as block.h promises */
 	else {
-		pending_add(d, r);
+		blk_pending_add(&d->pending, r);
 		issue_pending(d);
 	}
 	spin_unlock(&d->lock);
@@ -618,7 +559,7 @@ static const char *bring_up(struct vbh_disk *d)
 	d->ring_pa = ring;
 	d->hdr = mm_ptr(hdr);
 	d->hdr_pa = hdr;
-	d->pending_tail = &d->pending;
+	blk_pending_init(&d->pending);
 	why = find_regions(d);
 	if (why)
 		return why;

@@ -87,7 +87,7 @@ struct vbhq_limits vbhq_limits(uint64_t features, uint32_t seg_max, uint32_t siz
  * advancing *at; writes them to out when it is not NULL. Returns the
  * bytes walked, *n the descriptors.
  */
-static uint32_t walk(const struct blk_seg *seg, uint32_t nseg, struct vbhq_cursor *at, uint32_t limit,
+static uint32_t walk(const struct blk_seg *seg, uint32_t nseg, struct blk_cursor *at, uint32_t limit,
 		     const struct vbhq_limits *lim, int write, struct vbhq_buf *out, uint32_t *n)
 {
 	uint32_t total = 0;
@@ -116,10 +116,10 @@ static uint32_t walk(const struct blk_seg *seg, uint32_t nseg, struct vbhq_curso
 	return total;
 }
 
-uint32_t vbhq_build_data(const struct blk_seg *seg, uint32_t nseg, struct vbhq_cursor *at, uint32_t max_bytes,
+uint32_t vbhq_build_data(const struct blk_seg *seg, uint32_t nseg, struct blk_cursor *at, uint32_t max_bytes,
 			 const struct vbhq_limits *lim, int write, struct vbhq_buf *out, uint32_t *nout)
 {
-	struct vbhq_cursor probe = *at;
+	struct blk_cursor probe = *at;
 	uint32_t bytes;
 
 	if (!lim->block_size || !lim->size_max)

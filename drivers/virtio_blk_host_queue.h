@@ -64,12 +64,6 @@ struct vbhq_buf {
 	uint8_t write; /* device-writable */
 };
 
-/* Where the next command's data starts: a segment and a byte offset in it. */
-struct vbhq_cursor {
-	uint32_t seg;
-	uint32_t off;
-};
-
 /*
  * The longest run of data from *at, at most max_bytes, that one command
  * can carry within lim and that ends on a block boundary, as descriptors
@@ -79,7 +73,7 @@ struct vbhq_cursor {
  * pages: the device DMAs any physically contiguous range. 0 when no whole
  * block fits, or a segment wraps the address space.
  */
-uint32_t vbhq_build_data(const struct blk_seg *seg, uint32_t nseg, struct vbhq_cursor *at, uint32_t max_bytes,
+uint32_t vbhq_build_data(const struct blk_seg *seg, uint32_t nseg, struct blk_cursor *at, uint32_t max_bytes,
 			 const struct vbhq_limits *lim, int write, struct vbhq_buf *out, uint32_t *nout);
 
 /* The split virtqueue, driver side. */

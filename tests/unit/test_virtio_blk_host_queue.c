@@ -100,7 +100,7 @@ static void a_request_crossing_pages_is_one_descriptor(void **state)
 {
 	const struct blk_seg seg[] = { { 0x100e00, 8192 } }; /* three pages: 0x100, 0x101, 0x102 */
 	struct vbhq_limits lim = { 126, ~0u, 512 };
-	struct vbhq_cursor at = { 0, 0 };
+	struct blk_cursor at = { 0, 0 };
 	uint32_t n = 0;
 
 	(void)state;
@@ -116,7 +116,7 @@ static void seg_max_segments_in_one_command_then_the_rest(void **state)
 {
 	struct blk_seg seg[BLK_SEG_MAX];
 	struct vbhq_limits lim = { 126, ~0u, 512 };
-	struct vbhq_cursor at = { 0, 0 };
+	struct blk_cursor at = { 0, 0 };
 	uint32_t n = 0, i;
 
 	(void)state;
@@ -135,7 +135,7 @@ static void a_command_ends_on_a_block_boundary(void **state)
 {
 	struct blk_seg seg[16];
 	struct vbhq_limits lim = { 10, ~0u, 4096 };
-	struct vbhq_cursor at = { 0, 0 };
+	struct blk_cursor at = { 0, 0 };
 	uint32_t n = 0, i;
 
 	(void)state;
@@ -148,7 +148,7 @@ static void a_command_ends_on_a_block_boundary(void **state)
 	assert_int_equal(out[0].pa, 0x308000);
 	/* Seven segments cannot carry a 4 KiB block: no command at all. */
 	lim.seg_max = 7;
-	at = (struct vbhq_cursor){ 0, 0 };
+	at = (struct blk_cursor){ 0, 0 };
 	assert_int_equal(vbhq_build_data(seg, 16, &at, ~0u, &lim, 1, out, &n), 0);
 	assert_int_equal(at.seg, 0);
 }
@@ -157,7 +157,7 @@ static void size_max_cuts_a_segment(void **state)
 {
 	const struct blk_seg seg[] = { { 0x400000, 8192 } };
 	struct vbhq_limits lim = { 3, 1536, 4096 };
-	struct vbhq_cursor at = { 0, 0 };
+	struct blk_cursor at = { 0, 0 };
 	uint32_t n = 0;
 
 	(void)state;
@@ -178,7 +178,7 @@ static void max_bytes_bounds_a_command(void **state)
 {
 	const struct blk_seg seg[] = { { 0x500000, 65536 } };
 	struct vbhq_limits lim = { 126, ~0u, 512 };
-	struct vbhq_cursor at = { 0, 0 };
+	struct blk_cursor at = { 0, 0 };
 	uint32_t n = 0;
 
 	(void)state;
@@ -195,7 +195,7 @@ static void hostile_segments(void **state)
 	const struct blk_seg wraps_second[] = { { 0x600000, 512 }, { 0xffffffffffffff00ull, 512 } };
 	struct vbhq_limits lim = { 126, ~0u, 512 };
 	struct vbhq_limits zero = { 126, 0, 512 };
-	struct vbhq_cursor at = { 0, 0 };
+	struct blk_cursor at = { 0, 0 };
 	uint32_t n = 0;
 
 	(void)state;
@@ -203,12 +203,12 @@ static void hostile_segments(void **state)
 	assert_int_equal(vbhq_build_data(empty_between, 3, &at, ~0u, &lim, 0, out, &n), 1024);
 	assert_int_equal(n, 2); /* the empty segment is no descriptor */
 	assert_int_equal(out[1].pa, 0x800000);
-	at = (struct vbhq_cursor){ 0, 0 };
+	at = (struct blk_cursor){ 0, 0 };
 	assert_int_equal(vbhq_build_data(wraps_second, 2, &at, ~0u, &lim, 0, out, &n), 512); /* stops before it */
 	assert_int_equal(vbhq_build_data(wraps_second, 2, &at, ~0u, &lim, 0, out, &n), 0);
-	at = (struct vbhq_cursor){ 0, 0 };
+	at = (struct blk_cursor){ 0, 0 };
 	assert_int_equal(vbhq_build_data(empty_between, 3, &at, ~0u, &zero, 0, out, &n), 0);
-	at = (struct vbhq_cursor){ 5, 0 }; /* a cursor past the list */
+	at = (struct blk_cursor){ 5, 0 }; /* a cursor past the list */
 	assert_int_equal(vbhq_build_data(empty_between, 3, &at, ~0u, &lim, 0, out, &n), 0);
 }
 
@@ -224,7 +224,7 @@ static void random_requests_are_described_exactly(void **state)
 		uint32_t nseg = 1 + (uint32_t)rand() % BLK_SEG_MAX, i, total = 0, covered = 0, n = 0, bytes;
 		uint32_t bs = rand() % 2 ? 4096 : 512;
 		struct vbhq_limits lim = { 8 + (uint32_t)rand() % 119, rand() % 2 ? ~0u : 512u * (1 + (uint32_t)rand() % 16), bs };
-		struct vbhq_cursor at = { 0, 0 };
+		struct blk_cursor at = { 0, 0 };
 		uint32_t seg_i = 0, seg_off = 0;
 
 		for (i = 0; i < nseg; i++) {
