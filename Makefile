@@ -109,7 +109,7 @@ test_fw_cfg_SRCS   := tests/unit/test_fw_cfg.c hv/vdev/fw_cfg.c
 test_debug_exit_SRCS := tests/unit/test_debug_exit.c hv/vdev/debug_exit.c
 test_pci_host_SRCS := tests/unit/test_pci_host.c drivers/pci_host.c drivers/acpi.c hv/log.c hv/lib/fmt.c hv/lib/str.c
 test_nvme_prp_SRCS := tests/unit/test_nvme_prp.c drivers/nvme_prp.c
-test_nvme_SRCS := tests/unit/test_nvme.c drivers/nvme.c drivers/nvme_prp.c drivers/block.c hv/log.c hv/lib/fmt.c \
+test_nvme_SRCS := tests/unit/test_nvme.c tests/unit/fake_host_disk.c drivers/nvme.c drivers/nvme_prp.c drivers/block.c hv/log.c hv/lib/fmt.c \
                   hv/lib/str.c
 test_virtqueue_SRCS := tests/unit/test_virtqueue.c hv/vdev/virtqueue.c
 test_virtio_pci_SRCS := tests/unit/test_virtio_pci.c tests/unit/fake_pci_guest.c hv/vdev/virtio_pci.c hv/vdev/virtqueue.c hv/vdev/pci.c \
@@ -125,7 +125,7 @@ test_virtio_net_SRCS := tests/unit/test_virtio_net.c hv/vdev/virtio_net.c hv/vsw
                         hv/vdev/virtqueue.c hv/vdev/pci.c hv/vdev/bus.c hv/vdev/irq.c hv/log.c hv/lib/fmt.c hv/lib/str.c
 test_ata_cmd_SRCS  := tests/unit/test_ata_cmd.c drivers/ata_cmd.c
 test_virtio_blk_host_queue_SRCS := tests/unit/test_virtio_blk_host_queue.c drivers/virtio_blk_host_queue.c hv/lib/fmt.c
-test_virtio_blk_host_SRCS := tests/unit/test_virtio_blk_host.c drivers/virtio_blk_host.c drivers/virtio_blk_host_queue.c \
+test_virtio_blk_host_SRCS := tests/unit/test_virtio_blk_host.c tests/unit/fake_host_disk.c drivers/virtio_blk_host.c drivers/virtio_blk_host_queue.c \
                              drivers/ata_cmd.c drivers/block.c hv/log.c hv/lib/fmt.c hv/lib/str.c
 
 # ---- guests: freestanding, linked where they run

@@ -26,6 +26,7 @@
 
 #include "arch.h"
 #include "block.h"
+#include "fake_host_disk.h"
 #include "lib/le.h"
 #include "mm.h"
 #include "pci_host.h"
@@ -33,49 +34,11 @@
 #include "vdev/virtqueue.h"
 #include "virtio_blk_host.h"
 
-#define MS 1000000ull /* fake TSC ticks: 1 GHz */
 #define SECTORS 2048u
-#define PAGE 4096u
 #define QUEUE_MAX 16
 #define SEG_MAX 4
 /* Bit 0 (VERSION_1 above), SEG_MAX, BLK_SIZE, FLUSH; the upper half's bits 34, 38 and 41 are left. */
 #define FEATURE_DWORD (1u << 0 | 1u << 2 | 1u << 6 | 1u << 9)
-
-/* ---- the simulated machine ---- */
-
-static uint64_t now;
-
-uint64_t arch_tsc(void)
-{
-	return now;
-}
-
-uint64_t arch_tsc_hz(void)
-{
-	return 1000 * MS;
-}
-
-static void device_step(void);
-
-void arch_relax(void)
-{
-	now += MS;
-	device_step();
-}
-
-uint64_t mm_alloc(uint64_t pages)
-{
-	void *p = aligned_alloc(PAGE, pages * PAGE);
-
-	memset(p, 0, pages * PAGE);
-	return (uint64_t)(uintptr_t)p;
-}
-
-void mm_free(uint64_t pa, uint64_t pages)
-{
-	(void)pages;
-	free((void *)(uintptr_t)pa);
-}
 
 /* ---- PCI: configuration space with the four virtio capabilities, BAR 0 ---- */
 
@@ -260,7 +223,7 @@ static void notice_reset(uint8_t status)
 	dev.last_avail = dev.used_idx = 0;
 }
 
-static void device_step(void)
+void device_step(void)
 {
 	uint8_t status = status_reg();
 
@@ -279,52 +242,6 @@ static void device_step(void)
 }
 
 /* ---- requests ---- */
-
-struct done_log {
-	int calls;
-	enum blk_status status;
-};
-
-static void on_done(struct blk_req *r, enum blk_status status)
-{
-	struct done_log *log = r->owner;
-
-	log->calls++;
-	log->status = status;
-
-}
-
-static struct blk_dev *disk;
-
-static void request(struct blk_req *r, struct done_log *log, enum blk_op op, uint64_t lba, uint32_t blocks)
-{
-	memset(r, 0, sizeof(*r));
-	memset(log, 0, sizeof(*log));
-	r->op = op;
-	r->lba = lba;
-	r->blocks = blocks;
-	r->deadline = now + 1000 * MS;
-	r->done = on_done;
-	r->owner = log;
-}
-
-static void add_seg(struct blk_req *r, void *p, uint32_t len)
-{
-	r->seg[r->nseg++] = (struct blk_seg){ (uint64_t)(uintptr_t)p, len };
-}
-
-/* Polls, the device running between polls, until done or 5 s of simulated time. */
-static void run_until_done(const struct done_log *log)
-{
-	uint64_t end = now + 5000 * MS;
-
-	while (!log->calls && now < end) {
-		device_step();
-		disk->ops->poll(disk);
-		now += MS;
-	}
-	assert_int_equal(log->calls, 1);
-}
 
 static void read_one(uint64_t lba, enum blk_status want)
 {
