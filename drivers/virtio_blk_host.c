@@ -164,7 +164,7 @@ static const char *find_regions(struct vbh_disk *d)
 
 	for (n = 0; n < CAPS_MAX && (cap = hpci_next_cap(d->pci, VIRTIO_PCI_CAP_VENDOR, cap)); n++) {
 		uint8_t type = hpci_read8(d->pci, cap + VIRTIO_PCI_CAP_CFG_TYPE);
-		uint8_t cap_len = hpci_read8(d->pci, cap + 2);
+		uint8_t cap_len = hpci_read8(d->pci, cap + VIRTIO_PCI_CAP_CAP_LEN);
 
 		if (type == VIRTIO_PCI_CAP_COMMON && !d->common.p)
 			map_region(d, cap, VIRTIO_CC_SIZE, &d->common);
@@ -456,20 +456,30 @@ static int deadline_passed(const struct vbh_disk *d, uint64_t now)
 	return 0;
 }
 
-static void check_device(struct vbh_disk *d)
+/* The device's status register, read only while it seems stuck: on a VM host each read is an exit. */
+static const char *device_broken(const struct vbh_disk *d, int progress)
 {
-	const char *why = reap(d);
 	uint8_t status;
 
-	if (why) {
-		recover(d, why, 0);
-		return;
-	}
-	if (!d->q.inflight)
-		return;
+	if (progress || !d->q.inflight)
+		return 0;
 	status = cc_read8(d, VIRTIO_CC_STATUS);
+	if (status == 0xff)
+		return "its registers read all ones";
 	if (status & (VIRTIO_STATUS_NEEDS_RESET | VIRTIO_STATUS_FAILED))
-		recover(d, status == 0xff ? "its registers read all ones" : "it set DEVICE_NEEDS_RESET", 0);
+		return "it set DEVICE_NEEDS_RESET";
+	return 0;
+}
+
+static void check_device(struct vbh_disk *d)
+{
+	uint16_t used_before = d->q.last_used;
+	const char *why = reap(d);
+
+	if (!why)
+		why = device_broken(d, d->q.last_used != used_before);
+	if (why)
+		recover(d, why, 0);
 	else if (deadline_passed(d, arch_tsc()))
 		recover(d, "a command passed its deadline", arch_tsc());
 }

@@ -16,6 +16,7 @@
 #define VIRTIO_PCI_CAP_ISR 3
 #define VIRTIO_PCI_CAP_DEVICE 4
 /* Fields of the capability (struct virtio_pci_cap, 4.1.4). */
+#define VIRTIO_PCI_CAP_CAP_LEN 2
 #define VIRTIO_PCI_CAP_CFG_TYPE 3
 #define VIRTIO_PCI_CAP_BAR 4
 #define VIRTIO_PCI_CAP_OFFSET 8

@@ -97,7 +97,7 @@ static void add_cap(uint8_t at, uint8_t next, uint8_t type, uint32_t offset, uin
 {
 	cfg[at] = VIRTIO_PCI_CAP_VENDOR;
 	cfg[at + 1] = next;
-	cfg[at + 2] = type == VIRTIO_PCI_CAP_NOTIFY ? VIRTIO_PCI_CAP_NOTIFY_LEN : VIRTIO_PCI_CAP_LEN;
+	cfg[at + VIRTIO_PCI_CAP_CAP_LEN] = type == VIRTIO_PCI_CAP_NOTIFY ? VIRTIO_PCI_CAP_NOTIFY_LEN : VIRTIO_PCI_CAP_LEN;
 	cfg[at + VIRTIO_PCI_CAP_CFG_TYPE] = type;
 	cfg[at + VIRTIO_PCI_CAP_BAR] = 0;
 	put_le32(cfg + at + VIRTIO_PCI_CAP_OFFSET, offset);
