@@ -383,7 +383,7 @@ static void complete_command(struct vbh_disk *d, uint16_t head, uint32_t len)
 
 	c->req = 0;
 	if (outcome != BLK_OK)
-		log_warn("%s: command failed: status %u, %u bytes written of %u, LBA %llu", d->dev.name, status, len,
+		log_warn("%s: command failed: status %u, used length %u of %u, LBA %llu", d->dev.name, status, len,
 			 c->read ? c->bytes + 1 : 1, (unsigned long long)r->lba);
 	blk_split_completed(r, outcome);
 	maybe_finish(d, r);
