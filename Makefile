@@ -36,7 +36,8 @@ HV_SRCS := hv/main.c hv/commands.c hv/command_table.c hv/config_print.c hv/confi
            arch/x86/svm/svm.c arch/x86/vmx/vmx.c arch/x86/vmx/controls.c \
            boot/efi/elf_load.c drivers/acpi.c drivers/ahci.c drivers/ata.c drivers/ata_cmd.c drivers/block.c \
            drivers/ramdisk.c drivers/cmos_rtc.c drivers/host_power.c drivers/pci_host.c drivers/blk_selftest.c \
-           drivers/nvme.c drivers/nvme_prp.c drivers/uart16550.c
+           drivers/nvme.c drivers/nvme_prp.c drivers/uart16550.c drivers/virtio_blk_host.c \
+           drivers/virtio_blk_host_queue.c
 HV_ASMS := arch/x86/entry.asm arch/x86/trampoline.asm arch/x86/svm/svm_entry.asm arch/x86/vmx/vmx_entry.asm
 HV_OBJS := $(HV_SRCS:%.c=$(BUILD)/hv/%.o) $(HV_ASMS:%.asm=$(BUILD)/hv/%.o)
 
@@ -62,7 +63,7 @@ UNIT_TESTS := test_config test_pmem test_log test_elf_load test_console test_gpt
               test_vlapic test_ioapic test_bzimage test_walltime test_pic test_pit test_rtc test_multiboot \
               test_fw_cfg test_debug_exit test_pvclock test_pci_host test_nvme_prp test_nvme test_blk test_gpt_disk \
               test_virtqueue test_virtio_pci test_virtio_blk test_vswitch test_virtio_net test_ata_cmd test_uart16550 \
-              test_part_clock
+              test_part_clock test_virtio_blk_host_queue test_virtio_blk_host
 UNIT_BINS  := $(UNIT_TESTS:%=$(BUILD)/host/%)
 
 test_config_SRCS   := tests/unit/test_config.c hv/config_print.c $(CONFIG_SRCS)
@@ -109,7 +110,7 @@ test_fw_cfg_SRCS   := tests/unit/test_fw_cfg.c hv/vdev/fw_cfg.c
 test_debug_exit_SRCS := tests/unit/test_debug_exit.c hv/vdev/debug_exit.c
 test_pci_host_SRCS := tests/unit/test_pci_host.c drivers/pci_host.c drivers/acpi.c hv/log.c hv/lib/fmt.c hv/lib/str.c
 test_nvme_prp_SRCS := tests/unit/test_nvme_prp.c drivers/nvme_prp.c
-test_nvme_SRCS := tests/unit/test_nvme.c drivers/nvme.c drivers/nvme_prp.c drivers/block.c hv/log.c hv/lib/fmt.c \
+test_nvme_SRCS := tests/unit/test_nvme.c tests/unit/fake_host_disk.c drivers/nvme.c drivers/nvme_prp.c drivers/block.c hv/log.c hv/lib/fmt.c \
                   hv/lib/str.c
 test_virtqueue_SRCS := tests/unit/test_virtqueue.c hv/vdev/virtqueue.c
 test_virtio_pci_SRCS := tests/unit/test_virtio_pci.c tests/unit/fake_pci_guest.c hv/vdev/virtio_pci.c hv/vdev/virtqueue.c hv/vdev/pci.c \
@@ -124,6 +125,9 @@ test_vswitch_SRCS  := tests/unit/test_vswitch.c hv/vswitch.c hv/lib/str.c
 test_virtio_net_SRCS := tests/unit/test_virtio_net.c hv/vdev/virtio_net.c hv/vswitch.c hv/vdev/virtio_pci.c \
                         hv/vdev/virtqueue.c hv/vdev/pci.c hv/vdev/bus.c hv/vdev/irq.c hv/log.c hv/lib/fmt.c hv/lib/str.c
 test_ata_cmd_SRCS  := tests/unit/test_ata_cmd.c drivers/ata_cmd.c
+test_virtio_blk_host_queue_SRCS := tests/unit/test_virtio_blk_host_queue.c drivers/virtio_blk_host_queue.c hv/lib/fmt.c
+test_virtio_blk_host_SRCS := tests/unit/test_virtio_blk_host.c tests/unit/fake_host_disk.c drivers/virtio_blk_host.c drivers/virtio_blk_host_queue.c \
+                             drivers/ata_cmd.c drivers/block.c hv/log.c hv/lib/fmt.c hv/lib/str.c
 
 # ---- guests: freestanding, linked where they run
 GUEST_CFLAGS := -std=gnu11 -O2 -g $(WARNINGS) -ffreestanding -fno-pie -mno-red-zone \

@@ -50,3 +50,92 @@ uint64_t blk_deadline_ms(uint64_t ms)
 {
 	return arch_tsc() + mul_div(arch_tsc_hz(), ms, 1000);
 }
+
+void blk_split_restart(struct blk_req *r)
+{
+	r->driver[BLK_SPLIT_CURSOR] = r->driver[BLK_SPLIT_ISSUED] = r->driver[BLK_SPLIT_STATE] = 0;
+	r->next = 0;
+}
+
+void blk_split_fail(struct blk_req *r, enum blk_status s)
+{
+	if (!(r->driver[BLK_SPLIT_STATE] & BLK_SPLIT_STATUS))
+		r->driver[BLK_SPLIT_STATE] |= s;
+}
+
+struct blk_cursor blk_split_cursor(const struct blk_req *r)
+{
+	return (struct blk_cursor){ (uint32_t)r->driver[BLK_SPLIT_CURSOR], (uint32_t)(r->driver[BLK_SPLIT_CURSOR] >> 32) };
+}
+
+void blk_split_issued(struct blk_req *r, struct blk_cursor at, uint32_t blocks)
+{
+	r->driver[BLK_SPLIT_CURSOR] = (uint64_t)at.off << 32 | at.seg;
+	r->driver[BLK_SPLIT_ISSUED] += blocks;
+	r->driver[BLK_SPLIT_STATE] += BLK_SPLIT_OUTSTANDING_ONE;
+	if (r->op == BLK_FLUSH || r->driver[BLK_SPLIT_ISSUED] == r->blocks)
+		r->driver[BLK_SPLIT_STATE] |= BLK_SPLIT_ALL_ISSUED;
+}
+
+void blk_split_completed(struct blk_req *r, enum blk_status status)
+{
+	r->driver[BLK_SPLIT_STATE] -= BLK_SPLIT_OUTSTANDING_ONE;
+	if (status != BLK_OK)
+		blk_split_fail(r, status);
+}
+
+void blk_split_give_up(struct blk_req *r, enum blk_status s)
+{
+	blk_split_fail(r, s);
+	r->driver[BLK_SPLIT_STATE] |= BLK_SPLIT_ALL_ISSUED;
+}
+
+int blk_split_all_issued(const struct blk_req *r)
+{
+	return (r->driver[BLK_SPLIT_STATE] & BLK_SPLIT_ALL_ISSUED) != 0;
+}
+
+int blk_split_over(const struct blk_req *r)
+{
+	return (r->driver[BLK_SPLIT_STATE] & BLK_SPLIT_ALL_ISSUED) && r->driver[BLK_SPLIT_STATE] < BLK_SPLIT_OUTSTANDING_ONE;
+}
+
+void blk_split_collect(struct blk_req *r, struct blk_req **list)
+{
+	if (r->driver[BLK_SPLIT_STATE] & BLK_SPLIT_COLLECTED)
+		return;
+	r->driver[BLK_SPLIT_STATE] |= BLK_SPLIT_COLLECTED;
+	r->next = *list;
+	*list = r;
+}
+
+void blk_pending_init(struct blk_pending *p)
+{
+	p->head = 0;
+	p->tail = &p->head;
+}
+
+void blk_pending_add(struct blk_pending *p, struct blk_req *r)
+{
+	r->next = 0;
+	*p->tail = r;
+	p->tail = &r->next;
+}
+
+void blk_pending_pop(struct blk_pending *p)
+{
+	p->head = p->head->next;
+	if (!p->head)
+		p->tail = &p->head;
+}
+
+void blk_pending_take(struct blk_pending *p, struct blk_req **list)
+{
+	struct blk_req *r = p->head, *next;
+
+	for (; r; r = next) {
+		next = r->next;
+		blk_split_collect(r, list);
+	}
+	blk_pending_init(p);
+}

@@ -47,6 +47,12 @@ struct blk_seg {
 	uint32_t len; /* bytes */
 };
 
+/* Where a driver's next command starts in a request's data: a segment and a byte offset in it. */
+struct blk_cursor {
+	uint32_t seg;
+	uint32_t off;
+};
+
 struct blk_req {
 	enum blk_op op;
 	uint64_t lba;    /* in the device's logical blocks */
@@ -102,6 +108,47 @@ struct blk_finished {
 };
 void blk_finish(struct blk_finished *f, struct blk_req *r, enum blk_status status);
 void blk_finish_all(struct blk_finished *f);
+
+/*
+ * A request a driver carries in several commands (NVMe, virtio-blk): its
+ * state in driver[BLK_SPLIT_CURSOR..BLK_SPLIT_STATE] while the driver
+ * holds it: where the next command's data starts, the blocks issued, and
+ * the status, flags and commands outstanding (<< 16). It is over once all
+ * is issued and nothing is outstanding.
+ */
+#define BLK_SPLIT_CURSOR 0
+#define BLK_SPLIT_ISSUED 1
+#define BLK_SPLIT_STATE 2
+#define BLK_SPLIT_STATUS 0xffu
+#define BLK_SPLIT_ALL_ISSUED (1u << 8)
+#define BLK_SPLIT_COLLECTED (1u << 9)
+#define BLK_SPLIT_OUTSTANDING_ONE (1u << 16)
+
+/* Nothing issued, no status: (again) from its start. */
+void blk_split_restart(struct blk_req *r);
+/* Its status, unless it has one already: the first error stays. */
+void blk_split_fail(struct blk_req *r, enum blk_status s);
+struct blk_cursor blk_split_cursor(const struct blk_req *r);
+/* A command of blocks issued, its data ending at at. */
+void blk_split_issued(struct blk_req *r, struct blk_cursor at, uint32_t blocks);
+/* A command completed; with status (not BLK_OK), the request fails. */
+void blk_split_completed(struct blk_req *r, enum blk_status status);
+/* No more commands: the rest cannot be issued, the request fails with s. */
+void blk_split_give_up(struct blk_req *r, enum blk_status s);
+int blk_split_all_issued(const struct blk_req *r);
+int blk_split_over(const struct blk_req *r);
+/* r onto *list (linked by next) unless it is there already: a request held by several commands, once. */
+void blk_split_collect(struct blk_req *r, struct blk_req **list);
+
+/* Requests accepted and not every command issued, in order. */
+struct blk_pending {
+	struct blk_req *head, **tail;
+};
+void blk_pending_init(struct blk_pending *p);
+void blk_pending_add(struct blk_pending *p, struct blk_req *r);
+void blk_pending_pop(struct blk_pending *p);
+/* Every pending request onto *list (blk_split_collect), the queue emptied; before the commands' requests, whose next links collect rewrites. */
+void blk_pending_take(struct blk_pending *p, struct blk_req **list);
 
 /* The host TSC ms milliseconds from now: a deadline for a request or a bounded wait. */
 uint64_t blk_deadline_ms(uint64_t ms);

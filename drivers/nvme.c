@@ -115,7 +115,7 @@ struct nvme_ctrl {
 	struct slot slot[IO_DEPTH_MAX];
 	uint16_t nslots;
 	uint32_t inflight;   /* requests accepted and not yet finished */
-	struct blk_req *pending, **pending_tail; /* accepted, not every command issued */
+	struct blk_pending pending; /* accepted, not every command issued */
 	struct blk_req *finished; /* done() due, called outside the lock */
 	int failed;
 	uint8_t *identify;   /* a page for Identify data */
@@ -295,40 +295,12 @@ static int ctrl_start(struct nvme_ctrl *c)
 
 /* ---- requests ---- */
 
-/*
- * Per-request state in blk_req.driver[]: the PRP cursor (segment, offset
- * << 32), blocks issued, the state (status, flags, commands outstanding
- * << 16) and the namespace.
- */
-#define R_CURSOR 0
-#define R_ISSUED 1
-#define R_STATE 2
+/* Per-request state in blk_req.driver[]: the split state (block.h), then the namespace. */
 #define R_NS 3
-#define STATE_STATUS 0xffu
-#define STATE_ALL_ISSUED (1u << 8)
-#define STATE_COLLECTED (1u << 9)
-#define STATE_OUTSTANDING_ONE (1u << 16)
 
 static const struct nvme_ns *req_ns(const struct blk_req *r)
 {
 	return (const struct nvme_ns *)(uintptr_t)r->driver[R_NS];
-}
-
-static struct nvme_prp_cursor req_cursor(const struct blk_req *r)
-{
-	return (struct nvme_prp_cursor){ (uint32_t)r->driver[R_CURSOR], (uint32_t)(r->driver[R_CURSOR] >> 32) };
-}
-
-static void req_restart(struct blk_req *r)
-{
-	r->driver[R_CURSOR] = r->driver[R_ISSUED] = r->driver[R_STATE] = 0;
-	r->next = 0;
-}
-
-static void req_fail(struct blk_req *r, enum blk_status s)
-{
-	if (!(r->driver[R_STATE] & STATE_STATUS))
-		r->driver[R_STATE] |= s;
 }
 
 /* Queued for done(), which poll() calls once the lock is released. */
@@ -337,20 +309,6 @@ static void finish(struct nvme_ctrl *c, struct blk_req *r)
 	r->next = c->finished;
 	c->finished = r;
 	c->inflight--;
-}
-
-static void pending_pop(struct nvme_ctrl *c)
-{
-	c->pending = c->pending->next;
-	if (!c->pending)
-		c->pending_tail = &c->pending;
-}
-
-static void pending_add(struct nvme_ctrl *c, struct blk_req *r)
-{
-	r->next = 0;
-	*c->pending_tail = r;
-	c->pending_tail = &r->next;
 }
 
 /* What the request asks, checked against the namespace before any command. */
@@ -384,40 +342,42 @@ static int free_slot(const struct nvme_ctrl *c)
 	return -1;
 }
 
-/* The request's next command into e; 0, or -1 when its data cannot be described (the request fails). */
-static int next_command(const struct nvme_ctrl *c, struct blk_req *r, struct slot *s, struct sqe *e)
+/*
+ * The request's next command into e, *at and *blocks where it leaves the
+ * request; 0, or -1 when its data cannot be described (the request fails).
+ */
+static int next_command(const struct nvme_ctrl *c, const struct blk_req *r, struct slot *s, struct sqe *e,
+			struct blk_cursor *at, uint32_t *blocks)
 {
 	const struct nvme_ns *ns = req_ns(r);
-	uint64_t left = (uint64_t)(r->blocks - r->driver[R_ISSUED]) * ns->dev.block_size;
-	struct nvme_prp_cursor at = req_cursor(r);
+	uint64_t left = (uint64_t)(r->blocks - r->driver[BLK_SPLIT_ISSUED]) * ns->dev.block_size;
 	struct nvme_prp prp;
-	uint32_t bytes, blocks;
+	uint32_t bytes;
 
 	e->nsid = ns->nsid;
+	*blocks = 0;
 	if (r->op == BLK_FLUSH) {
 		e->cdw0 = NVM_FLUSH;
 		return 0;
 	}
-	bytes = nvme_prp_build(r->seg, r->nseg, &at, left < c->max_transfer ? (uint32_t)left : c->max_transfer,
+	bytes = nvme_prp_build(r->seg, r->nseg, at, left < c->max_transfer ? (uint32_t)left : c->max_transfer,
 			       ns->dev.block_size, s->prp_list, s->prp_list_pa, &prp);
 	if (!bytes)
 		return -1;
-	blocks = bytes / ns->dev.block_size;
+	*blocks = bytes / ns->dev.block_size;
 	e->cdw0 = r->op == BLK_WRITE ? NVM_WRITE : NVM_READ;
 	e->prp1 = prp.prp1;
 	e->prp2 = prp.prp2;
-	e->cdw10 = (uint32_t)(r->lba + r->driver[R_ISSUED]);
-	e->cdw11 = (uint32_t)((r->lba + r->driver[R_ISSUED]) >> 32);
-	e->cdw12 = blocks - 1;
-	r->driver[R_CURSOR] = (uint64_t)at.off << 32 | at.seg;
-	r->driver[R_ISSUED] += blocks;
+	e->cdw10 = (uint32_t)(r->lba + r->driver[BLK_SPLIT_ISSUED]);
+	e->cdw11 = (uint32_t)((r->lba + r->driver[BLK_SPLIT_ISSUED]) >> 32);
+	e->cdw12 = *blocks - 1;
 	return 0;
 }
 
 /* A request whose last command completed, or that can issue no more, is finished once nothing is outstanding. */
 static void maybe_finish(struct nvme_ctrl *c, struct blk_req *r)
 {
-	if ((r->driver[R_STATE] & STATE_ALL_ISSUED) && r->driver[R_STATE] < STATE_OUTSTANDING_ONE)
+	if (blk_split_over(r))
 		finish(c, r);
 }
 
@@ -426,26 +386,25 @@ static void issue_pending(struct nvme_ctrl *c)
 {
 	int rang = 0, i;
 
-	while (c->pending && (i = free_slot(c)) >= 0) {
-		struct blk_req *r = c->pending;
+	while (c->pending.head && (i = free_slot(c)) >= 0) {
+		struct blk_req *r = c->pending.head;
+		struct blk_cursor at = blk_split_cursor(r);
 		struct sqe e = { 0 };
+		uint32_t blocks;
 
-		if (next_command(c, r, &c->slot[i], &e)) {
+		if (next_command(c, r, &c->slot[i], &e, &at, &blocks)) {
 			log_warn("%s: a request's buffers cannot be described by PRPs in whole blocks; failed",
 				 req_ns(r)->dev.name);
-			req_fail(r, BLK_E_IO);
-			r->driver[R_STATE] |= STATE_ALL_ISSUED;
-			pending_pop(c);
+			blk_split_give_up(r, BLK_E_IO);
+			blk_pending_pop(&c->pending);
 			maybe_finish(c, r);
 			continue;
 		}
-		if (r->op == BLK_FLUSH || r->driver[R_ISSUED] == r->blocks) {
-			r->driver[R_STATE] |= STATE_ALL_ISSUED;
-			pending_pop(c);
-		}
+		blk_split_issued(r, at, blocks);
+		if (blk_split_all_issued(r))
+			blk_pending_pop(&c->pending);
 		e.cdw0 |= (uint32_t)i << 16;
 		c->slot[i].req = r;
-		r->driver[R_STATE] += STATE_OUTSTANDING_ONE;
 		queue_push(&c->io, &e);
 		rang = 1;
 	}
@@ -462,13 +421,12 @@ static void complete_command(struct nvme_ctrl *c, uint16_t cid, uint16_t status)
 		return;
 	}
 	c->slot[cid].req = 0;
-	r->driver[R_STATE] -= STATE_OUTSTANDING_ONE;
 	if (status >> 1) {
 		/* Status code type and code (4.6.1.2). */
 		log_warn("%s: command failed, status type %u code 0x%02x, LBA %llu", req_ns(r)->dev.name,
 			 status >> 9 & 7, status >> 1 & 0xff, (unsigned long long)r->lba);
-		req_fail(r, BLK_E_IO);
 	}
+	blk_split_completed(r, status >> 1 ? BLK_E_IO : BLK_OK);
 	maybe_finish(c, r);
 }
 
@@ -488,32 +446,18 @@ static void reap_completions(struct nvme_ctrl *c)
 		*c->io.cq_doorbell = c->io.cq_head;
 }
 
-static void collect(struct blk_req *r, struct blk_req **list)
-{
-	if (r->driver[R_STATE] & STATE_COLLECTED)
-		return;
-	r->driver[R_STATE] |= STATE_COLLECTED;
-	r->next = *list;
-	*list = r;
-}
-
 /* Every request the controller holds, its commands forgotten: after a reset none of them is outstanding. */
 static struct blk_req *take_all(struct nvme_ctrl *c)
 {
-	struct blk_req *all = 0, *r, *next;
+	struct blk_req *all = 0;
 	int i;
 
+	blk_pending_take(&c->pending, &all);
 	for (i = 0; i < c->nslots; i++) {
 		if (c->slot[i].req)
-			collect(c->slot[i].req, &all);
+			blk_split_collect(c->slot[i].req, &all);
 		c->slot[i].req = 0;
 	}
-	for (r = c->pending; r; r = next) {
-		next = r->next;
-		collect(r, &all);
-	}
-	c->pending = 0;
-	c->pending_tail = &c->pending;
 	return all;
 }
 
@@ -528,12 +472,12 @@ static void recover(struct nvme_ctrl *c, uint64_t now)
 	for (; r; r = next) {
 		next = r->next;
 		if (r->deadline <= now || c->failed) {
-			r->driver[R_STATE] = (r->driver[R_STATE] & ~STATE_STATUS) |
-					     (r->deadline <= now ? BLK_E_TIMEOUT : BLK_E_IO);
+			r->driver[BLK_SPLIT_STATE] = (r->driver[BLK_SPLIT_STATE] & ~BLK_SPLIT_STATUS) |
+						 (r->deadline <= now ? BLK_E_TIMEOUT : BLK_E_IO);
 			finish(c, r);
 		} else {
-			req_restart(r);
-			pending_add(c, r);
+			blk_split_restart(r);
+			blk_pending_add(&c->pending, r);
 		}
 	}
 }
@@ -562,7 +506,7 @@ static void call_done(struct blk_req *list)
 	while ((r = order)) {
 		order = r->next;
 		r->next = 0;
-		r->done(r, (enum blk_status)(r->driver[R_STATE] & STATE_STATUS));
+		r->done(r, (enum blk_status)(r->driver[BLK_SPLIT_STATE] & BLK_SPLIT_STATUS));
 	}
 }
 
@@ -596,13 +540,13 @@ static int nvme_submit(struct blk_dev *d, struct blk_req *r)
 		return -1;
 	}
 	c->inflight++;
-	req_restart(r);
+	blk_split_restart(r);
 	r->driver[R_NS] = (uint64_t)(uintptr_t)ns;
 	if (check != BLK_OK || c->failed) {
-		r->driver[R_STATE] = check != BLK_OK ? check : BLK_E_IO;
+		r->driver[BLK_SPLIT_STATE] = check != BLK_OK ? check : BLK_E_IO;
 		finish(c, r); /* done() from the next poll, as the interface promises */
 	} else {
-		pending_add(c, r);
+		blk_pending_add(&c->pending, r);
 		issue_pending(c);
 	}
 	spin_unlock(&c->lock);
@@ -726,7 +670,7 @@ static int ctrl_alloc(struct nvme_ctrl *c, uint16_t io_depth)
 			return -1;
 		c->slot[i].prp_list = mm_ptr(c->slot[i].prp_list_pa);
 	}
-	c->pending_tail = &c->pending;
+	blk_pending_init(&c->pending);
 	return 0;
 }
 

@@ -2,7 +2,7 @@
 #include "nvme_prp.h"
 
 /* The piece of data at *at within one page of one segment; 0 at the end or at a segment no PRP may name. */
-static uint32_t chunk_at(const struct blk_seg *seg, uint32_t nseg, struct nvme_prp_cursor *at, uint64_t *addr)
+static uint32_t chunk_at(const struct blk_seg *seg, uint32_t nseg, struct blk_cursor *at, uint64_t *addr)
 {
 	const struct blk_seg *s;
 	uint32_t left, in_page;
@@ -28,14 +28,14 @@ static uint32_t chunk_at(const struct blk_seg *seg, uint32_t nseg, struct nvme_p
  * it is not NULL. Returns the bytes walked; *first gets PRP1, *entries the
  * count.
  */
-static uint32_t walk(const struct blk_seg *seg, uint32_t nseg, struct nvme_prp_cursor *at, uint32_t limit,
+static uint32_t walk(const struct blk_seg *seg, uint32_t nseg, struct blk_cursor *at, uint32_t limit,
 		     uint64_t *list, uint64_t *first, uint32_t *entries)
 {
 	uint32_t total = 0, n = 0;
 	uint64_t addr, end = 0;
 
 	while (total < limit) {
-		struct nvme_prp_cursor next = *at;
+		struct blk_cursor next = *at;
 		uint32_t len = chunk_at(seg, nseg, &next, &addr);
 		int same_entry = n && addr == end && end % NVME_PAGE; /* physically contiguous within the page */
 
@@ -59,10 +59,10 @@ static uint32_t walk(const struct blk_seg *seg, uint32_t nseg, struct nvme_prp_c
 	return total;
 }
 
-uint32_t nvme_prp_build(const struct blk_seg *seg, uint32_t nseg, struct nvme_prp_cursor *at, uint32_t max_bytes,
+uint32_t nvme_prp_build(const struct blk_seg *seg, uint32_t nseg, struct blk_cursor *at, uint32_t max_bytes,
 			uint32_t block_size, uint64_t *list, uint64_t list_pa, struct nvme_prp *p)
 {
-	struct nvme_prp_cursor probe = *at;
+	struct blk_cursor probe = *at;
 	uint32_t entries, bytes;
 	uint64_t first = 0;
 

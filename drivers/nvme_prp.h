@@ -18,12 +18,6 @@
 #define NVME_PAGE 4096u
 #define NVME_PRP_LIST_ENTRIES (NVME_PAGE / 8) /* one list page: no chained lists */
 
-/* Where the next command's data starts: a segment and a byte offset in it. */
-struct nvme_prp_cursor {
-	uint32_t seg;
-	uint32_t off;
-};
-
 struct nvme_prp {
 	uint64_t prp1, prp2;
 	uint32_t list_len; /* entries written to the list page (PRP2 then points at it) */
@@ -37,7 +31,7 @@ struct nvme_prp {
  * the segments cannot be carried by PRPs without a bounce buffer, or a
  * segment wraps the address space or is not dword-aligned.
  */
-uint32_t nvme_prp_build(const struct blk_seg *seg, uint32_t nseg, struct nvme_prp_cursor *at, uint32_t max_bytes,
+uint32_t nvme_prp_build(const struct blk_seg *seg, uint32_t nseg, struct blk_cursor *at, uint32_t max_bytes,
 			uint32_t block_size, uint64_t *list, uint64_t list_pa, struct nvme_prp *p);
 
 #endif

@@ -157,7 +157,7 @@ void hpci_enable(const struct hpci_dev *d, uint16_t command_bits)
 	hpci_write16(d, HPCI_CFG_COMMAND, (uint16_t)(hpci_read16(d, HPCI_CFG_COMMAND) | command_bits));
 }
 
-uint8_t hpci_find_cap(const struct hpci_dev *d, uint8_t cap_id)
+uint8_t hpci_next_cap(const struct hpci_dev *d, uint8_t cap_id, uint8_t after)
 {
 	unsigned hops;
 	uint8_t at;
@@ -165,13 +165,18 @@ uint8_t hpci_find_cap(const struct hpci_dev *d, uint8_t cap_id)
 	if (!(hpci_read16(d, HPCI_CFG_STATUS) & HPCI_STATUS_CAPS))
 		return 0;
 	/* The bottom two bits of each pointer are reserved (PCI 3.0, 6.7). */
-	at = hpci_read8(d, HPCI_CFG_CAP_PTR) & 0xfc;
+	at = hpci_read8(d, after ? (uint16_t)(after + 1) : HPCI_CFG_CAP_PTR) & 0xfc;
 	for (hops = 0; at >= 0x40 && hops < CAP_HOPS_MAX; hops++) {
 		if (hpci_read8(d, at) == cap_id)
 			return at;
 		at = hpci_read8(d, (uint16_t)(at + 1)) & 0xfc;
 	}
 	return 0;
+}
+
+uint8_t hpci_find_cap(const struct hpci_dev *d, uint8_t cap_id)
+{
+	return hpci_next_cap(d, cap_id, 0);
 }
 
 /* ---- BARs (PCI Local Bus Spec 3.0, 6.2.5.1) ---- */

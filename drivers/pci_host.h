@@ -81,6 +81,8 @@ void hpci_write32(const struct hpci_dev *d, uint16_t off, uint32_t v);
 void hpci_enable(const struct hpci_dev *d, uint16_t command_bits);
 /* The config offset of the first capability with this ID; 0 when there is none. */
 uint8_t hpci_find_cap(const struct hpci_dev *d, uint8_t cap_id);
+/* The same for the next one in the list after the capability at after (0: from the list's start). */
+uint8_t hpci_next_cap(const struct hpci_dev *d, uint8_t cap_id, uint8_t after);
 /* A memory BAR mapped uncacheable; NULL for an I/O or absent BAR or when it cannot be mapped. */
 volatile void *hpci_map_bar(const struct hpci_dev *d, unsigned bar);
 

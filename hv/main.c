@@ -30,6 +30,7 @@
 #include "scheduler.h"
 #include "uart16550.h"
 #include "vcpu.h"
+#include "virtio_blk_host.h"
 #include "walltime.h"
 
 #ifndef HV_VERSION
@@ -214,6 +215,7 @@ static void init_storage(void)
 	nvme_init();
 	ahci_init();
 	ata_init();
+	virtio_blk_host_init();
 	blk_boot_check(config_ok ? config.disk_selftest : 0);
 }
 

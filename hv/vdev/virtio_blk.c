@@ -8,22 +8,9 @@
 #include "partition.h"
 #include "platform.h"
 
-#define HEADER_SIZE 16  /* struct virtio_blk_req's type, reserved, sector (5.2.6) */
 #define RANGE_SIZE 16   /* struct virtio_blk_discard_write_zeroes */
 #define RANGE_UNMAP 1u
 #define DISCARD_MAX_SECTORS (1u << 22)
-
-/* The configuration structure (5.2.4). */
-#define CFG_CAPACITY 0x00
-#define CFG_SIZE_MAX 0x08
-#define CFG_SEG_MAX 0x0c
-#define CFG_BLK_SIZE 0x14
-#define CFG_NUM_QUEUES 0x22
-#define CFG_MAX_DISCARD_SECTORS 0x24
-#define CFG_MAX_DISCARD_SEG 0x28
-#define CFG_DISCARD_ALIGNMENT 0x2c
-#define CFG_MAX_WRITE_ZEROES_SECTORS 0x30
-#define CFG_MAX_WRITE_ZEROES_SEG 0x34
 
 /* ---- the request parser, pure */
 
@@ -120,9 +107,9 @@ static enum vblk_verdict range_request(const uint8_t *ram, struct vblk_request *
 
 	if (!offered)
 		return complete(rq, VIRTIO_BLK_S_UNSUPP);
-	if (rd->len != HEADER_SIZE + RANGE_SIZE || wr->len != 1)
+	if (rd->len != VIRTIO_BLK_HEADER_SIZE + RANGE_SIZE || wr->len != 1)
 		return complete(rq, VIRTIO_BLK_S_IOERR);
-	read_bytes(ram, rd, HEADER_SIZE, RANGE_SIZE, range);
+	read_bytes(ram, rd, VIRTIO_BLK_HEADER_SIZE, RANGE_SIZE, range);
 	flags = le32(range + 12);
 	if (flags & ~RANGE_UNMAP || (op == BLK_DISCARD && flags))
 		return complete(rq, VIRTIO_BLK_S_UNSUPP);
@@ -139,7 +126,7 @@ static enum vblk_verdict get_id(struct vblk_request *rq, const struct stream *rd
 {
 	uint64_t len = wr->len - 1 < VBLK_ID_BYTES ? wr->len - 1 : VBLK_ID_BYTES;
 
-	if (rd->len != HEADER_SIZE || slice(wr, 0, len, rq->seg, VBLK_SEG_MAX, &rq->nseg))
+	if (rd->len != VIRTIO_BLK_HEADER_SIZE || slice(wr, 0, len, rq->seg, VBLK_SEG_MAX, &rq->nseg))
 		return complete(rq, VIRTIO_BLK_S_IOERR);
 	rq->written = (uint32_t)len + (wr->len == len + 1); /* counted from the first writable byte on */
 	return complete(rq, VIRTIO_BLK_S_OK);
@@ -150,7 +137,7 @@ enum vblk_verdict vblk_parse(const uint8_t *ram, const struct vq_buf *buf, unsig
 {
 	unsigned readable = 0;
 	struct stream rd, wr;
-	uint8_t header[HEADER_SIZE];
+	uint8_t header[VIRTIO_BLK_HEADER_SIZE];
 
 	while (readable < n && !buf[readable].write)
 		readable++; /* the walker put device-readable buffers first */
@@ -162,17 +149,17 @@ enum vblk_verdict vblk_parse(const uint8_t *ram, const struct vq_buf *buf, unsig
 	if (!wr.len)
 		return VBLK_NO_STATUS;
 	rq->status_at = buf[n - 1].offset + buf[n - 1].len - 1;
-	if (rd.len < HEADER_SIZE)
+	if (rd.len < VIRTIO_BLK_HEADER_SIZE)
 		return complete(rq, VIRTIO_BLK_S_IOERR);
-	read_bytes(ram, &rd, 0, HEADER_SIZE, header);
+	read_bytes(ram, &rd, 0, VIRTIO_BLK_HEADER_SIZE, header);
 	rq->type = le32(header);
 	rq->sector = le64(header + 8);
 	switch (rq->type) {
-	case VIRTIO_BLK_T_IN: return data_request(rq, disk, &wr, 0, wr.len - 1, rd.len == HEADER_SIZE, BLK_READ);
+	case VIRTIO_BLK_T_IN: return data_request(rq, disk, &wr, 0, wr.len - 1, rd.len == VIRTIO_BLK_HEADER_SIZE, BLK_READ);
 	case VIRTIO_BLK_T_OUT:
-		return data_request(rq, disk, &rd, HEADER_SIZE, rd.len - HEADER_SIZE, wr.len == 1, BLK_WRITE);
+		return data_request(rq, disk, &rd, VIRTIO_BLK_HEADER_SIZE, rd.len - VIRTIO_BLK_HEADER_SIZE, wr.len == 1, BLK_WRITE);
 	case VIRTIO_BLK_T_FLUSH:
-		if (rd.len != HEADER_SIZE || wr.len != 1)
+		if (rd.len != VIRTIO_BLK_HEADER_SIZE || wr.len != 1)
 			return complete(rq, VIRTIO_BLK_S_IOERR);
 		rq->op = BLK_FLUSH;
 		return VBLK_SUBMIT;
@@ -347,16 +334,16 @@ static void build_config(struct virtio_blk *b, uint32_t block_size)
 {
 	uint8_t *c = b->config;
 
-	put_le64(c + CFG_CAPACITY, b->limits.sectors);
-	put_le32(c + CFG_SIZE_MAX, VBLK_SIZE_MAX);
-	put_le32(c + CFG_SEG_MAX, VBLK_SEG_MAX);
-	put_le32(c + CFG_BLK_SIZE, block_size);
-	put_le16(c + CFG_NUM_QUEUES, 1);
-	put_le32(c + CFG_MAX_DISCARD_SECTORS, DISCARD_MAX_SECTORS);
-	put_le32(c + CFG_MAX_DISCARD_SEG, 1);
-	put_le32(c + CFG_DISCARD_ALIGNMENT, block_size / BLK_SECTOR);
-	put_le32(c + CFG_MAX_WRITE_ZEROES_SECTORS, DISCARD_MAX_SECTORS);
-	put_le32(c + CFG_MAX_WRITE_ZEROES_SEG, 1);
+	put_le64(c + VIRTIO_BLK_CFG_CAPACITY, b->limits.sectors);
+	put_le32(c + VIRTIO_BLK_CFG_SIZE_MAX, VBLK_SIZE_MAX);
+	put_le32(c + VIRTIO_BLK_CFG_SEG_MAX, VBLK_SEG_MAX);
+	put_le32(c + VIRTIO_BLK_CFG_BLK_SIZE, block_size);
+	put_le16(c + VIRTIO_BLK_CFG_NUM_QUEUES, 1);
+	put_le32(c + VIRTIO_BLK_CFG_MAX_DISCARD_SECTORS, DISCARD_MAX_SECTORS);
+	put_le32(c + VIRTIO_BLK_CFG_MAX_DISCARD_SEG, 1);
+	put_le32(c + VIRTIO_BLK_CFG_DISCARD_ALIGNMENT, block_size / BLK_SECTOR);
+	put_le32(c + VIRTIO_BLK_CFG_MAX_WRITE_ZEROES_SECTORS, DISCARD_MAX_SECTORS);
+	put_le32(c + VIRTIO_BLK_CFG_MAX_WRITE_ZEROES_SEG, 1);
 }
 
 static uint64_t features_of(const struct vblk_disk *d)

@@ -49,32 +49,13 @@
 
 #include "blk.h"
 #include "virtio_pci.h"
+#include "virtio_spec.h"
 
 #define VBLK_QUEUE_SIZE 128
 #define VBLK_SEG_MAX (VBLK_QUEUE_SIZE - 2 < BLK_SEG_MAX ? VBLK_QUEUE_SIZE - 2 : BLK_SEG_MAX)
 #define VBLK_SIZE_MAX (1u << 20)
 #define VBLK_CONFIG_SIZE 0x3c
 #define VBLK_ID_BYTES 20
-
-/* Request types and statuses (5.2.6). */
-#define VIRTIO_BLK_T_IN 0
-#define VIRTIO_BLK_T_OUT 1
-#define VIRTIO_BLK_T_FLUSH 4
-#define VIRTIO_BLK_T_GET_ID 8
-#define VIRTIO_BLK_T_DISCARD 11
-#define VIRTIO_BLK_T_WRITE_ZEROES 13
-#define VIRTIO_BLK_S_OK 0
-#define VIRTIO_BLK_S_IOERR 1
-#define VIRTIO_BLK_S_UNSUPP 2
-
-/* Feature bits (5.2.3). */
-#define VIRTIO_BLK_F_SIZE_MAX (1ull << 1)
-#define VIRTIO_BLK_F_SEG_MAX (1ull << 2)
-#define VIRTIO_BLK_F_RO (1ull << 5)
-#define VIRTIO_BLK_F_BLK_SIZE (1ull << 6)
-#define VIRTIO_BLK_F_FLUSH (1ull << 9)
-#define VIRTIO_BLK_F_DISCARD (1ull << 13)
-#define VIRTIO_BLK_F_WRITE_ZEROES (1ull << 14)
 
 /* What a request may do on its disk, for the parser. */
 struct vblk_disk {

@@ -5,34 +5,7 @@
 #include "lib/le.h"
 #include "partition.h"
 
-/* Vendor-specific capability (4.1.4): its body after ID and next pointer; cfg_type values. */
-#define CAP_VENDOR 0x09
-#define CAP_LEN 16
-#define CAP_NOTIFY_LEN 20
-#define CFG_COMMON 1
-#define CFG_NOTIFY 2
-#define CFG_ISR 3
-#define CFG_DEVICE 4
 #define REGION_SIZE 0x1000
-
-/* Common configuration fields (4.1.4.3). */
-#define CC_DEVICE_FEATURE_SELECT 0x00
-#define CC_DEVICE_FEATURE 0x04
-#define CC_DRIVER_FEATURE_SELECT 0x08
-#define CC_DRIVER_FEATURE 0x0c
-#define CC_CONFIG_MSIX 0x10
-#define CC_NUM_QUEUES 0x12
-#define CC_STATUS 0x14
-#define CC_GENERATION 0x15
-#define CC_QUEUE_SELECT 0x16
-#define CC_QUEUE_SIZE 0x18
-#define CC_QUEUE_MSIX 0x1a
-#define CC_QUEUE_ENABLE 0x1c
-#define CC_QUEUE_NOTIFY_OFF 0x1e
-#define CC_QUEUE_DESC 0x20
-#define CC_QUEUE_DRIVER 0x28
-#define CC_QUEUE_DEVICE 0x30
-#define CC_SIZE 0x38
 
 #define ISR_QUEUE 1
 #define ISR_CONFIG 2
@@ -126,11 +99,11 @@ static void enable_queue(struct virtio_pci *v, struct virtio_queue *q)
 
 static unsigned field_width(unsigned start)
 {
-	if (start >= CC_QUEUE_DESC)
+	if (start >= VIRTIO_CC_QUEUE_DESC)
 		return 8;
-	if (start < CC_CONFIG_MSIX)
+	if (start < VIRTIO_CC_CONFIG_MSIX)
 		return 4;
-	return start == CC_STATUS || start == CC_GENERATION ? 1 : 2;
+	return start == VIRTIO_CC_STATUS || start == VIRTIO_CC_GENERATION ? 1 : 2;
 }
 
 /* The field an access of size at offset reaches, in *start; -1 if none does (4.1.3.1). */
@@ -138,12 +111,12 @@ static int field_of(uint64_t offset, unsigned size, unsigned *start)
 {
 	unsigned s, w;
 
-	if (offset >= CC_SIZE)
+	if (offset >= VIRTIO_CC_SIZE)
 		return -1;
-	s = offset >= CC_QUEUE_DESC ? (unsigned)offset & ~7u : (unsigned)offset;
-	if (s < CC_CONFIG_MSIX)
+	s = offset >= VIRTIO_CC_QUEUE_DESC ? (unsigned)offset & ~7u : (unsigned)offset;
+	if (s < VIRTIO_CC_CONFIG_MSIX)
 		s &= ~3u;
-	else if (s != CC_STATUS && s != CC_GENERATION)
+	else if (s != VIRTIO_CC_STATUS && s != VIRTIO_CC_GENERATION)
 		s &= ~1u;
 	w = field_width(s);
 	*start = s;
@@ -160,12 +133,12 @@ static uint64_t feature_half(uint64_t bits, uint32_t select)
 static uint64_t queue_field(const struct virtio_queue *q, unsigned start, unsigned index)
 {
 	switch (start) {
-	case CC_QUEUE_SIZE: return q->size;
-	case CC_QUEUE_MSIX: return q->vector;
-	case CC_QUEUE_ENABLE: return q->enabled;
-	case CC_QUEUE_NOTIFY_OFF: return index;
-	case CC_QUEUE_DESC: return q->desc;
-	case CC_QUEUE_DRIVER: return q->driver;
+	case VIRTIO_CC_QUEUE_SIZE: return q->size;
+	case VIRTIO_CC_QUEUE_MSIX: return q->vector;
+	case VIRTIO_CC_QUEUE_ENABLE: return q->enabled;
+	case VIRTIO_CC_QUEUE_NOTIFY_OFF: return index;
+	case VIRTIO_CC_QUEUE_DESC: return q->desc;
+	case VIRTIO_CC_QUEUE_DRIVER: return q->driver;
 	default: return q->device;
 	}
 }
@@ -175,15 +148,15 @@ static uint64_t common_get(struct virtio_pci *v, unsigned start)
 	struct virtio_queue *q = selected(v);
 
 	switch (start) {
-	case CC_DEVICE_FEATURE_SELECT: return v->device_feature_select;
-	case CC_DEVICE_FEATURE: return feature_half(v->offered, v->device_feature_select);
-	case CC_DRIVER_FEATURE_SELECT: return v->driver_feature_select;
-	case CC_DRIVER_FEATURE: return feature_half(v->features, v->driver_feature_select);
-	case CC_CONFIG_MSIX: return v->config_vector;
-	case CC_NUM_QUEUES: return v->type->queues;
-	case CC_STATUS: return v->status;
-	case CC_GENERATION: return v->config_generation;
-	case CC_QUEUE_SELECT: return v->queue_select;
+	case VIRTIO_CC_DEVICE_FEATURE_SELECT: return v->device_feature_select;
+	case VIRTIO_CC_DEVICE_FEATURE: return feature_half(v->offered, v->device_feature_select);
+	case VIRTIO_CC_DRIVER_FEATURE_SELECT: return v->driver_feature_select;
+	case VIRTIO_CC_DRIVER_FEATURE: return feature_half(v->features, v->driver_feature_select);
+	case VIRTIO_CC_CONFIG_MSIX: return v->config_vector;
+	case VIRTIO_CC_NUM_QUEUES: return v->type->queues;
+	case VIRTIO_CC_STATUS: return v->status;
+	case VIRTIO_CC_GENERATION: return v->config_generation;
+	case VIRTIO_CC_QUEUE_SELECT: return v->queue_select;
 	default: return q ? queue_field(q, start, v->queue_select) : 0;
 	}
 }
@@ -204,24 +177,24 @@ static int power_of_two(uint64_t x)
 
 static void queue_set(struct virtio_pci *v, struct virtio_queue *q, unsigned start, uint64_t value)
 {
-	if (start == CC_QUEUE_MSIX) {
+	if (start == VIRTIO_CC_QUEUE_MSIX) {
 		q->vector = checked_vector(v, value);
 		return;
 	}
 	if (q->enabled)
 		return; /* a live queue's size and rings stay */
 	switch (start) {
-	case CC_QUEUE_SIZE:
+	case VIRTIO_CC_QUEUE_SIZE:
 		if (power_of_two(value) && value <= v->type->queue_size)
 			q->size = (uint16_t)value;
 		break;
-	case CC_QUEUE_ENABLE:
+	case VIRTIO_CC_QUEUE_ENABLE:
 		if (value == 1)
 			enable_queue(v, q);
 		break;
-	case CC_QUEUE_DESC: q->desc = value; break;
-	case CC_QUEUE_DRIVER: q->driver = value; break;
-	case CC_QUEUE_DEVICE: q->device = value; break;
+	case VIRTIO_CC_QUEUE_DESC: q->desc = value; break;
+	case VIRTIO_CC_QUEUE_DRIVER: q->driver = value; break;
+	case VIRTIO_CC_QUEUE_DEVICE: q->device = value; break;
 	default: break; /* queue_notify_off is read-only */
 	}
 }
@@ -231,15 +204,15 @@ static void common_set(struct virtio_pci *v, unsigned start, uint64_t value)
 	struct virtio_queue *q = selected(v);
 
 	switch (start) {
-	case CC_DEVICE_FEATURE_SELECT: v->device_feature_select = (uint32_t)value; break;
-	case CC_DRIVER_FEATURE_SELECT: v->driver_feature_select = (uint32_t)value; break;
-	case CC_DRIVER_FEATURE: set_driver_features(v, value); break;
-	case CC_CONFIG_MSIX: v->config_vector = checked_vector(v, value); break;
-	case CC_STATUS: write_status(v, (uint8_t)value); break;
-	case CC_QUEUE_SELECT: v->queue_select = (uint16_t)value; break;
-	case CC_DEVICE_FEATURE:
-	case CC_NUM_QUEUES:
-	case CC_GENERATION: break;
+	case VIRTIO_CC_DEVICE_FEATURE_SELECT: v->device_feature_select = (uint32_t)value; break;
+	case VIRTIO_CC_DRIVER_FEATURE_SELECT: v->driver_feature_select = (uint32_t)value; break;
+	case VIRTIO_CC_DRIVER_FEATURE: set_driver_features(v, value); break;
+	case VIRTIO_CC_CONFIG_MSIX: v->config_vector = checked_vector(v, value); break;
+	case VIRTIO_CC_STATUS: write_status(v, (uint8_t)value); break;
+	case VIRTIO_CC_QUEUE_SELECT: v->queue_select = (uint16_t)value; break;
+	case VIRTIO_CC_DEVICE_FEATURE:
+	case VIRTIO_CC_NUM_QUEUES:
+	case VIRTIO_CC_GENERATION: break;
 	default:
 		if (q)
 			queue_set(v, q, start, value);
@@ -302,7 +275,7 @@ static void bar_read(void *dev, uint64_t offset, unsigned size, uint64_t *value)
 		return;
 	}
 	spin_lock(&v->lock);
-	if (offset < CC_SIZE)
+	if (offset < VIRTIO_CC_SIZE)
 		common_read(v, offset, size, value);
 	else if (in_config(v, offset, size))
 		v->type->config_read(v, (unsigned)(offset - VIRTIO_DEVICE_CFG), size, value);
@@ -334,7 +307,7 @@ static void bar_write(void *dev, uint64_t offset, unsigned size, uint64_t value)
 		return;
 	}
 	spin_lock(&v->lock);
-	if (offset < CC_SIZE)
+	if (offset < VIRTIO_CC_SIZE)
 		common_write(v, offset, size, value);
 	else if (in_config(v, offset, size))
 		v->type->config_write(v, (unsigned)(offset - VIRTIO_DEVICE_CFG), size, value);
@@ -415,16 +388,16 @@ void virtio_config_changed(struct virtio_pci *v)
 
 static unsigned add_cap(struct pci_dev *d, uint8_t type, uint32_t offset, uint32_t length, uint32_t multiplier)
 {
-	uint8_t body[CAP_NOTIFY_LEN - 2] = { 0 };
-	unsigned len = type == CFG_NOTIFY ? CAP_NOTIFY_LEN : CAP_LEN;
+	uint8_t body[VIRTIO_PCI_CAP_NOTIFY_LEN - 2] = { 0 };
+	unsigned len = type == VIRTIO_PCI_CAP_NOTIFY ? VIRTIO_PCI_CAP_NOTIFY_LEN : VIRTIO_PCI_CAP_LEN;
 
 	body[0] = (uint8_t)len; /* cap_len, then cfg_type, bar (0), id, padding */
 	body[1] = type;
 	put_le32(body + 6, offset);
 	put_le32(body + 10, length);
-	if (type == CFG_NOTIFY)
+	if (type == VIRTIO_PCI_CAP_NOTIFY)
 		put_le32(body + 14, multiplier);
-	return pci_add_capability(d, CAP_VENDOR, body, len - 2);
+	return pci_add_capability(d, VIRTIO_PCI_CAP_VENDOR, body, len - 2);
 }
 
 static int add_caps(struct virtio_pci *v)
@@ -432,9 +405,9 @@ static int add_caps(struct virtio_pci *v)
 	struct pci_dev *d = &v->pci;
 	const struct virtio_type *t = v->type;
 
-	return add_cap(d, CFG_COMMON, VIRTIO_COMMON, CC_SIZE, 0) && add_cap(d, CFG_ISR, VIRTIO_ISR, 1, 0) &&
-	       add_cap(d, CFG_DEVICE, VIRTIO_DEVICE_CFG, t->config_size ? t->config_size : 1, 0) &&
-	       add_cap(d, CFG_NOTIFY, VIRTIO_NOTIFY, t->queues * VIRTIO_NOTIFY_MULTIPLIER, VIRTIO_NOTIFY_MULTIPLIER)
+	return add_cap(d, VIRTIO_PCI_CAP_COMMON, VIRTIO_COMMON, VIRTIO_CC_SIZE, 0) && add_cap(d, VIRTIO_PCI_CAP_ISR, VIRTIO_ISR, 1, 0) &&
+	       add_cap(d, VIRTIO_PCI_CAP_DEVICE, VIRTIO_DEVICE_CFG, t->config_size ? t->config_size : 1, 0) &&
+	       add_cap(d, VIRTIO_PCI_CAP_NOTIFY, VIRTIO_NOTIFY, t->queues * VIRTIO_NOTIFY_MULTIPLIER, VIRTIO_NOTIFY_MULTIPLIER)
 		       ? 0 : -1;
 }
 

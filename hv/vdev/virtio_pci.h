@@ -51,6 +51,7 @@
 
 #include "lib/spinlock.h"
 #include "pci.h"
+#include "virtio_spec.h"
 #include "virtqueue.h"
 
 #define VIRTIO_QUEUES_MAX 8
@@ -62,19 +63,6 @@
 #define VIRTIO_DEVICE_CFG 0x2000
 #define VIRTIO_NOTIFY 0x3000
 #define VIRTIO_NOTIFY_MULTIPLIER 4
-
-/* Device status (2.1). */
-#define VIRTIO_STATUS_ACKNOWLEDGE 1
-#define VIRTIO_STATUS_DRIVER 2
-#define VIRTIO_STATUS_DRIVER_OK 4
-#define VIRTIO_STATUS_FEATURES_OK 8
-#define VIRTIO_STATUS_NEEDS_RESET 0x40
-#define VIRTIO_STATUS_FAILED 0x80
-
-/* Reserved feature bits (6). */
-#define VIRTIO_F_INDIRECT_DESC (1ull << 28)
-#define VIRTIO_F_EVENT_IDX (1ull << 29)
-#define VIRTIO_F_VERSION_1 (1ull << 32)
 
 struct virtio_pci;
 

@@ -4,35 +4,9 @@
 #include "lib/le.h"
 #include "platform.h"
 
-/* Offsets in the rings (2.7.6, 2.7.8). */
-#define RING_FLAGS 0
-#define RING_IDX 2
-#define RING_ENTRIES 4
-#define USED_ELEM_SIZE 8
-
 int vq_ram_offset(const struct vq_ram *r, uint64_t gpa, uint64_t len, uint64_t *offset)
 {
 	return platform_ram_offset(r->size, gpa, len, offset) ? 0 : -1;
-}
-
-/*
- * Ring fields are naturally aligned (checked at setup) and little-endian,
- * as is every CPU the hypervisor runs on; the guest writes them at any
- * time, so each is one access.
- */
-static uint16_t load16(const uint8_t *p)
-{
-	return __atomic_load_n((const uint16_t *)(const void *)p, __ATOMIC_ACQUIRE);
-}
-
-static void store16(uint8_t *p, uint16_t v)
-{
-	__atomic_store_n((uint16_t *)(void *)p, v, __ATOMIC_RELEASE);
-}
-
-static void store32(uint8_t *p, uint32_t v)
-{
-	__atomic_store_n((uint32_t *)(void *)p, v, __ATOMIC_RELAXED);
 }
 
 static uint8_t *ring_part(const struct vq_ram *r, uint64_t gpa, uint64_t len, uint64_t align)
@@ -53,7 +27,7 @@ const char *vq_setup(struct virtqueue *q, const struct vq_ram *r, unsigned size,
 	/* Alignments and sizes: 2.7, "Virtqueue Part Alignment" and "Virtqueue Part Size". */
 	q->desc = ring_part(r, desc, (uint64_t)VIRTQ_DESC_SIZE * size, 16);
 	q->avail = ring_part(r, avail, 6 + 2ull * size, 2);
-	q->used = ring_part(r, used, 6 + (uint64_t)USED_ELEM_SIZE * size, 4);
+	q->used = ring_part(r, used, 6 + (uint64_t)VIRTQ_USED_ELEM_SIZE * size, 4);
 	if (!q->desc)
 		return "its descriptor table is misaligned or not all in RAM";
 	if (!q->avail)
@@ -65,31 +39,31 @@ const char *vq_setup(struct virtqueue *q, const struct vq_ram *r, unsigned size,
 
 static uint8_t *avail_entry(const struct virtqueue *q, unsigned i)
 {
-	return q->avail + RING_ENTRIES + 2 * i;
+	return q->avail + VIRTQ_RING_ENTRIES + 2 * i;
 }
 
 static uint8_t *avail_event(const struct virtqueue *q)
 {
-	return q->used + RING_ENTRIES + USED_ELEM_SIZE * q->size;
+	return q->used + VIRTQ_RING_ENTRIES + VIRTQ_USED_ELEM_SIZE * q->size;
 }
 
 enum vq_next vq_next(struct virtqueue *q, uint16_t *head)
 {
-	uint16_t avail = load16(q->avail + RING_IDX), h;
+	uint16_t avail = vq_load16(q->avail + VIRTQ_RING_IDX), h;
 
 	if (avail == q->last_avail) {
 		if (!q->event_idx)
 			return VQ_EMPTY;
 		/* Ask to be told of the next one, then look again: it may have come in between (2.7.10). */
-		store16(avail_event(q), q->last_avail);
+		vq_store16(avail_event(q), q->last_avail);
 		__atomic_thread_fence(__ATOMIC_SEQ_CST);
-		avail = load16(q->avail + RING_IDX);
+		avail = vq_load16(q->avail + VIRTQ_RING_IDX);
 		if (avail == q->last_avail)
 			return VQ_EMPTY;
 	}
 	if ((uint16_t)(avail - q->last_avail) > q->size)
 		return VQ_BROKEN; /* more available than the ring holds */
-	h = load16(avail_entry(q, q->last_avail & (q->size - 1u)));
+	h = vq_load16(avail_entry(q, q->last_avail & (q->size - 1u)));
 	if (h >= q->size)
 		return VQ_BROKEN;
 	q->last_avail++;
@@ -112,7 +86,8 @@ static void read_desc(const uint8_t *p, struct desc *d)
 
 	for (i = 0; i < VIRTQ_DESC_SIZE; i++)
 		b[i] = g[i];
-	*d = (struct desc){ .addr = le64(b), .len = le32(b + 8), .flags = le16(b + 12), .next = le16(b + 14) };
+	*d = (struct desc){ .addr = le64(b + VIRTQ_DESC_ADDR), .len = le32(b + VIRTQ_DESC_LEN),
+			     .flags = le16(b + VIRTQ_DESC_FLAGS), .next = le16(b + VIRTQ_DESC_NEXT) };
 }
 
 struct walk {
@@ -215,12 +190,12 @@ const char *vq_chain_why(enum vq_chain_result r)
 
 void vq_push(struct virtqueue *q, uint16_t head, uint32_t len)
 {
-	uint8_t *e = q->used + RING_ENTRIES + USED_ELEM_SIZE * (q->used_idx & (q->size - 1u));
+	uint8_t *e = q->used + VIRTQ_RING_ENTRIES + VIRTQ_USED_ELEM_SIZE * (q->used_idx & (q->size - 1u));
 
-	store32(e, head);
-	store32(e + 4, len);
+	vq_store32(e, head);
+	vq_store32(e + 4, len);
 	q->used_idx++;
-	store16(q->used + RING_IDX, q->used_idx); /* release: the element is seen first */
+	vq_store16(q->used + VIRTQ_RING_IDX, q->used_idx); /* release: the element is seen first */
 }
 
 int vq_should_interrupt(struct virtqueue *q)
@@ -232,6 +207,6 @@ int vq_should_interrupt(struct virtqueue *q)
 	q->signalled = now;
 	__atomic_thread_fence(__ATOMIC_SEQ_CST); /* the used index out before the driver's wishes are read */
 	if (q->event_idx)
-		return vq_need_event(load16(avail_entry(q, q->size)), now, old);
-	return !(load16(q->avail + RING_FLAGS) & VIRTQ_AVAIL_F_NO_INTERRUPT);
+		return vq_need_event(vq_load16(avail_entry(q, q->size)), now, old);
+	return !(vq_load16(q->avail + VIRTQ_RING_FLAGS) & VIRTQ_AVAIL_F_NO_INTERRUPT);
 }

@@ -31,9 +31,44 @@
 #define VIRTQ_DESC_F_WRITE 2
 #define VIRTQ_DESC_F_INDIRECT 4
 #define VIRTQ_AVAIL_F_NO_INTERRUPT 1
+#define VIRTQ_USED_F_NO_NOTIFY 1
 
+/* Offsets in a descriptor (2.7.5) and in the rings (2.7.6, 2.7.8). */
 #define VIRTQ_DESC_SIZE 16
+#define VIRTQ_DESC_ADDR 0
+#define VIRTQ_DESC_LEN 8
+#define VIRTQ_DESC_FLAGS 12
+#define VIRTQ_DESC_NEXT 14
+#define VIRTQ_RING_FLAGS 0
+#define VIRTQ_RING_IDX 2
+#define VIRTQ_RING_ENTRIES 4
+#define VIRTQ_USED_ELEM_SIZE 8
 #define VIRTQ_SIZE_MAX 32768 /* queue sizes are powers of two up to 2^15 (2.7) */
+
+/*
+ * Ring fields are naturally aligned and little-endian, as is every CPU the
+ * hypervisor runs on; the other side writes them at any time, so each is
+ * one access.
+ */
+static inline uint16_t vq_load16(const volatile uint8_t *p)
+{
+	return __atomic_load_n((const volatile uint16_t *)(const volatile void *)p, __ATOMIC_ACQUIRE);
+}
+
+static inline uint32_t vq_load32(const volatile uint8_t *p)
+{
+	return __atomic_load_n((const volatile uint32_t *)(const volatile void *)p, __ATOMIC_RELAXED);
+}
+
+static inline void vq_store16(uint8_t *p, uint16_t v)
+{
+	__atomic_store_n((uint16_t *)(void *)p, v, __ATOMIC_RELEASE);
+}
+
+static inline void vq_store32(uint8_t *p, uint32_t v)
+{
+	__atomic_store_n((uint32_t *)(void *)p, v, __ATOMIC_RELAXED);
+}
 
 /* A partition's RAM as its devices see it: the host's view of guest-physical addresses (platform.h). */
 struct vq_ram {

@@ -1,7 +1,9 @@
 """Linux guests on GPT partitions of a host disk the hypervisor drives with
-its own driver: NVMe and AHCI on QEMU, the IDE disk on Bochs (VT-x) when
-BOCHS is set. (There is no host virtio-blk driver in drivers/, so a
-virtio-blk host controller is not among them.)
+its own driver: NVMe, AHCI and virtio-blk (modern only: disable-legacy=on)
+on QEMU, the IDE disk on Bochs (VT-x) when BOCHS is set. On QEMU the boot
+medium is a CD-ROM on q35's own AHCI controller whatever the controller
+under test (an ATAPI device, which the AHCI driver skips): the test's two
+disks are the only disks.
 
 The host disk holds a GPT of three partitions, data1, data2 and spare,
 with gaps between them, everything but the GPT a random pattern. linux1
@@ -116,9 +118,10 @@ def emulator_options(controller, image, faulty):
     """QEMU's options for the disk (and the blkdebug disk) on the controller."""
     debug = (f"driver=raw,file.driver=blkdebug,file.config={faulty}.cfg,"
              f"file.image.filename={faulty},if=none")
-    if controller == "nvme":
-        return ("-drive", f"file={image},format=raw,if=none,id=d0", "-device", "nvme,drive=d0,serial=hvdata",
-                "-drive", f"{debug},id=d1", "-device", "nvme,drive=d1,serial=hvfaulty")
+    if controller in ("nvme", "virtio"):
+        device = "nvme" if controller == "nvme" else "virtio-blk-pci,disable-legacy=on"
+        return ("-drive", f"file={image},format=raw,if=none,id=d0", "-device", f"{device},drive=d0,serial=hvdata",
+                "-drive", f"{debug},id=d1", "-device", f"{device},drive=d1,serial=hvfaulty")
     return ("-device", "ahci,id=ahci,addr=05.0",
             "-drive", f"file={image},format=raw,if=none,id=d0", "-device", "ide-hd,drive=d0,bus=ahci.0",
             "-drive", f"{debug},id=d1", "-device", "ide-hd,drive=d1,bus=ahci.1")
@@ -136,7 +139,7 @@ def paced(send):
     return slowly
 
 
-@pytest.fixture(scope="module", params=["nvme", "ahci", "ide"])
+@pytest.fixture(scope="module", params=["nvme", "ahci", "virtio", "ide"])
 def hostdisk(request, tmp_path_factory):
     """Both Linux partitions at their shell on the host disk's partitions."""
     controller = request.param
@@ -301,7 +304,7 @@ def test_injected_errors_reach_the_guest_and_no_one_else(hostdisk):
     detach(hostdisk)
     # The hypervisor's warnings name the faulty disk alone.
     warned = set(re.findall(r"hv: warning: (\w+): ", hostdisk.text()))
-    faulty = {"nvme1n1", "nvme1"} if hostdisk.controller == "nvme" else {"ahci0p1"}
+    faulty = {"nvme": {"nvme1n1", "nvme1"}, "ahci": {"ahci0p1"}, "virtio": {"vblk1"}}[hostdisk.controller]
     assert warned and warned <= faulty, warned
     expect_console(hostdisk)
     hostdisk.command("list")

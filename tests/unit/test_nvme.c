@@ -19,52 +19,14 @@
 
 #include "arch.h"
 #include "block.h"
+#include "fake_host_disk.h"
 #include "lib/le.h"
 #include "mm.h"
 #include "nvme.h"
 #include "pci_host.h"
 
-#define MS 1000000ull /* fake TSC ticks: 1 GHz */
 #define DISK_BLOCKS 1000u
-#define PAGE 4096u
 #define DEPTH 8 /* CAP.MQES + 1: the driver takes 7 requests */
-
-/* ---- the simulated machine ---- */
-
-static uint64_t now;
-
-uint64_t arch_tsc(void)
-{
-	return now;
-}
-
-uint64_t arch_tsc_hz(void)
-{
-	return 1000 * MS;
-}
-
-static void device_step(void);
-
-/* The driver's waits: time passes and the controller gets its turn. */
-void arch_relax(void)
-{
-	now += MS;
-	device_step();
-}
-
-uint64_t mm_alloc(uint64_t pages)
-{
-	void *p = aligned_alloc(PAGE, pages * PAGE);
-
-	memset(p, 0, pages * PAGE);
-	return (uint64_t)(uintptr_t)p;
-}
-
-void mm_free(uint64_t pa, uint64_t pages)
-{
-	(void)pages;
-	free((void *)(uintptr_t)pa);
-}
 
 static uint8_t regs[0x2000] __attribute__((aligned(PAGE)));
 static struct hpci_dev pci = { .bus = 0, .dev = 3, .class_code = 1, .subclass = 8, .prog_if = 2,
@@ -173,7 +135,7 @@ static uint16_t admin(const uint8_t *c)
 }
 
 /* Copies between the disk and memory as the PRPs say, checking the page rules. */
-static void dma(const uint8_t *c, uint8_t *disk, uint32_t bytes, int to_memory)
+static void dma(const uint8_t *c, uint8_t *media, uint32_t bytes, int to_memory)
 {
 	uint64_t prp1 = le64(c + 24), prp2 = le64(c + 32);
 	uint32_t first = PAGE - (uint32_t)(prp1 % PAGE), done = 0, entry = 0;
@@ -189,9 +151,9 @@ static void dma(const uint8_t *c, uint8_t *disk, uint32_t bytes, int to_memory)
 		if (done)
 			assert_int_equal(addr % PAGE, 0);
 		if (to_memory)
-			memcpy((void *)(uintptr_t)addr, disk + done, n);
+			memcpy((void *)(uintptr_t)addr, media + done, n);
 		else
-			memcpy(disk + done, (void *)(uintptr_t)addr, n);
+			memcpy(media + done, (void *)(uintptr_t)addr, n);
 		done += n;
 	}
 }
@@ -231,7 +193,7 @@ static void run_queue(unsigned qid, uint16_t (*exec)(const uint8_t *))
 	}
 }
 
-static void device_step(void)
+void device_step(void)
 {
 	uint32_t cc = reg(0x14), csts = reg(0x1c);
 
@@ -253,51 +215,6 @@ static void device_step(void)
 }
 
 /* ---- requests ---- */
-
-struct done_log {
-	int calls;
-	enum blk_status status;
-};
-
-static void on_done(struct blk_req *r, enum blk_status status)
-{
-	struct done_log *log = r->owner;
-
-	log->calls++;
-	log->status = status;
-}
-
-static struct blk_dev *disk;
-
-static void request(struct blk_req *r, struct done_log *log, enum blk_op op, uint64_t lba, uint32_t blocks)
-{
-	memset(r, 0, sizeof(*r));
-	memset(log, 0, sizeof(*log));
-	r->op = op;
-	r->lba = lba;
-	r->blocks = blocks;
-	r->deadline = now + 1000 * MS;
-	r->done = on_done;
-	r->owner = log;
-}
-
-static void add_seg(struct blk_req *r, void *p, uint32_t len)
-{
-	r->seg[r->nseg++] = (struct blk_seg){ (uint64_t)(uintptr_t)p, len };
-}
-
-/* Polls, the controller running between polls, until done or 5 s of simulated time. */
-static void run_until_done(const struct done_log *log)
-{
-	uint64_t end = now + 5000 * MS;
-
-	while (!log->calls && now < end) {
-		device_step();
-		disk->ops->poll(disk);
-		now += MS;
-	}
-	assert_int_equal(log->calls, 1);
-}
 
 static int setup(void **state)
 {

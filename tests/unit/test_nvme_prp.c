@@ -21,7 +21,7 @@
 
 static uint64_t list[NVME_PRP_LIST_ENTRIES];
 
-static uint32_t build(const struct blk_seg *seg, uint32_t nseg, struct nvme_prp_cursor *at, uint32_t max,
+static uint32_t build(const struct blk_seg *seg, uint32_t nseg, struct blk_cursor *at, uint32_t max,
 		      uint32_t bs, struct nvme_prp *p)
 {
 	memset(list, 0xee, sizeof(list));
@@ -31,7 +31,7 @@ static uint32_t build(const struct blk_seg *seg, uint32_t nseg, struct nvme_prp_
 static void one_page_or_less(void **state)
 {
 	const struct blk_seg seg[] = { { 0x100200, 512 } };
-	struct nvme_prp_cursor at = { 0, 0 };
+	struct blk_cursor at = { 0, 0 };
 	struct nvme_prp p;
 
 	(void)state;
@@ -45,7 +45,7 @@ static void one_page_or_less(void **state)
 static void two_pages_use_prp2_directly(void **state)
 {
 	const struct blk_seg seg[] = { { 0x200000, 8 * KIB } };
-	struct nvme_prp_cursor at = { 0, 0 };
+	struct blk_cursor at = { 0, 0 };
 	struct nvme_prp p;
 
 	(void)state;
@@ -59,7 +59,7 @@ static void three_pages_use_a_list(void **state)
 {
 	/* Starts inside a page: 3.5 KiB, 4 KiB, 0.5 KiB. */
 	const struct blk_seg seg[] = { { 0x300200, 8 * KIB } };
-	struct nvme_prp_cursor at = { 0, 0 };
+	struct blk_cursor at = { 0, 0 };
 	struct nvme_prp p;
 
 	(void)state;
@@ -74,7 +74,7 @@ static void three_pages_use_a_list(void **state)
 static void segment_ending_inside_a_page_splits(void **state)
 {
 	const struct blk_seg seg[] = { { 0x400000, 512 }, { 0x500000, 4 * KIB } };
-	struct nvme_prp_cursor at = { 0, 0 };
+	struct blk_cursor at = { 0, 0 };
 	struct nvme_prp p;
 
 	(void)state;
@@ -89,7 +89,7 @@ static void segment_ending_inside_a_page_splits(void **state)
 static void later_segment_starting_inside_a_page_splits(void **state)
 {
 	const struct blk_seg seg[] = { { 0x400000, 4 * KIB }, { 0x500200, 512 } };
-	struct nvme_prp_cursor at = { 0, 0 };
+	struct blk_cursor at = { 0, 0 };
 	struct nvme_prp p;
 
 	(void)state;
@@ -101,7 +101,7 @@ static void later_segment_starting_inside_a_page_splits(void **state)
 static void contiguous_segments_share_an_entry(void **state)
 {
 	const struct blk_seg seg[] = { { 0x600000, 512 }, { 0x600200, 3584 }, { 0x900000, 4 * KIB } };
-	struct nvme_prp_cursor at = { 0, 0 };
+	struct blk_cursor at = { 0, 0 };
 	struct nvme_prp p;
 
 	(void)state;
@@ -116,7 +116,7 @@ static void cuts_fall_on_block_boundaries(void **state)
 	/* 4 KiB blocks: 1 KiB ends inside a page, then 7 KiB: the first cut would leave 1 KiB of a block. */
 	const struct blk_seg seg[] = { { 0x100000, 1 * KIB }, { 0x200000, 7 * KIB } };
 	const struct blk_seg ok[] = { { 0x100c00, 1 * KIB }, { 0x101000, 7 * KIB } };
-	struct nvme_prp_cursor at = { 0, 0 };
+	struct blk_cursor at = { 0, 0 };
 	struct nvme_prp p;
 
 	(void)state;
@@ -129,7 +129,7 @@ static void cuts_fall_on_block_boundaries(void **state)
 	assert_int_equal(p.prp2, LIST_PA);
 	assert_int_equal(p.list_len, 2);
 	/* A limit that is not a whole block is rounded down. */
-	at = (struct nvme_prp_cursor){ 0, 0 };
+	at = (struct blk_cursor){ 0, 0 };
 	assert_int_equal(build(ok, 2, &at, 6 * KIB, 4096, &p), 4 * KIB);
 	assert_int_equal(at.seg, 1);
 	assert_int_equal(at.off, 3 * KIB);
@@ -138,7 +138,7 @@ static void cuts_fall_on_block_boundaries(void **state)
 static void the_list_holds_one_page_of_entries(void **state)
 {
 	const struct blk_seg seg[] = { { 0x10000000, 4u << 20 } };
-	struct nvme_prp_cursor at = { 0, 0 };
+	struct blk_cursor at = { 0, 0 };
 	struct nvme_prp p;
 	uint32_t first;
 
@@ -150,7 +150,7 @@ static void the_list_holds_one_page_of_entries(void **state)
 	assert_int_equal(build(seg, 1, &at, ~0u, 512, &p), (4u << 20) - first);
 	assert_int_equal(p.prp1, 0x10000000 + first);
 	/* A transfer limit (MDTS) ends a command early too. */
-	at = (struct nvme_prp_cursor){ 0, 0 };
+	at = (struct blk_cursor){ 0, 0 };
 	assert_int_equal(build(seg, 1, &at, 128 * KIB, 512, &p), 128 * KIB);
 	assert_int_equal(p.list_len, 31);
 }
@@ -161,7 +161,7 @@ static void hostile_segments(void **state)
 	const struct blk_seg odd[] = { { 0x100002, 512 } };
 	const struct blk_seg empty[] = { { 0x100000, 0 }, { 0x200000, 512 }, { 0x300000, 0 }, { 0x200200, 512 } };
 	const struct blk_seg wrap_later[] = { { 0x100000, 4 * KIB }, { 0xfffffffffffff000ull, 8 * KIB } };
-	struct nvme_prp_cursor at = { 0, 0 };
+	struct blk_cursor at = { 0, 0 };
 	struct nvme_prp p;
 
 	(void)state;
@@ -173,11 +173,11 @@ static void hostile_segments(void **state)
 	assert_int_equal(p.prp1, 0x200000);
 	assert_int_equal(p.prp2, 0);
 	/* A bad segment after good ones ends the command before it, and the next one cannot start. */
-	at = (struct nvme_prp_cursor){ 0, 0 };
+	at = (struct blk_cursor){ 0, 0 };
 	assert_int_equal(build(wrap_later, 2, &at, ~0u, 512, &p), 4 * KIB);
 	assert_int_equal(build(wrap_later, 2, &at, ~0u, 512, &p), 0);
 	/* A cursor past the end describes nothing. */
-	at = (struct nvme_prp_cursor){ 7, 0 };
+	at = (struct blk_cursor){ 7, 0 };
 	assert_int_equal(build(empty, 4, &at, ~0u, 512, &p), 0);
 }
 
@@ -227,7 +227,7 @@ static void random_lists_are_described_exactly(void **state)
 	for (round = 0; round < 3000; round++) {
 		struct blk_seg seg[BLK_SEG_MAX];
 		uint32_t nseg = 1 + rnd(12), bs = rnd(2) ? 512 : 4096, i, k, n = 0, done = 0;
-		struct nvme_prp_cursor at = { 0, 0 };
+		struct blk_cursor at = { 0, 0 };
 		uint64_t next = 0x100000;
 
 		for (i = 0; i < nseg; i++) {

@@ -1,0 +1,84 @@
+/* The simulated machine of the host storage drivers' tests; see fake_host_disk.h. */
+#include "fake_host_disk.h"
+
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "arch.h"
+#include "mm.h"
+
+uint64_t now;
+struct blk_dev *disk;
+
+uint64_t arch_tsc(void)
+{
+	return now;
+}
+
+uint64_t arch_tsc_hz(void)
+{
+	return 1000 * MS;
+}
+
+/* The driver's waits: time passes and the device gets its turn. */
+void arch_relax(void)
+{
+	now += MS;
+	device_step();
+}
+
+uint64_t mm_alloc(uint64_t pages)
+{
+	void *p = aligned_alloc(PAGE, pages * PAGE);
+
+	memset(p, 0, pages * PAGE);
+	return (uint64_t)(uintptr_t)p;
+}
+
+void mm_free(uint64_t pa, uint64_t pages)
+{
+	(void)pages;
+	free((void *)(uintptr_t)pa);
+}
+
+static void on_done(struct blk_req *r, enum blk_status status)
+{
+	struct done_log *log = r->owner;
+
+	log->calls++;
+	log->status = status;
+}
+
+void request(struct blk_req *r, struct done_log *log, enum blk_op op, uint64_t lba, uint32_t blocks)
+{
+	memset(r, 0, sizeof(*r));
+	memset(log, 0, sizeof(*log));
+	r->op = op;
+	r->lba = lba;
+	r->blocks = blocks;
+	r->deadline = now + 1000 * MS;
+	r->done = on_done;
+	r->owner = log;
+}
+
+void add_seg(struct blk_req *r, void *p, uint32_t len)
+{
+	r->seg[r->nseg++] = (struct blk_seg){ (uint64_t)(uintptr_t)p, len };
+}
+
+void run_until_done(const struct done_log *log)
+{
+	uint64_t end = now + 5000 * MS;
+
+	while (!log->calls && now < end) {
+		device_step();
+		disk->ops->poll(disk);
+		now += MS;
+	}
+	assert_int_equal(log->calls, 1);
+}
