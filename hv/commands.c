@@ -431,6 +431,7 @@ static const char *const exit_names[EXIT_REASONS] = {
 	[EXIT_FORBIDDEN_INSN] = "forbidden_insn", [EXIT_RDPMC] = "rdpmc", [EXIT_GUEST_EXCEPTION] = "exception",
 	[EXIT_SHUTDOWN] = "shutdown", [EXIT_INTERRUPT] = "interrupt", [EXIT_SLICE_END] = "slice_end",
 	[EXIT_NMI] = "nmi", [EXIT_INTERRUPT_WINDOW] = "irq_window", [EXIT_ENTRY_FAILED] = "entry_failed",
+	[EXIT_STATE_LOST] = "state_lost",
 	[EXIT_UNKNOWN] = "unknown",
 };
 

@@ -214,6 +214,11 @@ int vcpu_handle_exit(struct vcpu *v, const struct vcpu_exit *e)
 		partition_stop(p, "VM entry failed (exit code 0x%llx): %s", (unsigned long long)e->raw,
 			       e->u.failure);
 		return -1;
+	case EXIT_STATE_LOST:
+		partition_stop(p, "the CPU handed back the host's state as the guest's at exit 0x%llx: the "
+			       "guest's state is lost (a defect of the CPU or emulator, not of the guest)",
+			       (unsigned long long)e->raw);
+		return -1;
 	case EXIT_UNKNOWN:
 		break;
 	}

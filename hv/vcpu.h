@@ -42,6 +42,7 @@ enum vcpu_exit_reason {
 	EXIT_NMI,
 	EXIT_INTERRUPT_WINDOW, /* the guest can take the interrupt that waits (interrupt_window) */
 	EXIT_ENTRY_FAILED, /* the CPU refused the guest state */
+	EXIT_STATE_LOST,   /* the CPU handed back the host's own state as the guest's: an emulator defect */
 	EXIT_UNKNOWN,
 };
 #define EXIT_REASONS (EXIT_UNKNOWN + 1)

@@ -23,6 +23,7 @@
 #include "vmcb.h"
 
 void svm_run_guest(uint64_t vmcb_pa, uint64_t *gprs, uint64_t host_vmcb_pa);
+extern const char svm_vmrun_return[]; /* where the host resumes after VMRUN (svm_entry.asm) */
 
 #define MSR_VM_CR 0xc0010114
 #define VM_CR_SVMDIS (1ull << 4)
@@ -360,11 +361,29 @@ static void reflect_exception(struct vmcb *c, uint8_t vector, struct vcpu_exit *
 			  (vector == VEC_AC ? EVENT_HAS_ERROR | (c->exit_info1 << 32) : 0);
 }
 
+/*
+ * A #VMEXIT saves the guest's state in the VMCB and loads the host's from
+ * VM_HSAVE_PA (APM Vol. 2, 15.6). QEMU 7.2's emulation of AMD-V was seen,
+ * under a flood of guest interrupts, to take a nested page fault on the
+ * host's first instruction after a #VMEXIT and to emulate a second #VMEXIT
+ * for it, saving the host's state over the guest's: the VMCB then holds
+ * the host's CR3 and the address after VMRUN. Running that would run
+ * hypervisor addresses as the guest's; the guest's own state is gone.
+ */
+static int host_state_came_back(const struct vmcb *c)
+{
+	return c->cr3 == read_cr3() && c->rip == (uint64_t)(uintptr_t)svm_vmrun_return;
+}
+
 static void translate_exit(struct vcpu *v, struct vmcb *c, struct vcpu_exit *e)
 {
 	uint64_t code = c->exit_code;
 
 	e->raw = code;
+	if (host_state_came_back(c)) {
+		e->reason = EXIT_STATE_LOST;
+		return;
+	}
 	switch (code) {
 	case VMEXIT_CPUID: e->reason = EXIT_CPUID; return;
 	case VMEXIT_HLT: e->reason = EXIT_HLT; return;

@@ -22,6 +22,7 @@ default rel
 
 section .text
 global svm_run_guest
+global svm_vmrun_return
 svm_run_guest:
 	push_callee_saved
 	push rdx		; host_vmcb_pa
@@ -35,6 +36,7 @@ svm_run_guest:
 	mov rsi, [rsi + 6*8]
 	sti			; GIF=0: nothing is taken before VMRUN
 	vmrun			; [rax]; RAX (the VMCB address) comes back on #VMEXIT
+svm_vmrun_return:
 	vmsave			; [rax]
 
 	mov rax, [rsp + 8]	; gprs
