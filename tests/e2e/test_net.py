@@ -206,9 +206,10 @@ EMULATOR_DEFECT = "handed back the host's state as the guest's"
 
 def transfer_unless_emulator_defect(guests, *args):
     """guests.transfer(*args); an expected failure, with the stop line, when
-    QEMU 7.2's AMD-V emulation lost a partition's state meanwhile (seen only
-    under this flood of interrupts: the run is not a verdict on the
-    hypervisor), a failure for any other reason."""
+    QEMU 7.2 lost a partition's state on its first CPU meanwhile (another
+    CPU's XRSTOR writes back that CPU's nested-paging flag: see
+    host_state_came_back in arch/x86/svm/svm.c; frequent only under this
+    flood of context switches and exits), a failure for any other reason."""
     try:
         return guests.transfer(*args)
     except AssertionError:

@@ -363,12 +363,16 @@ static void reflect_exception(struct vmcb *c, uint8_t vector, struct vcpu_exit *
 
 /*
  * A #VMEXIT saves the guest's state in the VMCB and loads the host's from
- * VM_HSAVE_PA (APM Vol. 2, 15.6). QEMU 7.2's emulation of AMD-V was seen,
- * under a flood of guest interrupts, to take a nested page fault on the
- * host's first instruction after a #VMEXIT and to emulate a second #VMEXIT
- * for it, saving the host's state over the guest's: the VMCB then holds
- * the host's CR3 and the address after VMRUN. Running that would run
- * hypervisor addresses as the guest's; the guest's own state is gone.
+ * VM_HSAVE_PA (APM Vol. 2, 15.6). QEMU 7.2's multi-threaded TCG breaks
+ * this on its first CPU: every FXRSTOR, XRSTOR, FRSTOR or FLDENV on any
+ * CPU clears IGNNE in the first CPU's hidden flags by a read-modify-write
+ * from its own thread (cpu_clear_ignne in target/i386/tcg/sysemu/
+ * fpu_helper.c), which can write back the nested-paging flag that the
+ * first CPU's #VMEXIT had just cleared. Its next host instruction fetch
+ * then takes a nested page fault, emulated as a second #VMEXIT that saves
+ * the host's state over the guest's: the VMCB holds the host's CR3 and the
+ * address after VMRUN. Running that would run hypervisor addresses as the
+ * guest's; the guest's own state is gone.
  */
 static int host_state_came_back(const struct vmcb *c)
 {
