@@ -376,7 +376,8 @@ static void reflect_exception(struct vmcb *c, uint8_t vector, struct vcpu_exit *
  */
 static int host_state_came_back(const struct vmcb *c)
 {
-	return c->cr3 == read_cr3() && c->rip == (uint64_t)(uintptr_t)svm_vmrun_return;
+	/* RIP first: every exit pays this check, and it almost never needs the read of CR3. */
+	return c->rip == (uint64_t)(uintptr_t)svm_vmrun_return && c->cr3 == read_cr3();
 }
 
 static void translate_exit(struct vcpu *v, struct vmcb *c, struct vcpu_exit *e)
