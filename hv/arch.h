@@ -28,6 +28,8 @@ volatile void *arch_map_device(uint64_t pa, uint64_t size);
 
 /* Logs CPU vendor, model and the virtualization features found. */
 void arch_report_cpu(void);
+/* Reads once what the guests' MSR policy needs of the host CPU. */
+void arch_guest_cpu_init(void);
 
 /* The width of physical addresses on this CPU, in bits. */
 unsigned arch_phys_addr_bits(void);

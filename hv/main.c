@@ -379,6 +379,7 @@ void hv_main(struct boot_info *bi)
 	log_flush(); /* what was logged before the console existed */
 	log_info("version %s starting", HV_VERSION);
 	arch_report_cpu();
+	arch_guest_cpu_init();
 	init_memory(bi, arch_paging_init(memory_top(bi)));
 	mm_init(&pmem);
 	report_memory(bi);

@@ -45,27 +45,34 @@ void arch_guest_cpuid(struct vcpu *v)
 
 #define EDX81_RDTSCP (1u << 27)
 
-/* The host CPU is Intel's ("GenuineIntel" in CPUID 0's EBX, EDX, ECX). */
-static int host_is_intel(void)
-{
-	return cpuid(0, 0).ebx == 0x756e6547;
-}
+/*
+ * What the MSR policy needs of the host CPU, read once at start-up: CPUID's
+ * answers do not change, and each CPUID is serializing (an exit of its own
+ * where the host is itself a guest), too dear for every MSR exit.
+ */
+static struct {
+	uint64_t efer_allowed; /* efer_guest_bits() of CPUID 0x80000001 EDX */
+	unsigned phys_bits;
+	int intel;  /* "GenuineIntel" in CPUID 0's EBX, EDX, ECX */
+	int rdtscp; /* CPUID 0x80000001 EDX bit 27 */
+	int xsaves; /* and with it IA32_XSS: CPUID.(EAX=0DH,ECX=1) EAX bit 3 (SDM Vol. 1, 13.2) */
+} host;
 
-static int host_has_rdtscp(void)
+void arch_guest_cpu_init(void)
 {
-	return (cpuid(0x80000001, 0).edx & EDX81_RDTSCP) != 0;
-}
+	uint32_t ext_edx = cpuid(0x80000001, 0).edx;
 
-/* XSAVES, and with it IA32_XSS: CPUID.(EAX=0DH,ECX=1) EAX bit 3 (SDM Vol. 1, 13.2). */
-static int host_has_xsaves(void)
-{
-	return (cpuid(0, 0).eax >= 0xd) && ((cpuid(0xd, 1).eax >> 3) & 1);
+	host.efer_allowed = efer_guest_bits(ext_edx);
+	host.phys_bits = arch_phys_addr_bits();
+	host.intel = cpuid(0, 0).ebx == 0x756e6547;
+	host.rdtscp = (ext_edx & EDX81_RDTSCP) != 0;
+	host.xsaves = cpuid(0, 0).eax >= 0xd && ((cpuid(0xd, 1).eax >> 3) & 1);
 }
 
 /* RDTSCP reads TSC_AUX without an exit: the CPU holds the running vCPU's. */
 void arch_guest_load_msrs(const struct vcpu *v)
 {
-	if (host_has_rdtscp())
+	if (host.rdtscp)
 		wrmsr(MSR_TSC_AUX, v->msrs.tsc_aux);
 }
 
@@ -80,21 +87,13 @@ static void commit_write(struct vcpu *v, uint32_t msr, const struct msr_state *s
 		arch_guest_load_msrs(v); /* it runs on this CPU */
 }
 
-int arch_guest_msr(struct vcpu *v, int write, uint32_t msr)
+/* The MSRs of neither the local APIC nor the paravirtual clock: the policy's. */
+static int policy_msr(struct vcpu *v, int write, uint32_t msr, uint64_t value)
 {
-	struct msr_state s = { v->ops->get_reg(v, REG_EFER), efer_guest_bits(cpuid(0x80000001, 0).edx),
+	struct msr_state s = { v->ops->get_reg(v, REG_EFER), host.efer_allowed,
 			       arch_tsc() + part_clock_tsc_offset(&v->part->clock), v->ops->get_reg(v, REG_CR0), v->ops->get_reg(v, REG_PAT),
-			       &v->msrs, arch_phys_addr_bits(), host_is_intel(), host_has_rdtscp(), host_has_xsaves() };
-	uint64_t value = write ? edx_eax(v) : 0;
-	int hv = vcpu_apic_msr(v, write, msr, &value);
+			       &v->msrs, host.phys_bits, host.intel, host.rdtscp, host.xsaves };
 
-	if (hv == 1)
-		hv = vcpu_pvclock_msr(v, write, msr, &value);
-	if (hv != 1) {
-		if (hv == 0 && !write)
-			set_edx_eax(v, value);
-		return hv;
-	}
 	switch (msr_policy(msr, write, &value, &s)) {
 	case MSR_EMULATE:
 		if (write)
@@ -110,6 +109,21 @@ int arch_guest_msr(struct vcpu *v, int write, uint32_t msr)
 	}
 	partition_log_guest(v->part, LOG_DEBUG, "%s of MSR 0x%x denied: #GP", write ? "write" : "read", msr);
 	return -1;
+}
+
+/* The local APIC's MSRs first: the x2APIC's EOI and timer writes are the common exits. */
+int arch_guest_msr(struct vcpu *v, int write, uint32_t msr)
+{
+	uint64_t value = write ? edx_eax(v) : 0;
+	int hv = vcpu_apic_msr(v, write, msr, &value);
+
+	if (hv == 1)
+		hv = vcpu_pvclock_msr(v, write, msr, &value);
+	if (hv == 1)
+		return policy_msr(v, write, msr, value);
+	if (hv == 0 && !write)
+		set_edx_eax(v, value);
+	return hv;
 }
 
 /* Vectors of the faults XSETBV raises (Intel SDM Vol. 2D, XSETBV). */
