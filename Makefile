@@ -259,6 +259,11 @@ $(BUILD)/hvcfg: tools/hvcfg/hvcfg.c $(CONFIG_SRCS) hv/kernel.c hv/bzimage.c hv/m
 	@mkdir -p $(dir $@)
 	$(CC) -std=gnu11 -O2 $(WARNINGS) -Ihv -Iboot/efi -Iarch/x86 -o $@ $^
 
+# A QEMU TCG plugin, for make bench's breakdown of exit costs (tools/insnprof).
+$(BUILD)/insnprof.so: tools/insnprof/insnprof.c
+	@mkdir -p $(dir $@)
+	$(CC) -std=gnu11 -O2 $(WARNINGS) -shared -fPIC -o $@ $<
+
 $(BUILD)/acpitables: tools/acpitables/acpitables.c hv/vdev/acpi_tables.c hv/vdev/aml.c
 	@mkdir -p $(dir $@)
 	$(CC) -std=gnu11 -O2 $(WARNINGS) -Ihv -o $@ $^
@@ -315,7 +320,7 @@ test: deps
 	$(PYTHON) ci/run_tests.py $(BUILD) $(UNIT_BINS) -- $(FUZZ_BINS)
 
 bench: deps
-	@$(MAKE) --no-print-directory all
+	@$(MAKE) --no-print-directory all $(BUILD)/insnprof.so
 	$(PYTHON) ci/bench.py
 
 clean:

@@ -10,7 +10,9 @@ clock: TSC deltas are instruction counts, and "guest time" is virtual.
    CPUID, port I/O, a hypercall, an xAPIC EOI (an MMIO write the
    hypervisor decodes), an x2APIC EOI (an MSR write); and a local APIC
    timer interrupt, from the write that arms it for one tick to its
-   handler, the vCPU halting meanwhile.
+   handler, the vCPU halting meanwhile. With tools/insnprof (a QEMU
+   plugin, build/insnprof.so), where each round trip's instructions go:
+   per hypervisor function, from the first repeat of each.
 2. Shares: two CPU-bound partitions with shares 2:1 on one CPU; the
    error of the split the hypervisor's accounting shows over 10 s of
    guest time.
@@ -38,8 +40,11 @@ whether it is met) and build/bench/report.json (a list of the same rows).
 `ci/bench.py NAME...` runs only the named sections: exits, shares,
 neighbour, linux, net.
 """
+import bisect
+import collections
 import json
 import os
+import subprocess
 import sys
 import time
 
@@ -59,7 +64,11 @@ NEIGHBOUR_CFG = harness.hv_cfg({
 })
 WORK_REPORTS = 8  # per phase, after one dropped (it may straddle the change)
 REPORT_DIR = os.path.join(harness.BUILD, "bench")
+# QEMU TCG plugin that counts instructions per address between the self-test's marks (tools/insnprof).
+PROFILER = os.path.join(harness.BUILD, "insnprof.so")
+BREAKDOWN_SHOWN = 12  # functions per exit kind; the rest are summed as "other"
 rows = []
+breakdowns = []  # (exit kind, instructions per round trip, [(where, instructions per round trip)])
 
 
 def figure(name, value, unit, target=None):
@@ -68,13 +77,60 @@ def figure(name, value, unit, target=None):
                  "met": None if target is None else value <= target})
 
 
-def boot(work, cfg, log, smp):
+def boot(work, cfg, log, smp, extra=()):
     image = harness.make_medium(work, "iso", cfg)
-    return harness.boot_qemu("bench", image, log, smp=smp, extra=("-icount", "shift=0,sleep=off"))
+    return harness.boot_qemu("bench", image, log, smp=smp, extra=("-icount", "shift=0,sleep=off", *extra))
+
+
+def hv_functions():
+    """hv.elf's functions (its assembly's labels too) as (sorted start offsets, names), and the end of its code."""
+    elf = os.path.join(harness.BUILD, "hv.elf")
+    listing = subprocess.run(["nm", "-n", "--defined-only", elf], capture_output=True, text=True, check=True).stdout
+    sections = subprocess.run(["objdump", "-h", elf], capture_output=True, text=True, check=True).stdout
+    text = next(line.split() for line in sections.splitlines() if line.split()[1:2] == [".text"])
+    starts, names = [], []
+    for line in listing.splitlines():
+        address, kind, name = line.split()
+        if kind in "tTW":
+            starts.append(int(address, 16))
+            names.append(name)
+    return starts, names, int(text[3], 16) + int(text[2], 16)
+
+
+def profile_windows(path):
+    """The profiler's windows, in order: each a {address: instructions}."""
+    windows = []
+    with open(path) as f:
+        for line in f:
+            if line.startswith("window"):
+                windows.append({})
+            else:
+                address, n = line.split()
+                windows[-1][int(address, 16)] = int(n)
+    return windows
+
+
+def breakdown(window, hv_base, rounds):
+    """One window's instructions per round trip by hypervisor function, the
+    guest's own (its loop and the exiting instruction) as "guest"."""
+    starts, names, end = hv_functions()
+    where = collections.Counter()
+    for address, n in window.items():
+        offset = address - hv_base
+        if 0 <= offset < end and offset >= starts[0]:
+            where[names[bisect.bisect_right(starts, offset) - 1]] += n
+        else:
+            where["guest"] += n
+    shown = where.most_common(BREAKDOWN_SHOWN)
+    other = sum(where.values()) - sum(n for _, n in shown)
+    return [(name, n / rounds) for name, n in shown] + ([("other", other / rounds)] if other else [])
 
 
 def exit_costs(work, log):
-    with boot(work, CFG, log, 1) as run:
+    profile = os.path.join(work, "insnprof.txt")
+    profiled = os.path.isfile(PROFILER)
+    with boot(work, CFG, log, 1, ("-plugin", f"{PROFILER},out={profile}") if profiled else ()) as run:
+        hv_base = int(run.expect(r"hv\.elf at 0x([0-9A-Fa-f]+),", 300).group(1), 16)
         base = run.expect(r"BENCH rounds (\d+) repeats (\d+) baseline_ticks (\d+)\s", 300)
         rounds, repeats = int(base.group(1)), int(base.group(2))
         figures = {}
@@ -90,6 +146,15 @@ def exit_costs(work, log):
         print(f"bench:   {name:10} {values[len(values) // 2]:8}   [{values[0]}, {values[-1]}]{target}")
         figure(f"AMD-V (QEMU) {name}: instructions per round trip", values[len(values) // 2], "instructions",
                TARGETS.get(name))
+    if not profiled:
+        print(f"bench: no breakdown of the exit costs: no {os.path.relpath(PROFILER)} (make bench builds it)")
+        return
+    windows = profile_windows(profile)
+    print("bench: where a round trip's instructions go (first repeat; guest: its loop and the exiting instruction):")
+    for i, name in enumerate(figures):
+        parts = breakdown(windows[i * repeats], hv_base, rounds)
+        breakdowns.append((name, figures[name][len(figures[name]) // 2], parts))
+        print(f"bench:   {name}: " + ", ".join(f"{where} {n:.0f}" for where, n in parts))
 
 
 def share_error(work, log):
@@ -167,6 +232,12 @@ def write_report():
         target = "" if r["target"] is None else f"<= {r['target']} {r['unit']}"
         met = "" if r["met"] is None else ("yes" if r["met"] else "**no**")
         lines.append(f"| {r['figure']} | {r['value']} {r['unit']} | {target} | {met} |")
+    if breakdowns:
+        lines += ["", "## Where the exit costs go (AMD-V, QEMU)", "",
+                  "Instructions per round trip by hypervisor function (`guest`: the guest's loop and the",
+                  "exiting instruction), from tools/insnprof over the first repeat of each.", ""]
+        for name, value, parts in breakdowns:
+            lines.append(f"- **{name}** ({value}): " + ", ".join(f"{where} {n:.0f}" for where, n in parts))
     with open(os.path.join(REPORT_DIR, "report.md"), "w") as f:
         f.write("\n".join(lines) + "\n")
     print(f"bench: report in {os.path.relpath(REPORT_DIR)}/report.md and report.json")
