@@ -45,6 +45,20 @@ def json_lines(text):
     return [json.loads(l) for l in text.splitlines() if l.startswith("{")]
 
 
+def uptime_ms(run, name, command):
+    """The partition's uptime in ms as 'list -j', 'stats -j NAME' or 'info NAME' reports it."""
+    if command == "info":
+        m = re.search(r"^uptime: (\d+)\.(\d{3}) s$", answer(run, f"info {name}"), re.M)
+        return int(m.group(1)) * 1000 + int(m.group(2))
+    rows = json_lines(answer(run, "list -j" if command == "list" else f"stats -j {name}"))
+    return next(r["uptime_ms"] for r in rows if r["name"] == name)
+
+
+# Uptime that may pass between a pause's answer and a reading (a vCPU that
+# was in the guest when the pause came runs on until its CPU sees it).
+PAUSE_SLACK_MS = 50
+
+
 def test_console_commands(boot):
     with boot("qemu", CFG) as run:
         expect_banner(run, "qemu")
@@ -70,6 +84,7 @@ def test_console_commands(boot):
         assert rows["deaf"]["state"] == "running" and rows["deaf"]["share"] == 300
         assert rows["polite"]["memory_mib"] == 32 and len(rows["polite"]["cpus"]) == 1
         assert rows["spare"]["state"] == "stopped" and rows["spare"]["cpus"] == [None]
+        assert rows["spare"]["uptime_ms"] == 0
         text = answer(run, "info polite")
         for needle in ("state: running", "kernel: Multiboot", "[partition polite]", "kernel = platform.elf",
                        "cmdline = mode=power-button", "console_buffer = 8K"):
@@ -112,6 +127,7 @@ def test_console_commands(boot):
         assert "error: deaf: refused: it is not running" in answer(run, "stop deaf")
 
         # start, restart (forced, then through a button nobody hears), pause and resume.
+        first_start = time.monotonic()
         assert "spare: started" in answer(run, "start spare")
         run.expect(r"\[spare\] SELFTEST start mode=idle", 30)
         assert "spare: restarting" in answer(run, "restart -f spare")
@@ -121,11 +137,27 @@ def test_console_commands(boot):
         run.expect(r"partition spare: started", 30)
         text = answer(run, "list")
         assert re.search(r"spare\s+running.*\n.*\n\s+last stop: forced off", text), text
+        # Its uptime counts from the last restart (which waited 1 s), not from the first start.
+        assert uptime_ms(run, "spare", "list") < (time.monotonic() - first_start - 1) * 1000
+        # Paused, its CPU time and uptime stand still; resumed, its uptime goes on without the time paused.
         assert "spare: paused" in answer(run, "pause spare")
+        paused_at = time.monotonic()
+        up_paused = uptime_ms(run, "spare", "list")
         paused = run.cpu_ms(["spare"], "paused")["spare"]
         time.sleep(1)
         assert run.cpu_ms(["spare"], "paused")["spare"] == paused
+        for command in ("stats", "info", "list"):
+            up = uptime_ms(run, "spare", command)
+            assert up_paused <= up <= up_paused + PAUSE_SLACK_MS, (command, up_paused, up)
+        resumed_at = time.monotonic()
         assert "spare: resumed" in answer(run, "resume spare")
+        time.sleep(1)
+        up_resumed = uptime_ms(run, "spare", "stats")
+        paused_s, ran_s = resumed_at - paused_at, time.monotonic() - resumed_at
+        print(f"spare: uptime {up_paused} ms at the pause, {up_resumed} ms {ran_s:.2f} s after "
+              f"a pause of {paused_s:.2f} s")
+        assert up_resumed - up_paused >= 500, (up_paused, up_resumed)
+        assert up_resumed - up_paused <= (ran_s * 1000) + PAUSE_SLACK_MS, (up_paused, up_resumed, ran_s)
         assert "paused" not in answer(run, "list -j").split('"spare"')[1].split("\n")[0]
 
         # log -n N LEVEL: the last warnings only.
