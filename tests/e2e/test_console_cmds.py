@@ -304,16 +304,24 @@ def work_reports(run, count):
     return [int(run.expect(r"\[busy\] BENCH work (\d+)\r", 300).group(1)) for _ in range(count)]
 
 
-@pytest.mark.xfail(reason="open defect: the 5 % bound is not met reliably: since the disk and network work "
-                   "joined main, the busy partition did 18 % less work beside the flood than beside a spinning "
-                   "partition in one run (26398 against 32397); three later runs gave 30.8 %, 4.4 % and 0.2 % "
-                   "less, the miss on a loaded host (its run twice as long)", strict=False)
+@pytest.mark.xfail(reason="QEMU's, not the hypervisor's: under -icount one host thread runs both CPUs in turn "
+                   "and the busy partition's work per 2^29 ticks is the part of that instruction stream QEMU "
+                   "gives CPU 1, which moves by more than 5 %, either way, with what CPU 0 runs and the host's "
+                   "timing. Counted with a TCG plugin: beside the flood CPU 1 ran the same code as beside the "
+                   "spinner (its hypervisor part 0.47M of 2460M instructions against 0.48M of 2467M, function "
+                   "by function alike; no spin-lock wait: 12 PAUSEs against 0), yet its part of all "
+                   "instructions fell from 62.9 % to 54.2 % (13.7 % less work). A partition on CPU 0 that only "
+                   "loops on CPUID (exits, no UART, no log) costs it 11.3 %, the flood with its lines kept off "
+                   "the host UART 18.8 %, while one run of this test gave 8.4 % more beside the flood; beside "
+                   "the spinner alone that part ranged from 57 % to 77 % between runs",
+                   strict=False)
 def test_a_guest_flooding_its_uart_slows_only_itself(boot):
     """Measured as make bench measures its idle neighbour: under -icount
     (TSC deltas count instructions) the busy partition's work per 2^29
     ticks on CPU 1, beside a CPU-bound partition on CPU 0, then beside
     one that prints as fast as its UART goes; QEMU runs both CPUs in turn
-    under -icount, so the CPU-bound one is the fair baseline."""
+    under -icount, so the CPU-bound one is the baseline (fair only while
+    the partition on CPU 0 takes few VM exits: see the xfail)."""
     with boot("qemu", FLOOD_CFG, extra=("-icount", "shift=0,sleep=off")) as run:
         run.expect(r"hv: console ready", 600)
         run.command("start spin")
