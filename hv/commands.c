@@ -64,12 +64,13 @@ struct snapshot {
 	enum part_state state;
 	unsigned ncpus;                 /* vCPUs started */
 	int cpu[CFG_VCPUS_MAX];         /* each vCPU's CPU, -1: not started */
-	uint64_t uptime_ms;
+	uint64_t uptime_ms;             /* part_clock_uptime(): its pauses left out; 0 stopped */
 	struct part_stats stats;
 };
 
 static void take_snapshot(const struct partition *p, struct snapshot *s)
 {
+	uint64_t uptime;
 	unsigned i;
 
 	partition_stats(p, &s->stats);
@@ -80,8 +81,10 @@ static void take_snapshot(const struct partition *p, struct snapshot *s)
 		s->cpu[i] = p->vcpus[i].started ? (int)p->vcpus[i].se.cpu : -1;
 		s->ncpus += p->vcpus[i].started;
 	}
+	/* Under the lock: a pause or a resume moves its clock (part_clock.h). */
+	uptime = s->state == PART_STOPPED ? 0 : part_clock_uptime(&p->clock, arch_tsc());
 	scheduler_unlock();
-	s->uptime_ms = s->state == PART_STOPPED ? 0 : mul_div(arch_tsc() - p->started_tsc, 1000, arch_tsc_hz());
+	s->uptime_ms = mul_div(uptime, 1000, arch_tsc_hz());
 }
 
 /* "0,1,-" : the CPU of each vCPU, '-' for one not started. */

@@ -10,6 +10,13 @@ uint64_t part_clock_guest_offset(const struct part_clock *c)
 	return 0 - c->tsc_zero; /* modulo 2^64, as the CPU adds its offset */
 }
 
+uint64_t part_clock_uptime(const struct part_clock *c, uint64_t host)
+{
+	uint64_t now = part_clock_now(c, host);
+
+	return now > c->tsc_zero ? now - c->tsc_zero : 0;
+}
+
 uint64_t part_clock_tsc_offset(const struct part_clock *c)
 {
 	return 0 - c->tsc_zero - c->paused_ticks;

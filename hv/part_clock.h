@@ -45,6 +45,14 @@ static inline uint64_t part_clock_host(const struct part_clock *c, uint64_t t)
 	return t && !c->paused ? t + c->paused_ticks : 0;
 }
 
+/*
+ * Its uptime at host TSC value host, in host ticks: the time it ran since
+ * its start, its pauses left out (the guest's TSC, which the guest's own
+ * clocks count from). 0 on a CPU whose TSC is a little behind the one it
+ * started on.
+ */
+uint64_t part_clock_uptime(const struct part_clock *c, uint64_t host);
+
 /* Added to partition time: the guest's TSC. */
 uint64_t part_clock_guest_offset(const struct part_clock *c);
 

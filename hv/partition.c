@@ -331,7 +331,6 @@ static const char *start(struct partition *p)
 		return why;
 	}
 	p->live = 1;
-	p->started_tsc = arch_tsc();
 	p->cpu = p->vcpus[0].se.cpu;
 	p->state = PART_RUNNING;
 	scheduler_unlock();

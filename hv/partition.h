@@ -77,7 +77,6 @@ struct partition {
 	int warm;                      /* that start is the guest's own reset: its CMOS RAM and clock stay */
 	unsigned cpu;                  /* where vCPU 0 runs or ran */
 	struct part_stats gone;        /* of its vCPUs gone, for the statistics */
-	uint64_t started_tsc;          /* host TSC at its last start */
 	uint64_t off_deadline;         /* host TSC at which a stop by the power button is forced; 0: none */
 	unsigned off_timeout;          /* that stop's seconds */
 	int off_restart;               /* that stop is a restart's */

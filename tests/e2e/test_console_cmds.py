@@ -45,6 +45,20 @@ def json_lines(text):
     return [json.loads(l) for l in text.splitlines() if l.startswith("{")]
 
 
+def uptime_ms(run, name, command):
+    """The partition's uptime in ms as 'list -j', 'stats -j NAME' or 'info NAME' reports it."""
+    if command == "info":
+        m = re.search(r"^uptime: (\d+)\.(\d{3}) s$", answer(run, f"info {name}"), re.M)
+        return int(m.group(1)) * 1000 + int(m.group(2))
+    rows = json_lines(answer(run, "list -j" if command == "list" else f"stats -j {name}"))
+    return next(r["uptime_ms"] for r in rows if r["name"] == name)
+
+
+# Uptime that may pass between a pause's answer and a reading (a vCPU that
+# was in the guest when the pause came runs on until its CPU sees it).
+PAUSE_SLACK_MS = 50
+
+
 def test_console_commands(boot):
     with boot("qemu", CFG) as run:
         expect_banner(run, "qemu")
@@ -70,6 +84,7 @@ def test_console_commands(boot):
         assert rows["deaf"]["state"] == "running" and rows["deaf"]["share"] == 300
         assert rows["polite"]["memory_mib"] == 32 and len(rows["polite"]["cpus"]) == 1
         assert rows["spare"]["state"] == "stopped" and rows["spare"]["cpus"] == [None]
+        assert rows["spare"]["uptime_ms"] == 0
         text = answer(run, "info polite")
         for needle in ("state: running", "kernel: Multiboot", "[partition polite]", "kernel = platform.elf",
                        "cmdline = mode=power-button", "console_buffer = 8K"):
@@ -112,6 +127,7 @@ def test_console_commands(boot):
         assert "error: deaf: refused: it is not running" in answer(run, "stop deaf")
 
         # start, restart (forced, then through a button nobody hears), pause and resume.
+        first_start = time.monotonic()
         assert "spare: started" in answer(run, "start spare")
         run.expect(r"\[spare\] SELFTEST start mode=idle", 30)
         assert "spare: restarting" in answer(run, "restart -f spare")
@@ -121,11 +137,27 @@ def test_console_commands(boot):
         run.expect(r"partition spare: started", 30)
         text = answer(run, "list")
         assert re.search(r"spare\s+running.*\n.*\n\s+last stop: forced off", text), text
+        # Its uptime counts from the last restart (which waited 1 s), not from the first start.
+        assert uptime_ms(run, "spare", "list") < (time.monotonic() - first_start - 1) * 1000
+        # Paused, its CPU time and uptime stand still; resumed, its uptime goes on without the time paused.
         assert "spare: paused" in answer(run, "pause spare")
+        paused_at = time.monotonic()
+        up_paused = uptime_ms(run, "spare", "list")
         paused = run.cpu_ms(["spare"], "paused")["spare"]
         time.sleep(1)
         assert run.cpu_ms(["spare"], "paused")["spare"] == paused
+        for command in ("stats", "info", "list"):
+            up = uptime_ms(run, "spare", command)
+            assert up_paused <= up <= up_paused + PAUSE_SLACK_MS, (command, up_paused, up)
+        resumed_at = time.monotonic()
         assert "spare: resumed" in answer(run, "resume spare")
+        time.sleep(1)
+        up_resumed = uptime_ms(run, "spare", "stats")
+        paused_s, ran_s = resumed_at - paused_at, time.monotonic() - resumed_at
+        print(f"spare: uptime {up_paused} ms at the pause, {up_resumed} ms {ran_s:.2f} s after "
+              f"a pause of {paused_s:.2f} s")
+        assert up_resumed - up_paused >= 500, (up_paused, up_resumed)
+        assert up_resumed - up_paused <= (ran_s * 1000) + PAUSE_SLACK_MS, (up_paused, up_resumed, ran_s)
         assert "paused" not in answer(run, "list -j").split('"spare"')[1].split("\n")[0]
 
         # log -n N LEVEL: the last warnings only.
@@ -272,16 +304,24 @@ def work_reports(run, count):
     return [int(run.expect(r"\[busy\] BENCH work (\d+)\r", 300).group(1)) for _ in range(count)]
 
 
-@pytest.mark.xfail(reason="open defect: the 5 % bound is not met reliably: since the disk and network work "
-                   "joined main, the busy partition did 18 % less work beside the flood than beside a spinning "
-                   "partition in one run (26398 against 32397); three later runs gave 30.8 %, 4.4 % and 0.2 % "
-                   "less, the miss on a loaded host (its run twice as long)", strict=False)
+@pytest.mark.xfail(reason="QEMU's, not the hypervisor's: under -icount one host thread runs both CPUs in turn "
+                   "and the busy partition's work per 2^29 ticks is the part of that instruction stream QEMU "
+                   "gives CPU 1, which moves by more than 5 %, either way, with what CPU 0 runs and the host's "
+                   "timing. Counted with a TCG plugin: beside the flood CPU 1 ran the same code as beside the "
+                   "spinner (its hypervisor part 0.47M of 2460M instructions against 0.48M of 2467M, function "
+                   "by function alike; no spin-lock wait: 12 PAUSEs against 0), yet its part of all "
+                   "instructions fell from 62.9 % to 54.2 % (13.7 % less work). A partition on CPU 0 that only "
+                   "loops on CPUID (exits, no UART, no log) costs it 11.3 %, the flood with its lines kept off "
+                   "the host UART 18.8 %, while one run of this test gave 8.4 % more beside the flood; beside "
+                   "the spinner alone that part ranged from 57 % to 77 % between runs",
+                   strict=False)
 def test_a_guest_flooding_its_uart_slows_only_itself(boot):
     """Measured as make bench measures its idle neighbour: under -icount
     (TSC deltas count instructions) the busy partition's work per 2^29
     ticks on CPU 1, beside a CPU-bound partition on CPU 0, then beside
     one that prints as fast as its UART goes; QEMU runs both CPUs in turn
-    under -icount, so the CPU-bound one is the fair baseline."""
+    under -icount, so the CPU-bound one is the baseline (fair only while
+    the partition on CPU 0 takes few VM exits: see the xfail)."""
     with boot("qemu", FLOOD_CFG, extra=("-icount", "shift=0,sleep=off")) as run:
         run.expect(r"hv: console ready", 600)
         run.command("start spin")

@@ -157,6 +157,32 @@ static void a_start_begins_afresh(void **state)
 	assert_int_equal(rdtsc_at(BOOT + 95 * MS), 5 * MS);
 }
 
+/* Uptime, as the console shows it: the time run since the start, the pauses left out. */
+static void uptime_stands_still_while_paused(void **state)
+{
+	(void)state;
+	assert_int_equal(part_clock_uptime(&clock, BOOT), 0);
+	assert_int_equal(part_clock_uptime(&clock, BOOT + 100 * MS), 100 * MS);
+	part_clock_pause(&clock, BOOT + 100 * MS);
+	assert_int_equal(part_clock_uptime(&clock, BOOT + 4000 * MS), 100 * MS);
+	part_clock_resume(&clock, BOOT + 5100 * MS);
+	assert_int_equal(part_clock_uptime(&clock, BOOT + 5100 * MS), 100 * MS);
+	assert_int_equal(part_clock_uptime(&clock, BOOT + 5350 * MS), 350 * MS);
+	pause_for(BOOT + 6000 * MS, 2000 * MS);
+	assert_int_equal(part_clock_uptime(&clock, BOOT + 9000 * MS), 2000 * MS);
+}
+
+/* A restart's uptime counts from its own start; a CPU whose TSC is behind the starting one's reads 0. */
+static void uptime_after_a_restart_and_on_a_skewed_tsc(void **state)
+{
+	(void)state;
+	pause_for(BOOT + MS, 50 * MS);
+	part_clock_pause(&clock, BOOT + 80 * MS); /* stopped while paused */
+	part_clock_start(&clock, BOOT + 90 * MS);
+	assert_int_equal(part_clock_uptime(&clock, BOOT + 95 * MS), 5 * MS);
+	assert_int_equal(part_clock_uptime(&clock, BOOT + 89 * MS), 0);
+}
+
 /* ---- timers armed in partition time ------------------------------------ */
 
 /* A one-shot APIC timer 5 ms from firing at the pause is 5 ms from firing at the resume. */
@@ -242,6 +268,8 @@ int main(void)
 		cmocka_unit_test_setup(pause_twice_resume_twice, started),
 		cmocka_unit_test_setup(deadlines_in_host_time, started),
 		cmocka_unit_test_setup(a_start_begins_afresh, started),
+		cmocka_unit_test_setup(uptime_stands_still_while_paused, started),
+		cmocka_unit_test_setup(uptime_after_a_restart_and_on_a_skewed_tsc, started),
 		cmocka_unit_test_setup(apic_timer_keeps_its_time_left_across_a_pause, started),
 		cmocka_unit_test_setup(tsc_deadline_keeps_its_time_left_across_a_pause, started),
 		cmocka_unit_test_setup(pit_period_keeps_its_phase_across_a_pause, started),
