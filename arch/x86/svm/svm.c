@@ -444,8 +444,8 @@ static void mov_to_cr8(struct vcpu *v, struct vcpu_exit *e);
  */
 static void end_run_after_injection(const struct vmcb *c)
 {
-	if (svm.kick_after_injection && (c->event_inject & EVENT_VALID) &&
-	    (c->event_inject & EVENT_TYPE_MASK) == EVENT_TYPE_INTR)
+	if ((c->event_inject & (EVENT_VALID | EVENT_TYPE_MASK)) == (EVENT_VALID | EVENT_TYPE_INTR) &&
+	    svm.kick_after_injection)
 		lapic_kick_self();
 }
 
