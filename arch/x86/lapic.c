@@ -174,6 +174,11 @@ void arch_kick(unsigned index)
 		lapic_send_ipi(cpus[index].apic_id, ICR_FIXED | VEC_KICK);
 }
 
+void lapic_kick_self(void)
+{
+	lapic_send_ipi(lapic_id(), ICR_FIXED | VEC_KICK);
+}
+
 /* Called by the interrupt stubs (entry.asm) with the vector taken. */
 void interrupt_dispatch(uint64_t vector);
 void interrupt_dispatch(uint64_t vector)

@@ -14,6 +14,8 @@
 uint32_t lapic_id(void);
 void lapic_send_ipi(uint32_t apic_id, uint32_t icr);
 void lapic_eoi(void);
+/* A kick to the calling CPU itself: taken when it next opens interrupts (or ends a guest's run). */
+void lapic_kick_self(void);
 /* Picks the timer mode (and calibrates one-shot mode) once, on the boot CPU. */
 void lapic_timer_init(void);
 /* Enables the calling CPU's APIC with our spurious vector and its timer unarmed. */

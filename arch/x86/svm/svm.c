@@ -13,6 +13,7 @@
 #include "cpu.h"
 #include "decode.h"
 #include "guest_boot.h"
+#include "lapic.h"
 #include "log.h"
 #include "mm.h"
 #include "partition.h"
@@ -54,6 +55,7 @@ static struct {
 	uint32_t asids;
 	struct tag_pool asid_pool; /* ASIDs 1 to asids-1: 0 is the host's */
 	uint64_t page_sizes;
+	int kick_after_injection; /* see end_run_after_injection() */
 } svm;
 
 /* ---- per-CPU enable ---------------------------------------------------- */
@@ -120,6 +122,7 @@ static int svm_global_init(void)
 	}
 	svm.features = f.edx;
 	svm.asids = f.ebx;
+	svm.kick_after_injection = (cpuid(1, 0).ecx >> 31) & 1; /* CPUID.1:ECX[31]: we run in a VM */
 	tag_pool_init(&svm.asid_pool, svm.asids - 1 > TAG_POOL_MAX ? TAG_POOL_MAX : svm.asids - 1, "ASID");
 	svm.page_sizes = GPT_2M | ((cpuid(0x80000001, 0).edx >> 26 & 1) ? GPT_1G : 0);
 	return build_permission_maps();
@@ -422,6 +425,30 @@ static void translate_exit(struct vcpu *v, struct vmcb *c, struct vcpu_exit *e)
 
 static void mov_to_cr8(struct vcpu *v, struct vcpu_exit *e);
 
+/*
+ * QEMU 7.2's TCG delivers an interrupt injected through EVENTINJ inside
+ * VMRUN (helper_vmrun, target/i386/tcg/sysemu/svm_helper.c) but leaves its
+ * vector in the emulated CPU's pending-exception slot (exception_index).
+ * When its execution loop next stops for the icount budget or an exit
+ * request, with no #VMEXIT in between, cpu_handle_exception() delivers
+ * that vector a second time, as an exception, whatever RFLAGS.IF says.
+ * Under -icount that stop is frequent: a Linux guest woken from idle by
+ * its timer took the copy inside the timekeeper's write section (entered
+ * from irq_enter, IF clear) and spun for ever on its sequence count.
+ * A physical interrupt pending at VMRUN ends the guest's run at the
+ * boundary after the delivery (the INTR intercept, APM Vol. 2, 15.21.1);
+ * QEMU looks at interrupts before its exit request, so that #VMEXIT takes
+ * the slot first. A hypervisor that runs in a VM (CPUID.1:ECX[31]) kicks
+ * its own CPU before such a VMRUN: one exit more per injected interrupt;
+ * on bare metal nothing changes.
+ */
+static void end_run_after_injection(const struct vmcb *c)
+{
+	if ((c->event_inject & (EVENT_VALID | EVENT_TYPE_MASK)) == (EVENT_VALID | EVENT_TYPE_INTR) &&
+	    svm.kick_after_injection)
+		lapic_kick_self();
+}
+
 static void svm_run(struct vcpu *v, struct vcpu_exit *e)
 {
 	struct svm_vcpu *a = arch_of(v);
@@ -438,6 +465,7 @@ static void svm_run(struct vcpu *v, struct vcpu_exit *e)
 	 * (hv/part_clock.h). Loaded at every VMRUN: no VMCB clean bit is set.
 	 */
 	c->tsc_offset = part_clock_tsc_offset(&v->part->clock);
+	end_run_after_injection(c);
 	svm_run_guest(a->vmcb_pa, v->gprs, this_cpu()->host_state_pa);
 	v->gprs[REG_RAX] = c->rax;
 	v->gprs[REG_RSP] = c->rsp;
