@@ -31,8 +31,7 @@ size_t uart_rx_waiting(struct uart *u);
 /* Whether byte is among them. */
 int uart_rx_holds(struct uart *u, uint8_t byte);
 /*
- * The UART interrupts when received data waits (at 8 bytes in its FIFO,
- * or after a pause) and on a line error; the line asserts on a PC's
+ * The UART interrupts when received data waits and on a line error; the line asserts on a PC's
  * interrupt controller only with OUT2 set.
  */
 void uart_enable_rx_interrupts(struct uart *u);
