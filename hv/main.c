@@ -93,14 +93,6 @@ static void uart_interrupt(void)
 #define COM1_IRQ 4
 #define COM2_IRQ 3
 
-/*
- * The console UART's receive side on its interrupt, routed through the
- * I/O APIC from the ISA IRQ of COM1 or COM2 as the MADT's overrides place
- * it; else polled at each console turn (every 10 ms at most), where a
- * burst longer than the UART's 16-byte FIFO may lose bytes. Every other
- * I/O APIC pin is masked: the hypervisor handles no other device's
- * interrupt.
- */
 /* The console UART's ISA IRQ, or -1 with why set. */
 static int console_isa_irq(const char **why)
 {
@@ -115,6 +107,14 @@ static int console_isa_irq(const char **why)
 	return uart.base == COM1 ? COM1_IRQ : COM2_IRQ;
 }
 
+/*
+ * The console UART's receive side on its interrupt, routed through the
+ * I/O APIC from the ISA IRQ of COM1 or COM2 as the MADT's overrides place
+ * it; else polled at each console turn (every 10 ms at most), where a
+ * burst longer than the UART's 16-byte FIFO may lose bytes. Every other
+ * I/O APIC pin is masked: the hypervisor handles no other device's
+ * interrupt.
+ */
 static void start_console_rx(void)
 {
 	static struct acpi_irq_routing routing;
