@@ -80,8 +80,11 @@ void arch_quiesce_interrupts(void);
 
 struct acpi_irq_routing;
 struct acpi_irq_route;
-/* Masks every pin of r's I/O APICs: the hypervisor owns none of their devices' interrupts yet. */
-void arch_mask_host_irqs(const struct acpi_irq_routing *r);
+/*
+ * Maps r's I/O APICs and masks every pin: the hypervisor owns none of
+ * their devices' interrupts yet. 0, or -1 if one could not be mapped.
+ */
+int arch_mask_host_irqs(const struct acpi_irq_routing *r);
 /*
  * Routes the interrupt at route to the boot CPU, handler running on it at
  * each (with interrupts off, when the host takes them). Its vector, or -1

@@ -123,8 +123,9 @@ static void start_console_rx(void)
 	int irq = -1, vector = -1;
 
 	if (acpi_read_irq_routing(&routing) == 0) {
-		arch_mask_host_irqs(&routing);
-		irq = console_isa_irq(&why);
+		why = "the I/O APICs' registers could not be mapped";
+		if (arch_mask_host_irqs(&routing) == 0)
+			irq = console_isa_irq(&why);
 	}
 	if (irq >= 0) {
 		route = acpi_isa_irq_route(&routing, (uint8_t)irq);
@@ -444,12 +445,12 @@ void hv_main(struct boot_info *bi)
 	start_console(bi);
 	log_flush(); /* what was logged before the console existed */
 	log_info("version %s starting", HV_VERSION);
-	start_console_rx();
 	arch_report_cpu();
 	init_memory(bi, arch_paging_init(memory_top(bi)));
 	mm_init(&pmem);
 	report_memory(bi);
 	report_cpus();
+	start_console_rx();
 	init_storage();
 	start_walltime();
 	ops = start_cpus(bi);

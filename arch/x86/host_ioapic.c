@@ -11,6 +11,7 @@
 #include "lapic.h"
 
 #define IOWIN 0x10
+#define IOAPIC_WINDOW_BYTES 0x20
 #define REG_VERSION 0x01
 #define REG_REDIRECTION(pin) (0x10 + 2 * (pin))
 /* Redirection entry bits (3.2.4): fixed delivery and physical destination are 0. */
@@ -39,13 +40,19 @@ static uint32_t pins(const struct acpi_ioapic *io)
 	return (ioapic_read(io, REG_VERSION) >> 16 & 0xff) + 1;
 }
 
-void arch_mask_host_irqs(const struct acpi_irq_routing *r)
+int arch_mask_host_irqs(const struct acpi_irq_routing *r)
 {
 	uint32_t i, pin;
 
-	for (i = 0; i < r->nioapics; i++)
-		for (pin = 0; pin < pins(&r->ioapic[i]); pin++)
-			ioapic_write(&r->ioapic[i], REG_REDIRECTION(pin), RTE_MASKED);
+	for (i = 0; i < r->nioapics; i++) {
+		const struct acpi_ioapic *io = &r->ioapic[i];
+		/* Uncached whatever the MTRRs say: a device's registers. */
+		if (!arch_map_device(io->address, IOAPIC_WINDOW_BYTES))
+			return -1;
+		for (pin = 0; pin < pins(io); pin++)
+			ioapic_write(io, REG_REDIRECTION(pin), RTE_MASKED);
+	}
+	return 0;
 }
 
 /* The I/O APIC whose pins carry gsi, and the pin; NULL if none does. */

@@ -40,3 +40,19 @@ def test_a_long_paste_reaches_the_attached_guest_whole(boot, path):
         run.command("stats")
         m = run.expect(r"input: (\d+) bytes dropped \(receive ring full\), (\d+) UART overruns", 20)
         assert (m.group(1), m.group(2)) == ("0", "0")
+
+
+def test_a_console_whose_interrupt_is_unknown_is_polled_and_says_so(boot):
+    """COM3 (QEMU's third ISA port, 0x3e8) shares IRQ 4 with COM1 on a PC:
+    the hypervisor does not take it for the console's own, reads the UART
+    at each turn instead, names the reason, and the console answers."""
+    cfg = CFG.replace("console = com1", "console = com3")
+    with boot("qemu", cfg, serial="null", extra=("-serial", "null", "-serial", "stdio")) as run:
+        expect_banner(run, "qemu")
+        run.expect(r"hv: console rx: polled \(the console UART's interrupt is not known: "
+                   r"only COM1's and COM2's are\)", 30)
+        expect_console(run)
+        run.command("console echo")
+        run.expect(r"\[attached to echo", 20)
+        run.send("typed while polled\r")
+        run.expect(r"ECHO typed while polled\r*\n", 20)
