@@ -22,13 +22,13 @@ HV_LDFLAGS := -static -pie --no-dynamic-linker -z text -z max-page-size=4096 \
               -z noexecstack -T arch/x86/hv.ld
 
 HV_SRCS := hv/main.c hv/commands.c hv/command_table.c hv/config_print.c hv/config.c hv/kernel.c hv/bzimage.c hv/multiboot.c hv/console.c hv/line_edit.c hv/log.c hv/pmem.c hv/mm.c hv/partition.c \
-           hv/lifecycle.c hv/part_clock.c hv/ratelimit.c hv/sched.c hv/scheduler.c arch/x86/lapic.c \
+           hv/lifecycle.c hv/part_clock.c hv/ratelimit.c hv/sched.c hv/scheduler.c arch/x86/lapic.c arch/x86/host_ioapic.c \
            hv/exits.c hv/vcpu_irq.c hv/pvclock.c hv/vdev/bus.c hv/vdev/irq.c hv/vdev/uart.c hv/vdev/vlapic.c hv/vdev/ioapic.c \
            hv/vdev/pci.c hv/vdev/pci_testdev.c hv/vdev/virtqueue.c hv/vdev/virtio_pci.c hv/vdev/virtio_blk.c \
            hv/vdev/virtio_net.c hv/vdev/aml.c hv/vdev/acpi_tables.c hv/vdev/acpi_pm.c hv/vdev/reset.c \
            hv/vdev/kbc.c hv/vdev/pic.c hv/vdev/pit.c hv/vdev/rtc.c hv/vdev/fw_cfg.c hv/vdev/debug_exit.c \
            hv/walltime.c hv/blk.c hv/disks.c hv/vswitch.c hv/net.c hv/lib/gpt_disk.c hv/lib/crc32.c hv/lib/fmt.c \
-           hv/lib/str.c hv/lib/mem.c hv/lib/date.c hv/lib/mc146818.c \
+           hv/lib/str.c hv/lib/mem.c hv/lib/date.c hv/lib/mc146818.c hv/lib/byte_ring.c \
            arch/x86/cpu.c arch/x86/cpuinfo.c arch/x86/desc.c arch/x86/exceptions.c \
            arch/x86/paging.c arch/x86/gpt.c arch/x86/space.c arch/x86/tag_pool.c arch/x86/decode.c arch/x86/mmio_emul.c \
            arch/x86/guest_walk.c arch/x86/policy.c arch/x86/control_regs.c arch/x86/guest_cpu.c \
@@ -63,7 +63,7 @@ UNIT_TESTS := test_config test_pmem test_log test_elf_load test_console test_gpt
               test_vlapic test_ioapic test_bzimage test_walltime test_pic test_pit test_rtc test_multiboot \
               test_fw_cfg test_debug_exit test_pvclock test_pci_host test_nvme_prp test_nvme test_blk test_gpt_disk \
               test_virtqueue test_virtio_pci test_virtio_blk test_vswitch test_virtio_net test_ata_cmd test_uart16550 \
-              test_part_clock test_virtio_blk_host_queue test_virtio_blk_host
+              test_part_clock test_virtio_blk_host_queue test_virtio_blk_host test_byte_ring test_acpi_madt
 UNIT_BINS  := $(UNIT_TESTS:%=$(BUILD)/host/%)
 
 test_config_SRCS   := tests/unit/test_config.c hv/config_print.c $(CONFIG_SRCS)
@@ -83,7 +83,9 @@ test_pvclock_SRCS  := tests/unit/test_pvclock.c hv/pvclock.c
 test_vmx_controls_SRCS := tests/unit/test_vmx_controls.c arch/x86/vmx/controls.c
 test_sched_SRCS    := tests/unit/test_sched.c hv/sched.c
 test_vuart_SRCS    := tests/unit/test_vuart.c hv/vdev/uart.c hv/log.c hv/lib/fmt.c hv/lib/str.c
-test_uart16550_SRCS := tests/unit/test_uart16550.c drivers/uart16550.c
+test_uart16550_SRCS := tests/unit/test_uart16550.c drivers/uart16550.c hv/lib/byte_ring.c
+test_byte_ring_SRCS := tests/unit/test_byte_ring.c hv/lib/byte_ring.c
+test_acpi_madt_SRCS := tests/unit/test_acpi_madt.c drivers/acpi.c hv/log.c hv/lib/fmt.c hv/lib/str.c
 test_lifecycle_SRCS := tests/unit/test_lifecycle.c hv/lifecycle.c
 test_control_regs_SRCS := tests/unit/test_control_regs.c arch/x86/control_regs.c
 test_tsc_rate_SRCS := tests/unit/test_tsc_rate.c arch/x86/tsc_rate.c hv/lib/fmt.c hv/lib/str.c

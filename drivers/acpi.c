@@ -1,5 +1,6 @@
 /*
- * Finding ACPI tables (ACPI 6.5, 5.2.5 RSDP, 5.2.8 XSDT, 5.2.12 MADT) and
+ * Finding ACPI tables (ACPI 6.5, 5.2.5 RSDP, 5.2.8 XSDT, 5.2.12 MADT: CPUs,
+ * I/O APICs and ISA interrupt overrides) and
  * the Serial Port Console Redirection table (Microsoft SPCR spec), the
  * PCI Express memory-mapped configuration table (PCI Firmware Specification
  * 3.2, 4.1.2 "MCFG Table Description"), the FADT's reset register and PM1
@@ -126,25 +127,89 @@ static void add_cpu(struct acpi_cpus *cpus, uint32_t apic_id, uint32_t flags)
 	cpus->count++;
 }
 
+/* Calls fn on each of the MADT's interrupt controller structures (ACPI 6.5, 5.2.12) that fits in it. */
+static void madt_walk(const void *madt, uint32_t len, void (*fn)(const uint8_t *e, void *ctx), void *ctx)
+{
+	const uint8_t *p = (const uint8_t *)madt + sizeof(struct sdt_header) + 8; /* local APIC address, flags */
+	const uint8_t *end = (const uint8_t *)madt + len;
+
+	while (p + 2 <= end && p[1] >= 2 && p + p[1] <= end) {
+		fn(p, ctx);
+		p += p[1];
+	}
+}
+
+static void take_cpu(const uint8_t *p, void *cpus)
+{
+	if (p[0] == 0 && p[1] >= 8) /* processor local APIC */
+		add_cpu(cpus, p[3], p[4] | (uint32_t)p[5] << 8);
+	else if (p[0] == 9 && p[1] >= 16) /* processor local x2APIC */
+		add_cpu(cpus, le32(p + 4), le32(p + 8));
+}
+
 int acpi_read_cpus(struct acpi_cpus *cpus)
 {
 	const struct sdt_header *madt = find_table("APIC");
-	const uint8_t *p, *end;
 
 	cpus->count = 0;
 	if (!madt)
 		return -1;
-	p = (const uint8_t *)madt + sizeof(*madt) + 8; /* local APIC address, flags */
-	end = (const uint8_t *)madt + madt->length;
-	while (p + 2 <= end && p[1] >= 2 && p + p[1] <= end) {
-		if (p[0] == 0 && p[1] >= 8) /* processor local APIC */
-			add_cpu(cpus, p[3], p[4] | (uint32_t)p[5] << 8);
-		else if (p[0] == 9 && p[1] >= 16) /* processor local x2APIC */
-			add_cpu(cpus, p[4] | (uint32_t)p[5] << 8 | (uint32_t)p[6] << 16 | (uint32_t)p[7] << 24,
-				p[8] | (uint32_t)p[9] << 8);
-		p += p[1];
-	}
+	madt_walk(madt, madt->length, take_cpu, cpus);
 	return 0;
+}
+
+/*
+ * I/O APIC structure (type 1, 12 bytes: ID, address, GSI base; ACPI 6.5,
+ * 5.2.12.3) and Interrupt Source Override (type 2, 10 bytes: bus 0 = ISA,
+ * source IRQ, GSI, MPS INTI flags; 5.2.12.5).
+ */
+static void take_irq_entry(const uint8_t *p, void *ctx)
+{
+	struct acpi_irq_routing *r = ctx;
+
+	if (p[0] == 1 && p[1] >= 12 && r->nioapics < ACPI_IOAPICS_MAX)
+		r->ioapic[r->nioapics++] = (struct acpi_ioapic){ p[2], le32(p + 4), le32(p + 8) };
+	else if (p[0] == 2 && p[1] >= 10 && p[2] == 0 && r->noverrides < ACPI_OVERRIDES_MAX)
+		r->override[r->noverrides++] = (struct acpi_override){ p[3], le32(p + 4), le16(p + 8) };
+}
+
+int acpi_parse_irq_routing(const void *madt, uint32_t len, struct acpi_irq_routing *r)
+{
+	*r = (struct acpi_irq_routing){ 0 };
+	if (len < sizeof(struct sdt_header) + 8)
+		return -1;
+	madt_walk(madt, len, take_irq_entry, r);
+	return r->nioapics ? 0 : -1;
+}
+
+int acpi_read_irq_routing(struct acpi_irq_routing *r)
+{
+	const struct sdt_header *madt = find_table("APIC");
+
+	*r = (struct acpi_irq_routing){ 0 };
+	return madt ? acpi_parse_irq_routing(madt, madt->length, r) : -1;
+}
+
+/* MPS INTI flags (ACPI 6.5, 5.2.12.5): 0 "conforms to the bus", which for ISA is active high and edge. */
+#define INTI_POLARITY(f) ((f) & 3)
+#define INTI_TRIGGER(f) ((f) >> 2 & 3)
+#define INTI_ACTIVE_LOW 3
+#define INTI_LEVEL 3
+
+struct acpi_irq_route acpi_isa_irq_route(const struct acpi_irq_routing *r, uint8_t irq)
+{
+	struct acpi_irq_route route = { irq, 0, 0 };
+	uint32_t i;
+
+	for (i = 0; i < r->noverrides; i++) {
+		const struct acpi_override *o = &r->override[i];
+		if (o->isa_irq != irq)
+			continue;
+		route.gsi = o->gsi;
+		route.active_low = INTI_POLARITY(o->flags) == INTI_ACTIVE_LOW;
+		route.level = INTI_TRIGGER(o->flags) == INTI_LEVEL;
+	}
+	return route;
 }
 
 /* FADT field offsets (ACPI 6.5, Table 5.9). */

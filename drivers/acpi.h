@@ -45,12 +45,50 @@ struct acpi_power {
 	uint8_t s5_typ_a, s5_typ_b;
 };
 
+#define ACPI_IOAPICS_MAX 8
+#define ACPI_OVERRIDES_MAX 16
+
+/* An I/O APIC: its registers' address and the first GSI its pin 0 carries. */
+struct acpi_ioapic {
+	uint8_t id;
+	uint32_t address;
+	uint32_t gsi_base;
+};
+
+/* An ISA IRQ that the board wires to another GSI, or with other polarity or trigger. */
+struct acpi_override {
+	uint8_t isa_irq;
+	uint32_t gsi;
+	uint16_t flags;    /* MPS INTI flags: bits 1:0 polarity, 3:2 trigger mode */
+};
+
+/* The MADT's I/O APICs and interrupt source overrides (those past the MAXes are left out). */
+struct acpi_irq_routing {
+	uint32_t nioapics, noverrides;
+	struct acpi_ioapic ioapic[ACPI_IOAPICS_MAX];
+	struct acpi_override override[ACPI_OVERRIDES_MAX];
+};
+
+/* Where an interrupt arrives: a GSI, and how its line signals. */
+struct acpi_irq_route {
+	uint32_t gsi;
+	int active_low;
+	int level;
+};
+
 /* Validates the RSDP and root table; 0 on success, else a reason is logged. */
 int acpi_init(uint64_t rsdp);
 /* 0 on success; -1 when there is no valid MADT. */
 int acpi_read_cpus(struct acpi_cpus *cpus);
 /* 0 when a valid FADT was read (some fields may still be absent), else -1. */
 int acpi_read_power(struct acpi_power *pw);
+/* 0 when the MADT lists at least one I/O APIC. */
+int acpi_read_irq_routing(struct acpi_irq_routing *r);
+/* The same, over a MADT of len bytes whose checksum was checked (exposed for unit tests). */
+int acpi_parse_irq_routing(const void *madt, uint32_t len, struct acpi_irq_routing *r);
+/* ISA IRQ irq's route: GSI irq, edge, active high, unless an override says otherwise. */
+struct acpi_irq_route acpi_isa_irq_route(const struct acpi_irq_routing *r, uint8_t irq);
+
 /* 0 when an SPCR describes a 16550-compatible console. */
 int acpi_read_console(struct acpi_console *con);
 

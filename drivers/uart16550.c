@@ -7,7 +7,14 @@ enum { RBR_THR_DLL = 0, IER_DLM = 1, FCR = 2, LCR = 3, MCR = 4, LSR = 5, SCR = 7
 #define LCR_8N1 0x03
 #define LCR_DLAB 0x80
 #define LSR_DATA_READY 0x01
+#define LSR_OVERRUN 0x02
+#define IER_RX_DATA 0x01
+#define IER_LINE_STATUS 0x04
+#define FCR_ENABLE_CLEAR_TRIGGER_1 0x07 /* FIFOs on and emptied; the data interrupt at the first byte */
+#define MCR_DTR_RTS 0x03
+#define MCR_OUT2 0x08
 #define LSR_THR_EMPTY 0x20
+#define RX_DRAIN_MAX 32 /* the FIFO's 16 and what comes meanwhile: a receiver that never empties must not hold the CPU */
 #define UART_CLOCK_DIV 115200 /* 1.8432 MHz / 16 */
 #define THRE_SPINS 1000000    /* ~tens of ms: a stalled transmitter must not hang the log */
 
@@ -42,8 +49,8 @@ void uart_init(struct uart *u, int mmio, uint64_t base, unsigned reg_shift, uint
 	reg_write(u, RBR_THR_DLL, (uint8_t)divisor);
 	reg_write(u, IER_DLM, (uint8_t)(divisor >> 8));
 	reg_write(u, LCR, LCR_8N1);
-	reg_write(u, FCR, 0x07); /* enable and clear both FIFOs */
-	reg_write(u, MCR, 0x03); /* DTR, RTS */
+	reg_write(u, FCR, FCR_ENABLE_CLEAR_TRIGGER_1);
+	reg_write(u, MCR, MCR_DTR_RTS);
 }
 
 /*
@@ -106,9 +113,49 @@ size_t uart_try_write(struct uart *u, const char *text, size_t len)
 	return u->present ? i : len; /* a UART gone quiet takes everything, as uart_write does */
 }
 
+/*
+ * Reading LSR clears its error bits and a line-status interrupt; reading
+ * RBR until LSR shows no data clears the data interrupt (16550D data
+ * sheet, Table IV). The interrupt comes at the first byte, so the whole
+ * FIFO (1.4 ms at 115200 baud) is left to fill until CPU 0 takes it,
+ * which it does only between its turns: with the trigger at 8 bytes,
+ * Bochs' UART overran at the 17th byte of a paste.
+ */
+void uart_rx_interrupt(struct uart *u)
+{
+	unsigned n;
+	uint8_t lsr;
+
+	for (n = 0; u->present && n < RX_DRAIN_MAX && ((lsr = reg_read(u, LSR)) & (LSR_DATA_READY | LSR_OVERRUN)); n++) {
+		if (lsr & LSR_OVERRUN)
+			u->rx_overruns++;
+		if (lsr & LSR_DATA_READY)
+			byte_ring_put(&u->rx, reg_read(u, RBR_THR_DLL));
+	}
+}
+
+void uart_enable_rx_interrupts(struct uart *u)
+{
+	if (!u->present)
+		return;
+	reg_write(u, MCR, MCR_DTR_RTS | MCR_OUT2);
+	reg_write(u, IER_DLM, IER_RX_DATA | IER_LINE_STATUS);
+}
+
+/* What came since the last interrupt (or all of it, polled) is read first. */
 int uart_read(struct uart *u)
 {
-	if (!u->present || !(reg_read(u, LSR) & LSR_DATA_READY))
-		return -1;
-	return reg_read(u, RBR_THR_DLL);
+	uart_rx_interrupt(u);
+	return byte_ring_get(&u->rx);
+}
+
+size_t uart_rx_waiting(struct uart *u)
+{
+	uart_rx_interrupt(u);
+	return byte_ring_count(&u->rx);
+}
+
+int uart_rx_holds(struct uart *u, uint8_t byte)
+{
+	return byte_ring_holds(&u->rx, byte);
 }

@@ -80,6 +80,21 @@ void arch_kick(unsigned index);
 /* Masks the interrupt sources the firmware may have left running. */
 void arch_quiesce_interrupts(void);
 
+struct acpi_irq_routing;
+struct acpi_irq_route;
+/*
+ * Maps r's I/O APICs and masks every pin: the hypervisor owns none of
+ * their devices' interrupts yet. 0, or -1 if one could not be mapped.
+ */
+int arch_mask_host_irqs(const struct acpi_irq_routing *r);
+/*
+ * Routes the interrupt at route to the boot CPU, handler running on it at
+ * each (with interrupts off, when the host takes them). Its vector, or -1
+ * with why set and nothing changed.
+ */
+int arch_route_console_irq(const struct acpi_irq_routing *r, const struct acpi_irq_route *route,
+			   void (*handler)(void), const char **why);
+
 /*
  * The guest CPU's view, the same for every backend (arch/x86/guest_cpu.c):
  * CPUID answers through the policy, MSR accesses (0, or -1: #GP due),

@@ -20,6 +20,7 @@
 #include "partition.h"
 #include "pmem.h"
 #include "scheduler.h"
+#include "uart16550.h"
 
 #define MIB (1ull << 20)
 #define NS_PER_MS 1000000ull
@@ -544,12 +545,17 @@ void cmd_stats(const struct console_args *a)
 	if (a->nargs)
 		return;
 	if (json)
-		console_print("{\"console\":{\"log_bytes_dropped\":%llu,\"line_bytes_dropped\":%llu}}\n",
-			      (unsigned long long)log_dropped(), (unsigned long long)log_line_dropped());
+		console_print("{\"console\":{\"log_bytes_dropped\":%llu,\"line_bytes_dropped\":%llu,"
+			      "\"input_bytes_dropped\":%llu,\"input_overruns\":%llu}}\n",
+			      (unsigned long long)log_dropped(), (unsigned long long)log_line_dropped(),
+			      (unsigned long long)sys.console_uart->rx.dropped,
+			      (unsigned long long)sys.console_uart->rx_overruns);
 	else
 		console_print("console: %llu bytes of log dropped (the serial line could not take them; 'log' has them), "
-			      "%llu bytes dropped by a stalled line\n", (unsigned long long)log_dropped(),
-			      (unsigned long long)log_line_dropped());
+			      "%llu bytes dropped by a stalled line; input: %llu bytes dropped (receive ring full), "
+			      "%llu UART overruns\n", (unsigned long long)log_dropped(),
+			      (unsigned long long)log_line_dropped(), (unsigned long long)sys.console_uart->rx.dropped,
+			      (unsigned long long)sys.console_uart->rx_overruns);
 }
 
 /* ---- cpus */

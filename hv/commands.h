@@ -20,12 +20,15 @@ struct partition;
 struct pmem;
 
 /* What the commands act on, as start-up left it. */
+struct uart;
+
 struct hv_system {
 	const struct hv_config *config; /* NULL: the configuration was refused */
 	struct partition *partitions;   /* one per configured partition; NULL: none can run */
 	const char *why_none;           /* with partitions NULL: why */
 	const struct pmem *pmem;
 	unsigned cpus_online;
+	const struct uart *console_uart; /* its receive ring's drops are shown in 'stats' */
 };
 
 /* Before the console starts (hv/commands.c). */

@@ -2,6 +2,7 @@
 
 #include <stdarg.h>
 
+#include "lib/byte_ring.h"
 #include "lib/fmt.h"
 #include "lib/str.h"
 #include "line_edit.h"
@@ -9,6 +10,7 @@
 #define PROMPT "hv> "
 #define CONFIRM_PROMPT_MAX 96
 #define KEYS_PER_POLL 64 /* attached: the operator's bytes read a turn */
+#define RX_KEEP (BYTE_RING_SIZE / 2) /* attached: bytes left in the receive ring for a guest that reads */
 
 static const struct console_io *out;
 
@@ -403,18 +405,25 @@ static void show_guest_output(void)
 }
 
 /*
- * Attached: keystrokes to the guest until the escape, then its output to
- * the terminal. The escape is looked for even while the guest takes
- * nothing: past what is held, the bytes of a guest that does not read its
- * UART are lost, as on a serial line.
+ * Whether to leave the operator's bytes in the line's receive ring: the
+ * held bytes are full, the guest is reading (the ring is less than half
+ * full), and the escape is not among them. Past that, a guest that does
+ * not read its UART loses what is typed, as on a serial line, and the
+ * escape is looked for all the same.
  */
+static int leave_in_ring(void)
+{
+	return held_n == sizeof(held) && out->waiting() < RX_KEEP && !out->holds(CONSOLE_ESCAPE);
+}
+
+/* Attached: keystrokes to the guest until the escape, then its output to the terminal. */
 static void poll_attached(void)
 {
 	size_t n;
 	int c;
 
 	feed_guest();
-	for (n = 0; n < KEYS_PER_POLL && (c = out->read()) >= 0; n++) {
+	for (n = 0; n < KEYS_PER_POLL && !leave_in_ring() && (c = out->read()) >= 0; n++) {
 		if (c == CONSOLE_ESCAPE) {
 			detach();
 			return;

@@ -12,6 +12,8 @@ struct console_io {
 	/* What the line takes now, after what waits before it; never waits. Returns the bytes of text taken. */
 	size_t (*try_write)(const char *text, size_t len);
 	int (*read)(void); /* the next byte received, or -1 if none is waiting */
+	size_t (*waiting)(void);  /* bytes received and not read yet */
+	int (*holds)(uint8_t byte); /* whether byte is among them */
 };
 
 #define CONSOLE_OPTIONS_MAX 3
@@ -105,7 +107,9 @@ void console_start(const struct console_io *io, const struct console_command *co
  * rest waits for the next poll, the guest's further output in its ring).
  * input() says how many bytes the guest took; the console holds the rest
  * (CONSOLE_HELD of them) for the next poll, as a terminal's burst comes
- * faster than a guest's receive FIFO drains.
+ * faster than a guest's receive FIFO drains; past those, what was typed
+ * waits in the line's receive ring (a pasted line of a few KiB arrives
+ * whole) until the ring is half full or the escape is among its bytes.
  */
 #define CONSOLE_ESCAPE 0x1d /* Ctrl-] */
 #define CONSOLE_HELD 512

@@ -74,6 +74,72 @@ static int uart_byte(void)
 	return uart_read(&uart);
 }
 
+static size_t uart_waiting(void)
+{
+	return uart_rx_waiting(&uart);
+}
+
+static int uart_holds(uint8_t byte)
+{
+	return uart_rx_holds(&uart, byte);
+}
+
+static void uart_interrupt(void)
+{
+	uart_rx_interrupt(&uart);
+}
+
+#define COM2 0x2f8
+#define COM1_IRQ 4
+#define COM2_IRQ 3
+
+/* The console UART's ISA IRQ, or -1 with why set. */
+static int console_isa_irq(const char **why)
+{
+	if (!uart.present) {
+		*why = "no UART answered";
+		return -1;
+	}
+	if (uart.mmio || (uart.base != COM1 && uart.base != COM2)) {
+		*why = "the console UART's interrupt is not known: only COM1's and COM2's are";
+		return -1;
+	}
+	return uart.base == COM1 ? COM1_IRQ : COM2_IRQ;
+}
+
+/*
+ * The console UART's receive side on its interrupt, routed through the
+ * I/O APIC from the ISA IRQ of COM1 or COM2 as the MADT's overrides place
+ * it; else polled at each console turn (every 10 ms at most), where a
+ * burst longer than the UART's 16-byte FIFO may lose bytes. Every other
+ * I/O APIC pin is masked: the hypervisor handles no other device's
+ * interrupt.
+ */
+static void start_console_rx(void)
+{
+	static struct acpi_irq_routing routing;
+	struct acpi_irq_route route;
+	const char *why = "no I/O APIC in the ACPI MADT";
+	int irq = -1, vector = -1;
+
+	if (acpi_read_irq_routing(&routing) == 0) {
+		why = "the I/O APICs' registers could not be mapped";
+		if (arch_mask_host_irqs(&routing) == 0)
+			irq = console_isa_irq(&why);
+	}
+	if (irq >= 0) {
+		route = acpi_isa_irq_route(&routing, (uint8_t)irq);
+		vector = arch_route_console_irq(&routing, &route, uart_interrupt, &why);
+	}
+	if (vector < 0) {
+		log_info("console rx: polled (%s)", why);
+		return;
+	}
+	uart_enable_rx_interrupts(&uart);
+	log_info("console rx: irq %d vector 0x%x (gsi %u, %s, active %s)", irq, (unsigned)vector, route.gsi,
+		 route.level ? "level" : "edge", route.active_low ? "low" : "high");
+}
+
 /* Why a 16550 cannot be at this physical address, or NULL. */
 static const char *mmio_console_refused(const struct boot_info *bi, uint64_t addr)
 {
@@ -337,7 +403,7 @@ static void init_partitions(const struct boot_info *bi, const struct vcpu_ops *o
 static void start_commands(void)
 {
 	const struct hv_system s = { config_ok ? &config : 0, vcpu_ops ? partitions : 0, "no usable VT-x or AMD-V",
-				     &pmem, cpus_online };
+				     &pmem, cpus_online, &uart };
 
 	commands_init(&s);
 }
@@ -362,7 +428,8 @@ static void poll_console(void)
 
 void hv_main(struct boot_info *bi)
 {
-	static const struct console_io io = { log_console_write, log_console_try_write, uart_byte };
+	static const struct console_io io = { log_console_write, log_console_try_write, uart_byte, uart_waiting,
+					      uart_holds };
 	const struct vcpu_ops *ops;
 
 	hv_start_tsc = arch_tsc();
@@ -384,6 +451,7 @@ void hv_main(struct boot_info *bi)
 	mm_init(&pmem);
 	report_memory(bi);
 	report_cpus();
+	start_console_rx();
 	init_storage();
 	start_walltime();
 	ops = start_cpus(bi);

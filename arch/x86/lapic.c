@@ -185,8 +185,10 @@ void interrupt_dispatch(uint64_t vector)
 {
 	if (vector == VEC_TIMER)
 		timer_interrupts++;
+	if (vector == VEC_CONSOLE)
+		host_irq_console();
 	if (vector != VEC_SPURIOUS)
-		lapic_eoi(); /* a spurious interrupt is not in service: no EOI (11.9) */
+		lapic_eoi(); /* after the handler: a level-triggered line has dropped by now (11.8.5) */ /* a spurious interrupt is not in service: no EOI (11.9) */
 }
 
 void arch_take_interrupts(void)

@@ -7,9 +7,10 @@
 /* The host's interrupt vectors: above every exception and below nothing else of ours. */
 #define VEC_TIMER 0xf0
 #define VEC_KICK 0xf1
+#define VEC_CONSOLE 0xf3 /* the console UART's, through the I/O APIC (host_ioapic.c) */
 #define VEC_SPURIOUS 0xff
-#define HOST_VECTORS { VEC_TIMER, VEC_KICK, VEC_SPURIOUS }
-#define HOST_VECTOR_COUNT 3
+#define HOST_VECTORS { VEC_TIMER, VEC_KICK, VEC_CONSOLE, VEC_SPURIOUS }
+#define HOST_VECTOR_COUNT 4
 
 uint32_t lapic_id(void);
 void lapic_send_ipi(uint32_t apic_id, uint32_t icr);
@@ -20,5 +21,7 @@ void lapic_kick_self(void);
 void lapic_timer_init(void);
 /* Enables the calling CPU's APIC with our spurious vector and its timer unarmed. */
 void lapic_cpu_init(void);
+/* The console UART's interrupt came: its handler runs (host_ioapic.c). */
+void host_irq_console(void);
 
 #endif

@@ -1,7 +1,9 @@
 /*
  * mode=echo: the partition's UART with interrupts, as a guest's serial
  * driver uses it. Its receive interrupt (IRQ 4) goes through the I/O
- * APIC to the local APIC; each line typed comes back as "ECHO <line>",
+ * APIC to the local APIC; each line typed comes back as "ECHO <line>"
+ * (a line longer than 127 bytes cut there, then "ECHO (N bytes, sum S)":
+ * its length and the sum of its bytes, to check a long paste arrived whole),
  * and "quit" ends the partition with status 0.
  */
 #include <stdint.h>
@@ -27,6 +29,7 @@
 
 static char line[128];
 static volatile unsigned line_len;
+static volatile uint32_t line_bytes, line_sum; /* the whole line's, kept or not */
 static volatile int line_done;
 
 static void ioapic_write(unsigned reg, uint32_t v)
@@ -41,9 +44,13 @@ void echo_interrupt(void)
 		char c = (char)inb(UART);
 		if (line_done)
 			continue; /* the main loop has not printed the last line yet */
-		if (c == '\r' || c == '\n')
+		if (c == '\r' || c == '\n') {
 			line_done = line_len > 0;
-		else if (line_len < sizeof(line) - 1)
+			continue;
+		}
+		line_bytes++;
+		line_sum += (uint8_t)c;
+		if (line_len < sizeof(line) - 1)
 			line[line_len++] = c;
 	}
 	mmio_write32(APIC_EOI, 0);
@@ -64,9 +71,11 @@ void echo(void)
 			continue;
 		line[line_len] = 0;
 		print("ECHO %s\n", line);
+		if (line_bytes > line_len)
+			print("ECHO (%u bytes, sum %u)\n", line_bytes, line_sum);
 		if (str_eq(line, "quit"))
 			hypercall_exit(0);
-		line_len = 0;
+		line_len = line_bytes = line_sum = 0;
 		line_done = 0;
 	}
 }

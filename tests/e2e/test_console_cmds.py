@@ -103,7 +103,7 @@ def test_console_commands(boot):
         assert re.search(r"console output \d+ bytes \(\d+ dropped: an attached line could not take them\)", text)
         dropped = json_lines(answer(run, "stats -j"))
         assert "console_bytes_dropped" in dropped[0] and set(dropped[-1]["console"]) == \
-            {"log_bytes_dropped", "line_bytes_dropped"}, dropped
+            {"log_bytes_dropped", "line_bytes_dropped", "input_bytes_dropped", "input_overruns"}, dropped
         text = answer(run, "cpus")
         assert re.search(r"cpu 0 +idle +\d+\.\d%  console", text) and "cpu 1" in text, text
         config = answer(run, "config")
@@ -335,7 +335,8 @@ def test_a_guest_flooding_its_uart_slows_only_itself(boot):
         # The console answers through the flood (its echo comes between the flood's lines).
         run.command("stats -j")
         flood_bytes = int(run.expect(r'\{"name":"flood".*?"console_bytes":(\d+),', 120).group(1))
-        run.expect(r'\{"console":\{"log_bytes_dropped":\d+,"line_bytes_dropped":\d+\}\}', 60)
+        run.expect(r'\{"console":\{"log_bytes_dropped":\d+,"line_bytes_dropped":\d+,"input_bytes_dropped":\d+,'
+                   r'"input_overruns":\d+\}\}', 60)
         run.command("stop -f flood")
         run.expect(r"partition flood: stopped", 300)
     spin, flood = sum(beside_spin) / WORK_REPORTS, sum(beside_flood) / WORK_REPORTS

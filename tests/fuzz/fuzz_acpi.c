@@ -3,8 +3,9 @@
  * SPCR or MCFG), the rest is the table's body after its header; the
  * target wraps it in a header with a right checksum, an XSDT and an RSDP,
  * as firmware would, so that the parsers, not the checksums, meet the
- * hostile bytes. The CPUs found never overflow their array and each ECAM
- * window kept is aligned, ordered and below the physical-address limit. */
+ * hostile bytes. The CPUs, I/O APICs and overrides found never overflow
+ * their arrays and each ECAM window kept is aligned, ordered and below the
+ * physical-address limit. */
 #include <stddef.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -69,6 +70,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	struct acpi_cpus cpus;
 	struct acpi_console con;
 	struct acpi_mcfg mcfg;
+	struct acpi_irq_routing irqs;
 	uint8_t *table;
 	uint64_t addr;
 	size_t body;
@@ -91,6 +93,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		abort(); /* the wrapping is valid: only the table is hostile */
 	if (acpi_read_cpus(&cpus) == 0 && data[0] % 3 != 0)
 		abort();
+	if (acpi_read_irq_routing(&irqs) == 0 && (irqs.nioapics == 0 || data[0] % 3 != 0))
+		abort();
+	if (irqs.nioapics > ACPI_IOAPICS_MAX || irqs.noverrides > ACPI_OVERRIDES_MAX)
+		abort();
+	(void)acpi_isa_irq_route(&irqs, data[0]);
 	(void)acpi_read_console(&con);
 	if (acpi_read_mcfg(&mcfg) == 0 && mcfg.count == 0)
 		abort();

@@ -38,6 +38,16 @@ static int read_input(void)
 	return *input++;
 }
 
+static size_t input_waiting(void)
+{
+	return input_left;
+}
+
+static int input_holds(uint8_t byte)
+{
+	return memchr(input, byte, input_left) != NULL;
+}
+
 static const char *partition(size_t index)
 {
 	static const char *const names[] = { "web", "db", NULL };
@@ -74,7 +84,7 @@ CHECK(poweroff)
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	static const struct console_io io = { discard, discard_now, read_input };
+	static const struct console_io io = { discard, discard_now, read_input, input_waiting, input_holds };
 
 	input = data;
 	input_left = size;

@@ -46,6 +46,16 @@ static int read_input(void)
 	return input && *input ? (unsigned char)*input++ : -1;
 }
 
+static size_t input_waiting(void)
+{
+	return input ? strlen(input) : 0;
+}
+
+static int input_holds(uint8_t byte)
+{
+	return input && strchr(input, byte) != NULL;
+}
+
 static const struct console_args *last; /* valid while the command runs */
 static const struct console_command *last_cmd;
 static int last_forced;
@@ -89,7 +99,7 @@ static void capture_waiting(const char *text, size_t len)
 	capture(text, len);
 }
 
-static const struct console_io io = { capture_waiting, capture_now, read_input };
+static const struct console_io io = { capture_waiting, capture_now, read_input, input_waiting, input_holds };
 
 static const char *partition(size_t index)
 {
@@ -266,6 +276,26 @@ static void attached_input_waits_for_the_guest_to_take_it(void **state)
 	input = "\x1d";
 	console_poll();
 	assert_int_equal(detaches, 1); /* the tests after this one find the prompt */
+}
+
+/* A pasted line of 2000 bytes, four times what the console holds, waits in the line's ring and arrives whole. */
+static void a_long_paste_waits_in_the_receive_ring(void **state)
+{
+	static char paste[2000 + 1];
+	unsigned i;
+
+	(void)state;
+	for (i = 0; i < 2000; i++)
+		paste[i] = (char)('A' + i % 26);
+	attach_with(16);
+	input = paste;
+	for (i = 0; i < 200 && taken_n < 2000; i++)
+		console_poll();
+	assert_int_equal(taken_n, 2000);
+	assert_memory_equal(taken, paste, 2000);
+	input = "\x1d";
+	console_poll();
+	assert_int_equal(detaches, 1);
 }
 
 /* A guest that takes nothing: the escape still returns; past what is held, bytes are lost. */
@@ -576,6 +606,7 @@ int main(void)
 		cmocka_unit_test_setup(control_bytes_are_dropped_and_overlong_lines_refused, reset),
 		cmocka_unit_test_setup(tab_completes_commands_and_partition_names, reset),
 		cmocka_unit_test_setup(attached_input_waits_for_the_guest_to_take_it, reset),
+		cmocka_unit_test_setup(a_long_paste_waits_in_the_receive_ring, reset),
 		cmocka_unit_test_setup(guest_output_goes_as_fast_as_the_line_takes_it, reset),
 		cmocka_unit_test_setup(escape_works_while_the_guest_takes_nothing, reset),
 		cmocka_unit_test_setup(every_command_has_help_with_usage_and_an_example_that_runs, reset),
