@@ -12,6 +12,13 @@
 #include "ramdisk.h"
 
 #define QUEUES_MAX (BLK_DEVS_MAX + RAMDISKS_MAX)
+/*
+ * An interrupt-driven device whose completions keep being found by polls
+ * with no disk interrupt since their request went out, this many polls in
+ * a row, is taken to never interrupt; one poll alone could have beaten an
+ * interrupt on its way.
+ */
+#define IRQ_SILENT_POLLS 3
 
 /* A host device's queue: the virtual disks open on it, served round-robin from rr. */
 struct blk_queue {
@@ -19,6 +26,10 @@ struct blk_queue {
 	struct blk_dev *dev;
 	struct vdisk *vdisks, *rr;
 	uint32_t nvdisks;
+	uint32_t held; /* requests of this queue waiting or at the device */
+	/* An interrupt-driven device: completions since its last poll found with and without an interrupt. */
+	uint8_t signalled, silent;
+	uint32_t silent_polls; /* polls in a row that found only silent completions */
 };
 
 static const struct boot_info *boot_medium;
@@ -139,6 +150,19 @@ static int is_collateral(const struct vdisk *vd, const struct blk_req *r, enum b
 	       (int64_t)(arch_tsc() - r->deadline) < 0;
 }
 
+/* With q's lock held: whether a disk interrupt came since the device got r (dispatch set its deadline then). */
+static void note_interrupt(struct blk_queue *q, const struct blk_req *r)
+{
+	uint64_t sent = r->deadline - BLK_TIMEOUT_S * arch_tsc_hz();
+
+	if (__atomic_load_n(&q->dev->irq, __ATOMIC_RELAXED) == BLK_POLLED)
+		return;
+	if ((int64_t)(arch_disk_irq_last() - sent) >= 0)
+		q->signalled = 1;
+	else
+		q->silent = 1;
+}
+
 /* The driver's done for every request the block layer sends it. */
 static void complete(struct blk_req *r, enum blk_status status)
 {
@@ -148,6 +172,7 @@ static void complete(struct blk_req *r, enum blk_status status)
 
 	spin_lock(&q->lock);
 	vd->in_flight--;
+	note_interrupt(q, r);
 	if (is_collateral(vd, r, status)) {
 		r->retries++;
 		push_waiting_front(vd, r);
@@ -159,6 +184,7 @@ static void complete(struct blk_req *r, enum blk_status status)
 	closed = vd->closed;
 	dispatch(q);
 	spin_unlock(&q->lock);
+	__atomic_fetch_sub(&q->held, 1, __ATOMIC_RELAXED);
 	__atomic_fetch_sub(&outstanding, 1, __ATOMIC_RELAXED);
 	r->done = r->submitter_done;
 	if (!closed)
@@ -260,21 +286,53 @@ void vdisk_submit(struct vdisk *vd, struct blk_req *r)
 	r->retries = 0;
 	r->next = 0;
 	__atomic_fetch_add(&outstanding, 1, __ATOMIC_RELAXED);
+	__atomic_fetch_add(&q->held, 1, __ATOMIC_RELAXED);
 	*vd->waiting_tail = r;
 	vd->waiting_tail = &r->next;
 	dispatch(q);
 	spin_unlock(&q->lock);
 }
 
-int blk_poll_all(void)
+/* After a poll of an interrupt-driven device: one whose interrupts do not come is polled from now on. */
+static void watch_interrupts(struct blk_queue *q)
+{
+	int signalled, silent;
+
+	spin_lock(&q->lock);
+	signalled = q->signalled;
+	silent = q->silent;
+	q->signalled = q->silent = 0;
+	if (signalled)
+		q->silent_polls = 0;
+	else if (silent)
+		q->silent_polls++;
+	silent = q->silent_polls == IRQ_SILENT_POLLS;
+	spin_unlock(&q->lock);
+	if (!silent)
+		return;
+	log_warn("%s: requests completed without its %s interrupt, %u polls in a row; polled from now on",
+		 q->dev->name, blk_irq_name(q->dev->irq), IRQ_SILENT_POLLS);
+	__atomic_store_n(&q->dev->irq, BLK_POLLED, __ATOMIC_RELAXED);
+}
+
+enum blk_poll blk_poll_all(void)
 {
 	unsigned n = __atomic_load_n(&nqueues, __ATOMIC_ACQUIRE), i;
+	enum blk_poll busy = BLK_POLL_IDLE;
 
 	if (!__atomic_load_n(&outstanding, __ATOMIC_RELAXED))
-		return 0;
-	for (i = 0; i < n; i++)
-		queues[i].dev->ops->poll(queues[i].dev);
-	return __atomic_load_n(&outstanding, __ATOMIC_RELAXED) != 0;
+		return BLK_POLL_IDLE;
+	for (i = 0; i < n; i++) {
+		struct blk_queue *q = &queues[i];
+
+		q->dev->ops->poll(q->dev);
+		if (__atomic_load_n(&q->dev->irq, __ATOMIC_RELAXED) != BLK_POLLED)
+			watch_interrupts(q);
+		if (__atomic_load_n(&q->held, __ATOMIC_RELAXED) && busy != BLK_POLL_SOON)
+			busy = __atomic_load_n(&q->dev->irq, __ATOMIC_RELAXED) == BLK_POLLED ? BLK_POLL_SOON
+											  : BLK_POLL_WATCH;
+	}
+	return busy;
 }
 
 /* ---- opening and closing ---------------------------------------------- */
@@ -383,6 +441,7 @@ void vdisk_close(struct vdisk *vd)
 	}
 	leave_queue(vd, q);
 	spin_unlock(&q->lock);
+	__atomic_fetch_sub(&q->held, dropped, __ATOMIC_RELAXED);
 	__atomic_fetch_sub(&outstanding, dropped, __ATOMIC_RELAXED);
 	if (vd->ramdisk)
 		ramdisk_destroy(vd->dev); /* completes what it holds: nothing in flight after it */

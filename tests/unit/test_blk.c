@@ -46,6 +46,11 @@ void arch_relax(void)
 {
 }
 
+uint64_t arch_disk_irq_last(void)
+{
+	return 0;
+}
+
 void log_msg(enum log_level level, const char *f, ...)
 {
 	(void)level;
