@@ -29,12 +29,12 @@ volatile void *arch_map_device(uint64_t pa, uint64_t size);
 /*
  * Host disk controllers signal completions with MSI or MSI-X messages at
  * one host vector: the vector and the local APIC ID of the CPU they go to
- * (call it on CPU 0, as the drivers' init does), and the host TSC when the
- * last one came (0: none yet). The interrupt itself only wakes its CPU,
- * whose scheduler loop then polls the disks.
+ * (call it on CPU 0, as the drivers' init does), and how many have come.
+ * The interrupt itself only wakes its CPU, whose scheduler loop then polls
+ * the disks.
  */
 void arch_disk_irq_target(uint8_t *vector, uint32_t *apic_id);
-uint64_t arch_disk_irq_last(void);
+uint64_t arch_disk_irqs(void);
 
 /* Logs CPU vendor, model and the virtualization features found. */
 void arch_report_cpu(void);

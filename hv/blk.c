@@ -13,12 +13,14 @@
 
 #define QUEUES_MAX (BLK_DEVS_MAX + RAMDISKS_MAX)
 /*
- * An interrupt-driven device whose completions keep being found by polls
- * with no disk interrupt since their request went out, this many polls in
- * a row, is taken to never interrupt; one poll alone could have beaten an
- * interrupt on its way.
+ * A poll of an interrupt-driven device that finds completions with no disk
+ * interrupt since the device's previous poll may have beaten the interrupt
+ * on its way: it is a suspicion, cleared by any disk interrupt within
+ * IRQ_GRACE_MS. A device with IRQ_SUSPICIONS such suspicions in a row
+ * confirmed is taken to never interrupt, and is polled from then on.
  */
-#define IRQ_SILENT_POLLS 3
+#define IRQ_GRACE_MS 200
+#define IRQ_SUSPICIONS 3
 
 /* A host device's queue: the virtual disks open on it, served round-robin from rr. */
 struct blk_queue {
@@ -27,9 +29,11 @@ struct blk_queue {
 	struct vdisk *vdisks, *rr;
 	uint32_t nvdisks;
 	uint32_t held; /* requests of this queue waiting or at the device */
-	/* An interrupt-driven device: completions since its last poll found with and without an interrupt. */
-	uint8_t signalled, silent;
-	uint32_t silent_polls; /* polls in a row that found only silent completions */
+	/* An interrupt-driven device's watch (IRQ_GRACE_MS): */
+	uint8_t completed;      /* requests completed since its last poll */
+	uint64_t irqs_polled;   /* arch_disk_irqs() at its last poll */
+	uint64_t suspect_since; /* host TSC of the suspicion being checked; 0: none */
+	uint32_t suspicions;    /* confirmed in a row */
 };
 
 static const struct boot_info *boot_medium;
@@ -150,19 +154,6 @@ static int is_collateral(const struct vdisk *vd, const struct blk_req *r, enum b
 	       (int64_t)(arch_tsc() - r->deadline) < 0;
 }
 
-/* With q's lock held: whether a disk interrupt came since the device got r (dispatch set its deadline then). */
-static void note_interrupt(struct blk_queue *q, const struct blk_req *r)
-{
-	uint64_t sent = r->deadline - BLK_TIMEOUT_S * arch_tsc_hz();
-
-	if (__atomic_load_n(&q->dev->irq, __ATOMIC_RELAXED) == BLK_POLLED)
-		return;
-	if ((int64_t)(arch_disk_irq_last() - sent) >= 0)
-		q->signalled = 1;
-	else
-		q->silent = 1;
-}
-
 /* The driver's done for every request the block layer sends it. */
 static void complete(struct blk_req *r, enum blk_status status)
 {
@@ -172,7 +163,7 @@ static void complete(struct blk_req *r, enum blk_status status)
 
 	spin_lock(&q->lock);
 	vd->in_flight--;
-	note_interrupt(q, r);
+	q->completed = 1;
 	if (is_collateral(vd, r, status)) {
 		r->retries++;
 		push_waiting_front(vd, r);
@@ -293,26 +284,42 @@ void vdisk_submit(struct vdisk *vd, struct blk_req *r)
 	spin_unlock(&q->lock);
 }
 
+/* With q's lock held, after a poll of its interrupt-driven device: 1 when it is found to never interrupt. */
+static int interrupts_missing(struct blk_queue *q, uint64_t irqs, uint64_t now)
+{
+	int completed = q->completed, quiet = irqs == q->irqs_polled;
+
+	q->completed = 0;
+	q->irqs_polled = irqs;
+	if (q->suspect_since) {
+		if (!quiet)
+			q->suspect_since = q->suspicions = 0; /* an interrupt came, perhaps late */
+		else if (now - q->suspect_since > IRQ_GRACE_MS * arch_tsc_hz() / 1000) {
+			q->suspect_since = 0;
+			return ++q->suspicions == IRQ_SUSPICIONS;
+		}
+	} else if (completed && quiet)
+		q->suspect_since = now;
+	else if (completed)
+		q->suspicions = 0;
+	return 0;
+}
+
 /* After a poll of an interrupt-driven device: one whose interrupts do not come is polled from now on. */
 static void watch_interrupts(struct blk_queue *q)
 {
-	int signalled, silent;
+	uint64_t irqs = arch_disk_irqs(), now = arch_tsc();
+	enum blk_irq was = BLK_POLLED;
 
 	spin_lock(&q->lock);
-	signalled = q->signalled;
-	silent = q->silent;
-	q->signalled = q->silent = 0;
-	if (signalled)
-		q->silent_polls = 0;
-	else if (silent)
-		q->silent_polls++;
-	silent = q->silent_polls == IRQ_SILENT_POLLS;
+	if (q->dev->irq != BLK_POLLED && interrupts_missing(q, irqs, now)) {
+		was = q->dev->irq;
+		__atomic_store_n(&q->dev->irq, BLK_POLLED, __ATOMIC_RELAXED);
+	}
 	spin_unlock(&q->lock);
-	if (!silent)
-		return;
-	log_warn("%s: requests completed without its %s interrupt, %u polls in a row; polled from now on",
-		 q->dev->name, blk_irq_name(q->dev->irq), IRQ_SILENT_POLLS);
-	__atomic_store_n(&q->dev->irq, BLK_POLLED, __ATOMIC_RELAXED);
+	if (was != BLK_POLLED)
+		log_warn("%s: requests completed and no %s interrupt came within %u ms, %u times in a row; "
+			 "polled from now on", q->dev->name, blk_irq_name(was), IRQ_GRACE_MS, IRQ_SUSPICIONS);
 }
 
 enum blk_poll blk_poll_all(void)

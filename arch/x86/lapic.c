@@ -38,7 +38,7 @@
 static int tsc_deadline;
 static uint64_t apic_ticks_per_mtsc; /* one-shot mode: APIC timer counts per 1000 TSC ticks */
 static volatile unsigned timer_interrupts; /* for the start-up check of the timer */
-static uint64_t disk_irq_last;             /* host TSC at the last disk completion interrupt */
+static uint64_t disk_irqs;                 /* disk completion interrupts taken */
 
 static int x2apic(void)
 {
@@ -190,9 +190,9 @@ void arch_disk_irq_target(uint8_t *vector, uint32_t *apic_id)
 	*apic_id = lapic_id();
 }
 
-uint64_t arch_disk_irq_last(void)
+uint64_t arch_disk_irqs(void)
 {
-	return __atomic_load_n(&disk_irq_last, __ATOMIC_RELAXED);
+	return __atomic_load_n(&disk_irqs, __ATOMIC_RELAXED);
 }
 
 /* Called by the interrupt stubs (entry.asm) with the vector taken. */
@@ -202,7 +202,7 @@ void interrupt_dispatch(uint64_t vector)
 	if (vector == VEC_TIMER)
 		timer_interrupts++;
 	if (vector == VEC_DISK)
-		__atomic_store_n(&disk_irq_last, arch_tsc(), __ATOMIC_RELAXED);
+		__atomic_fetch_add(&disk_irqs, 1, __ATOMIC_RELAXED);
 	if (vector != VEC_SPURIOUS)
 		lapic_eoi(); /* a spurious interrupt is not in service: no EOI (11.9) */
 }
