@@ -163,7 +163,8 @@ static void complete(struct blk_req *r, enum blk_status status)
 
 	spin_lock(&q->lock);
 	vd->in_flight--;
-	q->completed = 1;
+	if (status != BLK_E_TIMEOUT)
+		q->completed = 1; /* by the device (a timeout is the driver's: no interrupt to wait for) */
 	if (is_collateral(vd, r, status)) {
 		r->retries++;
 		push_waiting_front(vd, r);
