@@ -276,6 +276,18 @@ static void run_slice(struct vcpu *v, unsigned cpu, uint64_t wake)
 	spin_unlock(&lock);
 }
 
+/*
+ * When to poll the disks again while requests are out. Disk interrupts go
+ * to CPU 0 (arch.h), which may then rest until one comes; another CPU
+ * still polls every DISK_POLL_NS: its guest's completion would otherwise
+ * wait for CPU 0 to take the interrupt and kick it, a hop measured slower
+ * than polling under QEMU TCG (2.6 ms against 1.1 ms a 4 KiB read).
+ */
+static uint64_t disk_poll_after(unsigned cpu, enum blk_poll disks)
+{
+	return disks == BLK_POLL_SOON || cpu != 0 ? disk_poll_ticks : disk_watch_ticks;
+}
+
 /* Nothing to run: sleep until the next wake-up, a kick, or (CPU 0) the console's turn. */
 static void idle(unsigned cpu, uint64_t wake)
 {
@@ -311,7 +323,7 @@ void scheduler_main(void)
 		retire_stopping(cpu);
 		wake = wake_sleepers(cpu, arch_tsc());
 		if (disks != BLK_POLL_IDLE)
-			wake = earliest(wake, arch_tsc() + (disks == BLK_POLL_SOON ? disk_poll_ticks : disk_watch_ticks));
+			wake = earliest(wake, arch_tsc() + disk_poll_after(cpu, disks));
 		e = sched_pick(&sched, cpu);
 		spin_unlock(&lock);
 		if (e)
