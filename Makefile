@@ -35,7 +35,7 @@ HV_SRCS := hv/main.c hv/commands.c hv/command_table.c hv/config_print.c hv/confi
            arch/x86/guest_boot.c arch/x86/guest_mmio.c arch/x86/vcpu_select.c arch/x86/tsc.c arch/x86/tsc_rate.c arch/x86/smp.c \
            arch/x86/svm/svm.c arch/x86/vmx/vmx.c arch/x86/vmx/controls.c \
            boot/efi/elf_load.c drivers/acpi.c drivers/ahci.c drivers/ata.c drivers/ata_cmd.c drivers/block.c \
-           drivers/ramdisk.c drivers/cmos_rtc.c drivers/host_power.c drivers/pci_host.c drivers/blk_selftest.c \
+           drivers/ramdisk.c drivers/cmos_rtc.c drivers/host_power.c drivers/pci_host.c drivers/pci_msi.c drivers/blk_selftest.c \
            drivers/nvme.c drivers/nvme_prp.c drivers/uart16550.c drivers/virtio_blk_host.c \
            drivers/virtio_blk_host_queue.c
 HV_ASMS := arch/x86/entry.asm arch/x86/trampoline.asm arch/x86/svm/svm_entry.asm arch/x86/vmx/vmx_entry.asm
@@ -110,7 +110,7 @@ test_multiboot_SRCS := tests/unit/test_multiboot.c hv/multiboot.c hv/kernel.c hv
                        arch/x86/guest_boot.c hv/lib/fmt.c hv/lib/str.c
 test_fw_cfg_SRCS   := tests/unit/test_fw_cfg.c hv/vdev/fw_cfg.c
 test_debug_exit_SRCS := tests/unit/test_debug_exit.c hv/vdev/debug_exit.c
-test_pci_host_SRCS := tests/unit/test_pci_host.c drivers/pci_host.c drivers/acpi.c hv/log.c hv/lib/fmt.c hv/lib/str.c
+test_pci_host_SRCS := tests/unit/test_pci_host.c drivers/pci_host.c drivers/pci_msi.c drivers/acpi.c hv/log.c hv/lib/fmt.c hv/lib/str.c
 test_nvme_prp_SRCS := tests/unit/test_nvme_prp.c drivers/nvme_prp.c
 test_nvme_SRCS := tests/unit/test_nvme.c tests/unit/fake_host_disk.c drivers/nvme.c drivers/nvme_prp.c drivers/block.c hv/log.c hv/lib/fmt.c \
                   hv/lib/str.c

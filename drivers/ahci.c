@@ -1,7 +1,11 @@
 /*
  * AHCI host controllers (Serial ATA AHCI 1.3.1, cited by section) and the
- * SATA disks behind them, polled: completions are found by poll(), the
- * HBA's interrupts stay off (GHC.IE and every PxIE clear).
+ * SATA disks behind them. Completions are found by poll(). Where the HBA
+ * has MSI, its single message is routed to the host's disk vector and
+ * GHC.IE and each port's PxIE (command completions and errors) are set, so
+ * a completion wakes a CPU to poll at once; poll() clears PxIS and then the
+ * port's IS bit, so the next completion signals again (10.7.2.2). Without
+ * MSI the HBA's interrupts stay off (GHC.IE and every PxIE clear).
  *
  * Each port gets its command list, received-FIS area and one command
  * table per command slot in hypervisor memory. A request takes a slot;
@@ -36,10 +40,12 @@
 #include "log.h"
 #include "mm.h"
 #include "pci_host.h"
+#include "pci_msi.h"
 
 /* 3.1: generic host control */
 #define HBA_CAP 0x00
 #define HBA_GHC 0x04
+#define HBA_IS 0x08
 #define HBA_PI 0x0c
 #define HBA_VS 0x10
 #define HBA_CAP2 0x24
@@ -49,6 +55,7 @@
 #define CAP_SSS (1u << 27)
 #define GHC_AE (1u << 31)
 #define GHC_HR (1u << 0)
+#define GHC_IE (1u << 1)
 #define CAP2_BOH (1u << 0)
 #define BOHC_BOS (1u << 0)
 #define BOHC_OOS (1u << 1)
@@ -76,6 +83,7 @@
 #define CMD_FR (1u << 14)
 #define CMD_CR (1u << 15)
 #define IS_ERRORS 0x7dc00010u /* TFES HBFS HBDS IFS OFS INFS UFS: 3.3.5 bits the HBA raises on an error */
+#define IS_COMPLETIONS 0x0000000bu /* DHRS PSS SDBS: a command's ending FIS came (3.3.5) */
 #define SSTS_DET_PRESENT 3    /* device present, PHY communication established */
 #define SIG_ATA 0x00000101u
 #define SIG_ATAPI 0xeb140101u
@@ -108,7 +116,8 @@ struct slot {
 
 struct ahci_disk {
 	struct blk_dev dev;
-	volatile uint8_t *port; /* its registers */
+	volatile uint8_t *hba, *port; /* the HBA's registers and its port's */
+	uint32_t port_bit;            /* in the HBA's IS */
 	struct spinlock lock;
 	uint8_t *page;          /* command list, received FIS, IDENTIFY buffer */
 	uint64_t page_pa, tables_pa;
@@ -207,10 +216,18 @@ static int device_ready(volatile uint8_t *port)
 	return wait_reg(port, PX_TFD, ATA_SR_BSY | ATA_SR_DRQ, 0, READY_MS);
 }
 
+/* The port's interrupt status bits cleared, then its bit in the HBA's IS: in that order, or it stays set (10.7.2.2). */
+static void ack_port(const struct ahci_disk *d, uint32_t is)
+{
+	wr(d->port, PX_IS, is);
+	if (d->dev.irq != BLK_POLLED)
+		wr(d->hba, HBA_IS, d->port_bit);
+}
+
 static void port_start(struct ahci_disk *d)
 {
 	wr(d->port, PX_SERR, ~0u);
-	wr(d->port, PX_IS, ~0u);
+	ack_port(d, ~0u);
 	wr(d->port, PX_CMD, rd(d->port, PX_CMD) | CMD_FRE | CMD_ST);
 }
 
@@ -221,7 +238,7 @@ static void port_set_memory(struct ahci_disk *d)
 	wr(d->port, PX_CLB + 4, (uint32_t)(d->page_pa >> 32));
 	wr(d->port, PX_FB, (uint32_t)(d->page_pa + RFIS_OFFSET));
 	wr(d->port, PX_FB + 4, (uint32_t)((d->page_pa + RFIS_OFFSET) >> 32));
-	wr(d->port, PX_IE, 0);
+	wr(d->port, PX_IE, d->dev.irq != BLK_POLLED ? IS_COMPLETIONS | IS_ERRORS : 0);
 	wr(d->port, PX_CMD, rd(d->port, PX_CMD) | CMD_FRE);
 }
 
@@ -460,6 +477,8 @@ static void ahci_poll(struct blk_dev *dev)
 	spin_lock(&d->lock);
 	if (d->issued) {
 		is = rd(d->port, PX_IS);
+		if (is & ~IS_ERRORS)
+			ack_port(d, is & ~IS_ERRORS); /* before PxCI is read: a completion after that signals again */
 		if (is & IS_ERRORS)
 			handle_error(d, is, &f);
 		else
@@ -489,6 +508,7 @@ static const char *identify(struct ahci_disk *d)
 		return "IDENTIFY DEVICE timed out";
 	if (rd(d->port, PX_IS) & IS_ERRORS || rd(d->port, PX_TFD) & ATA_SR_ERR)
 		return "IDENTIFY DEVICE failed";
+	ack_port(d, rd(d->port, PX_IS)); /* waited for: its interrupt, if any, is spent */
 	for (i = 0; i < ATA_IDENTIFY_WORDS; i++)
 		id[i] = (uint16_t)(d->page[IDENTIFY_OFFSET + 2 * i] | d->page[IDENTIFY_OFFSET + 2 * i + 1] << 8);
 	return ata_identify_parse(id, &d->id);
@@ -548,19 +568,21 @@ static void log_disk(const struct ahci_disk *d, const char *where, unsigned port
 	const struct ata_identity *id = &d->id;
 
 	log_info("%s: %s port %u: \"%s\", %llu blocks of %u bytes (%llu MiB), write cache %s, %s, %s, "
-		 "queue depth %u, polled",
+		 "queue depth %u, %s",
 		 d->dev.name, where, port, id->model, (unsigned long long)id->sectors, id->sector_size,
 		 (unsigned long long)(id->sectors * id->sector_size >> 20), id->write_cache ? "on" : "off",
 		 id->lba48 ? "LBA48" : "LBA28", d->ncq ? "NCQ" : id->ncq ? "no NCQ (the HBA has none)" : "no NCQ",
-		 d->dev.queue_depth);
+		 d->dev.queue_depth, blk_irq_name(d->dev.irq));
 }
 
-static void attach_port(volatile uint8_t *abar, uint32_t cap, unsigned hba, unsigned port, const char *where)
+static void attach_port(volatile uint8_t *abar, uint32_t cap, unsigned hba, unsigned port, const char *where,
+			enum blk_irq irq)
 {
 	struct ahci_disk *d = &disks[ndisks];
 	const char *why;
 
-	*d = (struct ahci_disk){ .port = abar + PORT_BASE + PORT_STRIDE * port };
+	*d = (struct ahci_disk){ .hba = abar, .port = abar + PORT_BASE + PORT_STRIDE * port, .port_bit = 1u << port,
+				 .dev.irq = irq };
 	why = port_bring_up(d, cap);
 	if (why) {
 		log_info("ahci%u: %s port %u: %s, skipped", hba, where, port, why);
@@ -574,7 +596,6 @@ static void attach_port(volatile uint8_t *abar, uint32_t cap, unsigned hba, unsi
 	d->ncq = (cap & CAP_SNCQ) && d->id.ncq && d->id.lba48;
 	d->dev.queue_depth = d->ncq && d->id.ncq_depth < d->nslots ? d->id.ncq_depth : d->nslots;
 	d->dev.write_cache = d->id.write_cache;
-	d->dev.polled = 1;
 	d->dev.ops = &ahci_ops;
 	d->dev.priv = d;
 	if (blk_register(&d->dev)) {
@@ -606,7 +627,7 @@ static uint32_t ports_spin_up(volatile uint8_t *abar, uint32_t cap, uint32_t pi)
 }
 
 /* The HBA whose registers (ABAR) are mapped at abar, size bytes of them; the disks registered. */
-static unsigned attach(volatile uint8_t *abar, uint64_t size, const char *where)
+static unsigned attach(volatile uint8_t *abar, uint64_t size, const char *where, enum blk_irq irq, const char *mode)
 {
 	unsigned port, before = ndisks, hba = nhbas;
 	uint32_t cap, pi, vs, empty;
@@ -621,12 +642,14 @@ static unsigned attach(volatile uint8_t *abar, uint64_t size, const char *where)
 		log_error("ahci%u: %s: the HBA does not leave reset; not used", hba, where);
 		return 0;
 	}
+	if (irq != BLK_POLLED)
+		wr(abar, HBA_GHC, GHC_AE | GHC_IE); /* the ports' PxIE say which events signal */
 	cap = rd(abar, HBA_CAP);
 	pi = rd(abar, HBA_PI);
 	vs = rd(abar, HBA_VS);
-	log_info("ahci%u: %s: AHCI %u.%u.%u, %u ports (implemented 0x%x), %u command slots, %s-bit DMA, NCQ %s",
+	log_info("ahci%u: %s: AHCI %u.%u.%u, %u ports (implemented 0x%x), %u command slots, %s-bit DMA, NCQ %s, %s",
 		 hba, where, vs >> 16, vs >> 8 & 0xff, vs & 0xff, (cap & 0x1f) + 1, pi,
-		 (cap >> 8 & 0x1f) + 1, cap & CAP_S64A ? "64" : "32", cap & (1u << 30) ? "yes" : "no");
+		 (cap >> 8 & 0x1f) + 1, cap & CAP_S64A ? "64" : "32", cap & (1u << 30) ? "yes" : "no", mode);
 	for (port = 0; port < 32; port++)
 		if (pi & 1u << port && PORT_BASE + PORT_STRIDE * (port + 1) > size) {
 			log_warn("ahci%u: %s: port %u lies beyond its %llu-byte ABAR; left out", hba, where, port,
@@ -638,7 +661,7 @@ static unsigned attach(volatile uint8_t *abar, uint64_t size, const char *where)
 		log_info("ahci%u: %s: no device on ports 0x%x", hba, where, empty);
 	for (port = 0; port < 32 && ndisks < PORTS_MAX; port++)
 		if (pi & ~empty & 1u << port)
-			attach_port(abar, cap, hba, port, where);
+			attach_port(abar, cap, hba, port, where, irq);
 	return ndisks - before;
 }
 
@@ -655,7 +678,8 @@ unsigned ahci_init(void)
 
 	while ((p = hpci_next(&i, PCI_CLASS_STORAGE, PCI_SUBCLASS_SATA, PCI_PROG_IF_AHCI)) != 0) {
 		volatile void *abar = 0;
-		char where[16];
+		char where[16], mode[HPCI_MODE_TEXT];
+		enum blk_irq irq;
 
 		fmt(where, sizeof(where), "%02x:%02x.%u", p->bus, p->dev, p->fn);
 		if (p->bar[ABAR].size >= ABAR_MIN)
@@ -665,7 +689,8 @@ unsigned ahci_init(void)
 			continue;
 		}
 		hpci_enable(p, HPCI_CMD_MEM | HPCI_CMD_MASTER | HPCI_CMD_INTX_OFF);
-		n += attach(abar, p->bar[ABAR].size, where);
+		irq = hpci_route_disk_irq(p, HPCI_TAKE_MSI, mode, sizeof(mode));
+		n += attach(abar, p->bar[ABAR].size, where, irq, mode);
 	}
 	return n;
 }

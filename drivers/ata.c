@@ -388,7 +388,6 @@ static void register_disk(struct ide_channel *ch, struct ide_disk *d, unsigned i
 	d->dev.block_size = id->sector_size;
 	d->dev.queue_depth = 1;
 	d->dev.write_cache = id->write_cache;
-	d->dev.polled = 1;
 	d->dev.ops = &ata_ops;
 	d->dev.priv = d;
 	d->ch = ch;
@@ -397,7 +396,7 @@ static void register_disk(struct ide_channel *ch, struct ide_disk *d, unsigned i
 		return;
 	}
 	log_info("%s: %s channel 0x%x %s: \"%s\", %llu blocks of %u bytes (%llu MiB), write cache %s, %s, "
-		 "bus-master DMA, polled",
+		 "bus-master DMA, polled (IDE has no MSI)",
 		 d->dev.name, where, ch->io.cmd, d->slave ? "slave" : "master", id->model,
 		 (unsigned long long)id->sectors, id->sector_size,
 		 (unsigned long long)(id->sectors * id->sector_size >> 20), id->write_cache ? "on" : "off",

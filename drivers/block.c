@@ -15,6 +15,11 @@ int blk_register(struct blk_dev *d)
 	return 0;
 }
 
+const char *blk_irq_name(enum blk_irq irq)
+{
+	return irq == BLK_MSIX ? "MSI-X" : irq == BLK_MSI ? "MSI" : "polled";
+}
+
 unsigned blk_count(void)
 {
 	return ndevs;

@@ -42,6 +42,14 @@ enum blk_status {
 
 struct vdisk;
 
+/*
+ * How a device's completions are noticed: by poll() alone, called every
+ * millisecond or so while requests are out, or by an interrupt that wakes
+ * a CPU to poll at once (drivers/pci_msi.h), with poll() still called now
+ * and then to catch one that never comes.
+ */
+enum blk_irq { BLK_POLLED, BLK_MSI, BLK_MSIX };
+
 struct blk_seg {
 	uint64_t pa;  /* host-physical */
 	uint32_t len; /* bytes */
@@ -88,10 +96,13 @@ struct blk_dev {
 	uint8_t read_only;
 	uint8_t write_cache;       /* volatile: FLUSH matters */
 	uint8_t discard, write_zeroes;
-	uint8_t polled;            /* no interrupt: completions found by poll() alone */
+	uint8_t irq;               /* enum blk_irq; the block layer may turn it to BLK_POLLED */
 	const struct blk_ops *ops;
 	void *priv;
 };
+
+/* "polled", "MSI", "MSI-X". */
+const char *blk_irq_name(enum blk_irq irq);
 
 /* A driver's device, once identified; 0, or -1 when the table is full. */
 int blk_register(struct blk_dev *d);

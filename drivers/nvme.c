@@ -4,8 +4,10 @@
  *
  * One admin queue and one I/O queue pair per controller, shared by every
  * CPU and namespace under the controller's spin lock. Completions are
- * found by polling (blk_ops.poll): the I/O completion queue is created
- * without interrupts. A block request becomes one or more commands (the
+ * found by poll() (blk_ops.poll); where the controller has MSI-X, the I/O
+ * completion queue is created with interrupts on its entry 0, shared with
+ * the admin queue (whose commands are few and waited for), so a
+ * completion wakes a CPU to poll at once. A block request becomes one or more commands (the
  * PRP rules, MDTS and the 16-bit block count split it, nvme_prp.c); it
  * completes when its last command does.
  *
@@ -27,6 +29,7 @@
 #include "mm.h"
 #include "nvme_prp.h"
 #include "pci_host.h"
+#include "pci_msi.h"
 
 #define NVME_CTRLS_MAX 4
 #define NVME_NS_MAX 4
@@ -65,6 +68,7 @@
 #define CNS_CONTROLLER 0x01
 #define CNS_ACTIVE_NSIDS 0x02
 #define QUEUE_CONTIGUOUS 1u
+#define CQ_INTERRUPTS (1u << 1) /* IEN; the interrupt vector (MSI-X entry) in bits 31:16 */
 
 struct sqe {
 	uint32_t cdw0; /* opcode, command ID << 16 (PRPs: PSDT 0) */
@@ -121,6 +125,8 @@ struct nvme_ctrl {
 	uint8_t *identify;   /* a page for Identify data */
 	char model[BLK_MODEL_MAX];
 	uint8_t write_cache;
+	enum blk_irq irq;
+	char irq_mode[HPCI_MODE_TEXT];
 	struct nvme_ns ns[NVME_NS_MAX];
 };
 
@@ -258,12 +264,12 @@ static int identify(struct nvme_ctrl *c, uint32_t cns, uint32_t nsid)
 	return admin_run(c, &e);
 }
 
-/* One I/O queue pair, qid 1, without interrupts (5.3, 5.4, 5.21.1.7). */
+/* One I/O queue pair, qid 1, its completions on MSI-X entry 0 where routed (5.3, 5.4, 5.21.1.7). */
 static int create_io_queues(struct nvme_ctrl *c)
 {
 	struct sqe queues = { .cdw0 = ADMIN_SET_FEATURES, .cdw10 = FEATURE_QUEUES, .cdw11 = 0 };
 	struct sqe cq = { .cdw0 = ADMIN_CREATE_CQ, .cdw10 = (uint32_t)(c->io.depth - 1) << 16 | 1,
-			  .cdw11 = QUEUE_CONTIGUOUS };
+			  .cdw11 = QUEUE_CONTIGUOUS | (c->irq == BLK_MSIX ? CQ_INTERRUPTS : 0) };
 	struct sqe sq = { .cdw0 = ADMIN_CREATE_SQ, .cdw10 = (uint32_t)(c->io.depth - 1) << 16 | 1,
 			  .cdw11 = 1u << 16 | QUEUE_CONTIGUOUS };
 
@@ -283,7 +289,7 @@ static int ctrl_start(struct nvme_ctrl *c)
 	if (wait_ready(c, 0))
 		return -1;
 	queue_reset(c, &c->admin, 0);
-	reg_write(c, REG_INTMS, ~0u); /* no pin interrupts: completions are polled */
+	reg_write(c, REG_INTMS, ~0u); /* no pin interrupts (INTMS is not used with MSI-X, 3.1.3) */
 	reg_write(c, REG_AQA, (uint32_t)(ADMIN_DEPTH - 1) << 16 | (ADMIN_DEPTH - 1));
 	reg_write64(c, REG_ASQ, c->admin.sq_pa);
 	reg_write64(c, REG_ACQ, c->admin.cq_pa);
@@ -624,7 +630,7 @@ static int add_namespace(struct nvme_ctrl *c, unsigned index, uint32_t nsid)
 	ns->dev.queue_depth = c->nslots;
 	ns->dev.read_only = id[99] & 1; /* NSATTR: write protected */
 	ns->dev.write_cache = c->write_cache;
-	ns->dev.polled = 1;
+	ns->dev.irq = c->irq;
 	ns->dev.ops = &nvme_ops;
 	ns->dev.priv = ns;
 	log_namespace(ns);
@@ -704,6 +710,7 @@ static const char *ctrl_bring_up(struct nvme_ctrl *c, uint32_t *nn)
 	if (!c->regs)
 		return "its BAR 0 is not a mappable memory BAR";
 	hpci_enable(c->pci, HPCI_CMD_MEM | HPCI_CMD_MASTER | HPCI_CMD_INTX_OFF);
+	c->irq = hpci_route_disk_irq(c->pci, HPCI_TAKE_MSIX, c->irq_mode, sizeof(c->irq_mode));
 	why = read_cap(c, &io_depth);
 	if (why)
 		return why;
@@ -740,8 +747,8 @@ void nvme_init(void)
 		nctrls++;
 		vs = reg_read(c, REG_VS);
 		log_info("nvme%u: %02x:%02x.%u %s, NVMe %u.%u, up to %u namespaces, queue depth %u, %u KiB a command, "
-			 "polled (no interrupts)", c->index, d->bus, d->dev, d->fn, c->model, vs >> 16, vs >> 8 & 0xff,
-			 nn, c->nslots, c->max_transfer >> 10);
+			 "%s", c->index, d->bus, d->dev, d->fn, c->model, vs >> 16, vs >> 8 & 0xff,
+			 nn, c->nslots, c->max_transfer >> 10, c->irq_mode);
 		add_namespaces(c, nn);
 	}
 }

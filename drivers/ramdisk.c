@@ -109,7 +109,6 @@ struct blk_dev *ramdisk_create(const uint8_t *data, uint64_t size)
 	d->queue_depth = RAMDISK_QUEUE_DEPTH;
 	d->read_only = d->write_cache = 0;
 	d->discard = d->write_zeroes = 1;
-	d->polled = 1;
 	d->ops = &ramdisk_ops; /* stays: a poll from another CPU after destroy finds nothing */
 	d->priv = rd;
 	return d;

@@ -4,12 +4,14 @@
  *
  * Of the structures the vendor-specific capabilities name (4.1.4), the
  * common configuration, notifications and the device's own configuration
- * (no ISR status: no interrupts). Bring-up (3.1.1): reset, ACKNOWLEDGE, DRIVER, features
+ * (no ISR status: only MSI-X interrupts are taken). Bring-up (3.1.1): reset, ACKNOWLEDGE, DRIVER, features
  * (virtio_blk_host_queue.h's list, VERSION_1 required; the boot log names
  * those taken and those left), FEATURES_OK read back, queue 0 as a split
  * virtqueue in pages the hypervisor allocates (physical addresses: the
- * hypervisor maps memory one to one), DRIVER_OK. No interrupts: the
- * available ring asks for none, and poll() reads the used ring.
+ * hypervisor maps memory one to one), DRIVER_OK. poll() reads the used
+ * ring. With MSI-X, the queue's used buffers signal entry 0 (the
+ * configuration-change vector stays off), which wakes a CPU to poll at
+ * once; without, the available ring asks for no interrupts.
  *
  * A block request becomes one or more commands, each a chain of a 16-byte
  * header, the data descriptors (straight on the request's segments: no
@@ -42,6 +44,7 @@
 #include "log.h"
 #include "mm.h"
 #include "pci_host.h"
+#include "pci_msi.h"
 #include "virtio_blk_host_queue.h"
 
 #define VBH_DISKS_MAX 4
@@ -88,6 +91,8 @@ struct vbh_disk {
 	struct blk_pending pending; /* accepted, not every command issued */
 	struct blk_finished finished;
 	int failed;
+	enum blk_irq irq;
+	char irq_mode[HPCI_MODE_TEXT];
 };
 
 static struct vbh_disk disks[VBH_DISKS_MAX];
@@ -238,6 +243,21 @@ static uint16_t queue_size(const struct vbh_disk *d)
 	return size >= 4 ? size : 0; /* a read takes three descriptors */
 }
 
+/* With MSI-X routed: queue 0 (selected) on entry 0, read back as the device took it (4.1.5.1.2). */
+static void take_interrupts(struct vbh_disk *d)
+{
+	if (d->irq != BLK_MSIX)
+		return;
+	cc_write16(d, VIRTIO_CC_CONFIG_MSIX, VIRTIO_NO_VECTOR);
+	cc_write16(d, VIRTIO_CC_QUEUE_MSIX, 0);
+	if (cc_read16(d, VIRTIO_CC_QUEUE_MSIX) != 0) {
+		d->irq = BLK_POLLED;
+		fmt(d->irq_mode, sizeof(d->irq_mode), "polled (the device refused MSI-X entry 0 for its queue)");
+		return;
+	}
+	vbhq_want_interrupts(&d->q);
+}
+
 /* Queue 0, empty, in the disk's ring page (4.1.5.1.3). */
 static const char *setup_queue(struct vbh_disk *d)
 {
@@ -250,6 +270,7 @@ static const char *setup_queue(struct vbh_disk *d)
 		return "its queue 0 is missing or holds fewer than 4 entries";
 	cc_write16(d, VIRTIO_CC_QUEUE_SIZE, d->qsize);
 	vbhq_init(&d->q, d->qsize, d->ring, d->ring_pa);
+	take_interrupts(d);
 	cc_write64(d, VIRTIO_CC_QUEUE_DESC, d->q.desc_pa);
 	cc_write64(d, VIRTIO_CC_QUEUE_DRIVER, d->q.avail_pa);
 	cc_write64(d, VIRTIO_CC_QUEUE_DEVICE, d->q.used_pa);
@@ -574,6 +595,7 @@ static const char *bring_up(struct vbh_disk *d)
 	if (why)
 		return why;
 	hpci_enable(d->pci, HPCI_CMD_MEM | HPCI_CMD_MASTER | HPCI_CMD_INTX_OFF);
+	d->irq = hpci_route_disk_irq(d->pci, HPCI_TAKE_MSIX, d->irq_mode, sizeof(d->irq_mode));
 	why = start_device(d);
 	if (!why)
 		why = read_config(d, &seg_max, &size_max);
@@ -595,8 +617,8 @@ static void log_disk(const struct vbh_disk *d)
 	else
 		fmt(size_max, sizeof(size_max), "up to %u bytes", d->lim.size_max);
 	log_info("%s: %02x:%02x.%u virtio-blk %04x:%04x, a queue of %u entries, %u segments of %s a command, "
-		 "polled (no interrupts)", d->dev.name, p->bus, p->dev, p->fn, p->vendor, p->device, d->qsize,
-		 d->lim.seg_max, size_max);
+		 "%s", d->dev.name, p->bus, p->dev, p->fn, p->vendor, p->device, d->qsize,
+		 d->lim.seg_max, size_max, d->irq_mode);
 	log_info("%s: features taken: %s; offered and not used: %s", d->dev.name, taken, left);
 	log_info("%s: %llu blocks of %u bytes (%llu MiB), volatile write cache %s, %s", d->dev.name,
 		 (unsigned long long)d->dev.blocks, d->dev.block_size,
@@ -619,7 +641,7 @@ static void add_disk(struct vbh_disk *d)
 	d->dev.queue_depth = d->qsize;
 	d->dev.read_only = (d->features & VIRTIO_BLK_F_RO) != 0;
 	d->dev.write_cache = (d->features & VIRTIO_BLK_F_FLUSH) != 0;
-	d->dev.polled = 1;
+	d->dev.irq = d->irq;
 	d->dev.ops = &vbh_ops;
 	d->dev.priv = d;
 	log_disk(d);

@@ -164,8 +164,13 @@ void vbhq_init(struct vbhq *q, unsigned size, void *mem, uint64_t pa)
 	q->used_pa = pa + used_offset(size);
 	for (i = 0; i < size; i++)
 		q->link[i] = (uint16_t)(i + 1);
-	/* Completions are polled: no interrupt wanted (2.7.7). */
+	/* Until the driver says otherwise, completions are polled: no interrupt wanted (2.7.7). */
 	vq_store16(q->avail + VIRTQ_RING_FLAGS, VIRTQ_AVAIL_F_NO_INTERRUPT);
+}
+
+void vbhq_want_interrupts(struct vbhq *q)
+{
+	vq_store16(q->avail + VIRTQ_RING_FLAGS, 0);
 }
 
 int vbhq_add(struct vbhq *q, const struct vbhq_buf *buf, unsigned n)

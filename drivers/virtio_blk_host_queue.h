@@ -99,6 +99,8 @@ uint32_t vbhq_ring_bytes(unsigned size);
  * it zeroes: every descriptor free, interrupts not wanted (the driver polls).
  */
 void vbhq_init(struct vbhq *q, unsigned size, void *mem, uint64_t pa);
+/* The device asked for an interrupt with each used buffer: the driver has one (MSI-X) routed. */
+void vbhq_want_interrupts(struct vbhq *q);
 
 /*
  * Makes the chain of n buffers available (not yet published); its head,

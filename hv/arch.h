@@ -26,6 +26,16 @@ uint64_t arch_paging_init(uint64_t top);
  */
 volatile void *arch_map_device(uint64_t pa, uint64_t size);
 
+/*
+ * Host disk controllers signal completions with MSI or MSI-X messages at
+ * one host vector: the vector and the local APIC ID of the CPU they go to
+ * (call it on CPU 0, as the drivers' init does), and how many have come.
+ * The interrupt itself only wakes its CPU, whose scheduler loop then polls
+ * the disks.
+ */
+void arch_disk_irq_target(uint8_t *vector, uint32_t *apic_id);
+uint64_t arch_disk_irqs(void);
+
 /* Logs CPU vendor, model and the virtualization features found. */
 void arch_report_cpu(void);
 /* Reads once what the guests' MSR policy needs of the host CPU. */

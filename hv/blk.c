@@ -12,6 +12,15 @@
 #include "ramdisk.h"
 
 #define QUEUES_MAX (BLK_DEVS_MAX + RAMDISKS_MAX)
+/*
+ * A poll of an interrupt-driven device that finds completions with no disk
+ * interrupt since the device's previous poll may have beaten the interrupt
+ * on its way: it is a suspicion, cleared by any disk interrupt within
+ * IRQ_GRACE_MS. A device with IRQ_SUSPICIONS such suspicions in a row
+ * confirmed is taken to never interrupt, and is polled from then on.
+ */
+#define IRQ_GRACE_MS 200
+#define IRQ_SUSPICIONS 3
 
 /* A host device's queue: the virtual disks open on it, served round-robin from rr. */
 struct blk_queue {
@@ -19,6 +28,12 @@ struct blk_queue {
 	struct blk_dev *dev;
 	struct vdisk *vdisks, *rr;
 	uint32_t nvdisks;
+	uint32_t held; /* requests of this queue waiting or at the device */
+	/* An interrupt-driven device's watch (IRQ_GRACE_MS): */
+	uint8_t completed;      /* requests completed since its last poll */
+	uint64_t irqs_polled;   /* arch_disk_irqs() at its last poll */
+	uint64_t suspect_since; /* host TSC of the suspicion being checked; 0: none */
+	uint32_t suspicions;    /* confirmed in a row */
 };
 
 static const struct boot_info *boot_medium;
@@ -148,6 +163,8 @@ static void complete(struct blk_req *r, enum blk_status status)
 
 	spin_lock(&q->lock);
 	vd->in_flight--;
+	if (status != BLK_E_TIMEOUT)
+		q->completed = 1; /* by the device (a timeout is the driver's: no interrupt to wait for) */
 	if (is_collateral(vd, r, status)) {
 		r->retries++;
 		push_waiting_front(vd, r);
@@ -159,6 +176,7 @@ static void complete(struct blk_req *r, enum blk_status status)
 	closed = vd->closed;
 	dispatch(q);
 	spin_unlock(&q->lock);
+	__atomic_fetch_sub(&q->held, 1, __ATOMIC_RELAXED);
 	__atomic_fetch_sub(&outstanding, 1, __ATOMIC_RELAXED);
 	r->done = r->submitter_done;
 	if (!closed)
@@ -260,21 +278,69 @@ void vdisk_submit(struct vdisk *vd, struct blk_req *r)
 	r->retries = 0;
 	r->next = 0;
 	__atomic_fetch_add(&outstanding, 1, __ATOMIC_RELAXED);
+	__atomic_fetch_add(&q->held, 1, __ATOMIC_RELAXED);
 	*vd->waiting_tail = r;
 	vd->waiting_tail = &r->next;
 	dispatch(q);
 	spin_unlock(&q->lock);
 }
 
-int blk_poll_all(void)
+/* With q's lock held, after a poll of its interrupt-driven device: 1 when it is found to never interrupt. */
+static int interrupts_missing(struct blk_queue *q, uint64_t irqs, uint64_t now)
+{
+	int completed = q->completed, quiet = irqs == q->irqs_polled;
+
+	q->completed = 0;
+	q->irqs_polled = irqs;
+	if (q->suspect_since) {
+		if (!quiet)
+			q->suspect_since = q->suspicions = 0; /* an interrupt came, perhaps late */
+		else if (now - q->suspect_since > IRQ_GRACE_MS * arch_tsc_hz() / 1000) {
+			q->suspect_since = 0;
+			return ++q->suspicions == IRQ_SUSPICIONS;
+		}
+	} else if (completed && quiet)
+		q->suspect_since = now;
+	else if (completed)
+		q->suspicions = 0;
+	return 0;
+}
+
+/* After a poll of an interrupt-driven device: one whose interrupts do not come is polled from now on. */
+static void watch_interrupts(struct blk_queue *q)
+{
+	uint64_t irqs = arch_disk_irqs(), now = arch_tsc();
+	enum blk_irq was = BLK_POLLED;
+
+	spin_lock(&q->lock);
+	if (q->dev->irq != BLK_POLLED && interrupts_missing(q, irqs, now)) {
+		was = q->dev->irq;
+		__atomic_store_n(&q->dev->irq, BLK_POLLED, __ATOMIC_RELAXED);
+	}
+	spin_unlock(&q->lock);
+	if (was != BLK_POLLED)
+		log_warn("%s: requests completed and no %s interrupt came within %u ms, %u times in a row; "
+			 "polled from now on", q->dev->name, blk_irq_name(was), IRQ_GRACE_MS, IRQ_SUSPICIONS);
+}
+
+enum blk_poll blk_poll_all(void)
 {
 	unsigned n = __atomic_load_n(&nqueues, __ATOMIC_ACQUIRE), i;
+	enum blk_poll busy = BLK_POLL_IDLE;
 
 	if (!__atomic_load_n(&outstanding, __ATOMIC_RELAXED))
-		return 0;
-	for (i = 0; i < n; i++)
-		queues[i].dev->ops->poll(queues[i].dev);
-	return __atomic_load_n(&outstanding, __ATOMIC_RELAXED) != 0;
+		return BLK_POLL_IDLE;
+	for (i = 0; i < n; i++) {
+		struct blk_queue *q = &queues[i];
+
+		q->dev->ops->poll(q->dev);
+		if (__atomic_load_n(&q->dev->irq, __ATOMIC_RELAXED) != BLK_POLLED)
+			watch_interrupts(q);
+		if (__atomic_load_n(&q->held, __ATOMIC_RELAXED) && busy != BLK_POLL_SOON)
+			busy = __atomic_load_n(&q->dev->irq, __ATOMIC_RELAXED) == BLK_POLLED ? BLK_POLL_SOON
+											  : BLK_POLL_WATCH;
+	}
+	return busy;
 }
 
 /* ---- opening and closing ---------------------------------------------- */
@@ -383,6 +449,7 @@ void vdisk_close(struct vdisk *vd)
 	}
 	leave_queue(vd, q);
 	spin_unlock(&q->lock);
+	__atomic_fetch_sub(&q->held, dropped, __ATOMIC_RELAXED);
 	__atomic_fetch_sub(&outstanding, dropped, __ATOMIC_RELAXED);
 	if (vd->ramdisk)
 		ramdisk_destroy(vd->dev); /* completes what it holds: nothing in flight after it */

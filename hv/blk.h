@@ -98,9 +98,12 @@ unsigned blk_devices_in_use(struct blk_dev **out, unsigned max);
 
 /*
  * Completions and timeouts of every host block device; called from each
- * CPU's scheduler loop. 1 while requests are outstanding (the caller polls
- * again soon: polled devices and RAM disks raise no interrupt), else 0.
+ * CPU's scheduler loop. What it returns says when to call it again: with
+ * requests out on a polled device (or RAM disk), soon; with requests out
+ * only on interrupt-driven devices, whose interrupt wakes a CPU, within
+ * the watch period (for timeouts and an interrupt that never comes).
  */
-int blk_poll_all(void);
+enum blk_poll { BLK_POLL_IDLE, BLK_POLL_SOON, BLK_POLL_WATCH };
+enum blk_poll blk_poll_all(void);
 
 #endif

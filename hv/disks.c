@@ -75,8 +75,8 @@ static void describe_dev(const struct blk_dev *d, char *text, size_t size)
 	char sz[24];
 
 	size_text(d->blocks * d->block_size, sz, sizeof(sz));
-	fmt(text, size, "%s (%s), %s, %u-byte blocks, write cache %s%s%s", d->name, d->model, sz, d->block_size,
-	    d->write_cache ? "on" : "off", d->read_only ? ", read-only" : "", d->polled ? ", polled" : "");
+	fmt(text, size, "%s (%s), %s, %u-byte blocks, write cache %s%s, %s", d->name, d->model, sz, d->block_size,
+	    d->write_cache ? "on" : "off", d->read_only ? ", read-only" : "", blk_irq_name(d->irq));
 }
 
 static void describe_part(const struct blk_dev *d, const struct gpt_part *p, char *text, size_t size)

@@ -54,6 +54,7 @@ interrupt_stub_%1:
 
 interrupt_stub 0xf0
 interrupt_stub 0xf1
+interrupt_stub 0xf2
 interrupt_stub 0xf3
 interrupt_stub 0xff
 
@@ -76,6 +77,6 @@ exception_stubs:
 
 global interrupt_stubs		; in the order of HOST_VECTORS
 interrupt_stubs:
-	dq interrupt_stub_0xf0, interrupt_stub_0xf1, interrupt_stub_0xf3, interrupt_stub_0xff
+	dq interrupt_stub_0xf0, interrupt_stub_0xf1, interrupt_stub_0xf2, interrupt_stub_0xf3, interrupt_stub_0xff
 
 section .note.GNU-stack noalloc noexec nowrite progbits

@@ -38,6 +38,7 @@
 static int tsc_deadline;
 static uint64_t apic_ticks_per_mtsc; /* one-shot mode: APIC timer counts per 1000 TSC ticks */
 static volatile unsigned timer_interrupts; /* for the start-up check of the timer */
+static uint64_t disk_irqs;                 /* disk completion interrupts taken */
 
 static int x2apic(void)
 {
@@ -179,16 +180,40 @@ void lapic_kick_self(void)
 	lapic_send_ipi(lapic_id(), ICR_FIXED | VEC_KICK);
 }
 
+/*
+ * Every controller's message goes to CPU 0. Each controller has one queue
+ * for all CPUs, so no single CPU submits its requests, and a destination
+ * that followed the submitter would cost a table write per request. CPU 0
+ * is always online, and whichever CPU the message wakes (idle in HLT, or
+ * out of its guest by the external-interrupt exit) polls every disk in its
+ * scheduler loop, waking the vCPUs whose requests completed wherever they
+ * run. The drivers start on the boot CPU, which is CPU 0.
+ */
+void arch_disk_irq_target(uint8_t *vector, uint32_t *apic_id)
+{
+	*vector = VEC_DISK;
+	*apic_id = lapic_id();
+}
+
+uint64_t arch_disk_irqs(void)
+{
+	return __atomic_load_n(&disk_irqs, __ATOMIC_RELAXED);
+}
+
 /* Called by the interrupt stubs (entry.asm) with the vector taken. */
 void interrupt_dispatch(uint64_t vector);
 void interrupt_dispatch(uint64_t vector)
 {
 	if (vector == VEC_TIMER)
 		timer_interrupts++;
+	if (vector == VEC_DISK)
+		__atomic_fetch_add(&disk_irqs, 1, __ATOMIC_RELAXED);
 	if (vector == VEC_CONSOLE)
 		host_irq_console();
+	/* After the handler: a level-triggered line has dropped by now (11.8.5);
+	 * a spurious interrupt is not in service: no EOI (11.9). */
 	if (vector != VEC_SPURIOUS)
-		lapic_eoi(); /* after the handler: a level-triggered line has dropped by now (11.8.5) */ /* a spurious interrupt is not in service: no EOI (11.9) */
+		lapic_eoi();
 }
 
 void arch_take_interrupts(void)

@@ -7,10 +7,11 @@
 /* The host's interrupt vectors: above every exception and below nothing else of ours. */
 #define VEC_TIMER 0xf0
 #define VEC_KICK 0xf1
+#define VEC_DISK 0xf2 /* host disk controllers' MSI and MSI-X messages (drivers/pci_msi.h) */
 #define VEC_CONSOLE 0xf3 /* the console UART's, through the I/O APIC (host_ioapic.c) */
 #define VEC_SPURIOUS 0xff
-#define HOST_VECTORS { VEC_TIMER, VEC_KICK, VEC_CONSOLE, VEC_SPURIOUS }
-#define HOST_VECTOR_COUNT 4
+#define HOST_VECTORS { VEC_TIMER, VEC_KICK, VEC_DISK, VEC_CONSOLE, VEC_SPURIOUS }
+#define HOST_VECTOR_COUNT 5
 
 uint32_t lapic_id(void);
 void lapic_send_ipi(uint32_t apic_id, uint32_t icr);

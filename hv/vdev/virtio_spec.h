@@ -41,6 +41,7 @@
 #define VIRTIO_CC_QUEUE_DRIVER 0x28
 #define VIRTIO_CC_QUEUE_DEVICE 0x30
 #define VIRTIO_CC_SIZE 0x38
+#define VIRTIO_NO_VECTOR 0xffff /* in CONFIG_MSIX and QUEUE_MSIX: none (4.1.5.1.2) */
 
 /* Device status (2.1). */
 #define VIRTIO_STATUS_ACKNOWLEDGE 1

@@ -48,6 +48,7 @@ def test_ahci_disk_listed_read_and_written_atapi_skipped(boot, tmp_path):
         "disk": rf"hv: ahci0p0: 00:05\.0 port 0: \"QEMU HARDDISK\", {BLOCKS} blocks of 512 bytes "
                 rf"\({IMAGE_MIB} MiB\), write cache on, LBA48",
         "atapi": r"hv: ahci1: 00:1f\.2 port \d+: an ATAPI device, skipped",
+        "msi": r"hv: ahci0: 00:05\.0: AHCI [^\r\n]*, MSI\r",
     }, BOOT_TIMEOUT["qemu"])
     run.expect(rf"hv: ahci0p0: {BOOT_READ_GPT}", 30)
     expect_selftest_in_image(run, "ahci0p0", disk)

@@ -193,6 +193,21 @@ def checksums(out):
     return dict((name, digest) for digest, name in re.findall(r"^([0-9a-f]{64})\s+/mnt(\S+)$", out, re.M))
 
 
+# How each controller's completions come, as the boot log names it.
+MODE = {
+    "nvme": r"^hv: nvme0: [^\n]*, MSI-X$",
+    "virtio": r"^hv: vblk0: [^\n]*, MSI-X$",
+    "ahci": r"^hv: ahci0: 00:05\.0: AHCI [^\n]*, MSI$",
+    "ide": r"^hv: ide0s: [^\n]*, polled \(IDE has no MSI\)$",
+}
+
+
+def test_completion_mode_logged(hostdisk):
+    """QEMU's NVMe and virtio-blk controllers interrupt by MSI-X, its AHCI
+    by MSI, Bochs' IDE is polled."""
+    assert re.search(MODE[hostdisk.controller], hostdisk.text(), re.M), MODE[hostdisk.controller]
+
+
 def test_partitions_are_the_guests_disks(hostdisk):
     text = hostdisk.text()
     for name, (first, n) in PARTS.items():
@@ -309,6 +324,13 @@ def test_injected_errors_reach_the_guest_and_no_one_else(hostdisk):
     expect_console(hostdisk)
     hostdisk.command("list")
     hostdisk.expect_all({n: rf"{n}\s+running on cpu" for n in NAMES}, 30)
+
+
+def test_no_controller_turned_to_polling(hostdisk):
+    """After all the guests' I/O and errors above, no controller's
+    interrupts went missing (the block layer would have logged its turn to
+    polling)."""
+    assert not re.search(r"hv: warning: \S+: requests completed and no \S+ interrupt came", hostdisk.text())
 
 
 def test_fsynced_file_survives_a_kill(hostdisk):

@@ -1,6 +1,7 @@
 """The hypervisor's own NVMe driver on QEMU's NVMe controller: host PCI
 enumeration lists it (ECAM on q35, ports 0xCF8/0xCFC on the i440fx PC),
-the namespace is identified with its size, LBA 0 and
+the controller's completions come by MSI-X, the namespace is identified
+with its size, LBA 0 and
 1 are read at boot (LBA 1 holding the GPT header sfdisk wrote), and with
 disk_selftest the last LBA is written, flushed and read back; after QEMU
 exits the test finds the pattern in the image's last sector."""
@@ -45,7 +46,8 @@ def expect_controller_and_disk(run, ecam=True):
     else:
         run.expect(r"hv: pci: no usable ACPI MCFG; configuration mechanism #1", 120)
     run.expect(r"hv: pci: [0-9a-f]{2}:[0-9a-f]{2}\.\d 1b36:0010 class 01\.08\.02 NVMe, MSI-X", 60)
-    run.expect(r"hv: nvme0: [^\n]*QEMU NVMe Ctrl", 60)
+    # QEMU's NVMe controller has MSI-X: the I/O completion queue interrupts.
+    run.expect(r"hv: nvme0: [^\r\n]*QEMU NVMe Ctrl[^\r\n]*, MSI-X\r", 60)
     blocks = (IMAGE_MIB << 20) // SECTOR
     run.expect(rf"hv: nvme0n1: {blocks} blocks of 512 bytes \({IMAGE_MIB} MiB\)", 60)
 

@@ -46,6 +46,13 @@ void arch_relax(void)
 {
 }
 
+static uint64_t disk_irqs;
+
+uint64_t arch_disk_irqs(void)
+{
+	return disk_irqs;
+}
+
 void log_msg(enum log_level level, const char *f, ...)
 {
 	(void)level;
@@ -379,6 +386,63 @@ static void a_full_device_takes_the_rest_later(void **state)
 	vdisk_close(&vd);
 }
 
+/* An interrupt-driven device with one request kept out (so the polls look) and reads completed one by one. */
+static void interrupt_driven_device(struct vdisk *vd, struct test_req *keep)
+{
+	fake_init(512, 1000, 4);
+	fake.dev.irq = BLK_MSIX;
+	open_extent(vd, 0, 1000, 0, "a");
+	make_req(keep, BLK_READ, 0, 1);
+	vdisk_submit(vd, &keep->r);
+}
+
+/* A read completes and a poll finds it with no interrupt since the poll before; the interrupt perhaps later. */
+static void complete_quietly(struct vdisk *vd, struct test_req *t, int interrupt_after)
+{
+	make_req(t, BLK_READ, 1, 1);
+	vdisk_submit(vd, &t->r);
+	fake_complete(1, BLK_OK);
+	assert_int_equal(blk_poll_all(), BLK_POLL_WATCH); /* the kept request: looked at now and then */
+	if (interrupt_after)
+		disk_irqs++;
+	now += HZ / 4; /* past the grace of 200 ms */
+	blk_poll_all();
+}
+
+static void late_interrupts_keep_a_device_interrupt_driven(void **state)
+{
+	struct test_req keep, t[5];
+	struct vdisk vd;
+	unsigned i;
+
+	(void)state;
+	interrupt_driven_device(&vd, &keep);
+	for (i = 0; i < 5; i++)
+		complete_quietly(&vd, &t[i], 1);
+	assert_int_equal(fake.dev.irq, BLK_MSIX);
+	fake_complete(0, BLK_OK);
+	assert_int_equal(blk_poll_all(), BLK_POLL_IDLE);
+	vdisk_close(&vd);
+}
+
+static void a_device_whose_interrupts_never_come_is_polled(void **state)
+{
+	struct test_req keep, t[3];
+	struct vdisk vd;
+
+	(void)state;
+	interrupt_driven_device(&vd, &keep);
+	complete_quietly(&vd, &t[0], 0);
+	complete_quietly(&vd, &t[1], 0);
+	assert_int_equal(fake.dev.irq, BLK_MSIX); /* twice is not yet enough */
+	complete_quietly(&vd, &t[2], 0);
+	assert_int_equal(fake.dev.irq, BLK_POLLED);
+	assert_int_equal(blk_poll_all(), BLK_POLL_SOON); /* the kept request: looked at every millisecond */
+	fake_complete(0, BLK_OK);
+	assert_int_equal(keep.seen.calls, 1);
+	vdisk_close(&vd);
+}
+
 static void timeouts_and_errors_stay_with_their_disk(void **state)
 {
 	struct test_req ta, tb, tc;
@@ -681,6 +745,8 @@ int main(void)
 		cmocka_unit_test(read_only),
 		cmocka_unit_test(deep_queue_does_not_starve),
 		cmocka_unit_test(a_full_device_takes_the_rest_later),
+		cmocka_unit_test(late_interrupts_keep_a_device_interrupt_driven),
+		cmocka_unit_test(a_device_whose_interrupts_never_come_is_polled),
 		cmocka_unit_test(timeouts_and_errors_stay_with_their_disk),
 		cmocka_unit_test(timeouts_are_retried_a_bounded_number_of_times),
 		cmocka_unit_test(close_drops_and_waits),

@@ -2,7 +2,8 @@
  * Host PCI enumeration: the ACPI MCFG parser with hostile tables, BAR
  * decoding of what devices report (odd, reserved and impossible values
  * included), and a scan over a fake configuration space that sizes BARs the
- * way hardware answers, with a looping capability list.
+ * way hardware answers, with a looping capability list; MSI and MSI-X:
+ * the message composed, the capabilities read and programmed.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -16,11 +17,20 @@
 #include "arch.h"
 #include "lib/le.h"
 #include "pci_host.h"
+#include "pci_msi.h"
 
 volatile void *arch_map_device(uint64_t pa, uint64_t size)
 {
 	(void)size;
 	return (volatile void *)(uintptr_t)pa;
+}
+
+static uint32_t cpu0_apic_id;
+
+void arch_disk_irq_target(uint8_t *vector, uint32_t *apic_id)
+{
+	*vector = 0xf2;
+	*apic_id = cpu0_apic_id;
 }
 
 /* ---- MCFG ---- */
@@ -390,6 +400,150 @@ static void enable_and_map(void **state)
 	assert_null(hpci_map_bar(nvme, 6));
 }
 
+/* ---- MSI and MSI-X ---- */
+
+static void msi_message_is_fixed_edge_physical(void **state)
+{
+	struct hpci_msi_msg m;
+
+	(void)state;
+	assert_int_equal(hpci_msi_compose(3, 0xf2, &m), 0);
+	assert_int_equal(m.address, 0xfee03000); /* destination ID in bits 19:12, RH = DM = 0 */
+	assert_int_equal(m.data, 0xf2);         /* fixed delivery, edge */
+	assert_int_equal(hpci_msi_compose(255, 0x30, &m), 0);
+	assert_int_equal(m.address, 0xfeeff000);
+	assert_int_equal(hpci_msi_compose(256, 0xf2, &m), -1); /* an x2APIC ID no message reaches */
+}
+
+static uint8_t msix_bar[16384] __attribute__((aligned(16384)));
+
+/* An NVMe function with only an MSI-X capability at 0x70, its table and PBA in 64-bit BAR 0 (msix_bar). */
+static struct hpci_dev *fake_msix_device(uint32_t table_bir, uint32_t pba_bir)
+{
+	static const uint8_t caps[] = { 0x70 };
+	uint64_t base = (uint64_t)(uintptr_t)msix_bar;
+	struct fake_fn *f;
+
+	nfakes = 0;
+	f = fake_add(0, 3, 0, 0x1b36, 0x0010, 0x01080202, 0);
+	fake_bar(f, 0, (uint32_t)base | 4, 0xffffc000);
+	fake_bar(f, 1, (uint32_t)(base >> 32), 0xffffffff);
+	fake_caps(f, caps, 1, 0);
+	put_le16(f->cfg + 0x70 + HPCI_MSI_CONTROL, 63); /* 64 entries */
+	put_le32(f->cfg + 0x70 + HPCI_MSIX_TABLE, table_bir);
+	put_le32(f->cfg + 0x70 + HPCI_MSIX_PBA, pba_bir);
+	hpci_scan(&fake_access, 0, 0);
+	return hpci_get(0);
+}
+
+static void msix_capability_read_and_entry_0_routed(void **state)
+{
+	struct hpci_msix_info info;
+	struct hpci_dev *d = fake_msix_device(0x2000, 0x3000 | 0);
+	char mode[HPCI_MODE_TEXT];
+	unsigned i;
+
+	(void)state;
+	assert_int_equal(hpci_msix_info(d, &info), 0);
+	assert_int_equal(info.vectors, 64);
+	assert_int_equal(info.table_bar, 0);
+	assert_int_equal(info.table_off, 0x2000);
+	assert_int_equal(info.pba_off, 0x3000);
+	for (i = 0; i < 64; i++)
+		put_le32(msix_bar + 0x2000 + 16 * i + 12, HPCI_MSIX_ENTRY_MASKED); /* as after reset */
+	cpu0_apic_id = 2;
+	assert_int_equal(hpci_route_disk_irq(d, HPCI_TAKE_MSIX, mode, sizeof(mode)), BLK_MSIX);
+	assert_string_equal(mode, "MSI-X");
+	assert_int_equal(le32(msix_bar + 0x2000), 0xfee02000);
+	assert_int_equal(le32(msix_bar + 0x2004), 0);
+	assert_int_equal(le32(msix_bar + 0x2008), 0xf2);
+	assert_int_equal(le32(msix_bar + 0x200c), 0);                      /* entry 0 unmasked */
+	assert_int_equal(le32(msix_bar + 0x201c), HPCI_MSIX_ENTRY_MASKED); /* entry 1 untouched */
+	assert_int_equal(le16(fakes[0].cfg + 0x70 + HPCI_MSI_CONTROL), HPCI_MSIX_ENABLE | 63); /* function unmasked */
+	assert_true(le16(fakes[0].cfg + HPCI_CFG_COMMAND) & HPCI_CMD_INTX_OFF);
+	cpu0_apic_id = 0;
+}
+
+static void msix_table_outside_its_bar_is_refused(void **state)
+{
+	struct hpci_dev *d = fake_msix_device(0x4000, 0x3000); /* the BAR is 16 KiB */
+	char mode[HPCI_MODE_TEXT];
+
+	(void)state;
+	assert_int_equal(hpci_route_disk_irq(d, HPCI_TAKE_MSIX | HPCI_TAKE_MSI, mode, sizeof(mode)), BLK_POLLED);
+	assert_string_equal(mode, "polled (neither MSI-X nor MSI)");
+	assert_int_equal(hpci_route_disk_irq(d, HPCI_TAKE_MSIX, mode, sizeof(mode)), BLK_POLLED);
+	assert_string_equal(mode, "polled (its MSI-X table lies outside its BAR)");
+	assert_false(le16(fakes[0].cfg + 0x70 + HPCI_MSI_CONTROL) & HPCI_MSIX_ENABLE);
+}
+
+/* An AHCI function with only an MSI capability at 0x40 whose message control is control. */
+static struct hpci_dev *fake_msi_device(uint16_t control)
+{
+	static const uint8_t caps[] = { 0x40 };
+	struct fake_fn *f;
+
+	nfakes = 0;
+	f = fake_add(0, 0x1f, 0, 0x8086, 0x2922, 0x01060102, 0);
+	fake_caps(f, caps, 1, 0);
+	put_le16(f->cfg + 0x40 + HPCI_MSI_CONTROL, control);
+	memset(f->cfg + 0x44, 0xee, 0x14); /* what firmware may have left */
+	hpci_scan(&fake_access, 0, 0);
+	return hpci_get(0);
+}
+
+static void msi_32_bit_with_mask_bits(void **state)
+{
+	/* 32-bit address, per-vector masking, 4 vectors capable and 2 enabled by someone before. */
+	struct hpci_dev *d = fake_msi_device(HPCI_MSI_PER_VECTOR_MASK | 2u << 1 | 1u << 4);
+	char mode[HPCI_MODE_TEXT];
+
+	(void)state;
+	cpu0_apic_id = 1;
+	assert_int_equal(hpci_route_disk_irq(d, HPCI_TAKE_MSI, mode, sizeof(mode)), BLK_MSI);
+	assert_string_equal(mode, "MSI");
+	assert_int_equal(le32(fakes[0].cfg + 0x44), 0xfee01000);
+	assert_int_equal(le16(fakes[0].cfg + 0x48), 0xf2);       /* data right after the address */
+	assert_int_equal(le32(fakes[0].cfg + 0x4c), 0xeeeeeeee & ~1u); /* vector 0 unmasked, the rest left */
+	/* Enabled with one vector (MME 0), what it can do kept. */
+	assert_int_equal(le16(fakes[0].cfg + 0x40 + HPCI_MSI_CONTROL), HPCI_MSI_PER_VECTOR_MASK | 2u << 1 | HPCI_MSI_ENABLE);
+	assert_true(le16(fakes[0].cfg + HPCI_CFG_COMMAND) & HPCI_CMD_INTX_OFF);
+	cpu0_apic_id = 0;
+}
+
+static void msi_64_bit_without_mask_bits(void **state)
+{
+	struct hpci_dev *d = fake_msi_device(HPCI_MSI_64BIT);
+	struct hpci_msi_info info;
+	char mode[HPCI_MODE_TEXT];
+
+	(void)state;
+	assert_int_equal(hpci_msi_info(d, &info), 0);
+	assert_true(info.is64);
+	assert_false(info.per_vector_mask);
+	assert_int_equal(hpci_route_disk_irq(d, HPCI_TAKE_MSIX | HPCI_TAKE_MSI, mode, sizeof(mode)), BLK_MSI);
+	assert_int_equal(le32(fakes[0].cfg + 0x44), 0xfee00000);
+	assert_int_equal(le32(fakes[0].cfg + 0x48), 0);    /* upper address */
+	assert_int_equal(le16(fakes[0].cfg + 0x4c), 0xf2); /* data after it */
+	assert_int_equal(le32(fakes[0].cfg + 0x50), 0xeeeeeeee); /* no mask bits: not written */
+	assert_int_equal(le16(fakes[0].cfg + 0x40 + HPCI_MSI_CONTROL), HPCI_MSI_64BIT | HPCI_MSI_ENABLE);
+}
+
+static void without_capabilities_or_reachable_cpu_polled(void **state)
+{
+	struct hpci_dev *d = fake_msi_device(0);
+	char mode[HPCI_MODE_TEXT];
+
+	(void)state;
+	assert_int_equal(hpci_route_disk_irq(d, HPCI_TAKE_MSIX, mode, sizeof(mode)), BLK_POLLED);
+	assert_string_equal(mode, "polled (no MSI-X capability)");
+	cpu0_apic_id = 300;
+	assert_int_equal(hpci_route_disk_irq(d, HPCI_TAKE_MSI, mode, sizeof(mode)), BLK_POLLED);
+	assert_string_equal(mode, "polled (CPU 0's APIC ID 300 is above 255: no message reaches it)");
+	assert_false(le16(fakes[0].cfg + 0x40 + HPCI_MSI_CONTROL) & HPCI_MSI_ENABLE);
+	cpu0_apic_id = 0;
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -405,6 +559,12 @@ int main(void)
 		cmocka_unit_test(single_function_devices_are_not_probed_past_function_0),
 		cmocka_unit_test(next_filters_by_class),
 		cmocka_unit_test(enable_and_map),
+		cmocka_unit_test(msi_message_is_fixed_edge_physical),
+		cmocka_unit_test(msix_capability_read_and_entry_0_routed),
+		cmocka_unit_test(msix_table_outside_its_bar_is_refused),
+		cmocka_unit_test(msi_32_bit_with_mask_bits),
+		cmocka_unit_test(msi_64_bit_without_mask_bits),
+		cmocka_unit_test(without_capabilities_or_reachable_cpu_polled),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
