@@ -27,6 +27,11 @@ OVMF_COMBINED = "/usr/share/ovmf/OVMF.fd"
 # EPYC less what TCG cannot emulate (QEMU warns about each otherwise).
 QEMU_CPU = ("EPYC,-rdseed,-sha-ni,-fxsr-opt,-misalignsse,-3dnowprefetch,-osvw,"
             "-topoext,-nrip-save,-xsavec")
+# QEMU 7.2's multi-threaded TCG lets one emulated CPU's XRSTOR rewrite the
+# first CPU's hidden flags from another thread, which can hand a partition's
+# #VMEXIT the host's state (host_state_came_back, arch/x86/svm/svm.c); with
+# every emulated CPU in one thread that race cannot happen.
+QEMU_ONE_THREAD = "tcg,thread=single"
 
 
 def default_files():
@@ -196,16 +201,17 @@ class Run:
             self.emulator_out.close()
 
 
-def boot_qemu(name, medium, log_path, smp=2, mem=1024, extra=(), serial="stdio"):
+def boot_qemu(name, medium, log_path, smp=2, mem=1024, extra=(), serial="stdio", tcg="tcg"):
     """Boots a medium in QEMU TCG with an AMD-V CPU and OVMF; its COM1 is
-    the Run's console unless serial names another QEMU chardev."""
+    the Run's console unless serial names another QEMU chardev; tcg is the
+    -accel value."""
     vars_copy = os.path.join(os.path.dirname(medium), "OVMF_VARS.fd")
     shutil.copyfile(OVMF_VARS, vars_copy)
     if medium.endswith(".iso"):
         drive = f"file={medium},media=cdrom,readonly=on,if=ide"
     else:
         drive = f"file={medium},format=raw,if=ide"
-    argv = ["qemu-system-x86_64", "-machine", "q35", "-accel", "tcg", "-cpu", QEMU_CPU,
+    argv = ["qemu-system-x86_64", "-machine", "q35", "-accel", tcg, "-cpu", QEMU_CPU,
             "-smp", str(smp), "-m", str(mem),
             "-drive", f"if=pflash,format=raw,readonly=on,file={OVMF_CODE}",
             "-drive", f"if=pflash,format=raw,file={vars_copy}",
