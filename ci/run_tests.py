@@ -66,9 +66,27 @@ def run_fuzzer(build, binary):
     return 0, 1
 
 
+LOG_TAIL_LINES = 60
+
+
+def show_kept_logs(logs):
+    """The end of each serial log a failing module kept: CI prints only
+    this output, and a hang shows there what the hypervisor said last."""
+    for name in sorted(os.listdir(logs)):
+        if not name.endswith(".log"):
+            continue
+        with open(os.path.join(logs, name), errors="replace") as f:
+            lines = f.read().replace("\r", "").splitlines()
+        print(f"--- {name}: its last {min(len(lines), LOG_TAIL_LINES)} of {len(lines)} lines")
+        print("\n".join(lines[-LOG_TAIL_LINES:]))
+
+
 def run_e2e(build):
     logs = os.path.join(build, "test-logs")
     os.makedirs(logs, exist_ok=True)
+    for name in os.listdir(logs):
+        if name.endswith(".log"):
+            os.remove(os.path.join(logs, name))  # an earlier run's
     xml = os.path.join(logs, "e2e.xml")
     if os.path.exists(xml):
         os.remove(xml)
@@ -84,6 +102,8 @@ def run_e2e(build):
     skipped = int(suite.get("skipped"))
     if proc.returncode not in (0, 1) and failed == 0:
         failed = 1  # pytest itself failed (usage, collection, internal error)
+    if failed:
+        show_kept_logs(logs)
     return total - failed - skipped, failed, skipped
 
 

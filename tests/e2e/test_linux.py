@@ -99,6 +99,7 @@ def linux(request):
 def attach(run, name):
     run.command(f"console {name}")
     run.expect(rf"\[attached to {name}", 30)
+    run.attached = name
     run.send("\r")
     run.expect(PROMPT, 60)
 
@@ -106,6 +107,25 @@ def attach(run, name):
 def detach(run):
     run.send(ESCAPE)
     run.expect(r"\[back at the hypervisor console", 30)
+    run.attached = None
+
+
+@pytest.fixture(autouse=True)
+def back_at_the_hypervisor_console(request):
+    """A test that failed while attached to a guest leaves the next one at
+    the hypervisor's console, not typing into that guest's shell; what the
+    console then says of the partitions is printed with the failure."""
+    yield
+    run = request.node.funcargs.get("linux")
+    if run is None or not getattr(run, "attached", None):
+        return
+    print(f"{run.name}: the test ended attached to {run.attached}; detaching")
+    detach(run)
+    for line in ("list", "stats"):
+        run.command(line)
+        run.expect(re.escape(line) + r"\r*\n", 30)
+        run.expect(r"\nhv> ", 30)
+        print(run.child.before.replace("\r", ""))
 
 
 MARKS = itertools.count(1000, 2)
