@@ -21,6 +21,8 @@
 #include "pmem.h"
 #include "scheduler.h"
 #include "uart16550.h"
+#include "vcpu_irq.h"
+#include "vdev/irq.h"
 
 #define MIB (1ull << 20)
 #define NS_PER_MS 1000000ull
@@ -263,6 +265,61 @@ static void info_state(const struct partition *p)
 		console_print("last stop: %s\n", p->last_stop);
 }
 
+/* "0x34", or "-" for none. */
+static const char *vector_text(char *buf, size_t size, int vector)
+{
+	if (vector < 0)
+		return "-";
+	fmt(buf, size, "0x%02x", (unsigned)vector);
+	return buf;
+}
+
+static const char *vcpu_state_text(const struct vcpu *v)
+{
+	if (v->se.held)
+		return "paused";
+	if (v->wait_for_sipi)
+		return "waiting for a STARTUP IPI";
+	return v->se.runnable ? "runnable" : "halted";
+}
+
+/* Each started vCPU: where it runs, whether it can, and what its APIC holds (for a guest that seems stuck). */
+static void info_vcpus(struct partition *p)
+{
+	char irr[8], isr[8];
+	unsigned i;
+
+	for (i = 0; i < p->cfg->vcpus; i++) {
+		struct vcpu *v = &p->vcpus[i];
+		struct vcpu_irq_view w;
+		const char *state;
+		if (!v->started)
+			continue;
+		scheduler_lock();
+		state = vcpu_state_text(v);
+		scheduler_unlock();
+		vcpu_irq_view(v, &w);
+		console_print("vcpu %u: cpu %u, %s, exits %llu, injected %llu; apic: tpr 0x%02x, requested %s, "
+			      "in service %s%s\n", i, v->se.cpu, state, (unsigned long long)v->exits,
+			      (unsigned long long)v->injected, w.tpr, vector_text(irr, sizeof(irr), w.requested),
+			      vector_text(isr, sizeof(isr), w.in_service), w.window ? ", window open" : "");
+	}
+}
+
+/* Its UART's interrupt side and the I/O APIC pin it drives. */
+static void info_uart(struct partition *p)
+{
+	struct vuart_view u;
+	struct irq_pin_view pin;
+
+	vuart_view(&p->uart, &u);
+	irq_pin_view(p, VUART_IRQ, &pin);
+	console_print("uart: ier 0x%02x, mcr 0x%02x, iir 0x%x, irq %s, %u bytes received not read; "
+		      "I/O APIC pin %u: vector 0x%02x, %s%s, line %s\n", u.ier, u.mcr, u.iir, u.line ? "high" : "low",
+		      u.rx_count, VUART_IRQ, pin.vector, pin.level ? "level" : "edge", pin.masked ? ", masked" : "",
+		      pin.asserted ? "high" : "low");
+}
+
 void cmd_info(const struct console_args *a)
 {
 	struct partition *p = find_partition(a->arg[0]);
@@ -271,6 +328,10 @@ void cmd_info(const struct console_args *a)
 		return;
 	console_print("partition %s (hv.cfg line %u)\n", p->cfg->name, p->cfg->line);
 	info_state(p);
+	if (p->state != PART_STOPPED) {
+		info_vcpus(p);
+		info_uart(p);
+	}
 	console_print("configuration:\n");
 	cfg_print_partition(p->cfg, put_text, 0);
 }

@@ -211,6 +211,16 @@ int vcpu_irq_pending(struct vcpu *v)
 	return pending;
 }
 
+void vcpu_irq_view(struct vcpu *v, struct vcpu_irq_view *w)
+{
+	spin_lock(&v->apic.lock);
+	w->tpr = v->apic.tpr;
+	w->requested = vlapic_highest_irr(&v->apic);
+	w->in_service = vlapic_highest_isr(&v->apic);
+	spin_unlock(&v->apic.lock);
+	w->window = v->irq_window;
+}
+
 uint64_t vcpu_irq_timer(struct vcpu *v, uint64_t now)
 {
 	uint64_t next;

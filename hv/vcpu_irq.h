@@ -27,6 +27,14 @@ void vcpu_irq_inject(struct vcpu *v);
 /* On v's CPU: 1 if an interrupt waits that the vCPU could take (what ends its HLT). */
 int vcpu_irq_pending(struct vcpu *v);
 
+/* What v's APIC holds now, for the operator's 'info' (any CPU): vectors -1 when none. */
+struct vcpu_irq_view {
+	uint8_t tpr;
+	int requested, in_service;
+	int window; /* an interrupt window is open */
+};
+void vcpu_irq_view(struct vcpu *v, struct vcpu_irq_view *w);
+
 /* On v's CPU, for the scheduler: fires v's APIC timer if due at its partition's time now; its next deadline (partition time), or 0. */
 uint64_t vcpu_irq_timer(struct vcpu *v, uint64_t now);
 

@@ -181,6 +181,20 @@ void irq_set_line(struct partition *p, unsigned gsi, int level)
 	deliver(p, &out);
 }
 
+void irq_pin_view(struct partition *p, unsigned gsi, struct irq_pin_view *w)
+{
+	uint64_t rte = RTE_MASKED;
+	int line = 0;
+
+	spin_lock(&p->ioapic.lock);
+	if (gsi < IRQ_GSIS) {
+		rte = p->ioapic.redirection[gsi];
+		line = asserted(&p->ioapic, gsi);
+	}
+	spin_unlock(&p->ioapic.lock);
+	*w = (struct irq_pin_view){ (uint8_t)rte, (rte & RTE_LEVEL) != 0, (rte & RTE_MASKED) != 0, line };
+}
+
 void irq_eoi(struct partition *p, uint8_t vector)
 {
 	struct vioapic_out out;

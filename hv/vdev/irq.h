@@ -50,6 +50,13 @@ void irq_set_line(struct partition *p, unsigned gsi, int level);
 #define IRQ_ISA_LINES 16
 void irq_set_isa(struct partition *p, unsigned irq, int level);
 
+/* An I/O APIC pin's route and line now, for the operator's 'info'. */
+struct irq_pin_view {
+	uint8_t vector;
+	int level, masked, asserted;
+};
+void irq_pin_view(struct partition *p, unsigned gsi, struct irq_pin_view *w);
+
 /* To the partition's local APICs; 0, or -1 if no vCPU of p matches. */
 int irq_deliver(struct partition *p, const struct irq_msg *m);
 

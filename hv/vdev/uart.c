@@ -246,6 +246,13 @@ static void write_reg(struct vuart *u, unsigned offset, uint8_t v)
 	}
 }
 
+void vuart_view(struct vuart *u, struct vuart_view *w)
+{
+	spin_lock(&u->lock);
+	*w = (struct vuart_view){ u->ier, pending(u), u->mcr, u->line_level, u->rx_count };
+	spin_unlock(&u->lock);
+}
+
 void vuart_flush(struct vuart *u)
 {
 	spin_lock(&u->lock);

@@ -49,6 +49,14 @@ extern const struct vdev_ops vuart_ops;
 /* Shows a partial line (when the partition stops). */
 void vuart_flush(struct vuart *u);
 
+/* Its interrupt side now, for the operator's 'info'. */
+struct vuart_view {
+	uint8_t ier, iir, mcr;
+	int line; /* IRQ 4 as it drives it */
+	unsigned rx_count;
+};
+void vuart_view(struct vuart *u, struct vuart_view *w);
+
 /* Bytes typed for the guest: as many as its FIFO takes (the rest is an overrun, as on the chip). */
 size_t vuart_receive(struct vuart *u, const char *bytes, size_t n);
 

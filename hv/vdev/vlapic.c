@@ -136,6 +136,11 @@ int vlapic_highest_irr(const struct vlapic *a)
 	return highest(a->irr);
 }
 
+int vlapic_highest_isr(const struct vlapic *a)
+{
+	return highest(a->isr);
+}
+
 uint8_t vlapic_ppr(const struct vlapic *a)
 {
 	int isrv = highest(a->isr);

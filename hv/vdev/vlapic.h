@@ -129,8 +129,9 @@ void vlapic_accept(struct vlapic *a, const struct irq_msg *m);
 /* The timer, at now: fires it if due. Returns its deadline (0: not armed). */
 uint64_t vlapic_timer_poll(struct vlapic *a, uint64_t now);
 
-/* The highest requested vector, -1 if none; the processor priority (SDM Vol. 3A, 11.8.3.1). */
+/* The highest requested vector, the highest in service, -1 if none; the processor priority (SDM Vol. 3A, 11.8.3.1). */
 int vlapic_highest_irr(const struct vlapic *a);
+int vlapic_highest_isr(const struct vlapic *a);
 uint8_t vlapic_ppr(const struct vlapic *a);
 
 /* The interrupt the vCPU can be given now: the highest request above PPR, or -1. */

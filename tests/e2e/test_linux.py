@@ -121,11 +121,16 @@ def back_at_the_hypervisor_console(request):
         return
     print(f"{run.name}: the test ended attached to {run.attached}; detaching")
     detach(run)
-    for line in ("list", "stats"):
-        run.command(line)
-        run.expect(re.escape(line) + r"\r*\n", 30)
-        run.expect(r"\nhv> ", 30)
-        print(run.child.before.replace("\r", ""))
+    for line in ("list", "stats", *(f"info {name}" for name in NAMES)):
+        print(answer(run, line))
+
+
+def answer(run, line):
+    """A console command's output, up to the next prompt, without CRs."""
+    run.command(line)
+    run.expect(re.escape(line) + r"\r*\n", 30)
+    run.expect(r"\nhv> ", 30)
+    return run.child.before.replace("\r", "")
 
 
 MARKS = itertools.count(1000, 2)
@@ -171,6 +176,21 @@ def test_each_kernel_has_its_vcpus_and_memory(linux):
         assert out.split()[0] == str(VCPUS), out
         total = re.search(r"^Mem:\s+(\d+)", out, re.M)
         assert total and abs(int(total.group(1)) - int(linux.ready[name].group("mem"))) <= 1, out  # rounding
+
+
+def test_info_shows_each_vcpu_and_the_uart_as_linux_set_them(linux):
+    """'info' shows what to look at when a guest seems stuck: each vCPU's
+    state and APIC, its UART's interrupt side and the I/O APIC pin."""
+    text = answer(linux, f"info {NAMES[0]}")
+    vcpus = re.findall(r"^vcpu (\d): cpu \d, (?:halted|runnable), exits \d+, injected \d+; apic: tpr 0x[0-9a-f]{2}, "
+                       r"requested (?:-|0x[0-9a-f]{2}), in service (?:-|0x[0-9a-f]{2})", text, re.M)
+    assert vcpus == ["0", "1"], text
+    uart = re.search(r"^uart: ier 0x(\w\w), mcr 0x(\w\w), iir 0x\w, irq (?:high|low), \d+ bytes received not read; "
+                     r"I/O APIC pin 4: vector 0x(\w\w), edge, line (?:high|low)$", text, re.M)
+    assert uart, text
+    ier, mcr, vector = (int(g, 16) for g in uart.groups())
+    assert ier & 0x01 and mcr & 0x08, text  # Linux's 8250 driver: receive interrupt on, OUT2 gating IRQ 4
+    assert vector >= 0x20, text
 
 
 def counts(text, label):

@@ -180,6 +180,30 @@ static void receive_interrupts_follow_ier_and_out2(void **state)
 	assert_int_equal(irq4, 0);    /* masked in IER */
 }
 
+/* What 'info' shows of it is what the guest would read and what the line is. */
+static void the_view_shows_the_interrupt_side(void **state)
+{
+	struct vuart_view w;
+
+	(void)state;
+	out(1, 0x01);
+	out(4, 0x08);
+	out(2, 0x81);
+	vuart_receive(&u, "ab", 2);
+	vuart_view(&u, &w);
+	assert_int_equal(w.ier, 0x01);
+	assert_int_equal(w.mcr, 0x08);
+	assert_int_equal(w.iir, 0x0c);
+	assert_int_equal(w.line, 1);
+	assert_int_equal(w.rx_count, 2);
+	in(0);
+	in(0);
+	vuart_view(&u, &w);
+	assert_int_equal(w.iir, 0x01);
+	assert_int_equal(w.line, 0);
+	assert_int_equal(w.rx_count, 0);
+}
+
 /* THRE: raised when enabled with THR empty and after each byte; reading IIR that shows it clears it. */
 static void transmitter_empty_interrupt_as_the_8250_driver_expects(void **state)
 {
@@ -343,6 +367,7 @@ int main(void)
 		cmocka_unit_test_setup(fifo_control_shows_a_16550a, reset),
 		cmocka_unit_test_setup(received_bytes_come_in_order_and_overrun_is_reported, reset),
 		cmocka_unit_test_setup(receive_interrupts_follow_ier_and_out2, reset),
+		cmocka_unit_test_setup(the_view_shows_the_interrupt_side, reset),
 		cmocka_unit_test_setup(transmitter_empty_interrupt_as_the_8250_driver_expects, reset),
 		cmocka_unit_test_setup(loopback_loops_bytes_and_modem_lines, reset),
 		cmocka_unit_test_setup(output_is_kept_raw_for_an_attach_and_lines_are_not_shown_while_attached, reset),
