@@ -128,6 +128,7 @@ struct ahci_disk {
 	uint8_t failed;
 	uint8_t ncq;    /* reads and writes are queued */
 	uint8_t serial; /* after a queued command's error: none queued until the port is idle */
+	struct blk_finished finished; /* finished at submit: done() comes from the next poll (block.h) */
 	struct slot slot[SLOTS_MAX];
 	struct prd_entry scratch[PRDT_ENTRIES]; /* the PRDT being built, under the lock */
 };
@@ -445,10 +446,14 @@ static int free_slot(const struct ahci_disk *d)
 	return -1;
 }
 
+/*
+ * A request refused here, or that the port cannot issue (it failed, or a
+ * segment lies beyond the HBA's reach), finishes at the next poll: the
+ * submitter may hold its own lock while it submits, which done() takes.
+ */
 static int ahci_submit(struct blk_dev *dev, struct blk_req *r)
 {
 	struct ahci_disk *d = dev->priv;
-	struct blk_finished f = { 0 };
 	enum blk_status status = ata_check_request(dev, r);
 	int slot;
 
@@ -460,21 +465,22 @@ static int ahci_submit(struct blk_dev *dev, struct blk_req *r)
 	}
 	d->slot[slot] = (struct slot){ r, 0, 0 };
 	if (status != BLK_OK)
-		finish_slot(d, (unsigned)slot, status, &f);
+		finish_slot(d, (unsigned)slot, status, &d->finished);
 	else
-		issue_waiting(d, &f);
+		issue_waiting(d, &d->finished);
 	spin_unlock(&d->lock);
-	blk_finish_all(&f);
 	return 0;
 }
 
 static void ahci_poll(struct blk_dev *dev)
 {
 	struct ahci_disk *d = dev->priv;
-	struct blk_finished f = { 0 };
+	struct blk_finished f;
 	uint32_t is;
 
 	spin_lock(&d->lock);
+	f = d->finished;
+	d->finished.head = 0;
 	if (d->issued) {
 		is = rd(d->port, PX_IS);
 		if (is & ~IS_ERRORS)

@@ -163,8 +163,13 @@ static void complete(struct blk_req *r, enum blk_status status)
 
 	spin_lock(&q->lock);
 	vd->in_flight--;
-	if (status != BLK_E_TIMEOUT)
-		q->completed = 1; /* by the device (a timeout is the driver's: no interrupt to wait for) */
+	/*
+	 * Only a read or write that succeeded surely reached the device and
+	 * so interrupted: a timeout is the driver's, a refusal is found at
+	 * submit, and a written-through device's FLUSH finishes at once.
+	 */
+	if (status == BLK_OK && r->op != BLK_FLUSH)
+		q->completed = 1;
 	if (is_collateral(vd, r, status)) {
 		r->retries++;
 		push_waiting_front(vd, r);

@@ -396,12 +396,13 @@ static void interrupt_driven_device(struct vdisk *vd, struct test_req *keep)
 	vdisk_submit(vd, &keep->r);
 }
 
-/* A read completes and a poll finds it with no interrupt since the poll before; the interrupt perhaps later. */
-static void complete_quietly(struct vdisk *vd, struct test_req *t, int interrupt_after)
+/* A request completes and a poll finds it with no interrupt since the poll before; the interrupt perhaps later. */
+static void complete_quietly_as(struct vdisk *vd, struct test_req *t, enum blk_op op, enum blk_status status,
+				int interrupt_after)
 {
-	make_req(t, BLK_READ, 1, 1);
+	make_req(t, op, 1, 1);
 	vdisk_submit(vd, &t->r);
-	fake_complete(1, BLK_OK);
+	fake_complete(1, status);
 	assert_int_equal(blk_poll_all(), BLK_POLL_WATCH); /* the kept request: looked at now and then */
 	if (interrupt_after)
 		disk_irqs++;
@@ -409,14 +410,39 @@ static void complete_quietly(struct vdisk *vd, struct test_req *t, int interrupt
 	blk_poll_all();
 }
 
-static void late_interrupts_keep_a_device_interrupt_driven(void **state)
+static void complete_quietly(struct vdisk *vd, struct test_req *t, int interrupt_after)
 {
-	struct test_req keep, t[5];
+	complete_quietly_as(vd, t, BLK_READ, BLK_OK, interrupt_after);
+}
+
+/* Requests the driver refuses finish without the device: no interrupt is due for them. */
+static void refusals_keep_a_device_interrupt_driven(void **state)
+{
+	struct test_req keep, first, t[5];
 	struct vdisk vd;
 	unsigned i;
 
 	(void)state;
 	interrupt_driven_device(&vd, &keep);
+	complete_quietly(&vd, &first, 1); /* the device interrupts: no suspicion from before is left */
+	for (i = 0; i < 5; i++)
+		complete_quietly_as(&vd, &t[i], BLK_READ, BLK_E_RANGE, 0);
+	assert_int_equal(t[4].seen.calls, 1);
+	assert_int_equal(fake.dev.irq, BLK_MSIX);
+	fake_complete(0, BLK_OK);
+	assert_int_equal(blk_poll_all(), BLK_POLL_IDLE);
+	vdisk_close(&vd);
+}
+
+static void late_interrupts_keep_a_device_interrupt_driven(void **state)
+{
+	struct test_req keep, first, t[5];
+	struct vdisk vd;
+	unsigned i;
+
+	(void)state;
+	interrupt_driven_device(&vd, &keep);
+	complete_quietly(&vd, &first, 1); /* the device interrupts: no suspicion from before is left */
 	for (i = 0; i < 5; i++)
 		complete_quietly(&vd, &t[i], 1);
 	assert_int_equal(fake.dev.irq, BLK_MSIX);
@@ -746,6 +772,7 @@ int main(void)
 		cmocka_unit_test(deep_queue_does_not_starve),
 		cmocka_unit_test(a_full_device_takes_the_rest_later),
 		cmocka_unit_test(late_interrupts_keep_a_device_interrupt_driven),
+		cmocka_unit_test(refusals_keep_a_device_interrupt_driven),
 		cmocka_unit_test(a_device_whose_interrupts_never_come_is_polled),
 		cmocka_unit_test(timeouts_and_errors_stay_with_their_disk),
 		cmocka_unit_test(timeouts_are_retried_a_bounded_number_of_times),
