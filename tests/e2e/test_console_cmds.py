@@ -348,7 +348,9 @@ def test_a_guest_flooding_its_uart_slows_only_itself(boot, tmp_path):
     Whatever the flood costs CPU 1 in instructions shows in that measure:
     more VM exits or interrupts there, the console's or the UART's work
     done there, CPU 1 spinning on a lock CPU 0 holds (its PAUSE loop is
-    CPU 1's instructions, no work), the flood run there. Time CPU 1
+    CPU 1's instructions, no work; in QEMU's turns that wait lasts until
+    CPU 0 runs again, longer than on hardware, so it errs towards
+    failing), the flooding vCPU run there. Time CPU 1
     spends halted executes no instruction, so that is judged apart: CPU 1
     executes no HLT while the busy partition runs. What TCG does not
     model stays unmeasured: caches, memory bandwidth, the real UART's bus
