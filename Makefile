@@ -261,7 +261,7 @@ $(BUILD)/hvcfg: tools/hvcfg/hvcfg.c $(CONFIG_SRCS) hv/kernel.c hv/bzimage.c hv/m
 	@mkdir -p $(dir $@)
 	$(CC) -std=gnu11 -O2 $(WARNINGS) -Ihv -Iboot/efi -Iarch/x86 -o $@ $^
 
-# A QEMU TCG plugin, for make bench's breakdown of exit costs (tools/insnprof).
+# A QEMU TCG plugin: make bench's breakdown of exit costs, the UART-flood test's counts per CPU (tools/insnprof).
 $(BUILD)/insnprof.so: tools/insnprof/insnprof.c
 	@mkdir -p $(dir $@)
 	$(CC) -std=gnu11 -O2 $(WARNINGS) -shared -fPIC -o $@ $<
@@ -318,7 +318,7 @@ fuzz: deps $(FUZZ_BINS)
 
 test: deps
 	@$(MAKE) --no-print-directory linux
-	@$(MAKE) --no-print-directory all unit iso usb $(FUZZ_BINS)
+	@$(MAKE) --no-print-directory all unit iso usb $(FUZZ_BINS) $(BUILD)/insnprof.so
 	$(PYTHON) ci/run_tests.py $(BUILD) $(UNIT_BINS) -- $(FUZZ_BINS)
 
 bench: deps

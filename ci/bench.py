@@ -175,8 +175,8 @@ def share_error(work, log):
 
 
 def work_reports(run, count):
-    run.expect(r"\[busy\] BENCH work (\d+)\r", 300)  # dropped: it may straddle the change
-    return [int(run.expect(r"\[busy\] BENCH work (\d+)\r", 300).group(1)) for _ in range(count)]
+    run.expect(r"\[busy\] BENCH work (\d+) report \d+\r", 300)  # dropped: it may straddle the change
+    return [int(run.expect(r"\[busy\] BENCH work (\d+) report \d+\r", 300).group(1)) for _ in range(count)]
 
 
 def idle_neighbour_cost(work, log):

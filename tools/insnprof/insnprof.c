@@ -1,13 +1,26 @@
 /*
- * insnprof: a QEMU TCG plugin for make bench's breakdown of exit costs.
- * It counts the instructions executed at each address, and between a
- * start mark (XCHG BX,BX: 66 87 DB) and a stop mark (XCHG CX,CX: 66 87 C9),
- * no-ops the self-test guest executes around each measured loop, it writes
- * one window: "window N" then "ADDRESS COUNT" for every address executed
- * in it. ci/bench.py names the hypervisor's addresses by function.
+ * insnprof: a QEMU TCG plugin that counts the instructions the emulated
+ * CPUs execute, for make bench and the e2e tests.
  *
- * Options: out=FILE (default insnprof.txt). One emulated CPU: the counters
- * are shared.
+ * out=FILE: make bench's breakdown of exit costs. It counts the
+ * instructions executed at each address, and between a start mark
+ * (XCHG BX,BX: 66 87 DB) and a stop mark (XCHG CX,CX: 66 87 C9), no-ops
+ * the self-test guest executes around each measured loop, it writes one
+ * window: "window N" then "ADDRESS COUNT" for every address executed in
+ * it. ci/bench.py names the hypervisor's addresses by function. The
+ * counters are shared by all emulated CPUs.
+ *
+ * marks=FILE: a guest's work per instruction of its own CPU. At each work
+ * mark (XCHG DX,DX: 66 87 D2, which the self-test's mode=work executes at
+ * each report) it writes "mark CPU INSNS ALL HALTS": the QEMU index of the
+ * CPU that executed it, the instructions that CPU executed so far (guest
+ * and hypervisor alike), those of all CPUs, and the HLTs that CPU
+ * executed. Counting per CPU needs one thread for all emulated CPUs
+ * (-icount, or -accel tcg,thread=single): a CPU's instructions are those
+ * executed between the translation blocks where QEMU switched to it and
+ * away from it.
+ *
+ * Without options: out=insnprof.txt.
  *
  * QEMU's plugin interface is a C ABI with a version number (QEMU's
  * docs/devel/tcg-plugins.rst); Debian ships no qemu-plugin.h, so the few
@@ -37,11 +50,15 @@ void qemu_plugin_register_vcpu_insn_exec_inline(struct qemu_plugin_insn *insn, e
 						void *ptr, uint64_t imm);
 void qemu_plugin_register_vcpu_insn_exec_cb(struct qemu_plugin_insn *insn, qemu_plugin_vcpu_udata_cb_t cb,
 					    enum qemu_plugin_cb_flags flags, void *userdata);
+void qemu_plugin_register_vcpu_tb_exec_cb(struct qemu_plugin_tb *tb, qemu_plugin_vcpu_udata_cb_t cb,
+					  enum qemu_plugin_cb_flags flags, void *userdata);
 void qemu_plugin_register_vcpu_tb_trans_cb(qemu_plugin_id_t id, qemu_plugin_vcpu_tb_trans_cb_t cb);
 void qemu_plugin_register_atexit_cb(qemu_plugin_id_t id, qemu_plugin_udata_cb_t cb, void *userdata);
 
 #define EXPORT __attribute__((visibility("default")))
 EXPORT int qemu_plugin_version = 1;
+
+/* ---- out=FILE: instructions per address, in windows ---- */
 
 /* Addresses get a counter each, in order of first translation; a hash finds it again. */
 #define ADDRESSES (1u << 20)
@@ -92,11 +109,76 @@ static void window_stop(unsigned vcpu, void *unused)
 	fflush(out);
 }
 
-static int is_mark(const struct qemu_plugin_insn *insn, uint8_t modrm)
-{
-	const uint8_t *b = qemu_plugin_insn_data(insn);
+/* ---- marks=FILE: instructions per emulated CPU, at each work mark ---- */
 
-	return qemu_plugin_insn_size(insn) == 3 && b[0] == 0x66 && b[1] == 0x87 && b[2] == modrm;
+#define CPUS 64
+static uint64_t executed;                /* all CPUs' instructions, counted inline */
+static uint64_t settled;                 /* 'executed' when QEMU last switched CPUs */
+static unsigned running;                 /* the CPU whose instructions run now */
+static uint64_t cpu_executed[CPUS];      /* each CPU's, up to 'settled' */
+static uint64_t cpu_halts[CPUS];
+static FILE *marks;
+
+/* A translation block starts: the instructions since the last switch were the previous CPU's. */
+static void block_start(unsigned vcpu, void *unused)
+{
+	(void)unused;
+	if (vcpu == running)
+		return;
+	if (vcpu >= CPUS) {
+		fprintf(stderr, "insnprof: CPU %u: marks= counts %u CPUs at most\n", vcpu, CPUS);
+		exit(1);
+	}
+	cpu_executed[running] += executed - settled;
+	settled = executed;
+	running = vcpu;
+}
+
+/* An instruction's callbacks run after its block's start: vcpu is 'running'. */
+static void halted(unsigned vcpu, void *unused)
+{
+	(void)unused;
+	cpu_halts[vcpu]++;
+}
+
+static void work_mark(unsigned vcpu, void *unused)
+{
+	(void)unused;
+	fprintf(marks, "mark %u %llu %llu %llu\n", vcpu,
+		(unsigned long long)(cpu_executed[vcpu] + executed - settled),
+		(unsigned long long)executed, (unsigned long long)cpu_halts[vcpu]);
+	fflush(marks);
+}
+
+/* ---- translation ---- */
+
+static int is_insn(const struct qemu_plugin_insn *insn, const uint8_t *bytes, size_t size)
+{
+	return qemu_plugin_insn_size(insn) == size && !memcmp(qemu_plugin_insn_data(insn), bytes, size);
+}
+
+static void count_at_address(struct qemu_plugin_insn *insn)
+{
+	static const uint8_t start[] = { 0x66, 0x87, 0xdb }, stop[] = { 0x66, 0x87, 0xc9 };
+	uint64_t *c = counter(qemu_plugin_insn_vaddr(insn));
+
+	if (c)
+		qemu_plugin_register_vcpu_insn_exec_inline(insn, QEMU_PLUGIN_INLINE_ADD_U64, c, 1);
+	if (is_insn(insn, start, sizeof(start)))
+		qemu_plugin_register_vcpu_insn_exec_cb(insn, window_start, QEMU_PLUGIN_CB_NO_REGS, NULL);
+	else if (is_insn(insn, stop, sizeof(stop)))
+		qemu_plugin_register_vcpu_insn_exec_cb(insn, window_stop, QEMU_PLUGIN_CB_NO_REGS, NULL);
+}
+
+static void count_per_cpu(struct qemu_plugin_insn *insn)
+{
+	static const uint8_t mark[] = { 0x66, 0x87, 0xd2 }, hlt[] = { 0xf4 };
+
+	qemu_plugin_register_vcpu_insn_exec_inline(insn, QEMU_PLUGIN_INLINE_ADD_U64, &executed, 1);
+	if (is_insn(insn, mark, sizeof(mark)))
+		qemu_plugin_register_vcpu_insn_exec_cb(insn, work_mark, QEMU_PLUGIN_CB_NO_REGS, NULL);
+	else if (is_insn(insn, hlt, sizeof(hlt)))
+		qemu_plugin_register_vcpu_insn_exec_cb(insn, halted, QEMU_PLUGIN_CB_NO_REGS, NULL);
 }
 
 static void translated(qemu_plugin_id_t id, struct qemu_plugin_tb *tb)
@@ -104,16 +186,15 @@ static void translated(qemu_plugin_id_t id, struct qemu_plugin_tb *tb)
 	size_t i, n = qemu_plugin_tb_n_insns(tb);
 
 	(void)id;
+	if (marks)
+		qemu_plugin_register_vcpu_tb_exec_cb(tb, block_start, QEMU_PLUGIN_CB_NO_REGS, NULL);
 	for (i = 0; i < n; i++) {
 		struct qemu_plugin_insn *insn = qemu_plugin_tb_get_insn(tb, i);
-		uint64_t *c = counter(qemu_plugin_insn_vaddr(insn));
 
-		if (c)
-			qemu_plugin_register_vcpu_insn_exec_inline(insn, QEMU_PLUGIN_INLINE_ADD_U64, c, 1);
-		if (is_mark(insn, 0xdb))
-			qemu_plugin_register_vcpu_insn_exec_cb(insn, window_start, QEMU_PLUGIN_CB_NO_REGS, NULL);
-		else if (is_mark(insn, 0xc9))
-			qemu_plugin_register_vcpu_insn_exec_cb(insn, window_stop, QEMU_PLUGIN_CB_NO_REGS, NULL);
+		if (out)
+			count_at_address(insn);
+		if (marks)
+			count_per_cpu(insn);
 	}
 }
 
@@ -121,29 +202,42 @@ static void finished(qemu_plugin_id_t id, void *unused)
 {
 	(void)id;
 	(void)unused;
-	fclose(out);
+	if (out)
+		fclose(out);
+	if (marks)
+		fclose(marks);
+}
+
+static FILE *open_output(const char *path)
+{
+	FILE *f = fopen(path, "w");
+
+	if (!f)
+		perror(path);
+	return f;
 }
 
 EXPORT int qemu_plugin_install(qemu_plugin_id_t id, const struct qemu_info_t *info, int argc, char **argv);
 
 EXPORT int qemu_plugin_install(qemu_plugin_id_t id, const struct qemu_info_t *info, int argc, char **argv)
 {
-	const char *path = "insnprof.txt";
 	int i;
 
 	(void)info;
 	for (i = 0; i < argc; i++) {
-		if (strncmp(argv[i], "out=", 4)) {
-			fprintf(stderr, "insnprof: unknown option %s (there is out=FILE)\n", argv[i]);
+		FILE **f = !strncmp(argv[i], "out=", 4) ? &out : !strncmp(argv[i], "marks=", 6) ? &marks : NULL;
+
+		if (!f) {
+			fprintf(stderr, "insnprof: unknown option %s (there are out=FILE and marks=FILE)\n",
+				argv[i]);
 			return -1;
 		}
-		path = argv[i] + 4;
+		*f = open_output(strchr(argv[i], '=') + 1);
+		if (!*f)
+			return -1;
 	}
-	out = fopen(path, "w");
-	if (!out) {
-		perror(path);
+	if (!argc && !(out = open_output("insnprof.txt")))
 		return -1;
-	}
 	qemu_plugin_register_vcpu_tb_trans_cb(id, translated);
 	qemu_plugin_register_atexit_cb(id, finished, NULL);
 	return 0;
