@@ -33,17 +33,37 @@ clock: TSC deltas are instruction counts, and "guest time" is virtual.
    frame on the switch's path (the devices' notifications, switching and
    the copy, as `net` counts them in TSC ticks; the VM exits around them
    cost what section 1 says).
+6. Disks (one Linux partition, one vCPU, one CPU, its virtual disk on a
+   32 MiB GPT partition of a QEMU NVMe disk image): the guest's blkbench
+   (guests/linux/blkbench.c: O_DIRECT, sequential read and write of
+   16 MiB in 128 KiB requests, 4 KiB random reads at queue depth 1 and
+   32 through Linux native AIO) on its virtual disk, then, in the same
+   boot with the partition stopped, the hypervisor's own `diskbench`
+   with the same patterns through the same block layer and NVMe driver
+   (no virtio device) on the same extent; the ratios guest : host of
+   their throughputs. Both clocks are virtual: under -icount a second
+   is 10^9 instructions of the emulated machine (the guest's, the
+   hypervisor's, and idle time the clock skips to the next timer), not
+   the emulated disk's speed; the ratios compare the two within one run.
+   Also the hypervisor's instructions per guest request: its TSC ticks
+   in virtio-blk notifications (taking, checking and mapping the chain,
+   submitting to the NVMe queue) and in the disk polls that completed
+   requests (the driver's completion, the used ring, the interrupt),
+   over the guest's requests, as `disks` counts them; the VM exits
+   around them (the notifying MMIO write, the interrupt's delivery, the
+   halts) are not in it: section 1 says what those cost.
 
 Figures only: targets are printed beside them, never asserted. The same
 figures go to build/bench/report.md (a table: figure, value, target,
 whether it is met) and build/bench/report.json (a list of the same rows).
 `ci/bench.py NAME...` runs only the named sections: exits, shares,
-neighbour, linux, net.
+neighbour, linux, net, disk.
 """
 import bisect
 import collections
 import json
 import os
+import re
 import subprocess
 import sys
 import time
@@ -52,6 +72,8 @@ sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."
 import harness  # noqa: E402
 from test_partitions import SHARES_CFG  # noqa: E402
 from test_net import ADDRS, MACS, Guests  # noqa: E402
+from test_host_disks import make_image  # noqa: E402
+from test_linux import attach, detach, shell  # noqa: E402
 
 CFG = harness.hv_cfg({"bench": {"cmdline": "mode=bench"}})
 # Instructions per exit round trip on AMD-V under QEMU 7.2 TCG (no NRIP save, no decode assists).
@@ -310,8 +332,92 @@ def network(work, log):
           f"{unit} per frame on the switch's path")
 
 
+DISK_PARTS = {"bench": (2048, 65536)}  # first LBA, sectors: 32 MiB, the disk's only partition
+DISK_CFG = ("[hypervisor]\nconsole = com1\nlog_level = info\n\n[partition linux]\nmemory = 256M\nvcpus = 1\n"
+            "cpus = 0\nkernel = vmlinuz\ninitrd = initrd.img\ncmdline = console=ttyS0 quiet\ndisk = part:bench\n")
+# Ratios at least these, guest : host; hypervisor instructions per request at most.
+DISK_TARGETS = {"seq_read": 0.95, "seq_write": 0.95, "rand_read qd 1": 0.90, "rand_read qd 32": 0.90}
+DISK_INSTRUCTIONS = 3000
+BENCH_LINE = r"{} (seq_read|seq_write|rand_read) qd (\d+) bs (\d+) requests (\d+) bytes (\d+) ns (\d+) "
+
+
+def bench_lines(text, prefix):
+    """{"seq_read": (bytes, ns), "rand_read qd 1": ...} from blkbench's or diskbench's lines."""
+    found = {}
+    for name, qd, _, _, size, ns in re.findall(BENCH_LINE.format(prefix), text):
+        found[name if name != "rand_read" else f"{name} qd {qd}"] = (int(size), int(ns))
+    return found
+
+
+def block_counters(run):
+    """(the guest's requests on its disk, the hypervisor's ticks on the block path) from `disks`."""
+    run.command("disks")
+    requests = int(run.expect(r"partition linux: part:bench, [^\n]*?: (\d+) requests", 20).group(1))
+    m = run.expect(r"block path: (\d+) TSC ticks in virtio-blk notifications, (\d+) in disk polls", 20)
+    return requests, int(m.group(1)) + int(m.group(2))
+
+
+def host_bench(run):
+    """The hypervisor's diskbench on the stopped partition's disk: its figures, as bench_lines gives them."""
+    run.command("stop -f linux")
+    run.expect(r"partition linux: stopped", 120)
+    run.command("diskbench -y linux")
+    found = {}
+    for _ in range(4):
+        m = run.expect(BENCH_LINE.format("diskbench:") + r"|diskbench: [^\n]*failed[^\n]*", 1800)
+        if m.group(1) is None:
+            print(f"bench:   the hypervisor's bench stopped: {m.group(0).strip()}")
+            break
+        name = m.group(1) if m.group(1) != "rand_read" else f"rand_read qd {m.group(2)}"
+        found[name] = (int(m.group(5)), int(m.group(6)))
+    return found
+
+
+def disk_figures(guest, host, per_request, requests):
+    print("bench: disks, one Linux partition's virtio-blk disk on a 32 MiB NVMe partition (QEMU), guest time:")
+    for name, target in DISK_TARGETS.items():
+        if name not in guest or name not in host:
+            print(f"bench:   {name}: no figure (guest {name in guest}, host {name in host})")
+            continue
+        rates = [size / 2 ** 20 / (ns / 1e9) for size, ns in (guest[name], host[name])]
+        ratio = rates[0] / rates[1]
+        iops = [size / 4096 / (ns / 1e9) for size, ns in (guest[name], host[name])]
+        extra = f", {iops[0]:.0f} : {iops[1]:.0f} IOPS" if name.startswith("rand") else ""
+        print(f"bench:   {name:16} guest {rates[0]:8.2f} MiB/s, host {rates[1]:8.2f} MiB/s{extra}: "
+              f"ratio {ratio:.3f} (target >= {target})")
+        rows.append({"figure": f"disk {name}: guest : host throughput", "value": round(ratio, 3), "unit": "",
+                     "target": f">= {target}", "met": ratio >= target})
+    print(f"bench:   {per_request:.0f} hypervisor instructions per guest request ({requests} requests; "
+          f"notification and completion paths, VM exits not included; target <= {DISK_INSTRUCTIONS})")
+    figure("disk: hypervisor instructions per guest request", round(per_request), "instructions",
+           DISK_INSTRUCTIONS)
+
+
+def disk(work, log):
+    images = [os.path.join(harness.BUILD, "linux", name) for name in ("vmlinuz", "initrd.img")]
+    if not all(os.path.isfile(p) for p in images):
+        print("bench: disks: SKIP, no build/linux images (`make linux` builds them)")
+        return
+    image = os.path.join(work, "bench-disk.img")
+    make_image(image, DISK_PARTS, 6)
+    medium = harness.make_medium(work, "iso", DISK_CFG, harness.default_files() + images)
+    extra = ("-icount", "shift=0,sleep=off", "-drive", f"file={image},format=raw,if=none,id=d0",
+             "-device", "nvme,drive=d0,serial=hvbench")
+    with harness.boot_qemu("bench", medium, log, smp=1, extra=extra) as run:
+        run.expect(r"\[linux\] LINUX-READY", 3600)
+        requests, ticks = block_counters(run)
+        # The console attached once (see network() on partitions that stopped answering under -icount).
+        attach(run, "linux")
+        guest = bench_lines(shell(run, "blkbench /dev/vda", 3600), "BLKBENCH")
+        detach(run)
+        requests2, ticks2 = block_counters(run)
+        host = host_bench(run)
+    done = requests2 - requests
+    disk_figures(guest, host, (ticks2 - ticks) / max(done, 1), done)
+
+
 SECTIONS = {"exits": exit_costs, "shares": share_error, "neighbour": idle_neighbour_cost, "linux": linux_boot,
-            "net": network}
+            "net": network, "disk": disk}
 
 
 def main():

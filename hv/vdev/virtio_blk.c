@@ -1,6 +1,7 @@
 /* virtio-blk; what a guest sees of it, and what is checked, is in virtio_blk.h. */
 #include "virtio_blk.h"
 
+#include "arch.h"
 #include "lib/fmt.h"
 #include "lib/le.h"
 #include "log.h"
@@ -11,6 +12,8 @@
 #define RANGE_SIZE 16   /* struct virtio_blk_discard_write_zeroes */
 #define RANGE_UNMAP 1u
 #define DISCARD_MAX_SECTORS (1u << 22)
+
+static volatile uint64_t notify_ticks; /* every device's, in blk_notify() */
 
 /* ---- the request parser, pure */
 
@@ -288,6 +291,7 @@ static void blk_notify(struct virtio_pci *v, unsigned queue)
 {
 	struct virtio_blk *b = v->dev;
 	struct taken t = { 0 };
+	uint64_t start = arch_tsc();
 	int more;
 
 	(void)queue; /* the one queue */
@@ -303,6 +307,12 @@ static void blk_notify(struct virtio_pci *v, unsigned queue)
 		virtio_interrupt(v, 0);
 	if (t.broken)
 		virtio_config_changed(v);
+	__atomic_fetch_add(&notify_ticks, arch_tsc() - start, __ATOMIC_RELAXED);
+}
+
+uint64_t virtio_blk_notify_ticks(void)
+{
+	return __atomic_load_n(&notify_ticks, __ATOMIC_RELAXED);
 }
 
 static void blk_config_read(struct virtio_pci *v, unsigned offset, unsigned size, uint64_t *value)

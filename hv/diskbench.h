@@ -1,0 +1,28 @@
+/*
+ * The console's `diskbench NAME`: the hypervisor's own I/O, through the
+ * block layer a guest's virtio-blk requests take (vdisk_submit, the fair
+ * queue, the host driver), on the extent of a stopped partition's first
+ * disk, with the patterns of diskbench_plan.h. What it writes is lost.
+ *
+ * Nothing waits for it: the command queues the first requests and
+ * returns; each completion, on whichever CPU polls the disks, sends the
+ * next request; CPU 0's console turn (diskbench_poll) logs a pattern's
+ * figures once its last request is done and starts the next. The
+ * partitions on the console's CPU keep their time slices; the bench adds
+ * only its requests' submissions and completions to the CPUs that poll.
+ */
+#ifndef HV_DISKBENCH_H
+#define HV_DISKBENCH_H
+
+struct cfg_disk;
+
+/* Starts the bench on the extent cfg names, for partition owner; NULL, or why not. */
+const char *diskbench_start(const struct cfg_disk *cfg, const char *owner);
+
+/* 1 while a bench runs. */
+int diskbench_running(void);
+
+/* CPU 0's console turn: a finished pattern's figures, the next pattern, the end. */
+void diskbench_poll(void);
+
+#endif
