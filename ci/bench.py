@@ -93,10 +93,11 @@ rows = []
 breakdowns = []  # (exit kind, instructions per round trip, [(where, instructions per round trip)])
 
 
-def figure(name, value, unit, target=None):
-    """One row of the report: target is an upper bound, or None."""
+def figure(name, value, unit, target=None, at_least=False):
+    """One row of the report: target is an upper bound (a lower one with at_least), or None."""
+    met = None if target is None else value >= target if at_least else value <= target
     rows.append({"figure": name, "value": value, "unit": unit, "target": target,
-                 "met": None if target is None else value <= target})
+                 "bound": ">=" if at_least else "<=", "met": met})
 
 
 def boot(work, cfg, log, smp, extra=()):
@@ -251,7 +252,7 @@ def write_report():
         json.dump(rows, f, indent=1)
     lines = ["# make bench", "", "| figure | value | target | met |", "| --- | ---: | ---: | --- |"]
     for r in rows:
-        target = "" if r["target"] is None else f"<= {r['target']} {r['unit']}"
+        target = "" if r["target"] is None else f"{r['bound']} {r['target']} {r['unit']}".rstrip()
         met = "" if r["met"] is None else ("yes" if r["met"] else "**no**")
         lines.append(f"| {r['figure']} | {r['value']} {r['unit']} | {target} | {met} |")
     if breakdowns:
@@ -385,8 +386,7 @@ def disk_figures(guest, host, per_request, requests):
         extra = f", {iops[0]:.0f} : {iops[1]:.0f} IOPS" if name.startswith("rand") else ""
         print(f"bench:   {name:16} guest {rates[0]:8.2f} MiB/s, host {rates[1]:8.2f} MiB/s{extra}: "
               f"ratio {ratio:.3f} (target >= {target})")
-        rows.append({"figure": f"disk {name}: guest : host throughput", "value": round(ratio, 3), "unit": "",
-                     "target": f">= {target}", "met": ratio >= target})
+        figure(f"disk {name}: guest : host throughput", round(ratio, 3), "", target, at_least=True)
     print(f"bench:   {per_request:.0f} hypervisor instructions per guest request ({requests} requests; "
           f"notification and completion paths, VM exits not included; target <= {DISK_INSTRUCTIONS})")
     figure("disk: hypervisor instructions per guest request", round(per_request), "instructions",
