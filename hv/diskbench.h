@@ -7,9 +7,10 @@
  * Nothing waits for it: the command queues the first requests and
  * returns; each completion, on whichever CPU polls the disks, sends the
  * next request; CPU 0's console turn (diskbench_poll) logs a pattern's
- * figures once its last request is done and starts the next. The
- * partitions on the console's CPU keep their time slices; the bench adds
- * only its requests' submissions and completions to the CPUs that poll.
+ * figures once its last request is done and starts the next. While it
+ * runs, CPU 0 polls the disks instead of sleeping when it has nothing to
+ * run (scheduler.c): the partitions on it keep their time slices, and
+ * the bench's completions are seen when the device posts them.
  */
 #ifndef HV_DISKBENCH_H
 #define HV_DISKBENCH_H

@@ -38,31 +38,20 @@ static void sequential_requests_follow_each_other_from_sector_0(void **state)
 	assert_int_equal(rng, 1); /* sequential patterns draw nothing */
 }
 
-/* blkbench's next_block(), written out again: the two programs must read the same blocks. */
-static uint64_t guest_block(uint64_t *state, uint64_t blocks)
-{
-	uint64_t x = *state;
-
-	x ^= x << 13;
-	x ^= x >> 7;
-	x ^= x << 17;
-	*state = x;
-	return x % blocks;
-}
-
 static void random_requests_are_the_guests_aligned_and_inside(void **state)
 {
+	/* blkbench's first five sectors on a 32 MiB disk (xorshift64 from 1, worked out apart from either program). */
+	static const uint64_t guest[] = { 520, 41480, 12616, 296, 37672 };
 	const struct db_pattern *p = find("rand_read", 32);
-	uint64_t rng = 1, guest = 1, i, s;
+	uint64_t rng = 1, i, s;
 
 	(void)state;
-	assert_int_equal(db_sector(p, 0, &rng, DISK_SECTORS), 1082269761ull % (DISK_SECTORS / 8) * 8);
-	rng = 1;
 	for (i = 0; i < 10000; i++) {
 		s = db_sector(p, i, &rng, DISK_SECTORS);
 		assert_int_equal(s % 8, 0);
 		assert_true(s + 8 <= DISK_SECTORS);
-		assert_int_equal(s, guest_block(&guest, DISK_SECTORS / 8) * 8);
+		if (i < sizeof(guest) / sizeof(guest[0]))
+			assert_int_equal(s, guest[i]);
 	}
 }
 
