@@ -51,8 +51,7 @@ const struct console_command console_commands[] = {
 	  "flush), then 4 KiB reads at random offsets at queue depth 1 and 32. It writes over the\n"
 	  "disk's first 16 MiB: a scratch disk only. NAME cannot start until the log says\n"
 	  "'diskbench: done'. Each pattern's figures go to the log as it ends; the console and\n"
-	  "the partitions run on meanwhile, CPU 0 polling the disks when it has nothing to run.\n"
-	  "Asks [y/N] first unless -y.",
+	  "the partitions run on meanwhile. Asks [y/N] first unless -y.",
 	  "diskbench -y web", YES_OPTION, ARG_PARTITION, 1, 1, cmd_diskbench },
 	{ "net", "the switches, their ports and MACs, frames, bytes and drops by reason", "net", 0, "net", { { 0 } },
 	  ARG_TEXT, 0, 0, cmd_net },

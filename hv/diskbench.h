@@ -7,10 +7,10 @@
  * Nothing waits for it: the command queues the first requests and
  * returns; each completion, on whichever CPU polls the disks, sends the
  * next request; CPU 0's console turn (diskbench_poll) logs a pattern's
- * figures once its last request is done and starts the next. While it
- * runs, CPU 0 polls the disks instead of sleeping when it has nothing to
- * run (scheduler.c): the partitions on it keep their time slices, and
- * the bench's completions are seen when the device posts them.
+ * figures once its last request is done and starts the next. It waits
+ * for its completions as a guest's requests do: an interrupt-driven
+ * device's interrupt wakes CPU 0 (scheduler.c), a polled one's poll
+ * finds them; the partitions keep their time slices meanwhile.
  */
 #ifndef HV_DISKBENCH_H
 #define HV_DISKBENCH_H

@@ -7,7 +7,6 @@
 #include "lib/spinlock.h"
 #include "mm.h"
 #include "partition.h"
-#include "diskbench.h"
 #include "sched.h"
 #include "vcpu_irq.h"
 #include "vdev/clock.h"
@@ -289,19 +288,11 @@ static uint64_t disk_poll_after(unsigned cpu, enum blk_poll disks)
 	return disks == BLK_POLL_SOON || cpu != 0 ? disk_poll_ticks : disk_watch_ticks;
 }
 
-/*
- * Nothing to run: sleep until the next wake-up, a kick, or (CPU 0) the
- * console's turn. While `diskbench` runs, CPU 0 does not sleep: it goes
- * round its loop, polling the disks, so the bench's completions are seen
- * as soon as the device posts them rather than at the next disk poll
- * (DISK_POLL_NS); what it has to run still runs first.
- */
+/* Nothing to run: sleep until the next wake-up, a kick, or (CPU 0) the console's turn. */
 static void idle(unsigned cpu, uint64_t wake)
 {
 	uint64_t start = arch_tsc();
 
-	if (cpu == 0 && diskbench_running())
-		return;
 	if (cpu == 0 && poll_cpu0)
 		wake = earliest(wake, start + poll_ticks);
 	arch_timer_arm(wake);
