@@ -61,14 +61,11 @@ static int slice(const struct stream *s, uint64_t skip, uint64_t len, struct vq_
 static void read_bytes(const uint8_t *ram, const struct stream *s, uint64_t skip, unsigned len, uint8_t *out)
 {
 	struct vq_buf piece[16];
-	unsigned n = 0, i, j, k = 0;
+	unsigned n = 0, i, k = 0;
 
 	slice(s, skip, len, piece, 16, &n); /* 16 bytes come in at most 16 pieces */
-	for (i = 0; i < n; i++) {
-		const volatile uint8_t *g = ram + piece[i].offset;
-		for (j = 0; j < piece[i].len; j++)
-			out[k++] = g[j];
-	}
+	for (i = 0; i < n; k += piece[i].len, i++)
+		vq_copy_in(out + k, ram + piece[i].offset, piece[i].len);
 }
 
 static enum vblk_verdict complete(struct vblk_request *rq, uint8_t status)
