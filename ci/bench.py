@@ -33,17 +33,63 @@ clock: TSC deltas are instruction counts, and "guest time" is virtual.
    frame on the switch's path (the devices' notifications, switching and
    the copy, as `net` counts them in TSC ticks; the VM exits around them
    cost what section 1 says).
+6. Disks (one Linux partition, one vCPU, one CPU, its virtual disk on a
+   32 MiB GPT partition of a QEMU NVMe disk image): the guest's blkbench
+   (guests/linux/blkbench.c: O_DIRECT, sequential read and write of
+   16 MiB in 128 KiB requests, 4 KiB random reads at queue depth 1 and
+   32 through Linux native AIO) on its virtual disk, then, in the same
+   boot with the partition stopped, the hypervisor's own `diskbench`
+   with the same patterns through the same block layer and NVMe driver
+   (no virtio device) on the same extent; the ratios guest : host of
+   their throughputs. Each side times its own patterns: blkbench with
+   clock_gettime(CLOCK_MONOTONIC) in the guest (the partition's clock,
+   which runs at the host TSC's rate), diskbench with the host TSC from
+   its first submission to its last completion; both wait for the disk
+   the same way, asleep in HLT until the NVMe's MSI-X message wakes
+   CPU 0 (the guest's vCPU halted meanwhile). This section runs with
+   -icount shift=0,sleep=on (BENCH_DISK_SLEEP=off for sleep=off): with
+   sleep=off a CPU waiting for the disk skips ahead to its next timer at
+   once while QEMU's disk works in wall-clock time, so a wait's length
+   in guest time is arbitrary; with sleep=on the clock counts
+   instructions while a CPU runs and wall-clock time while every CPU is
+   idle. What that clock makes of the throughputs: QEMU's NVMe reads
+   and writes its image in wall-clock time (the block layer's thread
+   pool), which counts in full while the CPU idles and is hidden while
+   it runs instructions (TCG takes several wall-clock nanoseconds over
+   an instruction the clock counts as one). The guest runs some 15,000
+   instructions of its own kernel between its kick and its halt, over
+   which the disk's work goes unseen; diskbench idles through all of
+   it. So the ratios move with the machine's load (several-fold between
+   runs on a shared machine) and can pass 1; they say little about the
+   hypervisor.
+   With tools/insnprof (build/insnprof.so), a second boot counts the
+   instructions instead, which no wall-clock time enters: per 4 KiB
+   random read, the guest path's (its kernel and blkbench, and the
+   hypervisor under it, VM exits included, between marks in blkbench)
+   against the host path's (between marks in diskbench), their ratio
+   host / guest (what guest : host throughput would be with a disk that
+   took no time), and where the guest path's hypervisor instructions go,
+   by function. Without the profiler, the hypervisor's instructions per
+   guest request come from `disks`' counters only: its TSC ticks in
+   virtio-blk notifications (taking, checking and mapping the chain,
+   submitting to the NVMe queue) and in the disk polls that completed
+   requests (the driver's completion, the used ring, the interrupt),
+   over the guest's requests of every pattern; the VM exits around them
+   (the notifying MMIO write, the interrupt's delivery, the halts) are
+   not in it. No idle time falls inside those paths, so their ticks
+   count instructions with either sleep setting.
 
 Figures only: targets are printed beside them, never asserted. The same
 figures go to build/bench/report.md (a table: figure, value, target,
 whether it is met) and build/bench/report.json (a list of the same rows).
 `ci/bench.py NAME...` runs only the named sections: exits, shares,
-neighbour, linux, net.
+neighbour, linux, net, disk.
 """
 import bisect
 import collections
 import json
 import os
+import re
 import subprocess
 import sys
 import time
@@ -52,6 +98,8 @@ sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."
 import harness  # noqa: E402
 from test_partitions import SHARES_CFG  # noqa: E402
 from test_net import ADDRS, MACS, Guests  # noqa: E402
+from test_host_disks import make_image  # noqa: E402
+from test_linux import attach, detach, shell  # noqa: E402
 
 CFG = harness.hv_cfg({"bench": {"cmdline": "mode=bench"}})
 # Instructions per exit round trip on AMD-V under QEMU 7.2 TCG (no NRIP save, no decode assists).
@@ -66,15 +114,17 @@ WORK_REPORTS = 8  # per phase, after one dropped (it may straddle the change)
 REPORT_DIR = os.path.join(harness.BUILD, "bench")
 # QEMU TCG plugin that counts instructions per address between the self-test's marks (tools/insnprof).
 PROFILER = os.path.join(harness.BUILD, "insnprof.so")
-BREAKDOWN_SHOWN = 12  # functions per exit kind; the rest are summed as "other"
+BREAKDOWN_SHOWN = 12  # functions per exit kind (or per disk request); the rest are summed as "other"
 rows = []
 breakdowns = []  # (exit kind, instructions per round trip, [(where, instructions per round trip)])
+disk_breakdowns = []  # (pattern, hypervisor instructions per request, [(where, instructions per request)])
 
 
-def figure(name, value, unit, target=None):
-    """One row of the report: target is an upper bound, or None."""
+def figure(name, value, unit, target=None, at_least=False):
+    """One row of the report: target is an upper bound (a lower one with at_least), or None."""
+    met = None if target is None else value >= target if at_least else value <= target
     rows.append({"figure": name, "value": value, "unit": unit, "target": target,
-                 "met": None if target is None else value <= target})
+                 "bound": ">=" if at_least else "<=", "met": met})
 
 
 def boot(work, cfg, log, smp, extra=()):
@@ -229,15 +279,22 @@ def write_report():
         json.dump(rows, f, indent=1)
     lines = ["# make bench", "", "| figure | value | target | met |", "| --- | ---: | ---: | --- |"]
     for r in rows:
-        target = "" if r["target"] is None else f"<= {r['target']} {r['unit']}"
+        target = "" if r["target"] is None else f"{r['bound']} {r['target']} {r['unit']}".rstrip()
         met = "" if r["met"] is None else ("yes" if r["met"] else "**no**")
-        lines.append(f"| {r['figure']} | {r['value']} {r['unit']} | {target} | {met} |")
+        lines.append(f"| {r['figure']} | {r['value']} {r['unit']}".rstrip() + f" | {target} | {met} |")
     if breakdowns:
         lines += ["", "## Where the exit costs go (AMD-V, QEMU)", "",
                   "Instructions per round trip by hypervisor function (`guest`: the guest's loop and the",
                   "exiting instruction), from tools/insnprof over the first repeat of each.", ""]
         for name, value, parts in breakdowns:
             lines.append(f"- **{name}** ({value}): " + ", ".join(f"{where} {n:.0f}" for where, n in parts))
+    if disk_breakdowns:
+        lines += ["", "## Where a guest's 4 KiB read goes (virtio-blk on NVMe, AMD-V, QEMU)", "",
+                  "Instructions per request by hypervisor function, VM exits included (`guest`: the guest's",
+                  "kernel and blkbench), from tools/insnprof over blkbench's random reads.", ""]
+        for name, value, parts in disk_breakdowns:
+            lines.append(f"- **{name}** (hypervisor {value:.0f}): " +
+                         ", ".join(f"{where} {n:.0f}" for where, n in parts))
     with open(os.path.join(REPORT_DIR, "report.md"), "w") as f:
         f.write("\n".join(lines) + "\n")
     print(f"bench: report in {os.path.relpath(REPORT_DIR)}/report.md and report.json")
@@ -310,8 +367,136 @@ def network(work, log):
           f"{unit} per frame on the switch's path")
 
 
+DISK_PARTS = {"bench": (2048, 65536)}  # first LBA, sectors: 32 MiB, the disk's only partition
+DISK_CFG = ("[hypervisor]\nconsole = com1\nlog_level = info\n\n[partition linux]\nmemory = 256M\nvcpus = 1\n"
+            "cpus = 0\nkernel = vmlinuz\ninitrd = initrd.img\ncmdline = console=ttyS0 quiet\ndisk = part:bench\n")
+# Ratios at least these, guest : host; hypervisor instructions per request at most.
+DISK_TARGETS = {"seq_read": 0.95, "seq_write": 0.95, "rand_read qd 1": 0.90, "rand_read qd 32": 0.90}
+DISK_INSTRUCTIONS = 3000
+BENCH_LINE = r"{} (seq_read|seq_write|rand_read) qd (\d+) bs (\d+) requests (\d+) bytes (\d+) ns (\d+) "
+
+
+def bench_lines(text, prefix):
+    """{"seq_read": (bytes, ns), "rand_read qd 1": ...} from blkbench's or diskbench's lines."""
+    found = {}
+    for name, qd, _, _, size, ns in re.findall(BENCH_LINE.format(prefix), text):
+        found[name if name != "rand_read" else f"{name} qd {qd}"] = (int(size), int(ns))
+    return found
+
+
+def block_counters(run):
+    """The guest's requests on its disk, the hypervisor's ticks in notifications and in polls, from `disks`."""
+    run.command("disks")
+    requests = int(run.expect(r"partition linux: part:bench, [^\n]*?: (\d+) requests", 20).group(1))
+    m = run.expect(r"block path: (\d+) TSC ticks in virtio-blk notifications, (\d+) in disk polls", 20)
+    return requests, int(m.group(1)), int(m.group(2))
+
+
+def host_bench(run):
+    """The hypervisor's diskbench on the stopped partition's disk: its figures, as bench_lines gives them."""
+    run.command("stop -f linux")
+    run.expect(r"partition linux: stopped", 120)
+    run.command("diskbench -y linux")
+    found = {}
+    for _ in range(4):
+        m = run.expect(BENCH_LINE.format("diskbench:") + r"|diskbench: [^\n]*failed[^\n]*", 1800)
+        if m.group(1) is None:
+            print(f"bench:   the hypervisor's bench stopped: {m.group(0).strip()}")
+            break
+        name = m.group(1) if m.group(1) != "rand_read" else f"rand_read qd {m.group(2)}"
+        found[name] = (int(m.group(5)), int(m.group(6)))
+    return found
+
+
+def disk_figures(guest, host, before, after):
+    print("bench: disks, one Linux partition's virtio-blk disk on a 32 MiB NVMe partition (QEMU), guest time:")
+    for name, target in DISK_TARGETS.items():
+        if name not in guest or name not in host:
+            print(f"bench:   {name}: no figure (guest {name in guest}, host {name in host})")
+            continue
+        rates = [size / 2 ** 20 / (ns / 1e9) for size, ns in (guest[name], host[name])]
+        ratio = rates[0] / rates[1]
+        iops = [size / 4096 / (ns / 1e9) for size, ns in (guest[name], host[name])]
+        extra = f", {iops[0]:.0f} : {iops[1]:.0f} IOPS" if name.startswith("rand") else ""
+        print(f"bench:   {name:16} guest {rates[0]:8.2f} MiB/s, host {rates[1]:8.2f} MiB/s{extra}: "
+              f"ratio {ratio:.3f} (target >= {target})")
+        figure(f"disk {name}: guest : host throughput", round(ratio, 3), "", target, at_least=True)
+    requests = max(after[0] - before[0], 1)
+    notify, poll = ((after[i] - before[i]) / requests for i in (1, 2))
+    per_request = notify + poll
+    print(f"bench:   {per_request:.0f} hypervisor instructions per guest request ({requests} requests): "
+          f"{notify:.0f} in the notification, {poll:.0f} in the completing polls; the VM exits not included "
+          f"(target <= {DISK_INSTRUCTIONS})")
+    figure("disk: hypervisor instructions per guest request", round(per_request), "instructions",
+           DISK_INSTRUCTIONS)
+
+
+# The random-read patterns, in the order the profiler's marks bracket them in blkbench and in diskbench.
+DISK_PROFILED = (("rand_read qd 1", 1024), ("rand_read qd 32", 4096))
+
+
+def disk_profile(medium, image, log, extra):
+    """With tools/insnprof, a boot of its own (the profiler slows QEMU, which moves the throughputs): the
+    instructions of each 4 KiB random read, the guest's (its kernel, blkbench and the hypervisor under it)
+    and the hypervisor's own diskbench, and where the guest's go in the hypervisor."""
+    if not os.path.isfile(PROFILER):
+        print(f"bench:   no instructions per request: no {os.path.relpath(PROFILER)} (make bench builds it)")
+        return
+    profile = os.path.join(os.path.dirname(image), "insnprof-disk.txt")
+    with harness.boot_qemu("bench", medium, log, smp=1, extra=(*extra, "-plugin", f"{PROFILER},out={profile}")) as run:
+        hv_base = int(run.expect(r"hv\.elf at 0x([0-9A-Fa-f]+),", 300).group(1), 16)
+        run.expect(r"\[linux\] LINUX-READY", 3600)
+        attach(run, "linux")
+        shell(run, "blkbench /dev/vda", 3600)
+        detach(run)
+        host_bench(run)
+    windows = profile_windows(profile)
+    if len(windows) != 2 * len(DISK_PROFILED):
+        print(f"bench:   no instructions per request: {len(windows)} profiler windows, not {2 * len(DISK_PROFILED)}")
+        return
+    for (name, requests), guest_window, host_window in zip(DISK_PROFILED, windows, windows[len(DISK_PROFILED):]):
+        parts = breakdown(guest_window, hv_base, requests)
+        total = sum(n for _, n in parts)
+        hypervisor = total - sum(n for where, n in parts if where == "guest")
+        host = sum(host_window.values()) / requests
+        disk_breakdowns.append((name, hypervisor, parts))
+        print(f"bench:   {name}: instructions per 4 KiB request: guest path {total:.0f} (the hypervisor's "
+              f"{hypervisor:.0f}, VM exits included; target <= {DISK_INSTRUCTIONS}), host path {host:.0f}: "
+              f"ratio {host / total:.3f}; the guest's in the hypervisor: "
+              + ", ".join(f"{where} {n:.0f}" for where, n in parts if where != "guest"))
+        figure(f"disk {name}: hypervisor instructions per 4 KiB request, VM exits included", round(hypervisor),
+               "instructions", DISK_INSTRUCTIONS)
+        figure(f"disk {name}: guest : host by instructions per request (host / guest)", round(host / total, 3),
+               "", DISK_TARGETS[name], at_least=True)
+
+
+def disk(work, log):
+    images = [os.path.join(harness.BUILD, "linux", name) for name in ("vmlinuz", "initrd.img")]
+    if not all(os.path.isfile(p) for p in images):
+        print("bench: disks: SKIP, no build/linux images (`make linux` builds them)")
+        return
+    image = os.path.join(work, "bench-disk.img")
+    make_image(image, DISK_PARTS, 6)
+    medium = harness.make_medium(work, "iso", DISK_CFG, harness.default_files() + images)
+    sleep = os.environ.get("BENCH_DISK_SLEEP", "on")
+    print(f"bench: disks: -icount shift=0,sleep={sleep}")
+    extra = ("-icount", f"shift=0,sleep={sleep}", "-drive", f"file={image},format=raw,if=none,id=d0",
+             "-device", "nvme,drive=d0,serial=hvbench")
+    with harness.boot_qemu("bench", medium, log, smp=1, extra=extra) as run:
+        run.expect(r"\[linux\] LINUX-READY", 3600)
+        before = block_counters(run)
+        # The console attached once (see network() on partitions that stopped answering under -icount).
+        attach(run, "linux")
+        guest = bench_lines(shell(run, "blkbench /dev/vda", 3600), "BLKBENCH")
+        detach(run)
+        after = block_counters(run)
+        host = host_bench(run)
+    disk_figures(guest, host, before, after)
+    disk_profile(medium, image, log, extra)
+
+
 SECTIONS = {"exits": exit_costs, "shares": share_error, "neighbour": idle_neighbour_cost, "linux": linux_boot,
-            "net": network}
+            "net": network, "disk": disk}
 
 
 def main():

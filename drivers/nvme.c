@@ -37,6 +37,12 @@
 #define IO_DEPTH_MAX 64 /* 64-byte entries: the I/O submission queue is one page */
 #define ADMIN_TIMEOUT_MS 5000
 #define TO_UNIT_MS 500 /* CAP.TO's unit (3.1.1) */
+/*
+ * How often a poll looks for commands past their deadline (seconds away,
+ * blk.h): the walk over every slot cost a poll some 300 instructions, the
+ * most of a 4 KiB request's completion.
+ */
+#define DEADLINE_CHECK_MS 10
 
 /* Controller registers (3.1). */
 #define REG_CAP 0x00
@@ -122,6 +128,7 @@ struct nvme_ctrl {
 	struct blk_pending pending; /* accepted, not every command issued */
 	struct blk_req *finished; /* done() due, called outside the lock */
 	int failed;
+	uint64_t deadline_check; /* host TSC from which a poll looks at the deadlines again */
 	uint8_t *identify;   /* a page for Identify data */
 	char model[BLK_MODEL_MAX];
 	uint8_t write_cache;
@@ -488,10 +495,13 @@ static void recover(struct nvme_ctrl *c, uint64_t now)
 	}
 }
 
-static int deadline_passed(const struct nvme_ctrl *c, uint64_t now)
+static int deadline_passed(struct nvme_ctrl *c, uint64_t now)
 {
 	int i;
 
+	if (now < c->deadline_check)
+		return 0;
+	c->deadline_check = now + ms_ticks(DEADLINE_CHECK_MS);
 	for (i = 0; i < c->nslots; i++)
 		if (c->slot[i].req && c->slot[i].req->deadline <= now)
 			return 1;
@@ -523,9 +533,12 @@ static void nvme_poll(struct blk_dev *d)
 
 	spin_lock(&c->lock);
 	if (!c->failed) {
+		uint64_t now;
+
 		reap_completions(c);
-		if (deadline_passed(c, arch_tsc()))
-			recover(c, arch_tsc());
+		now = arch_tsc();
+		if (deadline_passed(c, now))
+			recover(c, now);
 		issue_pending(c);
 	}
 	finished = c->finished;

@@ -41,6 +41,8 @@ static struct blk_queue queues[QUEUES_MAX];
 static unsigned nqueues;              /* slots ever used; a slot keeps its device */
 static struct spinlock table_lock;    /* nqueues and the slots' devices */
 static volatile uint32_t outstanding; /* requests the block layer holds, waiting or at a device */
+static volatile uint64_t completions; /* requests the devices completed */
+static volatile uint64_t poll_ticks;  /* TSC ticks in blk_poll_all() calls that completed requests */
 
 void blk_init(const struct boot_info *bi)
 {
@@ -178,6 +180,7 @@ static void complete(struct blk_req *r, enum blk_status status)
 		return;
 	}
 	count(vd, r, status);
+	__atomic_fetch_add(&completions, 1, __ATOMIC_RELAXED);
 	closed = vd->closed;
 	dispatch(q);
 	spin_unlock(&q->lock);
@@ -332,9 +335,12 @@ enum blk_poll blk_poll_all(void)
 {
 	unsigned n = __atomic_load_n(&nqueues, __ATOMIC_ACQUIRE), i;
 	enum blk_poll busy = BLK_POLL_IDLE;
+	uint64_t start, before;
 
 	if (!__atomic_load_n(&outstanding, __ATOMIC_RELAXED))
 		return BLK_POLL_IDLE;
+	start = arch_tsc();
+	before = __atomic_load_n(&completions, __ATOMIC_RELAXED);
 	for (i = 0; i < n; i++) {
 		struct blk_queue *q = &queues[i];
 
@@ -345,7 +351,14 @@ enum blk_poll blk_poll_all(void)
 			busy = __atomic_load_n(&q->dev->irq, __ATOMIC_RELAXED) == BLK_POLLED ? BLK_POLL_SOON
 											  : BLK_POLL_WATCH;
 	}
+	if (__atomic_load_n(&completions, __ATOMIC_RELAXED) != before)
+		__atomic_fetch_add(&poll_ticks, arch_tsc() - start, __ATOMIC_RELAXED);
 	return busy;
+}
+
+uint64_t blk_poll_ticks(void)
+{
+	return __atomic_load_n(&poll_ticks, __ATOMIC_RELAXED);
 }
 
 /* ---- opening and closing ---------------------------------------------- */

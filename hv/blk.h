@@ -106,4 +106,12 @@ unsigned blk_devices_in_use(struct blk_dev **out, unsigned max);
 enum blk_poll { BLK_POLL_IDLE, BLK_POLL_SOON, BLK_POLL_WATCH };
 enum blk_poll blk_poll_all(void);
 
+/*
+ * TSC ticks spent in blk_poll_all() calls that completed requests: the
+ * drivers' completion paths and the submitters' done (a virtio-blk
+ * device's used ring and interrupt), for the hypervisor's cost per
+ * request (`disks`, `make bench`).
+ */
+uint64_t blk_poll_ticks(void);
+
 #endif

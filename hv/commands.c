@@ -10,6 +10,8 @@
 
 #include "arch.h"
 #include "config_print.h"
+#include "blk.h"
+#include "diskbench.h"
 #include "disks.h"
 #include "host_power.h"
 #include "lib/fmt.h"
@@ -23,6 +25,7 @@
 #include "uart16550.h"
 #include "vcpu_irq.h"
 #include "vdev/irq.h"
+#include "vdev/virtio_blk.h"
 
 #define MIB (1ull << 20)
 #define NS_PER_MS 1000000ull
@@ -338,6 +341,15 @@ void cmd_info(const struct console_args *a)
 
 /* ---- start, stop, restart, pause, resume */
 
+/* The partition the confirmed diskbench runs on. */
+static struct partition *bench_partition;
+
+/* Starting p would let its guest write where the bench writes. */
+static const char *bench_holds(const struct partition *p)
+{
+	return diskbench_running() && p == bench_partition ? "its disk is under 'diskbench' (see 'log')" : 0;
+}
+
 static void request(const char *name, enum part_op op, const char *done)
 {
 	struct partition *p = find_partition(name);
@@ -345,7 +357,9 @@ static void request(const char *name, enum part_op op, const char *done)
 
 	if (refuse_without_partitions())
 		return;
-	why = partition_request(p, op);
+	why = op == PART_START ? bench_holds(p) : 0;
+	if (!why)
+		why = partition_request(p, op);
 	if (why)
 		console_error("%s: refused: %s\n", name, why);
 	else
@@ -378,7 +392,9 @@ static void power_off(const struct console_args *a, int restart)
 	if (refuse_without_partitions())
 		return;
 	was = p->state;
-	why = partition_power_off(p, console_flag(a, 'f') ? 0 : timeout, restart, &forced);
+	why = restart ? bench_holds(p) : 0;
+	if (!why)
+		why = partition_power_off(p, console_flag(a, 'f') ? 0 : timeout, restart, &forced);
 	if (why)
 		console_error("%s: refused: %s\n", p->cfg->name, why);
 	else if (forced || was == PART_STOPPED)
@@ -669,6 +685,36 @@ void cmd_disks(const struct console_args *a)
 {
 	(void)a;
 	disks_show();
+	console_print("block path: %llu TSC ticks in virtio-blk notifications, %llu in disk polls that completed "
+		      "requests\n", (unsigned long long)virtio_blk_notify_ticks(), (unsigned long long)blk_poll_ticks());
+}
+
+static void run_diskbench(void)
+{
+	struct partition *p = bench_partition;
+	const char *why = 0;
+
+	if (p->state != PART_STOPPED)
+		why = "it is not stopped: the bench writes over its first disk";
+	else if (!p->cfg->ndisks)
+		why = "it has no disk";
+	else
+		why = diskbench_start(&p->cfg->disks[0], p->cfg->name);
+	if (why)
+		console_error("%s: refused: %s\n", p->cfg->name, why);
+	else
+		console_print("%s: diskbench started; its figures go to the log\n", p->cfg->name);
+}
+
+void cmd_diskbench(const struct console_args *a)
+{
+	if (refuse_without_partitions())
+		return;
+	bench_partition = find_partition(a->arg[0]);
+	if (console_flag(a, 'y'))
+		run_diskbench();
+	else
+		console_confirm("the bench writes over the disk's first 16 MiB; go on?", run_diskbench);
 }
 
 void cmd_net(const struct console_args *a)

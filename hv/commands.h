@@ -47,6 +47,7 @@ void cmd_stats(const struct console_args *a);
 void cmd_cpus(const struct console_args *a);
 void cmd_mem(const struct console_args *a);
 void cmd_disks(const struct console_args *a);
+void cmd_diskbench(const struct console_args *a);
 void cmd_net(const struct console_args *a);
 void cmd_config(const struct console_args *a);
 void cmd_version(const struct console_args *a);

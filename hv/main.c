@@ -15,6 +15,7 @@
 #include "commands.h"
 #include "config.h"
 #include "console.h"
+#include "diskbench.h"
 #include "disks.h"
 #include "lib/date.h"
 #include "lib/fmt.h"
@@ -422,6 +423,7 @@ static void poll_console(void)
 	log_pump();
 	console_poll();
 	net_poll();
+	diskbench_poll();
 	for (i = 0; vcpu_ops && config_ok && i < config.npartitions; i++)
 		partition_poll(&partitions[i]);
 }

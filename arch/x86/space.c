@@ -92,7 +92,7 @@ void *space_ptr(const struct guest_space *s, uint64_t gpa, uint64_t len)
 /* Where the guest walker reads entries: this space, and the cache that records them, if any. */
 struct entry_reader {
 	const struct guest_space *s;
-	struct code_cache *record;
+	struct code_page *record;
 };
 
 /* A guest's page-table entry, read through this space: the guest walker's reader. */
@@ -100,7 +100,7 @@ static int read_guest_entry(void *ctx, uint64_t gpa, unsigned size, uint64_t *en
 {
 	struct entry_reader *r = ctx;
 	const void *p = space_ptr(r->s, gpa, size);
-	struct code_cache *c = r->record;
+	struct code_page *c = r->record;
 
 	if (!p)
 		return -1;
@@ -116,7 +116,7 @@ static int read_guest_entry(void *ctx, uint64_t gpa, unsigned size, uint64_t *en
 }
 
 static enum guest_walk_result translate(const struct guest_space *s, const struct guest_mode *g, uint64_t linear,
-					unsigned access, struct code_cache *record, uint64_t *gpa)
+					unsigned access, struct code_page *record, uint64_t *gpa)
 {
 	struct entry_reader r = { s, record };
 	const struct guest_reader reader = { read_guest_entry, &r };
@@ -162,11 +162,10 @@ static uint64_t entry_now(const void *where, unsigned size)
 	return size == 8 ? *(const volatile uint64_t *)where : *(const volatile uint32_t *)where;
 }
 
-/* The cached code page if it is still what a walk of linear_page would give now, else NULL. */
-static const uint8_t *cached_code_page(const struct guest_space *s, const struct guest_mode *g,
-				       uint64_t linear_page, unsigned access)
+/* Whether c holds linear_page as a walk of it would give it now. */
+static int code_page_current(const struct code_page *c, const struct guest_space *s, const struct guest_mode *g,
+			     uint64_t linear_page, unsigned access)
 {
-	const struct code_cache *c = g->code_cache;
 	unsigned i;
 
 	if (!c->page || c->linear_page != linear_page || c->cr3 != g->cr3 || c->cr0 != g->cr0 ||
@@ -175,16 +174,31 @@ static const uint8_t *cached_code_page(const struct guest_space *s, const struct
 	for (i = 0; i < c->entries; i++)
 		if (entry_now(c->where[i], c->size[i]) != c->value[i])
 			return 0;
-	return c->page;
+	return 1;
 }
 
-/* Walks to linear_page afresh, recording the walk in the cache; the page's bytes, or NULL. */
+/* The cached code page if it is still what a walk of linear_page would give now, else NULL. */
+static const uint8_t *cached_code_page(const struct guest_space *s, const struct guest_mode *g,
+				       uint64_t linear_page, unsigned access)
+{
+	const struct code_cache *cache = g->code_cache;
+	unsigned i;
+
+	for (i = 0; i < CODE_CACHE_PAGES; i++)
+		if (code_page_current(&cache->way[i], s, g, linear_page, access))
+			return cache->way[i].page;
+	return 0;
+}
+
+/* Walks to linear_page afresh, recording the walk in the next way of the cache; the page's bytes, or NULL. */
 static const uint8_t *fill_code_cache(const struct guest_space *s, const struct guest_mode *g,
 				      uint64_t linear_page, unsigned access)
 {
-	struct code_cache *c = g->code_cache;
+	struct code_cache *cache = g->code_cache;
+	struct code_page *c = &cache->way[cache->next];
 	uint64_t gpa;
 
+	cache->next = (cache->next + 1) % CODE_CACHE_PAGES;
 	c->page = 0;
 	c->entries = 0;
 	if (translate(s, g, linear_page, access, c, &gpa) != GUEST_WALK_OK || c->entries > CODE_CACHE_ENTRIES)

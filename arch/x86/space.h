@@ -55,17 +55,18 @@ enum guest_walk_result space_translate_virtual(const struct guest_space *s, cons
 					       uint64_t linear, unsigned access, uint64_t *gpa);
 
 /*
- * A vCPU's translation of the page its code last exited from, kept for
- * space_read_code: the linear page, the registers and the tables'
- * generation the walk depended on, and each guest page-table entry it
- * read, where that entry is and what it held. It is used only while all of
- * them are unchanged: a CR3 or paging-mode change, a remap of any level
- * (with or without an INVLPG, which does not exit), and a change of this
- * space's tables each fail the check, so a stale translation is never used.
- * The check costs a few dozen instructions; the walk it saves, several hundred.
+ * A vCPU's translations of the pages its code last exited from, kept for
+ * space_read_code: per page, the linear page, the registers and the
+ * tables' generation the walk depended on, and each guest page-table
+ * entry it read, where that entry is and what it held. One is used only
+ * while all of them are unchanged: a CR3 or paging-mode change, a remap of
+ * any level (with or without an INVLPG, which does not exit), and a change
+ * of this space's tables each fail the check, so a stale translation is
+ * never used. The check costs a few dozen instructions; the walk it saves,
+ * several hundred.
  */
 #define CODE_CACHE_ENTRIES 5 /* a 5-level walk */
-struct code_cache {
+struct code_page {
 	const uint8_t *page; /* the code page's bytes; NULL: nothing cached */
 	uint64_t linear_page, cr0, cr3, cr4, efer;
 	unsigned access;
@@ -74,6 +75,17 @@ struct code_cache {
 	const void *where[CODE_CACHE_ENTRIES];
 	uint64_t value[CODE_CACHE_ENTRIES];
 	unsigned size[CODE_CACHE_ENTRIES];
+};
+
+/*
+ * A guest's exits that need their instruction read come from a few places
+ * in turn (a Linux guest's virtio kick and its xAPIC EOI, one block
+ * request after another): one page cached missed at each.
+ */
+#define CODE_CACHE_PAGES 4
+struct code_cache {
+	struct code_page way[CODE_CACHE_PAGES];
+	unsigned next; /* the way the next walk fills, round robin */
 };
 
 /*

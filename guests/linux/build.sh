@@ -4,7 +4,8 @@
 # newc cpio with busybox-static as init and shell, the kernel's own
 # modules the guest needs, with their dependencies, and e2fsprogs' mkfs.ext4
 # and e2fsck with the shared libraries they load (from Debian's packages of
-# those libraries, not from the build machine).
+# those libraries, not from the build machine), and blkbench (blkbench.c,
+# the disk benchmark `make bench` runs in the guest), compiled static here.
 #
 # Usage: guests/linux/build.sh OUT_DIR   (`make linux`: OUT_DIR is build/linux)
 #
@@ -194,6 +195,12 @@ stage_e2fsprogs() {
 	[ -e "$root$interp" ] || ln -s "/lib/x86_64-linux-gnu/$(basename "$interp")" "$root$interp"
 }
 
+# Static, so it needs none of the libraries in the initramfs; libc.a is the build machine's (libc6-dev).
+stage_blkbench() {
+	${CC:-cc} -static -O2 -Wall -Wextra -Werror -o "$root/bin/blkbench" "$here/blkbench.c" ||
+		die "cannot compile $here/blkbench.c statically (is libc6-dev installed?)"
+}
+
 make_initrd() {
 	root=$work/root
 	mkdir -p "$root"
@@ -202,6 +209,7 @@ make_initrd() {
 	stage_busybox
 	stage_modules
 	stage_e2fsprogs
+	stage_blkbench
 	# /dev/console is not needed here: the kernel's built-in initramfs
 	# (usr/default_cpio_list) has it, and this archive unpacks over it.
 	# The same packages and recipe give the same bytes: every file dated

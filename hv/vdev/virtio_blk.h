@@ -137,4 +137,12 @@ const char *virtio_blk_attach(struct partition *p, struct vdisk *disks);
  */
 void virtio_blk_detach(struct partition *p);
 
+/*
+ * TSC ticks every device spent in the driver's notifications: taking its
+ * chains, checking and parsing them, and the block layer's and the host
+ * driver's submission. Not counted: the VM exit of the notifying write
+ * (`make bench`'s exit costs) and the completion (blk_poll_ticks()).
+ */
+uint64_t virtio_blk_notify_ticks(void);
+
 #endif

@@ -80,12 +80,9 @@ struct desc {
 
 static void read_desc(const uint8_t *p, struct desc *d)
 {
-	const volatile uint8_t *g = p;
 	uint8_t b[VIRTQ_DESC_SIZE];
-	unsigned i;
 
-	for (i = 0; i < VIRTQ_DESC_SIZE; i++)
-		b[i] = g[i];
+	vq_copy_in(b, p, VIRTQ_DESC_SIZE);
 	*d = (struct desc){ .addr = le64(b + VIRTQ_DESC_ADDR), .len = le32(b + VIRTQ_DESC_LEN),
 			     .flags = le16(b + VIRTQ_DESC_FLAGS), .next = le16(b + VIRTQ_DESC_NEXT) };
 }

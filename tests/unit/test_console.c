@@ -91,7 +91,7 @@ static const struct console_command commands[] = {
 /* The real commands' functions (hv/commands.c), here only recording. */
 #define STUB(name) void cmd_##name(const struct console_args *a) { record(a); }
 STUB(list) STUB(info) STUB(start) STUB(stop) STUB(restart) STUB(pause) STUB(resume) STUB(console) STUB(log)
-STUB(stats) STUB(cpus) STUB(mem) STUB(disks) STUB(net) STUB(config) STUB(version) STUB(reboot) STUB(poweroff)
+STUB(stats) STUB(cpus) STUB(mem) STUB(disks) STUB(diskbench) STUB(net) STUB(config) STUB(version) STUB(reboot) STUB(poweroff)
 
 static void capture_waiting(const char *text, size_t len)
 {

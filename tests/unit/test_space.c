@@ -137,7 +137,7 @@ static void remapped_page_is_seen(void **state)
 	(void)state;
 	long4_tables(0x1000, 0x2000, 0x3000, 0x4000, PAGE_A, PAGE_B);
 	expect_byte(&g, CODE + 0x10, 0xaa);
-	assert_non_null(cache.page); /* the second read comes from the cache */
+	assert_non_null(cache.way[0].page); /* the second read comes from the cache */
 	expect_byte(&g, CODE + 0x20, 0xaa);
 	set_entry(0x4000, 0, 8, PAGE_C | P); /* the guest remaps its code page, without telling */
 	expect_byte(&g, CODE + 0x20, 0xcc);
@@ -174,6 +174,25 @@ static void nested_table_changes_are_seen(void **state)
 	expect_byte(&g, CODE, 0xaa);
 	assert_int_equal(space_unmap(&space, PAGE_A, 4096), 0); /* the hypervisor takes the page away */
 	expect_failure(&g, CODE, GUEST_WALK_OUTSIDE_RAM);
+}
+
+/* Two code pages exiting in turn (a guest's device kick, its EOI) both stay cached, each checked on its own. */
+static void code_pages_in_turn_stay_cached(void **state)
+{
+	struct guest_mode g = long4(0x1000);
+
+	(void)state;
+	long4_tables(0x1000, 0x2000, 0x3000, 0x4000, PAGE_A, PAGE_B);
+	expect_byte(&g, CODE + 0x10, 0xaa);
+	expect_byte(&g, CODE + 4096 + 0x10, 0xbb);
+	assert_int_equal(cache.next, 2);
+	expect_byte(&g, CODE + 0x20, 0xaa);
+	expect_byte(&g, CODE + 4096 + 0x20, 0xbb);
+	assert_int_equal(cache.next, 2); /* no walk: both from the cache */
+	set_entry(0x4000, 0, 8, PAGE_C | P); /* the first remapped: walked again; the second still cached */
+	expect_byte(&g, CODE + 0x20, 0xcc);
+	expect_byte(&g, CODE + 4096 + 0x20, 0xbb);
+	assert_int_equal(cache.next, 3);
 }
 
 /* 32-bit paging: 4-byte entries, the PDE at index 1 for CODE. */
@@ -217,6 +236,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(remapped_page_is_seen, setup, teardown),
 		cmocka_unit_test_setup_teardown(cr3_and_mode_changes_are_seen, setup, teardown),
 		cmocka_unit_test_setup_teardown(nested_table_changes_are_seen, setup, teardown),
+		cmocka_unit_test_setup_teardown(code_pages_in_turn_stay_cached, setup, teardown),
 		cmocka_unit_test_setup_teardown(paging32_remap_is_seen, setup, teardown),
 		cmocka_unit_test_setup_teardown(instruction_at_a_page_end, setup, teardown),
 	};
