@@ -79,7 +79,7 @@ static void check(const struct console_args *a)
 
 #define CHECK(name) void cmd_##name(const struct console_args *a) { check(a); }
 CHECK(list) CHECK(info) CHECK(start) CHECK(stop) CHECK(restart) CHECK(pause) CHECK(resume) CHECK(console)
-CHECK(log) CHECK(stats) CHECK(cpus) CHECK(mem) CHECK(disks) CHECK(net) CHECK(config) CHECK(version) CHECK(reboot)
+CHECK(log) CHECK(stats) CHECK(cpus) CHECK(mem) CHECK(disks) CHECK(diskbench) CHECK(net) CHECK(config) CHECK(version) CHECK(reboot)
 CHECK(poweroff)
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
