@@ -19,6 +19,9 @@ clock: TSC deltas are instruction counts, and "guest time" is virtual.
 3. The cost of an idle neighbour: a busy partition's throughput (its own
    work reports) alone, then with an idle partition (halting, woken by a
    timer tick every 8M TSC ticks) started beside it on its CPU; one run.
+   Per 2^29 TSC ticks and, with tools/insnprof, per instruction executed
+   on its CPU (the measure test_console_cmds judges a flooding neighbour
+   by, which QEMU's split of its one thread between CPUs does not move).
 4. One Linux boot (Debian's kernel and initramfs, `make linux`; one vCPU,
    one CPU): instructions from the hypervisor's start to the guest's
    first instruction (the hypervisor logs the TSC ticks) and to the
@@ -100,6 +103,7 @@ from test_partitions import SHARES_CFG  # noqa: E402
 from test_net import ADDRS, MACS, Guests  # noqa: E402
 from test_host_disks import make_image  # noqa: E402
 from test_linux import attach, detach, shell  # noqa: E402
+from test_console_cmds import on_its_cpu, profiler_fails, work_marks, work_reports  # noqa: E402
 
 CFG = harness.hv_cfg({"bench": {"cmdline": "mode=bench"}})
 # Instructions per exit round trip on AMD-V under QEMU 7.2 TCG (no NRIP save, no decode assists).
@@ -224,25 +228,39 @@ def share_error(work, log):
     figure("share error, 2:1 on one CPU", round(error, 2), "%", 2)
 
 
-def work_reports(run, count):
-    run.expect(r"\[busy\] BENCH work (\d+) report \d+\r", 300)  # dropped: it may straddle the change
-    return [int(run.expect(r"\[busy\] BENCH work (\d+) report \d+\r", 300).group(1)) for _ in range(count)]
+def per_instruction_cost(alone, beside, marks_path):
+    """The same cost as work per instruction executed on the busy one's CPU
+    (tools/insnprof's marks, as test_console_cmds judges a flooding
+    neighbour): what QEMU's split of its one thread between CPUs does not move."""
+    (alone_rate, alone_part, _), (beside_rate, beside_part, _) = (
+        on_its_cpu(r, work_marks(marks_path)) for r in (alone, beside))
+    cost = (1 - beside_rate / alone_rate) * 100
+    print(f"bench:   per million instructions of its CPU: alone {alone_rate * 1e6:.3f}, beside the idle one "
+          f"{beside_rate * 1e6:.3f}: {cost:.3f} % less (its CPU's part of all instructions "
+          f"{alone_part * 100:.1f} % and {beside_part * 100:.1f} %)")
+    figure("idle neighbour's cost, per instruction of the busy one's CPU", round(cost, 3), "%", 1)
 
 
 def idle_neighbour_cost(work, log):
-    with boot(work, NEIGHBOUR_CFG, log, 2) as run:
+    marks_path = os.path.join(work, "marks.txt")
+    why = profiler_fails(marks_path)
+    with boot(work, NEIGHBOUR_CFG, log, 2, () if why else ("-plugin", f"{PROFILER},marks={marks_path}")) as run:
         alone = work_reports(run, WORK_REPORTS)
         run.command("start idle")
         run.expect(r"\[idle\] SELFTEST start mode=idle", 300)
         beside = work_reports(run, WORK_REPORTS)
         ms = run.cpu_ms(["busy", "idle"])
-    mean_alone, mean_beside = sum(alone) / len(alone), sum(beside) / len(beside)
+    mean_alone, mean_beside = sum(alone.values()) / len(alone), sum(beside.values()) / len(beside)
     print(f"bench: busy partition's work per 2^29 TSC ticks (mean of {WORK_REPORTS} reports): "
           f"alone {mean_alone:.0f}, beside an idle partition {mean_beside:.0f}")
     cost = (1 - mean_beside / mean_alone) * 100
     print(f"bench:   the idle neighbour costs it {cost:.2f} % "
           f"(the idle one's CPU time so far: {ms['idle']} ms, the busy one's {ms['busy']} ms)")
     figure("idle neighbour's cost to a busy partition", round(cost, 2), "%", 1)
+    if why:
+        print(f"bench:   not counted per instruction of its CPU: {why}")
+    else:
+        per_instruction_cost(alone, beside, marks_path)
 
 
 LINUX_CFG = ("[hypervisor]\nconsole = com1\n\n[partition linux]\nmemory = 256M\nvcpus = 1\n"
