@@ -9,6 +9,7 @@
 #include <stdint.h>
 
 #include "cpu.h"
+#include "mitigations.h"
 #include "vcpu.h"
 
 #define HV_CPUID_BASE 0x40000000u
@@ -57,6 +58,7 @@ struct msr_state {
 	int intel;              /* IA32_MISC_ENABLE exists on Intel CPUs only */
 	int rdtscp;             /* TSC_AUX exists with RDTSCP (CPUID 0x80000001 EDX bit 27) */
 	int xsaves;             /* IA32_XSS exists with XSAVES (CPUID.(EAX=0DH,ECX=1) EAX bit 3) */
+	const struct mitigation_caps *spec; /* SPEC_CTRL, PRED_CMD, FLUSH_CMD, ARCH_CAPABILITIES */
 };
 
 /* EFER bits a guest may set, given CPUID.80000001 EDX: SCE, LME, LMA and NXE where offered. */
