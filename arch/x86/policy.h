@@ -31,7 +31,8 @@ struct cpuid_guest {
 /*
  * The guest's CPUID(leaf, subleaf) given the host's answer to the same
  * question: the hypervisor bit and signature leaves are added; VMX, SVM,
- * SMX, MONITOR/MWAIT, performance counters and power management hidden.
+ * SMX, MONITOR/MWAIT, performance counters and power management hidden,
+ * and CORE_CAPABILITIES and VIRT_SSBD, whose MSRs guests do not get.
  * The TSC rate is told at HV_CPUID_TIMING, and at 0x15 only when the
  * host's leaf states the rate in use; the invariant-TSC bit (0x80000007
  * EDX bit 8) is the host's, so guests need not calibrate.
