@@ -38,7 +38,10 @@ uint64_t arch_disk_irqs(void);
 
 /* Logs CPU vendor, model and the virtualization features found. */
 void arch_report_cpu(void);
-/* Reads once what the guests' MSR policy needs of the host CPU. */
+/*
+ * Reads once what the guests' MSR policy and the side-channel mitigations
+ * need of the host CPU, and logs which mitigations apply (mitigations.c).
+ */
 void arch_guest_cpu_init(void);
 
 /* The width of physical addresses on this CPU, in bits. */
@@ -131,8 +134,12 @@ int arch_guest_xsetbv(struct vcpu *v);
 struct vcpu_exit;
 int arch_guest_mmio(struct vcpu *v, const struct vcpu_exit *e);
 uint64_t arch_guest_fpu_pages(void);
-/* The MSRs the CPU does not switch for guests (TSC_AUX) loaded with v's, when v is to run on this CPU. */
-void arch_guest_load_msrs(const struct vcpu *v);
+/*
+ * v is to run on this CPU after another vCPU: the MSRs the CPU does not
+ * switch for guests (TSC_AUX, SPEC_CTRL) loaded with v's, and the barrier
+ * between partitions where the last vCPU here was another partition's.
+ */
+void arch_guest_switch_to(const struct vcpu *v);
 void arch_guest_fpu_init(void *image);
 void arch_guest_fpu_switch(void *save, const void *load);
 

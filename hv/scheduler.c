@@ -218,7 +218,7 @@ static void switch_extended_state(unsigned cpu, struct vcpu *v)
 	if (old == v)
 		return;
 	arch_guest_fpu_switch(old ? mm_ptr(old->fpu_pa) : 0, mm_ptr(v->fpu_pa));
-	arch_guest_load_msrs(v);
+	arch_guest_switch_to(v);
 	fpu_owner[cpu] = v;
 }
 

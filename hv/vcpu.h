@@ -100,7 +100,8 @@ struct vcpu_ops;
  * MSRs the hypervisor keeps for a vCPU, all zero at its start (the
  * policy in arch/x86/policy.c gives them meaning): the MTRRs, which only
  * tell a guest's own bookkeeping (its RAM is write-back in the nested
- * tables whatever they say), and TSC_AUX, which RDTSCP reads.
+ * tables whatever they say), TSC_AUX, which RDTSCP reads, and
+ * IA32_SPEC_CTRL.
  */
 #define VCPU_MTRR_VARIABLE 8
 #define VCPU_MTRR_FIXED 11
@@ -109,6 +110,7 @@ struct vcpu_msrs {
 	uint64_t mtrr_variable[2 * VCPU_MTRR_VARIABLE]; /* base, mask, base, mask ... */
 	uint64_t mtrr_fixed[VCPU_MTRR_FIXED];
 	uint64_t tsc_aux;
+	uint64_t spec_ctrl; /* IA32_SPEC_CTRL, where the CPU has it */
 	uint64_t pvclock_wall_clock, pvclock_system_time; /* as the guest wrote them (pvclock.h) */
 };
 

@@ -1,6 +1,7 @@
 /* The guest CPU as every backend presents it: CPUID, MSRs, XSETBV. */
 #include "arch.h"
 #include "cpu.h"
+#include "mitigations.h"
 #include "pmem.h"
 #include "partition.h"
 #include "policy.h"
@@ -56,6 +57,8 @@ static struct {
 	int intel;  /* "GenuineIntel" in CPUID 0's EBX, EDX, ECX */
 	int rdtscp; /* CPUID 0x80000001 EDX bit 27 */
 	int xsaves; /* and with it IA32_XSS: CPUID.(EAX=0DH,ECX=1) EAX bit 3 (SDM Vol. 1, 13.2) */
+	const struct mitigation_caps *spec; /* IA32_SPEC_CTRL, PRED_CMD, FLUSH_CMD, ARCH_CAPABILITIES */
+	uint64_t spec_ctrl_bits; /* spec_ctrl_bits(spec) */
 } host;
 
 void arch_guest_cpu_init(void)
@@ -67,24 +70,44 @@ void arch_guest_cpu_init(void)
 	host.intel = cpuid(0, 0).ebx == 0x756e6547;
 	host.rdtscp = (ext_edx & EDX81_RDTSCP) != 0;
 	host.xsaves = cpuid(0, 0).eax >= 0xd && ((cpuid(0xd, 1).eax >> 3) & 1);
+	mitigations_init();
+	host.spec = mitigation_caps();
+	host.spec_ctrl_bits = spec_ctrl_bits(host.spec);
 }
 
-/* RDTSCP reads TSC_AUX without an exit: the CPU holds the running vCPU's. */
-void arch_guest_load_msrs(const struct vcpu *v)
+/*
+ * RDTSCP reads TSC_AUX without an exit: the CPU holds the running vCPU's.
+ * IA32_SPEC_CTRL is the running vCPU's too, and stays while the hypervisor
+ * runs: each of its bits only restricts speculation, and the hypervisor
+ * sets none of its own.
+ */
+static void load_msrs(const struct vcpu *v)
 {
 	if (host.rdtscp)
 		wrmsr(MSR_TSC_AUX, v->msrs.tsc_aux);
+	if (host.spec_ctrl_bits)
+		wrmsr(MSR_SPEC_CTRL, v->msrs.spec_ctrl);
 }
 
-/* An emulated write's new state, where the vCPU keeps it. */
-static void commit_write(struct vcpu *v, uint32_t msr, const struct msr_state *s)
+void arch_guest_switch_to(const struct vcpu *v)
+{
+	load_msrs(v);
+	mitigate_partition_switch(v->part);
+}
+
+/* An emulated write's new state, where the vCPU keeps it, or the command it gave the CPU. */
+static void commit_write(struct vcpu *v, uint32_t msr, uint64_t value, const struct msr_state *s)
 {
 	if (msr == MSR_PAT)
 		v->ops->set_reg(v, REG_PAT, s->pat);
 	else if (msr == MSR_EFER)
 		v->ops->set_reg(v, REG_EFER, s->efer);
-	else if (msr == MSR_TSC_AUX)
-		arch_guest_load_msrs(v); /* it runs on this CPU */
+	else if (msr == MSR_TSC_AUX || msr == MSR_SPEC_CTRL)
+		load_msrs(v); /* it runs on this CPU */
+	else if (msr == MSR_PRED_CMD && (value & PRED_CMD_IBPB))
+		wrmsr(MSR_PRED_CMD, PRED_CMD_IBPB); /* the guest's barrier, between its own tasks */
+	else if (msr == MSR_FLUSH_CMD && (value & FLUSH_CMD_L1D))
+		wrmsr(MSR_FLUSH_CMD, FLUSH_CMD_L1D);
 }
 
 /* The MSRs of neither the local APIC nor the paravirtual clock: the policy's. */
@@ -92,12 +115,12 @@ static int policy_msr(struct vcpu *v, int write, uint32_t msr, uint64_t value)
 {
 	struct msr_state s = { v->ops->get_reg(v, REG_EFER), host.efer_allowed,
 			       arch_tsc() + part_clock_tsc_offset(&v->part->clock), v->ops->get_reg(v, REG_CR0), v->ops->get_reg(v, REG_PAT),
-			       &v->msrs, host.phys_bits, host.intel, host.rdtscp, host.xsaves };
+			       &v->msrs, host.phys_bits, host.intel, host.rdtscp, host.xsaves, host.spec };
 
 	switch (msr_policy(msr, write, &value, &s)) {
 	case MSR_EMULATE:
 		if (write)
-			commit_write(v, msr, &s);
+			commit_write(v, msr, value, &s);
 		else
 			set_edx_eax(v, value);
 		return 0;

@@ -19,6 +19,7 @@ struct cpu {
 	uint64_t host_state_pa;  /* SVM: host state for VMLOAD after each exit */
 	uint64_t current_vmcs;   /* VMX: the VMCS VMPTRLD made current */
 	void *syscall_msrs_owner; /* VMX: the vCPU whose SYSCALL MSRs are loaded */
+	const void *last_partition; /* whose vCPU ran here last (mitigate.c) */
 };
 
 extern struct cpu cpus[CPUS_MAX];

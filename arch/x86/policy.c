@@ -123,8 +123,10 @@ struct cpuid_regs cpuid_policy(uint32_t leaf, uint32_t subleaf, struct cpuid_reg
 	case 0xd:
 		return xsave_leaf(subleaf, host);
 	case 7:
-		if (subleaf == 0)
+		if (subleaf == 0) {
 			host.ebx |= EBX7_TSC_ADJUST; /* reads 0, takes only 0: msr_policy() */
+			host.edx &= ~EDX7_CORE_CAPABILITIES; /* its MSR is the host's */
+		}
 		return host;
 	case 5:    /* MONITOR/MWAIT: hidden */
 	case 6:    /* thermal and power management */
@@ -146,6 +148,9 @@ struct cpuid_regs cpuid_policy(uint32_t leaf, uint32_t subleaf, struct cpuid_reg
 		return none;
 	case 0x80000001:
 		host.ecx &= ~(ECX81_SVM | ECX81_PERFCTR_CORE | ECX81_PERFCTR_NB | ECX81_PERFCTR_LLC);
+		return host;
+	case 0x80000008:
+		host.ebx &= ~EBX88_VIRT_SSBD; /* a hypervisor's MSR (VIRT_SPEC_CTRL): not offered */
 		return host;
 	case 0x8000001e:
 		/* AMD's extended APIC ID in EAX (APM Vol. 3, CPUID Fn8000_001E): the vCPU's too. */
@@ -402,6 +407,52 @@ static enum msr_action amd_hwcr(int write, uint64_t *value, const struct msr_sta
 	return MSR_EMULATE;
 }
 
+/*
+ * IA32_SPEC_CTRL: the vCPU's own, taking the bits the CPU has (else #GP,
+ * as the CPU gives); the caller loads it while the vCPU runs.
+ */
+static enum msr_action spec_ctrl(int write, uint64_t *value, struct msr_state *s)
+{
+	uint64_t bits = spec_ctrl_bits(s->spec);
+
+	if (!bits || (write && (*value & ~bits)))
+		return MSR_DENY;
+	if (write)
+		s->kept->spec_ctrl = *value;
+	else
+		*value = s->kept->spec_ctrl;
+	return MSR_EMULATE;
+}
+
+/*
+ * IA32_PRED_CMD and IA32_FLUSH_CMD take commands and cannot be read; a
+ * write of the one command the CPU offers (or of 0) is done for the
+ * guest by the caller, on the CPU, anything else is #GP.
+ */
+static enum msr_action command(int write, uint64_t value, uint64_t command_bit, int offered)
+{
+	return offered && write && !(value & ~command_bit) ? MSR_EMULATE : MSR_DENY;
+}
+
+/*
+ * IA32_ARCH_CAPABILITIES, read-only, where CPUID.7:EDX[29] says so: the
+ * host's bits that tell what the CPU is not affected by or does (RDCL_NO,
+ * IBRS_ALL, RSBA, SKIP_L1DFL_VMENTRY, SSB_NO, MDS_NO, IF_PSCHANGE_MC_NO,
+ * TAA_NO, SBDR_SSDP_NO, FBSDP_NO, PSDP_NO, FB_CLEAR, RRSBA, BHI_NO,
+ * PBRSB_NO, GDS_NO, RFDS_NO, RFDS_CLEAR: SDM Vol. 4, Table 2-2), not
+ * those that announce a control MSR a guest does not get (TSX_CTRL,
+ * MISC_PACKAGE_CTRLS, FB_CLEAR_CTRL, GDS_CTRL, ...).
+ */
+#define ARCH_CAP_GUEST_BITS (0x17full | (7ull << 13) | (1ull << 17) | (3ull << 19) | (1ull << 24) | (7ull << 26))
+
+static enum msr_action arch_capabilities(int write, uint64_t *value, const struct msr_state *s)
+{
+	if (write || !(s->spec->leaf7_edx & EDX7_ARCH_CAPABILITIES))
+		return MSR_DENY;
+	*value = s->spec->arch_caps & ARCH_CAP_GUEST_BITS;
+	return MSR_EMULATE;
+}
+
 static int is_mtrr(uint32_t msr)
 {
 	return msr == MSR_MTRR_CAP || msr == MSR_MTRR_DEF_TYPE || fixed_index(msr) >= 0 ||
@@ -429,6 +480,14 @@ enum msr_action msr_policy(uint32_t msr, int write, uint64_t *value, struct msr_
 		return amd_nb_cfg(write, value, s);
 	case MSR_AMD_HWCR:
 		return amd_hwcr(write, value, s);
+	case MSR_SPEC_CTRL:
+		return spec_ctrl(write, value, s);
+	case MSR_PRED_CMD:
+		return command(write, *value, PRED_CMD_IBPB, ibpb_offered(s->spec));
+	case MSR_FLUSH_CMD:
+		return command(write, *value, FLUSH_CMD_L1D, (s->spec->leaf7_edx & EDX7_L1D_FLUSH) != 0);
+	case MSR_ARCH_CAPABILITIES:
+		return arch_capabilities(write, value, s);
 	case MSR_TSC:
 		/* Read: emulated (QEMU's SVM returns 0 when it is passed through).
 		 * Write: would move the host's TSC. */

@@ -9,6 +9,7 @@
 #include <stdint.h>
 
 #include "cpu.h"
+#include "mitigations.h"
 #include "vcpu.h"
 
 #define HV_CPUID_BASE 0x40000000u
@@ -30,7 +31,8 @@ struct cpuid_guest {
 /*
  * The guest's CPUID(leaf, subleaf) given the host's answer to the same
  * question: the hypervisor bit and signature leaves are added; VMX, SVM,
- * SMX, MONITOR/MWAIT, performance counters and power management hidden.
+ * SMX, MONITOR/MWAIT, performance counters and power management hidden,
+ * and CORE_CAPABILITIES and VIRT_SSBD, whose MSRs guests do not get.
  * The TSC rate is told at HV_CPUID_TIMING, and at 0x15 only when the
  * host's leaf states the rate in use; the invariant-TSC bit (0x80000007
  * EDX bit 8) is the host's, so guests need not calibrate.
@@ -57,6 +59,7 @@ struct msr_state {
 	int intel;              /* IA32_MISC_ENABLE exists on Intel CPUs only */
 	int rdtscp;             /* TSC_AUX exists with RDTSCP (CPUID 0x80000001 EDX bit 27) */
 	int xsaves;             /* IA32_XSS exists with XSAVES (CPUID.(EAX=0DH,ECX=1) EAX bit 3) */
+	const struct mitigation_caps *spec; /* SPEC_CTRL, PRED_CMD, FLUSH_CMD, ARCH_CAPABILITIES */
 };
 
 /* EFER bits a guest may set, given CPUID.80000001 EDX: SCE, LME, LMA and NXE where offered. */

@@ -27,8 +27,26 @@ def expect_banner(run, path):
         run.expect(r"hv: AMD-V: SVM revision \d+, \d+ ASIDs, NPT yes", 10)
     else:
         run.expect(r"hv: VT-x: EPT yes [^\n]*, VPID yes, unrestricted guest yes", 10)
+    expect_side_channel_decisions(run, path)
     run.expect(r"hv: memory: \d+ MiB RAM, \d+ MiB free", 10)
     run.expect(r"hv: cpus: 2 in the ACPI MADT, APIC IDs 0 1", 10)
+
+
+# What the emulated CPUs offer: QEMU's TCG drops IBPB from `-cpu EPYC` and
+# its AMD CPU needs neither flush; Bochs' corei7_skylake_x enumerates none
+# of IBPB, IA32_FLUSH_CMD, MD_CLEAR or IA32_ARCH_CAPABILITIES.
+SIDE_CHANNEL_DECISIONS = {
+    "qemu": (("IBPB between partitions", "not available"), ("L1D flush on VM entry", "not needed"),
+             ("VERW on VM entry", "not needed")),
+    "bochs": (("IBPB between partitions", "not available"), ("L1D flush on VM entry", "not available"),
+              ("VERW on VM entry", "not available")),
+}
+
+
+def expect_side_channel_decisions(run, path):
+    """Each mitigation is reported, with why, as the emulated CPU calls for."""
+    for name, state in SIDE_CHANNEL_DECISIONS[path]:
+        run.expect(rf"hv: side channels: {name}: {state} \([^\r\n]+\)\r", 10)
 
 
 def expect_all_cpus_online(run, path):

@@ -147,11 +147,18 @@ static void svm_and_perf_counters_hidden(void **state)
 }
 
 static struct vcpu_msrs kept;
+/* An Intel CPU with IBRS, IBPB, STIBP, SSBD, the L1D flush and IA32_ARCH_CAPABILITIES. */
+static const struct mitigation_caps spec = {
+	.intel = 1,
+	.leaf7_edx = EDX7_IBRS_IBPB | EDX7_STIBP | EDX7_SSBD | EDX7_L1D_FLUSH | EDX7_ARCH_CAPABILITIES,
+	.arch_caps = ARCH_CAP_RDCL_NO | ARCH_CAP_MDS_NO | (1ull << 7) /* TSX_CTRL */,
+};
+static const struct mitigation_caps no_spec;
 
 static struct msr_state fresh(void)
 {
 	struct msr_state s = { EFER_LME | EFER_LMA, EFER_SCE | EFER_LME | EFER_LMA | EFER_NXE, 12345, 0,
-			       PAT_DEFAULT, &kept, 39, 1, 1, 1 };
+			       PAT_DEFAULT, &kept, 39, 1, 1, 1, &spec };
 
 	memset(&kept, 0, sizeof(kept));
 	return s;
@@ -352,6 +359,72 @@ static void tsc_aux_is_the_vcpus_own(void **state)
 	assert_int_equal(wr(MSR_TSC_AUX, 1ull << 32, &s), MSR_DENY);
 	s.rdtscp = 0;
 	assert_int_equal(msr_policy(MSR_TSC_AUX, 0, &v, &s), MSR_DENY);
+}
+
+/* IA32_SPEC_CTRL is the vCPU's, with the bits the CPU has; without them it is #GP, as on the CPU. */
+static void spec_ctrl_is_the_vcpus_own(void **state)
+{
+	struct msr_state s = fresh();
+	uint64_t v = 0;
+
+	(void)state;
+	assert_int_equal(wr(MSR_SPEC_CTRL, 0x7, &s), MSR_EMULATE); /* IBRS, STIBP, SSBD */
+	assert_int_equal(kept.spec_ctrl, 0x7);
+	assert_int_equal(rd(MSR_SPEC_CTRL, &s), 0x7);
+	assert_int_equal(wr(MSR_SPEC_CTRL, 1ull << 10, &s), MSR_DENY); /* BHI_DIS_S: no BHI_CTRL */
+	assert_int_equal(kept.spec_ctrl, 0x7);
+	s.spec = &no_spec;
+	assert_int_equal(msr_policy(MSR_SPEC_CTRL, 0, &v, &s), MSR_DENY);
+	assert_int_equal(wr(MSR_SPEC_CTRL, 0, &s), MSR_DENY);
+}
+
+/* IBPB and the L1D flush are commands the guest gives where the CPU has them; the MSRs are write-only. */
+static void prediction_and_flush_commands_where_offered(void **state)
+{
+	struct msr_state s = fresh();
+	uint32_t msrs[] = { MSR_PRED_CMD, MSR_FLUSH_CMD };
+	unsigned i;
+	uint64_t v = 0;
+
+	(void)state;
+	for (i = 0; i < 2; i++) {
+		s.spec = &spec;
+		assert_int_equal(wr(msrs[i], 1, &s), MSR_EMULATE);
+		assert_int_equal(wr(msrs[i], 0, &s), MSR_EMULATE);
+		assert_int_equal(wr(msrs[i], 2, &s), MSR_DENY);
+		assert_int_equal(msr_policy(msrs[i], 0, &v, &s), MSR_DENY);
+		s.spec = &no_spec;
+		assert_int_equal(wr(msrs[i], 1, &s), MSR_DENY);
+	}
+	s.spec = &(const struct mitigation_caps){ .ext8_ebx = EBX88_IBPB }; /* AMD's IBPB */
+	assert_int_equal(wr(MSR_PRED_CMD, 1, &s), MSR_EMULATE);
+	assert_int_equal(wr(MSR_FLUSH_CMD, 1, &s), MSR_DENY);
+}
+
+/* IA32_ARCH_CAPABILITIES: the host's "not affected" bits, none announcing an MSR the guest lacks. */
+static void arch_capabilities_tell_the_hosts_immunities(void **state)
+{
+	struct msr_state s = fresh();
+	uint64_t v = 0;
+
+	(void)state;
+	assert_int_equal(rd(MSR_ARCH_CAPABILITIES, &s), ARCH_CAP_RDCL_NO | ARCH_CAP_MDS_NO);
+	assert_int_equal(wr(MSR_ARCH_CAPABILITIES, 0, &s), MSR_DENY);
+	s.spec = &no_spec;
+	assert_int_equal(msr_policy(MSR_ARCH_CAPABILITIES, 0, &v, &s), MSR_DENY);
+}
+
+/* The speculation controls pass to guests, but for those whose MSR the guest does not get. */
+static void speculation_controls_pass_but_unemulated_msrs(void **state)
+{
+	struct cpuid_regs host = { 0, 0, 0, 0xffffffff }, r;
+
+	(void)state;
+	r = cpuid_policy(7, 0, host, &guest);
+	assert_int_equal(r.edx, 0xffffffff & ~EDX7_CORE_CAPABILITIES);
+	host.ebx = 0xffffffff;
+	r = cpuid_policy(0x80000008, 0, host, &guest);
+	assert_int_equal(r.ebx, 0xffffffff & ~EBX88_VIRT_SSBD);
 }
 
 static void efer_is_emulated_without_svme(void **state)
@@ -600,6 +673,10 @@ int main(void)
 		cmocka_unit_test(topology_leaves_give_the_vcpus_apic_id),
 		cmocka_unit_test(microcode_revision_is_one),
 		cmocka_unit_test(tsc_aux_is_the_vcpus_own),
+		cmocka_unit_test(spec_ctrl_is_the_vcpus_own),
+		cmocka_unit_test(prediction_and_flush_commands_where_offered),
+		cmocka_unit_test(arch_capabilities_tell_the_hosts_immunities),
+		cmocka_unit_test(speculation_controls_pass_but_unemulated_msrs),
 	};
 
 	return cmocka_run_group_tests_name("policy", tests, NULL, NULL);

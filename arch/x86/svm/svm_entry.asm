@@ -20,6 +20,9 @@ default rel
 
 %include "regs.inc"
 
+extern clear_cpu_buffers_on_entry
+extern verw_selector
+
 section .text
 global svm_run_guest
 global svm_vmrun_return
@@ -34,6 +37,7 @@ svm_run_guest:
 	vmload			; [rax]
 	guest_gprs load, rsi
 	mov rsi, [rsi + 6*8]
+	clear_cpu_buffers_if_asked	; the guest's RFLAGS are the VMCB's: ours are free
 	sti			; GIF=0: nothing is taken before VMRUN
 	vmrun			; [rax]; RAX (the VMCB address) comes back on #VMEXIT
 svm_vmrun_return:

@@ -13,6 +13,7 @@
 #include "cpu.h"
 #include "guest_boot.h"
 #include "log.h"
+#include "mitigations.h"
 #include "mm.h"
 #include "partition.h"
 #include "percpu.h"
@@ -886,16 +887,22 @@ static void arm_slice_timer(struct vmx_vcpu *a, uint64_t slice_end)
 	vmwrite(PREEMPTION_TIMER_VALUE, count > 0xffffffffu ? 0xffffffffu : count);
 }
 
-/* Enters the guest with its own PAT: loaded by the VMCS where the CPU can, else by hand here. */
-static int run_with_guest_pat(struct vcpu *v, const struct vmx_vcpu *a)
+/*
+ * Enters the guest with its own PAT, loaded by the VMCS where the CPU can,
+ * else by hand here; the L1D flushed last where L1TF needs it
+ * (mitigations.c), VERW in vmx_run_guest.
+ */
+static int enter_guest(struct vcpu *v, const struct vmx_vcpu *a)
 {
 	int failed;
 
-	if (vmx.ctl.pat_in_vmcs)
-		return vmx_run_guest(v->gprs, a->launched);
-	wrmsr(MSR_PAT, a->pat);
+	if (!vmx.ctl.pat_in_vmcs)
+		wrmsr(MSR_PAT, a->pat);
+	if (flush_l1d_on_entry)
+		wrmsr(MSR_FLUSH_CMD, FLUSH_CMD_L1D);
 	failed = vmx_run_guest(v->gprs, a->launched);
-	wrmsr(MSR_PAT, vmx.host_pat);
+	if (!vmx.ctl.pat_in_vmcs)
+		wrmsr(MSR_PAT, vmx.host_pat);
 	return failed;
 }
 
@@ -938,7 +945,7 @@ static void vmx_run(struct vcpu *v, struct vcpu_exit *e)
 			invvpid_context((uint16_t)a->tag.id); /* the VPID is shared: nothing of another vCPU */
 		}
 		vmwrite(GUEST_RSP, v->gprs[REG_RSP]);
-		if (run_with_guest_pat(v, a)) {
+		if (enter_guest(v, a)) {
 			e->raw = vmread(VM_INSTRUCTION_ERROR);
 			e->reason = EXIT_ENTRY_FAILED;
 			e->u.failure = e->raw == 7 ? "invalid control fields (VM-instruction error 7)"

@@ -15,6 +15,9 @@ default rel
 
 HOST_RSP equ 0x6c14
 
+extern clear_cpu_buffers_on_entry
+extern verw_selector
+
 section .text
 global vmx_run_guest
 global vmx_exit_stub
@@ -23,6 +26,7 @@ vmx_run_guest:
 	push rdi		; gprs, found again by the exit stub
 	mov rax, HOST_RSP
 	vmwrite rax, rsp
+	clear_cpu_buffers_if_asked	; before the test of launched: it changes ZF
 
 	cmp esi, 0		; flags survive the loads below (MOV changes none)
 	mov rax, [rdi + 0*8]
