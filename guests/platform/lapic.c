@@ -184,28 +184,48 @@ static void periodic(const char *name, uint64_t period)
 	       rate_note());
 }
 
-/* TSC-deadline: fires at the deadline, not before, within a period; the MSR reads 0 after. */
+/*
+ * One TSC-deadline run: the interrupt's lateness in *late (0 if it never
+ * came); 0 when it came before the deadline or the MSR did not read 0
+ * after, which no neighbour's load explains.
+ */
+static int tsc_deadline_once(uint64_t period, uint64_t *late, int *came)
+{
+	uint64_t deadline;
+
+	watch_vector(VEC_TIMER);
+	lapic_write(APIC_LVT_TIMER, VEC_TIMER | TIMER_TSC_DEADLINE);
+	deadline = rdtsc() + period;
+	wrmsr(MSR_TSC_DEADLINE, deadline);
+	*came = wait_irqs(VEC_TIMER, 1, 3 * period);
+	lapic_write(APIC_LVT_TIMER, VEC_TIMER | LVT_MASKED);
+	*late = *came && irq_stamp[0] >= deadline ? irq_stamp[0] - deadline : 0;
+	return !(*came && irq_stamp[0] < deadline) && rdmsr(MSR_TSC_DEADLINE) == 0;
+}
+
+/*
+ * TSC-deadline: fires at the deadline, not before, within a period; the
+ * MSR reads 0 after. A run that came late is run again, as one_shot's.
+ */
 static void tsc_deadline(const char *name, uint64_t period)
 {
 	uint32_t r[4];
-	uint64_t deadline, late;
-	int came;
+	uint64_t late;
+	unsigned attempts;
+	int came, right;
 
 	cpuid(1, r);
 	if (!(r[2] & CPUID1_TSC_DEADLINE)) {
 		report(name, SKIP, "CPUID.1:ECX.TSC_DEADLINE[24] clear");
 		return;
 	}
-	watch_vector(VEC_TIMER);
-	lapic_write(APIC_LVT_TIMER, VEC_TIMER | TIMER_TSC_DEADLINE);
-	deadline = rdtsc() + period;
-	wrmsr(MSR_TSC_DEADLINE, deadline);
-	came = wait_irqs(VEC_TIMER, 1, 3 * period);
-	lapic_write(APIC_LVT_TIMER, VEC_TIMER | LVT_MASKED);
-	late = came ? irq_stamp[0] - deadline : 0;
-	report(name, came && irq_stamp[0] >= deadline && late < period && rdmsr(MSR_TSC_DEADLINE) == 0 ? PASS : FAIL,
-	       "fired=%d late_us=%llu early=%d", came, (unsigned long long)(late * 1000000 / pf.tsc_hz),
-	       came && irq_stamp[0] < deadline);
+	for (attempts = 1;; attempts++) {
+		right = tsc_deadline_once(period, &late, &came);
+		if (!right || (came && late < period) || attempts == ATTEMPTS)
+			break;
+	}
+	report(name, right && came && late < period ? PASS : FAIL, "fired=%d late_us=%llu early_or_kept=%d attempts=%u",
+	       came, (unsigned long long)(late * 1000000 / pf.tsc_hz), !right, attempts);
 }
 
 static void timer_checks(const char *view)
