@@ -260,7 +260,7 @@ static void info_state(const struct partition *p)
 	console_print("cpu time: %llu ms, exits %llu, interrupts injected %llu\n",
 		      (unsigned long long)(s.stats.cpu_ns / NS_PER_MS), (unsigned long long)s.stats.exits,
 		      (unsigned long long)s.stats.injected);
-	console_print("console: %llu bytes written by the guest, the last %llu KiB kept\n",
+	console_print("console: %llu bytes written by the guest over its runs, the last %llu KiB kept\n",
 		      (unsigned long long)p->uart.out_head, (unsigned long long)(p->uart.out_size >> 10));
 	if (s.state == PART_STOPPED && p->stop_reason[0])
 		console_print("stopped: %s\n", p->stop_reason);
@@ -435,8 +435,6 @@ static size_t guest_output(void *ctx, char *buf, size_t size)
 {
 	struct attached_guest *g = ctx;
 
-	if (!g->p->uart.attached)
-		vuart_attach(&g->p->uart, 1); /* a restart gave it a fresh UART */
 	return vuart_read_output(&g->p->uart, &g->cursor, buf, size);
 }
 

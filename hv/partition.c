@@ -30,6 +30,7 @@ void partition_init(struct partition *p, const struct cfg_partition *cfg, const 
 
 	*p = (struct partition){ .cfg = cfg, .bi = bi, .ops = ops, .state = PART_STOPPED };
 	p->console_buffer = ring ? mm_ptr(ring) : 0; /* kept for good: the output of its last run stays */
+	vuart_init(&p->uart, p, cfg->name, p->console_buffer, cfg->console_buffer);
 	if (!ring)
 		log_warn("partition %s: no memory for its %llu KiB console buffer: 'console' shows live output only",
 			 cfg->name, (unsigned long long)(cfg->console_buffer >> 10));
@@ -211,7 +212,7 @@ static const char *attach_devices(struct partition *p)
 	const char *why;
 
 	vdev_bus_init(&p->bus);
-	vuart_init(&p->uart, p, p->cfg->name, p->console_buffer, p->cfg->console_buffer);
+	vuart_reset(&p->uart);
 	vioapic_reset(&p->ioapic, platform_ioapic_id(p->cfg->vcpus));
 	acpi_pm_reset(&p->pm, arch_tsc_hz());
 	vreset_init(&p->reset);

@@ -139,6 +139,16 @@ static void update_line(struct vuart *u)
 		irq_set_isa(u->part, VUART_IRQ, level);
 }
 
+void vuart_reset(struct vuart *u)
+{
+	spin_lock(&u->lock);
+	u->lcr = u->ier = u->mcr = u->scr = u->dll = u->dlm = u->fcr = u->msr_delta = 0;
+	u->overrun = u->thre_pending = 0;
+	u->rx_head = u->rx_count = u->len = 0;
+	update_line(u); /* low, as at power-on */
+	spin_unlock(&u->lock);
+}
+
 /* ---- registers */
 
 static void transmit(struct vuart *u, uint8_t c)
@@ -293,9 +303,7 @@ size_t vuart_read_output(struct vuart *u, uint64_t *cursor, char *buf, size_t si
 	size_t n = 0;
 
 	spin_lock(&u->lock);
-	if (*cursor > u->out_head) {
-		*cursor = oldest_output(u); /* a fresh UART: its partition started again */
-	} else if (*cursor < oldest_output(u)) {
+	if (*cursor < oldest_output(u)) {
 		u->out_missed += oldest_output(u) - *cursor;
 		*cursor = oldest_output(u);
 	}

@@ -42,8 +42,18 @@ struct vuart {
 	uint64_t out_missed;   /* bytes a reader of out lost: overwritten before it took them */
 };
 
-/* As at power-on; out (out_size bytes, kept by the caller) keeps its raw output. */
+/*
+ * Once, for the partition's life: out (out_size bytes, kept by the caller)
+ * keeps its raw output, across its runs.
+ */
 void vuart_init(struct vuart *u, struct partition *part, const char *owner, char *out, uint64_t out_size);
+/*
+ * As at power-on, at each start of its partition: the registers and the
+ * receive FIFO. The output kept and an operator's attach stay, as on a
+ * serial line: the previous run's last lines (why it stopped), then the
+ * new run's.
+ */
+void vuart_reset(struct vuart *u);
 /* Its registers, for a claim of VUART_PORTS ports from VUART_BASE (dev: the struct vuart). */
 extern const struct vdev_ops vuart_ops;
 /* Shows a partial line (when the partition stops). */

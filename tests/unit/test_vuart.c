@@ -273,8 +273,9 @@ static void output_is_kept_raw_for_an_attach_and_lines_are_not_shown_while_attac
 
 /*
  * An attach starts at the oldest byte kept: the output that went before it
- * is not lost. Its partition started again (a fresh UART, a cursor past its
- * output): it starts over, losing nothing either.
+ * is not lost. Its partition started again (the UART reset, its output
+ * kept): the reader goes on from where it was, through the last run's
+ * output into the new run's, losing nothing.
  */
 static void an_attached_reader_counts_only_what_it_lost(void **state)
 {
@@ -290,10 +291,38 @@ static void an_attached_reader_counts_only_what_it_lost(void **state)
 	assert_int_equal(cursor, 100);
 	assert_int_equal(vuart_read_output(&u, &cursor, buf, sizeof(buf)), sizeof(buf));
 	assert_int_equal(u.out_missed, 0);
-	vuart_init(&u, fake_part, "guest", ring, sizeof(ring));
+	say("bye\r\n");
+	vuart_reset(&u);
 	say("new\r\n");
-	assert_int_equal(vuart_read_output(&u, &cursor, buf, sizeof(buf)), 5);
+	while (vuart_read_output(&u, &cursor, buf, sizeof(buf)) == sizeof(buf))
+		;
+	assert_int_equal(cursor, sizeof(ring) + 110);
+	assert_memory_equal(buf + (sizeof(ring) + 110 - 100) % sizeof(buf) - 10, "bye\r\nnew\r\n", 10);
 	assert_int_equal(u.out_missed, 0);
+	assert_true(u.attached);
+}
+
+/* A reset is as at power-on: registers, FIFO and interrupt cleared; the output ring and the attach kept. */
+static void a_reset_clears_the_registers_and_keeps_the_output(void **state)
+{
+	char buf[16];
+	uint64_t cursor = 0;
+
+	(void)state;
+	out(1, 0x01); /* IER: received data */
+	out(4, 0x08); /* MCR: OUT2, the line to the interrupt controller */
+	vuart_receive(&u, "ab", 2);
+	assert_int_equal(irq4, 1);
+	say("kept\r\n");
+	vuart_attach(&u, 1);
+	vuart_reset(&u);
+	assert_int_equal(irq4, 0);
+	assert_int_equal(in(1), 0);
+	assert_int_equal(in(4), 0);
+	assert_int_equal(in(5) & 1, 0); /* no data ready */
+	assert_int_equal(vuart_read_output(&u, &cursor, buf, sizeof(buf)), 6);
+	assert_memory_equal(buf, "kept\r\n", 6);
+	assert_true(u.attached);
 }
 
 /* A guest that wrote more than its console_buffer: the newest bytes are kept, in order. */
@@ -372,6 +401,7 @@ int main(void)
 		cmocka_unit_test_setup(loopback_loops_bytes_and_modem_lines, reset),
 		cmocka_unit_test_setup(output_is_kept_raw_for_an_attach_and_lines_are_not_shown_while_attached, reset),
 		cmocka_unit_test_setup(an_attached_reader_counts_only_what_it_lost, reset),
+		cmocka_unit_test_setup(a_reset_clears_the_registers_and_keeps_the_output, reset),
 		cmocka_unit_test_setup(muted_guest_lines_are_kept_but_not_shown, reset),
 		cmocka_unit_test_setup(a_full_ring_keeps_the_newest_output, reset),
 		cmocka_unit_test_setup(without_a_ring_output_is_not_kept, reset),
