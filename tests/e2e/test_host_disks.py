@@ -165,7 +165,7 @@ def hostdisk(request, tmp_path_factory):
         if path == "bochs":
             run = harness.boot_bochs(f"bochs:{controller}", medium, log, mem=1024, slave_disk=image)
         else:
-            run = harness.boot_qemu(f"qemu:{controller}", medium, log, mem=1024,
+            run = harness.boot_qemu(f"qemu:{controller}", medium, log, mem=1024, tcg=harness.QEMU_ONE_THREAD,
                                     extra=emulator_options(controller, image, faulty))
         with run:
             run.path, run.controller, run.image, run.before = path, controller, image, before

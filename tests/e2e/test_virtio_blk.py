@@ -62,7 +62,7 @@ def test_linux_reads_writes_and_is_refused_on_virtio_disks(boot):
             with open(os.path.join(directory, name), "wb") as f:
                 f.write(content)
             files.append(os.path.join(directory, name))
-        with boot("qemu", cfg, files=files) as run:
+        with boot("qemu", cfg, files=files, tcg=harness.QEMU_ONE_THREAD) as run:
             expect_banner(run, "qemu")
             run.expect(r"partition linux: disk ramdisk:data.img as virtio-blk 00:02.0, 8192 sectors", 60)
             run.expect(r"partition linux: disk ramdisk:ro.img as virtio-blk 00:03.0, 2048 sectors, read-only", 10)
