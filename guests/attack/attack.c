@@ -6,7 +6,6 @@
  * the operator stops it. What each attack does and what it must get is
  * in the table at the end and in the test.
  */
-#include <stdarg.h>
 #include <stdint.h>
 
 #include "attack.h"
@@ -16,18 +15,7 @@
 #include "vdev/virtio_spec.h"
 
 static uint64_t ram_end; /* the top of our RAM: every guest-physical address from here on is none of ours */
-static const char *attack_name;
-
-void outcome(const char *f, ...)
-{
-	char line[140];
-	va_list ap;
-
-	va_start(ap, f);
-	fmt_v(line, sizeof(line), f, ap);
-	va_end(ap);
-	print("ATTACK %s %s\n", attack_name, line);
-}
+const char *attack_name;
 
 /* ---- interrupts ---------------------------------------------------------- */
 

@@ -7,7 +7,8 @@
 #include "common/guest.h"
 
 /* One outcome line: ATTACK <name> <detail>; the e2e test reads it. */
-void __attribute__((format(printf, 1, 2))) outcome(const char *f, ...);
+extern const char *attack_name;
+#define outcome(f, ...) print("ATTACK %s " f "\n", attack_name, ##__VA_ARGS__)
 
 /*
  * virtio.c: a virtio-blk-pci driver that polls, built to be misused: the
