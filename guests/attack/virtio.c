@@ -16,7 +16,7 @@
 #define CMD_MASTER 0x4
 #define VIRTIO_VENDOR 0x1af4
 #define VIRTIO_BLK_DEVICE 0x1042
-#define WAIT_TICKS (1ull << 31) /* a second or so: a request to a RAM or NVMe disk takes far less */
+#define WAIT_TICKS (1ull << 33) /* seconds: a request to a RAM or NVMe disk takes far less, and the vCPU may wait for its CPU */
 
 static struct vq_desc desc_table[VQ_SIZE] __attribute__((aligned(4096)));
 static uint16_t avail_ring[3 + VQ_SIZE] __attribute__((aligned(4096)));
