@@ -12,9 +12,10 @@ attacker from the console, waits until it exits with its outcome line,
 is stopped with a logged reason, or has run its attack for a bounded
 time (then stops it), and asserts: the attacker got the specific outcome
 that real hardware gives, an error or a logged stop; the hypervisor's
-console answers; the healthy partition's CPU rate measured during the
-attack is within 10 % of its rate beside quiet neighbours at the start,
-and its disk workload went on. At the end of a group, the emulator is
+console answers; the healthy partition's CPU and disk workloads went on
+(its CPU rate, measured in the first window after the start, is printed
+against its rate beside quiet neighbours at the start, and held to 10 %
+with ATTACK_RATE_STRICT=1: see TOLERANCE). At the end of a group, the emulator is
 killed and every block the guest reported written is read from the host
 image and checked against its SHA-256, and nothing outside the healthy
 partition's GPT partition changed.
@@ -39,14 +40,12 @@ BLOCK = 65536
 SLOTS = 64  # the disk workload cycles over this many 64 KiB blocks
 RATE_WINDOW_S = 3
 # The issue's bound: the healthy rate within 10 % of its rate beside quiet
-# neighbours. Under QEMU's TCG on a 2-core machine shared with other
-# emulators, the rate of the healthy partition alone swings by more than
-# that from one 3 s window to the next (measured 2026-12-05: 204 to 1503
-# iterations/s against a baseline of 726, the same spread whatever the
-# attack, the quiet ones included), and an attacker's busy emulated CPU
-# takes a host core from the healthy one's: the bound is asserted only with
-# ATTACK_RATE_STRICT=1 (on an idle machine, or under KVM); otherwise the
-# test asserts that the workloads go on and prints the rates.
+# neighbours. Under QEMU's TCG it measures the emulator: both emulated CPUs
+# share one host thread here, so a busy attacker takes host time from the
+# healthy one's, and the machine is shared with other emulators (SECURITY.md
+# has the figures: from 65 to 1,703 against baselines of 698 and 996). The
+# bound is asserted only with ATTACK_RATE_STRICT=1 (KVM, a quiet machine);
+# otherwise the test asserts that the workloads go on and prints the rates.
 TOLERANCE = 0.10
 BASELINE_WINDOWS = 5
 ATTACK_RUN_S = 10  # how long an attack that never ends runs before the test stops it
@@ -311,3 +310,14 @@ def test_attack_is_contained(suite, attack):
     assert min(rates) > 0, f"{HEALTHY}'s CPU workload stopped: {rates}"
     if os.environ.get("ATTACK_RATE_STRICT"):
         assert min(rates) >= (1 - TOLERANCE) * run.baseline, f"{HEALTHY}'s CPU rate {rates} < 90 % of {run.baseline}"
+
+
+def test_attack_suite_on_bochs():
+    """The VT-x path: not run yet. A Linux partition boots about 20 times
+    slower on Bochs than on QEMU (test_linux.py's READY_TIMEOUT), which
+    puts the suite's two boots alone past an hour; the self-test's hostile
+    modes do run there (test_selftest.py)."""
+    binary, why = harness.bochs_binary()
+    pytest.skip(f"Bochs/VT-x path: {why}" if not binary else
+                "Bochs/VT-x path: not run: two Linux boots on Bochs take over an hour (test_selftest.py's "
+                "hostile tests cover the shared modes there)")
