@@ -137,12 +137,15 @@ test_virtio_blk_host_SRCS := tests/unit/test_virtio_blk_host.c tests/unit/fake_h
 # ---- guests: freestanding, linked where they run
 GUEST_CFLAGS := -std=gnu11 -O2 -g $(WARNINGS) -ffreestanding -fno-pie -mno-red-zone \
                 -mgeneral-regs-only -fno-stack-protector -fno-asynchronous-unwind-tables -Ihv -Iguests
-SELFTEST_OBJS := $(addprefix $(BUILD)/guests/,selftest/entry.o selftest/selftest.o selftest/modes.o selftest/modes_code.o selftest/mmio.o selftest/apic.o selftest/echo.o selftest/clock.o selftest/isolation.o \
-                 hv/lib/fmt.o hv/lib/str.o)
+# What the self-test and the attack guest share: entry, runtime, the MMIO checks and hostile modes.
+GUEST_COMMON_OBJS := $(addprefix $(BUILD)/guests/,common/entry.o common/runtime.o common/mmio.o hv/lib/fmt.o hv/lib/str.o)
+SELFTEST_OBJS := $(GUEST_COMMON_OBJS) $(addprefix $(BUILD)/guests/,selftest/selftest.o selftest/modes.o \
+                 selftest/modes_code.o selftest/apic.o selftest/echo.o selftest/clock.o selftest/isolation.o)
 PLATFORM_OBJS := $(addprefix $(BUILD)/guests/,platform/entry.o platform/main.o platform/acpi.o platform/timing.o \
                  platform/lapic.o platform/smp.o platform/irq.o platform/pci.o platform/fwcfg.o platform/mmio.o \
                  hv/lib/fmt.o hv/lib/str.o hv/lib/mem.o)
-GUESTS := $(BUILD)/selftest.elf $(BUILD)/platform.elf
+ATTACK_OBJS := $(GUEST_COMMON_OBJS) $(addprefix $(BUILD)/guests/,attack/attack.o attack/virtio.o)
+GUESTS := $(BUILD)/selftest.elf $(BUILD)/platform.elf $(BUILD)/attack.elf
 # Multiboot test kernels for the end-to-end tests: the same source as ELF32 and with the a.out kludge.
 E2E_KERNELS := $(BUILD)/mb_hello.elf $(BUILD)/mb_hello.bin
 
@@ -242,6 +245,11 @@ $(BUILD)/guests/%.o: guests/%.asm arch/x86/regs.inc
 $(BUILD)/selftest.elf: $(SELFTEST_OBJS) guests/selftest/selftest.ld
 	$(LD) -static -no-pie -z max-page-size=4096 -z noexecstack -T guests/selftest/selftest.ld \
 		-o $@ $(SELFTEST_OBJS)
+
+# The hostile guest of tests/e2e/test_attacks.py: the self-test's entry and link, its own attacks.
+$(BUILD)/attack.elf: $(ATTACK_OBJS) guests/selftest/selftest.ld
+	$(LD) -static -no-pie -z max-page-size=4096 -z noexecstack -T guests/selftest/selftest.ld \
+		-o $@ $(ATTACK_OBJS)
 
 # QEMU's Multiboot loader takes ELF32 only: the 64-bit link, converted (entry and segments are below 4 GiB).
 $(BUILD)/platform.elf: $(PLATFORM_OBJS) guests/platform/platform.ld

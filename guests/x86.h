@@ -79,4 +79,20 @@ static inline void mmio_write32(uint64_t addr, uint32_t v)
 	*(volatile uint32_t *)(uintptr_t)addr = v;
 }
 
+/* PCI configuration mechanism #1 (PCI Local Bus 3.0, 3.2.2.3.2): a dword of bus/device/function bdf. */
+#define PCI_CFG_ADDRESS 0xcf8
+#define PCI_CFG_DATA 0xcfc
+
+static inline uint32_t pci_read(unsigned bdf, unsigned off)
+{
+	outl(PCI_CFG_ADDRESS, 0x80000000u | bdf << 8 | (off & 0xfc));
+	return inl(PCI_CFG_DATA);
+}
+
+static inline void pci_write(unsigned bdf, unsigned off, uint32_t v)
+{
+	outl(PCI_CFG_ADDRESS, 0x80000000u | bdf << 8 | (off & 0xfc));
+	outl(PCI_CFG_DATA, v);
+}
+
 #endif

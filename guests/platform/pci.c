@@ -9,8 +9,6 @@
 
 #include "platform.h"
 
-#define CFG_ADDRESS 0xcf8
-#define CFG_DATA 0xcfc
 #define PCI_COMMAND 0x04
 #define PCI_STATUS_CAPS (1u << 20) /* in the dword at 0x04 */
 #define PCI_CLASS 0x08
@@ -52,18 +50,6 @@ static const struct test_device test_devices[] = {
 	{ 0x1234, 0x11e8, "qemu-edu", 0, 0x00, 0x010000ed, edu_raise },
 	{ 0x1234, 0x4876, "hv-testdev", 0, 0x00, 0x44545648, hvtd_raise },
 };
-
-static uint32_t pci_read(unsigned bdf, unsigned off)
-{
-	outl(CFG_ADDRESS, 0x80000000u | bdf << 8 | (off & 0xfc));
-	return inl(CFG_DATA);
-}
-
-static void pci_write(unsigned bdf, unsigned off, uint32_t v)
-{
-	outl(CFG_ADDRESS, 0x80000000u | bdf << 8 | (off & 0xfc));
-	outl(CFG_DATA, v);
-}
 
 static uint32_t ecam_read(unsigned bdf, unsigned off)
 {

@@ -1,15 +1,10 @@
-/* What the self-test's check files share. */
+/* What the self-test's check files share; the runtime is the test guests' own (guests/common/guest.h). */
 #ifndef GUESTS_SELFTEST_SELFTEST_H
 #define GUESTS_SELFTEST_SELFTEST_H
 
 #include <stdint.h>
 
-#include "x86.h"
-
-#define MIB (1ull << 20)
-
-/* Text on the UART. */
-void __attribute__((format(printf, 1, 2))) print(const char *f, ...);
+#include "common/guest.h"
 
 /* echo.c: mode=echo, lines typed on the UART printed back, through its receive interrupt. */
 #define ECHO_VECTOR 0x5f
@@ -21,16 +16,8 @@ void echo_interrupt(void);
 void __attribute__((noreturn)) clock_report(void);
 void clock_interrupt(void);
 
-/* One result line: SELFTEST <name> PASS|FAIL <detail>. */
-void __attribute__((format(printf, 3, 4))) report(const char *name, int ok, const char *f, ...);
-
 /* modes.c: decoded exits from the kernel half and from compatibility-mode segments. */
 void check_modes(void);
-
-/* mmio.c: each emulated instruction form above RAM (mapped by map_ram), and the hostile modes. */
-void check_mmio(uint64_t top);
-/* Runs mode if it is one of mmio.c's hostile modes (mmio-...). */
-void hostile_mmio(const char *mode, uint64_t top);
 
 /* apic.c: the local APIC's timer in each mode and view, priorities, IPIs to vCPU 1 (started by then). */
 void check_apic(void);
@@ -46,18 +33,5 @@ uint64_t apic_bench(enum apic_bench what, unsigned rounds);
 /* isolation.c: mode=mark fills RAM with a mark; mode=scan searches RAM for it and the hypervisor's string. */
 void isolation_mark(const uint8_t *bp, uint64_t top);
 void isolation_scan(const uint8_t *bp, uint64_t top);
-
-/* selftest.c, for the check files */
-uint64_t map_ram(uint64_t top);
-/* Calls fn on each RAM range of the boot parameters' e820 map, from `above` on; returns their bytes. */
-uint64_t each_ram_range(const uint8_t *bp, uint64_t above, void (*fn)(uint64_t start, uint64_t end, void *arg),
-			void *arg);
-void expect_fault(int vector, unsigned length);
-int fault_taken(int vector);
-void db_count_start(void);
-unsigned db_count_stop(void);
-void hypercall_exit(uint64_t status);
-/* The hypervisor's own wake-up interrupt after ticks of TSC: what ends a HLT whatever else comes. */
-void wake_after(uint64_t ticks);
 
 #endif

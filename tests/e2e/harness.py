@@ -9,6 +9,7 @@ A run's serial log is written under build/test-logs/ and kept when the
 test fails (conftest.py removes those of passing tests).
 """
 import os
+import re
 import shutil
 import signal
 import subprocess
@@ -38,7 +39,7 @@ QEMU_ONE_THREAD = "tcg,thread=single"
 
 def default_files():
     """The loader, the hypervisor and the guests every medium carries."""
-    return [os.path.join(BUILD, name) for name in ("BOOTX64.EFI", "hv.elf", "selftest.elf", "platform.elf")]
+    return [os.path.join(BUILD, name) for name in ("BOOTX64.EFI", "hv.elf", "selftest.elf", "platform.elf", "attack.elf")]
 
 
 def make_medium(workdir, kind, cfg_text, files=None):
@@ -157,6 +158,22 @@ class Run:
         except (pexpect.TIMEOUT, pexpect.EOF):
             return
         raise AssertionError(f"{self.name}: unexpected /{pattern}/; console tail:\n{self.tail()}")
+
+    def wait_in_log(self, pattern, since, timeout):
+        """Waits for a regex in what the console printed from offset since
+        on, whatever expect() consumed meanwhile; returns the match."""
+        deadline = time.monotonic() + timeout
+        while True:
+            m = re.compile(pattern).search(self.text(), since)
+            if m:
+                return m
+            if time.monotonic() > deadline:
+                raise AssertionError(f"{self.name}: no /{pattern}/ within {timeout} s; console tail:\n{self.tail()}")
+            try:
+                self.child.expect(pexpect.TIMEOUT, timeout=0.5)
+            except pexpect.EOF:
+                raise AssertionError(f"{self.name}: emulator exited before /{pattern}/; "
+                                     f"console tail:\n{self.tail()}") from None
 
     def send(self, text):
         self.child.send(text)

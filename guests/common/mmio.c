@@ -8,16 +8,12 @@
  */
 #include <stdint.h>
 
+#include "guest.h"
 #include "lib/str.h"
-#include "selftest.h"
 
 #define ONES 0xffffffffffffffffull
 #define SEED 0x1122334455667788ull
 #define ARITH_FLAGS 0x8d5ull /* OF SF ZF AF PF CF */
-#define PAGE 4096ull
-#define PTE_P 1ull
-#define PTE_RW 2ull
-#define VEC_GP 13
 
 static uint64_t ram_cell[2] __attribute__((aligned(16)));
 

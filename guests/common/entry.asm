@@ -1,4 +1,4 @@
-; Self-test guest entry. The hypervisor starts us the way the Linux boot
+; The test guests' entry (selftest, attack). The hypervisor starts us the way the Linux boot
 ; protocol's 64-bit entry does (Documentation/arch/x86/boot.rst, "64-bit
 ; BOOT PROTOCOL"): long mode, paging on with an identity map, interrupts
 ; off, RSI = the boot_params ("zero page") address, no stack.
@@ -20,8 +20,8 @@ fpu_at_entry:			; XMM0-15, then MXCSR and the x87 control word
 	resb 16 * 16 + 8
 
 section .text
-extern selftest_main
-extern selftest_ap_main
+extern guest_main
+extern guest_ap_main
 extern trap_dispatch
 
 global _start
@@ -39,7 +39,7 @@ _start:
 	stmxcsr [rax + 256]
 	fnstcw [rax + 260]
 	mov rdi, rsi
-	call selftest_main
+	call guest_main
 .hang:
 	cli
 	hlt
@@ -49,7 +49,7 @@ _start:
 global ap_entry
 ap_entry:
 	mov rdi, rsi
-	call selftest_ap_main
+	call guest_ap_main
 	jmp _start.hang
 
 define_trap_stubs 0x60, trap_common
@@ -76,7 +76,7 @@ fpu_dirty:
 	ret
 
 ; void run_user(void (*fn)(void), void *stack): runs fn at CPL 3 (selectors
-; USER_CS and USER_DS of selftest.c's GDT) with RFLAGS.AC set, on stack. It
+; USER_CS and USER_DS of runtime.c's GDT) with RFLAGS.AC set, on stack. It
 ; returns when trap_dispatch() sends the #UD that fn ends with to user_return.
 USER_CS equ 0x2b
 USER_DS equ 0x23

@@ -1,0 +1,323 @@
+"""The hostile-guest suite: each attack of guests/attack is its own test,
+run beside a healthy Linux partition that keeps a CPU workload (shell
+loop iterations per second of its own clock, printed every few seconds)
+and a disk workload (64 KiB blocks of random data written with fsync to
+its virtual disk on a GPT partition of an NVMe disk, each block's SHA-256
+printed once it is on the disk) going.
+
+The hypervisor boots once per group of attacks (hv.cfg holds at most 16
+partitions: the healthy one and one attacker per attack of the group,
+none of them autostarted but the healthy one). Each test starts its
+attacker from the console, waits until it exits with its outcome line,
+is stopped with a logged reason, or has run its attack for a bounded
+time (then stops it), and asserts: the attacker got the specific outcome
+that real hardware gives, an error or a logged stop; the hypervisor's
+console answers; the healthy partition's CPU and disk workloads went on
+(its CPU rate, measured in the first window after the start, is printed
+against its rate beside quiet neighbours at the start, and held to 10 %
+with ATTACK_RATE_STRICT=1: see TOLERANCE). At the end of a group, the emulator is
+killed and every block the guest reported written is read from the host
+image and checked against its SHA-256, and nothing outside the healthy
+partition's GPT partition changed.
+"""
+import hashlib
+import os
+import re
+import statistics
+import subprocess
+import time
+
+import pytest
+
+import harness
+from test_boot import expect_banner, expect_console
+from test_host_disks import make_image, outside, read_range
+from test_linux import READY_TIMEOUT, attach, detach, linux_images, shell
+
+HEALTHY = "healthy"
+PART = {"healthy": (2048, 16384)}  # the NVMe image's one GPT partition: first LBA, sectors
+BLOCK = 65536
+SLOTS = 64  # the disk workload cycles over this many 64 KiB blocks
+RATE_WINDOW_S = 3
+# The issue's bound: the healthy rate within 10 % of its rate beside quiet
+# neighbours. Under QEMU's TCG it measures the emulator: both emulated CPUs
+# share one host thread here, so a busy attacker takes host time from the
+# healthy one's, and the machine is shared with other emulators (SECURITY.md
+# has the figures: from 65 to 1,703 against baselines of 698 and 996). The
+# bound is asserted only with ATTACK_RATE_STRICT=1 (KVM, a quiet machine);
+# otherwise the test asserts that the workloads go on and prints the rates.
+TOLERANCE = 0.10
+BASELINE_WINDOWS = 5
+ATTACK_RUN_S = 10  # how long an attack that never ends runs before the test stops it
+OUTCOME_TIMEOUT = 120
+
+# The workloads, typed into the healthy partition's shell. CPU: loop
+# iterations per second over RATE_WINDOW_S seconds of /proc/uptime, each
+# window starting on a whole second. Disk: a block of random data to slot
+# i % SLOTS with fsync, then its SHA-256, once a second.
+CPU_LOAD = ("cpuload() { while :; do read t x < /proc/uptime; s=${t%%.*}; "
+            "while read t x < /proc/uptime; [ ${t%%.*} -eq $s ]; do :; done; s=$((s+1+%d)); n=0; "
+            "while read t x < /proc/uptime; [ ${t%%.*} -lt $s ]; do n=$((n+1)); done; "
+            "echo CPU-RATE $((n/%d)); done; }; cpuload & :" % (RATE_WINDOW_S, RATE_WINDOW_S))
+DISK_LOAD = ("diskload() { i=0; while :; do s=$((i%%%d)); dd if=/dev/urandom of=/tmp/b bs=%d count=1 2>/dev/null; "
+             "dd if=/tmp/b of=/dev/vda bs=%d seek=$s conv=fsync,notrunc 2>/dev/null && "
+             "echo DISK-OK $s $(sha256sum < /tmp/b | cut -c1-64); i=$((i+1)); sleep 1; done; }; diskload & :"
+             % (SLOTS, BLOCK, BLOCK))
+RATE = rf"\[{HEALTHY}\] CPU-RATE (\d+)\r*\n"
+DISK_OK = rf"\[{HEALTHY}\] DISK-OK (\d+) ([0-9a-f]{{64}})\r*\n"
+
+OK_STOP = r"exited with status 0"
+STOPPED = r"partition {}: stopped: ([^\r\n]*)\r*\n"
+
+
+def line(name, text):
+    """The attacker's outcome line, as the console shows it."""
+    return rf"\[{name}\] ATTACK {name} {text}\r*\n"
+
+
+# Each attack: the regexes its run must show, in order, (the attacker's
+# outcome lines, then its stop), and whether it runs until stopped.
+# Each outcome is the hardware's (a #GP, a #UD), the device's error
+# (virtio-blk status 1, IOERR; 2, UNSUPP), the device's refusal of a
+# malformed queue (it sets DEVICE_NEEDS_RESET and answers nothing,
+# virtio 1.2, 2.1.1), or a stop with the logged reason.
+VIRTQUEUE = {
+    # Every 1 MiB from the top of its RAM to 4 GiB (the host's RAM, the
+    # hypervisor's and the other partitions' included), then far beyond,
+    # as data buffers the device would write (a read) or read (a write).
+    "desc-into-foreign-memory": [line("desc-into-foreign-memory",
+                                      r"buffers=(\d+) refused=\1 answered=0 up_to=0xfffffffffffff000")],
+    "desc-from-foreign-memory": [line("desc-from-foreign-memory",
+                                      r"buffers=(\d+) refused=\1 answered=0 up_to=0xfffffffffffff000")],
+    "desc-loop": [line("desc-loop", "loop_refused=1 self_loop_refused=1")],
+    "desc-long-chains": [line("desc-long-chains", "indirect_1024_refused=1 indirect_loop_refused=1 nested_refused=1")],
+    # A zero-length buffer moves nothing (the request is then one with no data: OK).
+    "desc-lengths": [line("desc-lengths", "len0_status=0 len2g_refused=1 len4g_refused=1")],
+    "ring-indices": [line("ring-indices", "index_ahead_refused=1 head_past_table_refused=1 good_after=0")],
+    # The queue is not enabled (logged); DRIVER_OK is the driver's to set.
+    "rings-outside-ram": [r"partition rings-outside-ram: virtio 00:02\.0 queue 0 not enabled: its descriptor table "
+                          r"is misaligned or not all in RAM",
+                          line("rings-outside-ram", "queue_enabled=0 driver_ok=1 needs_reset=0")],
+    # vCPU 1 rewrites the data descriptor while vCPU 0 submits it: each
+    # request is either answered or refused, none lost or hung.
+    "double-fetch": [line("double-fetch", r"vcpu1=0 rounds=2000 answered=\d+ ok=\d+ refused=\d+ silent=0")],
+    "sector-overflow": [line("sector-overflow", "capacity=2048 statuses=1,1,1,1,1 last_sector=0")],
+    "read-only-write": [line("read-only-write", "write_status=1 unchanged=1 flush_status=0")],
+    "write-past-end": [line("write-past-end", "at_end=1 across_end=1 far=1 unknown_type=2")],
+}
+
+PLATFORM = {
+    # Moved over RAM, over the local APIC, over the other disk's BAR: not
+    # decoded there, with the reason; RAM stays RAM, the APIC the APIC,
+    # the other disk answers; moved back, it works.
+    "bar-moves": [r"partition bar-moves: PCI 00:02\.0 BAR0 at 0x200000 not decoded: MMIO 0x200000-0x203fff: overlaps "
+                  r"the partition's RAM",
+                  r"partition bar-moves: PCI 00:02\.0 BAR0 at 0xfee00000 not decoded: over the local APICs' page",
+                  r"partition bar-moves: PCI 00:02\.0 BAR0 at (0x[0-9a-f]+) not decoded: MMIO \1-0x[0-9a-f]+: overlaps "
+                  r"the claimed \1",
+                  line("bar-moves", "over_ram_reads=0x600dcafe over_apic_id=0x00000000 other_disk_ok=1 home_ok=1")],
+    # Of the host's PCI functions (its NVMe, AHCI, bridges) none shows.
+    "pci-scan": [line("pci-scan", "functions=3 00:00.0=8086:29c0,00:02.0=1af4:1042,00:03.0=1af4:1042")],
+    "mmio-fuzz": [line("mmio-fuzz", r"accesses=20000 writes=\d+")],
+    # Every port but those that reset or power off the partition or are its UART.
+    "port-fuzz": [line("port-fuzz", "ins=32855 outs=32660")],
+}
+
+CPU = {
+    "sensitive-msrs": [line("sensitive-msrs", "efer_svme=gp efer_lme_off=gp efer_bit20=gp apic_base_move=ok "
+                                              "apic_base_reserved=gp microcode_load=gp"),
+                       line("sensitive-msrs", "vmx_basic=gp vm_cr=gp vm_hsave_pa=gp mtrr_reserved=gp mtrr_bad_type=gp "
+                                              "pat_bad_type=gp tsc_write=gp sysenter_eip_kept=1 efer_after=0x500")],
+    "xsetbv-invalid": [line("xsetbv-invalid", "no_x87=gp avx_without_sse=gp bit63=gp all_ones=gp xcr1=gp valid=ok")],
+    # EFER is the hypervisor's to check: #GP. MOV to CR is the CPU's on
+    # AMD-V; QEMU's takes a reserved CR4 bit a real CPU refuses, and VMRUN
+    # then refuses the state: the partition is stopped with the reason.
+    "cr-transitions": [line("cr-transitions", "efer_lme_off=gp"), line("cr-transitions", "efer_svme=gp")],
+    "virt-instructions": [line("virt-instructions", "ud=13 of 13")],
+    # 10000 fixed IPIs at vCPU 1 and 1000 at all (which coalesce while one
+    # is pending, as on hardware), then 200 INIT and STARTUP rounds.
+    "ipi-storm": [line("ipi-storm", r"vcpu1=0 fixed_sent=11000 vcpu1_took=[1-9]\d* self_took=[1-9]\d*"),
+                  line("ipi-storm", "init_sipi_rounds=200")],
+    # A periodic timer of count 1: the guest drowns in its own interrupts
+    # (as it would on hardware) while the others run; stopped after a while.
+    "timer-storm": [line("timer-storm", r"start ram_top=0x1000000")],
+    "never-yield": [line("never-yield", "spinning")],
+    "cr8-spin": [r"\[cr8-spin\] SELFTEST hostile cr8-spin tpr=15"],
+    "db-storm": [r"\[db-storm\] SELFTEST hostile db-storm traps=(?:[5-9]\d{4}|\d{6,})\r*\n"],
+    "uart-flood": [line("uart-flood", r"flood 1000 the quick brown fox jumps over the lazy dog")],
+    "insn-flood": [r"\[insn-flood\] SELFTEST hostile insn-flood done: 5000 of 5000 raised #UD"],
+    "triple-fault": [r"\[triple-fault\] SELFTEST hostile triple-fault"],
+    "mmio-tables": [r"\[mmio-tables\] SELFTEST hostile mmio-tables"],
+    "mmio-cross-page": [r"\[mmio-cross-page\] SELFTEST hostile mmio-cross-page"],
+    "mmio-unsupported": [r"\[mmio-unsupported\] SELFTEST hostile mmio-unsupported"],
+}
+
+# At most 15 attackers a boot (16 partitions, the healthy one included).
+GROUPS = {"virtqueue": {**VIRTQUEUE, **PLATFORM}, "cpu": CPU}
+# What a stop other than its own exit must say, per attack.
+STOP_REASON = {
+    "cr-transitions": r"VM entry failed \(exit code 0xffffffff\)",
+    "triple-fault": r"triple fault \(shutdown\) at rip 0x[0-9a-f]+",
+    "mmio-tables": r"(read|write) of unmapped guest-physical address 0x1000000 at rip 0x[0-9a-f]+ "
+                   r"\(a guest page-table entry\)",
+    "mmio-cross-page": r"instruction fetch of unmapped guest-physical address 0x1000000 at rip 0x[0-9a-f]+fff|"
+                       r"MMIO read of 0x1000000 at rip 0x[0-9a-f]+fff: the instruction crosses into an unmapped page",
+    "mmio-unsupported": r"MMIO (read|write) of 0x1000000 at rip 0x[0-9a-f]+: an instruction not emulated on MMIO "
+                        r"\(bytes 83 03 01\)",
+}
+# Attacks that never end: the test stops them after ATTACK_RUN_S.
+ENDLESS = {"never-yield", "cr8-spin", "db-storm", "uart-flood", "timer-storm"}
+
+
+def attacker_section(name):
+    return (f"\n[partition {name}]\nmemory = 16M\nvcpus = 2\ncpus = 0\nautostart = no\nkernel = attack.elf\n"
+            f"cmdline = attack={name}\ndisk = ramdisk:attack.img\ndisk = ramdisk:attack-ro.img ro\n")
+
+
+def config(group):
+    return ("[hypervisor]\nconsole = com1\n\n"
+            f"[partition {HEALTHY}]\nmemory = 256M\nvcpus = 2\ncpus = 1\nkernel = vmlinuz\ninitrd = initrd.img\n"
+            "cmdline = console=ttyS0\ndisk = part:healthy\n" +
+            "".join(attacker_section(name) for name in GROUPS[group]))
+
+
+class Workload:
+    """What the healthy partition reported: CPU rates with the host's
+    moment each came, and the last SHA-256 written to each disk slot."""
+
+    def __init__(self, run):
+        self.run, self.rates, self.blocks, self.seen = run, [], {}, 0
+
+    def scan(self):
+        """Takes in the workload lines the console printed since the last scan."""
+        text = self.run.text()
+        now = time.monotonic()
+        for m in re.finditer(RATE, text[self.seen:]):
+            self.rates.append((now, int(m.group(1))))
+        for m in re.finditer(DISK_OK, text[self.seen:]):
+            self.blocks[int(m.group(1))] = m.group(2)
+        self.seen = len(text)
+
+    def rates_after(self, count, timeout):
+        """The next `count` CPU rates, each from a window wholly after this call (the first is skipped)."""
+        self.scan()
+        start = len(self.rates)
+        deadline = time.monotonic() + timeout
+        while len(self.rates) < start + count + 1:
+            assert time.monotonic() < deadline, f"no CPU-RATE line from {HEALTHY} in {timeout} s:\n{self.run.tail()}"
+            self.run.expect(RATE, deadline - time.monotonic())
+            self.scan()
+        return [r for _, r in self.rates[start + 1:]]
+
+
+@pytest.fixture(scope="module", params=sorted(GROUPS))
+def suite(request, tmp_path_factory):
+    group = request.param
+    images = linux_images("qemu")
+    tmp = tmp_path_factory.mktemp(group)
+    image, before = str(tmp / "disk.img"), str(tmp / "before.img")
+    make_image(image, PART, 16)
+    subprocess.run(["cp", "--sparse=never", image, before], check=True)
+    os.makedirs(harness.LOGS, exist_ok=True)
+    log = os.path.join(harness.LOGS, f"test_attacks_{group}.log")
+    failed_before = request.session.testsfailed
+    with harness.Workdir() as workdir:
+        files = harness.default_files() + images
+        for name, size in (("attack.img", 1 << 20), ("attack-ro.img", 1 << 20)):
+            path = os.path.join(workdir, name)
+            with open(path, "wb") as f:
+                f.write(bytes([len(name)]) * size)
+            files.append(path)
+        medium = harness.make_medium(workdir, "iso", config(group), files)
+        extra = ("-drive", f"file={image},format=raw,if=none,id=d0", "-device", "nvme,drive=d0,serial=hvattack")
+        # One thread for both emulated CPUs: the attacks' floods of exits beside Linux's XRSTORs are what
+        # QEMU 7.2's multi-threaded TCG race needs (harness.QEMU_ONE_THREAD; a flooding attacker was once
+        # stopped by a triple fault right after an OUT exit there).
+        with harness.boot_qemu(f"qemu:attacks-{group}", medium, log, mem=1024, extra=extra,
+                               tcg=harness.QEMU_ONE_THREAD) as run:
+            started = time.monotonic()
+            expect_banner(run, "qemu")
+            run.expect(rf"\[{HEALTHY}\] LINUX-READY", READY_TIMEOUT["qemu"])
+            attach(run, HEALTHY)
+            shell(run, CPU_LOAD)
+            shell(run, DISK_LOAD)
+            detach(run)
+            run.image, run.before, run.load = image, before, Workload(run)
+            run.baseline = statistics.median(run.load.rates_after(BASELINE_WINDOWS, 120))
+            run.measured = {}
+            print(f"{group}: Linux ready and loaded after {time.monotonic() - started:.0f} s; "
+                  f"baseline {run.baseline} loop iterations/s")
+            yield run
+            check_disk_after(run)
+            print(f"{group}: {time.monotonic() - started:.0f} s in all; rates during attacks: {run.measured}")
+    if request.session.testsfailed == failed_before and not os.environ.get("KEEP_LOGS"):
+        os.remove(log)
+    else:
+        print(f"serial log kept: {log}")
+
+
+def check_disk_after(run):
+    """Every block the guest reported written, on the host image with its checksum; nothing else changed."""
+    run.load.scan()
+    written = dict(run.load.blocks)
+    run.kill()
+    first, sectors = PART["healthy"]
+    data = read_range(run.image, first, sectors)
+    bad = [slot for slot, digest in written.items()
+           if hashlib.sha256(data[slot * BLOCK:(slot + 1) * BLOCK]).hexdigest() != digest]
+    # A block written again after its last reported checksum may hold newer data: only the slots of
+    # the last SLOTS reports are settled, which is all of them once the workload went round once.
+    assert written and not bad, f"blocks whose checksum differs on the host image: {bad} of {len(written)}"
+    assert outside(run.image, [PART["healthy"]]) == outside(run.before, [PART["healthy"]])
+
+
+def attacks():
+    return [(group, name) for group in sorted(GROUPS) for name in GROUPS[group]]
+
+
+def expected(attack):
+    return next(GROUPS[g][attack] for g in GROUPS if attack in GROUPS[g])
+
+
+@pytest.mark.parametrize("suite,attack", attacks(), indirect=["suite"], ids=[name for _, name in attacks()], scope="module")
+def test_attack_is_contained(suite, attack):
+    run = suite
+    run.load.scan()
+    disk_before = dict(run.load.blocks)
+    since, started = len(run.text()), time.monotonic()
+    run.command(f"start {attack}")
+    rates_from = len(run.load.rates)
+    at = since
+    for pattern in expected(attack):
+        at = run.wait_in_log(pattern, at, OUTCOME_TIMEOUT).end()
+    if attack in ENDLESS:
+        rates = run.load.rates_after(ATTACK_RUN_S // RATE_WINDOW_S, ATTACK_RUN_S * 4)
+        run.command(f"stop -f {attack}")
+        reason = "stopped by the operator"
+    else:
+        rates = None
+        reason = STOP_REASON.get(attack, OK_STOP)
+    stop = run.wait_in_log(STOPPED.format(attack), since, OUTCOME_TIMEOUT).group(1)
+    assert re.match(reason, stop), stop
+    elapsed = time.monotonic() - started
+    expect_console(run)
+    if rates is None:  # the first window that began after the start: during the attack if it lasted that long
+        run.load.scan()
+        rates = [r for _, r in run.load.rates[rates_from + 1:]] or run.load.rates_after(1, 60)
+    run.measured[attack] = (round(elapsed, 1), rates)
+    assert run.load.blocks != disk_before, f"{HEALTHY}'s disk workload reported nothing new"
+    print(f"{attack}: {elapsed:.1f} s, CPU rate {rates} against {run.baseline}")
+    assert min(rates) > 0, f"{HEALTHY}'s CPU workload stopped: {rates}"
+    if os.environ.get("ATTACK_RATE_STRICT"):
+        assert min(rates) >= (1 - TOLERANCE) * run.baseline, f"{HEALTHY}'s CPU rate {rates} < 90 % of {run.baseline}"
+
+
+def test_attack_suite_on_bochs():
+    """The VT-x path: not run yet. A Linux partition boots about 20 times
+    slower on Bochs than on QEMU (test_linux.py's READY_TIMEOUT), which
+    puts the suite's two boots alone past an hour; the self-test's hostile
+    modes do run there (test_selftest.py)."""
+    binary, why = harness.bochs_binary()
+    pytest.skip(f"Bochs/VT-x path: {why}" if not binary else
+                "Bochs/VT-x path: not run: two Linux boots on Bochs take over an hour (test_selftest.py's "
+                "hostile tests cover the shared modes there)")
