@@ -19,12 +19,15 @@ static log_sink_fn console_sink;
 static struct spinlock lock; /* one line at a time, whichever CPU logs it */
 static enum log_level max_level = LOG_INFO;
 static volatile int guests_muted;
+/* An attached guest's output left the line inside one of its lines: a log line starts a new one. */
+static int guest_mid_line;
 
 /* The new line is sent what the log holds and no line has taken yet: the lines logged before it existed too. */
 void log_set_sink(log_sink_fn sink)
 {
 	spin_lock(&lock);
 	console_sink = sink;
+	guest_mid_line = 0;
 	spin_unlock(&lock);
 }
 
@@ -140,6 +143,11 @@ static void drain(enum drain_wait wait)
 			sent += n;
 			continue;
 		}
+		if (line_start && guest_mid_line) {
+			if (!sink("\n", 1, wait == WAIT_ALL))
+				return; /* the line is busy */
+			guest_mid_line = 0;
+		}
 		if (line_start && lost) {
 			if (wait == WAIT_NEVER)
 				return; /* the console's turn says it */
@@ -176,6 +184,7 @@ void log_console_write(const char *text, size_t len)
 	if (console_sink && ring_head - sent > LOG_CONSOLE_BACKLOG)
 		skip_unsent(line_start_from(ring_head - LOG_CONSOLE_BACKLOG));
 	drain(WAIT_ALL);
+	guest_mid_line = 0; /* the console's own output takes the line over */
 	if (console_sink)
 		sink(text, len, 1);
 	spin_unlock(&lock);
@@ -189,6 +198,8 @@ size_t log_console_try_write(const char *text, size_t len)
 	if (console_sink) {
 		drain(WAIT_NEVER);
 		taken = sent == ring_head ? sink(text, len, 0) : 0;
+		if (taken)
+			guest_mid_line = text[taken - 1] != '\n';
 	}
 	spin_unlock(&lock);
 	return taken;

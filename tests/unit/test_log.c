@@ -217,6 +217,24 @@ static void console_try_write_never_waits_and_keeps_the_order(void **state)
 	assert_int_equal(log_console_try_write("yz", 2), 2); /* no line: nothing waits for it */
 }
 
+/*
+ * The hypervisor's lines while a guest is attached: each on a line of its
+ * own, never inside the guest's (a stop as the kernel prints its last).
+ */
+static void a_log_line_never_splits_an_attached_guests_line(void **state)
+{
+	(void)state;
+	assert_int_equal(log_console_try_write("[ 25.97", 7), 7);
+	log_info("partition x: stopped");
+	assert_string_equal(sunk, "[ 25.97\nhv: partition x: stopped\n");
+	assert_int_equal(log_console_try_write("49] bye\r\n", 9), 9);
+	log_info("next");
+	assert_string_equal(sunk, "[ 25.97\nhv: partition x: stopped\n49] bye\r\nhv: next\n");
+	log_console_write("hv> ", 4);
+	log_info("after the prompt, as before");
+	assert_string_equal(sunk + strlen(sunk) - 36, "hv> hv: after the prompt, as before\n");
+}
+
 /* Unshown lines (a muted guest's) are kept for 'log' but skipped on the line. */
 static void unshown_lines_are_kept_not_sent(void **state)
 {
@@ -363,6 +381,7 @@ int main(void)
 		cmocka_unit_test_setup(ring_reads_what_was_logged, reset),
 		cmocka_unit_test_setup(a_slow_line_gets_the_rest_later_in_order, reset),
 		cmocka_unit_test_setup(console_try_write_never_waits_and_keeps_the_order, reset),
+		cmocka_unit_test_setup(a_log_line_never_splits_an_attached_guests_line, reset),
 		cmocka_unit_test_setup(unshown_lines_are_kept_not_sent, reset),
 		cmocka_unit_test_setup(a_line_that_falls_a_ring_behind_says_so, reset),
 		cmocka_unit_test_setup(console_output_skips_a_backlog_it_would_wait_behind, reset),
