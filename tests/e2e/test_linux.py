@@ -376,10 +376,11 @@ def test_typing_at_once_into_a_printing_partition(linux):
 def test_reboot_restarts_one_partition_while_the_other_runs(linux):
     attach(linux, "linux2")
     linux.send("reboot\r")
-    linux.expect(r"reboot: Restarting system", 120)
-    linux.send(ESCAPE)  # the hypervisor's lines come before or after it returns
-    linux.expect_all({"stop": r"partition linux2: stopped: reset", "start": r"partition linux2: started on cpu",
-                      "back": r"\[back at the hypervisor console"}, 120)
+    # The hypervisor's lines are printed at once, the guest's as the attached
+    # line drains its ring: on Bochs they overtake the kernel's last line.
+    linux.expect_all({"kernel": r"reboot: Restarting system", "stop": r"partition linux2: stopped: reset",
+                      "start": r"partition linux2: started on cpu"}, 120)
+    detach(linux)
     attach(linux, "linux1")  # answers while linux2 boots again
     assert shell(linux, "echo still here").strip() == "still here"
     detach(linux)
@@ -389,10 +390,8 @@ def test_reboot_restarts_one_partition_while_the_other_runs(linux):
 def test_poweroff_stops_one_partition_while_the_other_runs(linux):
     attach(linux, "linux1")
     linux.send("poweroff\r")
-    linux.expect(r"reboot: Power down", 120)
-    linux.send(ESCAPE)
-    linux.expect_all({"stop": r"partition linux1: stopped: powered off",
-                      "back": r"\[back at the hypervisor console"}, 120)
+    linux.expect_all({"kernel": r"reboot: Power down", "stop": r"partition linux1: stopped: powered off"}, 120)
+    detach(linux)
     attach(linux, "linux2")
     assert shell(linux, "echo alive").strip() == "alive"
     detach(linux)
