@@ -107,17 +107,24 @@ def expect_ready(run, timeout):
     try:
         return wait_ready(run, timeout)
     except AssertionError:
-        text = run.text().replace("\r", "")
-        for name in NAMES:
-            lines = [line for line in text.splitlines() if line.startswith(f"hv: [{name}] ")]
-            print(f"{name}: {len(lines)} lines; the last:\n" + "\n".join(lines[-12:]))
-        for line in ("list", "stats", *(f"info {name}" for name in NAMES)):
-            try:
-                print(answer(run, line))
-            except AssertionError as silent:
-                print(f"{line}: no answer ({silent})")
-                break
+        explain(run)
         raise
+
+
+def explain(run):
+    """Prints, for a kernel that did not come up: each partition's last
+    lines on the console, then what the hypervisor's console says of them
+    (its log has the lines of a partition muted while another was attached)."""
+    text = run.text().replace("\r", "")
+    for name in NAMES:
+        lines = [line for line in text.splitlines() if line.startswith(f"hv: [{name}] ")]
+        print(f"{name}: {len(lines)} lines; the last:\n" + "\n".join(lines[-12:]))
+    for line in ("list", "stats", *(f"info {name}" for name in NAMES), "log -n 60"):
+        try:
+            print(answer(run, line))
+        except AssertionError as silent:
+            print(f"{line}: no answer ({silent})")
+            break
 
 
 def wait_ready(run, timeout):
@@ -384,7 +391,11 @@ def test_reboot_restarts_one_partition_while_the_other_runs(linux):
     attach(linux, "linux1")  # answers while linux2 boots again
     assert shell(linux, "echo still here").strip() == "still here"
     detach(linux)
-    linux.expect(MARKER.format("linux2"), READY_TIMEOUT[linux.path])
+    try:
+        linux.expect(MARKER.format("linux2"), READY_TIMEOUT[linux.path])
+    except AssertionError:
+        explain(linux)
+        raise
 
 
 def test_poweroff_stops_one_partition_while_the_other_runs(linux):
