@@ -28,7 +28,7 @@ HV_SRCS := hv/main.c hv/commands.c hv/command_table.c hv/config_print.c hv/confi
            hv/vdev/virtio_net.c hv/vdev/aml.c hv/vdev/acpi_tables.c hv/vdev/acpi_pm.c hv/vdev/reset.c \
            hv/vdev/kbc.c hv/vdev/pic.c hv/vdev/pit.c hv/vdev/rtc.c hv/vdev/fw_cfg.c hv/vdev/debug_exit.c \
            hv/walltime.c hv/blk.c hv/disks.c hv/diskbench.c hv/diskbench_plan.c hv/vswitch.c hv/net.c hv/lib/gpt_disk.c hv/lib/crc32.c hv/lib/fmt.c \
-           hv/lib/str.c hv/lib/mem.c hv/lib/date.c hv/lib/mc146818.c hv/lib/byte_ring.c \
+           hv/lib/str.c hv/lib/mem.c hv/lib/date.c hv/lib/mc146818.c hv/lib/byte_ring.c hv/lib/lat_hist.c \
            arch/x86/cpu.c arch/x86/cpuinfo.c arch/x86/desc.c arch/x86/exceptions.c \
            arch/x86/paging.c arch/x86/gpt.c arch/x86/space.c arch/x86/tag_pool.c arch/x86/decode.c arch/x86/mmio_emul.c \
            arch/x86/guest_walk.c arch/x86/policy.c arch/x86/mitigations.c arch/x86/mitigate.c arch/x86/control_regs.c \
@@ -64,7 +64,7 @@ UNIT_TESTS := test_config test_pmem test_log test_elf_load test_console test_gpt
               test_fw_cfg test_debug_exit test_pvclock test_pci_host test_nvme_prp test_nvme test_blk test_gpt_disk \
               test_virtqueue test_virtio_pci test_virtio_blk test_vswitch test_virtio_net test_ata_cmd test_uart16550 \
               test_part_clock test_virtio_blk_host_queue test_virtio_blk_host test_byte_ring test_acpi_madt \
-              test_diskbench_plan
+              test_diskbench_plan test_lat_hist
 UNIT_BINS  := $(UNIT_TESTS:%=$(BUILD)/host/%)
 
 test_config_SRCS   := tests/unit/test_config.c hv/config_print.c $(CONFIG_SRCS)
@@ -87,6 +87,7 @@ test_sched_SRCS    := tests/unit/test_sched.c hv/sched.c
 test_vuart_SRCS    := tests/unit/test_vuart.c hv/vdev/uart.c hv/log.c hv/lib/fmt.c hv/lib/str.c
 test_uart16550_SRCS := tests/unit/test_uart16550.c drivers/uart16550.c hv/lib/byte_ring.c
 test_byte_ring_SRCS := tests/unit/test_byte_ring.c hv/lib/byte_ring.c
+test_lat_hist_SRCS := tests/unit/test_lat_hist.c hv/lib/lat_hist.c
 test_acpi_madt_SRCS := tests/unit/test_acpi_madt.c drivers/acpi.c hv/log.c hv/lib/fmt.c hv/lib/str.c
 test_lifecycle_SRCS := tests/unit/test_lifecycle.c hv/lifecycle.c
 test_control_regs_SRCS := tests/unit/test_control_regs.c arch/x86/control_regs.c
@@ -122,7 +123,7 @@ test_virtio_pci_SRCS := tests/unit/test_virtio_pci.c tests/unit/fake_pci_guest.c
 test_virtio_blk_SRCS := tests/unit/test_virtio_blk.c tests/unit/fake_pci_guest.c hv/vdev/virtio_blk.c hv/vdev/virtio_pci.c hv/vdev/virtqueue.c \
                         hv/vdev/pci.c hv/vdev/bus.c hv/vdev/irq.c hv/log.c hv/lib/fmt.c hv/lib/str.c
 test_gpt_disk_SRCS := tests/unit/test_gpt_disk.c hv/lib/gpt_disk.c hv/lib/crc32.c hv/lib/fmt.c
-test_blk_SRCS      := tests/unit/test_blk.c hv/blk.c hv/disks.c hv/config.c drivers/block.c drivers/blk_selftest.c drivers/ramdisk.c hv/lib/gpt_disk.c \
+test_blk_SRCS      := tests/unit/test_blk.c hv/blk.c hv/lib/lat_hist.c hv/disks.c hv/config.c drivers/block.c drivers/blk_selftest.c drivers/ramdisk.c hv/lib/gpt_disk.c \
                       hv/lib/crc32.c hv/lib/fmt.c hv/lib/str.c
 test_blk_CFLAGS    := -DGPT_IMAGE='"$(CURDIR)/tests/fuzz/corpus/gpt_disk/two-parts"'
 test_diskbench_plan_SRCS := tests/unit/test_diskbench_plan.c hv/diskbench_plan.c

@@ -76,6 +76,7 @@ struct blk_req {
 	struct vdisk *vdisk;
 	void (*submitter_done)(struct blk_req *req, enum blk_status status);
 	uint32_t retries;
+	uint64_t submitted; /* host TSC at vdisk_submit, for its latency */
 };
 
 struct blk_dev;

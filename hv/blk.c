@@ -6,6 +6,7 @@
 #include "config.h"
 #include "disks.h"
 #include "lib/fmt.h"
+#include "lib/muldiv.h"
 #include "lib/spinlock.h"
 #include "lib/str.h"
 #include "log.h"
@@ -147,6 +148,7 @@ static void count(struct vdisk *vd, const struct blk_req *r, enum blk_status sta
 		vd->bytes_read += bytes;
 	else if (r->op == BLK_WRITE)
 		vd->bytes_written += bytes;
+	lat_hist_add(&vd->latency, mul_div(arch_tsc() - r->submitted, 1000000, arch_tsc_hz()));
 }
 
 /* A timeout before r's own deadline: the driver reset the device for another request's. */
@@ -281,6 +283,7 @@ void vdisk_submit(struct vdisk *vd, struct blk_req *r)
 		return;
 	}
 	r->vdisk = vd;
+	r->submitted = arch_tsc();
 	r->submitter_done = r->done;
 	r->done = complete;
 	r->retries = 0;
@@ -471,6 +474,18 @@ void vdisk_close(struct vdisk *vd)
 	__atomic_fetch_sub(&outstanding, dropped, __ATOMIC_RELAXED);
 	if (vd->ramdisk)
 		ramdisk_destroy(vd->dev); /* completes what it holds: nothing in flight after it */
+}
+
+void vdisk_counters(const struct vdisk *vd, struct vdisk *out)
+{
+	/* A queue slot is never given back, so its lock outlives vd's time on it. */
+	struct blk_queue *q = __atomic_load_n(&vd->queue, __ATOMIC_ACQUIRE);
+
+	if (q)
+		spin_lock(&q->lock);
+	*out = *vd;
+	if (q)
+		spin_unlock(&q->lock);
 }
 
 unsigned blk_vdisks_on(const struct blk_dev *d, struct vdisk *out, unsigned max)

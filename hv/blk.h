@@ -26,6 +26,7 @@
 #include <stdint.h>
 
 #include "block.h"
+#include "lib/lat_hist.h"
 
 #define BLK_TIMEOUT_S 30 /* a request's deadline, from the time the device gets it */
 #define BLK_RETRIES 3
@@ -46,6 +47,8 @@ struct vdisk {
 	struct blk_req *waiting, **waiting_tail;
 	uint32_t in_flight;
 	uint64_t requests, errors, bytes_read, bytes_written;
+	/* Of the requests the block layer queued: from vdisk_submit to their submitter's done. */
+	struct lat_hist latency;
 	struct blk_queue *queue; /* its device's; 0 when not open */
 	struct vdisk *next;      /* in its queue's list of open virtual disks */
 	uint8_t closed;          /* done no more: its owner is gone */
@@ -91,6 +94,8 @@ int vdisk_busy(const struct vdisk *vd);
  */
 void vdisk_submit(struct vdisk *vd, struct blk_req *r);
 
+/* For the console: vd's counters and latencies, copied under its queue's lock. */
+void vdisk_counters(const struct vdisk *vd, struct vdisk *out);
 /* For the console: copies of the virtual disks open on d (at most max); how many. */
 unsigned blk_vdisks_on(const struct blk_dev *d, struct vdisk *out, unsigned max);
 /* The devices virtual disks are open on, RAM disks included (at most max); how many. */

@@ -153,12 +153,18 @@ static void json_number(struct json *j, const char *key, uint64_t v)
 	json_add(j, "%s\"%s\":%llu", j->n > 1 ? "," : "", key, (unsigned long long)v);
 }
 
-static void json_end(struct json *j)
+/* What j holds so far, for a line longer than one buffer. */
+static void json_put(struct json *j)
 {
-	json_add(j, "}\n");
 	if (j->n >= sizeof(j->buf))
 		j->n = sizeof(j->buf) - 1;
 	console_put(j->buf, j->n);
+}
+
+static void json_end(struct json *j)
+{
+	json_add(j, "}\n");
+	json_put(j);
 }
 
 /* ---- list */
@@ -541,6 +547,84 @@ static uint64_t permille(uint64_t part, uint64_t whole)
 	return whole ? mul_div(part, 1000, whole) : 0;
 }
 
+static const unsigned disk_percentiles[] = { 50, 90, 99 };
+
+#define NPERCENTILES (sizeof(disk_percentiles) / sizeof(disk_percentiles[0]))
+
+/* A copy of the disks hv.cfg gives p that it opened, with their counters (the console's: one command at a time). */
+static struct vdisk opened[CFG_DISKS_MAX];
+
+static unsigned copy_opened_disks(const struct partition *p)
+{
+	unsigned i, n = 0;
+
+	for (i = 0; i < p->cfg->ndisks && i < CFG_DISKS_MAX; i++)
+		if (p->disks[i].source[0])
+			vdisk_counters(&p->disks[i], &opened[n++]);
+	return n;
+}
+
+/* ,"disks":[...]} ending the partition's line, a disk at a time: the whole is too long for one buffer. */
+static void disks_json(const struct partition *p)
+{
+	unsigned n = copy_opened_disks(p), i, k;
+
+	console_print(",\"disks\":[");
+	for (i = 0; i < n; i++) {
+		struct json j = { "{", 1 };
+		json_string(&j, "source", opened[i].source);
+		json_number(&j, "requests", opened[i].requests);
+		json_number(&j, "read_kib", opened[i].bytes_read / 1024);
+		json_number(&j, "written_kib", opened[i].bytes_written / 1024);
+		json_number(&j, "errors", opened[i].errors);
+		for (k = 0; k < NPERCENTILES; k++) {
+			uint64_t us = lat_percentile_us(&opened[i].latency, disk_percentiles[k]);
+			json_add(&j, ",\"latency_p%u_us\":", disk_percentiles[k]);
+			json_add(&j, us && us != LAT_OPEN ? "%llu" : "null", (unsigned long long)us);
+		}
+		json_add(&j, "}%s", i + 1 < n ? "," : "");
+		json_put(&j);
+	}
+	console_print("]}\n");
+}
+
+/* " p50 <= 512 us": the bound of its bucket; "-" when no request was timed (all refused at once). */
+static size_t percentile_text(char *buf, size_t size, const struct lat_hist *h, unsigned pct)
+{
+	uint64_t us = lat_percentile_us(h, pct);
+
+	if (!us)
+		return (size_t)fmt(buf, size, " p%u -", pct);
+	if (us == LAT_OPEN)
+		return (size_t)fmt(buf, size, " p%u > %llu us", pct, 1ull << (LAT_BUCKETS - 2));
+	return (size_t)fmt(buf, size, " p%u <= %llu us", pct, (unsigned long long)us);
+}
+
+static void disk_text(const struct vdisk *vd)
+{
+	char lat[128];
+	size_t n = 0;
+	unsigned k;
+
+	if (!vd->requests) {
+		console_print("  disk %s: no requests\n", vd->source);
+		return;
+	}
+	for (k = 0; k < NPERCENTILES && n < sizeof(lat); k++)
+		n += percentile_text(lat + n, sizeof(lat) - n, &vd->latency, disk_percentiles[k]);
+	console_print("  disk %s: %llu requests, %llu KiB read, %llu KiB written, %llu errors, latency%s\n", vd->source,
+		      (unsigned long long)vd->requests, (unsigned long long)(vd->bytes_read / 1024),
+		      (unsigned long long)(vd->bytes_written / 1024), (unsigned long long)vd->errors, lat);
+}
+
+static void disks_text(const struct partition *p)
+{
+	unsigned n = copy_opened_disks(p), i;
+
+	for (i = 0; i < n; i++)
+		disk_text(&opened[i]);
+}
+
 static void stats_json(const struct partition *p, const struct snapshot *s, const struct totals *t)
 {
 	struct json j = { "{", 1 };
@@ -561,7 +645,8 @@ static void stats_json(const struct partition *p, const struct snapshot *s, cons
 	json_number(&j, "interrupts_injected", s->stats.injected);
 	json_number(&j, "console_bytes", p->uart.out_head);
 	json_number(&j, "console_bytes_dropped", p->uart.out_missed);
-	json_end(&j);
+	json_put(&j);
+	disks_json(p);
 }
 
 static void stats_text(const struct partition *p, const struct snapshot *s, const struct totals *t)
@@ -591,6 +676,7 @@ static void stats_text(const struct partition *p, const struct snapshot *s, cons
 	console_print("\n  interrupts injected %llu, console output %llu bytes (%llu dropped: an attached line could "
 		      "not take them)\n", (unsigned long long)s->stats.injected, (unsigned long long)p->uart.out_head,
 		      (unsigned long long)p->uart.out_missed);
+	disks_text(p);
 }
 
 static void stats_one(const struct partition *p, int json, const struct totals *t)

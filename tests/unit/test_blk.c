@@ -762,10 +762,38 @@ static void same_name_on_two_disks_is_ambiguous(void **state)
 			    "more than one GPT partition named 'boot': ram0 partition 1 and ram1 partition 1");
 }
 
+/* Latency runs from vdisk_submit to the completion, retries included; refused requests are not timed. */
+static void latency_is_timed_from_submit_to_completion(void **state)
+{
+	struct vdisk vd, copy;
+	struct test_req a, b;
+
+	(void)state;
+	fake_init(512, 1000, 8);
+	open_extent(&vd, 0, 100, 0, "a");
+	make_req(&a, BLK_READ, 0, 1);
+	make_req(&b, BLK_WRITE, 1, 1);
+	vdisk_submit(&vd, &a.r);
+	vdisk_submit(&vd, &b.r);
+	now += 300; /* HZ is 1 MHz: ticks are microseconds */
+	fake_complete(0, BLK_OK);
+	now += 5000;
+	fake_complete(0, BLK_OK);
+	assert_int_equal(submit_now(&vd, BLK_READ, 100, 1), BLK_E_RANGE);
+	vdisk_counters(&vd, &copy);
+	assert_int_equal(copy.requests, 3);
+	assert_int_equal(copy.latency.count[lat_bucket(300)], 1);
+	assert_int_equal(copy.latency.count[lat_bucket(5300)], 1);
+	assert_int_equal(lat_percentile_us(&copy.latency, 50), 512);
+	assert_int_equal(lat_percentile_us(&copy.latency, 99), 8192);
+	vdisk_close(&vd);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(extent_edges),
+		cmocka_unit_test(latency_is_timed_from_submit_to_completion),
 		cmocka_unit_test(hostile_segments),
 		cmocka_unit_test(four_k_blocks),
 		cmocka_unit_test(read_only),
