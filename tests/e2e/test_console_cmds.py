@@ -102,6 +102,7 @@ def test_console_commands(boot):
         assert "console: " in text and "bytes of log dropped" in text and "dropped by a stalled line" in text
         assert re.search(r"console output \d+ bytes \(\d+ dropped: an attached line could not take them\)", text)
         dropped = json_lines(answer(run, "stats -j"))
+        assert dropped[0]["disks"] == [] and "  disk " not in text  # no partition here has a disk
         assert "console_bytes_dropped" in dropped[0] and set(dropped[-1]["console"]) == \
             {"log_bytes_dropped", "line_bytes_dropped", "input_bytes_dropped", "input_overruns"}, dropped
         text = answer(run, "cpus")

@@ -33,6 +33,7 @@ import pytest
 
 import harness
 from test_boot import expect_banner, expect_console
+from test_console_cmds import answer, json_lines
 from test_linux import LINUX, READY_TIMEOUT, attach, detach, linux_images, shell
 
 SECTOR = 512
@@ -286,6 +287,41 @@ def test_write_past_the_end_fails(hostdisk):
                               "conv=notrunc,fsync; echo status $?")
         assert status(out) == 1 and error in out, (seek, how, out)
     detach(hostdisk)
+
+
+DISK_STATS = (r"^  disk {}: (\d+) requests, (\d+) KiB read, (\d+) KiB written, (\d+) errors, "
+              r"latency p50 <= (\d+) us, p90 <= (\d+) us, p99 <= (\d+) us$")
+
+
+def disk_stats(run, name, source):
+    """requests, KiB read, KiB written, errors, p50, p90, p99 of name's disk
+    source, as 'stats NAME' prints them."""
+    text = answer(run, f"stats {name}")
+    m = re.search(DISK_STATS.format(re.escape(source)), text, re.M)
+    assert m, text
+    return [int(g) for g in m.groups()]
+
+
+def test_stats_count_a_guest_write_and_its_latency(hostdisk):
+    """'stats NAME': a synced 256 KiB write of the guest's grows its disk's
+    requests and KiB written; the latency percentiles are bucket bounds
+    (powers of two), in order; 'stats -j NAME' has the same disk."""
+    expect_console(hostdisk)
+    before = disk_stats(hostdisk, "linux2", "part:data2")
+    attach(hostdisk, "linux2")
+    out = shell(hostdisk, "dd if=/dev/urandom of=/mnt/stats bs=64k count=4 conv=fsync 2>/dev/null; echo status $?")
+    assert status(out) == 0, out
+    detach(hostdisk)
+    after = disk_stats(hostdisk, "linux2", "part:data2")
+    assert after[0] > before[0] and after[2] >= before[2] + 256, (before, after)
+    p50, p90, p99 = after[4:]
+    assert all(p & (p - 1) == 0 for p in (p50, p90, p99)) and p50 <= p90 <= p99, after
+    row = json_lines(answer(hostdisk, "stats -j linux2"))[0]
+    disk, = row["disks"]
+    assert disk["source"] == "part:data2" and disk["requests"] >= after[0], row
+    assert disk["written_kib"] >= after[2] and disk["latency_p99_us"] >= p99, row
+    assert [d["source"] for d in json_lines(answer(hostdisk, "stats -j linux1"))[0]["disks"]] == \
+        ["part:data1", "part:spare"] + (["part:faulty"] if hostdisk.path == "qemu" else [])
 
 
 def test_injected_errors_reach_the_guest_and_no_one_else(hostdisk):
