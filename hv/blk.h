@@ -47,7 +47,7 @@ struct vdisk {
 	struct blk_req *waiting, **waiting_tail;
 	uint32_t in_flight;
 	uint64_t requests, errors, bytes_read, bytes_written;
-	/* Of the requests the block layer queued: from vdisk_submit to their completion, just before the submitter's done. */
+	/* Of the requests it queued: from vdisk_submit to completion, just before the submitter's done. */
 	struct lat_hist latency;
 	struct blk_queue *queue; /* its device's; 0 when not open */
 	struct vdisk *next;      /* in its queue's list of open virtual disks */

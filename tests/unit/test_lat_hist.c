@@ -1,4 +1,4 @@
-/* Latency histograms: buckets at their edges, percentiles of empty, one-bucket and spread histograms, the open last bucket. */
+/* Latency histograms: bucket edges; percentiles of empty, one-bucket and spread histograms; the open last bucket. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
