@@ -588,16 +588,16 @@ static void disks_json(const struct partition *p)
 	console_print("]}\n");
 }
 
-/* " p50 <= 512 us": the bound of its bucket; "-" when no request was timed (all refused at once). */
-static size_t percentile_text(char *buf, size_t size, const struct lat_hist *h, unsigned pct)
+/* sep " p50 <= 512 us": the bound of its bucket; "-" when no request was timed (all refused at once). */
+static size_t percentile_text(char *buf, size_t size, const char *sep, const struct lat_hist *h, unsigned pct)
 {
 	uint64_t us = lat_percentile_us(h, pct);
 
 	if (!us)
-		return (size_t)fmt(buf, size, " p%u -", pct);
+		return (size_t)fmt(buf, size, "%s p%u -", sep, pct);
 	if (us == LAT_OPEN)
-		return (size_t)fmt(buf, size, " p%u > %llu us", pct, 1ull << (LAT_BUCKETS - 2));
-	return (size_t)fmt(buf, size, " p%u <= %llu us", pct, (unsigned long long)us);
+		return (size_t)fmt(buf, size, "%s p%u > %llu us", sep, pct, 1ull << (LAT_BUCKETS - 2));
+	return (size_t)fmt(buf, size, "%s p%u <= %llu us", sep, pct, (unsigned long long)us);
 }
 
 static void disk_text(const struct vdisk *vd)
@@ -611,7 +611,7 @@ static void disk_text(const struct vdisk *vd)
 		return;
 	}
 	for (k = 0; k < NPERCENTILES && n < sizeof(lat); k++)
-		n += percentile_text(lat + n, sizeof(lat) - n, &vd->latency, disk_percentiles[k]);
+		n += percentile_text(lat + n, sizeof(lat) - n, k ? "," : "", &vd->latency, disk_percentiles[k]);
 	console_print("  disk %s: %llu requests, %llu KiB read, %llu KiB written, %llu errors, latency%s\n", vd->source,
 		      (unsigned long long)vd->requests, (unsigned long long)(vd->bytes_read / 1024),
 		      (unsigned long long)(vd->bytes_written / 1024), (unsigned long long)vd->errors, lat);
