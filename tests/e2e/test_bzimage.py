@@ -117,7 +117,7 @@ def test_debian_kernel_prints_its_first_lines(boot, path):
         with boot(path, cfg, files=harness.default_files() + [kernel, initrd]) as run:
             expect_banner(run, path)
             run.expect(r"partition linux: bzImage at 0x1000000 \(at or above its preferred address\)", 60)
-            m = run.expect(r"partition linux: initrd initrd.img, 3072 KiB at 0x([0-9a-f]+)", 10)
+            m = run.expect(r"partition linux: initrd initrd.img, 3072 KiB at 0x([0-9a-f]+)\r*\n", 10)
             initrd_at = int(m.group(1), 16)
             assert initrd_at == 256 * 2**20 - (3 << 20)  # as high as it goes: the top of the RAM
             run.expect(r"partition linux: started on cpu \d+, 256 MiB at 0x[0-9a-f]+, entry 0x1000200", 10)
