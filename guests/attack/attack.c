@@ -14,38 +14,41 @@
 #include "lib/str.h"
 #include "vdev/virtio_spec.h"
 
-static uint64_t ram_end; /* the top of our RAM: every guest-physical address from here on is none of ours */
+uint64_t ram_end;
 const char *attack_name;
 
 /* ---- interrupts ---------------------------------------------------------- */
 
-#define LAPIC 0xfee00000ull /* xAPIC registers (Intel SDM Vol. 3A, Table 11-1) */
-#define LAPIC_ID 0x20
-#define LAPIC_EOI 0xb0
-#define LAPIC_SVR 0xf0
-#define LAPIC_ICR_LOW 0x300
-#define LAPIC_ICR_HIGH 0x310
 #define LAPIC_LVT_TIMER 0x320
 #define LAPIC_TIMER_INITIAL 0x380
 #define LAPIC_TIMER_DIVIDE 0x3e0
-#define STORM_VECTOR 0x50
-#define TIMER_VECTOR 0x51
+#define X2APIC_MSR(reg) (0x800 + ((reg) >> 4)) /* Intel SDM Vol. 3A, 11.12.1.2 */
 
-static volatile uint32_t storm_irqs[2]; /* per vCPU */
+volatile uint32_t storm_irqs[2];
+volatile int x2apic_mode;
 
-static void lapic_write(unsigned reg, uint32_t v)
+/* In x2APIC mode the registers are MSRs and the xAPIC page is no APIC's (SDM Vol. 3A, 11.12.1). */
+void lapic_write(unsigned reg, uint32_t v)
 {
-	mmio_write32(LAPIC + reg, v);
+	if (x2apic_mode)
+		wrmsr(X2APIC_MSR(reg), v);
+	else
+		mmio_write32(LAPIC + reg, v);
+}
+
+uint32_t lapic_read(unsigned reg)
+{
+	return x2apic_mode ? (uint32_t)rdmsr(X2APIC_MSR(reg)) : mmio_read32(LAPIC + reg);
 }
 
 static unsigned this_vcpu(void)
 {
-	return mmio_read32(LAPIC + LAPIC_ID) >> 24 ? 1 : 0;
+	return (x2apic_mode ? lapic_read(LAPIC_ID) : lapic_read(LAPIC_ID) >> 24) ? 1 : 0;
 }
 
 int guest_interrupt(uint64_t vector)
 {
-	if (vector != STORM_VECTOR && vector != TIMER_VECTOR)
+	if (vector < STORM_VECTOR || vector > MSIX_VECTOR)
 		return 0;
 	storm_irqs[this_vcpu()]++;
 	lapic_write(LAPIC_EOI, 0);
@@ -54,9 +57,9 @@ int guest_interrupt(uint64_t vector)
 
 /* ---- virtqueues --------------------------------------------------------- */
 
-static struct vblk disk;
+struct vblk disk;
 
-static void open_disk(unsigned index)
+void open_disk(unsigned index)
 {
 	if (!vblk_open(&disk, index)) {
 		outcome("no virtio-blk disk %u", index);
@@ -65,7 +68,7 @@ static void open_disk(unsigned index)
 }
 
 /* The request was refused as a whole: nothing in the used ring, the device waits for a reset (virtio 1.2, 2.1.1). */
-static int refused(int status)
+int refused(int status)
 {
 	int needs_reset = (vblk_status(&disk) & VBLK_NEEDS_RESET) != 0;
 
@@ -139,6 +142,7 @@ static void desc_long_chains(void)
 {
 	int too_long, looping, nested, i;
 
+	vblk_features = (uint32_t)VIRTIO_F_INDIRECT_DESC; /* or each table is refused as not negotiated */
 	open_disk(0);
 	for (i = 0; i < 1024; i++)
 		indirect[i] = (struct vq_desc){ (uint64_t)(uintptr_t)vblk_data, 4, VQ_F_NEXT | VQ_F_WRITE, (uint16_t)(i + 1) };
@@ -229,7 +233,7 @@ void guest_ap_main(uint64_t index)
 		__asm__ volatile("cli; hlt");
 }
 
-static int64_t start_vcpu1(void (*job)(void))
+int64_t start_vcpu1(void (*job)(void))
 {
 	ap_job = job;
 	return hypercall3(HC_VCPU_START, 1, (uint64_t)(uintptr_t)ap_entry, (uint64_t)(uintptr_t)(ap_stack + sizeof(ap_stack)));
@@ -459,11 +463,21 @@ static void virt_instructions(void)
 #define INIT_SIPI_ROUNDS 200
 #define SIPI_PAGE 0x70000ull /* below 1 MiB, where a STARTUP IPI's vector can point */
 
-static void take_interrupts(void)
+void take_interrupts(void)
 {
 	lapic_write(LAPIC_SVR, 0x1ff); /* software-enabled, spurious vector 0xff */
 	for (;;)
 		__asm__ volatile("sti; hlt; cli");
+}
+
+void wait_interrupts(volatile uint32_t *count, uint32_t from, uint64_t ticks)
+{
+	uint64_t t0 = rdtsc();
+
+	while (*count == from && rdtsc() - t0 < ticks) {
+		wake_after(ticks / 16);
+		__asm__ volatile("sti; hlt; cli");
+	}
 }
 
 /* Fixed IPIs at vCPU 1 and at all, then INIT and STARTUP again and again (Intel SDM Vol. 3A, 11.6 and 9.4.4). */
@@ -516,7 +530,7 @@ static void timer_storm(void)
 
 static uint64_t rng = 0x9e3779b97f4a7c15ull;
 
-static uint64_t random64(void)
+uint64_t random64(void)
 {
 	rng ^= rng << 13;
 	rng ^= rng >> 7;
@@ -685,10 +699,7 @@ static void shared_hostile(void)
 	hostile(attack_name, ram_end);
 }
 
-static const struct {
-	const char *name;
-	void (*run)(void);
-} attacks[] = {
+static const struct attack attacks[] = {
 	{ "desc-into-foreign-memory", desc_into_foreign_memory },
 	{ "desc-from-foreign-memory", desc_from_foreign_memory },
 	{ "desc-loop", desc_loop },
@@ -721,12 +732,27 @@ static const struct {
 	{ "mmio-tables", shared_hostile },
 	{ "mmio-cross-page", shared_hostile },
 	{ "mmio-unsupported", shared_hostile },
+	{ 0, 0 },
 };
+
+static const struct attack *const tables[] = { attacks, queue_attacks, device_attacks, interrupt_attacks, cpu_attacks };
+
+static const struct attack *find_attack(const char *name)
+{
+	const struct attack *a;
+	unsigned t;
+
+	for (t = 0; t < sizeof(tables) / sizeof(tables[0]); t++)
+		for (a = tables[t]; a->name; a++)
+			if (str_eq(name, a->name))
+				return a;
+	return 0;
+}
 
 void guest_main(const uint8_t *bp)
 {
 	static char name[40];
-	unsigned i;
+	const struct attack *a;
 	uint32_t v[4];
 
 	cpuid(0, v);
@@ -735,13 +761,12 @@ void guest_main(const uint8_t *bp)
 	ram_end = ram_top(bp);
 	cmdline_value(bp, "attack=", name, sizeof(name));
 	attack_name = name;
-	for (i = 0; i < sizeof(attacks) / sizeof(attacks[0]); i++) {
-		if (str_eq(name, attacks[i].name)) {
-			outcome("start ram_top=0x%llx", (unsigned long long)ram_end);
-			attacks[i].run();
-			outcome("survived");
-			hypercall_exit(0);
-		}
+	a = find_attack(name);
+	if (a) {
+		outcome("start ram_top=0x%llx", (unsigned long long)ram_end);
+		a->run();
+		outcome("survived");
+		hypercall_exit(0);
 	}
 	outcome("unknown attack");
 	hypercall_exit(1);

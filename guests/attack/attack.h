@@ -10,6 +10,43 @@
 extern const char *attack_name;
 #define outcome(f, ...) print("ATTACK %s " f "\n", attack_name, ##__VA_ARGS__)
 
+/* An attack by its name on the command line; each file's table ends with a null name. */
+struct attack {
+	const char *name;
+	void (*run)(void);
+};
+extern const struct attack queue_attacks[], device_attacks[], interrupt_attacks[], cpu_attacks[];
+/* Waits up to `ticks` of TSC with interrupts taken (HLT, so that vCPU 1 may run) until `count` moves from `from`. */
+void wait_interrupts(volatile uint32_t *count, uint32_t from, uint64_t ticks);
+
+/* attack.c's, for the attacks in the other files (queues.c, devices.c, interrupts.c, cpu.c). */
+extern uint64_t ram_end; /* the top of our RAM: every guest-physical address from here on is none of ours */
+/* The local APIC's registers in its xAPIC page (Intel SDM Vol. 3A, Table 11-1). */
+#define LAPIC 0xfee00000ull
+#define LAPIC_ID 0x20
+#define LAPIC_EOI 0xb0
+#define LAPIC_SVR 0xf0
+#define LAPIC_ESR 0x280
+#define LAPIC_ICR_LOW 0x300
+#define LAPIC_ICR_HIGH 0x310
+#define STORM_VECTOR 0x50
+#define TIMER_VECTOR 0x51
+#define IOAPIC_VECTOR 0x52
+#define MSIX_VECTOR 0x53
+/* Interrupts of vectors STORM_VECTOR to MSIX_VECTOR each vCPU took; x2apic_mode: ours is in x2APIC mode. */
+extern volatile uint32_t storm_irqs[2];
+extern volatile int x2apic_mode;
+void lapic_write(unsigned reg, uint32_t v);
+uint32_t lapic_read(unsigned reg);
+/* Starts vCPU 1 on job (0, or the hypercall's error); take_interrupts is a job that takes them forever. */
+int64_t start_vcpu1(void (*job)(void));
+void take_interrupts(void);
+uint64_t random64(void);
+/* Disk `index`, brought up with one queue, or the attack ends; refused(status): see attack.c. */
+extern struct vblk disk;
+void open_disk(unsigned index);
+int refused(int status);
+
 /*
  * virtio.c: a virtio-blk-pci driver that polls, built to be misused: the
  * attacks write its descriptor table and rings themselves.
@@ -35,6 +72,8 @@ struct vblk {
 	uint16_t avail_idx, used_seen;
 };
 
+/* Feature bits 31:0 that vblk_reinit accepts besides VIRTIO_F_VERSION_1 (INDIRECT_DESC, EVENT_IDX): 0 by default. */
+extern uint32_t vblk_features;
 /* The index-th virtio-blk device on bus 0 (0, 1, ...), reset and brought up with one queue; 0 if none. */
 int vblk_open(struct vblk *b, unsigned index);
 /* Resets the device and brings it up again, its queue empty. */

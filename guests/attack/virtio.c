@@ -24,6 +24,7 @@ static uint32_t used_ring[1 + 2 * VQ_SIZE + 1] __attribute__((aligned(4096)));
 uint8_t vblk_header[16] __attribute__((aligned(16)));
 uint8_t vblk_status_byte[1];
 uint8_t vblk_data[4096] __attribute__((aligned(4096)));
+uint32_t vblk_features;
 
 static volatile uint8_t *common8(const struct vblk *b, unsigned off)
 {
@@ -73,7 +74,7 @@ int vblk_reinit(struct vblk *b)
 		;
 	*common8(b, VIRTIO_CC_STATUS) = VIRTIO_STATUS_ACKNOWLEDGE | VIRTIO_STATUS_DRIVER;
 	*(volatile uint32_t *)common8(b, VIRTIO_CC_DRIVER_FEATURE_SELECT) = 0;
-	*(volatile uint32_t *)common8(b, VIRTIO_CC_DRIVER_FEATURE) = 0;
+	*(volatile uint32_t *)common8(b, VIRTIO_CC_DRIVER_FEATURE) = vblk_features;
 	*(volatile uint32_t *)common8(b, VIRTIO_CC_DRIVER_FEATURE_SELECT) = 1;
 	*(volatile uint32_t *)common8(b, VIRTIO_CC_DRIVER_FEATURE) = (uint32_t)(VIRTIO_F_VERSION_1 >> 32);
 	*common8(b, VIRTIO_CC_STATUS) |= VIRTIO_STATUS_FEATURES_OK;
