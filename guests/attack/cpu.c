@@ -19,7 +19,7 @@ static const struct {
 
 /*
  * The host's own, which no guest may read: IA32_FEATURE_CONTROL, the
- * machine-check banks' first, the performance status and thermal status,
+ * first machine-check bank's status, the performance status and thermal status,
  * IA32_VMX_BASIC, the AMD performance counters' first control and count,
  * VM_CR, VM_HSAVE_PA, SMM_BASE.
  */

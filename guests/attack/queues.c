@@ -211,6 +211,20 @@ static int range_request(uint32_t type, uint64_t sector, uint32_t sectors, uint3
 	return chain(d, 3) < 0 ? -1 : vblk_status_byte[0];
 }
 
+/* A header of header_len bytes, data_len bytes of data (none if 0) with data_flags, a status byte: that byte. */
+static int with_status(uint32_t type, uint32_t header_len, uint32_t data_len, uint16_t data_flags)
+{
+	struct vq_desc d[3];
+	unsigned n = 0;
+
+	d[n++] = header_desc(type, 0, header_len);
+	if (data_len)
+		d[n++] = (struct vq_desc){ (uint64_t)(uintptr_t)vblk_data, data_len, data_flags, 0 };
+	d[n++] = status_desc();
+	chain(d, n);
+	return vblk_status_byte[0];
+}
+
 /*
  * FLUSH with data and with a two-byte status; a header of 8 bytes; GET_ID
  * with a header of 32 bytes, with no room for the ID and with room;
@@ -221,53 +235,32 @@ static int range_request(uint32_t type, uint64_t sector, uint32_t sectors, uint3
 static void blk_segments(void)
 {
 	uint64_t features;
-	struct vq_desc d[3];
-	int flush_data, flush_status2, short_header, id_long_header, id_no_room, id_room, no_status_len;
-	int discard_short, wz_flags, wz_past_end, discard_unmap;
+	struct vq_desc d[2];
+	int flush_status2, no_status_len, ranges[4];
 
 	open_disk(0);
 	*(volatile uint32_t *)common(VIRTIO_CC_DEVICE_FEATURE_SELECT) = 0;
 	features = *(volatile uint32_t *)common(VIRTIO_CC_DEVICE_FEATURE);
-	d[0] = header_desc(VIRTIO_BLK_T_FLUSH, 0, 16);
-	d[1] = (struct vq_desc){ (uint64_t)(uintptr_t)vblk_data, 512, 0, 0 };
-	d[2] = status_desc();
-	chain(d, 3);
-	flush_data = vblk_status_byte[0];
 	vblk_data[0] = vblk_data[1] = 0xee;
+	d[0] = header_desc(VIRTIO_BLK_T_FLUSH, 0, 16);
 	d[1] = (struct vq_desc){ (uint64_t)(uintptr_t)vblk_data, 2, VQ_F_WRITE, 0 };
 	chain(d, 2);
 	flush_status2 = vblk_data[1]; /* the status is the last byte (5.2.6) */
-	d[0] = header_desc(VIRTIO_BLK_T_IN, 0, 8);
-	d[1] = (struct vq_desc){ (uint64_t)(uintptr_t)vblk_data, 512, VQ_F_WRITE, 0 };
-	d[2] = status_desc();
-	chain(d, 3);
-	short_header = vblk_status_byte[0];
-	d[0] = header_desc(VIRTIO_BLK_T_GET_ID, 0, 32);
-	d[1] = status_desc();
-	chain(d, 2);
-	id_long_header = vblk_status_byte[0];
-	d[0] = header_desc(VIRTIO_BLK_T_GET_ID, 0, 16);
-	d[1] = status_desc();
-	chain(d, 2);
-	id_no_room = vblk_status_byte[0];
-	d[1] = (struct vq_desc){ (uint64_t)(uintptr_t)vblk_data, 64, VQ_F_WRITE, 0 };
-	d[2] = status_desc();
-	chain(d, 3);
-	id_room = vblk_status_byte[0];
 	d[0] = header_desc(VIRTIO_BLK_T_IN, 0, 16);
 	d[1] = (struct vq_desc){ (uint64_t)(uintptr_t)vblk_data, 512, 0, 0 };
 	no_status_len = (int)chain(d, 2);
-	discard_short = range_request(VIRTIO_BLK_T_DISCARD, 0, 1, 0, 8);
-	discard_unmap = range_request(VIRTIO_BLK_T_DISCARD, 0, 1, 1, 16);
-	wz_flags = range_request(VIRTIO_BLK_T_WRITE_ZEROES, 0, 1, 0xfffffffeu, 16);
-	wz_past_end = range_request(VIRTIO_BLK_T_WRITE_ZEROES, disk.capacity, 1, 0, 16);
 	outcome("discard=%d write_zeroes=%d flush_with_data=%d flush_status2=%d header8=%d get_id_header32=%d "
 		"get_id_no_room=%d get_id=%d", !!(features & VIRTIO_BLK_F_DISCARD),
-		!!(features & VIRTIO_BLK_F_WRITE_ZEROES), flush_data, flush_status2, short_header, id_long_header,
-		id_no_room, id_room);
+		!!(features & VIRTIO_BLK_F_WRITE_ZEROES), with_status(VIRTIO_BLK_T_FLUSH, 16, 512, 0), flush_status2,
+		with_status(VIRTIO_BLK_T_IN, 8, 512, VQ_F_WRITE), with_status(VIRTIO_BLK_T_GET_ID, 32, 0, 0),
+		with_status(VIRTIO_BLK_T_GET_ID, 16, 0, 0), with_status(VIRTIO_BLK_T_GET_ID, 16, 64, VQ_F_WRITE));
+	ranges[0] = range_request(VIRTIO_BLK_T_DISCARD, 0, 1, 0, 8);
+	ranges[1] = range_request(VIRTIO_BLK_T_DISCARD, 0, 1, 1, 16);
+	ranges[2] = range_request(VIRTIO_BLK_T_WRITE_ZEROES, 0, 1, 0xfffffffeu, 16);
+	ranges[3] = range_request(VIRTIO_BLK_T_WRITE_ZEROES, disk.capacity, 1, 0, 16);
 	outcome("no_status_used_len=%d discard_payload8=%d discard_unmap=%d write_zeroes_reserved_flags=%d "
-		"write_zeroes_past_end=%d works_after=%d", no_status_len, discard_short, discard_unmap, wz_flags,
-		wz_past_end, vblk_request(&disk, VIRTIO_BLK_T_IN, 0, (uint64_t)(uintptr_t)vblk_data, 512));
+		"write_zeroes_past_end=%d works_after=%d", no_status_len, ranges[0], ranges[1], ranges[2], ranges[3],
+		vblk_request(&disk, VIRTIO_BLK_T_IN, 0, (uint64_t)(uintptr_t)vblk_data, 512));
 	hypercall_exit(0);
 }
 
