@@ -470,12 +470,12 @@ void take_interrupts(void)
 		__asm__ volatile("sti; hlt; cli");
 }
 
-void wait_interrupts(volatile uint32_t *count, uint32_t from, uint64_t ticks)
+void halt_for(uint64_t ticks)
 {
 	uint64_t t0 = rdtsc();
 
-	while (*count == from && rdtsc() - t0 < ticks) {
-		wake_after(ticks / 16);
+	while (rdtsc() - t0 < ticks) {
+		wake_after(ticks / 8);
 		__asm__ volatile("sti; hlt; cli");
 	}
 }

@@ -16,8 +16,8 @@ struct attack {
 	void (*run)(void);
 };
 extern const struct attack queue_attacks[], device_attacks[], interrupt_attacks[], cpu_attacks[];
-/* Waits up to `ticks` of TSC with interrupts taken (HLT, so that vCPU 1 may run) until `count` moves from `from`. */
-void wait_interrupts(volatile uint32_t *count, uint32_t from, uint64_t ticks);
+/* Halts with interrupts taken for `ticks` of TSC: ours come in, and vCPU 1 (on the same CPU) runs meanwhile. */
+void halt_for(uint64_t ticks);
 
 /* attack.c's, for the attacks in the other files (queues.c, devices.c, interrupts.c, cpu.c). */
 extern uint64_t ram_end; /* the top of our RAM: every guest-physical address from here on is none of ours */

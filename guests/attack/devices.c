@@ -65,16 +65,12 @@ static const char *taken_by(uint64_t address, uint32_t data, uint32_t control)
 {
 	static const char *const names[] = { "none", "vcpu0", "vcpu1", "both" };
 	uint32_t before[2] = { storm_irqs[0], storm_irqs[1] };
-	uint64_t t0;
 
 	msix_entry(0, address, data, control);
 	requests_ok += vblk_request(&disk, VIRTIO_BLK_T_IN, 0, (uint64_t)(uintptr_t)vblk_data, 512) == 0;
 	if (control)
 		msix_table[3] = 0; /* unmasked: the pending message goes now (PCI 3.0, 6.8.2.9) */
-	for (t0 = rdtsc(); rdtsc() - t0 < MSG_WAIT;) { /* halted: vCPU 1 runs, ours come in */
-		wake_after(MSG_WAIT / 8);
-		__asm__ volatile("sti; hlt; cli");
-	}
+	halt_for(MSG_WAIT);
 	return names[(storm_irqs[0] != before[0]) | (storm_irqs[1] != before[1]) << 1];
 }
 
@@ -271,12 +267,11 @@ static void pci_config_storm(void)
 		disk.desc[1] = (struct vq_desc){ (uint64_t)(uintptr_t)vblk_data, 512, VQ_F_NEXT | VQ_F_WRITE, 2 };
 		vblk_status_desc(&disk, 2);
 		vblk_submit(&disk, 0);
-		wake_after(STORM_PAUSE);
-		__asm__ volatile("sti; hlt; cli"); /* vCPU 1 toggles while the request is in flight */
+		halt_for(STORM_PAUSE); /* vCPU 1 toggles while the request is in flight */
 		answered += answered_within(MSG_WAIT); /* decoding off: the notification was lost, as on hardware */
 	}
 	toggling = 0;
-	wait_interrupts(&storm_irqs[0], storm_irqs[0], MSG_WAIT); /* vCPU 1 puts the command register back */
+	halt_for(MSG_WAIT); /* vCPU 1 sees the end and puts the command register back */
 	pci_write(disk.bdf, PCI_COMMAND, pci_read(disk.bdf, PCI_COMMAND) | CMD_MEMORY | CMD_MASTER);
 	vblk_reinit(&disk);
 	outcome("vcpu1=%lld rounds=%u answered=%u works_after=%d", (long long)started, STORM_ROUNDS, answered,

@@ -42,14 +42,10 @@ static void pit_periodic(void)
 static uint32_t pit_interrupts(uint32_t low, uint32_t high)
 {
 	uint32_t before = storm_irqs[0];
-	uint64_t t0;
 
 	ioapic_write(RTE_LOW(PIT_PIN) + 1, high);
 	ioapic_write(RTE_LOW(PIT_PIN), low);
-	for (t0 = rdtsc(); rdtsc() - t0 < IRQ_WAIT;) {
-		wake_after(IRQ_WAIT / 8);
-		__asm__ volatile("sti; hlt; cli");
-	}
+	halt_for(IRQ_WAIT);
 	ioapic_write(RTE_LOW(PIT_PIN), RTE_MASKED);
 	return storm_irqs[0] - before;
 }
