@@ -20,8 +20,6 @@
 #define LSR_DR 0x01
 #define MCR_DTR_RTS_OUT2 0x0b
 #define FCR_FIFO_TRIGGER_8 0x81
-#define IOAPIC_BASE 0xfec00000ull
-#define IOAPIC_WINDOW 0x10
 #define IOAPIC_REDIRECTION(pin) (0x10 + 2 * (pin))
 #define UART_IRQ 4
 #define APIC_SVR 0xfee000f0ull

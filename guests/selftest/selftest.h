@@ -6,6 +6,10 @@
 
 #include "common/guest.h"
 
+/* The platform's I/O APIC (hv/vdev/ioapic.c): its register window reads and writes the selected register. */
+#define IOAPIC_BASE 0xfec00000ull
+#define IOAPIC_WINDOW 0x10
+
 /* echo.c: mode=echo, lines typed on the UART printed back, through its receive interrupt. */
 #define ECHO_VECTOR 0x5f
 void __attribute__((noreturn)) echo(void);
