@@ -196,7 +196,7 @@ help:
 	@echo "make usb      $(BUILD)/hv-usb.img, a GPT disk image with an EFI system partition"
 	@echo "make run      boot the default config in QEMU, each Linux with a disk on $(BUILD)/run/disk.img"
 	@echo "make test     host unit tests, then end-to-end tests in emulators"
-	@echo "make bench    exit costs in instructions, under QEMU -icount"
+	@echo "make bench    exit costs in instructions, under QEMU -icount (and Bochs, VT-x, with BOCHS=)"
 	@echo "make fuzz     each fuzz target for FUZZ_SECONDS (60) seconds"
 
 deps:
