@@ -213,6 +213,11 @@ def breakdown(window, hv_base, rounds):
     return [(name, n / rounds) for name, n in shown] + ([("other", other / rounds)] if other else [])
 
 
+def middle(values):
+    """The median of an odd number of sorted repeats."""
+    return values[len(values) // 2]
+
+
 def exit_figures(run):
     """The bench partition's BENCH lines: rounds, repeats, the baseline loop's ticks a round, and
     each exit kind's figures over its repeats, sorted."""
@@ -237,7 +242,7 @@ def qemu_exit_figures(work, log):
         return figures
     windows = profile_windows(profile)
     for i, (name, values) in enumerate(figures.items()):
-        breakdowns.append((name, values[len(values) // 2], breakdown(windows[i * repeats], hv_base, rounds)))
+        breakdowns.append((name, middle(values), breakdown(windows[i * repeats], hv_base, rounds)))
     return figures
 
 
@@ -257,8 +262,8 @@ def bochs_exit_figures(work, log):
 def beyond_hypercall(figures):
     """Bochs has no profiler here: the hypercall's round trip (its handler returns a constant) is the bare
     exit path, and each other kind's median less the hypercall's is what its own handling costs."""
-    bare = figures["hypercall"][len(figures["hypercall"]) // 2]
-    return [("hypercall", f"{bare}")] + [(name, f"+{values[len(values) // 2] - bare}")
+    bare = middle(figures["hypercall"])
+    return [("hypercall", f"{bare}")] + [(name, f"+{middle(values) - bare}")
                                          for name, values in figures.items() if name != "hypercall"]
 
 
@@ -272,7 +277,7 @@ def exit_costs(work, log):
         for backend, figures in measured.items():
             target = EXIT_TARGETS[backend].get(name)
             values = None if isinstance(figures, str) else figures[name]
-            value = None if values is None else values[len(values) // 2]
+            value = None if values is None else middle(values)
             cells.append(figures if values is None else f"{value} [{values[0]}, {values[-1]}]"
                          + (f" (<= {target})" if target else ""))
             figure(f"{name}: instructions per exit round trip", value, "instructions", target, backend=backend,
