@@ -35,6 +35,7 @@ struct blk_queue {
 	uint64_t irqs_polled;   /* arch_disk_irqs() at its last poll */
 	uint64_t suspect_since; /* host TSC of the suspicion being checked; 0: none */
 	uint32_t suspicions;    /* confirmed in a row */
+	struct blk_faults faults;
 };
 
 static const struct boot_info *boot_medium;
@@ -151,6 +152,33 @@ static void count(struct vdisk *vd, const struct blk_req *r, enum blk_status sta
 	lat_hist_add(&vd->latency, mul_div(arch_tsc() - r->submitted, 1000000, arch_tsc_hz()));
 }
 
+/*
+ * With q's lock held: a request the device ended with status, retries
+ * aside. Refusals (range, read-only, unsupported) are the submitter's, not
+ * the device's, and are not counted.
+ */
+static void count_fault(struct blk_faults *f, const struct blk_req *r, enum blk_status status)
+{
+	if (status == BLK_OK) {
+		f->failed = 0;
+		return;
+	}
+	if (status != BLK_E_IO && status != BLK_E_TIMEOUT)
+		return;
+	if (r->op == BLK_READ)
+		f->read_errors++;
+	else if (r->op == BLK_WRITE)
+		f->write_errors++;
+	else if (r->op == BLK_FLUSH)
+		f->flush_errors++;
+	else
+		f->other_errors++;
+	if (status == BLK_E_TIMEOUT) {
+		f->timeouts++;
+		f->failed = 1;
+	}
+}
+
 /* A timeout before r's own deadline: the driver reset the device for another request's. */
 static int is_collateral(const struct vdisk *vd, const struct blk_req *r, enum blk_status status)
 {
@@ -182,6 +210,7 @@ static void complete(struct blk_req *r, enum blk_status status)
 		return;
 	}
 	count(vd, r, status);
+	count_fault(&q->faults, r, status);
 	__atomic_fetch_add(&completions, 1, __ATOMIC_RELAXED);
 	closed = vd->closed;
 	dispatch(q);
@@ -503,6 +532,21 @@ unsigned blk_vdisks_on(const struct blk_dev *d, struct vdisk *out, unsigned max)
 		spin_unlock(&q->lock);
 	}
 	return count;
+}
+
+void blk_faults_of(const struct blk_dev *d, struct blk_faults *out)
+{
+	unsigned n = __atomic_load_n(&nqueues, __ATOMIC_ACQUIRE), i;
+
+	*out = (struct blk_faults){ 0 };
+	for (i = 0; i < n; i++) {
+		struct blk_queue *q = &queues[i];
+		if (q->dev != d)
+			continue;
+		spin_lock(&q->lock);
+		*out = q->faults;
+		spin_unlock(&q->lock);
+	}
 }
 
 unsigned blk_devices_in_use(struct blk_dev **out, unsigned max)

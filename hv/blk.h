@@ -98,6 +98,22 @@ void vdisk_submit(struct vdisk *vd, struct blk_req *r);
 void vdisk_counters(const struct vdisk *vd, struct vdisk *out);
 /* For the console: copies of the virtual disks open on d (at most max); how many. */
 unsigned blk_vdisks_on(const struct blk_dev *d, struct vdisk *out, unsigned max);
+/*
+ * A host device's faults, from the requests of its virtual disks (not the
+ * boot's GPT reads): the errors it (or its driver, having given it up)
+ * ended them with, by operation, timeouts included; the requests that
+ * timed out; and failed: a request timed out and none has succeeded since,
+ * its controller has stopped answering. A request that another's timeout
+ * failed and that is sent again (BLK_RETRIES) is not counted.
+ */
+struct blk_faults {
+	uint64_t read_errors, write_errors, flush_errors, other_errors; /* other: discard, write zeroes */
+	uint64_t timeouts;
+	uint8_t failed;
+};
+
+/* For the console: d's faults, copied under its queue's lock; none for a device no virtual disk opened. */
+void blk_faults_of(const struct blk_dev *d, struct blk_faults *out);
 /* The devices virtual disks are open on, RAM disks included (at most max); how many. */
 unsigned blk_devices_in_use(struct blk_dev **out, unsigned max);
 

@@ -705,6 +705,7 @@ void cmd_stats(const struct console_args *a)
 	}
 	if (a->nargs)
 		return;
+	disks_show_faults(json);
 	if (json)
 		console_print("{\"console\":{\"log_bytes_dropped\":%llu,\"line_bytes_dropped\":%llu,"
 			      "\"input_bytes_dropped\":%llu,\"input_overruns\":%llu}}\n",

@@ -322,13 +322,26 @@ static void show_vdisks(unsigned nusers)
 	}
 }
 
+/* "read errors 1, write errors 0, ..., timeouts 0" and, for a failed device, why it is. */
+static void faults_text(const struct blk_faults *f, char *text, size_t size)
+{
+	fmt(text, size, "read errors %llu, write errors %llu, flush errors %llu, other errors %llu, timeouts %llu%s",
+	    (unsigned long long)f->read_errors, (unsigned long long)f->write_errors,
+	    (unsigned long long)f->flush_errors, (unsigned long long)f->other_errors, (unsigned long long)f->timeouts,
+	    f->failed ? "; failed: its controller stopped answering" : "");
+}
+
 static void show_disk(struct blk_dev *d, const struct gpt_disk *g, int has_gpt)
 {
 	unsigned nusers = blk_vdisks_on(d, users, PLACED_MAX), i;
+	struct blk_faults f;
 	char text[200];
 
 	describe_dev(d, text, sizeof(text));
 	console_print("%s\n", text);
+	blk_faults_of(d, &f);
+	faults_text(&f, text, sizeof(text));
+	console_print("  %s\n", text);
 	if (!has_gpt)
 		console_print("  no GPT: %s\n", g->why);
 	for (i = 0; has_gpt && i < g->nparts; i++) {
@@ -358,4 +371,26 @@ void disks_show(void)
 	}
 	if (!shown)
 		console_print("no host disks and no RAM disks\n");
+}
+
+void disks_show_faults(int json)
+{
+	struct blk_dev *in_use[PLACED_MAX];
+	unsigned n = blk_devices_in_use(in_use, PLACED_MAX), i;
+	struct blk_faults f;
+	char text[200];
+
+	for (i = 0; i < n; i++) {
+		blk_faults_of(in_use[i], &f);
+		if (!json) {
+			faults_text(&f, text, sizeof(text));
+			console_print("host disk %s: %s\n", in_use[i]->name, text);
+			continue;
+		}
+		console_print("{\"host_disk\":{\"name\":\"%s\",\"read_errors\":%llu,\"write_errors\":%llu,"
+			      "\"flush_errors\":%llu,\"other_errors\":%llu,\"timeouts\":%llu,\"failed\":%s}}\n",
+			      in_use[i]->name, (unsigned long long)f.read_errors, (unsigned long long)f.write_errors,
+			      (unsigned long long)f.flush_errors, (unsigned long long)f.other_errors,
+			      (unsigned long long)f.timeouts, f.failed ? "true" : "false");
+	}
 }

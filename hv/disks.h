@@ -43,4 +43,11 @@ void disks_log_ramdisk(const char *owner, struct blk_dev *d);
 /* The console's `disks`: host disks, their partitions and who uses them, each virtual disk's counts. */
 void disks_show(void);
 
+/*
+ * The console's `stats`: each device virtual disks are open on, its faults
+ * (hv/blk.h's blk_faults), a line of text or, with json, a line
+ * {"host_disk":{...}}.
+ */
+void disks_show_faults(int json);
+
 #endif

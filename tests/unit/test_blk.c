@@ -534,6 +534,83 @@ static void timeouts_are_retried_a_bounded_number_of_times(void **state)
 	vdisk_close(&vd);
 }
 
+/* The device's faults grown by what it ended each request with, since before. */
+static void assert_faults_grew(const struct blk_faults *before, uint64_t reads, uint64_t writes, uint64_t flushes,
+			       uint64_t others, uint64_t timeouts, int failed)
+{
+	struct blk_faults f;
+
+	blk_faults_of(&fake.dev, &f);
+	assert_int_equal(f.read_errors - before->read_errors, reads);
+	assert_int_equal(f.write_errors - before->write_errors, writes);
+	assert_int_equal(f.flush_errors - before->flush_errors, flushes);
+	assert_int_equal(f.other_errors - before->other_errors, others);
+	assert_int_equal(f.timeouts - before->timeouts, timeouts);
+	assert_int_equal(f.failed, failed);
+}
+
+static void device_faults_are_counted_by_operation(void **state)
+{
+	struct test_req t, other;
+	struct blk_faults before;
+	struct vdisk va, vb;
+
+	(void)state;
+	fake_init(512, 1000, 8);
+	fake.dev.discard = 1;
+	open_extent(&va, 0, 500, 0, "a");
+	open_extent(&vb, 500, 500, 0, "b");
+	blk_faults_of(&fake.dev, &before); /* the queue's slot, and its counts, outlive the other tests */
+	assert_int_equal(submit_now(&va, BLK_READ, 0, 1), BLK_OK);
+	make_req(&t, BLK_READ, 1, 1);
+	vdisk_submit(&va, &t.r);
+	fake_complete(0, BLK_E_IO);
+	make_req(&t, BLK_WRITE, 1, 1);
+	vdisk_submit(&vb, &t.r);
+	fake_complete(0, BLK_E_IO);
+	make_req(&t, BLK_FLUSH, 0, 0);
+	vdisk_submit(&va, &t.r);
+	fake_complete(0, BLK_E_IO);
+	make_req(&t, BLK_DISCARD, 2, 1);
+	vdisk_submit(&va, &t.r);
+	fake_complete(0, BLK_E_IO);
+	assert_faults_grew(&before, 1, 1, 1, 1, 0, 0);
+	/* Refusals are the guest's, not the device's; the virtual disk counts them. */
+	assert_int_equal(submit_now(&va, BLK_READ, 500, 1), BLK_E_RANGE);
+	assert_int_equal(submit_now(&va, BLK_READ, 0, 0), BLK_E_IO);
+	assert_faults_grew(&before, 1, 1, 1, 1, 0, 0);
+	assert_int_equal(va.errors, 5);
+	/* A timeout fails the device; a request another's timeout failed, sent again, is not counted. */
+	make_req(&t, BLK_WRITE, 3, 1);
+	make_req(&other, BLK_READ, 3, 1);
+	vdisk_submit(&va, &t.r);
+	now += 5 * HZ;
+	vdisk_submit(&vb, &other.r);
+	now += 26 * HZ;
+	fake_complete(0, BLK_E_TIMEOUT);
+	fake_complete(0, BLK_E_TIMEOUT);
+	assert_int_equal(other.seen.calls, 0);
+	assert_faults_grew(&before, 1, 2, 1, 1, 1, 1);
+	printed_len = 0;
+	disks_show_faults(0);
+	assert_non_null(strstr(printed, "host disk fake0: read errors "));
+	assert_non_null(strstr(printed, ", timeouts "));
+	assert_non_null(strstr(printed, "; failed: its controller stopped answering\n"));
+	printed_len = 0;
+	disks_show_faults(1);
+	assert_non_null(strstr(printed, "{\"host_disk\":{\"name\":\"fake0\",\"read_errors\":"));
+	assert_non_null(strstr(printed, ",\"failed\":true}}\n"));
+	/* The retried request succeeds: the device answers again. */
+	fake_complete(0, BLK_OK);
+	assert_int_equal(other.seen.status, BLK_OK);
+	assert_faults_grew(&before, 1, 2, 1, 1, 1, 0);
+	printed_len = 0;
+	disks_show_faults(1);
+	assert_non_null(strstr(printed, ",\"failed\":false}}\n"));
+	vdisk_close(&va);
+	vdisk_close(&vb);
+}
+
 static void close_drops_and_waits(void **state)
 {
 	struct test_req t[3];
@@ -804,6 +881,7 @@ int main(void)
 		cmocka_unit_test(a_device_whose_interrupts_never_come_is_polled),
 		cmocka_unit_test(timeouts_and_errors_stay_with_their_disk),
 		cmocka_unit_test(timeouts_are_retried_a_bounded_number_of_times),
+		cmocka_unit_test(device_faults_are_counted_by_operation),
 		cmocka_unit_test(close_drops_and_waits),
 		cmocka_unit_test(ram_disk),
 		cmocka_unit_test(host_partitions_by_name_and_guid),
