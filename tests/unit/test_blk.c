@@ -549,6 +549,19 @@ static void assert_faults_grew(const struct blk_faults *before, uint64_t reads, 
 	assert_int_equal(f.failed, failed);
 }
 
+/* A request the device ends with BLK_E_IO; what its done saw. */
+static enum blk_status fail_at_device(struct vdisk *vd, enum blk_op op, uint64_t lba, uint32_t sectors)
+{
+	struct test_req t;
+
+	make_req(&t, op, lba, sectors);
+	vdisk_submit(vd, &t.r);
+	assert_int_equal(fake.nheld, 1);
+	fake_complete(0, BLK_E_IO);
+	assert_int_equal(t.seen.calls, 1);
+	return t.seen.status;
+}
+
 static void device_faults_are_counted_by_operation(void **state)
 {
 	struct test_req t, other;
@@ -562,18 +575,10 @@ static void device_faults_are_counted_by_operation(void **state)
 	open_extent(&vb, 500, 500, 0, "b");
 	blk_faults_of(&fake.dev, &before); /* the queue's slot, and its counts, outlive the other tests */
 	assert_int_equal(submit_now(&va, BLK_READ, 0, 1), BLK_OK);
-	make_req(&t, BLK_READ, 1, 1);
-	vdisk_submit(&va, &t.r);
-	fake_complete(0, BLK_E_IO);
-	make_req(&t, BLK_WRITE, 1, 1);
-	vdisk_submit(&vb, &t.r);
-	fake_complete(0, BLK_E_IO);
-	make_req(&t, BLK_FLUSH, 0, 0);
-	vdisk_submit(&va, &t.r);
-	fake_complete(0, BLK_E_IO);
-	make_req(&t, BLK_DISCARD, 2, 1);
-	vdisk_submit(&va, &t.r);
-	fake_complete(0, BLK_E_IO);
+	assert_int_equal(fail_at_device(&va, BLK_READ, 1, 1), BLK_E_IO);
+	assert_int_equal(fail_at_device(&vb, BLK_WRITE, 1, 1), BLK_E_IO);
+	assert_int_equal(fail_at_device(&va, BLK_FLUSH, 0, 0), BLK_E_IO);
+	assert_int_equal(fail_at_device(&va, BLK_DISCARD, 2, 1), BLK_E_IO);
 	assert_faults_grew(&before, 1, 1, 1, 1, 0, 0);
 	/* Refusals are the guest's, not the device's; the virtual disk counts them. */
 	assert_int_equal(submit_now(&va, BLK_READ, 500, 1), BLK_E_RANGE);
