@@ -13,8 +13,9 @@ syncs, reads them back with checksums, reboots and reads them again.
 spare reads back as the host wrote it and refuses writes; a write past
 the end of a disk fails. On QEMU a second disk on the same controller,
 behind blkdebug, fails reads and writes of one sector each and the first
-flush: linux1 sees EIO for each, and both partitions and the hypervisor
-carry on. Last, linux1 writes a file, fsyncs it and prints a marker, at
+flush: linux1 sees EIO for each, the hypervisor's `stats` counts each
+failed request against that host disk by operation, as many as the guest
+kernel reported, and both partitions and the hypervisor carry on. Last, linux1 writes a file, fsyncs it and prints a marker, at
 which the test kills the emulator (SIGKILL); then it reads the host image
 itself: each partition's filesystem passes e2fsck -fn (linux1's after its
 journal is replayed, as a mount would) and debugfs finds every file with
@@ -41,6 +42,8 @@ IMAGE_MIB = 64
 # name: (first LBA, sectors); 1 MiB gaps between them and a tail after.
 PARTS = {"data1": (2048, 32768), "data2": (36864, 32768), "spare": (71680, 16384)}
 FAULTY = {"faulty": (2048, 8192)}  # the blkdebug disk's one partition
+# The hypervisor's name of the host disk behind blkdebug, as its warnings and `stats` give it.
+FAULTY_DISK = {"nvme": "nvme1n1", "ahci": "ahci0p1", "virtio": "vblk1"}
 # Sectors of the faulty partition (its virtual disk's numbering) that fail.
 BAD_READ, BAD_WRITE = 1000, 2000
 MARKER = r"\[{}\] LINUX-READY kernel=\S+"
@@ -324,10 +327,36 @@ def test_stats_count_a_guest_write_and_its_latency(hostdisk):
         ["part:data1", "part:spare"] + (["part:faulty"] if hostdisk.path == "qemu" else [])
 
 
+def host_faults(run, disk):
+    """disk's faults as 'stats -j' reports them; 'stats' says the same in text."""
+    rows = [r["host_disk"] for r in json_lines(answer(run, "stats -j")) if "host_disk" in r]
+    row, = [r for r in rows if r["name"] == disk]
+    text = (f"host disk {disk}: read errors {row['read_errors']}, write errors {row['write_errors']}, "
+            f"flush errors {row['flush_errors']}, other errors {row['other_errors']}, timeouts {row['timeouts']}"
+            + ("; failed: its controller stopped answering" if row["failed"] else "") + "\n")
+    assert text in answer(run, "stats"), text
+    return row
+
+
+# The guest kernel's report of each failed request: a flush is a write of no data.
+KERNEL_ERROR = r"I/O error, dev vdc, sector \d+ op 0x(\d):\((READ|WRITE)\) flags 0x[0-9a-f]+ phys_seg (\d+) "
+
+
+def kernel_errors(dmesg):
+    """Reads, writes and flushes of vdc that the guest kernel saw fail."""
+    ops = [("flush" if op == "WRITE" and segs == "0" else op.lower())
+           for _, op, segs in re.findall(KERNEL_ERROR, dmesg)]
+    return {op: ops.count(op) for op in ("read", "write", "flush")}
+
+
 def test_injected_errors_reach_the_guest_and_no_one_else(hostdisk):
     if hostdisk.path != "qemu":
         pytest.skip("blkdebug is QEMU's")
+    expect_console(hostdisk)
+    before = host_faults(hostdisk, FAULTY_DISK[hostdisk.controller])
+    assert not before["failed"], before
     attach(hostdisk, "linux1")
+    shell(hostdisk, "dmesg -c >/dev/null")
     # busybox's dd goes through the page cache: Linux reads the 4 KiB around
     # a sector, and a write reaches the disk with the fsync (which, after a
     # failed write, issues no flush).
@@ -347,8 +376,16 @@ def test_injected_errors_reach_the_guest_and_no_one_else(hostdisk):
                           f"dd if=/dev/zero of=/dev/vdc bs=512 seek={BAD_WRITE + 8} count=8 conv=notrunc,fsync; "
                           "echo status $?")
     assert status(out) == 0, out
+    seen = kernel_errors(shell(hostdisk, "dmesg"))
     assert checksums(shell(hostdisk, READ_FILES)) == hostdisk.sums["linux1"]
     detach(hostdisk)
+    # Each failed request counted once against the host disk, by operation, and nothing else.
+    after = host_faults(hostdisk, FAULTY_DISK[hostdisk.controller])
+    counted = {op: after[f"{op}_errors"] - before[f"{op}_errors"] for op in ("read", "write", "flush")}
+    assert counted == seen and all(seen.values()), (seen, before, after)
+    assert after["other_errors"] == before["other_errors"] and after["timeouts"] == before["timeouts"], after
+    assert not after["failed"], after
+    print(f"{hostdisk.controller}: errors the guest saw and stats counted: {counted}")
     attach(hostdisk, "linux2")
     assert status(shell(hostdisk, "echo 3 > /proc/sys/vm/drop_caches; sync /mnt/hello; echo status $?")) == 0
     assert checksums(shell(hostdisk, READ_FILES)) == hostdisk.sums["linux2"]
