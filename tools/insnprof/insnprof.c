@@ -15,7 +15,13 @@
  * each report) it writes "mark CPU INSNS ALL HALTS": the QEMU index of the
  * CPU that executed it, the instructions that CPU executed so far (guest
  * and hypervisor alike), those of all CPUs, and the HLTs that CPU
- * executed. Counting per CPU needs one thread for all emulated CPUs
+ * executed. Around each measured loop of the self-test's bench mode it
+ * writes "start CPU INSNS KIND" at the start mark and "stop CPU INSNS" at
+ * the stop mark: KIND is the number of kind marks (XCHG SI,SI: 66 87 F6)
+ * that CPU executed since its last start mark, which the guest executes
+ * once per step of its list of exit kinds before the start mark, so that
+ * make bench's scaling section tells the loops of partitions sharing a
+ * CPU apart. Counting per CPU needs one thread for all emulated CPUs
  * (-icount, or -accel tcg,thread=single): a CPU's instructions are those
  * executed between the translation blocks where QEMU switched to it and
  * away from it.
@@ -117,6 +123,7 @@ static uint64_t settled;                 /* 'executed' when QEMU last switched C
 static unsigned running;                 /* the CPU whose instructions run now */
 static uint64_t cpu_executed[CPUS];      /* each CPU's, up to 'settled' */
 static uint64_t cpu_halts[CPUS];
+static unsigned cpu_kind[CPUS];          /* kind marks since the CPU's last start mark */
 static FILE *marks;
 
 /* A translation block starts: the instructions since the last switch were the previous CPU's. */
@@ -141,12 +148,37 @@ static void halted(unsigned vcpu, void *unused)
 	cpu_halts[vcpu]++;
 }
 
+/* The instructions the CPU executed so far. */
+static uint64_t on_cpu(unsigned vcpu)
+{
+	return cpu_executed[vcpu] + executed - settled;
+}
+
 static void work_mark(unsigned vcpu, void *unused)
 {
 	(void)unused;
-	fprintf(marks, "mark %u %llu %llu %llu\n", vcpu,
-		(unsigned long long)(cpu_executed[vcpu] + executed - settled),
+	fprintf(marks, "mark %u %llu %llu %llu\n", vcpu, (unsigned long long)on_cpu(vcpu),
 		(unsigned long long)executed, (unsigned long long)cpu_halts[vcpu]);
+	fflush(marks);
+}
+
+static void kind_mark(unsigned vcpu, void *unused)
+{
+	(void)unused;
+	cpu_kind[vcpu]++;
+}
+
+static void loop_start(unsigned vcpu, void *unused)
+{
+	(void)unused;
+	fprintf(marks, "start %u %llu %u\n", vcpu, (unsigned long long)on_cpu(vcpu), cpu_kind[vcpu]);
+	cpu_kind[vcpu] = 0;
+}
+
+static void loop_stop(unsigned vcpu, void *unused)
+{
+	(void)unused;
+	fprintf(marks, "stop %u %llu\n", vcpu, (unsigned long long)on_cpu(vcpu));
 	fflush(marks);
 }
 
@@ -172,13 +204,21 @@ static void count_at_address(struct qemu_plugin_insn *insn)
 
 static void count_per_cpu(struct qemu_plugin_insn *insn)
 {
-	static const uint8_t mark[] = { 0x66, 0x87, 0xd2 }, hlt[] = { 0xf4 };
+	static const struct {
+		uint8_t bytes[3];
+		size_t size;
+		qemu_plugin_vcpu_udata_cb_t cb;
+	} marked[] = {
+		{ { 0x66, 0x87, 0xd2 }, 3, work_mark },  { { 0xf4 }, 1, halted },
+		{ { 0x66, 0x87, 0xf6 }, 3, kind_mark },  { { 0x66, 0x87, 0xdb }, 3, loop_start },
+		{ { 0x66, 0x87, 0xc9 }, 3, loop_stop },
+	};
+	size_t i;
 
 	qemu_plugin_register_vcpu_insn_exec_inline(insn, QEMU_PLUGIN_INLINE_ADD_U64, &executed, 1);
-	if (is_insn(insn, mark, sizeof(mark)))
-		qemu_plugin_register_vcpu_insn_exec_cb(insn, work_mark, QEMU_PLUGIN_CB_NO_REGS, NULL);
-	else if (is_insn(insn, hlt, sizeof(hlt)))
-		qemu_plugin_register_vcpu_insn_exec_cb(insn, halted, QEMU_PLUGIN_CB_NO_REGS, NULL);
+	for (i = 0; i < sizeof(marked) / sizeof(marked[0]); i++)
+		if (is_insn(insn, marked[i].bytes, marked[i].size))
+			qemu_plugin_register_vcpu_insn_exec_cb(insn, marked[i].cb, QEMU_PLUGIN_CB_NO_REGS, NULL);
 }
 
 static void translated(qemu_plugin_id_t id, struct qemu_plugin_tb *tb)
