@@ -103,12 +103,12 @@ Section 4 also counts the Linux partition's VM exits per second of guest
 time and by reason, to its ready marker and then idle for 10 s.
 
 --smoke: one short iteration of each section (tests/e2e/test_bench.py
-runs it in make test), its report in build/bench-smoke/: QEMU only, the
-self-test sections in one boot (-smp 4, with the profiler's marks=),
-no exit-cost breakdown, 1 and 2 partitions for scaling, 1 s of shares,
-2 work reports, 1 MiB and 3 pings on the network, and the Linux boot's
-figures taken in the disk section's boot (-icount sleep=off), without
-its second, profiled boot.
+runs it in make test), its report in build/bench-smoke/: QEMU only, two
+boots (the self-test sections in one, -smp 2 with the profiler's marks=;
+the Linux sections in the other, -icount sleep=off: the network's two
+partitions, a with the disk's virtual disk), no exit-cost breakdown nor
+profiled disk boot, 1 and 2 partitions for scaling (on -smp 2), 1 s of shares, 2
+work reports, 1 MiB and 3 pings on the network.
 
 Figures only: targets are printed beside them, never asserted. The same
 figures go to build/bench/report.md (a table: figure, value, target,
@@ -118,6 +118,7 @@ shares, mixed-shares, neighbour, linux, net, disk, size.
 """
 import bisect
 import collections
+import contextlib
 import glob
 import json
 import os
@@ -199,11 +200,12 @@ def partitions_of(cfg):
     for section in cfg.split("\n[partition ")[1:]:
         name, _, body = section.partition("]\n")
         lines = [line for line in body.splitlines() if line.strip()]
-        found.append((name, [line for line in lines if not line.startswith("autostart")], "autostart = no" not in lines))
+        settings = [line for line in lines if not line.startswith("autostart")]
+        found.append((name, settings, "autostart = no" not in lines))
     return found
 
 
-# --smoke: the self-test sections share one boot (-smp 4, the profiler's marks=), each starting its partitions
+# --smoke: the self-test sections share one boot (-smp 2, the profiler's marks=), each starting its partitions
 # (the ones its own boot would start) and forcing them all off when done.
 shared = {}
 
@@ -213,7 +215,7 @@ def shared_boot(work, log, cfgs):
     text = "[hypervisor]\nconsole = com1\n" + "".join(
         f"\n[partition {name}]\n" + "".join(f"{line}\n" for line in lines) + "autostart = no\n"
         for cfg in cfgs for name, lines, _ in partitions_of(cfg))
-    run = boot(work, text, log, 4, ("-plugin", f"{PROFILER},marks={os.path.join(work, 'marks.txt')}"))
+    run = boot(work, text, log, SCALING_SMP[0], ("-plugin", f"{PROFILER},marks={os.path.join(work, 'marks.txt')}"))
     run.expect(r"hv> ", 300)
     return run
 
@@ -227,11 +229,11 @@ class SharedPartitions:
     def __enter__(self):
         for name, _, starts in self.partitions:
             if starts:
-                shared["run"].command(f"start {name}")
-        return shared["run"]
+                shared["selftest"].command(f"start {name}")
+        return shared["selftest"]
 
     def __exit__(self, *exc):
-        run = shared["run"]
+        run = shared["selftest"]
         for name, _, _ in self.partitions:
             run.command(f"stop -f {name}")
             run.expect(rf"partition {name}: stopped|{name}: refused: it is not running", 60)
@@ -389,7 +391,7 @@ def share_error(work, log):
 
 # Scaling: the exit benchmark in 1, 2, 4 and 8 partitions at once, partition i on CPU (i + 1) mod smp: CPU 0
 # runs the console too, whose polling would count in a loop there, so it gets a partition last.
-SCALING_SMP = (4,) if SMOKE else (4, 8)
+SCALING_SMP = (2,) if SMOKE else (4, 8)  # --smoke: the CPUs of its shared boot
 SCALING_COUNTS = (1, 2) if SMOKE else (1, 2, 4, 8)
 
 
@@ -510,7 +512,8 @@ def per_instruction_cost(alone, beside, marks_path):
 def idle_neighbour_cost(work, log):
     marks_path = os.path.join(work, "marks.txt")
     why = profiler_fails(os.path.join(work, "probe.txt"))
-    with selftest_boot(work, NEIGHBOUR_CFG, log, 2, () if why else ("-plugin", f"{PROFILER},marks={marks_path}")) as run:
+    profiler = () if why else ("-plugin", f"{PROFILER},marks={marks_path}")
+    with selftest_boot(work, NEIGHBOUR_CFG, log, 2, profiler) as run:
         alone = work_reports(run, WORK_REPORTS)
         run.command("start idle")
         run.expect(r"\[idle\] SELFTEST start mode=idle", 300)
@@ -583,13 +586,21 @@ def linux_figures(run, name):
     exit_figures_over(f"Linux idle, {LINUX_IDLE_MS // 1000} s of guest time or more", idle, ready)
 
 
-def linux_boot(work, log):
+def linux_images(section):
+    """The Linux guest's kernel and initramfs, or None (and the section says why it skips)."""
     images = [os.path.join(harness.BUILD, "linux", name) for name in ("vmlinuz", "initrd.img")]
-    if not all(os.path.isfile(p) for p in images):
-        print("bench: Linux boot: SKIP, no build/linux images (`make linux` builds them)")
+    if all(os.path.isfile(p) for p in images):
+        return images
+    print(f"bench: {section}: SKIP, no build/linux images (`make linux` builds them)")
+    return None
+
+
+def linux_boot(work, log):
+    images = linux_images("Linux boot")
+    if not images:
         return
-    if SMOKE and "disk" in chosen_sections():
-        print("bench: Linux boot: in the disk section's boot (--smoke)")
+    if SMOKE:
+        linux_figures(shared["linux"], LINUX_NAME)
         return
     image = harness.make_medium(work, "iso", LINUX_CFG, harness.default_files() + images)
     with harness.boot_qemu("bench", image, log, smp=1, extra=("-icount", "shift=0,sleep=off")) as run:
@@ -702,16 +713,16 @@ def switch_ticks(run):
 
 
 def network(work, log):
-    images = [os.path.join(harness.BUILD, "linux", name) for name in ("vmlinuz", "initrd.img")]
-    if not all(os.path.isfile(p) for p in images):
-        print("bench: network: SKIP, no build/linux images (`make linux` builds them)")
+    images = linux_images("network")
+    if not images:
         return
-    image = harness.make_medium(work, "iso", NET_CFG, harness.default_files() + images)
     # BENCH_NET_ICOUNT=0: without -icount (then ticks are TSC ticks, not instructions; see the comment below).
-    icount = os.environ.get("BENCH_NET_ICOUNT", "1") != "0"
+    icount = os.environ.get("BENCH_NET_ICOUNT", "1") != "0" or SMOKE
     extra = ("-icount", "shift=0,sleep=off") if icount else ()
-    with harness.boot_qemu("bench", image, log, smp=2, extra=extra) as run:
-        run.expect_all({n: rf"\[{n}\] LINUX-READY" for n in ("a", "b")}, 3600)
+    with linux_run(lambda: harness.boot_qemu("bench", harness.make_medium(work, "iso", NET_CFG, harness.default_files()
+                                                                         + images), log, smp=2, extra=extra)) as run:
+        for n in ("a", "b"):  # in the whole log: --smoke's Linux section may have read past them
+            run.wait_in_log(rf"\[{n}\] LINUX-READY", 0, 3600)
         guests = Guests(run)
         # Each partition's console attached once, b's then a's. (A partition that stopped answering
         # under -icount was QEMU 7.2 delivering an injected timer interrupt twice; the hypervisor
@@ -763,16 +774,16 @@ def bench_lines(text, prefix):
 def block_counters(run):
     """The guest's requests on its disk, the hypervisor's ticks in notifications and in polls, from `disks`."""
     run.command("disks")
-    requests = int(run.expect(r"partition linux: part:bench, [^\n]*?: (\d+) requests", 20).group(1))
+    requests = int(run.expect(rf"partition {LINUX_NAME}: part:bench, [^\n]*?: (\d+) requests", 20).group(1))
     m = run.expect(r"block path: (\d+) TSC ticks in virtio-blk notifications, (\d+) in disk polls", 20)
     return requests, int(m.group(1)), int(m.group(2))
 
 
 def host_bench(run):
     """The hypervisor's diskbench on the stopped partition's disk: its figures, as bench_lines gives them."""
-    run.command("stop -f linux")
-    run.expect(r"partition linux: stopped", 120)
-    run.command("diskbench -y linux")
+    run.command(f"stop -f {LINUX_NAME}")
+    run.expect(rf"partition {LINUX_NAME}: stopped", 120)
+    run.command(f"diskbench -y {LINUX_NAME}")
     found = {}
     for _ in range(4):
         m = run.expect(BENCH_LINE.format("diskbench:") + r"|diskbench: [^\n]*failed[^\n]*", 1800)
@@ -847,35 +858,60 @@ def disk_profile(medium, image, log, extra):
 
 
 def disk(work, log):
-    images = [os.path.join(harness.BUILD, "linux", name) for name in ("vmlinuz", "initrd.img")]
-    if not all(os.path.isfile(p) for p in images):
-        print("bench: disks: SKIP, no build/linux images (`make linux` builds them)")
+    images = linux_images("disks")
+    if not images:
         return
+    if SMOKE:
+        disk_figures(*disk_run(shared["linux"]))
+        print("bench:   no instructions per request (a second, profiled boot): --smoke")
+        return
+    medium = harness.make_medium(work, "iso", DISK_CFG, harness.default_files() + images)
+    sleep = os.environ.get("BENCH_DISK_SLEEP", "on")
+    print(f"bench: disks: -icount shift=0,sleep={sleep}")
+    image, drive = disk_drive(work)
+    extra = ("-icount", f"shift=0,sleep={sleep}", *drive)
+    with harness.boot_qemu("bench", medium, log, smp=1, extra=extra) as run:
+        figures = disk_run(run)
+    disk_figures(*figures)
+    disk_profile(medium, image, log, extra)
+
+
+def disk_drive(work):
+    """A new disk image with the bench's GPT partition, and QEMU's options for it on an NVMe controller."""
     image = os.path.join(work, "bench-disk.img")
     make_image(image, DISK_PARTS, 6)
-    medium = harness.make_medium(work, "iso", DISK_CFG, harness.default_files() + images)
-    # --smoke: sleep=off, the Linux boot's figures taken in this boot (see linux_boot) count instructions.
-    sleep = os.environ.get("BENCH_DISK_SLEEP", "off" if SMOKE else "on")
-    print(f"bench: disks: -icount shift=0,sleep={sleep}")
-    extra = ("-icount", f"shift=0,sleep={sleep}", "-drive", f"file={image},format=raw,if=none,id=d0",
-             "-device", "nvme,drive=d0,serial=hvbench")
-    with harness.boot_qemu("bench", medium, log, smp=1, extra=extra) as run:
-        if SMOKE and "linux" in chosen_sections():
-            linux_figures(run, "linux")
-        else:
-            run.expect(r"\[linux\] LINUX-READY", 3600)
-        before = block_counters(run)
-        # The console attached once (see network() on partitions that stopped answering under -icount).
-        attach(run, "linux")
-        guest = bench_lines(shell(run, "blkbench /dev/vda", 3600), "BLKBENCH")
-        detach(run)
-        after = block_counters(run)
-        host = host_bench(run)
-    disk_figures(guest, host, before, after)
-    if SMOKE:
-        print("bench:   no instructions per request (a second, profiled boot): --smoke")
-    else:
-        disk_profile(medium, image, log, extra)
+    return image, ("-drive", f"file={image},format=raw,if=none,id=d0", "-device", "nvme,drive=d0,serial=hvbench")
+
+
+def disk_run(run):
+    """blkbench in the Linux partition, then diskbench: (guest, host, counters before, after), disk_figures'."""
+    run.wait_in_log(rf"\[{LINUX_NAME}\] LINUX-READY", 0, 3600)
+    before = block_counters(run)
+    # The console attached once (see network() on partitions that stopped answering under -icount).
+    attach(run, LINUX_NAME)
+    guest = bench_lines(shell(run, "blkbench /dev/vda", 3600), "BLKBENCH")
+    detach(run)
+    after = block_counters(run)
+    return guest, host_bench(run), before, after
+
+
+# --smoke: the Linux sections share one boot too (-icount sleep=off): the network's two partitions, a with the
+# disk section's virtual disk; the Linux boot's figures and the disk's are a's.
+LINUX_NAME = "a" if SMOKE else "linux"
+SMOKE_LINUX_CFG = NET_CFG.replace("console = com1\n", "console = com1\nlog_level = info\n", 1).replace(
+    f"net = lan mac={MACS['a']}\n", f"net = lan mac={MACS['a']}\ndisk = part:bench\n")
+LINUX_SECTIONS = ("linux", "net", "disk")
+
+
+def shared_linux_boot(work, log):
+    medium = harness.make_medium(work, "iso", SMOKE_LINUX_CFG, harness.default_files() + linux_images("Linux"))
+    return harness.boot_qemu("bench", medium, log, smp=2, extra=("-icount", "shift=0,sleep=off",
+                                                                 *disk_drive(work)[1]))
+
+
+def linux_run(own_boot):
+    """A Linux section's boot: own_boot(), or with --smoke the shared one."""
+    return contextlib.nullcontext(shared["linux"]) if SMOKE else own_boot()
 
 
 # The hypervisor's size: its source files' lines (blank ones left out), per top-level directory. Source:
@@ -924,15 +960,18 @@ def main():
     os.makedirs(harness.LOGS, exist_ok=True)
     log = os.path.join(harness.LOGS, "bench-smoke.log" if SMOKE else "bench.log")
     with harness.Workdir() as work:
-        cfgs = [SELFTEST_SECTIONS[name] for name in chosen if name in SELFTEST_SECTIONS]
-        if SMOKE and cfgs:
-            shared["run"] = shared_boot(work, log, cfgs)
         for i, name in enumerate(chosen):
             start = time.monotonic()
+            if SMOKE and name in SELFTEST_SECTIONS and "selftest" not in shared:
+                shared["selftest"] = shared_boot(work, log, [SELFTEST_SECTIONS[n] for n in chosen
+                                                             if n in SELFTEST_SECTIONS])
+            if SMOKE and name in LINUX_SECTIONS and "linux" not in shared and linux_images("Linux"):
+                shared["linux"] = shared_linux_boot(work, log)
             SECTIONS[name](work, log)
             print(f"bench: ({name}: {time.monotonic() - start:.0f} s wall-clock)")
-            if shared and not any(later in SELFTEST_SECTIONS for later in chosen[i + 1:]):
-                shared.pop("run").kill()
+            for key, names in (("selftest", SELFTEST_SECTIONS), ("linux", LINUX_SECTIONS)):
+                if key in shared and not any(later in names for later in chosen[i + 1:]):
+                    shared.pop(key).kill()
     write_report()
     for path in glob.glob(log + "*"):  # Bochs' own log and its output beside the console's
         os.remove(path)

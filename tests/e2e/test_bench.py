@@ -43,7 +43,7 @@ EXPECTED = [
     r"disk: hypervisor instructions per guest request",
     *(rf"size: {top}/" for top in ("boot", "hv", "arch/x86", "drivers", "guests", "tools")),
 ]
-SMOKE_SCALING = (4, (1, 2))  # -smp, partition counts
+SMOKE_SCALING = (2, (1, 2))  # -smp, partition counts
 
 
 def sign_ok(row):
