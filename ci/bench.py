@@ -444,11 +444,6 @@ def scaling(work, log):
         scaling_figures(smp, per_round, baseline)
 
 
-APIC_TIMER_SCALING = ("apic_timer is no exit path alone: its vCPU halts until its one-tick timer fires, and "
-                      "that timer runs on the virtual clock every busy CPU advances (-icount), so how much of "
-                      "the halt and wake-up path a round takes moves with the CPUs busy.")
-
-
 def scaling_figures(smp, per_round, baseline_ticks):
     """Per exit kind and partition count, instructions per round trip on the partition's CPU, less the baseline
     loop's (measured by the guest in ticks in the first round, alone: instructions then)."""
@@ -628,7 +623,7 @@ def scaling_tables():
                   f"-smp {smp})", "", f"Partition i on CPU (i + 1) mod {smp}; each figure counts the "
                   "instructions executed on the partition's own CPU (tools/insnprof), the median over all the "
                   "partitions' loops, baseline loop subtracted. A figure that grows along its row is a cost that "
-                  "grows with the CPUs busy. " + APIC_TIMER_SCALING, "",
+                  "grows with the CPUs busy.", "",
                   "| exit kind | " + " | ".join(f"N = {n}" for n in counts) + " |",
                   "| --- |" + " ---: |" * len(counts)]
         lines += [f"| {kind} | " + " | ".join(str(per[n]) for n in counts) + " |" for kind, per in kinds.items()]
