@@ -84,6 +84,7 @@ test_mitigations_SRCS := tests/unit/test_mitigations.c arch/x86/mitigations.c
 test_pvclock_SRCS  := tests/unit/test_pvclock.c hv/pvclock.c
 test_vmx_controls_SRCS := tests/unit/test_vmx_controls.c arch/x86/vmx/controls.c
 test_sched_SRCS    := tests/unit/test_sched.c hv/sched.c
+test_sched_CFLAGS  := -pthread # its lost wake-up hunt races two threads
 test_vuart_SRCS    := tests/unit/test_vuart.c hv/vdev/uart.c hv/log.c hv/lib/fmt.c hv/lib/str.c
 test_uart16550_SRCS := tests/unit/test_uart16550.c drivers/uart16550.c hv/lib/byte_ring.c
 test_byte_ring_SRCS := tests/unit/test_byte_ring.c hv/lib/byte_ring.c

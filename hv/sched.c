@@ -29,7 +29,7 @@ static unsigned lowest_cpu(uint64_t mask)
 
 static void enqueue(struct sched *s, struct sched_entity *e, unsigned cpu)
 {
-	e->cpu = cpu;
+	__atomic_store_n(&e->cpu, cpu, __ATOMIC_RELAXED); /* sched_lock_queue_of() reads it unlocked */
 	e->next = s->cpu[cpu].queue;
 	s->cpu[cpu].queue = e;
 	s->cpu[cpu].load++;
@@ -138,4 +138,61 @@ void sched_release(struct sched *s, struct sched_entity *e)
 {
 	catch_up(s, e);
 	e->held = 0;
+}
+
+void sched_lock_cpu(struct sched *s, unsigned cpu)
+{
+	spin_lock(&s->cpu[cpu].lock);
+}
+
+void sched_unlock_cpu(struct sched *s, unsigned cpu)
+{
+	spin_unlock(&s->cpu[cpu].lock);
+}
+
+unsigned sched_lock_queue_of(struct sched *s, const struct sched_entity *e)
+{
+	for (;;) {
+		unsigned cpu = __atomic_load_n(&e->cpu, __ATOMIC_RELAXED);
+		sched_lock_cpu(s, cpu);
+		if (e->cpu == cpu)
+			return cpu;
+		sched_unlock_cpu(s, cpu); /* it moved meanwhile */
+	}
+}
+
+void sched_lock_all(struct sched *s)
+{
+	unsigned cpu;
+
+	for (cpu = 0; cpu < s->ncpus; cpu++)
+		sched_lock_cpu(s, cpu);
+}
+
+void sched_unlock_all(struct sched *s)
+{
+	unsigned cpu = s->ncpus;
+
+	while (cpu--)
+		sched_unlock_cpu(s, cpu);
+}
+
+int sched_block_unless(struct sched *s, struct sched_entity *e, int (*event)(struct sched_entity *))
+{
+	unsigned cpu = sched_lock_queue_of(s, e);
+	int came = event(e);
+
+	if (!came)
+		sched_block(e);
+	sched_unlock_cpu(s, cpu);
+	return came ? 0 : -1;
+}
+
+void sched_wake_if(struct sched *s, struct sched_entity *e, int (*event)(struct sched_entity *))
+{
+	unsigned cpu = sched_lock_queue_of(s, e);
+
+	if (!e->runnable && event(e))
+		sched_wake(s, e);
+	sched_unlock_cpu(s, cpu);
 }

@@ -14,6 +14,8 @@
 
 #include <stdint.h>
 
+#include "lib/spinlock.h"
+
 #define SCHED_CPUS_MAX 64
 #define SCHED_SLICE_NS 10000000ull /* 10 ms */
 
@@ -30,6 +32,7 @@ struct sched_entity {
 };
 
 struct sched_cpu {
+	struct spinlock lock;       /* the queue and its entities' runnable, held and pass */
 	struct sched_entity *queue;
 	struct sched_entity *owner; /* exclusive owner, or NULL */
 	uint64_t pass;              /* pass of the last entity picked here */
@@ -59,6 +62,32 @@ uint64_t sched_slice(const struct sched *s, unsigned cpu);
 void sched_charge(struct sched_entity *e, uint64_t ran_ns);
 void sched_block(struct sched_entity *e);
 void sched_wake(struct sched *s, struct sched_entity *e);
+
+/*
+ * Locking. Each CPU's queue has its own lock: the hot path (a slice's end,
+ * HLT, a wake-up, the pick after a kick) takes only the lock of the queue
+ * that holds the vCPU, its own CPU's but for a cross-CPU wake-up, so no
+ * lock is contended by every CPU and the cost of a scheduling step does
+ * not grow with their number. The rare operations that look across queues
+ * (adding and removing entities, pause and resume, migration, statistics)
+ * take every queue's lock, in CPU order, so nothing can deadlock.
+ */
+void sched_lock_cpu(struct sched *s, unsigned cpu);
+void sched_unlock_cpu(struct sched *s, unsigned cpu);
+/* Locks the queue that holds e and returns its CPU: e moves only with every queue locked. */
+unsigned sched_lock_queue_of(struct sched *s, const struct sched_entity *e);
+void sched_lock_all(struct sched *s);
+void sched_unlock_all(struct sched *s);
+
+/*
+ * HLT and the wake-up, against a lost wake-up: the waker makes its event
+ * visible, then calls sched_wake_if(); the sleeper calls sched_block_unless().
+ * Each tests the event under the lock of e's queue, so either the sleeper
+ * sees it and runs on, or the waker sees the sleeper blocked and wakes it.
+ * sched_block_unless() returns 0 if e runs on, -1 if it blocked.
+ */
+int sched_block_unless(struct sched *s, struct sched_entity *e, int (*event)(struct sched_entity *));
+void sched_wake_if(struct sched *s, struct sched_entity *e, int (*event)(struct sched_entity *));
 /* Pause and resume: a held entity keeps its blocked or runnable state but is not picked. */
 void sched_hold(struct sched_entity *e);
 void sched_release(struct sched *s, struct sched_entity *e);

@@ -4,7 +4,6 @@
 
 #include "arch.h"
 #include "blk.h"
-#include "lib/spinlock.h"
 #include "mm.h"
 #include "partition.h"
 #include "sched.h"
@@ -16,8 +15,7 @@
 #define DISK_POLL_NS 1000000ull /* each CPU polls the host disks this often while requests are out */
 #define DISK_WATCH_NS 20000000ull /* and this often when only interrupt-driven disks have requests out */
 
-static struct sched sched;
-static struct spinlock lock;
+static struct sched sched; /* its per-CPU locks: sched.h */
 static void (*poll_cpu0)(void);
 static uint64_t slice_ticks, poll_ticks, disk_poll_ticks, disk_watch_ticks;
 static struct vcpu *fpu_owner[SCHED_CPUS_MAX]; /* whose extended state each CPU holds */
@@ -56,12 +54,12 @@ void scheduler_init(unsigned ncpus, void (*cpu0_poll)(void))
 
 void scheduler_lock(void)
 {
-	spin_lock(&lock);
+	sched_lock_all(&sched);
 }
 
 void scheduler_unlock(void)
 {
-	spin_unlock(&lock);
+	sched_unlock_all(&sched);
 }
 
 const char *scheduler_add(struct vcpu *v)
@@ -92,25 +90,26 @@ void scheduler_kick(struct vcpu *v)
 		arch_kick(v->se.cpu);
 }
 
-/* The check for an interrupt and the block are one step under the lock, which scheduler_wake() takes too. */
-int scheduler_block(struct vcpu *v)
+static int irq_pending(struct sched_entity *e)
 {
-	int pending;
-
-	spin_lock(&lock);
-	pending = vcpu_irq_pending(v);
-	if (!pending)
-		sched_block(&v->se);
-	spin_unlock(&lock);
-	return pending ? 0 : -1;
+	return vcpu_irq_pending(vcpu_of(e));
 }
 
+static int started_with_irq(struct sched_entity *e)
+{
+	return vcpu_of(e)->started && irq_pending(e);
+}
+
+/* The check for an interrupt and the block are one step under the lock of v's queue, which scheduler_wake() takes too. */
+int scheduler_block(struct vcpu *v)
+{
+	return sched_block_unless(&sched, &v->se, irq_pending);
+}
+
+/* The kick's IPI follows the unlock: arch_kick() orders the queue's stores before it (lapic.c). */
 void scheduler_wake(struct vcpu *v)
 {
-	spin_lock(&lock);
-	if (v->started && !v->se.runnable && vcpu_irq_pending(v))
-		sched_wake(&sched, &v->se);
-	spin_unlock(&lock);
+	sched_wake_if(&sched, &v->se, started_with_irq);
 	scheduler_kick(v);
 }
 
@@ -141,14 +140,14 @@ static void run_device_timers(unsigned cpu, uint64_t now)
 	struct sched_entity *e;
 	unsigned n = 0, i;
 
-	spin_lock(&lock);
+	sched_lock_cpu(&sched, cpu);
 	for (e = sched.cpu[cpu].queue; e && n < SCHED_CPUS_MAX; e = e->next) {
 		struct partition *p = vcpu_of(e)->part;
 		uint64_t due_at = part_clock_host(&p->clock, p->device_deadline);
 		if (runs_devices(vcpu_of(e)) && (p->device_moved || (due_at && due_at <= now)))
 			due[n++] = p;
 	}
-	spin_unlock(&lock);
+	sched_unlock_cpu(&sched, cpu);
 	for (i = 0; i < n; i++) {
 		due[i]->device_moved = 0;
 		due[i]->device_deadline = vdev_poll_timers(due[i], part_clock_now(&due[i]->clock, now));
@@ -162,7 +161,7 @@ void vdev_deadline_changed(struct partition *p)
 }
 
 /*
- * With the lock held: the APIC timers of this CPU's vCPUs that are due
+ * With cpu's queue locked: the APIC timers of this CPU's vCPUs that are due
  * fire; sleepers with an interrupt now, or whose HC_WAKE_AFTER time has
  * come, run again. Returns the next host TSC at which one of them, or a
  * device timer of a partition whose vCPU 0 is here, is due, or 0. The
@@ -193,11 +192,31 @@ static uint64_t wake_sleepers(unsigned cpu, uint64_t now)
 	return next;
 }
 
-/* With the lock held: tears down this CPU's vCPUs whose partition is stopping. */
+/* Whether a vCPU queued on cpu belongs to a stopping partition. */
+static int any_stopping(unsigned cpu)
+{
+	struct sched_entity *e;
+	int found = 0;
+
+	sched_lock_cpu(&sched, cpu);
+	for (e = sched.cpu[cpu].queue; e && !found; e = e->next)
+		found = vcpu_of(e)->part->state == PART_STOPPING;
+	sched_unlock_cpu(&sched, cpu);
+	return found;
+}
+
+/*
+ * Tears down this CPU's vCPUs whose partition is stopping. Rare, and it
+ * moves figures into the partition and may free its memory, which vCPUs
+ * on other CPUs share: with every queue locked.
+ */
 static void retire_stopping(unsigned cpu)
 {
 	struct sched_entity *e, *next;
 
+	if (!any_stopping(cpu))
+		return;
+	scheduler_lock();
 	for (e = sched.cpu[cpu].queue; e; e = next) {
 		struct vcpu *v = vcpu_of(e);
 		next = e->next;
@@ -208,6 +227,7 @@ static void retire_stopping(unsigned cpu)
 			fpu_owner[cpu] = 0;
 		partition_vcpu_retire(v);
 	}
+	scheduler_unlock();
 }
 
 /* Extended state is switched only when another vCPU runs here: the host never uses it. */
@@ -234,10 +254,23 @@ static void reset_by_init(struct vcpu *v, unsigned cpu)
 	if (fpu_owner[cpu] == v)
 		fpu_owner[cpu] = 0;
 	partition_vcpu_init_reset(v);
-	spin_lock(&lock);
+	sched_lock_cpu(&sched, cpu);
 	if (v->wait_for_sipi)
 		sched_block(&v->se);
-	spin_unlock(&lock);
+	sched_unlock_cpu(&sched, cpu);
+}
+
+/*
+ * A pause came while v ran: it ran past the pause until now. Rare, and
+ * the clock is its partition's, which pause and resume move with every
+ * queue locked: so is this.
+ */
+static void ran_past_pause(struct vcpu *v)
+{
+	scheduler_lock();
+	if (v->part->state == PART_PAUSED)
+		part_clock_ran_until(&v->part->clock, arch_tsc());
+	scheduler_unlock();
 }
 
 /* Runs v until its slice ends, it halts, its partition stops or pauses, or a kick comes. */
@@ -269,11 +302,11 @@ static void run_slice(struct vcpu *v, unsigned cpu, uint64_t wake)
 	} while (vcpu_handle_exit(v, &e) == 0 && keeps_running(v, cpu, &e));
 	if (e.reason == EXIT_INTERRUPT)
 		arch_take_interrupts();
-	spin_lock(&lock);
+	sched_lock_cpu(&sched, cpu);
 	sched_charge(&v->se, ticks_to_ns(arch_tsc() - start));
+	sched_unlock_cpu(&sched, cpu);
 	if (v->part->state == PART_PAUSED)
-		part_clock_ran_until(&v->part->clock, arch_tsc()); /* it ran past the pause until now */
-	spin_unlock(&lock);
+		ran_past_pause(v);
 }
 
 /*
@@ -319,13 +352,13 @@ void scheduler_main(void)
 			poll_cpu0();
 		disks = blk_poll_all(); /* completions wake vCPUs: before the sleepers are looked at */
 		run_device_timers(cpu, arch_tsc());
-		spin_lock(&lock);
 		retire_stopping(cpu);
+		sched_lock_cpu(&sched, cpu);
 		wake = wake_sleepers(cpu, arch_tsc());
 		if (disks != BLK_POLL_IDLE)
 			wake = earliest(wake, arch_tsc() + disk_poll_after(cpu, disks));
 		e = sched_pick(&sched, cpu);
-		spin_unlock(&lock);
+		sched_unlock_cpu(&sched, cpu);
 		if (e)
 			run_slice(vcpu_of(e), cpu, wake);
 		else

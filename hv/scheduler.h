@@ -1,5 +1,6 @@
 /*
- * The scheduler at run time: one run queue per CPU under one lock, the
+ * The scheduler at run time: one run queue per CPU, each under its own
+ * lock (sched.h says why and which operations take them all), the
  * stride policy of sched.h choosing, the host timer (or the backend's
  * own) cutting time slices, HLT blocking a vCPU until its wake-up time,
  * and kicks (IPIs) telling another CPU to look at its queue again.
@@ -17,6 +18,7 @@
 /* ncpus online; cpu0_poll (the console) runs on CPU 0 between time slices, at least every 10 ms. */
 void scheduler_init(unsigned ncpus, void (*cpu0_poll)(void));
 
+/* For the rare operations across CPUs (start, stop, pause, statistics): every CPU's queue locked. */
 void scheduler_lock(void);
 void scheduler_unlock(void);
 

@@ -72,6 +72,14 @@ uint32_t lapic_id(void)
 void lapic_send_ipi(uint32_t apic_id, uint32_t icr)
 {
 	if (x2apic()) {
+		/*
+		 * A WRMSR to an x2APIC register is not serializing: the IPI may
+		 * go before earlier stores are globally visible, and a woken CPU
+		 * find its run queue as it was (SDM Vol. 3A, 11.12.3). MFENCE;
+		 * LFENCE, as the SDM advises, orders them first. The xAPIC's
+		 * store to the ICR is a store, which follows the earlier ones.
+		 */
+		__asm__ volatile("mfence; lfence" ::: "memory");
 		wrmsr(X2APIC_MSR_BASE + (REG_ICR_LOW >> 4), ((uint64_t)apic_id << 32) | icr);
 		return;
 	}

@@ -1,9 +1,11 @@
 /* Scheduling policy on a simulated clock: shares, blocking, waking,
  * exclusive CPUs and affinity. */
+#include <pthread.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <time.h>
 
 #include <cmocka.h>
 
@@ -205,6 +207,92 @@ static void held_entities_wait_and_bank_no_credit(void **state)
 	assert_true(b.ran_ns >= SECOND / 4 - SCHED_SLICE_NS && b.ran_ns <= SECOND / 4 + SCHED_SLICE_NS);
 }
 
+/*
+ * A lost wake-up, hunted: one thread is a vCPU's CPU, taking an event and
+ * halting (sched_block_unless()); the other, another CPU, raises the next
+ * event and wakes it (sched_wake_if()) just then, round after round. A
+ * wake-up lost in between leaves the vCPU blocked with its event there.
+ */
+#define RACE_ROUNDS 500000u
+#define RACE_PATIENCE_NS 2000000000ull
+
+static struct sched_entity racer;
+static int race_event;          /* the vCPU's pending interrupt */
+static unsigned race_round;     /* the round whose event the waker may raise */
+static int race_lost;
+
+static int race_event_came(struct sched_entity *e)
+{
+	(void)e;
+	return __atomic_load_n(&race_event, __ATOMIC_ACQUIRE);
+}
+
+static uint64_t monotonic_ns(void)
+{
+	struct timespec t;
+
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return (uint64_t)t.tv_sec * SECOND + (uint64_t)t.tv_nsec;
+}
+
+/* The vCPU's CPU idles until its queue has the vCPU runnable again; 0 if that never comes. */
+static int idle_until_picked(unsigned cpu)
+{
+	uint64_t give_up = monotonic_ns() + RACE_PATIENCE_NS;
+	struct sched_entity *e;
+
+	for (;;) {
+		sched_lock_cpu(&s, cpu);
+		e = sched_pick(&s, cpu);
+		sched_unlock_cpu(&s, cpu);
+		if (e)
+			return 1;
+		if (monotonic_ns() > give_up)
+			return 0;
+		__builtin_ia32_pause();
+	}
+}
+
+static void *waker(void *arg)
+{
+	unsigned i;
+
+	(void)arg;
+	for (i = 1; i <= RACE_ROUNDS; i++) {
+		while (__atomic_load_n(&race_round, __ATOMIC_ACQUIRE) < i && !__atomic_load_n(&race_lost, __ATOMIC_RELAXED))
+			__builtin_ia32_pause();
+		if (__atomic_load_n(&race_lost, __ATOMIC_RELAXED))
+			break;
+		__atomic_store_n(&race_event, 1, __ATOMIC_RELEASE);
+		sched_wake_if(&s, &racer, race_event_came);
+	}
+	return 0;
+}
+
+static void wake_ups_race_halts_and_none_is_lost(void **state)
+{
+	pthread_t other;
+	unsigned i;
+
+	(void)state;
+	racer = entity(100, 2);
+	sched_init(&s, 3);
+	assert_null(sched_add(&s, &racer));
+	assert_int_equal(pthread_create(&other, 0, waker, 0), 0);
+	for (i = 1; i <= RACE_ROUNDS && !race_lost; i++) {
+		__atomic_store_n(&race_round, i, __ATOMIC_RELEASE); /* the waker raises event i now */
+		sched_block_unless(&s, &racer, race_event_came);
+		if (!idle_until_picked(racer.cpu))
+			__atomic_store_n(&race_lost, 1, __ATOMIC_RELAXED);
+		else
+			while (!__atomic_exchange_n(&race_event, 0, __ATOMIC_ACQ_REL)) /* it runs: takes event i */
+				__builtin_ia32_pause();
+	}
+	pthread_join(other, 0);
+	if (race_lost)
+		fail_msg("wake-up %u of %u lost: the vCPU sleeps with its interrupt pending", i - 1, RACE_ROUNDS);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -218,6 +306,7 @@ int main(void)
 		cmocka_unit_test(affinity_on_offline_cpus_is_refused),
 		cmocka_unit_test(removed_entities_are_never_picked),
 		cmocka_unit_test(held_entities_wait_and_bank_no_credit),
+		cmocka_unit_test(wake_ups_race_halts_and_none_is_lost),
 	};
 
 	return cmocka_run_group_tests_name("sched", tests, NULL, NULL);
