@@ -14,10 +14,21 @@
 #define POLL_NS 10000000ull /* CPU 0 looks at the console at least this often */
 #define DISK_POLL_NS 1000000ull /* each CPU polls the host disks this often while requests are out */
 #define DISK_WATCH_NS 20000000ull /* and this often when only interrupt-driven disks have requests out */
+/*
+ * A vCPU alone on its CPU (exclusive) has no time slice, yet leaves its
+ * guest at least this often: its time is charged at each return, and a
+ * stop or pause takes effect even if the kick's interrupt never makes it
+ * exit. Bochs (VT-x) enters a guest whose RFLAGS.IF is 0 from a host whose
+ * IF is 0 with external interrupts held back, though external-interrupt
+ * exiting is on (SDM Vol. 3C, 25.6.1: they exit whatever RFLAGS.IF says),
+ * so a guest spinning with IF = 0 was never stopped there. Ten exits a
+ * second cost such a guest nothing it could measure.
+ */
+#define OWNER_RUN_NS 100000000ull
 
 static struct sched sched; /* its per-CPU locks: sched.h */
 static void (*poll_cpu0)(void);
-static uint64_t slice_ticks, poll_ticks, disk_poll_ticks, disk_watch_ticks;
+static uint64_t slice_ticks, owner_run_ticks, poll_ticks, disk_poll_ticks, disk_watch_ticks;
 static struct vcpu *fpu_owner[SCHED_CPUS_MAX]; /* whose extended state each CPU holds */
 static volatile int look_again[SCHED_CPUS_MAX]; /* a CPU kicked itself: its slice ends at the next exit */
 static uint64_t idle_ticks[SCHED_CPUS_MAX]; /* each CPU's, for the console's 'cpus' */
@@ -47,6 +58,7 @@ void scheduler_init(unsigned ncpus, void (*cpu0_poll)(void))
 	poll_cpu0 = cpu0_poll;
 	start_tsc = arch_tsc();
 	slice_ticks = arch_tsc_hz() / (NS_PER_S / SCHED_SLICE_NS);
+	owner_run_ticks = arch_tsc_hz() / (NS_PER_S / OWNER_RUN_NS);
 	poll_ticks = arch_tsc_hz() / (NS_PER_S / POLL_NS);
 	disk_poll_ticks = arch_tsc_hz() / (NS_PER_S / DISK_POLL_NS);
 	disk_watch_ticks = arch_tsc_hz() / (NS_PER_S / DISK_WATCH_NS);
@@ -286,7 +298,7 @@ static void run_slice(struct vcpu *v, unsigned cpu, uint64_t wake)
 	if (!v->arch && partition_vcpu_create(v))
 		return;
 	switch_extended_state(cpu, v);
-	v->slice_end = sched_slice(&sched, cpu) ? start + slice_ticks : 0;
+	v->slice_end = start + (sched_slice(&sched, cpu) ? slice_ticks : owner_run_ticks);
 	if (!v->ops->has_slice_timer())
 		timer = earliest(timer, v->slice_end);
 	if (cpu == 0 && poll_cpu0)

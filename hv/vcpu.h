@@ -124,7 +124,7 @@ struct vcpu {
 	struct vcpu_boot boot;   /* where it starts */
 	struct sched_entity se;  /* in its CPU's run queue once started */
 	int started;
-	uint64_t slice_end;      /* TSC value its time slice ends at; 0: none */
+	uint64_t slice_end;      /* TSC value its time slice ends at: set at each run (scheduler.c) */
 	uint64_t exits;
 	uint64_t exits_by[EXIT_REASONS]; /* the same, by reason */
 	uint64_t injected;       /* interrupts and NMIs injected */

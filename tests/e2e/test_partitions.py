@@ -65,6 +65,31 @@ def test_shares_2_to_1_pinned_to_one_cpu(boot, path):
         assert abs(ratio - 2) <= 0.1, f"shares 2:1 gave {ratio:.3f}:1 ({heavy} ms, {light} ms)"
 
 
+# A guest spinning with interrupts masked (the self-test guest runs with
+# IF = 0) on a CPU of its own, with no exit of its own ever: its time is
+# charged while it runs, and the operator's forced stop ends it. Before the
+# bound on an exclusive vCPU's run (scheduler.c) both failed: it was
+# charged only at exits, and on Bochs (VT-x) the kick's IPI never exited it.
+EXCLUSIVE_SPIN_CFG = hv_cfg({"hog": {"cmdline": "mode=spin", "cpus": 1, "exclusive": "yes"}})
+CHARGE_PATIENCE_S = 60  # of host time; Bochs runs a guest second in several
+
+
+def test_a_spinning_guest_on_its_own_cpu_is_charged_and_stopped(boot, path):
+    with boot(path, EXCLUSIVE_SPIN_CFG) as run:
+        expect_banner(run, path)
+        run.expect(r"\[hog\] SELFTEST start mode=spin", BOOT_TIMEOUT[path])
+        expect_console(run)
+        first = run.cpu_ms(["hog"])["hog"]
+        give_up = time.monotonic() + CHARGE_PATIENCE_S
+        later = first
+        while later <= first and time.monotonic() < give_up:
+            time.sleep(2)
+            later = run.cpu_ms(["hog"])["hog"]
+        assert later > first, f"cpu_ms stayed at {first} for {CHARGE_PATIENCE_S} s while it spun"
+        run.command("stop -f hog")
+        run.expect(r"partition hog: stopped: stopped by the operator \(\d+ exits\)", 20)
+
+
 LIFECYCLE_CFG = hv_cfg({
     "busy": {"cmdline": "mode=spin", "cpus": 1},
     "ticker": {"cmdline": "mode=idle", "cpus": 1},

@@ -87,7 +87,7 @@ const char *vmx_compute_controls(const struct vmx_caps *caps, struct vmx_control
 		c->exit &= ~(EXIT_SAVE_PAT | EXIT_LOAD_PAT);
 	}
 	c->preemption_timer = (c->pinbased & PIN_PREEMPTION_TIMER) != 0;
-	c->pinbased &= ~PIN_PREEMPTION_TIMER; /* vmx.c turns it on while a time slice runs */
+	/* Kept on where offered: every run has a slice end, an exclusive vCPU's too (scheduler.c). */
 	c->vpid = (c->procbased2 & PROC2_VPID) != 0;
 	c->unrestricted = (c->procbased2 & PROC2_UNRESTRICTED) != 0;
 	/* IA32_VMX_EPT_VPID_CAP (SDM Vol. 3D, A.10): 4-level walks, WB, sizes, INVEPT/INVVPID types. */

@@ -59,7 +59,6 @@ struct vmx_vcpu {
 	uint64_t cr0_shadow_mask, cr4_shadow_mask;
 	uint64_t syscall_msr_values[SYSCALL_MSRS]; /* while another vCPU's are loaded; 0 at reset */
 	uint32_t flushed; /* the space's generation this vCPU last flushed */
-	int slice_timer_on; /* the preemption timer is on in the pin-based controls */
 	uint64_t vapic_pa; /* virtual-APIC page: the guest's TPR, with the TPR shadow */
 	uint64_t cr8;      /* the guest's TPR without the TPR shadow (MOV CR8 exits) */
 	uint64_t pat;      /* the guest's PAT when the VMCS cannot switch it */
@@ -868,21 +867,15 @@ static void load_syscall_msrs(struct vmx_vcpu *a)
 
 /*
  * The VMX-preemption timer counts down at the TSC rate divided by 2^N,
- * N from IA32_VMX_MISC[4:0], and exits at 0 (SDM Vol. 3C, 26.5.1). It
- * is on only while the vCPU has a slice end: a vCPU alone on its CPU
- * runs without these exits.
+ * N from IA32_VMX_MISC[4:0], and exits at 0 (SDM Vol. 3C, 26.5.1).
+ * Where the CPU has it, it is on in every VMCS (controls.c): each run has
+ * a slice end, a vCPU alone on its CPU too (OWNER_RUN_NS, scheduler.c).
  */
-static void arm_slice_timer(struct vmx_vcpu *a, uint64_t slice_end)
+static void arm_slice_timer(uint64_t slice_end)
 {
 	unsigned shift = (unsigned)(vmx.caps.misc & 0x1f);
 	uint64_t now = arch_tsc(), count;
 
-	if (!slice_end != !a->slice_timer_on) {
-		a->slice_timer_on = slice_end != 0;
-		vmwrite(PIN_BASED_CONTROLS, vmx.ctl.pinbased | (slice_end ? PIN_PREEMPTION_TIMER : 0));
-	}
-	if (!slice_end)
-		return;
 	count = slice_end > now ? (slice_end - now) >> shift : 0;
 	vmwrite(PREEMPTION_TIMER_VALUE, count > 0xffffffffu ? 0xffffffffu : count);
 }
@@ -935,7 +928,7 @@ static void vmx_run(struct vcpu *v, struct vcpu_exit *e)
 	load_tsc_offset(v, a);
 	do {
 		if (vmx.ctl.preemption_timer)
-			arm_slice_timer(a, v->slice_end);
+			arm_slice_timer(v->slice_end);
 		if (a->flushed != a->space->generation) {
 			invept_all(eptp(a->space));
 			if (vmx.ctl.vpid)
