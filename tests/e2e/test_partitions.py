@@ -4,6 +4,8 @@ resume and restart of running partitions."""
 import re
 import time
 
+import pytest
+
 from harness import hv_cfg
 from test_boot import BOOT_TIMEOUT, expect_all_cpus_online, expect_banner, expect_console
 from test_selftest import all_pass
@@ -68,13 +70,16 @@ def test_shares_2_to_1_pinned_to_one_cpu(boot, path):
 # A guest spinning with interrupts masked (the self-test guest runs with
 # IF = 0) on a CPU of its own, with no exit of its own ever: its time is
 # charged while it runs, and the operator's forced stop ends it. Before the
-# bound on an exclusive vCPU's run (scheduler.c) both failed: it was
-# charged only at exits, and on Bochs (VT-x) the kick's IPI never exited it.
+# bound on an exclusive vCPU's run (scheduler.c) both failed on Bochs
+# (VT-x), where such a guest never exited; under QEMU (AMD-V) it still
+# exits now and then, and the test passed without the bound.
 EXCLUSIVE_SPIN_CFG = hv_cfg({"hog": {"cmdline": "mode=spin", "cpus": 1, "exclusive": "yes"}})
 CHARGE_PATIENCE_S = 60  # of host time; Bochs runs a guest second in several
 
 
 def test_a_spinning_guest_on_its_own_cpu_is_charged_and_stopped(boot, path):
+    if path != "bochs":
+        pytest.skip("only Bochs (VT-x) runs this guest without any exit; QEMU passed it without the bound")
     with boot(path, EXCLUSIVE_SPIN_CFG) as run:
         expect_banner(run, path)
         run.expect(r"\[hog\] SELFTEST start mode=spin", BOOT_TIMEOUT[path])
