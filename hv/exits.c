@@ -120,15 +120,20 @@ static const char *access_name(unsigned access)
 }
 
 /*
- * Outside RAM is where devices are: an instruction's read or write there is
- * emulated. Fetching code from there, or a page-table walk or an event's
- * delivery reaching there, stops the partition, as does anything below.
+ * In RAM, the first touch of a 2 MiB chunk (or a second vCPU's, while the
+ * first zeroed it): zeroed and mapped, the guest goes on (an event it was
+ * delivering goes in again). Outside RAM is where devices are: an
+ * instruction's read or write there is emulated. Fetching code from there,
+ * or a page-table walk or an event's delivery reaching there, stops the
+ * partition, as does anything below.
  */
 static int memory(struct vcpu *v, const struct vcpu_exit *e)
 {
 	unsigned access = e->u.mem.access;
 	int by_instruction = access != GPT_EXEC && !e->u.mem.table_walk && !e->u.mem.in_delivery;
 
+	if (platform_is_ram(v->part->ram_size, e->u.mem.gpa) && partition_ram(v->part, e->u.mem.gpa, 1))
+		return 0;
 	if (by_instruction && !platform_is_ram(v->part->ram_size, e->u.mem.gpa)) {
 		int r = arch_guest_mmio(v, e);
 		if (r != MMIO_NOT_DATA)

@@ -13,18 +13,22 @@ void mm_init(struct pmem *pm)
 	pool = pm;
 }
 
-uint64_t mm_alloc(uint64_t pages)
+uint64_t mm_alloc_unzeroed(uint64_t pages)
 {
-	uint64_t pa, i, *p;
+	uint64_t pa;
 
 	spin_lock(&lock);
 	pa = pmem_alloc(pool, pages, pages >= LARGE_PAGES ? LARGE_PAGES : 1);
 	spin_unlock(&lock);
-	p = mm_ptr(pa);
-	if (!pa)
-		return 0;
-	for (i = 0; i < pages * PAGE_SIZE / 8; i++)
-		p[i] = 0; /* nothing of a previous owner may leak to the next */
+	return pa;
+}
+
+uint64_t mm_alloc(uint64_t pages)
+{
+	uint64_t pa = mm_alloc_unzeroed(pages);
+
+	if (pa)
+		mm_zero(pa, pages * PAGE_SIZE); /* nothing of a previous owner may leak to the next */
 	return pa;
 }
 

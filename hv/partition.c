@@ -72,12 +72,40 @@ static int release_memory(struct partition *p)
 	return 0;
 }
 
+void *partition_ram(struct partition *p, uint64_t gpa, uint64_t len)
+{
+	return p->ops->ram(p->space, gpa, len);
+}
+
+/* partition_ram for what takes a context: 0, or -1 if not all RAM. */
+static int ram_ready(void *p, uint64_t gpa, uint64_t len)
+{
+	return partition_ram(p, gpa, len) ? 0 : -1;
+}
+
+struct vq_ram partition_vq_ram(struct partition *p)
+{
+	return (struct vq_ram){ mm_ptr(p->ram_pa), p->ram_pa, p->ram_size, ram_ready, p };
+}
+
+/*
+ * All of p's RAM zeroed now, for the Multiboot loader, which may write
+ * anywhere in it (test kernels in small partitions); 0 or -1.
+ */
+static int all_ram_ready(struct partition *p)
+{
+	uint64_t low = platform_low_ram(p->ram_size), high = platform_high_ram(p->ram_size);
+
+	return ram_ready(p, 0, low) || (high && ram_ready(p, PLATFORM_HIGH_RAM_BASE, high)) ? -1 : 0;
+}
+
 /* A bzImage where it fits, with its initrd and command line; NULL or why not. */
 static const char *load_bzimage(struct partition *p, const uint8_t *file, uint64_t rsdp, struct vcpu_boot *boot)
 {
 	const struct cfg_partition *cfg = p->cfg;
 	const struct boot_module *initrd = cfg->initrd[0] ? boot_module_find(p->bi, cfg->initrd) : 0;
-	struct guest_bzimage k = { .file = file, .img = &p->kernel.bz, .cmdline = cfg->cmdline, .rsdp = rsdp };
+	struct guest_bzimage k = { .file = file, .img = &p->kernel.bz, .cmdline = cfg->cmdline, .rsdp = rsdp,
+				   .ready = ram_ready, .ctx = p };
 	struct bzimage_layout *l = &p->kernel.place;
 	const char *why;
 
@@ -117,6 +145,8 @@ static const char *load_multiboot(struct partition *p, const uint8_t *file, stru
 		b.modules[i].data = (const uint8_t *)(uintptr_t)m->base;
 		b.modules[i].size = m->size;
 	}
+	if (all_ram_ready(p))
+		return "no memory for its guest-physical tables";
 	if (multiboot_load(mm_ptr(p->ram_pa), file, &p->kernel.mb, &b, l, boot))
 		return l->why;
 	log_info("partition %s: Multiboot kernel (%s) at 0x%x-0x%x, %u module%s, information at 0x%x", cfg->name,
@@ -145,6 +175,8 @@ static const char *load_kernel(struct partition *p, const struct boot_module *m,
 		return load_bzimage(p, file, rsdp, boot);
 	if (k->format == KERNEL_MULTIBOOT)
 		return load_multiboot(p, file, boot);
+	if (ram_ready(p, 0, GUEST_KERNEL_MIN) || ram_ready(p, k->elf.base, k->elf.span))
+		return "no memory for its guest-physical tables"; /* the boot structures below 1 MiB, the image */
 	why = elf_place(file, &k->elf, ram + k->elf.base);
 	if (!why && guest_boot_setup(ram, p->ram_size, p->cfg->cmdline, k->elf.base + k->elf.entry, rsdp, boot))
 		why = "no room for the boot structures";
@@ -169,7 +201,7 @@ static void init_vcpus(struct partition *p)
 /* A virtio-net function for each net line, on its port. */
 static const char *attach_nets(struct partition *p)
 {
-	const struct vq_ram ram = { mm_ptr(p->ram_pa), p->ram_pa, p->ram_size };
+	const struct vq_ram ram = partition_vq_ram(p);
 	const char *why = 0;
 	struct vswitch *sw;
 	uint32_t i;
@@ -245,18 +277,19 @@ static const char *attach_devices(struct partition *p)
 /* The ACPI tables, where a guest looks for them (below 1 MiB: always RAM); the RSDP's address, 0 if none. */
 static uint64_t write_acpi_tables(struct partition *p)
 {
-	return acpi_tables_build((uint8_t *)mm_ptr(p->ram_pa) + PLATFORM_BIOS_BASE, PLATFORM_BIOS_SIZE,
-				 p->cfg->vcpus);
+	uint8_t *bios = partition_ram(p, PLATFORM_BIOS_BASE, PLATFORM_BIOS_SIZE);
+
+	return bios ? acpi_tables_build(bios, PLATFORM_BIOS_SIZE, p->cfg->vcpus) : 0;
 }
 
-/* RAM below the hole at 0, the rest at 4 GiB (platform.h); 0 or -1. */
+/* RAM below the hole at 0, the rest at 4 GiB (platform.h), mapped as it is first touched; 0 or -1. */
 static int map_ram(struct partition *p)
 {
 	uint64_t low = platform_low_ram(p->ram_size), high = platform_high_ram(p->ram_size);
 
-	if (p->ops->map(p->space, 0, p->ram_pa, low, GPT_RWX, 0))
+	if (p->ops->add_ram(p->space, 0, p->ram_pa, low))
 		return -1;
-	return high ? p->ops->map(p->space, PLATFORM_HIGH_RAM_BASE, p->ram_pa + low, high, GPT_RWX, 0) : 0;
+	return high ? p->ops->add_ram(p->space, PLATFORM_HIGH_RAM_BASE, p->ram_pa + low, high) : 0;
 }
 
 /* Its virtual disks, as hv.cfg names them; NULL or why not. */
@@ -276,7 +309,11 @@ static const char *open_disks(struct partition *p)
 	return 0;
 }
 
-/* Memory (zeroed: nothing of a previous owner), tables, kernel and boot state; NULL or why not. */
+/*
+ * Memory (zeroed 2 MiB at a time as it is first touched, arch/x86/space.h:
+ * nothing of a previous owner, and no wait to zero it all), tables, kernel
+ * and boot state; NULL or why not.
+ */
 static const char *build(struct partition *p)
 {
 	const struct boot_module *kernel = boot_module_find(p->bi, p->cfg->kernel);
@@ -284,7 +321,7 @@ static const char *build(struct partition *p)
 	const char *why;
 
 	p->ram_size = p->cfg->memory;
-	p->ram_pa = mm_alloc(p->ram_size / PAGE_SIZE);
+	p->ram_pa = mm_alloc_unzeroed(p->ram_size / PAGE_SIZE);
 	if (!p->ram_pa)
 		return "not enough free memory";
 	p->space = p->ops->space_create();

@@ -155,6 +155,14 @@ int partition_all_halted(struct partition *p);
 
 /* The counters of all its vCPUs since it started. */
 void partition_stats(const struct partition *p, struct part_stats *s);
+/*
+ * The hypervisor's pointer to [gpa, gpa + len) of p's RAM, each 2 MiB of it
+ * zeroed first if no one touched it yet (arch/x86/space.h); NULL if not all
+ * RAM. Whatever the hypervisor reads or writes there goes through here.
+ */
+void *partition_ram(struct partition *p, uint64_t gpa, uint64_t len);
+/* p's RAM as its devices see it, each buffer through partition_ram. */
+struct vq_ram partition_vq_ram(struct partition *p);
 
 /*
  * For the scheduler, on the vCPU's own CPU: creates its backend state

@@ -2,9 +2,7 @@
 
 #include "arch.h"
 #include "lib/muldiv.h"
-#include "mm.h"
 #include "partition.h"
-#include "vdev/platform.h"
 #include "walltime.h"
 
 #define NS_PER_S 1000000000ull
@@ -36,13 +34,11 @@ uint64_t pvclock_ns(uint64_t ticks, uint32_t mul, int8_t shift)
 }
 
 /* The guest's bytes [gpa, gpa + len) in one page of its RAM, or NULL. */
-static void *guest_struct(const struct partition *p, uint64_t gpa, uint64_t len)
+static void *guest_struct(struct partition *p, uint64_t gpa, uint64_t len)
 {
-	uint64_t offset;
-
-	if ((gpa & 3) || (gpa & (PAGE - 1)) + len > PAGE || !platform_ram_offset(p->ram_size, gpa, len, &offset))
+	if ((gpa & 3) || (gpa & (PAGE - 1)) + len > PAGE)
 		return 0;
-	return (uint8_t *)mm_ptr(p->ram_pa) + offset;
+	return partition_ram(p, gpa, len);
 }
 
 /* The version goes odd, the fields are written, then it goes even: a guest reading meanwhile retries. */

@@ -150,8 +150,10 @@ struct vcpu_ops {
 	/* A guest-physical address space (EPT or NPT tables, a VPID or ASID) for partition owner. */
 	struct guest_space *(*space_create)(void);
 	void (*space_destroy)(struct guest_space *s);
-	int (*map)(struct guest_space *s, uint64_t gpa, uint64_t hpa, uint64_t size, unsigned perms,
-		   int uncached);
+	/* RAM, zeroed and mapped on first touch (arch/x86/space.h); 0 or -1. */
+	int (*add_ram)(struct guest_space *s, uint64_t gpa, uint64_t hpa, uint64_t size);
+	/* The hypervisor's pointer to [gpa, gpa + len) of RAM, zeroed first where new; NULL if not RAM. */
+	void *(*ram)(struct guest_space *s, uint64_t gpa, uint64_t len);
 	int (*unmap)(struct guest_space *s, uint64_t gpa, uint64_t size);
 	void (*flush_tlb)(struct vcpu *v);
 	int (*create)(struct vcpu *v, struct guest_space *s, const struct vcpu_boot *boot);

@@ -133,6 +133,15 @@ int guest_boot_setup(uint8_t *ram, uint64_t ram_size, const char *cmdline, uint6
 	return 0;
 }
 
+/* What the loader writes made ready: the boot structures' first MiB, the kernel and the initrd; 1, or 0. */
+static int written_ready(const struct guest_bzimage *k, const struct bzimage_layout *l)
+{
+	if (!k->ready)
+		return 1;
+	return !k->ready(k->ctx, 0, GUEST_KERNEL_MIN) && !k->ready(k->ctx, l->kernel, k->img->kernel_size) &&
+	       (!l->initrd_size || !k->ready(k->ctx, l->initrd, l->initrd_size));
+}
+
 const char *guest_boot_bzimage(uint8_t *ram, uint64_t ram_size, const struct guest_bzimage *k,
 			       struct bzimage_layout *l, struct vcpu_boot *boot)
 {
@@ -144,6 +153,8 @@ const char *guest_boot_bzimage(uint8_t *ram, uint64_t ram_size, const struct gue
 	if (len >= CMDLINE_MAX)
 		return "the command line does not fit below 1 MiB";
 	why = bzimage_place(k->img, map, f.e820_entries, k->initrd_size, len, l);
+	if (!why && !written_ready(k, l))
+		why = "no memory to make its first MiB, kernel and initrd ready";
 	if (!why)
 		why = bzimage_load(ram, ram_size, k->file, k->img, l, k->initrd);
 	if (why)

@@ -49,6 +49,9 @@ struct guest_bzimage {
 	uint64_t initrd_size;
 	uint64_t rsdp;               /* the ACPI RSDP's address; 0: none */
 	const char *cmdline;
+	/* Makes [gpa, gpa + len) of ram ready to be written (partition_ram); 0, or -1. NULL: all of it is. */
+	int (*ready)(void *ctx, uint64_t gpa, uint64_t len);
+	void *ctx;
 };
 
 /*

@@ -3,6 +3,14 @@
 #include "log.h"
 #include "mm.h"
 
+/* Pages for a byte per chunk of r. */
+static uint64_t ready_pages(const struct space_ram *r)
+{
+	uint64_t chunks = (r->size + SPACE_CHUNK - 1) / SPACE_CHUNK;
+
+	return (chunks + PAGE_SIZE - 1) / PAGE_SIZE;
+}
+
 static void *page_alloc(void *ctx, uint64_t *pa)
 {
 	(void)ctx;
@@ -28,7 +36,77 @@ int space_init(struct guest_space *s, const struct gpt_format *fmt, uint64_t pag
 {
 	s->generation = 1; /* vCPUs start at 0: each flushes before its first run */
 	s->linear_hpa = s->linear_size = 0;
+	s->ram_ranges = 0;
+	s->fill_lock = (struct spinlock){ 0 };
 	return gpt_init(&s->gpt, fmt, &space_memory, page_sizes);
+}
+
+void space_destroy(struct guest_space *s)
+{
+	unsigned i;
+
+	for (i = 0; i < s->ram_ranges; i++)
+		mm_free(s->ram[i].ready_pa, ready_pages(&s->ram[i]));
+	s->ram_ranges = 0;
+	gpt_destroy(&s->gpt);
+}
+
+int space_add_ram(struct guest_space *s, uint64_t gpa, uint64_t hpa, uint64_t size)
+{
+	struct space_ram *r = &s->ram[s->ram_ranges];
+
+	if (s->ram_ranges == SPACE_RAM_RANGES || ((gpa | hpa) & (SPACE_CHUNK - 1)) || !size)
+		return -1;
+	*r = (struct space_ram){ .gpa = gpa, .hpa = hpa, .size = size };
+	r->ready_pa = mm_alloc(ready_pages(r)); /* zeroed: no chunk ready */
+	if (!r->ready_pa)
+		return -1;
+	r->ready = mm_ptr(r->ready_pa);
+	s->ram_ranges++;
+	return 0;
+}
+
+/*
+ * Chunk i of r zeroed, then mapped, unless another CPU did it meanwhile;
+ * 0, or -1 if there is no memory for the tables. A not-present entry made
+ * present needs no flush on VT-x (the EPT violation it caused invalidated
+ * what the CPU held for the address: SDM Vol. 3C, 29.4.3.1); the generation
+ * bump flushes all the same on both backends (APM Vol. 2, 15.16), before a
+ * vCPU next runs: a handful of times per 2 MiB of guest RAM, once.
+ */
+static int fill_chunk(struct guest_space *s, struct space_ram *r, uint64_t i)
+{
+	uint64_t at = i * SPACE_CHUNK, len = r->size - at < SPACE_CHUNK ? r->size - at : SPACE_CHUNK;
+	int failed = 0;
+
+	spin_lock(&s->fill_lock);
+	if (!r->ready[i]) {
+		mm_zero(r->hpa + at, len);
+		failed = gpt_map(&s->gpt, r->gpa + at, r->hpa + at, len, GPT_RWX, GPT_MEM_WB);
+		if (!failed) {
+			s->generation++;
+			__atomic_store_n(&r->ready[i], 1, __ATOMIC_RELEASE); /* after the zeroes: they are seen first */
+		}
+	}
+	spin_unlock(&s->fill_lock);
+	return failed;
+}
+
+void *space_ram(struct guest_space *s, uint64_t gpa, uint64_t len)
+{
+	unsigned k;
+
+	for (k = 0; len && k < s->ram_ranges; k++) {
+		struct space_ram *r = &s->ram[k];
+		uint64_t off = gpa - r->gpa, i;
+		if (gpa < r->gpa || off >= r->size || len > r->size - off)
+			continue;
+		for (i = off / SPACE_CHUNK; i <= (off + len - 1) / SPACE_CHUNK; i++)
+			if (!__atomic_load_n(&r->ready[i], __ATOMIC_ACQUIRE) && fill_chunk(s, r, i))
+				return 0;
+		return mm_ptr(r->hpa + off);
+	}
+	return 0;
 }
 
 /*
@@ -76,10 +154,13 @@ int space_unmap(struct guest_space *s, uint64_t gpa, uint64_t size)
 	return gpt_unmap(&s->gpt, gpa, size);
 }
 
-void *space_ptr(const struct guest_space *s, uint64_t gpa, uint64_t len)
+void *space_ptr(struct guest_space *s, uint64_t gpa, uint64_t len)
 {
 	struct gpt_walk w;
+	void *ram = space_ram(s, gpa, len);
 
+	if (ram)
+		return ram;
 	if (len && gpa < s->linear_size && len <= s->linear_size - gpa)
 		return mm_ptr(s->linear_hpa + gpa);
 	if (len == 0 || gpt_translate(&s->gpt, gpa, &w) || !(w.perms & GPT_READ))
@@ -91,7 +172,7 @@ void *space_ptr(const struct guest_space *s, uint64_t gpa, uint64_t len)
 
 /* Where the guest walker reads entries: this space, and the cache that records them, if any. */
 struct entry_reader {
-	const struct guest_space *s;
+	struct guest_space *s;
 	struct code_page *record;
 };
 
@@ -115,7 +196,7 @@ static int read_guest_entry(void *ctx, uint64_t gpa, unsigned size, uint64_t *en
 	return 0;
 }
 
-static enum guest_walk_result translate(const struct guest_space *s, const struct guest_mode *g, uint64_t linear,
+static enum guest_walk_result translate(struct guest_space *s, const struct guest_mode *g, uint64_t linear,
 					unsigned access, struct code_page *record, uint64_t *gpa)
 {
 	struct entry_reader r = { s, record };
@@ -127,13 +208,13 @@ static enum guest_walk_result translate(const struct guest_space *s, const struc
 	return result;
 }
 
-enum guest_walk_result space_translate_virtual(const struct guest_space *s, const struct guest_mode *g,
+enum guest_walk_result space_translate_virtual(struct guest_space *s, const struct guest_mode *g,
 					       uint64_t linear, unsigned access, uint64_t *gpa)
 {
 	return translate(s, g, linear, access, 0, gpa);
 }
 
-enum guest_walk_result space_read_virtual(const struct guest_space *s, const struct guest_mode *g,
+enum guest_walk_result space_read_virtual(struct guest_space *s, const struct guest_mode *g,
 					  uint64_t linear, unsigned access, uint8_t *buf, unsigned len)
 {
 	unsigned done = 0, chunk, i;
@@ -163,7 +244,7 @@ static uint64_t entry_now(const void *where, unsigned size)
 }
 
 /* Whether c holds linear_page as a walk of it would give it now. */
-static int code_page_current(const struct code_page *c, const struct guest_space *s, const struct guest_mode *g,
+static int code_page_current(const struct code_page *c, struct guest_space *s, const struct guest_mode *g,
 			     uint64_t linear_page, unsigned access)
 {
 	unsigned i;
@@ -178,7 +259,7 @@ static int code_page_current(const struct code_page *c, const struct guest_space
 }
 
 /* The cached code page if it is still what a walk of linear_page would give now, else NULL. */
-static const uint8_t *cached_code_page(const struct guest_space *s, const struct guest_mode *g,
+static const uint8_t *cached_code_page(struct guest_space *s, const struct guest_mode *g,
 				       uint64_t linear_page, unsigned access)
 {
 	const struct code_cache *cache = g->code_cache;
@@ -191,7 +272,7 @@ static const uint8_t *cached_code_page(const struct guest_space *s, const struct
 }
 
 /* Walks to linear_page afresh, recording the walk in the next way of the cache; the page's bytes, or NULL. */
-static const uint8_t *fill_code_cache(const struct guest_space *s, const struct guest_mode *g,
+static const uint8_t *fill_code_cache(struct guest_space *s, const struct guest_mode *g,
 				      uint64_t linear_page, unsigned access)
 {
 	struct code_cache *cache = g->code_cache;
@@ -214,7 +295,7 @@ static const uint8_t *fill_code_cache(const struct guest_space *s, const struct 
 	return c->page;
 }
 
-enum guest_walk_result space_read_code(const struct guest_space *s, const struct guest_mode *g, uint64_t rip,
+enum guest_walk_result space_read_code(struct guest_space *s, const struct guest_mode *g, uint64_t rip,
 				       uint8_t *bytes, unsigned *n, enum cpu_mode *mode)
 {
 	unsigned access = GUEST_ACCESS_FETCH | (g->cpl == 3 ? GUEST_ACCESS_USER : 0), offset;

@@ -6,7 +6,22 @@
 
 #include "gpt.h"
 #include "guest_walk.h"
+#include "lib/spinlock.h"
 #include "tag_pool.h"
+
+/*
+ * Guest RAM is zeroed and mapped a 2 MiB chunk at a time, on its first
+ * touch: by the guest (a nested-page fault) or by the hypervisor (space_ram,
+ * space_ptr). A partition starts without waiting for all of its memory to
+ * be zeroed, and no byte a previous owner left is ever mapped or read.
+ */
+#define SPACE_CHUNK (2ull << 20)
+#define SPACE_RAM_RANGES 2 /* below the MMIO hole and from 4 GiB */
+struct space_ram {
+	uint64_t gpa, hpa, size;
+	uint8_t *ready;   /* a byte per chunk: 1 once zeroed and mapped (set under fill_lock) */
+	uint64_t ready_pa;
+};
 
 struct guest_space {
 	struct gpt gpt;  /* EPT or NPT tables */
@@ -18,6 +33,9 @@ struct guest_space {
 	uint32_t generation;
 	/* Guest RAM mapped in one piece at guest-physical 0: reads need no walk. */
 	uint64_t linear_hpa, linear_size;
+	struct space_ram ram[SPACE_RAM_RANGES];
+	unsigned ram_ranges;
+	struct spinlock fill_lock; /* one vCPU or device zeroes and maps a chunk, the others wait for it */
 };
 
 /* Table pages come from the hypervisor's page allocator. */
@@ -25,6 +43,21 @@ extern const struct gpt_memory space_memory;
 
 /* Empty tables. */
 int space_init(struct guest_space *s, const struct gpt_format *fmt, uint64_t page_sizes);
+/* The tables and what space_add_ram kept. */
+void space_destroy(struct guest_space *s);
+
+/*
+ * [gpa, gpa + size) is RAM at hpa (2 MiB aligned both), not yet zeroed:
+ * mapped read, write and execute chunk by chunk on first touch; 0 or -1.
+ */
+int space_add_ram(struct guest_space *s, uint64_t gpa, uint64_t hpa, uint64_t size);
+/*
+ * Host pointer to [gpa, gpa + len) of RAM, every chunk of it zeroed and
+ * mapped first; NULL if it is not all in one range of RAM (or no memory for
+ * the tables). Every access of the hypervisor's to guest RAM goes through
+ * here or space_ptr; a nested-page fault in RAM resolves here.
+ */
+void *space_ram(struct guest_space *s, uint64_t gpa, uint64_t len);
 
 /* A vCPU's VPID or ASID: the TLB entries it makes are its own. */
 struct vcpu_tag {
@@ -47,11 +80,11 @@ int space_unmap(struct guest_space *s, uint64_t gpa, uint64_t size);
  * the guest's own paging in the mode g describes, then this space's tables.
  * GUEST_WALK_OK, or why not: the first byte that cannot be read says.
  */
-enum guest_walk_result space_read_virtual(const struct guest_space *s, const struct guest_mode *g,
+enum guest_walk_result space_read_virtual(struct guest_space *s, const struct guest_mode *g,
 					  uint64_t linear, unsigned access, uint8_t *buf, unsigned len);
 
 /* The guest-physical address of a linear one, through the guest's paging in the mode g describes. */
-enum guest_walk_result space_translate_virtual(const struct guest_space *s, const struct guest_mode *g,
+enum guest_walk_result space_translate_virtual(struct guest_space *s, const struct guest_mode *g,
 					       uint64_t linear, unsigned access, uint64_t *gpa);
 
 /*
@@ -95,10 +128,10 @@ struct code_cache {
  * GUEST_WALK_OK, or why the byte at RIP cannot be read. Through g->code_cache when
  * it holds RIP's page and the instruction cannot run past it.
  */
-enum guest_walk_result space_read_code(const struct guest_space *s, const struct guest_mode *g, uint64_t rip,
+enum guest_walk_result space_read_code(struct guest_space *s, const struct guest_mode *g, uint64_t rip,
 				       uint8_t *bytes, unsigned *n, enum cpu_mode *mode);
 
-/* Host pointer to len bytes at gpa, all in one mapped page; NULL if not. */
-void *space_ptr(const struct guest_space *s, uint64_t gpa, uint64_t len);
+/* Host pointer to len bytes at gpa, in RAM (space_ram) or all in one mapped page; NULL if not. */
+void *space_ptr(struct guest_space *s, uint64_t gpa, uint64_t len);
 
 #endif

@@ -407,7 +407,7 @@ static const char *attach_disk(struct partition *p, unsigned i, struct vdisk *di
 
 const char *virtio_blk_attach(struct partition *p, struct vdisk *disks)
 {
-	const struct vq_ram ram = { .base = mm_ptr(p->ram_pa), .pa = p->ram_pa, .size = p->ram_size };
+	const struct vq_ram ram = partition_vq_ram(p);
 	const char *why = 0;
 	unsigned i;
 

@@ -6,7 +6,9 @@
 
 int vq_ram_offset(const struct vq_ram *r, uint64_t gpa, uint64_t len, uint64_t *offset)
 {
-	return platform_ram_offset(r->size, gpa, len, offset) ? 0 : -1;
+	if (!platform_ram_offset(r->size, gpa, len, offset))
+		return -1;
+	return r->ready ? r->ready(r->ctx, gpa, len) : 0;
 }
 
 static uint8_t *ring_part(const struct vq_ram *r, uint64_t gpa, uint64_t len, uint64_t align)

@@ -96,9 +96,16 @@ struct vq_ram {
 	uint8_t *base; /* where the hypervisor reaches it */
 	uint64_t pa;   /* its host-physical address, for DMA */
 	uint64_t size; /* ram_size: low RAM from 0, the rest from 4 GiB */
+	/*
+	 * Makes [gpa, gpa + len) of RAM ready before a device reads or writes it,
+	 * or a disk DMAs to or from it (zeroed on first touch, arch/x86/space.h);
+	 * 0, or -1. NULL: all of it is.
+	 */
+	int (*ready)(void *ctx, uint64_t gpa, uint64_t len);
+	void *ctx;
 };
 
-/* [gpa, gpa + len) in RAM (len > 0): its offset from base, or -1. */
+/* [gpa, gpa + len) in RAM (len > 0) and ready: its offset from base, or -1. */
 int vq_ram_offset(const struct vq_ram *r, uint64_t gpa, uint64_t len, uint64_t *offset);
 
 struct virtqueue {

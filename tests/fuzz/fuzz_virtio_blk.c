@@ -19,6 +19,12 @@
 #include "partition.h"
 #include "vdev/virtio_blk.h"
 
+/* RAM as partition.c gives devices it, without its zeroing on first touch (tests/unit/test_space.c has that). */
+struct vq_ram partition_vq_ram(struct partition *p)
+{
+	return (struct vq_ram){ mm_ptr(p->ram_pa), p->ram_pa, p->ram_size, 0, 0 };
+}
+
 #define RAM (64u << 10)
 #define SECTORS 64
 #define BAR0 0xc0000000ull

@@ -10,6 +10,7 @@
 #include "arch.h"
 #include "partition.h"
 #include "pvclock.h"
+#include "vdev/platform.h"
 #include "walltime.h"
 
 #define RAM (2ull << 20)
@@ -31,6 +32,14 @@ uint64_t walltime_unix_ns(uint64_t tsc)
 {
 	wall_asked = tsc;
 	return WALL_NS;
+}
+
+/* RAM as partition.c gives it, without its zeroing on first touch (tests/unit/test_space.c has that). */
+void *partition_ram(struct partition *p, uint64_t gpa, uint64_t len)
+{
+	uint64_t offset;
+
+	return len && platform_ram_offset(p->ram_size, gpa, len, &offset) ? (uint8_t *)ram + offset : 0;
 }
 
 void partition_log_guest(struct partition *p, enum log_level level, const char *fmt, ...)

@@ -230,6 +230,56 @@ static void instruction_at_a_page_end(void **state)
 	assert_int_equal(n, 3);
 }
 
+#define CHUNK (2u << 20)
+#define LAZY_GPA 0x100000000ull /* RAM from 4 GiB, as a partition's high RAM */
+
+/* The byte at gpa's host address, not through space_ram: what lies there whether made ready or not. */
+static uint8_t left(const uint8_t *lazy, uint64_t gpa)
+{
+	return lazy[gpa - LAZY_GPA];
+}
+
+static int mapped(uint64_t gpa)
+{
+	struct gpt_walk w;
+
+	return gpt_translate(&space.gpt, gpa, &w) == 0;
+}
+
+/*
+ * RAM a previous owner left 0xee in: nothing is mapped until touched, a
+ * touch zeroes and maps its 2 MiB chunks (an access across a chunk boundary
+ * both), the rest stays unmapped and unread; outside the RAM, nothing.
+ */
+static void ram_is_zeroed_and_mapped_on_first_touch(void **state)
+{
+	uint8_t *lazy = aligned_alloc(CHUNK, 3 * CHUNK), *p;
+	uint32_t generation = space.generation;
+
+	(void)state;
+	memset(lazy, 0xee, 3 * CHUNK);
+	assert_int_equal(space_add_ram(&space, LAZY_GPA, (uint64_t)(uintptr_t)lazy, 3 * CHUNK - 4096), 0);
+	assert_false(mapped(LAZY_GPA));
+	p = space_ptr(&space, LAZY_GPA + 2 * CHUNK - 8, 16);
+	assert_ptr_equal(p, lazy + 2 * CHUNK - 8);
+	assert_true(mapped(LAZY_GPA + CHUNK) && mapped(LAZY_GPA + 3 * CHUNK - 8192));
+	assert_false(mapped(LAZY_GPA + 3 * CHUNK - 4096) || mapped(LAZY_GPA));
+	assert_int_equal(left(lazy, LAZY_GPA + CHUNK), 0);
+	assert_int_equal(left(lazy, LAZY_GPA + 3 * CHUNK - 4097), 0);
+	assert_int_equal(left(lazy, LAZY_GPA + CHUNK - 1), 0xee);  /* chunk 0: untouched */
+	assert_int_equal(left(lazy, LAZY_GPA + 3 * CHUNK - 4096), 0xee); /* past the RAM */
+	assert_true(space.generation != generation);
+	p[0] = 1;
+	assert_ptr_equal(space_ram(&space, LAZY_GPA + 2 * CHUNK - 8, 1), p); /* ready: not zeroed again */
+	assert_int_equal(p[0], 1);
+	assert_null(space_ram(&space, LAZY_GPA + 3 * CHUNK - 4096, 1));
+	assert_null(space_ram(&space, LAZY_GPA - 1, 2));
+	assert_null(space_ram(&space, LAZY_GPA, 0));
+	space_destroy(&space);
+	assert_int_equal(space_init(&space, &gpt_format_npt, 0), 0); /* for teardown */
+	free(lazy);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -239,6 +289,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(code_pages_in_turn_stay_cached, setup, teardown),
 		cmocka_unit_test_setup_teardown(paging32_remap_is_seen, setup, teardown),
 		cmocka_unit_test_setup_teardown(instruction_at_a_page_end, setup, teardown),
+		cmocka_unit_test_setup_teardown(ram_is_zeroed_and_mapped_on_first_touch, setup, teardown),
 	};
 
 	return cmocka_run_group_tests_name("space", tests, NULL, NULL);

@@ -27,6 +27,12 @@
 #include "vdev/platform.h"
 #include "vdev/virtio_blk.h"
 
+/* RAM as partition.c gives devices it, without its zeroing on first touch (tests/unit/test_space.c has that). */
+struct vq_ram partition_vq_ram(struct partition *p)
+{
+	return (struct vq_ram){ mm_ptr(p->ram_pa), p->ram_pa, p->ram_size, 0, 0 };
+}
+
 #define RAM (1u << 20)
 #define RAM_PA 0x40000000ull
 #define SECTORS 1000

@@ -168,7 +168,7 @@ static struct guest_space *svm_space_create(void)
 
 static void svm_space_destroy(struct guest_space *s)
 {
-	gpt_destroy(&s->gpt);
+	space_destroy(s);
 	mm_free((uint64_t)(uintptr_t)s, 1);
 }
 
@@ -708,7 +708,8 @@ const struct vcpu_ops svm_ops = {
 	.cpu_enable = svm_cpu_enable,
 	.space_create = svm_space_create,
 	.space_destroy = svm_space_destroy,
-	.map = space_map,
+	.add_ram = space_add_ram,
+	.ram = space_ram,
 	.unmap = space_unmap,
 	.flush_tlb = svm_flush_tlb,
 	.create = svm_create,

@@ -297,7 +297,7 @@ static struct guest_space *vmx_space_create(void)
 static void vmx_space_destroy(struct guest_space *s)
 {
 	invept_all(eptp(s));
-	gpt_destroy(&s->gpt);
+	space_destroy(s);
 	mm_free((uint64_t)(uintptr_t)s, 1);
 }
 
@@ -1043,7 +1043,8 @@ const struct vcpu_ops vmx_ops = {
 	.cpu_enable = vmx_cpu_enable,
 	.space_create = vmx_space_create,
 	.space_destroy = vmx_space_destroy,
-	.map = space_map,
+	.add_ram = space_add_ram,
+	.ram = space_ram,
 	.unmap = space_unmap,
 	.flush_tlb = vmx_flush_tlb,
 	.create = vmx_create,
