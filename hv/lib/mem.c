@@ -10,11 +10,20 @@ void *memmove(void *dst, const void *src, size_t n);
 void *memset(void *dst, int c, size_t n);
 int memcmp(const void *a, const void *b, size_t n);
 
+/*
+ * Eight bytes at a time, then the rest: where an emulator counts each
+ * iteration of a REP string instruction as one instruction (QEMU -icount,
+ * Bochs), MOVSQ copies a kernel in an eighth of MOVSB's count (a Linux
+ * guest's 8 MiB kernel and 3.6 MiB initrd: 1.5 million, not 11.6); CPUs
+ * with fast strings run either at full speed.
+ */
 void *memcpy(void *dst, const void *src, size_t n)
 {
 	void *d = dst;
+	size_t words = n / 8, bytes = n % 8;
 
-	__asm__ volatile("rep movsb" : "+D"(d), "+S"(src), "+c"(n) : : "memory");
+	__asm__ volatile("rep movsq" : "+D"(d), "+S"(src), "+c"(words) : : "memory");
+	__asm__ volatile("rep movsb" : "+D"(d), "+S"(src), "+c"(bytes) : : "memory");
 	return dst;
 }
 
@@ -30,11 +39,15 @@ void *memmove(void *dst, const void *src, size_t n)
 	return dst;
 }
 
+/* As memcpy: eight bytes at a time, then the rest. */
 void *memset(void *dst, int c, size_t n)
 {
 	void *d = dst;
+	size_t words = n / 8, bytes = n % 8;
+	unsigned long long pattern = (unsigned char)c * 0x0101010101010101ull;
 
-	__asm__ volatile("rep stosb" : "+D"(d), "+c"(n) : "a"(c) : "memory");
+	__asm__ volatile("rep stosq" : "+D"(d), "+c"(words) : "a"(pattern) : "memory");
+	__asm__ volatile("rep stosb" : "+D"(d), "+c"(bytes) : "a"(pattern) : "memory");
 	return dst;
 }
 
