@@ -3,8 +3,9 @@ errors, list and list -j, info, stats counters growing, cpus, config
 (which hvcfg check accepts), log -n LEVEL; stop through the ACPI power
 button of a guest that powers off (the platform kernel's power-button
 mode) and of one that ignores it (the self-test, forced off after -t),
-start, restart, pause/resume; garbage, an overlong line and a flood of
-escape bytes; the host's poweroff after its question. On a boot of its
+start, restart (each giving back, as `mem` counts them, the pages it
+took), pause/resume; garbage, an overlong line and a flood of escape
+bytes; the host's poweroff after its question. On a boot of its
 own and on each path, a pause that the guest's clocks and timers do not
 see. Then tools/hvctl against a -serial unix: socket, on a boot of its
 own."""
@@ -52,6 +53,16 @@ def uptime_ms(run, name, command):
         return int(m.group(1)) * 1000 + int(m.group(2))
     rows = json_lines(answer(run, "list -j" if command == "list" else f"stats -j {name}"))
     return next(r["uptime_ms"] for r in rows if r["name"] == name)
+
+
+def free_pages(run):
+    """The hypervisor's free pages as 'mem' shows them, checked against its MiB."""
+    text = answer(run, "mem")
+    m = re.search(r"^free (\d+) MiB of (\d+) MiB managed; pages: (\d+) free of (\d+)$", text, re.M)
+    assert m, text
+    free_mib, managed_mib, free, managed = (int(g) for g in m.groups())
+    assert (free_mib, managed_mib) == (free * 4096 >> 20, managed * 4096 >> 20) and free <= managed, text
+    return free
 
 
 # Uptime that may pass between a pause's answer and a reading (a vCPU that
@@ -127,15 +138,22 @@ def test_console_commands(boot):
         run.expect(r"partition deaf: stopped: forced off: still running 2 s after its power button", 20)
         assert "error: deaf: refused: it is not running" in answer(run, "stop deaf")
 
-        # start, restart (forced, then through a button nobody hears), pause and resume.
+        # start, restart (forced, then through a button nobody hears), pause and resume; 'mem'
+        # shows the start take the partition's 16 MiB and more (its tables), each restart give
+        # back all it took, to the page.
+        idle = free_pages(run)
         first_start = time.monotonic()
         assert "spare: started" in answer(run, "start spare")
         run.expect(r"\[spare\] SELFTEST start mode=idle", 30)
+        started = free_pages(run)
+        assert idle - started >= (16 << 20) // 4096, (idle, started)
         assert "spare: restarting" in answer(run, "restart -f spare")
         run.expect(r"partition spare: started", 30)
+        assert free_pages(run) == started
         assert "spare: power button pressed; forced off in 1 s" in answer(run, "restart -t 1 spare")
         run.expect(r"forced off: still running 1 s after its power button was pressed \(restart\)", 20)
         run.expect(r"partition spare: started", 30)
+        assert free_pages(run) == started
         text = answer(run, "list")
         assert re.search(r"spare\s+running.*\n.*\n\s+last stop: forced off", text), text
         # Its uptime counts from the last restart (which waited 1 s), not from the first start.
