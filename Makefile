@@ -185,7 +185,7 @@ GUEST_CFG ?= guests/hv.cfg
 LINUX_IMAGES := $(BUILD)/linux/vmlinuz $(BUILD)/linux/initrd.img
 IMAGE_FILES := $(BUILD)/BOOTX64.EFI $(BUILD)/hv.elf $(GUESTS) $(LINUX_IMAGES)
 
-.PHONY: all deps linux iso usb run test unit fuzz bench clean help FORCE
+.PHONY: all deps linux iso usb run test unit fuzz bench durability soak clean help FORCE
 
 all: $(BUILD)/BOOTX64.EFI $(BUILD)/hv.elf $(BUILD)/hvcfg $(BUILD)/acpitables $(GUESTS) $(E2E_KERNELS)
 
@@ -199,6 +199,8 @@ help:
 	@echo "make test     host unit tests, then end-to-end tests in emulators"
 	@echo "make bench    exit costs in instructions, under QEMU -icount (and Bochs, VT-x, with BOCHS=)"
 	@echo "make fuzz     each fuzz target for FUZZ_SECONDS (60) seconds"
+	@echo "make durability  DURABILITY_TRIALS (20) kills of QEMU right after a guest's fsync; no write lost"
+	@echo "make soak     two loaded Linux partitions for SOAK_MINUTES (30), one restarted every SOAK_RESTART_MINUTES (3)"
 
 deps:
 	@tools/deps.sh
@@ -338,6 +340,19 @@ test: deps
 bench: deps
 	@$(MAKE) --no-print-directory all $(BUILD)/insnprof.so
 	$(PYTHON) ci/bench.py
+
+# tests/e2e/test_durability.py with more trials than `make test` gives it (2).
+DURABILITY_TRIALS ?= 20
+durability: deps
+	@$(MAKE) --no-print-directory linux
+	@$(MAKE) --no-print-directory all
+	DURABILITY_TRIALS=$(DURABILITY_TRIALS) $(PYTHON) -m pytest -v -rs -s -p no:cacheprovider tests/e2e/test_durability.py
+
+# ci/soak.py; SOAK_MINUTES and SOAK_RESTART_MINUTES come from the environment.
+soak: deps
+	@$(MAKE) --no-print-directory linux
+	@$(MAKE) --no-print-directory all
+	$(PYTHON) ci/soak.py
 
 clean:
 	rm -rf $(BUILD)
