@@ -115,7 +115,7 @@ class Soak:
                 self.fail("QEMU exited")
             if i == 0:
                 m = self.run.child.match
-                if m.group("want") is not None and not m.group("write") and not m.group("stopped"):
+                if want and m.group("want") is not None:
                     return m
                 self.event(m)
             self.check_hang()

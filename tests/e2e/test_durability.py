@@ -74,5 +74,6 @@ def test_fsynced_writes_survive_kill_9(tmp_path):
                 assert hashlib.sha256(got).hexdigest() == sha, f"trial {number}: write at block {block} lost"
                 checked += 1
             os.remove(image)
-            print(f"trial {number}: {len(writes)} fsynced writes found, {time.monotonic() - began:.0f} s so far", flush=True)
+            print(f"trial {number}: {len(writes)} fsynced writes found; {time.monotonic() - began:.0f} s so far",
+                  flush=True)
     print(f"{TRIALS} trials, {checked} fsynced writes, none lost, in {time.monotonic() - began:.0f} s")
