@@ -205,7 +205,37 @@ size_t log_console_try_write(const char *text, size_t len)
 	return taken;
 }
 
-static void log_line(enum log_level level, int shown, const char *f, va_list ap)
+/* With the lock held: whether a guest's line of n bytes is in its share of the line, counted if so. */
+static int within_budget(struct log_budget *b, size_t n)
+{
+	if (!b || !console_sink)
+		return 1;
+	if (sent >= b->shown_end)
+		b->pending = 0; /* the line took all it logged */
+	if (b->pending + n > LOG_GUEST_BUDGET) {
+		b->dropped++;
+		return 0;
+	}
+	b->pending += (uint32_t)n;
+	return 1;
+}
+
+/* With the lock held: after a guest's line, how many of its lines were dropped before it. */
+static void note_dropped(struct log_budget *b)
+{
+	char note[128];
+	int n;
+
+	if (b->dropped) {
+		n = fmt(note, sizeof(note), "hv: partition %s: %u lines dropped: over its share of the console\n",
+			b->owner, b->dropped);
+		b->dropped = 0;
+		ring_append(note, (size_t)n);
+	}
+	b->shown_end = ring_head;
+}
+
+static void log_line(struct log_budget *budget, enum log_level level, int shown, const char *f, va_list ap)
 {
 	static const char cut[] = "...\n";
 	char line[LOG_LINE_MAX + 1];
@@ -222,13 +252,19 @@ static void log_line(enum log_level level, int shown, const char *f, va_list ap)
 	} else {
 		text[n++] = '\n';
 	}
+	spin_lock(&lock);
+	if (!within_budget(budget, n)) {
+		spin_unlock(&lock);
+		return;
+	}
 	if (!shown) {
 		line[0] = UNSHOWN;
 		text = line;
 		n++;
 	}
-	spin_lock(&lock);
 	ring_append(text, n);
+	if (budget)
+		note_dropped(budget);
 	drain(WAIT_NEVER);
 	spin_unlock(&lock);
 }
@@ -238,16 +274,16 @@ void log_msg(enum log_level level, const char *f, ...)
 	va_list ap;
 
 	va_start(ap, f);
-	log_line(level, 1, f, ap);
+	log_line(0, level, 1, f, ap);
 	va_end(ap);
 }
 
-void log_guest(int shown, const char *f, ...)
+void log_guest(struct log_budget *budget, int shown, const char *f, ...)
 {
 	va_list ap;
 
 	va_start(ap, f);
-	log_line(LOG_INFO, shown && !guests_muted, f, ap);
+	log_line(budget, LOG_INFO, shown && !guests_muted, f, ap);
 	va_end(ap);
 }
 

@@ -44,12 +44,29 @@ int log_enabled(enum log_level level);
 void log_msg(enum log_level level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
 /*
- * A line a guest printed, at info level: kept like any other, and shown
- * on the console if shown is set and guest lines are not muted (while the
- * operator is attached to one guest, that guest's lines come to the
- * terminal raw and the others' wait in the log).
+ * One guest's share of the console's line: its lines past
+ * LOG_GUEST_BUDGET bytes that the line has not taken yet are dropped
+ * (counted), so that a guest flooding its UART faster than the line
+ * sends can fill neither the line nor the ring, and cannot push the other
+ * guests' lines out of the ring before the line takes them. Once the
+ * line has taken its lines, the next one says how many were dropped.
  */
-void log_guest(int shown, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+#define LOG_GUEST_BUDGET 2048
+struct log_budget {
+	const char *owner;
+	uint64_t shown_end; /* the log's position after its last line */
+	uint32_t pending;   /* bytes of its lines logged since the line last took all of them */
+	uint32_t dropped;   /* its lines dropped since */
+};
+
+/*
+ * A line a guest printed, at info level: dropped if over its budget (0:
+ * none), else kept like any other, and shown on the console if shown is
+ * set and guest lines are not muted (while the operator is attached to
+ * one guest, that guest's lines come to the terminal raw and the others'
+ * wait in the log).
+ */
+void log_guest(struct log_budget *budget, int shown, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 void log_mute_guests(int mute);
 
 /*

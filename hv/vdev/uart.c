@@ -41,7 +41,8 @@ enum { THR_DLL, IER_DLM, IIR_FCR, LCR, MCR, LSR, MSR, SCR };
 
 void vuart_init(struct vuart *u, struct partition *part, const char *owner, char *out, uint64_t out_size)
 {
-	*u = (struct vuart){ .part = part, .owner = owner, .out = out, .out_size = out ? out_size : 0 };
+	*u = (struct vuart){ .part = part, .owner = owner, .out = out, .out_size = out ? out_size : 0,
+			     .budget = { .owner = owner } };
 }
 
 /* ---- output */
@@ -51,7 +52,7 @@ static void flush_line(struct vuart *u)
 	if (u->len == 0)
 		return;
 	u->line[u->len] = 0;
-	log_guest(!u->attached, "[%s] %s", u->owner, u->line);
+	log_guest(&u->budget, !u->attached, "[%s] %s", u->owner, u->line);
 	u->len = 0;
 }
 

@@ -12,6 +12,7 @@
 #include <stdint.h>
 
 #include "bus.h"
+#include "log.h"
 #include "lib/spinlock.h"
 
 #define VUART_BASE 0x3f8
@@ -26,6 +27,7 @@ struct vuart {
 	struct spinlock lock; /* of all below: vCPUs of one partition run on several CPUs */
 	struct partition *part; /* whose IRQ line it drives; NULL in unit tests of the model */
 	const char *owner;   /* partition name, put before each line */
+	struct log_budget budget; /* its share of the console's line */
 	uint8_t lcr, ier, mcr, scr, dll, dlm, fcr;
 	uint8_t msr_delta;   /* MSR bits 3:0, set by changes seen in loopback, cleared by reading MSR */
 	int overrun;         /* a byte came to a full FIFO: LSR bit 1 until LSR is read */

@@ -248,10 +248,10 @@ static void unshown_lines_are_kept_not_sent(void **state)
 	while (log_read(&cursor, buf, sizeof(buf)) > 0)
 		;
 	log_mute_guests(1);
-	log_guest(1, "[g] muted");
+	log_guest(0, 1, "[g] muted");
 	log_mute_guests(0);
-	log_guest(0, "[g] attached");
-	log_guest(1, "[g] shown");
+	log_guest(0, 0, "[g] attached");
+	log_guest(0, 1, "[g] shown");
 	assert_null(strstr(sunk, "muted"));
 	assert_null(strstr(sunk, "attached"));
 	assert_non_null(strstr(sunk, "hv: [g] shown\n"));
@@ -369,6 +369,37 @@ static void bytes_a_stalled_line_drops_are_counted(void **state)
 	log_set_sink(discard);
 }
 
+/*
+ * A guest that floods faster than the line sends gets LOG_GUEST_BUDGET
+ * bytes of it at most; the rest is dropped, so that another guest's line
+ * after two rings' worth of the flood still reaches the line; the
+ * flooder's next line once the line took its share says what was dropped.
+ */
+static void a_flooding_guest_keeps_to_its_share_of_the_line(void **state)
+{
+	struct log_budget flooder = { .owner = "flood" }, quiet = { .owner = "quiet" };
+	int i;
+
+	(void)state;
+	log_set_sink(slow_sink);
+	room = 0;
+	log_guest(&quiet, 1, "[quiet] before");
+	for (i = 0; i < 2 * LOG_RING_SIZE / 32; i++)
+		log_guest(&flooder, 1, "[flood] line %05d of the flood", i); /* 36 bytes each */
+	log_guest(&quiet, 1, "[quiet] after");
+	room = LOG_RING_SIZE;
+	log_pump();
+	assert_non_null(strstr(sunk, "hv: [quiet] before\n"));
+	assert_non_null(strstr(sunk, "hv: [quiet] after\n"));
+	assert_null(strstr(sunk, "fell behind"));
+	assert_in_range(strlen(sunk), 2 * 19, LOG_GUEST_BUDGET + 2 * 19);
+	log_guest(&flooder, 1, "[flood] the end");
+	log_pump();
+	assert_non_null(strstr(sunk, "hv: [flood] the end\nhv: partition flood: "));
+	assert_non_null(strstr(sunk, " lines dropped: over its share of the console\n"));
+	log_set_sink(discard);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -388,6 +419,7 @@ int main(void)
 		cmocka_unit_test_setup(line_levels_are_read_back, reset),
 		cmocka_unit_test_setup(reader_behind_the_ring_resumes_at_a_whole_line, reset),
 		cmocka_unit_test_setup(bytes_a_stalled_line_drops_are_counted, reset),
+		cmocka_unit_test_setup(a_flooding_guest_keeps_to_its_share_of_the_line, reset),
 	};
 
 	return cmocka_run_group_tests_name("log", tests, NULL, NULL);
