@@ -147,7 +147,8 @@ PLATFORM_OBJS := $(addprefix $(BUILD)/guests/,platform/entry.o platform/main.o p
                  platform/lapic.o platform/smp.o platform/irq.o platform/pci.o platform/fwcfg.o platform/mmio.o \
                  hv/lib/fmt.o hv/lib/str.o hv/lib/mem.o)
 ATTACK_OBJS := $(GUEST_COMMON_OBJS) $(addprefix $(BUILD)/guests/,attack/attack.o attack/virtio.o attack/queues.o attack/devices.o \
-               attack/interrupts.o attack/cpu.o)
+               attack/interrupts.o attack/cpu.o attack/events.o \
+               attack/workload.o)
 GUESTS := $(BUILD)/selftest.elf $(BUILD)/platform.elf $(BUILD)/attack.elf
 # Multiboot test kernels for the end-to-end tests: the same source as ELF32 and with the a.out kludge.
 E2E_KERNELS := $(BUILD)/mb_hello.elf $(BUILD)/mb_hello.bin

@@ -735,7 +735,8 @@ static const struct attack attacks[] = {
 	{ 0, 0 },
 };
 
-static const struct attack *const tables[] = { attacks, queue_attacks, device_attacks, interrupt_attacks, cpu_attacks };
+static const struct attack *const tables[] = { attacks, queue_attacks, device_attacks, interrupt_attacks, cpu_attacks,
+						  event_attacks, workloads };
 
 static const struct attack *find_attack(const char *name)
 {

@@ -15,11 +15,13 @@ struct attack {
 	const char *name;
 	void (*run)(void);
 };
-extern const struct attack queue_attacks[], device_attacks[], interrupt_attacks[], cpu_attacks[];
+extern const struct attack queue_attacks[], device_attacks[], interrupt_attacks[], cpu_attacks[], event_attacks[],
+	workloads[];
 /* Halts with interrupts taken for `ticks` of TSC: ours come in, and vCPU 1 (on the same CPU) runs meanwhile. */
 void halt_for(uint64_t ticks);
 
-/* attack.c's, for the attacks in the other files (queues.c, devices.c, interrupts.c, cpu.c). */
+/* attack.c's, for the attacks in the other files (queues.c, devices.c, interrupts.c, cpu.c, events.c,
+ * workload.c). */
 extern uint64_t ram_end; /* the top of our RAM: every guest-physical address from here on is none of ours */
 /* The local APIC's registers in its xAPIC page (Intel SDM Vol. 3A, Table 11-1). */
 #define LAPIC 0xfee00000ull

@@ -76,6 +76,17 @@ int wrmsr_faults(uint32_t msr, uint64_t value);
 int xsetbv_faults(uint64_t xcr0);
 int cr0_write_faults(uint64_t value);
 int cr4_write_faults(uint64_t value);
+/*
+ * CPL 3: runs fn there with RFLAGS.AC set (entry.asm's run_user) until it
+ * ends with UD2; a vector's handler run at the CPL it interrupted (a
+ * conforming code segment); a vector's handler on its own stack (IST1).
+ * install_traps() puts the gates back.
+ */
+void run_at_cpl3(void (*fn)(void));
+void trap_at_cpl3(int vector, void (*handler)(void));
+void trap_on_stack(int vector, uint64_t stack_top);
+/* At CPL 3: a 4-byte read at RSP + 1 (#AC with AC set), then UD2 back to CPL 0. */
+void user_misaligned_read(void);
 /* #DB traps counted, not expected, between these. */
 void db_count_start(void);
 unsigned db_count_stop(void);

@@ -27,7 +27,6 @@ extern const uint64_t trap_stubs[TRAP_VECTORS];
 extern char image_end[];
 void run_user(void (*fn)(void), void *stack);
 void user_return(void);
-void user_misaligned_read(void);
 
 static uint64_t idt[TRAP_VECTORS * 2] __attribute__((aligned(16)));
 static volatile int expected_vector = -1, caught_vector = -1;
@@ -107,14 +106,20 @@ void report(const char *name, int ok, const char *f, ...)
 
 /* ---- traps ------------------------------------------------------------ */
 
+/* A 64-bit interrupt gate to cs:handler, on the TSS's stack ist (0: the current one) (SDM Vol. 3A, 6.14.1). */
+static void gate(int v, uint64_t handler, uint16_t cs, unsigned ist)
+{
+	idt[v * 2] = (handler & 0xffff) | ((uint64_t)cs << 16) | ((uint64_t)ist << 32) | (0x8eull << 40) |
+		     ((handler >> 16 & 0xffff) << 48);
+	idt[v * 2 + 1] = handler >> 32;
+}
+
 static void set_gate(int v, uint64_t handler)
 {
 	uint16_t cs;
 
 	__asm__ volatile("mov %%cs, %0" : "=r"(cs));
-	idt[v * 2] = (handler & 0xffff) | ((uint64_t)cs << 16) | (0x8eull << 40) |
-		     ((handler >> 16 & 0xffff) << 48);
-	idt[v * 2 + 1] = handler >> 32;
+	gate(v, handler, cs, 0);
 }
 
 void load_idt(uint16_t limit)
@@ -333,9 +338,10 @@ unsigned db_count_stop(void)
 #define USER_DS 0x23 /* GDT entry 4, RPL 3 (entry.asm has the same) */
 #define USER_CS 0x2b /* entry 5 */
 #define TSS_SEL 0x30 /* entries 6 and 7 */
+#define CONFORMING_CS 0x40 /* entry 8: a handler there runs at the CPL it interrupted (SDM Vol. 3A, 6.12.1.1) */
 #define PTE_U 4ull
 
-static uint64_t user_gdt[8] __attribute__((aligned(16)));
+static uint64_t user_gdt[9] __attribute__((aligned(16)));
 static uint32_t tss[26] __attribute__((aligned(16))); /* 64-bit TSS: RSP0 at byte 4 */
 static uint8_t ring0_stack[4096] __attribute__((aligned(16)));
 static uint8_t user_stack[4096] __attribute__((aligned(16)));
@@ -368,6 +374,7 @@ static void load_user_segments(void)
 	user_gdt[5] = 0x00affa000000ffffull; /* 64-bit code, DPL 3 */
 	user_gdt[6] = (sizeof(tss) - 1) | (base & 0xffffff) << 16 | 0x89ull << 40 | (base >> 24 & 0xff) << 56;
 	user_gdt[7] = base >> 32;
+	user_gdt[8] = 0x00af9e000000ffffull; /* 64-bit code, DPL 0, conforming */
 	tss[1] = (uint32_t)rsp0;
 	tss[2] = (uint32_t)(rsp0 >> 32);
 	__asm__ volatile("lgdt %0; ltr %w1" : : "m"(ours), "r"(TSS_SEL) : "memory");
@@ -386,6 +393,30 @@ static void allow_user_low_memory(void)
 	pd = (uint64_t *)(uintptr_t)(pdpt[0] & 0x000ffffffffff000ull);
 	pd[0] |= PTE_U;
 	__asm__ volatile("mov %0, %%cr3" : : "r"(cr3) : "memory");
+}
+
+void run_at_cpl3(void (*fn)(void))
+{
+	load_user_segments();
+	allow_user_low_memory();
+	run_user(fn, user_stack + sizeof(user_stack));
+}
+
+void trap_at_cpl3(int vector, void (*handler)(void))
+{
+	load_user_segments();
+	gate(vector, (uint64_t)(uintptr_t)handler, CONFORMING_CS, 0);
+}
+
+void trap_on_stack(int vector, uint64_t stack_top)
+{
+	uint16_t cs;
+
+	load_user_segments();
+	tss[9] = (uint32_t)stack_top; /* IST1, at byte 36 of the 64-bit TSS (SDM Vol. 3A, 8.7) */
+	tss[10] = (uint32_t)(stack_top >> 32);
+	__asm__ volatile("mov %%cs, %0" : "=r"(cs));
+	gate(vector, (uint64_t)(uintptr_t)trap_stubs[vector], cs, 1);
 }
 
 /* ---- hostile guests --------------------------------------------------- */
@@ -410,11 +441,9 @@ static void debug_trap_storm(void)
 /* A misaligned read at CPL 3, faulting (#AC) STORM_TRAPS times before our handler lets it pass. */
 static void alignment_check_storm(void)
 {
-	load_user_segments();
-	allow_user_low_memory();
 	ac_faults = 0;
 	ac_retries = STORM_TRAPS;
-	run_user(user_misaligned_read, user_stack + sizeof(user_stack));
+	run_at_cpl3(user_misaligned_read);
 	print("SELFTEST hostile ac-storm faults=%u\n", ac_faults);
 }
 
