@@ -51,7 +51,7 @@ void log_msg(enum log_level level, const char *fmt, ...) __attribute__((format(p
  * guests' lines out of the ring before the line takes them. Once the
  * line has taken its lines, the next one says how many were dropped.
  */
-#define LOG_GUEST_BUDGET 2048
+#define LOG_GUEST_BUDGET (16 * 1024) /* a quarter of the ring: far above a burst of ordinary output */
 struct log_budget {
 	const char *owner;
 	uint64_t shown_end; /* the log's position after its last line */
