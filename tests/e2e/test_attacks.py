@@ -464,7 +464,7 @@ def check_disk_after(run):
 # QEMU 7.2's TCG aborts on a data breakpoint hit by a push of event delivery: the emulator dies, all its partitions.
 QEMU_ABORTS = {"db-in-delivery": "QEMU 7.2's TCG aborts (softmmu/cpus.c:502: assertion failed: "
                                  "(!qemu_mutex_iothread_locked())) when a data breakpoint fires on a push of event "
-                                 "delivery: the emulator, not the hypervisor, dies; the Bochs path runs it"}
+                                 "delivery: the emulator, not the hypervisor, dies"}
 
 
 def stop_untested(run, attack, since):
