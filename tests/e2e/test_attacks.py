@@ -517,17 +517,9 @@ CANNOT = {"db-in-delivery": (line("db-in-delivery", r"no_loop traps=\d+"),
                              "the push of its delivery there (the handler ran): the loop cannot be made on it")}
 
 
-# A finding on VT-x, to be fixed in the scheduler: its stop is never taken (SKIP rather than a wait of 600 s).
-VTX_FINDINGS = {"never-yield-exclusive": "finding on Bochs (VT-x): an exclusive vCPU spinning with IF clear never "
-                                         "stops on 'stop -f' (the partition stays 'stopping'); the scheduler's fix "
-                                         "is not merged yet"}
-
-
 def contained(run, attack):
     if run.path == "qemu" and attack in QEMU_ABORTS:
         pytest.skip(QEMU_ABORTS[attack])
-    if run.path == "bochs" and attack in VTX_FINDINGS:
-        pytest.skip(VTX_FINDINGS[attack])
     slower = SLOWER[run.path]
     run.load.scan()
     disk_before = dict(run.load.blocks)
