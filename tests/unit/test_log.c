@@ -12,7 +12,7 @@
 #include "lib/fmt.h"
 #include "log.h"
 
-static char sunk[4096];
+static char sunk[LOG_RING_SIZE + 1]; /* room for all a ring can hold, and its end */
 static size_t sunk_len;
 
 static size_t sink(const char *text, size_t len, int wait)
