@@ -154,7 +154,6 @@ struct vcpu_ops {
 	int (*add_ram)(struct guest_space *s, uint64_t gpa, uint64_t hpa, uint64_t size);
 	/* The hypervisor's pointer to [gpa, gpa + len) of RAM, zeroed first where new; NULL if not RAM. */
 	void *(*ram)(struct guest_space *s, uint64_t gpa, uint64_t len);
-	int (*unmap)(struct guest_space *s, uint64_t gpa, uint64_t size);
 	void (*flush_tlb)(struct vcpu *v);
 	int (*create)(struct vcpu *v, struct guest_space *s, const struct vcpu_boot *boot);
 	void (*destroy)(struct vcpu *v);

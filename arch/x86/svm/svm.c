@@ -710,7 +710,6 @@ const struct vcpu_ops svm_ops = {
 	.space_destroy = svm_space_destroy,
 	.add_ram = space_add_ram,
 	.ram = space_ram,
-	.unmap = space_unmap,
 	.flush_tlb = svm_flush_tlb,
 	.create = svm_create,
 	.destroy = svm_destroy,

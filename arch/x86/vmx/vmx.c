@@ -1045,7 +1045,6 @@ const struct vcpu_ops vmx_ops = {
 	.space_destroy = vmx_space_destroy,
 	.add_ram = space_add_ram,
 	.ram = space_ram,
-	.unmap = space_unmap,
 	.flush_tlb = vmx_flush_tlb,
 	.create = vmx_create,
 	.destroy = vmx_destroy,
