@@ -145,11 +145,11 @@ EXIT_TARGETS = {
     "AMD-V (QEMU)": {"cpuid": 300, "port_io": 200, "hypercall": 300},
     "VT-x (Bochs)": {"cpuid": 150, "port_io": 150, "hypercall": 150, "x2apic_eoi": 150, "mmio_read": 600},
 }
-# The exit list has one more kind, which has no path to measure.
-NO_RESOLVED_NPF = ("No figure for a nested-page fault the hypervisor resolves: it has none to resolve. Guest RAM "
-                   "is mapped whole when its partition is created (hv/partition.c, map_ram); a fault in RAM stops "
-                   "the partition, and one outside RAM is an MMIO access, decoded and emulated (mmio_read, "
-                   "xapic_eoi).")
+# The exit list has one more kind, not measured yet.
+UNMEASURED_NPF = ("No figure yet for a nested-page fault the hypervisor resolves: the only ones are the first "
+                  "touch of each 2 MiB chunk of a partition's RAM, which zeroes and maps it (arch/x86/space.c, "
+                  "fill_chunk; at most 128 for 256 MiB), and the bench has no loop that makes them. A fault "
+                  "outside RAM is an MMIO access, decoded and emulated (mmio_read, xapic_eoi).")
 # --smoke: one iteration of each section, short, to build/bench-smoke (make test runs it: tests/e2e/test_bench.py).
 SMOKE = "--smoke" in sys.argv[1:]
 SHARES_GUEST_MS = 1000 if SMOKE else 10000
@@ -361,7 +361,7 @@ def exit_costs(work, log):
             figure(f"{name}: instructions per exit round trip", value, "instructions", target, backend=backend,
                    not_measured=figures if values is None else None)
         print(f"bench:   {name:10}" + "".join(f"  {cell:34}" for cell in cells))
-    print(f"bench: {NO_RESOLVED_NPF}")
+    print(f"bench: {UNMEASURED_NPF}")
     if not isinstance(measured["VT-x (Bochs)"], str):
         vtx_steps.extend(beyond_hypercall(measured["VT-x (Bochs)"]))
         print(f"bench: VT-x: {VTX_STEPS_TEXT} " + ", ".join(f"{name} {n}" for name, n in vtx_steps))
@@ -659,7 +659,7 @@ def write_report():
                   "| --- |" + " ---: | ---: | --- |" * len(EXIT_TARGETS)]
         lines += [f"| {name} | " + " | ".join(" | ".join(report_cells(by[b])) for b in EXIT_TARGETS) + " |"
                   for name, by in per_backend.items()]
-        lines += ["", NO_RESOLVED_NPF]
+        lines += ["", UNMEASURED_NPF]
     lines += scaling_tables()
     if breakdowns:
         lines += ["", "## Where the exit costs go (AMD-V, QEMU)", "",
