@@ -39,7 +39,7 @@ static int bus_access(void *ctx, uint64_t gpa, unsigned size, int write, uint64_
 			vdev_mmio_access(m->p, gpa, size, write, value);
 		return 0;
 	}
-	ram = space_ptr(m->p->space, gpa, size);
+	ram = space_ram(m->p->space, gpa, size);
 	if (!ram || size > sizeof(*value))
 		return -1;
 	if (write)

@@ -35,7 +35,6 @@ const struct gpt_memory space_memory = { page_alloc, page_free, host_ptr, 0 };
 int space_init(struct guest_space *s, const struct gpt_format *fmt, uint64_t page_sizes)
 {
 	s->generation = 1; /* vCPUs start at 0: each flushes before its first run */
-	s->linear_hpa = s->linear_size = 0;
 	s->ram_ranges = 0;
 	s->fill_lock = (struct spinlock){ 0 };
 	return gpt_init(&s->gpt, fmt, &space_memory, page_sizes);
@@ -133,43 +132,6 @@ void vcpu_tag_give_back(struct vcpu_tag *t)
 	t->pool = 0;
 }
 
-int space_map(struct guest_space *s, uint64_t gpa, uint64_t hpa, uint64_t size, unsigned perms,
-	      int uncached)
-{
-	int r = gpt_map(&s->gpt, gpa, hpa, size, perms, uncached ? GPT_MEM_UC : GPT_MEM_WB);
-
-	s->generation++;
-	if (r == 0 && gpa == 0 && !uncached && perms == GPT_RWX && !s->linear_size) {
-		s->linear_hpa = hpa;
-		s->linear_size = size;
-	}
-	return r;
-}
-
-int space_unmap(struct guest_space *s, uint64_t gpa, uint64_t size)
-{
-	s->generation++;
-	if (gpa < s->linear_size)
-		s->linear_size = 0; /* no longer one piece: walk the tables */
-	return gpt_unmap(&s->gpt, gpa, size);
-}
-
-void *space_ptr(struct guest_space *s, uint64_t gpa, uint64_t len)
-{
-	struct gpt_walk w;
-	void *ram = space_ram(s, gpa, len);
-
-	if (ram)
-		return ram;
-	if (len && gpa < s->linear_size && len <= s->linear_size - gpa)
-		return mm_ptr(s->linear_hpa + gpa);
-	if (len == 0 || gpt_translate(&s->gpt, gpa, &w) || !(w.perms & GPT_READ))
-		return 0;
-	if ((gpa & (w.page_size - 1)) + len > w.page_size)
-		return 0; /* crosses into a page that may map elsewhere */
-	return mm_ptr(w.pa);
-}
-
 /* Where the guest walker reads entries: this space, and the cache that records them, if any. */
 struct entry_reader {
 	struct guest_space *s;
@@ -180,7 +142,7 @@ struct entry_reader {
 static int read_guest_entry(void *ctx, uint64_t gpa, unsigned size, uint64_t *entry)
 {
 	struct entry_reader *r = ctx;
-	const void *p = space_ptr(r->s, gpa, size);
+	const void *p = space_ram(r->s, gpa, size);
 	struct code_page *c = r->record;
 
 	if (!p)
@@ -228,7 +190,7 @@ enum guest_walk_result space_read_virtual(struct guest_space *s, const struct gu
 		chunk = 4096 - (unsigned)(gpa & 0xfff); /* one guest page at a time */
 		if (chunk > len - done)
 			chunk = len - done;
-		p = space_ptr(s, gpa, chunk);
+		p = space_ram(s, gpa, chunk);
 		if (!p)
 			return GUEST_WALK_OUTSIDE_RAM;
 		for (i = 0; i < chunk; i++)
@@ -291,7 +253,7 @@ static const uint8_t *fill_code_cache(struct guest_space *s, const struct guest_
 	c->efer = g->efer;
 	c->access = access;
 	c->generation = s->generation;
-	c->page = space_ptr(s, gpa, 4096);
+	c->page = space_ram(s, gpa, 4096);
 	return c->page;
 }
 

@@ -11,9 +11,9 @@
 
 /*
  * Guest RAM is zeroed and mapped a 2 MiB chunk at a time, on its first
- * touch: by the guest (a nested-page fault) or by the hypervisor (space_ram,
- * space_ptr). A partition starts without waiting for all of its memory to
- * be zeroed, and no byte a previous owner left is ever mapped or read.
+ * touch: by the guest (a nested-page fault) or by the hypervisor
+ * (space_ram). A partition starts without waiting for all of its memory
+ * to be zeroed, and no byte a previous owner left is ever mapped or read.
  */
 #define SPACE_CHUNK (2ull << 20)
 #define SPACE_RAM_RANGES 2 /* below the MMIO hole and from 4 GiB */
@@ -31,8 +31,6 @@ struct guest_space {
 	 * before it runs again (each vCPU on its own CPU: TLBs are per CPU).
 	 */
 	uint32_t generation;
-	/* Guest RAM mapped in one piece at guest-physical 0: reads need no walk. */
-	uint64_t linear_hpa, linear_size;
 	struct space_ram ram[SPACE_RAM_RANGES];
 	unsigned ram_ranges;
 	struct spinlock fill_lock; /* one vCPU or device zeroes and maps a chunk, the others wait for it */
@@ -55,7 +53,7 @@ int space_add_ram(struct guest_space *s, uint64_t gpa, uint64_t hpa, uint64_t si
  * Host pointer to [gpa, gpa + len) of RAM, every chunk of it zeroed and
  * mapped first; NULL if it is not all in one range of RAM (or no memory for
  * the tables). Every access of the hypervisor's to guest RAM goes through
- * here or space_ptr; a nested-page fault in RAM resolves here.
+ * here; a nested-page fault in RAM resolves here.
  */
 void *space_ram(struct guest_space *s, uint64_t gpa, uint64_t len);
 
@@ -69,11 +67,6 @@ struct vcpu_tag {
 /* An ID from pool (NULL: id 0) for a vCPU of partition owner; says so when they ran out. */
 void vcpu_tag_take(struct vcpu_tag *t, struct tag_pool *pool, const char *owner);
 void vcpu_tag_give_back(struct vcpu_tag *t);
-
-/* What both backends' map and unmap do: the tables, and the linear window. */
-int space_map(struct guest_space *s, uint64_t gpa, uint64_t hpa, uint64_t size, unsigned perms,
-	      int uncached);
-int space_unmap(struct guest_space *s, uint64_t gpa, uint64_t size);
 
 /*
  * Reads len bytes of guest memory at a linear address for an access, through
@@ -130,8 +123,5 @@ struct code_cache {
  */
 enum guest_walk_result space_read_code(struct guest_space *s, const struct guest_mode *g, uint64_t rip,
 				       uint8_t *bytes, unsigned *n, enum cpu_mode *mode);
-
-/* Host pointer to len bytes at gpa, in RAM (space_ram) or all in one mapped page; NULL if not. */
-void *space_ptr(struct guest_space *s, uint64_t gpa, uint64_t len);
 
 #endif
