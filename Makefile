@@ -57,7 +57,7 @@ HOST_CFLAGS := -std=gnu11 -O1 -g $(WARNINGS) -Ihv -Iboot/efi -Iarch/x86 -Idriver
 CONFIG_SRCS := hv/config.c hv/lib/fmt.c hv/lib/str.c
 
 UNIT_TESTS := test_config test_pmem test_log test_elf_load test_console test_gpt test_decode test_policy test_mitigations \
-              test_vmx_controls test_sched test_vuart test_lifecycle test_control_regs test_guest_walk test_space \
+              test_vmx_controls test_sched test_scheduler test_vuart test_lifecycle test_control_regs test_guest_walk test_space \
               test_tsc_rate test_tag_pool test_ratelimit test_line_edit test_bus test_mmio_emul test_pci \
               test_aml test_acpi_tables test_acpi_pm test_reset \
               test_vlapic test_ioapic test_bzimage test_walltime test_pic test_pit test_rtc test_multiboot \
@@ -85,6 +85,8 @@ test_pvclock_SRCS  := tests/unit/test_pvclock.c hv/pvclock.c
 test_vmx_controls_SRCS := tests/unit/test_vmx_controls.c arch/x86/vmx/controls.c
 test_sched_SRCS    := tests/unit/test_sched.c hv/sched.c
 test_sched_CFLAGS  := -pthread # its lost wake-up hunt races two threads
+test_scheduler_SRCS := tests/unit/test_scheduler.c hv/scheduler.c hv/sched.c hv/vcpu_irq.c hv/vdev/vlapic.c hv/part_clock.c
+test_scheduler_CFLAGS := -pthread # each CPU a thread
 test_vuart_SRCS    := tests/unit/test_vuart.c hv/vdev/uart.c hv/log.c hv/lib/fmt.c hv/lib/str.c
 test_uart16550_SRCS := tests/unit/test_uart16550.c drivers/uart16550.c hv/lib/byte_ring.c
 test_byte_ring_SRCS := tests/unit/test_byte_ring.c hv/lib/byte_ring.c
