@@ -107,9 +107,10 @@ static int irq_pending(struct sched_entity *e)
 	return vcpu_irq_pending(vcpu_of(e));
 }
 
+/* From any CPU, for a sleeper: sched_wake_if() asks only of entities that are not runnable. */
 static int started_with_irq(struct sched_entity *e)
 {
-	return vcpu_of(e)->started && irq_pending(e);
+	return vcpu_of(e)->started && vcpu_irq_wakes_sleeper(vcpu_of(e));
 }
 
 /* The check for an interrupt and the block are one step under the lock of v's queue, which scheduler_wake() takes too. */
@@ -196,7 +197,7 @@ static uint64_t wake_sleepers(unsigned cpu, uint64_t now)
 			next = earliest(next, part_clock_host(c, v->part->device_deadline));
 		if (e->runnable)
 			continue;
-		if (scheduler_wake_if_due(v, t) || vcpu_irq_pending(v))
+		if (scheduler_wake_if_due(v, t) || vcpu_irq_wakes_sleeper(v))
 			sched_wake(&sched, e);
 		else if (v->wake_vector >= 0)
 			next = earliest(next, part_clock_host(c, v->wake_at));

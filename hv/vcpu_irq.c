@@ -192,9 +192,14 @@ void vcpu_irq_inject(struct vcpu *v)
 /*
  * A vCPU waiting for a STARTUP IPI takes nothing else; one with an INIT
  * to act on must run, as must one a STARTUP IPI gave a fresh start (it
- * has no state yet); HLT with interrupts off ends only with an NMI.
+ * has no state yet); HLT with interrupts off ends only with an NMI. On
+ * its own CPU the TPR is read from CR8 first, always, so that it is the
+ * one the vCPU went to sleep with if it does; from another CPU the
+ * backend is not touched (VT-x would load the vCPU's VMCS there while it
+ * is active on its own CPU, Intel SDM Vol. 3C, 25.1), and the APIC's TPR
+ * is that one.
  */
-int vcpu_irq_pending(struct vcpu *v)
+static int takes_interrupt(struct vcpu *v, int on_its_cpu)
 {
 	int pending;
 
@@ -202,13 +207,24 @@ int vcpu_irq_pending(struct vcpu *v)
 		return 1;
 	if (!v->halted_if_off && extint_pending(v))
 		return 1;
-	if (v->wait_for_sipi || (!v->apic.irr_words && !v->apic.nmi_pending))
+	if (v->wait_for_sipi || (!on_its_cpu && !v->apic.irr_words && !v->apic.nmi_pending))
 		return 0;
 	spin_lock(&v->apic.lock);
-	sync_tpr_from_cr8(v);
+	if (on_its_cpu)
+		sync_tpr_from_cr8(v);
 	pending = v->apic.nmi_pending || (!v->halted_if_off && vlapic_deliverable(&v->apic) >= 0);
 	spin_unlock(&v->apic.lock);
 	return pending;
+}
+
+int vcpu_irq_pending(struct vcpu *v)
+{
+	return takes_interrupt(v, 1);
+}
+
+int vcpu_irq_wakes_sleeper(struct vcpu *v)
+{
+	return takes_interrupt(v, 0);
 }
 
 void vcpu_irq_view(struct vcpu *v, struct vcpu_irq_view *w)

@@ -27,6 +27,9 @@ void vcpu_irq_inject(struct vcpu *v);
 /* On v's CPU: 1 if an interrupt waits that the vCPU could take (what ends its HLT). */
 int vcpu_irq_pending(struct vcpu *v);
 
+/* From any CPU, for a vCPU that sleeps (went to sleep on vcpu_irq_pending()'s 0): the same, at the TPR it had then. */
+int vcpu_irq_wakes_sleeper(struct vcpu *v);
+
 /* What v's APIC holds now, for the operator's 'info' (any CPU): vectors -1 when none. */
 struct vcpu_irq_view {
 	uint8_t tpr;

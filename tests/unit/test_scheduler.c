@@ -37,9 +37,7 @@
 #define TIMER_VECTOR 0x40
 #define IPI_VECTOR 0x50
 #define MSR_X2APIC_EOI 0x80b
-#define MSR_X2APIC_SVR 0x80f
 #define MSR_X2APIC_ICR 0x830
-#define MSR_X2APIC_LVT_TIMER 0x832
 #define MSR_X2APIC_TIMER_INITIAL 0x838
 
 /* ---- the machine: each CPU's pending interrupt, timer and thread ---------- */
@@ -392,8 +390,14 @@ static void guest_interrupt_window(struct vcpu *v, unsigned priority_class)
 	(void)priority_class;
 }
 
+/*
+ * Only on v's CPU: VT-x reads a register through v's VMCS, which VMPTRLD
+ * makes current on the reading CPU while it stays active on v's own (a
+ * VMCS active on two CPUs at once is corrupted, Intel SDM Vol. 3C, 25.1).
+ */
 static uint64_t guest_get_reg(struct vcpu *v, enum vcpu_reg r)
 {
+	must(this_cpu == v->se.cpu, "a vCPU's register read on another CPU than its own");
 	return r == REG_CR8 ? v->apic.tpr >> 4 : 0;
 }
 
@@ -409,15 +413,11 @@ static int no_slice_timer(void)
 	return 0; /* AMD-V's case: the host timer ends the slices */
 }
 
+/* Running, registers, events: what the scheduler and vcpu_irq.c call. */
 static const struct vcpu_ops guest_ops = {
-	.name = "model",
-	.run = guest_run,
-	.has_slice_timer = no_slice_timer,
-	.get_reg = guest_get_reg,
-	.set_reg = guest_set_reg,
-	.inject = guest_inject,
-	.can_inject = guest_can_inject,
-	.interrupt_window = guest_interrupt_window,
+	.run = guest_run, .has_slice_timer = no_slice_timer,
+	.get_reg = guest_get_reg, .set_reg = guest_set_reg,
+	.inject = guest_inject, .can_inject = guest_can_inject, .interrupt_window = guest_interrupt_window,
 };
 
 /* ---- the test ---------------------------------------------------------------- */
@@ -430,19 +430,18 @@ static void *cpu_main(void *arg)
 	return 0;
 }
 
-/* vCPU i on its CPU, its APIC in x2APIC mode, software-enabled, its timer one-shot at TIMER_VECTOR. */
+/* vCPU i on its CPU, its APIC in x2APIC mode, software-enabled, its timer one-shot at TIMER_VECTOR (set up from no CPU). */
 static void add_vcpu(unsigned i, unsigned cpu)
 {
 	struct vcpu *v = &part.vcpus[i];
-	uint64_t svr = 0x1ff, lvt = TIMER_VECTOR;
+	struct vlapic_effects fx;
 
 	*v = (struct vcpu){ .part = &part, .ops = &guest_ops, .id = i, .wake_vector = -1 };
 	v->se = (struct sched_entity){ .share = 100, .affinity = 1ull << cpu, .runnable = 1 };
 	vcpu_irq_reset(v);
 	assert_int_equal(vlapic_set_base(&v->apic, v->apic.base | APIC_BASE_X2APIC, arch_phys_addr_bits()), 0);
-	assert_int_equal(vcpu_apic_msr(v, 1, MSR_X2APIC_SVR, &svr), 0);
-	assert_int_equal(vcpu_apic_msr(v, 1, MSR_X2APIC_LVT_TIMER, &lvt), 0);
-	v->timer_changed = 0;
+	assert_int_equal(vlapic_write(&v->apic, APIC_SVR, 1, 0, 0x1ff, &fx), 0);
+	assert_int_equal(vlapic_write(&v->apic, APIC_LVT_TIMER, 1, 0, TIMER_VECTOR, &fx), 0);
 	guests[i] = (struct guest){ .event = -1, .seed = i };
 	scheduler_lock();
 	assert_null(scheduler_add(v));
