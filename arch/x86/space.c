@@ -220,16 +220,25 @@ static int code_page_current(const struct code_page *c, struct guest_space *s, c
 	return 1;
 }
 
-/* The cached code page if it is still what a walk of linear_page would give now, else NULL. */
+/*
+ * The cached code page if it is still what a walk of linear_page would give
+ * now, else NULL. The way that hit last is checked first: a guest's exits
+ * come from one page many times in a row (a polling loop, a burst of kicks),
+ * and each way that misses costs a dozen compares.
+ */
 static const uint8_t *cached_code_page(struct guest_space *s, const struct guest_mode *g,
 				       uint64_t linear_page, unsigned access)
 {
-	const struct code_cache *cache = g->code_cache;
-	unsigned i;
+	struct code_cache *cache = g->code_cache;
+	unsigned i, way;
 
-	for (i = 0; i < CODE_CACHE_PAGES; i++)
-		if (code_page_current(&cache->way[i], s, g, linear_page, access))
-			return cache->way[i].page;
+	for (i = 0; i < CODE_CACHE_PAGES; i++) {
+		way = (cache->last + i) % CODE_CACHE_PAGES;
+		if (code_page_current(&cache->way[way], s, g, linear_page, access)) {
+			cache->last = way;
+			return cache->way[way].page;
+		}
+	}
 	return 0;
 }
 
@@ -241,6 +250,7 @@ static const uint8_t *fill_code_cache(struct guest_space *s, const struct guest_
 	struct code_page *c = &cache->way[cache->next];
 	uint64_t gpa;
 
+	cache->last = cache->next;
 	cache->next = (cache->next + 1) % CODE_CACHE_PAGES;
 	c->page = 0;
 	c->entries = 0;

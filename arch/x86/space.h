@@ -112,6 +112,7 @@ struct code_page {
 struct code_cache {
 	struct code_page way[CODE_CACHE_PAGES];
 	unsigned next; /* the way the next walk fills, round robin */
+	unsigned last; /* the way that hit or was filled last: looked at first */
 };
 
 /*
