@@ -512,26 +512,47 @@ static void svm_set_reg(struct vcpu *v, enum vcpu_reg r, uint64_t value)
 	}
 }
 
-/* CS.L is attribute bit 9, CS.D/B bit 10 (APM Vol. 2, 15.5.1). */
+/*
+ * What guest_code_address and the guest's page walk read, written in place:
+ * every exit that reads its instruction pays this. CS.L is attribute bit 9,
+ * CS.D/B bit 10 (APM Vol. 2, 15.5.1).
+ */
+static void code_mode(struct svm_vcpu *a, struct guest_mode *g)
+{
+	const struct vmcb *c = a->vmcb;
+
+	g->cr0 = c->cr0;
+	g->cr3 = c->cr3;
+	g->cr4 = c->cr4;
+	g->efer = c->efer;
+	g->rflags = c->rflags;
+	g->cs_base = c->cs.base;
+	g->cs_long = (c->cs.attrib >> 9) & 1;
+	g->cs_default32 = (c->cs.attrib >> 10) & 1;
+	g->cpl = c->cpl;
+	g->code_cache = &a->code_cache;
+}
+
 static void svm_guest_mode(struct vcpu *v, struct guest_mode *g)
 {
 	const struct vmcb *c = arch_of(v)->vmcb;
-	const struct guest_mode m = {
-		c->cr0, c->cr3, c->cr4, c->efer, c->rflags, c->cs.base, (c->cs.attrib >> 9) & 1,
-		(c->cs.attrib >> 10) & 1, c->cpl, { c->es.base, c->cs.base, c->ss.base, c->ds.base, c->fs.base, c->gs.base },
-		&arch_of(v)->code_cache,
-	};
 
-	*g = m;
+	code_mode(arch_of(v), g);
+	g->seg_base[0] = c->es.base;
+	g->seg_base[1] = c->cs.base;
+	g->seg_base[2] = c->ss.base;
+	g->seg_base[3] = c->ds.base;
+	g->seg_base[4] = c->fs.base;
+	g->seg_base[5] = c->gs.base;
 }
 
 /* The bytes at CS:RIP and their code's mode: 0, -1, or SKIP_NOT_CANONICAL. */
 static int read_at_rip(struct vcpu *v, uint8_t *bytes, unsigned *n, enum cpu_mode *mode)
 {
-	struct guest_mode g;
+	struct guest_mode g; /* its data segments' bases unset: a code fetch uses none */
 	enum guest_walk_result r;
 
-	svm_guest_mode(v, &g);
+	code_mode(arch_of(v), &g);
 	r = space_read_code(arch_of(v)->space, &g, arch_of(v)->vmcb->rip, bytes, n, mode);
 	if (r != GUEST_WALK_OK)
 		return r == GUEST_WALK_NOT_CANONICAL ? SKIP_NOT_CANONICAL : -1;
