@@ -98,9 +98,9 @@ struct code_page {
 	unsigned access;
 	uint32_t generation;
 	unsigned entries;
+	unsigned entry_size; /* 4 or 8 bytes, the same for all of them */
 	const void *where[CODE_CACHE_ENTRIES];
 	uint64_t value[CODE_CACHE_ENTRIES];
-	unsigned size[CODE_CACHE_ENTRIES];
 };
 
 /*

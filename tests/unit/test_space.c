@@ -185,7 +185,10 @@ static void nested_table_changes_are_seen(void **state)
 	free(high); /* teardown frees the tables, which never touch it */
 }
 
-/* Two code pages exiting in turn (a guest's device kick, its EOI) both stay cached, each checked on its own. */
+/*
+ * Two code pages exiting in turn (a guest's device kick, its EOI) both stay
+ * cached, each checked on its own, the one that hit last as fully as the other.
+ */
 static void code_pages_in_turn_stay_cached(void **state)
 {
 	struct guest_mode g = long4(0x1000);
@@ -202,6 +205,13 @@ static void code_pages_in_turn_stay_cached(void **state)
 	expect_byte(&g, CODE + 0x20, 0xcc);
 	expect_byte(&g, CODE + 4096 + 0x20, 0xbb);
 	assert_int_equal(cache.next, 3);
+	assert_int_equal(cache.last, 1); /* the second's way hit last: looked at first, checked like the others */
+	set_entry(0x4000, 1, 8, PAGE_A | P);
+	expect_byte(&g, CODE + 4096 + 0x20, 0xaa);
+	assert_int_equal(cache.next, 0); /* walked again, into the fourth way */
+	set_entry(0x3000, 2, 8, 0); /* the page table gone: neither page comes from the cache */
+	expect_failure(&g, CODE + 0x20, GUEST_WALK_PAGE_FAULT);
+	expect_failure(&g, CODE + 4096 + 0x20, GUEST_WALK_PAGE_FAULT);
 }
 
 /* 32-bit paging: 4-byte entries, the PDE at index 1 for CODE. */
