@@ -165,6 +165,7 @@ PROFILER = os.path.join(harness.BUILD, "insnprof.so")
 BREAKDOWN_SHOWN = 12  # functions per exit kind (or per disk request); the rest are summed as "other"
 rows = []
 breakdowns = []  # (exit kind, instructions per round trip, [(where, instructions per round trip)])
+step_breakdowns = []  # AMD-V: (exit kind, instructions per round trip, [(AMDV_STEPS' step, instructions)])
 vtx_steps = []  # (exit kind, "+instructions" per round trip beyond the hypercall's), the hypercall's own first
 VTX_STEPS_TEXT = ("the hypercall's round trip is the bare exit path (VM exit and entry with the guest's registers "
                   "saved and loaded, vmx_run's checks before each entry, the scheduler's loop, the dispatch, "
@@ -179,6 +180,36 @@ VTX_CUTS = ("What would cut the bare path: simple exits (CPUID, VMCALL, port I/O
             "For MMIO: emulating on the vCPU's registers in place instead of copying all sixteen "
             "in and out, and keeping the last decoded instruction with the cached code page.")
 disk_breakdowns = []  # (pattern, hypervisor instructions per request, [(where, instructions per request)])
+# The steps of an AMD-V round trip, each by the hypervisor functions it runs, and what would shorten it; what no
+# step names is the exit's own handler (the CPUID policy, the device bus, the local APIC) or the guest's loop.
+AMDV_STEPS = (
+    ("VMRUN and #VMEXIT", ("svm_run", "svm_run_guest", "svm_vmrun_return", "part_clock_tsc_offset"),
+     "the switch itself (VMLOAD, VMRUN, VMSAVE and VMLOAD again, 13 general registers each way) and the VMCB "
+     "fields svm_run moves and checks (RAX, RSP, the TSC offset, the TLB flush, the event to inject again, "
+     "the exit code's translation); little left to cut: clean bits save the CPU work, not instructions"),
+    ("stepping over the instruction", ("svm_skip_instruction", "read_at_rip", "space_read_code", "code_page_current",
+                                       "read_code_elsewhere", "guest_code_address", "guest_rip_advance"),
+     "without NRIP save the bytes at RIP give the length: the code cache's check (the linear page, CR0, CR3, "
+     "CR4, EFER, the nested tables' generation, each guest page-table entry of the walk, re-read) and the "
+     "copy; with NRIP save (CPUID 0x8000000A EDX bit 3: AMD CPUs, newer QEMU; not QEMU 7.2 TCG) this step is "
+     "one VMCB read, as for port I/O (EXITINFO2); without it, a cache of the last exit's RIP and length "
+     "(checked as the code page is, and against the bytes there now) would leave only the check"),
+    ("common exit path", ("vcpu_handle_exit", "skip", "scheduler_main", "vcpu_irq_inject", "vlapic_takes_extint",
+                          "svm_can_inject"),
+     "hv/: the dispatch, the scheduler loop's checks between two runs, the interrupt check; simple exits "
+     "(CPUID, VMMCALL, port I/O) handled in the run loop without going back to scheduler_main would cut most "
+     "of it"),
+)
+# What would shorten the handler of each exit kind with an AMD-V target (the rest of its round trip).
+AMDV_HANDLER_CUTS = {
+    "cpuid": "arch/x86/guest_cpu.c and policy.c build the guest's view of every leaf afresh on each CPUID (the "
+             "host's CPUID, the TSC rate's checks, the policy's switch): a per-partition table of the leaves, "
+             "built once, would make it a lookup",
+    "port_io": "hv/vdev/bus.c: lookup (the recent-claims cache, read under the bus's spinlock, and a copy of "
+               "the claim), dispatch, the device's call, then the UART's write itself; a lock-free read of the "
+               "recent claim and a call without the copy would shorten the bus's part",
+    "hypercall": "the hypercall's own switch: little to cut",
+}
 
 
 def figure(name, value, unit, target=None, at_least=False, **per_backend):
@@ -272,9 +303,9 @@ def profile_windows(path):
     return windows
 
 
-def breakdown(window, hv_base, rounds):
-    """One window's instructions per round trip by hypervisor function, the
-    guest's own (its loop and the exiting instruction) as "guest"."""
+def by_function(window, hv_base):
+    """One window's instructions by hypervisor function, the guest's own (its loop and the exiting
+    instruction) as "guest"."""
     starts, names, end = hv_functions()
     where = collections.Counter()
     for address, n in window.items():
@@ -283,6 +314,26 @@ def breakdown(window, hv_base, rounds):
             where[names[bisect.bisect_right(starts, offset) - 1]] += n
         else:
             where["guest"] += n
+    return where
+
+
+def amdv_steps(where, rounds):
+    """AMDV_STEPS' instructions per round trip from by_function's counts; the rest as the handler's."""
+    def step_of(name):
+        # Assembly's local labels (..@N.name) are inside svm_run_guest.
+        return next((step for step, functions, _ in AMDV_STEPS
+                     if name in functions or (name.startswith("..@") and "svm_run_guest" in functions)), None)
+    steps = collections.Counter()
+    for name, n in where.items():
+        steps[step_of(name) or ("guest" if name == "guest" else "the exit's handler")] += n
+    order = [step for step, _, _ in AMDV_STEPS] + ["the exit's handler", "guest"]
+    return [(step, steps[step] / rounds) for step in order if steps[step]]
+
+
+def breakdown(window, hv_base, rounds):
+    """One window's instructions per round trip by hypervisor function, the
+    guest's own (its loop and the exiting instruction) as "guest"."""
+    where = by_function(window, hv_base)
     shown = where.most_common(BREAKDOWN_SHOWN)
     other = sum(where.values()) - sum(n for _, n in shown)
     return [(name, n / rounds) for name, n in shown] + ([("other", other / rounds)] if other else [])
@@ -319,6 +370,7 @@ def qemu_exit_figures(work, log):
     windows = profile_windows(profile)
     for i, (name, values) in enumerate(figures.items()):
         breakdowns.append((name, middle(values), breakdown(windows[i * repeats], hv_base, rounds)))
+        step_breakdowns.append((name, middle(values), amdv_steps(by_function(windows[i * repeats], hv_base), rounds)))
     return figures
 
 
@@ -370,6 +422,23 @@ def exit_costs(work, log):
               "exiting instruction):")
     for name, _, parts in breakdowns:
         print(f"bench:   {name}: " + ", ".join(f"{where} {n:.0f}" for where, n in parts))
+    for line in amdv_missed_lines():
+        print(f"bench: {line}")
+
+
+def amdv_missed_lines():
+    """For each AMD-V target missed: its round trip in AMDV_STEPS' steps; then what would shorten each step."""
+    targets = EXIT_TARGETS["AMD-V (QEMU)"]
+    missed = [(name, value, steps) for name, value, steps in step_breakdowns
+              if name in targets and value > targets[name]]
+    if not missed:
+        return []
+    lines = ["AMD-V targets missed, each round trip in steps (instructions):"]
+    lines += [f"  {name} {value} (<= {targets[name]}): " + ", ".join(f"{step} {n:.0f}" for step, n in steps)
+              for name, value, steps in missed]
+    lines += ["What would shorten each step:"] + [f"  {step}: {cut}" for step, _, cut in AMDV_STEPS]
+    lines += [f"  the exit's handler, {name}: {AMDV_HANDLER_CUTS[name]}" for name, _, _ in missed]
+    return lines
 
 
 def share_error(work, log):
@@ -686,6 +755,10 @@ def write_report():
                   "exiting instruction), from tools/insnprof over the first repeat of each.", ""]
         for name, value, parts in breakdowns:
             lines.append(f"- **{name}** ({value}): " + ", ".join(f"{where} {n:.0f}" for where, n in parts))
+        missed = amdv_missed_lines()
+        if missed:
+            lines += ["", missed[0], ""] + [f"- {line.strip()}" if line.startswith("  ") else f"\n{line}\n"
+                                            for line in missed[1:]]
     if vtx_steps:
         lines += ["", "## Where the exit costs go (VT-x, Bochs)", "",
                   "Instructions per round trip: " + VTX_STEPS_TEXT, ""]
