@@ -12,11 +12,17 @@
  * completes when its last command does.
  *
  * A command still outstanding at its request's deadline ends the wait:
- * the controller is disabled (which stops its DMA) and enabled again,
- * requests past their deadline complete with BLK_E_TIMEOUT and the others
- * are issued again from their start; a controller that does not come
- * back is marked failed and fails every request with BLK_E_IO. Every wait
- * for the controller is bounded by CAP.TO.
+ * the controller is disabled and enabled again (a Controller Level Reset,
+ * 7.3.1: every command outstanding is ended, the queues deleted, and its
+ * DMA stopped once CSTS.RDY reads 0), requests past their deadline
+ * complete with BLK_E_TIMEOUT and the others are issued again from their
+ * start, in slots the reset emptied. The Abort command (5.1) is not
+ * tried first: it is best effort, and a controller that does not
+ * complete a read need not complete an Abort either. A controller that
+ * does not come back is marked failed, its bus mastering is turned off
+ * (it may still be running the commands its reset was to end), and it
+ * fails every request with BLK_E_IO. Every wait for the controller is
+ * bounded by CAP.TO.
  */
 #include "nvme.h"
 
@@ -480,6 +486,13 @@ static void recover(struct nvme_ctrl *c, uint64_t now)
 	struct blk_req *r = take_all(c), *next;
 
 	c->failed = ctrl_start(c) != 0;
+	/*
+	 * A controller that did not come back may not have finished its reset
+	 * (CSTS.RDY still 1, 3.1.6) and still be running the commands taken
+	 * above: no more DMA from it into the buffers their requests give back.
+	 */
+	if (c->failed)
+		hpci_disable(c->pci, HPCI_CMD_MASTER);
 	log_warn("nvme%u: a command passed its deadline; controller reset: %s", c->index,
 		 c->failed ? "it did not come back, its disks fail every request" : "done");
 	for (; r; r = next) {

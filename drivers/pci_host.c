@@ -157,6 +157,11 @@ void hpci_enable(const struct hpci_dev *d, uint16_t command_bits)
 	hpci_write16(d, HPCI_CFG_COMMAND, (uint16_t)(hpci_read16(d, HPCI_CFG_COMMAND) | command_bits));
 }
 
+void hpci_disable(const struct hpci_dev *d, uint16_t command_bits)
+{
+	hpci_write16(d, HPCI_CFG_COMMAND, (uint16_t)(hpci_read16(d, HPCI_CFG_COMMAND) & ~command_bits));
+}
+
 uint8_t hpci_next_cap(const struct hpci_dev *d, uint8_t cap_id, uint8_t after)
 {
 	unsigned hops;

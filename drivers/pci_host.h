@@ -79,6 +79,13 @@ void hpci_write32(const struct hpci_dev *d, uint16_t off, uint32_t v);
 
 /* Sets bits (HPCI_CMD_*) in the command register: decoding, bus mastering, INTx off. */
 void hpci_enable(const struct hpci_dev *d, uint16_t command_bits);
+/*
+ * Clears them. Without HPCI_CMD_MASTER the function can no longer read or
+ * write memory, message interrupts included (PCI Local Bus Spec 3.0,
+ * 6.2.2): what a driver does to a device that may still be running
+ * commands into buffers it has given back.
+ */
+void hpci_disable(const struct hpci_dev *d, uint16_t command_bits);
 /* The config offset of the first capability with this ID; 0 when there is none. */
 uint8_t hpci_find_cap(const struct hpci_dev *d, uint8_t cap_id);
 /* The same for the next one in the list after the capability at after (0: from the list's start). */

@@ -30,8 +30,9 @@
  * A command outstanding at its request's deadline: the device is reset
  * (which ends its use of the rings, 2.1.2), requests past their deadline
  * complete with BLK_E_TIMEOUT and the others are issued again from their
- * start. A device that does not come back fails every request with
- * BLK_E_IO from then on.
+ * start. A device that does not come back loses its bus mastering (it may
+ * not have finished the reset that was to end its commands) and fails
+ * every request with BLK_E_IO from then on.
  */
 #include "virtio_blk_host.h"
 
@@ -436,6 +437,9 @@ static void recover(struct vbh_disk *d, const char *why, uint64_t now)
 	const char *restart = start_device(d);
 
 	d->failed = restart != 0;
+	/* It may not have finished its reset: no more DMA into the buffers of the requests failed below. */
+	if (d->failed)
+		hpci_disable(d->pci, HPCI_CMD_MASTER);
 	log_warn("%s: %s; device reset: %s%s", d->dev.name, why, restart ? restart : "done",
 		 restart ? ", its disk fails every request" : "");
 	for (; r; r = next) {

@@ -41,6 +41,12 @@ struct hpci_dev *hpci_next(unsigned *index, uint8_t class_code, uint8_t subclass
 	return (*index)++ == 0 ? &pci : 0;
 }
 
+void hpci_disable(const struct hpci_dev *d, uint16_t bits)
+{
+	assert_ptr_equal(d, &pci);
+	command_register &= (uint16_t)~bits;
+}
+
 void hpci_enable(const struct hpci_dev *d, uint16_t bits)
 {
 	assert_ptr_equal(d, &pci);
@@ -373,6 +379,7 @@ static void full_queue_then_timeout_and_reset(void **state)
 	dev.hang = 0;
 	disk->ops->poll(disk);
 	assert_int_equal(dev.resets, resets + 1);
+	assert_true(command_register & HPCI_CMD_MASTER); /* a controller that came back keeps it */
 	assert_int_equal(log[0].calls, 1);
 	assert_int_equal(log[0].status, BLK_E_TIMEOUT);
 	for (i = 1; i < DEPTH - 1; i++) {
@@ -394,9 +401,12 @@ static void a_controller_that_does_not_come_back_fails_requests(void **state)
 	add_seg(&r, buf, 512);
 	r.deadline = now + 10 * MS;
 	assert_int_equal(disk->ops->submit(disk, &r), 0);
+	assert_true(command_register & HPCI_CMD_MASTER);
 	now += 20 * MS;
 	run_until_done(&log);
 	assert_int_equal(log.status, BLK_E_TIMEOUT);
+	/* Its bus mastering off before the request's buffer was given back. */
+	assert_false(command_register & HPCI_CMD_MASTER);
 	request(&r, &log, BLK_READ, 0, 1);
 	add_seg(&r, buf, 512);
 	assert_int_equal(disk->ops->submit(disk, &r), 0);

@@ -81,6 +81,12 @@ uint8_t hpci_next_cap(const struct hpci_dev *d, uint8_t cap_id, uint8_t after)
 	return 0;
 }
 
+void hpci_disable(const struct hpci_dev *d, uint16_t bits)
+{
+	assert_ptr_equal(d, &pci);
+	command_register &= (uint16_t)~bits;
+}
+
 void hpci_enable(const struct hpci_dev *d, uint16_t bits)
 {
 	assert_ptr_equal(d, &pci);
@@ -450,6 +456,7 @@ static void a_hang_times_out_the_late_and_reissues_the_others(void **state)
 	run_until_done(&log[1]);
 	assert_int_equal(log[1].status, BLK_OK);
 	assert_true(dev.resets > resets);
+	assert_true(command_register & HPCI_CMD_MASTER); /* a device that came back keeps it */
 	assert_memory_equal(buf[1], dev.disk + 8 * 512, 512);
 }
 
@@ -466,9 +473,12 @@ static void a_device_that_comes_back_unusable_fails_requests(void **state)
 	add_seg(&r, buf, 512);
 	r.deadline = now + 10 * MS;
 	assert_int_equal(disk->ops->submit(disk, &r), 0);
+	assert_true(command_register & HPCI_CMD_MASTER);
 	now += 20 * MS;
 	run_until_done(&log);
 	assert_int_equal(log.status, BLK_E_TIMEOUT);
+	/* Its bus mastering off before the request's buffer was given back. */
+	assert_false(command_register & HPCI_CMD_MASTER);
 	read_one(0, BLK_E_IO);
 }
 
