@@ -24,9 +24,11 @@ region outside data1 and data2 are byte for byte what they were.
 
 One boot per controller; the tests run in order."""
 import hashlib
+import json
 import os
 import random
 import re
+import socket
 import subprocess
 import time
 
@@ -44,6 +46,8 @@ PARTS = {"data1": (2048, 32768), "data2": (36864, 32768), "spare": (71680, 16384
 FAULTY = {"faulty": (2048, 8192)}  # the blkdebug disk's one partition
 # The hypervisor's name of the host disk behind blkdebug, as its warnings and `stats` give it.
 FAULTY_DISK = {"nvme": "nvme1n1", "ahci": "ahci0p1", "virtio": "vblk1"}
+# ... and of its controller, as the driver's warnings about the controller give it.
+FAULTY_CONTROLLER = {"nvme": "nvme1", "ahci": "ahci0p1", "virtio": "vblk1"}
 # Sectors of the faulty partition (its virtual disk's numbering) that fail.
 BAD_READ, BAD_WRITE = 1000, 2000
 MARKER = r"\[{}\] LINUX-READY kernel=\S+"
@@ -118,15 +122,18 @@ def outside(path, parts):
     return b"".join(kept)
 
 
-def emulator_options(controller, image, faulty):
-    """QEMU's options for the disk (and the blkdebug disk) on the controller."""
+def emulator_options(controller, image, faulty, qmp):
+    """QEMU's options for the disk (and the blkdebug disk) on the controller;
+    its QMP monitor on the socket qmp."""
     debug = (f"driver=raw,file.driver=blkdebug,file.config={faulty}.cfg,"
              f"file.image.filename={faulty},if=none")
+    monitor = ("-qmp", f"unix:{qmp},server=on,wait=off")
     if controller in ("nvme", "virtio"):
         device = "nvme" if controller == "nvme" else "virtio-blk-pci,disable-legacy=on"
-        return ("-drive", f"file={image},format=raw,if=none,id=d0", "-device", f"{device},drive=d0,serial=hvdata",
-                "-drive", f"{debug},id=d1", "-device", f"{device},drive=d1,serial=hvfaulty")
-    return ("-device", "ahci,id=ahci,addr=05.0",
+        return monitor + ("-drive", f"file={image},format=raw,if=none,id=d0",
+                          "-device", f"{device},drive=d0,serial=hvdata",
+                          "-drive", f"{debug},id=d1", "-device", f"{device},drive=d1,serial=hvfaulty")
+    return monitor + ("-device", "ahci,id=ahci,addr=05.0",
             "-drive", f"file={image},format=raw,if=none,id=d0", "-device", "ide-hd,drive=d0,bus=ahci.0",
             "-drive", f"{debug},id=d1", "-device", "ide-hd,drive=d1,bus=ahci.1")
 
@@ -150,7 +157,7 @@ def hostdisk(request, tmp_path_factory):
     path = "bochs" if controller == "ide" else "qemu"
     images = linux_images(path)
     tmp = tmp_path_factory.mktemp(controller)
-    image, faulty = str(tmp / "disk.img"), str(tmp / "faulty.img")
+    image, faulty, qmp = str(tmp / "disk.img"), str(tmp / "faulty.img"), str(tmp / "qmp.sock")
     make_image(image, PARTS, 13)
     before = str(tmp / "before.img")
     subprocess.run(["cp", "--sparse=never", image, before], check=True)
@@ -170,9 +177,9 @@ def hostdisk(request, tmp_path_factory):
             run = harness.boot_bochs(f"bochs:{controller}", medium, log, mem=1024, slave_disk=image)
         else:
             run = harness.boot_qemu(f"qemu:{controller}", medium, log, mem=1024, tcg=harness.QEMU_ONE_THREAD,
-                                    extra=emulator_options(controller, image, faulty))
+                                    extra=emulator_options(controller, image, faulty, qmp))
         with run:
-            run.path, run.controller, run.image, run.before = path, controller, image, before
+            run.path, run.controller, run.image, run.before, run.qmp = path, controller, image, before, qmp
             if path == "bochs":
                 run.send = paced(run.send)
             run.sums = {}
@@ -392,7 +399,7 @@ def test_injected_errors_reach_the_guest_and_no_one_else(hostdisk):
     detach(hostdisk)
     # The hypervisor's warnings name the faulty disk alone.
     warned = set(re.findall(r"hv: warning: (\w+): ", hostdisk.text()))
-    faulty = {"nvme": {"nvme1n1", "nvme1"}, "ahci": {"ahci0p1"}, "virtio": {"vblk1"}}[hostdisk.controller]
+    faulty = {FAULTY_DISK[hostdisk.controller], FAULTY_CONTROLLER[hostdisk.controller]}
     assert warned and warned <= faulty, warned
     expect_console(hostdisk)
     hostdisk.command("list")
@@ -404,6 +411,111 @@ def test_no_controller_turned_to_polling(hostdisk):
     interrupts went missing (the block layer would have logged its turn to
     polling)."""
     assert not re.search(r"hv: warning: \S+: requests completed and no \S+ interrupt came", hostdisk.text())
+
+
+def qmp(run, command, **arguments):
+    """One QMP command on the emulator's monitor; its return value."""
+    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as s:
+        s.settimeout(30)
+        s.connect(run.qmp)
+        lines = s.makefile("rw")
+        json.loads(lines.readline())  # the greeting
+        reply = None
+        for request in ({"execute": "qmp_capabilities"}, {"execute": command, "arguments": arguments}):
+            lines.write(json.dumps(request) + "\n")
+            lines.flush()
+            reply = json.loads(lines.readline())
+            while "event" in reply:
+                reply = json.loads(lines.readline())
+            assert "return" in reply, (request, reply)
+        return reply["return"]
+
+
+def throttle(run, bps):
+    """QEMU's limit on the faulty disk's bytes a second, reads and writes
+    together; 0 lifts it. Its leaky bucket lets the first request after
+    a quiet time through at once and holds each later one until the bytes
+    before it have leaked at that rate: at 1 byte a second, a 4 KiB
+    request waits more than an hour."""
+    qmp(run, "block_set_io_throttle", device="d1", bps=bps, bps_rd=0, bps_wr=0, iops=0, iops_rd=0, iops_wr=0)
+
+
+BLK_TIMEOUT_S = 30  # hv/blk.h: a request's deadline from the time the device gets it
+HUNG = "/tmp/hung"
+# A direct read of one 4 KiB block, bracketed by the guest's uptime.
+TIMED_READ = ("a=$(cut -d' ' -f1 /proc/uptime); dd if=/dev/vdc of=/dev/null bs=4k skip={} count=1 iflag=direct; "
+              "echo \"timed status $? from $a to $(cut -d' ' -f1 /proc/uptime)\"")
+
+
+def timed(out):
+    """The exit status of TIMED_READ's dd, and the seconds it took."""
+    m = re.search(r"^timed status (\d+) from ([\d.]+) to ([\d.]+)$", out, re.M)
+    assert m, out
+    return int(m.group(1)), float(m.group(3)) - float(m.group(2))
+
+
+def test_a_controller_that_stops_answering_ends_in_errors(hostdisk):
+    """The faulty disk's controller stops answering: QEMU holds every
+    request to it (a throttle of 1 byte a second). linux1's direct read
+    gets EIO after the request's 30 s deadline, not a hang: the driver
+    resets the controller (which ends the held request inside QEMU: its
+    reset drains the disk, and a drain lifts the throttle) and fails the
+    late request with a timeout. Meanwhile the console answers and linux2
+    reads its disk. `stats` counts one timeout, a read error, and shows
+    the disk failed until a request succeeds again once the limit is
+    lifted."""
+    if hostdisk.path != "qemu":
+        pytest.skip("the throttle is QEMU's")
+    if hostdisk.controller == "ahci":
+        pytest.skip("QEMU 7.2's AHCI port reset cancels a held request with blk_aio_cancel, which waits in "
+                    "the emulator's CPU thread for the throttle to release it: the emulator itself stops")
+    disk = FAULTY_DISK[hostdisk.controller]
+    expect_console(hostdisk)
+    before = host_faults(hostdisk, disk)
+    throttle(hostdisk, 1)
+    attach(hostdisk, "linux1")
+    # The throttle's first request goes through; the next is held.
+    out = shell(hostdisk, TIMED_READ.format(10))
+    assert timed(out)[0] == 0, out
+    since = len(hostdisk.text())
+    hostdisk.send(f"({TIMED_READ.format(20)}) >{HUNG} 2>&1 &\r")
+    started = time.monotonic()
+    detach(hostdisk)
+    # While the request is held: the console answers, linux2 reads its own disk.
+    hostdisk.command("list")
+    hostdisk.expect_all({n: rf"{n}\s+running on cpu" for n in NAMES}, 30)
+    attach(hostdisk, "linux2")
+    out = shell(hostdisk, "dd if=/dev/vda of=/dev/null bs=64k count=16 iflag=direct; echo status $?")
+    assert status(out) == 0, out
+    detach(hostdisk)
+    held = time.monotonic() - started
+    assert held < BLK_TIMEOUT_S, f"linux2's read took until {held:.0f} s: the test's timing does not hold"
+    assert host_faults(hostdisk, disk)["timeouts"] == before["timeouts"]
+    # The guest's read ends with EIO after the deadline.
+    controller = FAULTY_CONTROLLER[hostdisk.controller]
+    hostdisk.wait_in_log(rf"hv: warning: {controller}: a command passed its deadline; [^\n]*: done", since,
+                         BLK_TIMEOUT_S + 60)
+    attach(hostdisk, "linux1")
+    out = shell(hostdisk, f"while ! grep -q timed {HUNG}; do sleep 1; done; cat {HUNG}", 60)
+    code, seconds = timed(out)
+    assert code == 1 and "Input/output error" in out, out
+    print(f"{hostdisk.controller}: seconds to EIO for a request the controller never completed: {seconds:.1f} "
+          f"(the deadline is {BLK_TIMEOUT_S} s)")
+    assert BLK_TIMEOUT_S <= seconds < BLK_TIMEOUT_S + 15, out
+    detach(hostdisk)
+    failed = host_faults(hostdisk, disk)
+    assert failed["timeouts"] == before["timeouts"] + 1 and failed["failed"], failed
+    assert failed["read_errors"] == before["read_errors"] + 1, failed
+    # The limit lifted, the disk answers again and is no longer failed.
+    throttle(hostdisk, 0)
+    attach(hostdisk, "linux1")
+    out = shell(hostdisk, TIMED_READ.format(30))
+    assert timed(out)[0] == 0, out
+    detach(hostdisk)
+    after = host_faults(hostdisk, disk)
+    assert not after["failed"] and after["timeouts"] == failed["timeouts"], after
+    hostdisk.command("list")
+    hostdisk.expect_all({n: rf"{n}\s+running on cpu" for n in NAMES}, 30)
 
 
 def test_fsynced_file_survives_a_kill(hostdisk):
