@@ -15,7 +15,12 @@ the end of a disk fails. On QEMU a second disk on the same controller,
 behind blkdebug, fails reads and writes of one sector each and the first
 flush: linux1 sees EIO for each, the hypervisor's `stats` counts each
 failed request against that host disk by operation, as many as the guest
-kernel reported, and both partitions and the hypervisor carry on. Last, linux1 writes a file, fsyncs it and prints a marker, at
+kernel reported, and both partitions and the hypervisor carry on. Then
+QEMU holds every request to that disk (a throttle of 1 byte a second,
+set over its QMP socket) as a controller that stopped answering would:
+linux1's read gets EIO once the request's deadline passes, while the
+console and linux2 carry on, and `stats` shows the timeout and the disk
+failed until a request succeeds again. Last, linux1 writes a file, fsyncs it and prints a marker, at
 which the test kills the emulator (SIGKILL); then it reads the host image
 itself: each partition's filesystem passes e2fsck -fn (linux1's after its
 journal is replayed, as a mount would) and debugfs finds every file with
@@ -436,7 +441,10 @@ def throttle(run, bps):
     together; 0 lifts it. Its leaky bucket lets the first request after
     a quiet time through at once and holds each later one until the bytes
     before it have leaked at that rate: at 1 byte a second, a 4 KiB
-    request waits more than an hour."""
+    request waits more than an hour. (blkdebug's `break`, which holds a
+    request until `resume`, does not serve: QEMU's NVMe reset waits for
+    the held request with the emulator stopped, QMP included, so nothing
+    can resume it; a drain lets a throttled request through.)"""
     qmp(run, "block_set_io_throttle", device="d1", bps=bps, bps_rd=0, bps_wr=0, iops=0, iops_rd=0, iops_wr=0)
 
 
@@ -467,8 +475,8 @@ def test_a_controller_that_stops_answering_ends_in_errors(hostdisk):
     if hostdisk.path != "qemu":
         pytest.skip("the throttle is QEMU's")
     if hostdisk.controller == "ahci":
-        pytest.skip("QEMU 7.2's AHCI port reset cancels a held request with blk_aio_cancel, which waits in "
-                    "the emulator's CPU thread for the throttle to release it: the emulator itself stops")
+        pytest.skip("QEMU 7.2's AHCI waits in its CPU thread for a held request to end when the port is "
+                    "reset (blk_aio_cancel, which a throttle does not release): the whole emulator stops")
     disk = FAULTY_DISK[hostdisk.controller]
     expect_console(hostdisk)
     before = host_faults(hostdisk, disk)
@@ -477,7 +485,6 @@ def test_a_controller_that_stops_answering_ends_in_errors(hostdisk):
     # The throttle's first request goes through; the next is held.
     out = shell(hostdisk, TIMED_READ.format(10))
     assert timed(out)[0] == 0, out
-    since = len(hostdisk.text())
     hostdisk.send(f"({TIMED_READ.format(20)}) >{HUNG} 2>&1 &\r")
     started = time.monotonic()
     detach(hostdisk)
@@ -491,10 +498,11 @@ def test_a_controller_that_stops_answering_ends_in_errors(hostdisk):
     held = time.monotonic() - started
     assert held < BLK_TIMEOUT_S, f"linux2's read took until {held:.0f} s: the test's timing does not hold"
     assert host_faults(hostdisk, disk)["timeouts"] == before["timeouts"]
-    # The guest's read ends with EIO after the deadline.
-    controller = FAULTY_CONTROLLER[hostdisk.controller]
-    hostdisk.wait_in_log(rf"hv: warning: {controller}: a command passed its deadline; [^\n]*: done", since,
-                         BLK_TIMEOUT_S + 60)
+    # The request times out; the console answers all along.
+    while host_faults(hostdisk, disk)["timeouts"] == before["timeouts"]:
+        assert time.monotonic() - started < BLK_TIMEOUT_S + 60, "no timeout counted"
+        time.sleep(5)
+    # The guest's read ended with EIO.
     attach(hostdisk, "linux1")
     out = shell(hostdisk, f"while ! grep -q timed {HUNG}; do sleep 1; done; cat {HUNG}", 60)
     code, seconds = timed(out)
