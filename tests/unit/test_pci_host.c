@@ -398,6 +398,8 @@ static void enable_and_map(void **state)
 	assert_null(hpci_map_bar(nvme, 1)); /* the upper half */
 	assert_null(hpci_map_bar(nvme, 4)); /* I/O */
 	assert_null(hpci_map_bar(nvme, 6));
+	hpci_disable(nvme, HPCI_CMD_MASTER); /* the others stay */
+	assert_int_equal(le16(fakes[1].cfg + HPCI_CFG_COMMAND), HPCI_CMD_MEM | HPCI_CMD_IO | HPCI_CMD_INTX_OFF);
 }
 
 /* ---- MSI and MSI-X ---- */
