@@ -834,15 +834,18 @@ static int translate_exit(struct vcpu *v, uint32_t reason, struct vcpu_exit *e)
 
 /*
  * An event the exit interrupted while it was being delivered goes in again
- * on the next entry (SDM Vol. 3C, 28.2.4 and 29.2.1); else nothing does.
+ * on the next entry (SDM Vol. 3C, 28.2.4 and 29.2.1); else nothing does:
+ * every VM exit clears the valid bit of the VM-entry interruption
+ * information itself (SDM Vol. 3C, 28.2, "Recording VM-Exit Information
+ * and Updating VM-Entry Control Fields").
  */
 static void redeliver_interrupted_event(void)
 {
 	uint64_t info = vmread(IDT_VECTORING_INFO);
 
-	vmwrite(ENTRY_INTERRUPTION_INFO, (info & (1u << 31)) ? info & ~(1ull << 12) : 0);
 	if (!(info & (1u << 31)))
 		return;
+	vmwrite(ENTRY_INTERRUPTION_INFO, info & ~(1ull << 12));
 	if (info & (1u << 11))
 		vmwrite(ENTRY_EXCEPTION_ERROR_CODE, vmread(IDT_VECTORING_ERROR_CODE));
 	vmwrite(ENTRY_INSTRUCTION_LENGTH, vmread(EXIT_INSTRUCTION_LENGTH)); /* software events */
