@@ -261,6 +261,25 @@ static int keeps_running(const struct vcpu *v, unsigned cpu, const struct vcpu_e
 	       !look_again[cpu] && !v->init_pending && v->part->state == PART_RUNNING && v->se.runnable;
 }
 
+/* e counted and handled; 1 if v goes on in its guest, its interrupts injected for the next entry. */
+static int goes_on(struct vcpu *v, unsigned cpu, const struct vcpu_exit *e)
+{
+	v->exits++;
+	v->exits_by[(unsigned)e->reason < EXIT_REASONS ? e->reason : EXIT_UNKNOWN]++;
+	if (vcpu_handle_exit(v, e) || !keeps_running(v, cpu, e))
+		return 0;
+	vcpu_irq_inject(v);
+	return 1;
+}
+
+int scheduler_exit_step(struct vcpu *v, struct vcpu_exit *e)
+{
+	if (goes_on(v, v->se.cpu, e))
+		return 1;
+	e->handled = 1;
+	return 0;
+}
+
 /* An INIT came for v: its state goes, and it sleeps until a STARTUP IPI (partition.h). */
 static void reset_by_init(struct vcpu *v, unsigned cpu)
 {
@@ -307,12 +326,11 @@ static void run_slice(struct vcpu *v, unsigned cpu, uint64_t wake)
 	arch_timer_arm(timer);
 	v->timer_changed = 0;
 	look_again[cpu] = 0;
+	vcpu_irq_inject(v);
 	do {
-		vcpu_irq_inject(v);
+		e.handled = 0;
 		v->ops->run(v, &e);
-		v->exits++;
-		v->exits_by[(unsigned)e.reason < EXIT_REASONS ? e.reason : EXIT_UNKNOWN]++;
-	} while (vcpu_handle_exit(v, &e) == 0 && keeps_running(v, cpu, &e));
+	} while (!e.handled && goes_on(v, cpu, &e));
 	if (e.reason == EXIT_INTERRUPT)
 		arch_take_interrupts();
 	sched_lock_cpu(&sched, cpu);

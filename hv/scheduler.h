@@ -40,6 +40,15 @@ void scheduler_wake(struct vcpu *v);
 /* On v's CPU: if v's HC_WAKE_AFTER time has come at its partition's time now, its vector is injected; 1 if so. */
 int scheduler_wake_if_due(struct vcpu *v, uint64_t now);
 
+/*
+ * On v's CPU, from a backend's run(): e counted and handled, and 1 if v
+ * goes on in its guest (its interrupts injected: run() enters it again at
+ * once), else 0 with e marked handled (run() returns, the slice ends). A
+ * backend that loops so saves a pass through the scheduler's loop and its
+ * own run()'s setup per exit.
+ */
+int scheduler_exit_step(struct vcpu *v, struct vcpu_exit *e);
+
 /* Host TSC ticks cpu has spent idle since *since (the scheduler's start). */
 uint64_t scheduler_idle_ticks(unsigned cpu, uint64_t *since);
 

@@ -50,6 +50,7 @@ enum vcpu_exit_reason {
 struct vcpu_exit {
 	enum vcpu_exit_reason reason;
 	uint64_t raw;      /* the backend's exit code, for reports */
+	uint8_t handled;   /* run() handled it already (scheduler_exit_step) and returns to end the slice */
 	union {
 		struct {
 			uint16_t port;
@@ -157,7 +158,10 @@ struct vcpu_ops {
 	void (*flush_tlb)(struct vcpu *v);
 	int (*create)(struct vcpu *v, struct guest_space *s, const struct vcpu_boot *boot);
 	void (*destroy)(struct vcpu *v);
-	/* Runs the guest until the next exit. */
+	/*
+	 * Runs the guest until the next exit; or, in a backend that hands each
+	 * exit to scheduler_exit_step() itself, until one that ends the slice.
+	 */
 	void (*run)(struct vcpu *v, struct vcpu_exit *exit);
 	/* 1 if run() ends the slice at v->slice_end itself (EXIT_SLICE_END); else the host timer must. */
 	int (*has_slice_timer)(void);
