@@ -18,6 +18,7 @@
 #include "partition.h"
 #include "percpu.h"
 #include "policy.h"
+#include "scheduler.h"
 #include "space.h"
 #include "vcpu.h"
 #include "vmcs.h"
@@ -922,6 +923,11 @@ static int vmx_has_slice_timer(void)
 	return vmx.ctl.preemption_timer;
 }
 
+/*
+ * Loops over exits until one ends the slice: each goes to hv/ from here
+ * (scheduler_exit_step), so that the next entry costs no pass through the
+ * scheduler's loop and this function's setup.
+ */
 static void vmx_run(struct vcpu *v, struct vcpu_exit *e)
 {
 	struct vmx_vcpu *a = arch_of(v);
@@ -930,6 +936,7 @@ static void vmx_run(struct vcpu *v, struct vcpu_exit *e)
 	load_syscall_msrs(a);
 	load_tsc_offset(v, a);
 	do {
+		load(v); /* handling the last exit may have made another vCPU's VMCS current */
 		if (vmx.ctl.preemption_timer)
 			arm_slice_timer(v->slice_end);
 		if (a->flushed != a->space->generation) {
@@ -952,7 +959,7 @@ static void vmx_run(struct vcpu *v, struct vcpu_exit *e)
 		a->launched = 1;
 		v->gprs[REG_RSP] = vmread(GUEST_RSP);
 		redeliver_interrupted_event();
-	} while (translate_exit(v, (uint32_t)vmread(EXIT_REASON), e));
+	} while (translate_exit(v, (uint32_t)vmread(EXIT_REASON), e) || scheduler_exit_step(v, e));
 }
 
 static int vmx_skip_instruction(struct vcpu *v, const struct vcpu_exit *e)
