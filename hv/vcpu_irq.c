@@ -159,15 +159,16 @@ static int inject_extint(struct vcpu *v)
 	return 1;
 }
 
-void vcpu_irq_inject(struct vcpu *v)
+/*
+ * Out of line, so that vcpu_irq_inject()'s usual case (nothing pending,
+ * before each entry) sets up no frame for this.
+ */
+static void __attribute__((noinline)) inject_pending(struct vcpu *v)
 {
 	struct vlapic *a = &v->apic;
 	unsigned window;
 	int vector, extint_waits;
 
-	v->halted_if_off = 0; /* it runs: whatever ended its HLT came */
-	if (!a->irr_words && !a->nmi_pending && !v->irq_window && !extint_pending(v))
-		return;
 	spin_lock(&a->lock);
 	sync_tpr_from_cr8(v);
 	if (a->nmi_pending && v->ops->can_inject(v, EVENT_NMI)) {
@@ -187,6 +188,13 @@ void vcpu_irq_inject(struct vcpu *v)
 	if (window || v->irq_window)
 		v->ops->interrupt_window(v, window);
 	v->irq_window = window != 0;
+}
+
+void vcpu_irq_inject(struct vcpu *v)
+{
+	v->halted_if_off = 0; /* it runs: whatever ended its HLT came */
+	if (v->apic.irr_words || v->apic.nmi_pending || v->irq_window || extint_pending(v))
+		inject_pending(v);
 }
 
 /*
