@@ -263,15 +263,28 @@ static void sync_cr8_from_tpr(struct vcpu *v)
 	v->ops->set_reg(v, REG_CR8, v->apic.tpr >> 4);
 }
 
-/* A register access by offset, in the view (x2APIC or xAPIC) the vCPU uses; 0 or -1. */
+/* Of the registers, only the timer's look at the time (vlapic.h, `now`). */
+static int is_timer_register(unsigned offset)
+{
+	return offset == APIC_TIMER_INITIAL || offset == APIC_TIMER_CURRENT || offset == APIC_TIMER_DIVIDE;
+}
+
+/*
+ * A register access by offset, in the view (x2APIC or xAPIC) the vCPU
+ * uses; 0 or -1. The partition's time is read for the timer's registers
+ * alone, and the TPR brought up to the guest's own MOV to CR8 for reads
+ * alone (of the TPR, the PPR): no write depends on it. An EOI, the access
+ * a guest makes most, needs neither.
+ */
 static int register_access(struct vcpu *v, unsigned offset, int x2apic, int write, uint64_t *value)
 {
 	struct vlapic_effects fx;
-	uint64_t now = partition_time(v->part);
+	uint64_t now = is_timer_register(offset) ? partition_time(v->part) : 0;
 	int r;
 
 	spin_lock(&v->apic.lock);
-	sync_tpr_from_cr8(v);
+	if (!write)
+		sync_tpr_from_cr8(v);
 	if (write)
 		r = vlapic_write(&v->apic, offset, x2apic, now, *value, &fx);
 	else
