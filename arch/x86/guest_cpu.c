@@ -24,16 +24,17 @@ static uint64_t edx_eax(const struct vcpu *v)
 	return (v->gprs[REG_RDX] << 32) | (uint32_t)v->gprs[REG_RAX];
 }
 
+/* The guest's own state (its CR4, its APIC) is read only for leaf 1, the one whose answer shows it (policy.c). */
 void arch_guest_cpuid(struct vcpu *v)
 {
 	uint32_t leaf = (uint32_t)v->gprs[REG_RAX], subleaf = (uint32_t)v->gprs[REG_RCX];
 	struct cpuid_guest g = {
 		.vcpu_id = v->id,
 		.vcpu_count = v->part->cfg->vcpus,
-		.osxsave = (v->ops->get_reg(v, REG_CR4) & CR4_OSXSAVE) != 0,
+		.osxsave = leaf == 1 && (v->ops->get_reg(v, REG_CR4) & CR4_OSXSAVE) != 0,
 		.tsc_khz = (uint32_t)(arch_tsc_hz() / 1000),
 		.tsc_leaf_agrees = tsc_rate_is_announced(),
-		.apic_enabled = vlapic_enabled(&v->apic),
+		.apic_enabled = leaf == 1 && vlapic_enabled(&v->apic),
 		.apic_bus_khz = (uint32_t)(VLAPIC_BUS_HZ / 1000),
 	};
 	struct cpuid_regs r = cpuid_policy(leaf, subleaf, cpuid(leaf, subleaf), &g);

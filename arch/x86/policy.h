@@ -21,7 +21,7 @@
 struct cpuid_guest {
 	unsigned vcpu_id;
 	unsigned vcpu_count;
-	int osxsave; /* guest CR4.OSXSAVE */
+	int osxsave; /* guest CR4.OSXSAVE; read by leaf 1 alone, as apic_enabled is (arch_guest_cpuid() relies on it) */
 	uint32_t tsc_khz; /* the TSC rate the hypervisor uses */
 	int tsc_leaf_agrees; /* the host's CPUID 0x15 states that same rate */
 	int apic_enabled; /* the vCPU's IA32_APIC_BASE global enable */
