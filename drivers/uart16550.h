@@ -14,6 +14,8 @@ struct uart {
 	int present;        /* the scratch register answered */
 	int tx_stalled;     /* THRE stayed clear too long: bytes are dropped, not waited for, until it shows */
 	int cr_sent;        /* uart_try_write sent the CR of a newline whose LF waits */
+	unsigned tx_fifo;   /* bytes one THRE makes room for: the transmit FIFO's depth, 1 without FIFOs */
+	unsigned tx_room;   /* of those, not written yet */
 	struct byte_ring rx; /* received, not read yet: the FIFO drained here at each interrupt or read */
 	uint64_t rx_overruns; /* times the UART's own FIFO overflowed (LSR OE): bytes lost before the ring */
 };

@@ -84,6 +84,38 @@ static void a_stall_ends_when_the_transmitter_empties(void **state)
 	assert_int_equal(regs[RBR_THR], 'z');
 }
 
+/* Without FIFOs (registers in memory read FCR's 0x07 back as IIR: bits 7:6 clear) a THRE is room for one byte. */
+static void without_fifos_one_byte_per_thre(void **state)
+{
+	(void)state;
+	assert_int_equal(u.tx_fifo, 1);
+	regs[LSR] = LSR_THR_EMPTY;
+	assert_int_equal(uart_try_write(&u, "a", 1), 1);
+	regs[LSR] = 0;
+	assert_int_equal(uart_try_write(&u, "b", 1), 0);
+	assert_int_equal(regs[RBR_THR], 'a');
+}
+
+/*
+ * With a 16-byte transmit FIFO (as uart_init finds on a 16550A, whose IIR
+ * shows bits 7:6 set) one THRE is room for 16 bytes, a newline's CR among
+ * them, even once THRE is clear again; then nothing until it shows.
+ */
+static void a_fifo_takes_its_depth_per_thre(void **state)
+{
+	(void)state;
+	u.tx_fifo = 16;
+	regs[LSR] = LSR_THR_EMPTY;
+	assert_int_equal(uart_try_write(&u, "a\n", 2), 2); /* a, CR, LF: 13 places left */
+	regs[LSR] = 0;
+	assert_int_equal(uart_try_write(&u, "0123456789abcdefgh", 18), 13);
+	assert_int_equal(regs[RBR_THR], 'c');
+	assert_int_equal(uart_try_write(&u, "d", 1), 0);
+	regs[LSR] = LSR_THR_EMPTY;
+	assert_int_equal(uart_try_write(&u, "d", 1), 1);
+	assert_int_equal(regs[RBR_THR], 'd');
+}
+
 /* Bytes wait in the ring for the reader; an overrun the UART shows is counted. */
 static void the_interrupt_moves_received_bytes_to_the_ring(void **state)
 {
@@ -109,6 +141,8 @@ int main(void)
 		cmocka_unit_test_setup(bytes_go_out_while_the_transmitter_empties, reset),
 		cmocka_unit_test_setup(a_stalled_transmitter_leaves_the_receiver_working, reset),
 		cmocka_unit_test_setup(a_stall_ends_when_the_transmitter_empties, reset),
+		cmocka_unit_test_setup(without_fifos_one_byte_per_thre, reset),
+		cmocka_unit_test_setup(a_fifo_takes_its_depth_per_thre, reset),
 		cmocka_unit_test_setup(the_interrupt_moves_received_bytes_to_the_ring, reset),
 	};
 
