@@ -470,6 +470,16 @@ void take_interrupts(void)
 		__asm__ volatile("sti; hlt; cli");
 }
 
+#define TIMING_LEAF 0x40000010u /* the hypervisor's: EAX the TSC's kHz */
+
+uint64_t tsc_ms(uint64_t ms)
+{
+	uint32_t timing[4];
+
+	cpuid(TIMING_LEAF, timing);
+	return (uint64_t)timing[0] * ms;
+}
+
 void halt_for(uint64_t ticks)
 {
 	uint64_t t0 = rdtsc();

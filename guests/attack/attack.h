@@ -19,6 +19,8 @@ extern const struct attack queue_attacks[], device_attacks[], interrupt_attacks[
 	workloads[];
 /* Halts with interrupts taken for `ticks` of TSC: ours come in, and vCPU 1 (on the same CPU) runs meanwhile. */
 void halt_for(uint64_t ticks);
+/* TSC ticks in ms milliseconds, at the rate the hypervisor states (Bochs' TSC runs some 30 times slower than QEMU's). */
+uint64_t tsc_ms(uint64_t ms);
 
 /* attack.c's, for the attacks in the other files (queues.c, devices.c, interrupts.c, cpu.c, events.c,
  * workload.c). */

@@ -15,7 +15,6 @@
 #define SLOTS 16
 #define SLOT_SECTORS (sizeof(vblk_data) / 512)
 #define WINDOW_S 3
-#define TIMING_LEAF 0x40000010u /* the hypervisor's: EAX the TSC's kHz */
 
 static uint64_t sums[SLOTS];
 
@@ -67,13 +66,12 @@ static uint64_t cpu_window(uint64_t window)
 
 static void workload(void)
 {
-	uint32_t timing[4];
+	uint64_t window = tsc_ms(1000 * WINDOW_S);
 	unsigned round;
 
-	cpuid(TIMING_LEAF, timing);
 	open_disk(0);
 	for (round = 0;; round++) {
-		print("CPU-RATE %llu\n", (unsigned long long)(cpu_window((uint64_t)timing[0] * 1000 * WINDOW_S) / WINDOW_S));
+		print("CPU-RATE %llu\n", (unsigned long long)(cpu_window(window) / WINDOW_S));
 		disk_round(round);
 	}
 }
