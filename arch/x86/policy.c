@@ -340,12 +340,15 @@ static enum msr_action misc_enable(int write, uint64_t *value, const struct msr_
  * guest loads no microcode; it reads revision 1, as KVM's guests do, so
  * that Linux takes workarounds that old microcode needs rather than
  * trusting features the hypervisor does not virtualize (SPEC_CTRL).
+ * Bits 63:32 are writable as on the CPU (the next read gives the revision
+ * again, as after the CPUID that refreshes them); bits 31:0 are reserved
+ * (SDM Vol. 4, Table 2-2): #GP.
  */
 #define GUEST_MICROCODE_REVISION (1ull << 32)
 
 static enum msr_action bios_sign_id(int write, uint64_t *value, const struct msr_state *s)
 {
-	if (!s->intel || (write && *value))
+	if (!s->intel || (write && (uint32_t)*value))
 		return MSR_DENY;
 	*value = GUEST_MICROCODE_REVISION;
 	return MSR_EMULATE;
