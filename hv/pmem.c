@@ -144,14 +144,20 @@ void pmem_init(struct pmem *pm, uint64_t *bitmap, const struct mem_region *regio
 	pm->total_free = pm->free_pages;
 }
 
-/* Index of the last used page in [pfn, pfn+count), or UINT64_MAX if all are free. */
+/* Index of the last used page in [pfn, pfn+count), or UINT64_MAX if all are free; a bitmap word at a time. */
 static uint64_t last_used(const struct pmem *pm, uint64_t pfn, uint64_t count)
 {
-	uint64_t i;
+	uint64_t end = pfn + count;
 
-	for (i = count; i > 0; i--)
-		if (page_used(pm, pfn + i - 1))
-			return pfn + i - 1;
+	while (end > pfn) {
+		uint64_t word_start = (end - 1) & ~63ull, from = word_start > pfn ? word_start : pfn;
+		unsigned n = (unsigned)(end - from), shift = (unsigned)(from - word_start);
+		uint64_t used = pm->bitmap[word_start / 64] & (n == 64 ? ~0ull : (1ull << n) - 1) << shift;
+
+		if (used)
+			return word_start + 63 - (unsigned)__builtin_clzll(used);
+		end = from;
+	}
 	return UINT64_MAX;
 }
 

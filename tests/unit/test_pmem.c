@@ -164,6 +164,36 @@ static void bad_requests(void **state)
 	assert_int_equal(pmem_alloc(&pm, UINT64_MAX, 1), 0);
 }
 
+/*
+ * 2 MiB of RAM at 2 MiB but for one used page k: a run longer than the
+ * free pages on one side of k is found on the other, wherever k falls in a
+ * word of the bitmap (the search reads it a word at a time).
+ */
+static void runs_either_side_of_one_used_page(void **state)
+{
+	static const struct mem_region two_mib = { 2 * MIB, 2 * MIB, MEM_FREE, 0 };
+	static const unsigned used[] = { 0, 1, 62, 63, 64, 65, 127, 128, 300, 446, 447, 448, 510, 511 };
+	uint64_t *bits = malloc(pmem_bitmap_bytes(&two_mib, 1)), a, run;
+	struct pmem small;
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < sizeof(used) / sizeof(used[0]); i++) {
+		unsigned k = used[i];
+		pmem_init(&small, bits, &two_mib, 1, NULL, 0);
+		a = pmem_alloc(&small, 512, 1);
+		assert_int_equal(a, 2 * MIB);
+		if (k)
+			assert_int_equal(pmem_free(&small, a, k), 0);
+		if (k < 511)
+			assert_int_equal(pmem_free(&small, a + (k + 1) * PAGE_SIZE, 511 - k), 0);
+		run = k > 511 - k ? k : 511 - k;
+		assert_int_equal(pmem_alloc(&small, run, 1), k > 511 - k ? a : a + (k + 1) * PAGE_SIZE);
+		assert_int_equal(pmem_alloc(&small, run + 1, 1), 0);
+	}
+	free(bits);
+}
+
 static void empty_map(void **state)
 {
 	struct pmem empty;
@@ -186,6 +216,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(partial_double_free_changes_nothing, setup, teardown),
 		cmocka_unit_test_setup_teardown(contiguous_aligned_runs, setup, teardown),
 		cmocka_unit_test_setup_teardown(bad_requests, setup, teardown),
+		cmocka_unit_test(runs_either_side_of_one_used_page),
 		cmocka_unit_test(empty_map),
 	};
 
