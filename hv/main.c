@@ -65,6 +65,39 @@ static unsigned cpus_online;
 static int storage_later; /* the host's disks are probed once the partitions started at boot run */
 static const struct vcpu_ops *vcpu_ops; /* NULL: no partition can run */
 
+/*
+ * make bench's breakdown of the start-up: the TSC at the end of each step
+ * of hv_main up to the partitions' start (under QEMU -icount, TSC ticks are
+ * instructions).
+ */
+#define STEPS_MAX 12
+static struct startup_step {
+	const char *name;
+	uint64_t tsc;
+} steps[STEPS_MAX];
+static unsigned nsteps;
+
+static void step_done(const char *name)
+{
+	if (nsteps < STEPS_MAX)
+		steps[nsteps++] = (struct startup_step){ name, arch_tsc() };
+}
+
+static void log_steps(void)
+{
+	char line[LOG_LINE_MAX];
+	uint64_t since = hv_start_tsc;
+	size_t n = (size_t)fmt(line, sizeof(line), "start-up, TSC ticks a step:");
+	unsigned i;
+
+	for (i = 0; i < nsteps && n < sizeof(line); i++) {
+		n += (size_t)fmt(line + n, sizeof(line) - n, "%s %s %llu", i ? "," : "", steps[i].name,
+				 (unsigned long long)(steps[i].tsc - since));
+		since = steps[i].tsc;
+	}
+	log_info("%s", line);
+}
+
 /* The log's serial line (log.h serializes its callers). */
 static size_t uart_sink(const char *text, size_t len, int wait)
 {
@@ -494,25 +527,36 @@ void hv_main(struct boot_info *bi)
 	log_info("version %s starting", HV_VERSION);
 	arch_report_cpu();
 	arch_guest_cpu_init();
+	step_done("console and cpu");
 	init_memory(bi, arch_paging_init(memory_top(bi)));
 	mm_init(&pmem);
 	report_memory(bi);
+	step_done("memory");
 	report_cpus();
 	start_console_rx();
+	step_done("acpi");
+	arch_tsc_hz(); /* measured here, where the first wait would: a step of its own */
+	step_done("tsc rate");
 	storage_later = storage_can_wait();
 	if (!storage_later)
 		init_storage();
+	step_done(storage_later ? "disks (later)" : "disks");
 	start_walltime();
 	ops = start_cpus(bi);
+	step_done("cpus");
 	blk_init(bi);
-	if (!storage_later)
+	if (!storage_later) {
 		check_disks();
+		step_done("disk scan");
+	}
 	report_config();
 	if (config_ok)
 		net_init(&config);
 	vcpu_ops = ops;
 	scheduler_init(cpus_online, poll_console);
 	init_partitions(bi, ops);
+	step_done("partitions");
+	log_steps();
 	log_info("console ready on the serial line; type 'help'");
 	start_commands();
 	/*
