@@ -16,6 +16,7 @@
 #define ICR_INIT 0x00004500u       /* INIT, level assert */
 #define ICR_STARTUP 0x00004600u    /* start-up IPI; low byte: the vector (page number) */
 #define START_TIMEOUT_US 200000
+#define INIT_DELAY_US 10000
 
 struct trampoline_params {
 	uint32_t cr3, efer, cr0, reserved0;
@@ -78,12 +79,25 @@ static int wait_online(unsigned index, uint64_t us)
 	return 0;
 }
 
+/*
+ * The INIT of the sequence to every AP at once, and its 10 ms delay once
+ * (SDM Vol. 3A, 10.4.4.1, whose BSP broadcasts it): an AP waits for its
+ * STARTUP IPI from then on, so each need not wait 10 ms of its own.
+ */
+static void init_all(const uint32_t *apic_ids, unsigned n, uint32_t self)
+{
+	unsigned i;
+
+	for (i = 0; i < n; i++)
+		if (apic_ids[i] != self)
+			lapic_send_ipi(apic_ids[i], ICR_INIT);
+	arch_delay_us(INIT_DELAY_US);
+}
+
 static int start_one(struct trampoline_params *p, uint64_t page, unsigned index, uint32_t apic_id)
 {
 	p->index = index;
 	p->stack = (uint64_t)(uintptr_t)(ap_stacks[index] + AP_STACK_SIZE);
-	lapic_send_ipi(apic_id, ICR_INIT);
-	arch_delay_us(10000);
 	lapic_send_ipi(apic_id, ICR_STARTUP | (uint32_t)(page >> 12));
 	if (wait_online(index, 200) == 0)
 		return 0;
@@ -150,6 +164,8 @@ unsigned arch_start_cpus(const struct boot_info *bi, const uint32_t *apic_ids, u
 	}
 	ap_enable = enable_virtualization;
 	p = n > 1 ? install(page) : 0;
+	if (p)
+		init_all(apic_ids, n, self);
 	for (i = 0; i < n; i++) {
 		if (apic_ids[i] == self)
 			continue;
