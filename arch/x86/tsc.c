@@ -15,7 +15,7 @@
  * windows discards one disturbed by an SMI or a descheduled emulator.
  * The windows are as short as that accuracy allows since every partition
  * waits for them: this measurement is most of the hypervisor's start-up
- * (under QEMU, 31 of the 37 million instructions before a partition's
+ * (under QEMU, 30.0 of the 35.8 million instructions before a partition's
  * first, make bench).
  */
 #include "arch.h"
