@@ -28,7 +28,10 @@
  * the port holds no request. A request past its deadline fails with
  * BLK_E_TIMEOUT. Either way the port is recovered (6.2.2.2: engine
  * stopped, COMRESET if the device stays busy or queues commands)
- * and the other requests it held are issued again.
+ * and the other requests it held are issued again. A port whose command
+ * list engine does not stop even then takes the whole HBA through its
+ * reset (10.4.3); an HBA that does not leave that reset loses its bus
+ * mastering and fails every request (hba_recover() says why).
  */
 #include "ahci.h"
 
@@ -114,11 +117,21 @@ struct slot {
 	uint64_t chunk; /* bytes of the command in flight */
 };
 
+struct ahci_hba {
+	struct spinlock lock; /* its ports': an HBA reset (10.4.3) acts on every one of them */
+	volatile uint8_t *abar;
+	const struct hpci_dev *pci;
+	uint32_t cap;
+	enum blk_irq irq;
+	struct ahci_disk *disk; /* its disks, one after another in disks[] */
+	unsigned ndisks;
+};
+
 struct ahci_disk {
 	struct blk_dev dev;
-	volatile uint8_t *hba, *port; /* the HBA's registers and its port's */
-	uint32_t port_bit;            /* in the HBA's IS */
-	struct spinlock lock;
+	struct ahci_hba *hba;
+	volatile uint8_t *port; /* its port's registers */
+	uint32_t port_bit;      /* in the HBA's IS and PI */
 	uint8_t *page;          /* command list, received FIS, IDENTIFY buffer */
 	uint64_t page_pa, tables_pa;
 	uint64_t addr_limit;    /* 0, or 4 GiB without CAP.S64A */
@@ -134,6 +147,7 @@ struct ahci_disk {
 };
 
 static struct ahci_disk disks[PORTS_MAX];
+static struct ahci_hba hbas[HBAS_MAX];
 static unsigned ndisks, nhbas;
 
 static uint32_t rd(volatile uint8_t *base, unsigned reg)
@@ -173,15 +187,35 @@ static void bios_handoff(volatile uint8_t *abar)
 			 rd(abar, HBA_BOHC));
 }
 
-/* 10.4.3: HBA reset, then AHCI mode. */
-static int hba_reset(volatile uint8_t *abar)
+/* 10.4.3: HBA reset, then AHCI mode, and the HBA's interrupt where it has one (the ports' PxIE say which events signal). */
+static int hba_reset(const struct ahci_hba *h)
 {
-	wr(abar, HBA_GHC, GHC_AE);
-	wr(abar, HBA_GHC, GHC_AE | GHC_HR);
-	if (wait_reg(abar, HBA_GHC, GHC_HR, 0, RESET_MS))
+	wr(h->abar, HBA_GHC, GHC_AE);
+	wr(h->abar, HBA_GHC, GHC_AE | GHC_HR);
+	if (wait_reg(h->abar, HBA_GHC, GHC_HR, 0, RESET_MS))
 		return -1;
-	wr(abar, HBA_GHC, GHC_AE); /* interrupts stay off: polled */
+	wr(h->abar, HBA_GHC, h->irq != BLK_POLLED ? GHC_AE | GHC_IE : GHC_AE);
 	return 0;
+}
+
+/* Spins up the ports (with staggered spin-up) and waits for their links; the ports without a device. */
+static uint32_t ports_spin_up(volatile uint8_t *abar, uint32_t cap, uint32_t pi)
+{
+	unsigned port;
+	uint64_t end = blk_deadline_ms(LINK_MS);
+	uint32_t waiting = pi;
+
+	for (port = 0; port < 32; port++)
+		if (pi & 1u << port && cap & CAP_SSS) {
+			volatile uint8_t *p = abar + PORT_BASE + PORT_STRIDE * port;
+			wr(p, PX_CMD, rd(p, PX_CMD) | CMD_SUD | CMD_POD);
+		}
+	while (waiting && arch_tsc() < end) /* all ports at once: an empty one costs LINK_MS once */
+		for (port = 0; port < 32; port++)
+			if (waiting & 1u << port &&
+			    (rd(abar + PORT_BASE + PORT_STRIDE * port, PX_SSTS) & 0xf) == SSTS_DET_PRESENT)
+				waiting &= ~(1u << port);
+	return waiting;
 }
 
 /* ---- a port */
@@ -217,12 +251,18 @@ static int device_ready(volatile uint8_t *port)
 	return wait_reg(port, PX_TFD, ATA_SR_BSY | ATA_SR_DRQ, 0, READY_MS);
 }
 
+/* The device ready for commands, after a COMRESET if it is busy; 0, or -1 when it stays busy. */
+static int device_ready_or_reset(volatile uint8_t *port)
+{
+	return device_ready(port) && (port_comreset(port) || device_ready(port)) ? -1 : 0;
+}
+
 /* The port's interrupt status bits cleared, then its bit in the HBA's IS: in that order, or it stays set (10.7.2.2). */
 static void ack_port(const struct ahci_disk *d, uint32_t is)
 {
 	wr(d->port, PX_IS, is);
 	if (d->dev.irq != BLK_POLLED)
-		wr(d->hba, HBA_IS, d->port_bit);
+		wr(d->hba->abar, HBA_IS, d->port_bit);
 }
 
 static void port_start(struct ahci_disk *d)
@@ -350,9 +390,67 @@ static void issue_waiting(struct ahci_disk *d, struct blk_finished *f)
 	}
 }
 
+/* Whether the port's command list engine still runs (PxCMD.CR, 10.1.2): its commands may still move data. */
+static int engine_running(const struct ahci_disk *d)
+{
+	return (rd(d->port, PX_CMD) & CMD_CR) != 0;
+}
+
+/* A port the HBA reset stopped, given its memory again and started; 0, or -1 when its device stays busy. */
+static int port_restart(struct ahci_disk *d)
+{
+	port_set_memory(d);
+	if (device_ready_or_reset(d->port))
+		return -1;
+	port_start(d);
+	return 0;
+}
+
+/*
+ * A port whose command list engine does not stop, even after a COMRESET
+ * (10.4.2), may still move data for the commands it held: failing them
+ * would give their buffers back (to a guest, or with a stopped partition's
+ * memory to another one) while DMA into them can still land. The HBA
+ * reset (10.4.3) stops every port's engines; the other ports' commands in
+ * flight end with it and are issued again from their start, as after a
+ * port's own recovery, so their disks go on. Turning bus mastering off at
+ * once would also stop those healthy ports, failing their disks for one
+ * bad port; keeping the requests unfinished would hang the guest's I/O
+ * and keep its partition's memory from ever being freed. An HBA that does
+ * not leave its reset within the 1 s of 10.4.3 is hung, no port of it
+ * works: it loses bus mastering (no more DMA at all, PCI 3.0 6.2.2) and
+ * all its disks fail every request with BLK_E_IO.
+ */
+static void hba_recover(struct ahci_hba *h, const struct ahci_disk *stuck, struct blk_finished *f)
+{
+	uint32_t cmd = rd(stuck->port, PX_CMD), ports = 0;
+	int hung = hba_reset(h) != 0;
+	unsigned i;
+
+	if (hung)
+		hpci_disable(h->pci, HPCI_CMD_MASTER);
+	log_error("%s: the port's command engine does not stop (PxCMD 0x%x); HBA reset: %s", stuck->dev.name, cmd,
+		  hung ? "the HBA does not leave it, bus mastering off, its disks fail every request" : "done");
+	for (i = 0; i < h->ndisks; i++)
+		ports |= h->disk[i].port_bit;
+	if (!hung)
+		ports_spin_up(h->abar, h->cap, ports);
+	for (i = 0; i < h->ndisks; i++) {
+		struct ahci_disk *d = &h->disk[i];
+
+		d->issued = d->queued = 0;
+		if (!d->failed && (hung || port_restart(d))) {
+			d->failed = 1;
+			log_error("%s: the port does not come back after the HBA reset; its disk is failed", d->dev.name);
+		}
+		issue_waiting(d, f);
+	}
+}
+
 /*
  * 6.2.2.2: stop, clear the errors, COMRESET a device that stays busy or
- * an engine that does not stop (10.4.2), start.
+ * an engine that does not stop (10.4.2), start; an engine that still runs
+ * then takes the HBA through its reset.
  */
 static void recover(struct ahci_disk *d, struct blk_finished *f)
 {
@@ -370,6 +468,10 @@ static void recover(struct ahci_disk *d, struct blk_finished *f)
 		}
 	}
 	d->issued = d->queued = 0;
+	if (bad && engine_running(d)) {
+		hba_recover(d->hba, d, f);
+		return;
+	}
 	if (bad) {
 		d->failed = 1;
 		log_error("%s: the port does not recover (PxCMD 0x%x, PxTFD 0x%x); its disk is failed", d->dev.name,
@@ -457,10 +559,10 @@ static int ahci_submit(struct blk_dev *dev, struct blk_req *r)
 	enum blk_status status = ata_check_request(dev, r);
 	int slot;
 
-	spin_lock(&d->lock);
+	spin_lock(&d->hba->lock);
 	slot = free_slot(d);
 	if (slot < 0) {
-		spin_unlock(&d->lock);
+		spin_unlock(&d->hba->lock);
 		return -1;
 	}
 	d->slot[slot] = (struct slot){ r, 0, 0 };
@@ -468,7 +570,7 @@ static int ahci_submit(struct blk_dev *dev, struct blk_req *r)
 		finish_slot(d, (unsigned)slot, status, &d->finished);
 	else
 		issue_waiting(d, &d->finished);
-	spin_unlock(&d->lock);
+	spin_unlock(&d->hba->lock);
 	return 0;
 }
 
@@ -478,7 +580,7 @@ static void ahci_poll(struct blk_dev *dev)
 	struct blk_finished f;
 	uint32_t is;
 
-	spin_lock(&d->lock);
+	spin_lock(&d->hba->lock);
 	f = d->finished;
 	d->finished.head = 0;
 	if (d->issued) {
@@ -492,7 +594,7 @@ static void ahci_poll(struct blk_dev *dev)
 		issue_waiting(d, &f);
 	}
 	check_deadlines(d, &f);
-	spin_unlock(&d->lock);
+	spin_unlock(&d->hba->lock);
 	blk_finish_all(&f);
 }
 
@@ -560,7 +662,7 @@ static const char *port_bring_up(struct ahci_disk *d, uint32_t cap)
 	if ((why = port_memory(d, cap)) != 0)
 		return why;
 	port_set_memory(d);
-	if (device_ready(d->port) && (port_comreset(d->port) || device_ready(d->port)))
+	if (device_ready_or_reset(d->port))
 		return "its device stays busy";
 	sig = rd(d->port, PX_SIG);
 	if (sig != SIG_ATA)
@@ -581,15 +683,14 @@ static void log_disk(const struct ahci_disk *d, const char *where, unsigned port
 		 d->dev.queue_depth, blk_irq_name(d->dev.irq));
 }
 
-static void attach_port(volatile uint8_t *abar, uint32_t cap, unsigned hba, unsigned port, const char *where,
-			enum blk_irq irq)
+static void attach_port(struct ahci_hba *h, unsigned hba, unsigned port, const char *where)
 {
 	struct ahci_disk *d = &disks[ndisks];
 	const char *why;
 
-	*d = (struct ahci_disk){ .hba = abar, .port = abar + PORT_BASE + PORT_STRIDE * port, .port_bit = 1u << port,
-				 .dev.irq = irq };
-	why = port_bring_up(d, cap);
+	*d = (struct ahci_disk){ .hba = h, .port = h->abar + PORT_BASE + PORT_STRIDE * port, .port_bit = 1u << port,
+				 .dev.irq = h->irq };
+	why = port_bring_up(d, h->cap);
 	if (why) {
 		log_info("ahci%u: %s port %u: %s, skipped", hba, where, port, why);
 		port_stop(d->port); /* the pages it may have got stay allocated: a few KiB, once */
@@ -599,7 +700,7 @@ static void attach_port(volatile uint8_t *abar, uint32_t cap, unsigned hba, unsi
 	__builtin_memcpy(d->dev.model, d->id.model, sizeof(d->dev.model));
 	d->dev.blocks = d->id.sectors;
 	d->dev.block_size = d->id.sector_size;
-	d->ncq = (cap & CAP_SNCQ) && d->id.ncq && d->id.lba48;
+	d->ncq = (h->cap & CAP_SNCQ) && d->id.ncq && d->id.lba48;
 	d->dev.queue_depth = d->ncq && d->id.ncq_depth < d->nslots ? d->id.ncq_depth : d->nslots;
 	d->dev.write_cache = d->id.write_cache;
 	d->dev.ops = &ahci_ops;
@@ -610,47 +711,29 @@ static void attach_port(volatile uint8_t *abar, uint32_t cap, unsigned hba, unsi
 	}
 	log_disk(d, where, port);
 	ndisks++;
+	h->ndisks++;
 }
 
-/* Spins up the ports (with staggered spin-up) and waits for their links; the ports without a device. */
-static uint32_t ports_spin_up(volatile uint8_t *abar, uint32_t cap, uint32_t pi)
-{
-	unsigned port;
-	uint64_t end = blk_deadline_ms(LINK_MS);
-	uint32_t waiting = pi;
-
-	for (port = 0; port < 32; port++)
-		if (pi & 1u << port && cap & CAP_SSS) {
-			volatile uint8_t *p = abar + PORT_BASE + PORT_STRIDE * port;
-			wr(p, PX_CMD, rd(p, PX_CMD) | CMD_SUD | CMD_POD);
-		}
-	while (waiting && arch_tsc() < end) /* all ports at once: an empty one costs LINK_MS once */
-		for (port = 0; port < 32; port++)
-			if (waiting & 1u << port &&
-			    (rd(abar + PORT_BASE + PORT_STRIDE * port, PX_SSTS) & 0xf) == SSTS_DET_PRESENT)
-				waiting &= ~(1u << port);
-	return waiting;
-}
-
-/* The HBA whose registers (ABAR) are mapped at abar, size bytes of them; the disks registered. */
-static unsigned attach(volatile uint8_t *abar, uint64_t size, const char *where, enum blk_irq irq, const char *mode)
+/* The HBA of the PCI function p whose registers (ABAR) are mapped at abar, size bytes of them; the disks registered. */
+static unsigned attach(const struct hpci_dev *p, volatile uint8_t *abar, uint64_t size, const char *where,
+		       enum blk_irq irq, const char *mode)
 {
 	unsigned port, before = ndisks, hba = nhbas;
+	struct ahci_hba *h;
 	uint32_t cap, pi, vs, empty;
 
 	if (nhbas == HBAS_MAX) {
 		log_warn("ahci: %s: more than %u controllers; not used", where, HBAS_MAX);
 		return 0;
 	}
-	nhbas++;
+	h = &hbas[nhbas++];
+	*h = (struct ahci_hba){ .abar = abar, .pci = p, .irq = irq, .disk = &disks[ndisks] };
 	bios_handoff(abar);
-	if (hba_reset(abar)) {
+	if (hba_reset(h)) {
 		log_error("ahci%u: %s: the HBA does not leave reset; not used", hba, where);
 		return 0;
 	}
-	if (irq != BLK_POLLED)
-		wr(abar, HBA_GHC, GHC_AE | GHC_IE); /* the ports' PxIE say which events signal */
-	cap = rd(abar, HBA_CAP);
+	h->cap = cap = rd(abar, HBA_CAP);
 	pi = rd(abar, HBA_PI);
 	vs = rd(abar, HBA_VS);
 	log_info("ahci%u: %s: AHCI %u.%u.%u, %u ports (implemented 0x%x), %u command slots, %s-bit DMA, NCQ %s, %s",
@@ -667,7 +750,7 @@ static unsigned attach(volatile uint8_t *abar, uint64_t size, const char *where,
 		log_info("ahci%u: %s: no device on ports 0x%x", hba, where, empty);
 	for (port = 0; port < 32 && ndisks < PORTS_MAX; port++)
 		if (pi & ~empty & 1u << port)
-			attach_port(abar, cap, hba, port, where, irq);
+			attach_port(h, hba, port, where);
 	return ndisks - before;
 }
 
@@ -696,7 +779,7 @@ unsigned ahci_init(void)
 		}
 		hpci_enable(p, HPCI_CMD_MEM | HPCI_CMD_MASTER | HPCI_CMD_INTX_OFF);
 		irq = hpci_route_disk_irq(p, HPCI_TAKE_MSI, mode, sizeof(mode));
-		n += attach(abar, p->bar[ABAR].size, where, irq, mode);
+		n += attach(p, abar, p->bar[ABAR].size, where, irq, mode);
 	}
 	return n;
 }

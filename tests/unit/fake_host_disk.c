@@ -27,6 +27,33 @@ uint64_t arch_tsc_hz(void)
 	return 1000 * MS;
 }
 
+struct hpci_dev *hpci_next(unsigned *index, uint8_t class_code, uint8_t subclass, int prog_if)
+{
+	const struct hpci_dev *d = &fake_pci.dev;
+
+	if (class_code != d->class_code || subclass != d->subclass || (prog_if >= 0 && prog_if != d->prog_if))
+		return 0;
+	return (*index)++ == 0 ? &fake_pci.dev : 0;
+}
+
+void hpci_enable(const struct hpci_dev *d, uint16_t bits)
+{
+	assert_ptr_equal(d, &fake_pci.dev);
+	fake_pci.command |= bits;
+}
+
+void hpci_disable(const struct hpci_dev *d, uint16_t bits)
+{
+	assert_ptr_equal(d, &fake_pci.dev);
+	fake_pci.command &= (uint16_t)~bits;
+}
+
+volatile void *hpci_map_bar(const struct hpci_dev *d, unsigned bar)
+{
+	assert_ptr_equal(d, &fake_pci.dev);
+	return bar == fake_pci.bar ? fake_pci.regs : 0;
+}
+
 /* The fake controllers have no MSI or MSI-X: their drivers poll. */
 enum blk_irq hpci_route_disk_irq(const struct hpci_dev *d, unsigned take, char *mode, size_t size)
 {

@@ -11,12 +11,27 @@
 #include <stdint.h>
 
 #include "block.h"
+#include "pci_host.h"
 
 #define MS 1000000ull /* fake TSC ticks: 1 GHz */
 #define PAGE 4096u
 
 extern uint64_t now;          /* the TSC; the driver's waits (arch_relax) advance it by MS */
 extern struct blk_dev *disk;  /* the disk under test */
+
+/*
+ * The controller's PCI function, which each test defines: hpci_next()
+ * finds it by its class, subclass and programming interface, once;
+ * hpci_enable() and hpci_disable() keep its command register;
+ * hpci_map_bar() maps its BAR number bar at regs.
+ */
+struct fake_pci {
+	struct hpci_dev dev;
+	uint16_t command;
+	unsigned bar;
+	void *regs;
+};
+extern struct fake_pci fake_pci;
 
 /* The fake device's turn: in each arch_relax() and between polls. */
 void device_step(void);

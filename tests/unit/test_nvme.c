@@ -29,35 +29,9 @@
 #define DEPTH 8 /* CAP.MQES + 1: the driver takes 7 requests */
 
 static uint8_t regs[0x2000] __attribute__((aligned(PAGE)));
-static struct hpci_dev pci = { .bus = 0, .dev = 3, .class_code = 1, .subclass = 8, .prog_if = 2,
-			       .bar = { { 0xfebd0000, sizeof(regs), 0, 1, 0 } } };
-static uint16_t command_register;
-
-struct hpci_dev *hpci_next(unsigned *index, uint8_t class_code, uint8_t subclass, int prog_if)
-{
-	assert_int_equal(class_code, 1);
-	assert_int_equal(subclass, 8);
-	assert_int_equal(prog_if, 2);
-	return (*index)++ == 0 ? &pci : 0;
-}
-
-void hpci_disable(const struct hpci_dev *d, uint16_t bits)
-{
-	assert_ptr_equal(d, &pci);
-	command_register &= (uint16_t)~bits;
-}
-
-void hpci_enable(const struct hpci_dev *d, uint16_t bits)
-{
-	assert_ptr_equal(d, &pci);
-	command_register |= bits;
-}
-
-volatile void *hpci_map_bar(const struct hpci_dev *d, unsigned bar)
-{
-	assert_ptr_equal(d, &pci);
-	return bar == 0 ? regs : 0;
-}
+struct fake_pci fake_pci = { .dev = { .bus = 0, .dev = 3, .class_code = 1, .subclass = 8, .prog_if = 2,
+				      .bar = { { 0xfebd0000, sizeof(regs), 0, 1, 0 } } },
+			     .bar = 0, .regs = regs };
 
 /* ---- the fake controller (NVMe 1.4 registers, queues and PRPs) ---- */
 
@@ -244,7 +218,7 @@ static void controller_and_namespace_are_identified(void **state)
 	assert_true(disk->write_cache);
 	assert_int_equal(disk->irq, BLK_POLLED); /* the fake has no MSI-X */
 	assert_false(disk->read_only);
-	assert_int_equal(command_register, HPCI_CMD_MEM | HPCI_CMD_MASTER | HPCI_CMD_INTX_OFF);
+	assert_int_equal(fake_pci.command, HPCI_CMD_MEM | HPCI_CMD_MASTER | HPCI_CMD_INTX_OFF);
 	assert_int_equal(reg(0x14) & 1, 1);
 }
 
@@ -379,7 +353,7 @@ static void full_queue_then_timeout_and_reset(void **state)
 	dev.hang = 0;
 	disk->ops->poll(disk);
 	assert_int_equal(dev.resets, resets + 1);
-	assert_true(command_register & HPCI_CMD_MASTER); /* a controller that came back keeps it */
+	assert_true(fake_pci.command & HPCI_CMD_MASTER); /* a controller that came back keeps it */
 	assert_int_equal(log[0].calls, 1);
 	assert_int_equal(log[0].status, BLK_E_TIMEOUT);
 	for (i = 1; i < DEPTH - 1; i++) {
@@ -401,12 +375,12 @@ static void a_controller_that_does_not_come_back_fails_requests(void **state)
 	add_seg(&r, buf, 512);
 	r.deadline = now + 10 * MS;
 	assert_int_equal(disk->ops->submit(disk, &r), 0);
-	assert_true(command_register & HPCI_CMD_MASTER);
+	assert_true(fake_pci.command & HPCI_CMD_MASTER);
 	now += 20 * MS;
 	run_until_done(&log);
 	assert_int_equal(log.status, BLK_E_TIMEOUT);
 	/* Its bus mastering off before the request's buffer was given back. */
-	assert_false(command_register & HPCI_CMD_MASTER);
+	assert_false(fake_pci.command & HPCI_CMD_MASTER);
 	request(&r, &log, BLK_READ, 0, 1);
 	add_seg(&r, buf, 512);
 	assert_int_equal(disk->ops->submit(disk, &r), 0);

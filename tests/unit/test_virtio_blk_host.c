@@ -44,9 +44,9 @@
 
 static uint8_t cfg[256];
 static uint8_t bar0[0x4000] __attribute__((aligned(PAGE)));
-static struct hpci_dev pci = { .bus = 0, .dev = 4, .vendor = 0x1af4, .device = 0x1042, .class_code = 1,
-			       .bar = { { 0xfe000000, sizeof(bar0), 0, 1, 0 } } };
-static uint16_t command_register;
+struct fake_pci fake_pci = { .dev = { .bus = 0, .dev = 4, .vendor = 0x1af4, .device = 0x1042, .class_code = 1,
+				      .bar = { { 0xfe000000, sizeof(bar0), 0, 1, 0 } } },
+			     .bar = 0, .regs = bar0 };
 
 unsigned hpci_count(void)
 {
@@ -55,18 +55,18 @@ unsigned hpci_count(void)
 
 struct hpci_dev *hpci_get(unsigned index)
 {
-	return index == 0 ? &pci : 0;
+	return index == 0 ? &fake_pci.dev : 0;
 }
 
 uint8_t hpci_read8(const struct hpci_dev *d, uint16_t off)
 {
-	assert_ptr_equal(d, &pci);
+	assert_ptr_equal(d, &fake_pci.dev);
 	return off < sizeof(cfg) ? cfg[off] : 0xff;
 }
 
 uint32_t hpci_read32(const struct hpci_dev *d, uint16_t off)
 {
-	assert_ptr_equal(d, &pci);
+	assert_ptr_equal(d, &fake_pci.dev);
 	return off + 4 <= (int)sizeof(cfg) ? le32(cfg + off) : ~0u;
 }
 
@@ -74,29 +74,11 @@ uint8_t hpci_next_cap(const struct hpci_dev *d, uint8_t cap_id, uint8_t after)
 {
 	uint8_t at = cfg[after ? after + 1 : HPCI_CFG_CAP_PTR];
 
-	assert_ptr_equal(d, &pci);
+	assert_ptr_equal(d, &fake_pci.dev);
 	for (; at; at = cfg[at + 1])
 		if (cfg[at] == cap_id)
 			return at;
 	return 0;
-}
-
-void hpci_disable(const struct hpci_dev *d, uint16_t bits)
-{
-	assert_ptr_equal(d, &pci);
-	command_register &= (uint16_t)~bits;
-}
-
-void hpci_enable(const struct hpci_dev *d, uint16_t bits)
-{
-	assert_ptr_equal(d, &pci);
-	command_register |= bits;
-}
-
-volatile void *hpci_map_bar(const struct hpci_dev *d, unsigned bar)
-{
-	assert_ptr_equal(d, &pci);
-	return bar == 0 ? bar0 : 0;
 }
 
 static void add_cap(uint8_t at, uint8_t next, uint8_t type, uint32_t offset, uint32_t len)
@@ -304,7 +286,7 @@ static void device_is_brought_up_and_registered(void **state)
 	assert_int_equal(le16(bar0 + COMMON + VIRTIO_CC_QUEUE_ENABLE), 1);
 	/* The last driver-feature write is the upper half: VERSION_1, nothing else of it. */
 	assert_int_equal(le32(bar0 + COMMON + VIRTIO_CC_DRIVER_FEATURE), 1);
-	assert_int_equal(command_register, HPCI_CMD_MEM | HPCI_CMD_MASTER | HPCI_CMD_INTX_OFF);
+	assert_int_equal(fake_pci.command, HPCI_CMD_MEM | HPCI_CMD_MASTER | HPCI_CMD_INTX_OFF);
 }
 
 static void data_round_trips_through_split_commands(void **state)
@@ -456,7 +438,7 @@ static void a_hang_times_out_the_late_and_reissues_the_others(void **state)
 	run_until_done(&log[1]);
 	assert_int_equal(log[1].status, BLK_OK);
 	assert_true(dev.resets > resets);
-	assert_true(command_register & HPCI_CMD_MASTER); /* a device that came back keeps it */
+	assert_true(fake_pci.command & HPCI_CMD_MASTER); /* a device that came back keeps it */
 	assert_memory_equal(buf[1], dev.disk + 8 * 512, 512);
 }
 
@@ -473,12 +455,12 @@ static void a_device_that_comes_back_unusable_fails_requests(void **state)
 	add_seg(&r, buf, 512);
 	r.deadline = now + 10 * MS;
 	assert_int_equal(disk->ops->submit(disk, &r), 0);
-	assert_true(command_register & HPCI_CMD_MASTER);
+	assert_true(fake_pci.command & HPCI_CMD_MASTER);
 	now += 20 * MS;
 	run_until_done(&log);
 	assert_int_equal(log.status, BLK_E_TIMEOUT);
 	/* Its bus mastering off before the request's buffer was given back. */
-	assert_false(command_register & HPCI_CMD_MASTER);
+	assert_false(fake_pci.command & HPCI_CMD_MASTER);
 	read_one(0, BLK_E_IO);
 }
 
