@@ -64,7 +64,7 @@ UNIT_TESTS := test_config test_pmem test_log test_elf_load test_console test_gpt
               test_fw_cfg test_debug_exit test_pvclock test_pci_host test_nvme_prp test_nvme test_blk test_gpt_disk \
               test_virtqueue test_virtio_pci test_virtio_blk test_vswitch test_virtio_net test_ata_cmd test_uart16550 \
               test_part_clock test_virtio_blk_host_queue test_virtio_blk_host test_byte_ring test_acpi_madt \
-              test_diskbench_plan test_lat_hist test_ahci
+              test_diskbench_plan test_lat_hist test_ahci test_ata
 UNIT_BINS  := $(UNIT_TESTS:%=$(BUILD)/host/%)
 
 test_config_SRCS   := tests/unit/test_config.c hv/config_print.c $(CONFIG_SRCS)
@@ -139,6 +139,9 @@ test_virtio_blk_host_SRCS := tests/unit/test_virtio_blk_host.c tests/unit/fake_h
                              drivers/ata_cmd.c drivers/block.c hv/log.c hv/lib/fmt.c hv/lib/str.c
 test_ahci_SRCS := tests/unit/test_ahci.c tests/unit/fake_host_disk.c drivers/ahci.c drivers/ata_cmd.c drivers/block.c hv/log.c \
                   hv/lib/fmt.c hv/lib/str.c
+test_ata_SRCS := tests/unit/test_ata.c tests/unit/fake_host_disk.c drivers/ata.c drivers/ata_cmd.c drivers/block.c hv/log.c \
+                 hv/lib/fmt.c hv/lib/str.c
+test_ata_CFLAGS := -iquote tests/unit/port_io # its port I/O goes to the fake channels
 
 # ---- guests: freestanding, linked where they run
 GUEST_CFLAGS := -std=gnu11 -O2 -g $(WARNINGS) -ffreestanding -fno-pie -mno-red-zone \

@@ -11,8 +11,11 @@
  * commands. Bus-master DMA addresses 32 bits: a segment above 4 GiB fails
  * the request with BLK_E_IO (no bounce buffer here). A device error fails
  * the request with BLK_E_IO, a request past its deadline with
- * BLK_E_TIMEOUT; either way the channel is reset (SRST), and a channel
- * whose devices stay busy after it is failed, never waited on again.
+ * BLK_E_TIMEOUT; either way the channel's bus master engine is stopped
+ * and the channel reset (SRST), and a channel whose devices stay busy
+ * after it is failed, never waited on again. An engine that does not
+ * stop takes the bus mastering of its PCI function away (recover() says
+ * why), and every disk of the function fails from then on.
  */
 #include "ata.h"
 
@@ -46,6 +49,7 @@
 #define BM_PRDT 4
 #define BMC_START 0x01
 #define BMC_TO_MEMORY 0x08 /* a read from the disk */
+#define BMS_ACTIVE 0x01
 #define BMS_ERROR 0x02
 #define BMS_IRQ 0x04
 #define BMS_DRIVES_DMA 0x60 /* the firmware's notes of which drives do DMA: kept */
@@ -68,6 +72,12 @@ struct ata_channel_ports {
 
 struct ide_channel;
 
+/* A PCI IDE function: its channels share its bus mastering. */
+struct ide_function {
+	const struct hpci_dev *pci;
+	uint8_t dma_off; /* bus mastering taken away: its disks fail every request */
+};
+
 struct ide_disk {
 	struct blk_dev dev;
 	struct ide_channel *ch;
@@ -78,6 +88,7 @@ struct ide_disk {
 
 struct ide_channel {
 	struct ata_channel_ports io;
+	struct ide_function *fn;
 	struct spinlock lock;
 	struct ide_disk disk[2];
 	uint8_t *prdt;
@@ -90,7 +101,8 @@ struct ide_channel {
 };
 
 static struct ide_channel channels[CHANNELS_MAX];
-static unsigned nchannels;
+static struct ide_function functions[CHANNELS_MAX];
+static unsigned nchannels, nfunctions;
 
 static uint8_t alt_status(const struct ide_channel *ch)
 {
@@ -224,10 +236,39 @@ static void finish(struct ide_channel *ch, struct blk_req *r, enum blk_status st
 	blk_finish(f, r, status);
 }
 
+/*
+ * Clearing Start stops the channel's bus master engine, which clears its
+ * Active bit (SFF-8038i, the Bus Master IDE Command and Status
+ * registers): an engine that still reads Active may still move data into
+ * the buffers of the request being failed, which go back to their owner.
+ * Nothing else stops it: SRST resets the drives, not the controller's
+ * engine, and a PCI IDE function has no reset of its own. So the function
+ * loses its bus mastering (PCI 3.0, 6.2.2), which both its channels'
+ * engines share: the other channel's disks fail every request too, as
+ * this driver moves no data without DMA. Keeping the request unfinished
+ * instead would hang the guest's I/O and keep its partition's memory
+ * from ever being freed.
+ */
+static void stop_dma_or_bus_mastering(struct ide_channel *ch)
+{
+	stop_dma(ch);
+	if (!(inb((uint16_t)(ch->io.bm + BM_STATUS)) & BMS_ACTIVE))
+		return;
+	hpci_disable(ch->fn->pci, HPCI_CMD_MASTER);
+	__atomic_store_n(&ch->fn->dma_off, 1, __ATOMIC_RELEASE);
+	log_error("ide: channel at 0x%x: its bus master engine does not stop; bus mastering off, the disks of "
+		  "both channels fail every request", ch->io.cmd);
+}
+
+static int no_dma(const struct ide_channel *ch)
+{
+	return ch->failed || __atomic_load_n(&ch->fn->dma_off, __ATOMIC_ACQUIRE);
+}
+
 /* Resets the channel after an error or a time-out; a channel that stays busy is failed. */
 static void recover(struct ide_channel *ch)
 {
-	stop_dma(ch);
+	stop_dma_or_bus_mastering(ch);
 	if (channel_reset(ch)) {
 		ch->failed = 1;
 		log_error("ide: channel at 0x%x stays busy after a reset; its disks are failed", ch->io.cmd);
@@ -250,7 +291,7 @@ static void start_next(struct ide_channel *ch, struct blk_finished *f)
 		struct blk_req *r = ch->waiting;
 
 		ch->waiting = r->next;
-		if (ch->failed)
+		if (no_dma(ch))
 			finish(ch, r, BLK_E_IO, f);
 		else if (arch_tsc() > r->deadline)
 			finish(ch, r, BLK_E_TIMEOUT, f);
@@ -403,8 +444,8 @@ static void register_disk(struct ide_channel *ch, struct ide_disk *d, unsigned i
 		 id->lba48 ? "LBA48" : "LBA28");
 }
 
-/* Takes over one channel; the disks registered. */
-static unsigned attach_channel(const struct ata_channel_ports *ports, const char *where)
+/* Takes over one channel of the function fn; the disks registered. */
+static unsigned attach_channel(struct ide_function *fn, const struct ata_channel_ports *ports, const char *where)
 {
 	struct ide_channel *ch;
 	unsigned index = nchannels, n = 0, i;
@@ -414,7 +455,7 @@ static unsigned attach_channel(const struct ata_channel_ports *ports, const char
 		return 0;
 	}
 	ch = &channels[nchannels++];
-	*ch = (struct ide_channel){ .io = *ports };
+	*ch = (struct ide_channel){ .io = *ports, .fn = fn };
 	ch->waiting_tail = &ch->waiting;
 	stop_dma(ch);
 	if (alt_status(ch) == 0xff || channel_reset(ch)) {
@@ -476,6 +517,7 @@ unsigned ata_init(void)
 
 	while ((p = hpci_next(&i, PCI_CLASS_STORAGE, PCI_SUBCLASS_IDE, -1)) != 0) {
 		const struct hpci_bar *bm = &p->bar[BM_BAR];
+		struct ide_function *fn;
 		char where[16];
 
 		fmt(where, sizeof(where), "%02x:%02x.%u", p->bus, p->dev, p->fn);
@@ -483,6 +525,12 @@ unsigned ata_init(void)
 			log_info("ide: %s: no bus master I/O BAR (BAR4); not used (no PIO transfers here)", where);
 			continue;
 		}
+		if (nfunctions == CHANNELS_MAX) {
+			log_warn("ide: %s: more than %u controllers; not used", where, CHANNELS_MAX);
+			continue;
+		}
+		fn = &functions[nfunctions++];
+		fn->pci = p;
 		hpci_enable(p, HPCI_CMD_IO | HPCI_CMD_MASTER | HPCI_CMD_INTX_OFF);
 		for (ch = 0; ch < 2; ch++) {
 			struct ata_channel_ports ports;
@@ -491,7 +539,7 @@ unsigned ata_init(void)
 				log_warn("ide: %s: %s channel in native mode without usable I/O BARs; left out", where,
 					 ch ? "secondary" : "primary");
 			else
-				n += attach_channel(&ports, where);
+				n += attach_channel(fn, &ports, where);
 		}
 	}
 	return n;

@@ -7,10 +7,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 
 #include <cmocka.h>
 
 #include "arch.h"
+#include "lib/le.h"
 #include "mm.h"
 #include "pci_msi.h"
 
@@ -70,18 +72,34 @@ void arch_relax(void)
 	device_step();
 }
 
+/* Zeroed pages below 4 GiB (MAP_32BIT: below 2 GiB), where every controller reaches: IDE's bus master addresses 32 bits. */
 uint64_t mm_alloc(uint64_t pages)
 {
-	void *p = aligned_alloc(PAGE, pages * PAGE);
+	void *p = mmap(0, pages * PAGE, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_32BIT, -1, 0);
 
-	memset(p, 0, pages * PAGE);
+	assert_true(p != MAP_FAILED);
 	return (uint64_t)(uintptr_t)p;
 }
 
 void mm_free(uint64_t pa, uint64_t pages)
 {
-	(void)pages;
-	free((void *)(uintptr_t)pa);
+	munmap((void *)(uintptr_t)pa, pages * PAGE);
+}
+
+void fake_ata_identify(uint8_t out[512], uint32_t sectors)
+{
+	static const char model[] = "AFEKD SI K"; /* "FAKE DISK": two characters a word, the first in the high byte */
+	uint16_t id[256] = { 0 };
+	unsigned i;
+
+	for (i = 27; i < 47; i++)
+		id[i] = 0x2020; /* the model, padded with spaces */
+	memcpy(&id[27], model, sizeof(model) - 1);
+	id[49] = 0x300; /* LBA, DMA */
+	id[60] = (uint16_t)sectors;
+	id[61] = (uint16_t)(sectors >> 16);
+	for (i = 0; i < 256; i++)
+		put_le16(out + 2 * i, id[i]);
 }
 
 static void on_done(struct blk_req *r, enum blk_status status)

@@ -1,6 +1,6 @@
 /*
  * What the tests of host storage drivers share: a simulated clock (a
- * 1 GHz TSC), page allocation from the C heap, and requests submitted to
+ * 1 GHz TSC), page allocation below 4 GiB, and requests submitted to
  * the driver's disk and polled, the fake device running between polls,
  * until they complete. Each test defines device_step() itself: its fake
  * device's turn.
@@ -35,6 +35,9 @@ extern struct fake_pci fake_pci;
 
 /* The fake device's turn: in each arch_relax() and between polls. */
 void device_step(void);
+
+/* IDENTIFY DEVICE data (little-endian words) of an LBA28 disk with DMA, model "FAKE DISK". */
+void fake_ata_identify(uint8_t out[512], uint32_t sectors);
 
 /* What a request's done() was called with. */
 struct done_log {

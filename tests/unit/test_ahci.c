@@ -107,20 +107,6 @@ static void hba_reset(void)
 	}
 }
 
-static void identify(uint8_t *out)
-{
-	uint16_t id[256] = { 0 };
-	unsigned i;
-
-	for (i = 27; i < 47; i++)
-		id[i] = 0x2020; /* the model, padded with spaces */
-	memcpy(&id[27], "AFEKA CH I", 10); /* "FAKE AHCI": two characters a word, the first in the high byte */
-	id[49] = 0x300;                  /* LBA, DMA */
-	id[60] = DISK_BLOCKS;
-	for (i = 0; i < 256; i++)
-		put_le16(out + 2 * i, id[i]);
-}
-
 /* The command in slot s of port p: its PRDT copied to or from the disk; the bytes moved. */
 static void run_command(unsigned p, unsigned s)
 {
@@ -134,7 +120,7 @@ static void run_command(unsigned p, unsigned s)
 	if (command == 0xe7)
 		return;
 	if (command == 0xec) {
-		identify((uint8_t *)(uintptr_t)le64(table + 0x80));
+		fake_ata_identify((uint8_t *)(uintptr_t)le64(table + 0x80), DISK_BLOCKS);
 		return;
 	}
 	assert_true(command == 0xc8 || command == 0xca); /* READ DMA, WRITE DMA: an LBA28 disk */
@@ -256,7 +242,7 @@ static void both_ports_are_identified(void **state)
 	assert_int_equal(blk_count(), PORTS);
 	assert_string_equal(port_disk[0]->name, "ahci0p0");
 	assert_string_equal(port_disk[1]->name, "ahci0p1");
-	assert_string_equal(port_disk[1]->model, "FAKE AHCI");
+	assert_string_equal(port_disk[1]->model, "FAKE DISK");
 	assert_int_equal(port_disk[0]->blocks, DISK_BLOCKS);
 	assert_int_equal(port_disk[0]->queue_depth, SLOTS);
 	assert_int_equal(fake_pci.command, HPCI_CMD_MEM | HPCI_CMD_MASTER | HPCI_CMD_INTX_OFF);
