@@ -33,7 +33,7 @@ HV_SRCS := hv/main.c hv/commands.c hv/command_table.c hv/config_print.c hv/confi
            arch/x86/paging.c arch/x86/gpt.c arch/x86/space.c arch/x86/tag_pool.c arch/x86/decode.c arch/x86/mmio_emul.c \
            arch/x86/guest_walk.c arch/x86/policy.c arch/x86/mitigations.c arch/x86/mitigate.c arch/x86/control_regs.c \
            arch/x86/guest_cpu.c arch/x86/guest_boot.c arch/x86/guest_mmio.c arch/x86/vcpu_select.c arch/x86/tsc.c arch/x86/tsc_rate.c arch/x86/smp.c \
-           arch/x86/svm/svm.c arch/x86/vmx/vmx.c arch/x86/vmx/controls.c \
+           arch/x86/svm/svm.c arch/x86/svm/svm_event.c arch/x86/vmx/vmx.c arch/x86/vmx/controls.c \
            boot/efi/elf_load.c drivers/acpi.c drivers/ahci.c drivers/ata.c drivers/ata_cmd.c drivers/block.c \
            drivers/ramdisk.c drivers/cmos_rtc.c drivers/host_power.c drivers/pci_host.c drivers/pci_msi.c drivers/blk_selftest.c \
            drivers/nvme.c drivers/nvme_prp.c drivers/uart16550.c drivers/virtio_blk_host.c \
@@ -64,7 +64,7 @@ UNIT_TESTS := test_config test_pmem test_log test_elf_load test_console test_gpt
               test_fw_cfg test_debug_exit test_pvclock test_pci_host test_nvme_prp test_nvme test_blk test_gpt_disk \
               test_virtqueue test_virtio_pci test_virtio_blk test_vswitch test_virtio_net test_ata_cmd test_uart16550 \
               test_part_clock test_virtio_blk_host_queue test_virtio_blk_host test_byte_ring test_acpi_madt \
-              test_diskbench_plan test_lat_hist test_ahci test_ata
+              test_diskbench_plan test_lat_hist test_ahci test_ata test_svm_event
 UNIT_BINS  := $(UNIT_TESTS:%=$(BUILD)/host/%)
 
 test_config_SRCS   := tests/unit/test_config.c hv/config_print.c $(CONFIG_SRCS)
@@ -87,6 +87,8 @@ test_sched_SRCS    := tests/unit/test_sched.c hv/sched.c
 test_sched_CFLAGS  := -pthread # its lost wake-up hunt races two threads
 test_scheduler_SRCS := tests/unit/test_scheduler.c hv/scheduler.c hv/sched.c hv/vcpu_irq.c hv/vdev/vlapic.c hv/part_clock.c
 test_scheduler_CFLAGS := -pthread # each CPU a thread
+test_svm_event_SRCS := tests/unit/test_svm_event.c arch/x86/svm/svm_event.c hv/vcpu_irq.c hv/vdev/vlapic.c hv/vdev/pic.c \
+                       hv/vdev/ioapic.c
 test_vuart_SRCS    := tests/unit/test_vuart.c hv/vdev/uart.c hv/log.c hv/lib/fmt.c hv/lib/str.c
 test_uart16550_SRCS := tests/unit/test_uart16550.c drivers/uart16550.c hv/lib/byte_ring.c
 test_byte_ring_SRCS := tests/unit/test_byte_ring.c hv/lib/byte_ring.c

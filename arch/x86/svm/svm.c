@@ -20,6 +20,7 @@
 #include "percpu.h"
 #include "policy.h"
 #include "space.h"
+#include "svm_event.h"
 #include "vcpu.h"
 #include "vmcb.h"
 
@@ -37,7 +38,6 @@ extern const char svm_vmrun_return[]; /* where the host resumes after VMRUN (svm
 #define VEC_AC 17
 #define DR6_BS (1ull << 14)
 #define RFLAGS_TF (1ull << 8)
-#define RFLAGS_IF (1ull << 9)
 
 struct svm_vcpu {
 	struct vmcb *vmcb;
@@ -469,8 +469,7 @@ static void svm_run(struct vcpu *v, struct vcpu_exit *e)
 	svm_run_guest(a->vmcb_pa, v->gprs, this_cpu()->host_state_pa);
 	v->gprs[REG_RAX] = c->rax;
 	v->gprs[REG_RSP] = c->rsp;
-	/* An event the exit interrupted while it was being delivered goes in again (APM 15.7.2). */
-	c->event_inject = (c->exit_int_info & EVENT_VALID) ? c->exit_int_info : 0;
+	svm_event_after_exit(c);
 	translate_exit(v, c, e);
 	if (c->exit_code == VMEXIT_CR8_WRITE)
 		mov_to_cr8(v, e);
@@ -488,7 +487,7 @@ static uint64_t svm_get_reg(struct vcpu *v, enum vcpu_reg r)
 	case REG_CR4: return c->cr4;
 	case REG_EFER: return c->efer & ~EFER_SVME; /* as the guest sees it */
 	case REG_PAT: return c->g_pat;
-	case REG_CR8: return c->v_intr & V_TPR_MASK;
+	case REG_CR8: return svm_event_cr8(c);
 	default: return r < REG_GPRS ? v->gprs[r] : 0;
 	}
 }
@@ -505,7 +504,7 @@ static void svm_set_reg(struct vcpu *v, enum vcpu_reg r, uint64_t value)
 	case REG_CR4: c->cr4 = value; break;
 	case REG_EFER: c->efer = value | EFER_SVME; break; /* VMRUN requires SVME */
 	case REG_PAT: c->g_pat = value; break; /* the guest's PAT with nested paging (APM 15.25.8) */
-	case REG_CR8: c->v_intr = (c->v_intr & ~V_TPR_MASK) | (value & V_TPR_MASK); break;
+	case REG_CR8: svm_event_set_cr8(c, value); break;
 	default:
 		if (r < REG_GPRS)
 			v->gprs[r] = value;
@@ -676,41 +675,17 @@ static int svm_skip_instruction(struct vcpu *v, const struct vcpu_exit *e)
 
 static void svm_inject(struct vcpu *v, enum event_kind kind, uint8_t vector, int has_error, uint32_t error)
 {
-	uint64_t type = kind == EVENT_EXCEPTION ? EVENT_TYPE_EXCEPTION
-			: kind == EVENT_NMI      ? EVENT_TYPE_NMI
-						 : EVENT_TYPE_INTR;
-
-	arch_of(v)->vmcb->event_inject = vector | type | EVENT_VALID |
-					 (has_error ? EVENT_HAS_ERROR | ((uint64_t)error << 32) : 0);
+	svm_event_inject(arch_of(v)->vmcb, kind, vector, has_error, error);
 }
 
 static int svm_can_inject(struct vcpu *v, enum event_kind kind)
 {
-	const struct vmcb *c = arch_of(v)->vmcb;
-
-	if ((c->event_inject & EVENT_VALID) || (c->interrupt_shadow & 1))
-		return 0;
-	return kind == EVENT_NMI || (c->rflags & RFLAGS_IF);
+	return svm_event_can_inject(arch_of(v)->vmcb, kind);
 }
 
-/*
- * A virtual interrupt of the class, never taken: the CPU would take it
- * once RFLAGS.IF is set, no shadow holds and V_TPR is below its priority
- * (V_IGN_TPR clear), and the VINTR intercept makes that moment an exit
- * instead (APM Vol. 2, 15.21.4).
- */
 static void svm_interrupt_window(struct vcpu *v, unsigned priority_class)
 {
-	struct vmcb *c = arch_of(v)->vmcb;
-
-	c->v_intr &= ~(V_IRQ | V_INTR_PRIO_MASK | V_IGN_TPR);
-	c->intercept_misc1 &= ~MISC1_VINTR;
-	c->intercept_cr &= ~INTERCEPT_CR8_WRITE;
-	if (!priority_class)
-		return;
-	c->v_intr |= V_IRQ | ((uint64_t)priority_class << V_INTR_PRIO_SHIFT);
-	c->intercept_misc1 |= MISC1_VINTR;
-	c->intercept_cr |= INTERCEPT_CR8_WRITE; /* see mov_to_cr8() */
+	svm_event_window(arch_of(v)->vmcb, priority_class);
 }
 
 static void svm_flush_tlb(struct vcpu *v)
