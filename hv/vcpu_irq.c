@@ -297,17 +297,25 @@ static int register_access(struct vcpu *v, unsigned offset, int x2apic, int writ
 	return r;
 }
 
+/*
+ * A write keeps the TPR unless it disables the APIC, whose TPR is 0 again
+ * (SDM Vol. 3A, 11.4.3): CR8 follows the APIC's TPR after it, so that
+ * TPR is first brought up to the guest's own MOV to CR8 (no exit: V_TPR
+ * on AMD-V, the virtual-APIC page's VTPR with VT-x's TPR shadow).
+ */
 static int base_msr(struct vcpu *v, int write, uint64_t *value)
 {
 	int r = 0;
 
 	spin_lock(&v->apic.lock);
-	if (write)
+	if (write) {
+		sync_tpr_from_cr8(v);
 		r = vlapic_set_base(&v->apic, *value, arch_phys_addr_bits());
-	else
+	} else {
 		*value = v->apic.base;
+	}
 	if (write && r == 0)
-		sync_cr8_from_tpr(v); /* a disabled APIC's TPR is 0 again */
+		sync_cr8_from_tpr(v);
 	spin_unlock(&v->apic.lock);
 	return r;
 }

@@ -31,6 +31,7 @@
 
 #define RFLAGS_IF (1ull << 9)
 #define MSR_APIC_BASE 0x1b
+#define MSR_X2APIC_TPR 0x808
 #define MSR_X2APIC_EOI 0x80b
 #define VEC_GP 13
 #define GUEST_RIP 0x1000ull
@@ -418,6 +419,29 @@ static void window_follows_the_apic_between_runs(void **state)
 	assert_int_equal(delivered, 0);
 }
 
+/* ---- the TPR: the guest's CR8 and the APIC's register ------------------------ */
+
+/*
+ * A guest that raised its TPR with MOV to CR8 (no exit: V_TPR here, the
+ * virtual-APIC page's VTPR with VT-x's TPR shadow) then writes
+ * IA32_APIC_BASE, here to keep its x2APIC mode: its TPR is the one it set.
+ */
+static void apic_base_write_keeps_the_tpr_set_in_cr8(void **state)
+{
+	uint64_t base, tpr;
+
+	(void)state;
+	svm_event_set_cr8(&vmcb, 5);
+	assert_int_equal(vcpu_apic_msr(v, 0, MSR_APIC_BASE, &base), 0);
+	assert_int_equal(vcpu_apic_msr(v, 1, MSR_APIC_BASE, &base), 0);
+	assert_int_equal(svm_event_cr8(&vmcb), 5);
+	assert_int_equal(vcpu_apic_msr(v, 0, MSR_X2APIC_TPR, &tpr), 0);
+	assert_int_equal(tpr, 0x50);
+	raise_interrupt(0x50);
+	enter(0);
+	assert_int_equal(delivered, 0); /* class 5 is not above TPR 5 */
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -431,6 +455,7 @@ int main(void)
 		{ "window_while_an_interrupt_shadow_holds", waits_in_its_window, reset, 0, &an_interrupt_shadow },
 		{ "window_while_the_tpr_holds", waits_in_its_window, reset, 0, &the_tpr },
 		cmocka_unit_test_setup(window_follows_the_apic_between_runs, reset),
+		cmocka_unit_test_setup(apic_base_write_keeps_the_tpr_set_in_cr8, reset),
 	};
 
 	return cmocka_run_group_tests(tests, 0, 0);
