@@ -33,9 +33,12 @@
 #define MSR_APIC_BASE 0x1b
 #define MSR_X2APIC_TPR 0x808
 #define MSR_X2APIC_EOI 0x80b
+#define VEC_BP 3
 #define VEC_GP 13
 #define GUEST_RIP 0x1000ull
 #define HANDLER_RIP 0x8000ull
+#define INT_LENGTH 2 /* CD ib */
+#define INT3_LENGTH 1 /* CC */
 
 /* ---- the rest of the hypervisor, as far as vcpu_irq.c reaches ------------ */
 
@@ -214,6 +217,20 @@ static void iret(void)
 	vmcb.rflags |= RFLAGS_IF;
 }
 
+/*
+ * The guest runs the instruction at GUEST_RIP, INTn or INT3 (length
+ * says which): delivered, or, if delivery_exit, an intercept during the
+ * delivery leaves the event in EXITINTINFO and RIP at the instruction.
+ */
+static void guest_raises(uint64_t event, unsigned length, uint64_t delivery_exit)
+{
+	assert_int_equal(vmcb.rip, GUEST_RIP);
+	if (delivery_exit)
+		vmexit(delivery_exit, event);
+	else
+		deliver(event, GUEST_RIP + length);
+}
+
 static void raise_interrupt(uint8_t vector)
 {
 	struct irq_msg m = { .vector = vector, .mode = IRQ_FIXED, .dest = v->id };
@@ -324,6 +341,38 @@ static void exception_keeps_its_error_code(void **state)
 	enter(0);
 	assert_int_equal(delivered, 2);
 	assert_int_equal(log_of[1].event, interrupt(0x40));
+}
+
+/*
+ * An INTn or INT3 the guest ran, whose delivery met an intercept: RIP is
+ * still at the instruction. Injected again, it would push that RIP as its
+ * return address, and the guest would run the instruction a second time
+ * once its handler returns.
+ */
+static void software_event_runs_once(uint64_t event, unsigned length)
+{
+	vmcb.rip = GUEST_RIP;
+	guest_raises(event, length, VMEXIT_NPF);
+	enter(0);
+	while (vmcb.rip != GUEST_RIP + length && delivered < 4) {
+		if (vmcb.rip == GUEST_RIP)
+			guest_raises(event, length, 0);
+		iret();
+	}
+	assert_int_equal(delivered, 1);
+	assert_int_equal(log_of[0].return_rip, GUEST_RIP + length);
+}
+
+static void software_interrupt_interrupted_runs_once(void **state)
+{
+	(void)state;
+	software_event_runs_once(0x80 | EVENT_TYPE_SOFT | EVENT_VALID, INT_LENGTH);
+}
+
+static void int3_interrupted_runs_once(void **state)
+{
+	(void)state;
+	software_event_runs_once(VEC_BP | EVENT_TYPE_EXCEPTION | EVENT_VALID, INT3_LENGTH);
 }
 
 /* ---- an interrupt the vCPU cannot take now: its window -------------------- */
@@ -451,6 +500,8 @@ int main(void)
 		  reset, 0, &physical_interrupt },
 		cmocka_unit_test_setup(interrupt_interrupted_twice_goes_in_once, reset),
 		cmocka_unit_test_setup(exception_keeps_its_error_code, reset),
+		cmocka_unit_test_setup(software_interrupt_interrupted_runs_once, reset),
+		cmocka_unit_test_setup(int3_interrupted_runs_once, reset),
 		{ "window_while_interrupts_are_off", waits_in_its_window, reset, 0, &interrupts_are_off },
 		{ "window_while_an_interrupt_shadow_holds", waits_in_its_window, reset, 0, &an_interrupt_shadow },
 		{ "window_while_the_tpr_holds", waits_in_its_window, reset, 0, &the_tpr },

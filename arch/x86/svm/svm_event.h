@@ -30,14 +30,29 @@ static inline int svm_event_can_inject(const struct vmcb *c, enum event_kind kin
 /* Opens the interrupt window for priority_class (1-15), or closes it (0). */
 void svm_event_window(struct vmcb *c, unsigned priority_class);
 
+/* INTn (type 4), INT3 or INTO (#BP, #OF): an event an instruction of the guest's raised. */
+static inline int svm_event_raised_by_instruction(uint64_t event)
+{
+	uint64_t type = event & EVENT_TYPE_MASK, vector = event & 0xff;
+
+	return type == EVENT_TYPE_SOFT || (type == EVENT_TYPE_EXCEPTION && (vector == 3 || vector == 4));
+}
+
 /*
  * Just after each #VMEXIT: EVENTINJ becomes what the next VMRUN owes the
  * guest of the event the exit interrupted in its delivery (APM Vol. 2,
- * 15.7.2; EXITINTINFO has EVENTINJ's format, error code included).
+ * 15.7.2; EXITINTINFO has EVENTINJ's format, error code included). But
+ * not an event an instruction raised: the exit left RIP at the
+ * instruction, and EVENTINJ would push that RIP as the return address
+ * (15.20; with NRIP save, NextRIP, which such an exit does not hold), so
+ * the guest would run the instruction a second time once its handler
+ * returns. The instruction runs again instead, and raises its event once.
  */
 static inline void svm_event_after_exit(struct vmcb *c)
 {
-	c->event_inject = (c->exit_int_info & EVENT_VALID) ? c->exit_int_info : 0;
+	uint64_t e = c->exit_int_info;
+
+	c->event_inject = (e & EVENT_VALID) && !svm_event_raised_by_instruction(e) ? e : 0;
 }
 
 /* The guest's CR8 (TPR bits 7:4): V_TPR. */

@@ -152,6 +152,7 @@ _Static_assert(sizeof(struct vmcb) == 0x1000, "VMCB layout");
 #define EVENT_TYPE_INTR 0ull
 #define EVENT_TYPE_NMI (2ull << 8)
 #define EVENT_TYPE_EXCEPTION (3ull << 8)
+#define EVENT_TYPE_SOFT (4ull << 8) /* INTn */
 
 #define V_TPR_MASK 0xfull
 #define V_IRQ (1ull << 8)
