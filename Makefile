@@ -35,7 +35,7 @@ HV_SRCS := hv/main.c hv/commands.c hv/command_table.c hv/config_print.c hv/confi
            arch/x86/guest_cpu.c arch/x86/guest_boot.c arch/x86/guest_mmio.c arch/x86/vcpu_select.c arch/x86/tsc.c arch/x86/tsc_rate.c arch/x86/smp.c \
            arch/x86/svm/svm.c arch/x86/svm/svm_event.c arch/x86/vmx/vmx.c arch/x86/vmx/controls.c \
            boot/efi/elf_load.c drivers/acpi.c drivers/ahci.c drivers/ata.c drivers/ata_cmd.c drivers/block.c \
-           drivers/ramdisk.c drivers/cmos_rtc.c drivers/host_power.c drivers/pci_host.c drivers/pci_msi.c drivers/blk_selftest.c \
+           drivers/ramdisk.c drivers/cmos_rtc.c drivers/hpet.c drivers/host_power.c drivers/pci_host.c drivers/pci_msi.c drivers/blk_selftest.c \
            drivers/nvme.c drivers/nvme_prp.c drivers/uart16550.c drivers/virtio_blk_host.c \
            drivers/virtio_blk_host_queue.c
 HV_ASMS := arch/x86/entry.asm arch/x86/trampoline.asm arch/x86/svm/svm_entry.asm arch/x86/vmx/vmx_entry.asm
@@ -64,7 +64,7 @@ UNIT_TESTS := test_config test_pmem test_log test_elf_load test_console test_gpt
               test_fw_cfg test_debug_exit test_pvclock test_pci_host test_nvme_prp test_nvme test_blk test_gpt_disk \
               test_virtqueue test_virtio_pci test_virtio_blk test_vswitch test_virtio_net test_ata_cmd test_uart16550 \
               test_part_clock test_virtio_blk_host_queue test_virtio_blk_host test_byte_ring test_acpi_madt \
-              test_diskbench_plan test_lat_hist test_ahci test_ata test_svm_event
+              test_diskbench_plan test_lat_hist test_ahci test_ata test_svm_event test_hpet
 UNIT_BINS  := $(UNIT_TESTS:%=$(BUILD)/host/%)
 
 test_config_SRCS   := tests/unit/test_config.c hv/config_print.c $(CONFIG_SRCS)
@@ -97,6 +97,7 @@ test_acpi_madt_SRCS := tests/unit/test_acpi_madt.c drivers/acpi.c hv/log.c hv/li
 test_lifecycle_SRCS := tests/unit/test_lifecycle.c hv/lifecycle.c
 test_control_regs_SRCS := tests/unit/test_control_regs.c arch/x86/control_regs.c
 test_tsc_rate_SRCS := tests/unit/test_tsc_rate.c arch/x86/tsc_rate.c hv/lib/fmt.c hv/lib/str.c
+test_hpet_SRCS     := tests/unit/test_hpet.c drivers/hpet.c drivers/acpi.c hv/log.c hv/lib/fmt.c hv/lib/str.c
 test_tag_pool_SRCS := tests/unit/test_tag_pool.c arch/x86/tag_pool.c
 test_ratelimit_SRCS := tests/unit/test_ratelimit.c hv/ratelimit.c
 test_part_clock_SRCS := tests/unit/test_part_clock.c hv/part_clock.c hv/vdev/vlapic.c hv/vdev/pit.c

@@ -5,7 +5,8 @@
  * PCI Express memory-mapped configuration table (PCI Firmware Specification
  * 3.2, 4.1.2 "MCFG Table Description"), the FADT's reset register and PM1
  * control blocks (5.2.9) with the DSDT's \_S5 sleep type (7.4.2 "\_Sx
- * System States"). Each
+ * System States"), and the HPET description table (IA-PC HPET
+ * Specification 1.0a, 3.2.4). Each
  * table's checksum and length are checked before any field is read.
  */
 #include "acpi.h"
@@ -381,4 +382,39 @@ int acpi_read_mcfg(struct acpi_mcfg *mcfg)
 
 	mcfg->count = 0;
 	return t ? acpi_parse_mcfg(t, t->length, mcfg) : -1;
+}
+
+/*
+ * IA-PC HPET Specification 1.0a, 3.2.4, Table 3: after the header, the
+ * event timer block ID (4 bytes), the registers' base address as a GAS
+ * (12 bytes, at 40), the HPET number, the minimum clock tick and the page
+ * protection: 56 bytes.
+ */
+#define HPET_TABLE_BASE 40
+#define HPET_TABLE_LEN 56
+#define GAS_SPACE_MEMORY 0
+
+int acpi_parse_hpet(const void *table, uint32_t len, uint64_t *base)
+{
+	const uint8_t *t = table;
+	const struct gas *g = (const struct gas *)(t + HPET_TABLE_BASE);
+
+	*base = 0;
+	if (len < HPET_TABLE_LEN || le32(t + 4) < HPET_TABLE_LEN)
+		return -1;
+	if (g->space != GAS_SPACE_MEMORY || !g->address) {
+		log_warn("acpi: the HPET table's registers are not in memory (address space %u, address 0x%llx): "
+			 "not used", g->space, (unsigned long long)g->address);
+		return -1;
+	}
+	*base = g->address;
+	return 0;
+}
+
+int acpi_read_hpet(uint64_t *base)
+{
+	const struct sdt_header *t = find_table("HPET");
+
+	*base = 0;
+	return t ? acpi_parse_hpet(t, t->length, base) : -1;
 }

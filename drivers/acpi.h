@@ -1,4 +1,4 @@
-/* The ACPI tables the hypervisor reads: MADT (CPUs), SPCR (console) and MCFG (PCI ECAM). */
+/* The ACPI tables the hypervisor reads: MADT (CPUs), SPCR (console), MCFG (PCI ECAM) and HPET. */
 #ifndef DRIVERS_ACPI_H
 #define DRIVERS_ACPI_H
 
@@ -96,5 +96,10 @@ int acpi_read_console(struct acpi_console *con);
 int acpi_read_mcfg(struct acpi_mcfg *mcfg);
 /* The same, over a table of len bytes whose checksum was checked (exposed for unit tests). */
 int acpi_parse_mcfg(const void *table, uint32_t len, struct acpi_mcfg *mcfg);
+
+/* 0 when an HPET table describes a timer block in memory: *base is its registers' address. */
+int acpi_read_hpet(uint64_t *base);
+/* The same, over a table of len bytes whose checksum was checked (exposed for unit tests). */
+int acpi_parse_hpet(const void *table, uint32_t len, uint64_t *base);
 
 #endif

@@ -1,6 +1,9 @@
 #include "tsc_rate.h"
 
 #include "lib/fmt.h"
+#include "lib/muldiv.h"
+
+#define PPM 1000000ull
 
 static int agree(uint64_t announced, uint64_t measured)
 {
@@ -72,4 +75,30 @@ uint64_t tsc_rate_median(uint64_t *v, unsigned n)
 		v[j] = x;
 	}
 	return v[n / 2];
+}
+
+/* The time from a to b in femtoseconds, by the clock's count; 0 when it did not move or that overflows. */
+static uint64_t elapsed_fs(const struct clock_point *a, const struct clock_point *b, uint64_t period_fs)
+{
+	uint64_t ticks = b->count - a->count;
+
+	return period_fs && ticks <= ~0ull / period_fs ? ticks * period_fs : 0;
+}
+
+uint64_t tsc_rate_between(const struct clock_point *a, const struct clock_point *b, uint64_t period_fs)
+{
+	uint64_t fs = elapsed_fs(a, b, period_fs);
+
+	return fs && b->tsc > a->tsc ? mul_div(b->tsc - a->tsc, FS_PER_S, fs) : 0;
+}
+
+uint64_t tsc_rate_error_ppm(const struct clock_point *a, const struct clock_point *b, uint64_t period_fs)
+{
+	uint64_t fs = elapsed_fs(a, b, period_fs), tick, reads;
+
+	if (!fs || b->tsc <= a->tsc)
+		return ~0ull;
+	tick = mul_div_up(period_fs, PPM, fs);
+	reads = mul_div_up(a->width + b->width, PPM / 2, b->tsc - a->tsc);
+	return reads > ~0ull - tick ? ~0ull : tick + reads;
 }

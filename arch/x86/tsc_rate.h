@@ -32,6 +32,30 @@ struct tsc_rate tsc_rate_choose(uint64_t announced_hz, uint64_t measured_hz);
 /* One log line saying both rates and which is used; `reference` names the second clock. */
 int tsc_rate_describe(char *buf, size_t size, const struct tsc_rate *r, const char *reference);
 
+#define FS_PER_S 1000000000000000ull
+
+/*
+ * One read of a second clock, bracketed by two reads of the TSC: it
+ * happened at some instant between them, so it is placed at their middle.
+ */
+struct clock_point {
+	uint64_t tsc;   /* the bracket's middle */
+	uint64_t width; /* the bracket's width, TSC ticks */
+	uint64_t count; /* the clock's ticks since it was first read */
+};
+
+/* The TSC's rate from a to b on a clock that ticks every period_fs; 0 when either did not move. */
+uint64_t tsc_rate_between(const struct clock_point *a, const struct clock_point *b, uint64_t period_fs);
+
+/*
+ * The most that rate can be off, in millionths, rounded up: a count
+ * stands within one period of the instant it was read at (so their
+ * difference within one period of the time between the reads), and each
+ * read within half its bracket of the bracket's middle. ~0 when either
+ * clock did not move.
+ */
+uint64_t tsc_rate_error_ppm(const struct clock_point *a, const struct clock_point *b, uint64_t period_fs);
+
 /* The median of n > 0 measurements (sorts v); one disturbed measurement does not move it. */
 uint64_t tsc_rate_median(uint64_t *v, unsigned n);
 

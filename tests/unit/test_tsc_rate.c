@@ -94,6 +94,59 @@ static void the_median_ignores_one_disturbed_window(void **state)
 	assert_int_equal(tsc_rate_median(one, 1), 7);
 }
 
+/* QEMU under -icount: a 1000 MHz TSC against its 100 MHz HPET (10 ns, 10,000,000 fs). */
+static void a_rate_from_two_reads_of_a_clock(void **state)
+{
+	struct clock_point a = { 5000, 10, 100 }, b = { 5000 + 200000, 10, 100 + 20000 };
+
+	(void)state;
+	assert_int_equal(tsc_rate_between(&a, &b, 10000000), 1000 * MHZ);
+	/* The PIT's tick rounded to the femtosecond costs under a part in a billion of its 1193182 Hz. */
+	b = (struct clock_point){ 24000000, 0, 11932 };
+	a = (struct clock_point){ 0, 0, 0 };
+	assert_in_range(tsc_rate_between(&a, &b, FS_PER_S / 1193182), 24000000ull * 1193182 / 11932 - 2,
+			24000000ull * 1193182 / 11932 + 2);
+	/* A clock or a TSC that did not move gives no rate. */
+	assert_int_equal(tsc_rate_between(&a, &a, 10000000), 0);
+	b = (struct clock_point){ 0, 0, 10 };
+	assert_int_equal(tsc_rate_between(&a, &b, 10000000), 0);
+	assert_int_equal(tsc_rate_between(&a, &b, 0), 0);
+	/* A count whose time would overflow 64 bits of femtoseconds gives none either. */
+	b = (struct clock_point){ 1000, 0, ~0ull / 1000 + 1 };
+	assert_int_equal(tsc_rate_between(&a, &b, 1000), 0);
+}
+
+static void the_error_bound_is_a_tick_and_two_half_brackets(void **state)
+{
+	/* 0.2 ms: a 10 ns tick is 50 ppm of it, brackets of 10 and 30 ns another 100. */
+	struct clock_point a = { 0, 10, 0 }, b = { 200000, 30, 20000 };
+
+	(void)state;
+	assert_int_equal(tsc_rate_error_ppm(&a, &b, 10000000), 150);
+	/* Rounded up: 1 part in 3 of a million is at most 1 ppm, not 0. */
+	a.width = b.width = 0;
+	b.count = 3000000;
+	assert_int_equal(tsc_rate_error_ppm(&a, &b, 1), 1);
+	/* Twice as long a window, half the bound. */
+	a = (struct clock_point){ 0, 10, 0 };
+	b = (struct clock_point){ 400000, 30, 40000 };
+	assert_int_equal(tsc_rate_error_ppm(&a, &b, 10000000), 75);
+	/* Nothing is bounded when a clock did not move. */
+	assert_int_equal(tsc_rate_error_ppm(&a, &a, 10000000), ~0ull);
+	b.tsc = 0;
+	assert_int_equal(tsc_rate_error_ppm(&a, &b, 10000000), ~0ull);
+}
+
+static void the_hpet_is_named_as_the_reference(void **state)
+{
+	struct tsc_rate r = tsc_rate_choose(0, 1000004000ull);
+	char line[256];
+
+	(void)state;
+	tsc_rate_describe(line, sizeof(line), &r, "the HPET");
+	assert_string_equal(line, "tsc: 1000.004 MHz measured against the HPET; CPUID 0x15 states no rate");
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -104,6 +157,9 @@ int main(void)
 		cmocka_unit_test(a_stuck_reference_leaves_the_announced_rate_unchecked),
 		cmocka_unit_test(with_neither_a_stated_guess),
 		cmocka_unit_test(the_median_ignores_one_disturbed_window),
+		cmocka_unit_test(a_rate_from_two_reads_of_a_clock),
+		cmocka_unit_test(the_error_bound_is_a_tick_and_two_half_brackets),
+		cmocka_unit_test(the_hpet_is_named_as_the_reference),
 	};
 
 	return cmocka_run_group_tests_name("tsc_rate", tests, NULL, NULL);
