@@ -83,6 +83,14 @@ static int ram_ready(void *p, uint64_t gpa, uint64_t len)
 	return partition_ram(p, gpa, len) ? 0 : -1;
 }
 
+/* ram_ready for a range the loader then writes in full. */
+static int ram_overwritten(void *p, uint64_t gpa, uint64_t len)
+{
+	struct partition *part = p;
+
+	return part->ops->ram_overwritten(part->space, gpa, len) ? 0 : -1;
+}
+
 struct vq_ram partition_vq_ram(struct partition *p)
 {
 	return (struct vq_ram){ mm_ptr(p->ram_pa), p->ram_pa, p->ram_size, ram_ready, p };
@@ -105,7 +113,7 @@ static const char *load_bzimage(struct partition *p, const uint8_t *file, uint64
 	const struct cfg_partition *cfg = p->cfg;
 	const struct boot_module *initrd = cfg->initrd[0] ? boot_module_find(p->bi, cfg->initrd) : 0;
 	struct guest_bzimage k = { .file = file, .img = &p->kernel.bz, .cmdline = cfg->cmdline, .rsdp = rsdp,
-				   .ready = ram_ready, .ctx = p };
+				   .ready = ram_ready, .overwritten = ram_overwritten, .ctx = p };
 	struct bzimage_layout *l = &p->kernel.place;
 	const char *why;
 

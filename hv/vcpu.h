@@ -155,6 +155,8 @@ struct vcpu_ops {
 	int (*add_ram)(struct guest_space *s, uint64_t gpa, uint64_t hpa, uint64_t size);
 	/* The hypervisor's pointer to [gpa, gpa + len) of RAM, zeroed first where new; NULL if not RAM. */
 	void *(*ram)(struct guest_space *s, uint64_t gpa, uint64_t len);
+	/* The same for a range the caller writes in full before the partition runs: only the rest is zeroed. */
+	void *(*ram_overwritten)(struct guest_space *s, uint64_t gpa, uint64_t len);
 	void (*flush_tlb)(struct vcpu *v);
 	int (*create)(struct vcpu *v, struct guest_space *s, const struct vcpu_boot *boot);
 	void (*destroy)(struct vcpu *v);

@@ -133,13 +133,17 @@ int guest_boot_setup(uint8_t *ram, uint64_t ram_size, const char *cmdline, uint6
 	return 0;
 }
 
-/* What the loader writes made ready: the boot structures' first MiB, the kernel and the initrd; 1, or 0. */
+/*
+ * What the loader writes made ready: the boot structures' first MiB, then
+ * the kernel and the initrd, which it copies in whole (bzimage_load); 1,
+ * or 0.
+ */
 static int written_ready(const struct guest_bzimage *k, const struct bzimage_layout *l)
 {
 	if (!k->ready)
 		return 1;
-	return !k->ready(k->ctx, 0, GUEST_KERNEL_MIN) && !k->ready(k->ctx, l->kernel, k->img->kernel_size) &&
-	       (!l->initrd_size || !k->ready(k->ctx, l->initrd, l->initrd_size));
+	return !k->ready(k->ctx, 0, GUEST_KERNEL_MIN) && !k->overwritten(k->ctx, l->kernel, k->img->kernel_size) &&
+	       (!l->initrd_size || !k->overwritten(k->ctx, l->initrd, l->initrd_size));
 }
 
 const char *guest_boot_bzimage(uint8_t *ram, uint64_t ram_size, const struct guest_bzimage *k,

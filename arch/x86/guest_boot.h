@@ -51,6 +51,8 @@ struct guest_bzimage {
 	const char *cmdline;
 	/* Makes [gpa, gpa + len) of ram ready to be written (partition_ram); 0, or -1. NULL: all of it is. */
 	int (*ready)(void *ctx, uint64_t gpa, uint64_t len);
+	/* The same for a range the loader writes in full (the kernel, the initrd): nothing in it is zeroed. */
+	int (*overwritten)(void *ctx, uint64_t gpa, uint64_t len);
 	void *ctx;
 };
 

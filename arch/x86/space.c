@@ -65,22 +65,33 @@ int space_add_ram(struct guest_space *s, uint64_t gpa, uint64_t hpa, uint64_t si
 	return 0;
 }
 
+/* [at, end) of r's RAM zeroed, but for the bytes of [keep, keep_end) in it. */
+static void zero_outside(const struct space_ram *r, uint64_t at, uint64_t end, uint64_t keep, uint64_t keep_end)
+{
+	uint64_t lo = keep < at ? at : keep > end ? end : keep;
+	uint64_t hi = keep_end < lo ? lo : keep_end > end ? end : keep_end;
+
+	mm_zero(r->hpa + at, lo - at);
+	mm_zero(r->hpa + hi, end - hi);
+}
+
 /*
- * Chunk i of r zeroed, then mapped, unless another CPU did it meanwhile;
+ * Chunk i of r zeroed (but for [keep, keep_end) of r, which the caller
+ * overwrites before any vCPU runs), then mapped, unless another CPU did it meanwhile;
  * 0, or -1 if there is no memory for the tables. A not-present entry made
  * present needs no flush on VT-x (the EPT violation it caused invalidated
  * what the CPU held for the address: SDM Vol. 3C, 29.4.3.1); the generation
  * bump flushes all the same on both backends (APM Vol. 2, 15.16), before a
  * vCPU next runs: a handful of times per 2 MiB of guest RAM, once.
  */
-static int fill_chunk(struct guest_space *s, struct space_ram *r, uint64_t i)
+static int fill_chunk(struct guest_space *s, struct space_ram *r, uint64_t i, uint64_t keep, uint64_t keep_end)
 {
 	uint64_t at = i * SPACE_CHUNK, len = r->size - at < SPACE_CHUNK ? r->size - at : SPACE_CHUNK;
 	int failed = 0;
 
 	spin_lock(&s->fill_lock);
 	if (!r->ready[i]) {
-		mm_zero(r->hpa + at, len);
+		zero_outside(r, at, at + len, keep, keep_end);
 		failed = gpt_map(&s->gpt, r->gpa + at, r->hpa + at, len, GPT_RWX, GPT_MEM_WB);
 		if (!failed) {
 			s->generation++;
@@ -91,7 +102,8 @@ static int fill_chunk(struct guest_space *s, struct space_ram *r, uint64_t i)
 	return failed;
 }
 
-void *space_ram(struct guest_space *s, uint64_t gpa, uint64_t len)
+/* space_ram, the bytes of [gpa, gpa + len) themselves left as they are in chunks made ready when overwritten. */
+static void *ram_ready(struct guest_space *s, uint64_t gpa, uint64_t len, int overwritten)
 {
 	unsigned k;
 
@@ -101,11 +113,22 @@ void *space_ram(struct guest_space *s, uint64_t gpa, uint64_t len)
 		if (gpa < r->gpa || off >= r->size || len > r->size - off)
 			continue;
 		for (i = off / SPACE_CHUNK; i <= (off + len - 1) / SPACE_CHUNK; i++)
-			if (!__atomic_load_n(&r->ready[i], __ATOMIC_ACQUIRE) && fill_chunk(s, r, i))
+			if (!__atomic_load_n(&r->ready[i], __ATOMIC_ACQUIRE) &&
+			    fill_chunk(s, r, i, off, overwritten ? off + len : off))
 				return 0;
 		return mm_ptr(r->hpa + off);
 	}
 	return 0;
+}
+
+void *space_ram(struct guest_space *s, uint64_t gpa, uint64_t len)
+{
+	return ram_ready(s, gpa, len, 0);
+}
+
+void *space_ram_overwritten(struct guest_space *s, uint64_t gpa, uint64_t len)
+{
+	return ram_ready(s, gpa, len, 1);
 }
 
 /*

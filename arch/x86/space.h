@@ -56,6 +56,13 @@ int space_add_ram(struct guest_space *s, uint64_t gpa, uint64_t hpa, uint64_t si
  * here; a nested-page fault in RAM resolves here.
  */
 void *space_ram(struct guest_space *s, uint64_t gpa, uint64_t len);
+/*
+ * The same for a range the caller overwrites in full before any vCPU of
+ * the space runs (a kernel or initrd copied in at start-up): only what
+ * lies outside it is zeroed in the chunks it makes ready, since zeroing
+ * the rest would be overwritten at once.
+ */
+void *space_ram_overwritten(struct guest_space *s, uint64_t gpa, uint64_t len);
 
 /* A vCPU's VPID or ASID: the TLB entries it makes are its own. */
 struct vcpu_tag {

@@ -297,6 +297,34 @@ static void ram_is_zeroed_and_mapped_on_first_touch(void **state)
 	free(lazy); /* teardown frees the tables, which never touch it */
 }
 
+/*
+ * A range the caller overwrites in full (a kernel copied in): the chunks
+ * it spans are zeroed around it and mapped, the range itself left for the
+ * copy; a chunk already ready is not zeroed again, not even around it.
+ */
+static void an_overwritten_range_is_not_zeroed_first(void **state)
+{
+	uint8_t *lazy = aligned_alloc(CHUNK, 3 * CHUNK), *p;
+
+	(void)state;
+	memset(lazy, 0xee, 3 * CHUNK);
+	assert_int_equal(space_add_ram(&space, LAZY_GPA, (uint64_t)(uintptr_t)lazy, 3 * CHUNK), 0);
+	p = space_ram_overwritten(&space, LAZY_GPA + CHUNK - 4096, CHUNK);
+	assert_ptr_equal(p, lazy + CHUNK - 4096);
+	assert_true(mapped(LAZY_GPA) && mapped(LAZY_GPA + CHUNK) && !mapped(LAZY_GPA + 2 * CHUNK));
+	assert_int_equal(left(lazy, LAZY_GPA), 0);                        /* before the range */
+	assert_int_equal(left(lazy, LAZY_GPA + CHUNK - 4097), 0);
+	assert_int_equal(left(lazy, LAZY_GPA + CHUNK - 4096), 0xee);      /* the range: the copy's */
+	assert_int_equal(left(lazy, LAZY_GPA + 2 * CHUNK - 4097), 0xee);
+	assert_int_equal(left(lazy, LAZY_GPA + 2 * CHUNK - 4096), 0);     /* after it */
+	assert_int_equal(left(lazy, LAZY_GPA + 2 * CHUNK - 1), 0);
+	assert_int_equal(left(lazy, LAZY_GPA + 2 * CHUNK), 0xee);         /* chunk 2: untouched */
+	lazy[0] = 1;
+	assert_non_null(space_ram_overwritten(&space, LAZY_GPA + 4096, 4096));
+	assert_int_equal(lazy[0], 1);
+	free(lazy);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -307,6 +335,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(paging32_remap_is_seen, setup, teardown),
 		cmocka_unit_test_setup_teardown(instruction_at_a_page_end, setup, teardown),
 		cmocka_unit_test_setup_teardown(ram_is_zeroed_and_mapped_on_first_touch, setup, teardown),
+		cmocka_unit_test_setup_teardown(an_overwritten_range_is_not_zeroed_first, setup, teardown),
 	};
 
 	return cmocka_run_group_tests_name("space", tests, NULL, NULL);

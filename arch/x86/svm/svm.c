@@ -706,6 +706,7 @@ const struct vcpu_ops svm_ops = {
 	.space_destroy = svm_space_destroy,
 	.add_ram = space_add_ram,
 	.ram = space_ram,
+	.ram_overwritten = space_ram_overwritten,
 	.flush_tlb = svm_flush_tlb,
 	.create = svm_create,
 	.destroy = svm_destroy,

@@ -1055,6 +1055,7 @@ const struct vcpu_ops vmx_ops = {
 	.space_destroy = vmx_space_destroy,
 	.add_ram = space_add_ram,
 	.ram = space_ram,
+	.ram_overwritten = space_ram_overwritten,
 	.flush_tlb = vmx_flush_tlb,
 	.create = vmx_create,
 	.destroy = vmx_destroy,
