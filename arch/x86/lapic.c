@@ -13,6 +13,7 @@
 #include "cpu.h"
 #include "log.h"
 #include "percpu.h"
+#include "tsc_rate.h"
 
 #define X2APIC_ENABLED (1ull << 10)
 #define X2APIC_MSR_BASE 0x800
@@ -34,11 +35,18 @@
 #define ICR_PENDING (1u << 12)
 #define ICR_FIXED 0x00004000u /* fixed delivery, level assert */
 /*
- * Both counters are read within a microsecond of each other, so 1 ms
- * gives the APIC timer's rate within 0.1 %: a time slice ends within a
- * microsecond of when it should, and every partition waits for no more.
+ * The APIC timer's rate is measured as the TSC's is (tsc.c): each read of
+ * its count bracketed by two RDTSCs, until the bound on the error those
+ * brackets and one count leave is 0.1 % (CALIBRATION_PPM), so a time
+ * slice ends within a microsecond of when it should. Under QEMU (a count
+ * a nanosecond, reads a few instructions wide) that takes tens of
+ * microseconds, not the 1 ms of a fixed window; every partition waits for
+ * it. A CPU whose reads are too slow to get there in CALIBRATION_MAX_US
+ * gets the rate over that long, within a microsecond of each end.
  */
-#define CALIBRATION_US 1000
+#define CALIBRATION_PPM 1000
+#define CALIBRATION_MAX_US 1000
+#define CALIBRATION_COUNT 0xffffffffu
 
 static int tsc_deadline;
 static uint64_t apic_ticks_per_mtsc; /* one-shot mode: APIC timer counts per 1000 TSC ticks */
@@ -99,21 +107,35 @@ void lapic_eoi(void)
 	lapic_write(REG_EOI, 0);
 }
 
-/* The APIC timer's count rate against the TSC, with the timer masked. */
+/* The timer's count since it was loaded with CALIBRATION_COUNT, placed at the middle of its TSC bracket. */
+static struct clock_point timer_read(void)
+{
+	uint64_t t0 = arch_tsc(), t1;
+	uint32_t left = lapic_read(REG_TIMER_CURRENT);
+
+	t1 = arch_tsc();
+	return (struct clock_point){ t0 + (t1 - t0) / 2, t1 - t0, CALIBRATION_COUNT - left };
+}
+
+/*
+ * The APIC timer's count rate against the TSC, with the timer masked. The
+ * bound takes the count's tick as the unit (period 1): one tick of it
+ * over the count, whatever its length.
+ */
 static void calibrate(void)
 {
-	uint64_t t0, t1;
-	uint32_t left;
+	uint64_t max = arch_tsc_hz() / 1000000 * CALIBRATION_MAX_US;
+	struct clock_point start, end;
 
 	lapic_write(REG_TIMER_DIVIDE, DIVIDE_BY_1);
 	lapic_write(REG_LVT_TIMER, LVT_MASKED | VEC_TIMER);
-	lapic_write(REG_TIMER_INITIAL, 0xffffffffu);
-	t0 = arch_tsc();
-	arch_delay_us(CALIBRATION_US);
-	left = lapic_read(REG_TIMER_CURRENT);
-	t1 = arch_tsc();
+	lapic_write(REG_TIMER_INITIAL, CALIBRATION_COUNT);
+	start = timer_read();
+	do
+		end = timer_read();
+	while (tsc_rate_error_ppm(&start, &end, 1) > CALIBRATION_PPM && end.tsc - start.tsc < max);
 	lapic_write(REG_TIMER_INITIAL, 0);
-	apic_ticks_per_mtsc = (0xffffffffull - left) * 1000 / (t1 - t0);
+	apic_ticks_per_mtsc = end.tsc > start.tsc ? (end.count - start.count) * 1000 / (end.tsc - start.tsc) : 0;
 	if (!apic_ticks_per_mtsc)
 		apic_ticks_per_mtsc = 1;
 	log_info("timer: local APIC one-shot, %llu kHz", (unsigned long long)(apic_ticks_per_mtsc *

@@ -19,10 +19,10 @@
  * register, is 10 ns under QEMU and Bochs (10,000,000 fs: 100 MHz), and
  * 69.8 ns on the usual chipsets (69,841,279 fs: 14.318 MHz). Under QEMU a
  * read's bracket is a few instructions wide, so the bound is reached
- * after about 0.2 ms (0.2 of the 1.0 million instructions before a
- * partition's first, make bench); on a chipset whose HPET read takes
- * 1 us, after about 7 ms. A window that has not reached it in
- * HPET_WINDOW_MAX_MS (reads slower than 2 us) is not used.
+ * after about 0.25 ms (make bench's `tsc rate` step: 0.25 million
+ * instructions, where three 10 ms PIT windows took 30.0); on a chipset
+ * whose HPET read takes 1 us, after about 7 ms. A window that has not
+ * reached it in HPET_WINDOW_MAX_MS (reads slower than 2 us) is not used.
  *
  * The PIT is polled through a counter-latch command and its low and high
  * byte (8254 data sheet, "Read Operations") in mode 2 with the full 65536

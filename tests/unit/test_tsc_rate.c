@@ -131,6 +131,10 @@ static void the_error_bound_is_a_tick_and_two_half_brackets(void **state)
 	a = (struct clock_point){ 0, 10, 0 };
 	b = (struct clock_point){ 400000, 30, 40000 };
 	assert_int_equal(tsc_rate_error_ppm(&a, &b, 10000000), 75);
+	/* A clock of unknown period (the APIC timer's, lapic.c): its tick as the unit, one in 2000 is 500 ppm. */
+	a = (struct clock_point){ 0, 10, 0 };
+	b = (struct clock_point){ 20000, 10, 2000 };
+	assert_int_equal(tsc_rate_error_ppm(&a, &b, 1), 1000);
 	/* Nothing is bounded when a clock did not move. */
 	assert_int_equal(tsc_rate_error_ppm(&a, &a, 10000000), ~0ull);
 	b.tsc = 0;
