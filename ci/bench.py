@@ -256,17 +256,14 @@ AMDV_HANDLER_CUTS = {
 startup_steps = []  # (step of the hypervisor's start-up, instructions), to the Linux partition's first instruction
 FIRST_INSN_TARGET = 5000000
 # What is left of the start-up and what would remove it, from the steps' figures and arch/x86/tsc.c.
-STARTUP_CUTS = ("Most of what is left is the TSC's rate (`tsc rate`): three 10 ms windows against the PIT "
-                "(arch/x86/tsc.c), each rate within 0.03 %, since QEMU's CPU states none in CPUID 0x15 and "
-                "the rate is given to the guests: shorter windows would pass their error on to every guest's "
-                "clock. What would remove it from a partition's path: measuring while the partitions start, "
-                "their guests told the rate once it is known (now it is fixed before their first "
-                "instruction); a clock read finer than the PIT's 838 ns tick (the HPET where there is one), "
-                "for windows as much shorter; on a CPU whose CPUID 0x15 states the rate (used when the "
-                "windows agree with it), a shorter check of it against a looser bound. Of the "
-                "rest, `partitions` is mostly copying the kernel and initrd into the partition's RAM and "
-                "zeroing the 2 MiB chunks they land in first; `cpus`, the local APIC timer's 1 ms "
-                "calibration.")
+STARTUP_CUTS = ("What is left: `partitions`, mostly copying the kernel and initrd into the partition's RAM (a REP "
+                "MOVSQ iteration, one instruction under -icount, per 8 bytes; the chunks under them are zeroed only "
+                "around the copy) and zeroing the chunk of its boot structures; `tsc rate`, one HPET window as long "
+                "as its error bound takes to reach 0.01 % (arch/x86/tsc.c), or, on a machine without an HPET, three "
+                "10 ms windows against the PIT; `cpus`, the local APIC timer's calibration (until its bound is "
+                "0.1 %) and the 0.1 ms wait for its first interrupt. What would remove more: the kernel's pages "
+                "handed to the guest without a copy, which needs the boot medium's modules 2 MiB aligned; the TSC's "
+                "rate measured while the partitions start, their guests told it once it is known.")
 
 
 def figure(name, value, unit, target=None, at_least=False, **per_backend):
