@@ -261,24 +261,44 @@ static int keeps_running(const struct vcpu *v, unsigned cpu, const struct vcpu_e
 	       !look_again[cpu] && !v->init_pending && v->part->state == PART_RUNNING && v->se.runnable;
 }
 
-/*
- * e counted and handled; 1 if v goes on in its guest, its interrupts
- * injected for the next entry. Inlined into both callers, each on every
- * exit's path: a call here cost the AMD-V round trip 17 instructions.
- */
-static inline __attribute__((always_inline)) int goes_on(struct vcpu *v, unsigned cpu, const struct vcpu_exit *e)
+static inline __attribute__((always_inline)) void count_exit(struct vcpu *v, const struct vcpu_exit *e)
 {
 	v->exits++;
 	v->exits_by[(unsigned)e->reason < EXIT_REASONS ? e->reason : EXIT_UNKNOWN]++;
-	if (vcpu_handle_exit(v, e) || !keeps_running(v, cpu, e))
+}
+
+/* 1 if v goes on in its guest after an exit handled, its interrupts injected for the next entry. */
+static inline __attribute__((always_inline)) int runs_on(struct vcpu *v, unsigned cpu, const struct vcpu_exit *e)
+{
+	if (!keeps_running(v, cpu, e))
 		return 0;
 	vcpu_irq_inject(v);
 	return 1;
 }
 
+/*
+ * e counted and handled; 1 if v goes on in its guest. Inlined into both
+ * callers, each on every exit's path: a call here cost the AMD-V round
+ * trip 17 instructions.
+ */
+static inline __attribute__((always_inline)) int goes_on(struct vcpu *v, unsigned cpu, const struct vcpu_exit *e)
+{
+	count_exit(v, e);
+	return !vcpu_handle_exit(v, e) && runs_on(v, cpu, e);
+}
+
 int scheduler_exit_step(struct vcpu *v, struct vcpu_exit *e)
 {
 	if (goes_on(v, v->se.cpu, e))
+		return 1;
+	e->handled = 1;
+	return 0;
+}
+
+int scheduler_exit_done(struct vcpu *v, struct vcpu_exit *e)
+{
+	count_exit(v, e);
+	if (runs_on(v, v->se.cpu, e))
 		return 1;
 	e->handled = 1;
 	return 0;

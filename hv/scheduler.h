@@ -49,6 +49,13 @@ int scheduler_wake_if_due(struct vcpu *v, uint64_t now);
  */
 int scheduler_exit_step(struct vcpu *v, struct vcpu_exit *e);
 
+/*
+ * The same for an exit the backend handled itself (its fast path, with
+ * vcpu_instruction_exit()): e counted, 1 if v goes on, else 0 with e
+ * marked handled.
+ */
+int scheduler_exit_done(struct vcpu *v, struct vcpu_exit *e);
+
 /* Host TSC ticks cpu has spent idle since *since (the scheduler's start). */
 uint64_t scheduler_idle_ticks(unsigned cpu, uint64_t *since);
 

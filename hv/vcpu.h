@@ -197,6 +197,15 @@ struct vcpu_ops {
 /* The backend this CPU offers, chosen from CPUID; NULL if neither. */
 const struct vcpu_ops *arch_vcpu_ops(void);
 
+/*
+ * CPUID, RDMSR, WRMSR, port I/O or VMCALL done for v (hv/exits.c), RIP
+ * left at the instruction: 1 if it completed and RIP goes past it, 0 if
+ * it faulted (the fault queued for the guest). For a backend's fast path,
+ * which knows the instruction's length: vcpu_handle_exit()'s handlers for
+ * these exits, without its dispatch and its stepping over the instruction.
+ */
+int vcpu_instruction_exit(struct vcpu *v, const struct vcpu_exit *e);
+
 /* Handles one exit of v (hv/exits.c); -1 when v must stop running: halted, or its partition stopped. */
 int vcpu_handle_exit(struct vcpu *v, const struct vcpu_exit *e);
 

@@ -590,8 +590,11 @@ static void vmx_inject(struct vcpu *v, enum event_kind kind, uint8_t vector, int
  */
 static void finish_instruction(uint64_t next_rip)
 {
+	uint64_t shadow = vmread(GUEST_INTERRUPTIBILITY);
+
 	vmwrite(GUEST_RIP, next_rip);
-	vmwrite(GUEST_INTERRUPTIBILITY, vmread(GUEST_INTERRUPTIBILITY) & ~3ull);
+	if (shadow & 3)
+		vmwrite(GUEST_INTERRUPTIBILITY, shadow & ~3ull);
 	if (vmread(GUEST_RFLAGS) & RFLAGS_TF)
 		vmwrite(GUEST_PENDING_DBG_EXCEPTIONS, vmread(GUEST_PENDING_DBG_EXCEPTIONS) | DR6_BS);
 }
@@ -786,6 +789,27 @@ static void reflect_exception(struct vcpu_exit *e)
 		vmwrite(ENTRY_INSTRUCTION_LENGTH, vmread(EXIT_INSTRUCTION_LENGTH));
 }
 
+/*
+ * CPUID, RDMSR, WRMSR, IN or OUT, VMCALL: instructions whose length the
+ * exit gives (SDM Vol. 3C, 28.2.5) and that hv/ handles without a decode.
+ * 1 with e translated for vcpu_instruction_exit(); 0 for any other exit.
+ */
+static int instruction_exit(struct vcpu *v, uint32_t reason, struct vcpu_exit *e)
+{
+	e->raw = reason;
+	switch (reason) {
+	case VMX_EXIT_CPUID: e->reason = EXIT_CPUID; return 1;
+	case VMX_EXIT_VMCALL: e->reason = EXIT_HYPERCALL; return 1;
+	case VMX_EXIT_IO: translate_io(e); return 1;
+	case VMX_EXIT_RDMSR:
+	case VMX_EXIT_WRMSR:
+		e->reason = reason == VMX_EXIT_WRMSR ? EXIT_MSR_WRITE : EXIT_MSR_READ;
+		e->u.msr = (uint32_t)v->gprs[REG_RCX];
+		return 1;
+	}
+	return 0;
+}
+
 /* 0: e describes an exit for hv/; 1: handled here, run the guest again. */
 static int translate_exit(struct vcpu *v, uint32_t reason, struct vcpu_exit *e)
 {
@@ -796,9 +820,7 @@ static int translate_exit(struct vcpu *v, uint32_t reason, struct vcpu_exit *e)
 		return 0;
 	}
 	switch (reason) {
-	case VMX_EXIT_CPUID: e->reason = EXIT_CPUID; return 0;
 	case VMX_EXIT_HLT: e->reason = EXIT_HLT; return 0;
-	case VMX_EXIT_VMCALL: e->reason = EXIT_HYPERCALL; return 0;
 	case VMX_EXIT_XSETBV: e->reason = EXIT_XSETBV; return 0;
 	case VMX_EXIT_INVD:
 	case VMX_EXIT_WBINVD: e->reason = EXIT_CACHE_FLUSH; return 0;
@@ -807,14 +829,8 @@ static int translate_exit(struct vcpu *v, uint32_t reason, struct vcpu_exit *e)
 	case VMX_EXIT_EXCEPTION_NMI: reflect_exception(e); return 0;
 	case VMX_EXIT_RDPMC: e->reason = EXIT_RDPMC; return 0;
 	case VMX_EXIT_PREEMPTION_TIMER: e->reason = EXIT_SLICE_END; return 0;
-	case VMX_EXIT_IO: translate_io(e); return 0;
 	case VMX_EXIT_EPT_VIOLATION: translate_ept(e, 0); return 0;
 	case VMX_EXIT_EPT_MISCONFIG: translate_ept(e, 1); return 0;
-	case VMX_EXIT_RDMSR:
-	case VMX_EXIT_WRMSR:
-		e->reason = reason == VMX_EXIT_WRMSR ? EXIT_MSR_WRITE : EXIT_MSR_READ;
-		e->u.msr = (uint32_t)v->gprs[REG_RCX];
-		return 0;
 	case VMX_EXIT_INTERRUPT_WINDOW:
 	case VMX_EXIT_TPR_BELOW_THRESHOLD: e->reason = EXIT_INTERRUPT_WINDOW; return 0;
 	case VMX_EXIT_CR_ACCESS:
@@ -924,30 +940,56 @@ static int vmx_has_slice_timer(void)
 }
 
 /*
+ * An instruction exit (instruction_exit) handled at once, with neither
+ * the IDT-vectoring information (an instruction's own exit is not one
+ * during event delivery, SDM Vol. 3C, 28.2.4) nor the dispatch of
+ * vcpu_handle_exit(): RIP past the instruction unless it faulted; 1 if v
+ * goes on in its guest.
+ */
+static int instruction_done(struct vcpu *v, struct vcpu_exit *e)
+{
+	if (vcpu_instruction_exit(v, e)) {
+		load(v); /* the handler may have made another vCPU's VMCS current */
+		step_over();
+	}
+	return scheduler_exit_done(v, e);
+}
+
+/* Before each entry: the slice's end armed, the TLB flushed where the space changed. */
+static void prepare_entry(struct vcpu *v, struct vmx_vcpu *a)
+{
+	load(v); /* handling the last exit may have made another vCPU's VMCS current */
+	if (vmx.ctl.preemption_timer)
+		arm_slice_timer(v->slice_end);
+	if (a->flushed != a->space->generation) {
+		invept_all(eptp(a->space));
+		if (vmx.ctl.vpid)
+			invvpid_context((uint16_t)a->tag.id);
+		a->flushed = a->space->generation;
+	} else if (a->tag.flush_every_entry) {
+		invvpid_context((uint16_t)a->tag.id); /* the VPID is shared: nothing of another vCPU */
+	}
+}
+
+/*
  * Loops over exits until one ends the slice: each goes to hv/ from here
- * (scheduler_exit_step), so that the next entry costs no pass through the
- * scheduler's loop and this function's setup.
+ * (scheduler_exit_step, or for an instruction exit vcpu_instruction_exit
+ * and scheduler_exit_done), so that the next entry costs no pass through
+ * the scheduler's loop and this function's setup. The guest's RSP is read
+ * after every exit, and written back only after an exit whose handling
+ * may have changed it: the instruction exits never do.
  */
 static void vmx_run(struct vcpu *v, struct vcpu_exit *e)
 {
 	struct vmx_vcpu *a = arch_of(v);
+	uint32_t reason;
 
 	load(v);
 	load_syscall_msrs(a);
 	load_tsc_offset(v, a);
-	do {
-		load(v); /* handling the last exit may have made another vCPU's VMCS current */
-		if (vmx.ctl.preemption_timer)
-			arm_slice_timer(v->slice_end);
-		if (a->flushed != a->space->generation) {
-			invept_all(eptp(a->space));
-			if (vmx.ctl.vpid)
-				invvpid_context((uint16_t)a->tag.id);
-			a->flushed = a->space->generation;
-		} else if (a->tag.flush_every_entry) {
-			invvpid_context((uint16_t)a->tag.id); /* the VPID is shared: nothing of another vCPU */
-		}
-		vmwrite(GUEST_RSP, v->gprs[REG_RSP]);
+	vmwrite(GUEST_RSP, v->gprs[REG_RSP]);
+	for (;;) {
+		prepare_entry(v, a);
 		if (enter_guest(v, a)) {
 			e->raw = vmread(VM_INSTRUCTION_ERROR);
 			e->reason = EXIT_ENTRY_FAILED;
@@ -958,8 +1000,18 @@ static void vmx_run(struct vcpu *v, struct vcpu_exit *e)
 		}
 		a->launched = 1;
 		v->gprs[REG_RSP] = vmread(GUEST_RSP);
+		reason = (uint32_t)vmread(EXIT_REASON);
+		if (instruction_exit(v, reason, e)) {
+			if (!instruction_done(v, e))
+				return;
+			continue;
+		}
 		redeliver_interrupted_event();
-	} while (translate_exit(v, (uint32_t)vmread(EXIT_REASON), e) || scheduler_exit_step(v, e));
+		if (!translate_exit(v, reason, e) && !scheduler_exit_step(v, e))
+			return;
+		load(v);
+		vmwrite(GUEST_RSP, v->gprs[REG_RSP]);
+	}
 }
 
 static int vmx_skip_instruction(struct vcpu *v, const struct vcpu_exit *e)
