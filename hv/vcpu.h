@@ -115,6 +115,18 @@ struct vcpu_msrs {
 	uint64_t pvclock_wall_clock, pvclock_system_time; /* as the guest wrote them (pvclock.h) */
 };
 
+/*
+ * CPUID answers kept from their first time (arch/x86/guest_cpu.c): most
+ * leaves never change for a vCPU, and the policy's work is most of a
+ * CPUID exit's. Indexed by (leaf + subleaf) modulo the count.
+ */
+#define VCPU_CPUID_KEPT 8
+struct vcpu_cpuid_answer {
+	uint32_t leaf, subleaf;
+	uint32_t valid;
+	uint32_t regs[4]; /* EAX, EBX, ECX, EDX */
+};
+
 struct vcpu {
 	struct partition *part;
 	const struct vcpu_ops *ops;
@@ -133,6 +145,7 @@ struct vcpu {
 	int wake_vector;         /* -1: none pending */
 	struct vlapic apic;      /* its local APIC (vcpu_irq.h) */
 	struct vcpu_msrs msrs;
+	struct vcpu_cpuid_answer cpuid_kept[VCPU_CPUID_KEPT];
 	int irq_window;          /* an interrupt window is open for it */
 	int timer_changed;       /* its APIC timer moved: the slice ends to arm the host timer */
 	int halted_if_off;       /* in HLT with RFLAGS.IF clear: only an NMI or INIT ends that */

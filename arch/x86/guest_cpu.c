@@ -19,15 +19,22 @@ static void set_edx_eax(struct vcpu *v, uint64_t value)
 	v->gprs[REG_RDX] = value >> 32;
 }
 
+static void set_cpuid_registers(struct vcpu *v, uint32_t eax, uint32_t ebx, uint32_t ecx, uint32_t edx)
+{
+	v->gprs[REG_RAX] = eax;
+	v->gprs[REG_RBX] = ebx;
+	v->gprs[REG_RCX] = ecx;
+	v->gprs[REG_RDX] = edx;
+}
+
 static uint64_t edx_eax(const struct vcpu *v)
 {
 	return (v->gprs[REG_RDX] << 32) | (uint32_t)v->gprs[REG_RAX];
 }
 
 /* The guest's own state (its CR4, its APIC) is read only for leaf 1, the one whose answer shows it (policy.c). */
-void arch_guest_cpuid(struct vcpu *v)
+static struct cpuid_regs guest_cpuid(struct vcpu *v, uint32_t leaf, uint32_t subleaf)
 {
-	uint32_t leaf = (uint32_t)v->gprs[REG_RAX], subleaf = (uint32_t)v->gprs[REG_RCX];
 	struct cpuid_guest g = {
 		.vcpu_id = v->id,
 		.vcpu_count = v->part->cfg->vcpus,
@@ -37,12 +44,36 @@ void arch_guest_cpuid(struct vcpu *v)
 		.apic_enabled = leaf == 1 && vlapic_enabled(&v->apic),
 		.apic_bus_khz = (uint32_t)(VLAPIC_BUS_HZ / 1000),
 	};
-	struct cpuid_regs r = cpuid_policy(leaf, subleaf, cpuid(leaf, subleaf), &g);
 
-	v->gprs[REG_RAX] = r.eax;
-	v->gprs[REG_RBX] = r.ebx;
-	v->gprs[REG_RCX] = r.ecx;
-	v->gprs[REG_RDX] = r.edx;
+	return cpuid_policy(leaf, subleaf, cpuid(leaf, subleaf), &g);
+}
+
+/*
+ * Whether the guest's answer for leaf is the same every time: not for
+ * leaf 1 (the guest's CR4.OSXSAVE and APIC enable), 0xd (the sizes for
+ * the XCR0 loaded now), 0xb, 0x1f and 0x8000001e (the topology IDs of
+ * the host CPU it runs on; SDM Vol. 2A, CPUID).
+ */
+static int answer_kept(uint32_t leaf)
+{
+	return leaf != 1 && leaf != 0xb && leaf != 0x1f && leaf != 0xd && leaf != 0x8000001e;
+}
+
+void arch_guest_cpuid(struct vcpu *v)
+{
+	uint32_t leaf = (uint32_t)v->gprs[REG_RAX], subleaf = (uint32_t)v->gprs[REG_RCX];
+	struct vcpu_cpuid_answer *kept = &v->cpuid_kept[(leaf + subleaf) % VCPU_CPUID_KEPT];
+
+	if (!kept->valid || kept->leaf != leaf || kept->subleaf != subleaf) {
+		struct cpuid_regs r = guest_cpuid(v, leaf, subleaf);
+
+		if (!answer_kept(leaf)) {
+			set_cpuid_registers(v, r.eax, r.ebx, r.ecx, r.edx);
+			return;
+		}
+		*kept = (struct vcpu_cpuid_answer){ leaf, subleaf, 1, { r.eax, r.ebx, r.ecx, r.edx } };
+	}
+	set_cpuid_registers(v, kept->regs[0], kept->regs[1], kept->regs[2], kept->regs[3]);
 }
 
 #define EDX81_RDTSCP (1u << 27)
