@@ -346,7 +346,8 @@ static void bus_write(void *dev, uint64_t offset, unsigned size, uint64_t value)
 	spin_lock(&u->lock);
 	for (i = 0; i < size; i++)
 		write_reg(u, (unsigned)offset + i, (uint8_t)(value >> (8 * i)));
-	update_line(u);
+	if (offset != SCR) /* the scratch register alone moves no interrupt */
+		update_line(u);
 	spin_unlock(&u->lock);
 }
 
