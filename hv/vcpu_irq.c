@@ -335,6 +335,20 @@ static int deadline_msr(struct vcpu *v, int write, uint64_t *value)
 	return 0;
 }
 
+int vcpu_apic_eoi_msr(struct vcpu *v, uint64_t value)
+{
+	int level_vector;
+
+	if (!vlapic_x2apic(&v->apic) || value)
+		return -1; /* as register_access() refuses it: x2APIC mode only, and a non-zero EOI is #GP */
+	spin_lock(&v->apic.lock);
+	level_vector = vlapic_eoi(&v->apic);
+	spin_unlock(&v->apic.lock);
+	if (level_vector >= 0)
+		irq_eoi(v->part, (uint8_t)level_vector);
+	return 0;
+}
+
 int vcpu_apic_msr(struct vcpu *v, int write, uint32_t msr, uint64_t *value)
 {
 	if (msr == MSR_APIC_BASE)

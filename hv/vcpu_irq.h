@@ -47,6 +47,13 @@ uint64_t vcpu_irq_timer(struct vcpu *v, uint64_t now);
  */
 int vcpu_apic_msr(struct vcpu *v, int write, uint32_t msr, uint64_t *value);
 
+/*
+ * WRMSR of value to the x2APIC's EOI (MSR 0x80B), the MSR write guests
+ * make most, straight to the EOI past vcpu_apic_msr()'s register paths;
+ * 0 or -1 as vcpu_apic_msr().
+ */
+int vcpu_apic_eoi_msr(struct vcpu *v, uint64_t value);
+
 /* A data access to gpa: 1 if it was to v's xAPIC page (and is done), else 0. */
 int vcpu_apic_mmio(struct vcpu *v, uint64_t gpa, unsigned size, int write, uint64_t *value);
 

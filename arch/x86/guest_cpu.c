@@ -166,11 +166,17 @@ static int policy_msr(struct vcpu *v, int write, uint32_t msr, uint64_t value)
 	return -1;
 }
 
-/* The local APIC's MSRs first: the x2APIC's EOI and timer writes are the common exits. */
+#define MSR_X2APIC_EOI 0x80b
+
+/* The local APIC's MSRs first: the x2APIC's EOI and timer writes are the common exits, the EOI first of all. */
 int arch_guest_msr(struct vcpu *v, int write, uint32_t msr)
 {
 	uint64_t value = write ? edx_eax(v) : 0;
-	int hv = vcpu_apic_msr(v, write, msr, &value);
+	int hv;
+
+	if (write && msr == MSR_X2APIC_EOI)
+		return vcpu_apic_eoi_msr(v, value);
+	hv = vcpu_apic_msr(v, write, msr, &value);
 
 	if (hv == 1)
 		hv = vcpu_pvclock_msr(v, write, msr, &value);

@@ -214,6 +214,14 @@ static void eoi(struct vlapic *a, struct vlapic_effects *fx)
 		fx->eoi_vector = v;
 }
 
+int vlapic_eoi(struct vlapic *a)
+{
+	struct vlapic_effects fx = { .eoi_vector = -1 };
+
+	eoi(a, &fx);
+	return fx.eoi_vector;
+}
+
 /* ---- destinations (SDM Vol. 3A, 11.6.2) --------------------------------- */
 
 static uint32_t x2apic_ldr(uint32_t id)

@@ -112,6 +112,9 @@ int vlapic_read(struct vlapic *a, unsigned offset, int x2apic, uint64_t now, uin
 int vlapic_write(struct vlapic *a, unsigned offset, int x2apic, uint64_t now, uint64_t value,
 		 struct vlapic_effects *fx);
 
+/* EOI: the highest in-service vector ends; returns it if level-triggered (for the I/O APIC), else -1. */
+int vlapic_eoi(struct vlapic *a);
+
 /* IA32_APIC_BASE: 0, or -1 for a value or transition the CPU refuses (#GP). phys_bits: MAXPHYADDR. */
 int vlapic_set_base(struct vlapic *a, uint64_t value, unsigned phys_bits);
 
