@@ -168,52 +168,53 @@ breakdowns = []  # (exit kind, instructions per round trip, [(where, instruction
 step_breakdowns = []  # AMD-V: (exit kind, instructions per round trip, [(AMDV_STEPS' step, instructions)])
 vtx_steps = []  # (exit kind, "+instructions" per round trip beyond the hypercall's), the hypercall's own first
 VTX_STEPS_TEXT = ("the hypercall's round trip is the bare exit path (VM exit and entry with the guest's registers "
-                  "saved and loaded, vmx_run's loop around them, the hand-over to hv/ with its dispatch, its "
-                  "checks that the guest may go on and that nothing waits to be injected, stepping RIP over the "
-                  "instruction with the exit's length); each other kind, what it adds (its own handler: the CPUID "
-                  "policy, the UART, the local APIC, the decoder and emulator for MMIO):")
-# Bochs has no profiler: where a VT-x round trip goes was measured once (2026-12-06) with TSC stamps (Bochs' TSC
-# counts instructions) at the step boundaries in a build made for it, the stamps' own cost taken off; and what
+                  "saved and loaded, vmx_run's loop around them, an instruction exit's handler in hv/ called from "
+                  "that loop, stepping RIP over the instruction with the exit's length, the checks that the guest "
+                  "may go on and that nothing waits to be injected); each other kind, what it adds (its own "
+                  "handler: the kept CPUID answer, the UART, the local APIC, the decoder and emulator for MMIO):")
+# Bochs has no profiler: where a VT-x round trip goes was counted (2026-12-07) along the path the hypercall
+# takes in the disassemblies of build/hv.elf and of the self-test guest (objdump -d), branch by branch; and what
 # would remove each part, by reading arch/x86/vmx/vmx.c, hv/scheduler.c, hv/exits.c and the handlers.
-VTX_BARE_STEPS = ("The bare path, by step (instructions of the hypercall's round trip, measured with TSC stamps at "
-                  "the step boundaries, each within a few instructions, before goes_on in hv/scheduler.c was "
-                  "inlined: they add up to 334 of its 338 then; that took 15 more off, from the hand-over to hv/ "
-                  "and the checks after the handler): {steps}.")
+VTX_BARE_STEPS = ("The bare path, by step (instructions of the hypercall's round trip, counted along the path it "
+                  "takes in the disassemblies of build/hv.elf and the self-test guest: they add up to its 278): "
+                  "{steps}.")
 VTX_BARE_STEP_LIST = (("VM entry and exit: vmx_run_guest and vmx_exit_stub (15 guest registers loaded and saved, "
-                       "the callee-saved ones pushed and popped, HOST_RSP written), with the guest's 2-instruction "
-                       "loop and the VMCALL", 81),
-                      ("back from hv/ and before each entry: the current VMCS checked, the preemption timer "
-                       "armed from a TSC read, the EPT/VPID flush checks, GUEST_RSP written, the PAT and L1D-flush "
-                       "checks", 62),
-                      ("after each exit: GUEST_RSP, the IDT-vectoring information, the exit reason read and "
-                       "translated", 28),
-                      ("the hand-over to hv/: scheduler_exit_step, the exit counters", 10),
-                      ("the dispatch (vcpu_handle_exit), stepping over the instruction (vmx_skip_instruction: "
-                       "RIP, the exit's length, the interruptibility state, RFLAGS.TF), the hypercall's switch", 100),
-                      ("whether the guest goes on (keeps_running) and whether anything waits to be injected "
-                       "(vcpu_irq_inject: the APIC's requests, NMI, an open window, the PIC's ExtINT for vCPU 0)",
-                       53))
+                       "the callee-saved ones pushed and popped, HOST_RSP written)", 56),
+                      ("the guest's side, its baseline loop's 2 taken off: the bench loop's test of its kind, "
+                       "its call of the hypercall function, the argument moves, the VMCALL and the return", 21),
+                      ("before each entry (vmx_run, prepare_entry): the current VMCS checked, the preemption "
+                       "timer armed from a TSC read (23 of these), the EPT/VPID flush checks, the PAT and "
+                       "L1D-flush checks", 47),
+                      ("after each exit: GUEST_RSP and the exit reason read, the instruction exit translated, "
+                       "the current VMCS checked again after the handler", 38),
+                      ("the handler: vcpu_instruction_exit's frame and switch, the hypercall's switch", 35),
+                      ("stepping over the instruction (step_over: RIP, the exit's length, the interruptibility "
+                       "state, RFLAGS.TF)", 15),
+                      ("whether the guest goes on (scheduler_exit_done: the exit counters, keeps_running) and "
+                       "whether anything waits to be injected (vcpu_irq_inject: the APIC's requests, NMI, an open "
+                       "window, the PIC's ExtINT for vCPU 0 through vlapic_takes_extint)", 66))
 # Per exit kind whose VT-x target is missed: what its cost is made of beyond the bare path, and what would remove it.
 VTX_MISSED = {
-    "hypercall": "The bare path itself (above): its VM entry and exit alone take 81 of the 150. What would "
-                 "remove the rest: the exit stub saving only the registers the handler reads and writes (the "
-                 "callee-saved ones stay with the compiler: inline assembly in vmx_run's loop instead of a call), "
-                 "the hand-over to hv/ for a VMCALL, CPUID or x2APIC EOI made a direct call from vmx_run's loop to "
-                 "its handler with one combined check (nothing pending, the slice not over) kept up to date by "
-                 "the code that changes it instead of recomputed after every exit, and RIP stepped on in the "
-                 "loop from the length it has read already.",
-    "cpuid": "The bare path, plus the CPUID policy (arch_guest_cpuid: the host's CPUID, a struct of the "
-             "guest's figures: the TSC rate, whether the host's leaf 0x15 agrees, then cpuid_policy's switch). "
-             "What would remove it: the bare path's cuts, and the answers of the leaves that never change "
-             "(all but 1, 0xb, 0x1f, 0xd, the TSC ones) computed once per vCPU and looked up.",
-    "port_io": "The bare path, plus port_io's decoding of the access and the UART's own work: its lock, the "
-               "register write, the interrupt line recomputed (the UART is reached without the bus's claim "
-               "table already). What would remove it: the bare path's cuts, and the line recomputed only after "
-               "the registers that can move it (not the scratch register the bench writes).",
-    "x2apic_eoi": "The bare path, plus the MSR's way through arch_guest_msr, vcpu_apic_msr, register_access "
-                  "(the APIC's lock), vlapic_write (the x2APIC write checks, a scan of the in-service "
-                  "register) and apply(). What would remove it: the bare path's cuts, and an EOI handled "
-                  "before the general MSR and register paths: the in-service vector kept, not scanned for.",
+    "hypercall": "The bare path itself (above): its VM entry and exit take 56 of the 150, 77 with the guest's "
+                 "side. What would remove the rest: one check that nothing waits for the vCPU, a flag kept up to "
+                 "date by the code that changes what it sums up (a kick, the APIC's requests, its timer, the "
+                 "partition's state), instead of scheduler_exit_done's and vcpu_irq_inject's 66; the preemption "
+                 "timer's count saved at each exit (the \"save VMX-preemption timer value\" exit control, SDM "
+                 "Vol. 3C, 25.7.1) instead of re-armed from a TSC read before each entry, with the time spent "
+                 "in the hypervisor charged some other way; the hypercall's switch reached without "
+                 "vcpu_instruction_exit's frame; and the callee-saved registers left to the compiler (inline "
+                 "assembly in vmx_run's loop instead of a call: 12 pushes and pops).",
+    "cpuid": "The bare path, plus the answer the vCPU keeps for the leaf (arch_guest_cpuid: its slot "
+             "compared, the four registers written; the policy runs once per leaf). What would remove it: "
+             "the bare path's cuts.",
+    "port_io": "The bare path, plus port_io's decoding of the access and the UART's own work: its lock and "
+               "the register write (the UART is reached without the bus's claim table, and a write of the "
+               "scratch register the bench writes leaves the interrupt line alone, already). What would remove "
+               "it: the bare path's cuts.",
+    "x2apic_eoi": "The bare path, plus the EOI's own way (arch_guest_msr's test for it, vcpu_apic_eoi_msr: "
+                  "the APIC's lock, vlapic_eoi's scan of the in-service register, eight words when none is in "
+                  "service, and the exit's MSR index and value). What would remove it: the bare path's cuts, "
+                  "and the in-service register's words summed up as the requests' are (irr_words).",
     "mmio_read": "The bare path, plus the EPT violation's guest-physical address and qualification, the guest's "
                  "mode read field by field (vmx_guest_mode: CR0, CR3, CR4, EFER, RFLAGS, the segments), the "
                  "code page's translation (cached per vCPU), the decoder, the emulator copying all sixteen "
