@@ -16,7 +16,7 @@
 #define RTE_MASKED (1u << 16)
 #define RTE_LEVEL (1u << 15)
 #define PIT_PIN 2 /* the PIT's IRQ 0 reaches I/O APIC pin 2 (the MADT's override) */
-#define IRQ_WAIT (1ull << 29) /* TSC ticks: a tenth of a second or so, a hundred PIT periods */
+#define IRQ_WAIT tsc_ms(100) /* a hundred PIT periods */
 
 static uint32_t ioapic_read(unsigned reg)
 {

@@ -16,7 +16,7 @@
 #define CMD_MASTER 0x4
 #define VIRTIO_VENDOR 0x1af4
 #define VIRTIO_BLK_DEVICE 0x1042
-#define WAIT_TICKS (1ull << 33) /* seconds: a request to a RAM or NVMe disk takes far less, and the vCPU may wait for its CPU */
+#define WAIT_MS 3000 /* a request to a RAM or NVMe disk takes far less, and the vCPU may wait for its CPU */
 
 static struct vq_desc desc_table[VQ_SIZE] __attribute__((aligned(4096)));
 static uint16_t avail_ring[3 + VQ_SIZE] __attribute__((aligned(4096)));
@@ -128,9 +128,9 @@ void vblk_submit(struct vblk *b, uint16_t head)
 
 int vblk_wait(struct vblk *b)
 {
-	uint64_t t0 = rdtsc();
+	uint64_t t0 = rdtsc(), ticks = tsc_ms(WAIT_MS);
 
-	while (rdtsc() - t0 < WAIT_TICKS) {
+	while (rdtsc() - t0 < ticks) {
 		if (b->used[1] != b->used_seen) {
 			b->used_seen = b->used[1];
 			return 1;
