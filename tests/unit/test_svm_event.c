@@ -9,7 +9,8 @@
  * return address an injected event pushes is the VMCB's RIP (no NRIP
  * save here, as in QEMU); a virtual interrupt (V_IRQ) is taken, which
  * the VINTR intercept turns into an exit, once RFLAGS.IF is set, no
- * interrupt shadow holds and V_INTR_PRIO is above V_TPR (15.21.4). The
+ * interrupt shadow holds and V_INTR_PRIO is above V_TPR (15.21.4); an
+ * intercepted IRET exits before it runs, RIP at it (15.9). The
  * model leaves EVENTINJ as it was at #VMEXIT, the least the hardware
  * promises: only the hypervisor's own rewrite keeps an event from going
  * in twice. Each delivery is logged with the return address it pushed;
@@ -94,6 +95,7 @@ uint64_t part_clock_guest_offset(const struct part_clock *c)
 /* ---- the vCPU: its VMCB, and the backend's operations on it ---------------- */
 
 static struct vmcb vmcb;
+static struct svm_nmi nmi;
 static struct vcpu *v = &part.vcpus[0];
 
 static uint64_t get_reg(struct vcpu *u, enum vcpu_reg r)
@@ -114,13 +116,13 @@ static void set_reg(struct vcpu *u, enum vcpu_reg r, uint64_t value)
 static void inject(struct vcpu *u, enum event_kind kind, uint8_t vector, int has_error, uint32_t error)
 {
 	(void)u;
-	svm_event_inject(&vmcb, kind, vector, has_error, error);
+	svm_event_inject(&vmcb, &nmi, kind, vector, has_error, error);
 }
 
 static int can_inject(struct vcpu *u, enum event_kind kind)
 {
 	(void)u;
-	return svm_event_can_inject(&vmcb, kind);
+	return svm_event_can_inject(&vmcb, &nmi, kind);
 }
 
 static void interrupt_window(struct vcpu *u, unsigned priority_class)
@@ -143,6 +145,7 @@ struct delivery {
 
 static struct delivery log_of[16];
 static unsigned delivered;
+static int guest_exited; /* the guest's run ended in an intercept of its own */
 
 static void deliver(uint64_t event, uint64_t return_rip)
 {
@@ -153,12 +156,15 @@ static void deliver(uint64_t event, uint64_t return_rip)
 	vmcb.rip = HANDLER_RIP;
 }
 
-/* #VMEXIT, and what the backend does first after it (svm.c, svm_run). */
+/* #VMEXIT, and what the backend does first after it (svm.c, svm_run and translate_exit). */
 static void vmexit(uint64_t code, uint64_t interrupted_event)
 {
 	vmcb.exit_code = code;
 	vmcb.exit_int_info = interrupted_event;
+	guest_exited = 1;
 	svm_event_after_exit(&vmcb);
+	if (code == VMEXIT_IRET)
+		svm_event_iret_reached(&vmcb, &nmi); /* as svm.c's translate_exit */
 }
 
 static int virtual_interrupt_taken(void)
@@ -180,6 +186,7 @@ static int virtual_interrupt_taken(void)
  */
 static void run(uint64_t delivery_exit, void (*guest)(void))
 {
+	guest_exited = 0;
 	vcpu_irq_inject(v);
 	if (vmcb.event_inject & EVENT_VALID) {
 		if (delivery_exit) {
@@ -190,6 +197,8 @@ static void run(uint64_t delivery_exit, void (*guest)(void))
 	}
 	if (guest)
 		guest();
+	if (guest_exited)
+		return;
 	if ((vmcb.intercept_misc1 & MISC1_VINTR) && virtual_interrupt_taken())
 		vmexit(VMEXIT_VINTR, 0);
 	else
@@ -209,10 +218,14 @@ static void eoi(void)
 	assert_int_equal(vcpu_apic_msr(v, 1, MSR_X2APIC_EOI, &zero), 0);
 }
 
-/* The handler's IRET: back where its event came, interrupts on. */
+/* The handler's IRET, at its RIP: back where its event came, interrupts on; or its intercept. */
 static void iret(void)
 {
 	assert_true(delivered > 0);
+	if (vmcb.intercept_misc1 & MISC1_IRET) {
+		vmexit(VMEXIT_IRET, 0);
+		return;
+	}
 	vmcb.rip = log_of[delivered - 1].return_rip;
 	vmcb.rflags |= RFLAGS_IF;
 }
@@ -238,6 +251,13 @@ static void raise_interrupt(uint8_t vector)
 	assert_int_equal(irq_deliver(&part, &m), 0);
 }
 
+static void raise_nmi(void)
+{
+	struct irq_msg m = { .mode = IRQ_NMI, .dest = v->id };
+
+	assert_int_equal(irq_deliver(&part, &m), 0);
+}
+
 static uint64_t interrupt(uint8_t vector)
 {
 	return vector | EVENT_TYPE_INTR | EVENT_VALID;
@@ -258,6 +278,7 @@ static int reset(void **state)
 
 	(void)state;
 	memset(&vmcb, 0, sizeof(vmcb));
+	nmi = (struct svm_nmi){ 0 };
 	vmcb.v_intr = V_INTR_MASKING;
 	vmcb.rip = GUEST_RIP;
 	vmcb.rflags = 2 | RFLAGS_IF;
@@ -468,6 +489,38 @@ static void window_follows_the_apic_between_runs(void **state)
 	assert_int_equal(delivered, 0);
 }
 
+/* ---- NMIs: blocked from one's delivery until the next IRET ------------------ */
+
+/*
+ * A second NMI that comes while the guest runs the handler of the first
+ * waits for that handler's IRET to complete (SDM Vol. 3A, 6.7.1): Linux's
+ * NMI entry uses one stack for the NMI it handles, and a nested one would
+ * overwrite the frame it returns with.
+ */
+static void nmi_waits_for_the_iret_of_the_one_before(void **state)
+{
+	uint64_t nmi_event = 2 | EVENT_TYPE_NMI | EVENT_VALID;
+
+	(void)state;
+	raise_nmi();
+	enter(0);
+	assert_int_equal(delivered, 1);
+	assert_int_equal(log_of[0].event, nmi_event);
+	raise_nmi();
+	enter(0); /* the handler runs */
+	assert_int_equal(delivered, 1);
+	run(0, iret);
+	assert_int_equal(vmcb.exit_code, VMEXIT_IRET);
+	enter(0); /* an exit before the IRET runs: RIP still at it */
+	assert_int_equal(delivered, 1);
+	run(0, iret); /* it completes */
+	assert_int_equal(vmcb.rip, GUEST_RIP);
+	enter(0);
+	assert_int_equal(delivered, 2);
+	assert_int_equal(log_of[1].event, nmi_event);
+	assert_int_equal(log_of[1].return_rip, GUEST_RIP);
+}
+
 /* ---- the TPR: the guest's CR8 and the APIC's register ------------------------ */
 
 /*
@@ -507,6 +560,7 @@ int main(void)
 		{ "window_while_the_tpr_holds", waits_in_its_window, reset, 0, &the_tpr },
 		cmocka_unit_test_setup(window_follows_the_apic_between_runs, reset),
 		cmocka_unit_test_setup(apic_base_write_keeps_the_tpr_set_in_cr8, reset),
+		cmocka_unit_test_setup(nmi_waits_for_the_iret_of_the_one_before, reset),
 	};
 
 	return cmocka_run_group_tests(tests, 0, 0);

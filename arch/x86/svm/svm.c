@@ -46,6 +46,7 @@ struct svm_vcpu {
 	struct vcpu_tag tag; /* its ASID */
 	uint32_t flushed; /* the space's generation this vCPU last flushed */
 	struct code_cache code_cache;
+	struct svm_nmi nmi;
 };
 
 /* Shared by all CPUs; each CPU's own host areas are in its struct cpu. */
@@ -403,6 +404,10 @@ static void translate_exit(struct vcpu *v, struct vmcb *c, struct vcpu_exit *e)
 	case VMEXIT_INTR: e->reason = EXIT_INTERRUPT; return;
 	case VMEXIT_NMI: e->reason = EXIT_NMI; return;
 	case VMEXIT_VINTR: e->reason = EXIT_INTERRUPT_WINDOW; return;
+	case VMEXIT_IRET:
+		svm_event_iret_reached(c, &arch_of(v)->nmi);
+		e->reason = EXIT_INTERRUPT_WINDOW; /* a pending NMI may go once the IRET has run */
+		return;
 	case VMEXIT_CR8_WRITE: return; /* mov_to_cr8() */
 	case VMEXIT_IOIO: translate_io(c, e); return;
 	case VMEXIT_NPF: translate_npf(c, e); return;
@@ -675,12 +680,12 @@ static int svm_skip_instruction(struct vcpu *v, const struct vcpu_exit *e)
 
 static void svm_inject(struct vcpu *v, enum event_kind kind, uint8_t vector, int has_error, uint32_t error)
 {
-	svm_event_inject(arch_of(v)->vmcb, kind, vector, has_error, error);
+	svm_event_inject(arch_of(v)->vmcb, &arch_of(v)->nmi, kind, vector, has_error, error);
 }
 
 static int svm_can_inject(struct vcpu *v, enum event_kind kind)
 {
-	return svm_event_can_inject(arch_of(v)->vmcb, kind);
+	return svm_event_can_inject(arch_of(v)->vmcb, &arch_of(v)->nmi, kind);
 }
 
 static void svm_interrupt_window(struct vcpu *v, unsigned priority_class)

@@ -1,12 +1,35 @@
 #include "svm_event.h"
 
-void svm_event_inject(struct vmcb *c, enum event_kind kind, uint8_t vector, int has_error, uint32_t error)
+/* Blocked until an IRET completes that has not run yet: its intercept armed. */
+static void await_iret(struct vmcb *c, struct svm_nmi *n)
+{
+	n->blocked = 1;
+	n->iret_reached = 0;
+	c->intercept_misc1 |= MISC1_IRET;
+}
+
+/*
+ * An event injected while NMIs are blocked, at the IRET intercept too,
+ * goes in before that IRET: its handler's own IRET is the next one, and
+ * it is that one that ends the blocking, as on the CPU.
+ */
+void svm_event_inject(struct vmcb *c, struct svm_nmi *n, enum event_kind kind, uint8_t vector, int has_error,
+		      uint32_t error)
 {
 	uint64_t type = kind == EVENT_EXCEPTION ? EVENT_TYPE_EXCEPTION
 			: kind == EVENT_NMI      ? EVENT_TYPE_NMI
 						 : EVENT_TYPE_INTR;
 
 	c->event_inject = vector | type | EVENT_VALID | (has_error ? EVENT_HAS_ERROR | ((uint64_t)error << 32) : 0);
+	if (kind == EVENT_NMI || svm_event_nmi_blocked(c, n))
+		await_iret(c, n);
+}
+
+void svm_event_iret_reached(struct vmcb *c, struct svm_nmi *n)
+{
+	c->intercept_misc1 &= ~MISC1_IRET;
+	n->iret_reached = 1;
+	n->iret_rip = c->rip;
 }
 
 /*

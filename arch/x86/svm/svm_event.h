@@ -13,18 +13,54 @@
 #include "vcpu.h"
 #include "vmcb.h"
 
-void svm_event_inject(struct vmcb *c, enum event_kind kind, uint8_t vector, int has_error, uint32_t error);
+/*
+ * The guest's NMI blocking, which the VMCB does not hold without virtual
+ * NMIs: an NMI blocks further NMIs from its delivery until the next IRET
+ * (Intel SDM Vol. 3A, 6.7.1), and EVENTINJ delivers one without a trace
+ * of that (AMD APM Vol. 2, 15.20). Its IRET is intercepted (15.9, Table
+ * B-1): the exit comes before the IRET runs, RIP still at it, so the
+ * blocking ends once an exit after it has RIP elsewhere. Any
+ * exit the IRET itself meets (a nested page fault on its stack) leaves
+ * RIP at it; one that faults lands at its handler, and such an IRET
+ * unblocks NMIs on the CPU too (SDM Vol. 3C, "NMI unblocking due to
+ * IRET" in the exit qualification). Single-stepping the IRET instead
+ * would end the blocking at once, but takes RFLAGS.TF and #DB from a
+ * guest that may use them itself.
+ */
+struct svm_nmi {
+	uint8_t blocked;
+	uint8_t iret_reached; /* its IRET intercepted at iret_rip: the blocking ends once RIP leaves it */
+	uint64_t iret_rip;
+};
+
+void svm_event_inject(struct vmcb *c, struct svm_nmi *n, enum event_kind kind, uint8_t vector, int has_error,
+		      uint32_t error);
+
+/*
+ * Whether NMIs are blocked now. Asked only by the NMI's and events'
+ * paths, not at each exit, so that the round trip pays nothing for it:
+ * a RIP read later than the first exit after the IRET can only be at the
+ * IRET again if the guest came back to it, and then the NMI waits for
+ * one more exit, never less.
+ */
+static inline int svm_event_nmi_blocked(const struct vmcb *c, struct svm_nmi *n)
+{
+	if (n->blocked && n->iret_reached && c->rip != n->iret_rip)
+		n->blocked = n->iret_reached = 0;
+	return n->blocked;
+}
 
 /*
  * 1 if an event of kind can go in at the next VMRUN: EVENTINJ free, no
- * shadow, and for an interrupt RFLAGS.IF. Inline, as are the others that
- * each exit's path runs: the AMD-V round trip pays no call for them.
+ * shadow, for an NMI no NMI blocking, for an interrupt RFLAGS.IF. Inline,
+ * as are the others that each exit's path runs: the AMD-V round trip pays
+ * no call for them.
  */
-static inline int svm_event_can_inject(const struct vmcb *c, enum event_kind kind)
+static inline int svm_event_can_inject(const struct vmcb *c, struct svm_nmi *n, enum event_kind kind)
 {
 	if ((c->event_inject & EVENT_VALID) || (c->interrupt_shadow & 1))
 		return 0;
-	return kind == EVENT_NMI || (c->rflags & (1ull << 9)); /* RFLAGS.IF */
+	return kind == EVENT_NMI ? !svm_event_nmi_blocked(c, n) : (c->rflags & (1ull << 9)) != 0; /* RFLAGS.IF */
 }
 
 /* Opens the interrupt window for priority_class (1-15), or closes it (0). */
@@ -37,6 +73,9 @@ static inline int svm_event_raised_by_instruction(uint64_t event)
 
 	return type == EVENT_TYPE_SOFT || (type == EVENT_TYPE_EXCEPTION && (vector == 3 || vector == 4));
 }
+
+/* The IRET intercept's exit: the IRET that ends the NMI blocking is at RIP, not run yet. */
+void svm_event_iret_reached(struct vmcb *c, struct svm_nmi *n);
 
 /*
  * Just after each #VMEXIT: EVENTINJ becomes what the next VMRUN owes the

@@ -96,6 +96,7 @@ _Static_assert(sizeof(struct vmcb) == 0x1000, "VMCB layout");
 #define MISC1_INIT (1u << 3)
 #define MISC1_RDPMC (1u << 15)
 #define MISC1_CPUID (1u << 18)
+#define MISC1_IRET (1u << 20)
 #define MISC1_INVD (1u << 22)
 #define MISC1_HLT (1u << 24)
 #define MISC1_INVLPGA (1u << 26)
@@ -125,6 +126,7 @@ _Static_assert(sizeof(struct vmcb) == 0x1000, "VMCB layout");
 #define VMEXIT_NMI 0x61
 #define VMEXIT_INIT 0x63
 #define VMEXIT_CPUID 0x72
+#define VMEXIT_IRET 0x74
 #define VMEXIT_INVD 0x76
 #define VMEXIT_HLT 0x78
 #define VMEXIT_INVLPGA 0x7a
