@@ -11,6 +11,7 @@
 #include "partition.h"
 #include "scheduler.h"
 #include "vcpu.h"
+#include "vcpu_irq.h"
 #include "vdev/platform.h"
 
 #define VEC_UD 6
@@ -98,6 +99,7 @@ static ALWAYS_INLINE int64_t hypercall(struct vcpu *v)
 			return HC_E_INVALID;
 		v->wake_at = partition_time(v->part) + a0;
 		v->wake_vector = (int)a1;
+		v->wake_due = 0;
 		return 0;
 	case HC_VCPU_START:
 		return partition_start_vcpu(v->part, a0, a1, a2);
@@ -125,7 +127,7 @@ static int halt(struct vcpu *v, const struct vcpu_exit *e)
 				       "0x%llx): nothing can wake it", v->id, (unsigned long long)rip(v));
 			return -1;
 		}
-	} else if (scheduler_wake_if_due(v, partition_time(v->part))) {
+	} else if (vcpu_irq_wake_due(v, partition_time(v->part))) {
 		return 0;
 	}
 	return scheduler_block(v); /* unless an interrupt came meanwhile */

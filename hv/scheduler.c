@@ -126,16 +126,6 @@ void scheduler_wake(struct vcpu *v)
 	scheduler_kick(v);
 }
 
-int scheduler_wake_if_due(struct vcpu *v, uint64_t now)
-{
-	if (v->wake_vector < 0 || now < v->wake_at)
-		return 0;
-	v->ops->inject(v, EVENT_INTERRUPT, (uint8_t)v->wake_vector, 0, 0);
-	v->injected++;
-	v->wake_vector = -1;
-	return 1;
-}
-
 /* The partitions whose vCPU 0 is queued on a CPU have their device timers run there. */
 static int runs_devices(const struct vcpu *v)
 {
@@ -197,9 +187,9 @@ static uint64_t wake_sleepers(unsigned cpu, uint64_t now)
 			next = earliest(next, part_clock_host(c, v->part->device_deadline));
 		if (e->runnable)
 			continue;
-		if (scheduler_wake_if_due(v, t) || vcpu_irq_wakes_sleeper(v))
+		if (vcpu_irq_wake_due(v, t) || vcpu_irq_wakes_sleeper(v))
 			sched_wake(&sched, e);
-		else if (v->wake_vector >= 0)
+		else if (v->wake_vector >= 0 && !v->wake_due)
 			next = earliest(next, part_clock_host(c, v->wake_at));
 	}
 	return next;

@@ -37,8 +37,6 @@ void scheduler_kick(struct vcpu *v);
 int scheduler_block(struct vcpu *v);
 /* From any CPU: an interrupt came for v; a sleeping v wakes if it can take it, a running v looks at its APIC again. */
 void scheduler_wake(struct vcpu *v);
-/* On v's CPU: if v's HC_WAKE_AFTER time has come at its partition's time now, its vector is injected; 1 if so. */
-int scheduler_wake_if_due(struct vcpu *v, uint64_t now);
 
 /*
  * On v's CPU, from a backend's run(): e counted and handled, and 1 if v

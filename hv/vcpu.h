@@ -143,6 +143,7 @@ struct vcpu {
 	uint64_t injected;       /* interrupts and NMIs injected */
 	uint64_t wake_at;        /* HC_WAKE_AFTER: inject wake_vector at this partition time */
 	int wake_vector;         /* -1: none pending */
+	int wake_due;            /* wake_at has come: the vector goes in as soon as the vCPU can take it */
 	struct vlapic apic;      /* its local APIC (vcpu_irq.h) */
 	struct vcpu_msrs msrs;
 	struct vcpu_cpuid_answer cpuid_kept[VCPU_CPUID_KEPT];

@@ -159,6 +159,33 @@ static int inject_extint(struct vcpu *v)
 	return 1;
 }
 
+int vcpu_irq_wake_due(struct vcpu *v, uint64_t now)
+{
+	if (v->wake_vector < 0)
+		return 0; /* none, due or not: the usual case, first */
+	if (now >= v->wake_at)
+		v->wake_due = v->irq_window = 1; /* the window's flag: vcpu_irq_inject() looks, and tests no more */
+	return v->wake_due && !v->halted_if_off;
+}
+
+/*
+ * HC_WAKE_AFTER's vector: no APIC's (its handler sends no EOI), so it
+ * passes the TPR as ExtINT does, but it waits for RFLAGS.IF, a shadow or
+ * an event already going in like any interrupt; 1 if it waits.
+ */
+static int inject_wake(struct vcpu *v)
+{
+	if (!v->wake_due)
+		return 0;
+	if (!v->ops->can_inject(v, EVENT_INTERRUPT))
+		return 1;
+	v->ops->inject(v, EVENT_INTERRUPT, (uint8_t)v->wake_vector, 0, 0);
+	v->injected++;
+	v->wake_due = 0;
+	v->wake_vector = -1;
+	return 0;
+}
+
 /*
  * Out of line, so that vcpu_irq_inject()'s usual case (nothing pending,
  * before each entry) sets up no frame for this.
@@ -167,7 +194,7 @@ static void __attribute__((noinline)) inject_pending(struct vcpu *v)
 {
 	struct vlapic *a = &v->apic;
 	unsigned window;
-	int vector, extint_waits;
+	int vector, tpr_blind_waits;
 
 	spin_lock(&a->lock);
 	sync_tpr_from_cr8(v);
@@ -176,14 +203,15 @@ static void __attribute__((noinline)) inject_pending(struct vcpu *v)
 		v->ops->inject(v, EVENT_NMI, 2, 0, 0);
 		v->injected++;
 	}
-	extint_waits = inject_extint(v); /* after the NMI, before the APIC's own: the PIC's INTR has its own pin */
+	tpr_blind_waits = inject_extint(v); /* after the NMI, before the APIC's own: the PIC's INTR has its own pin */
+	tpr_blind_waits |= inject_wake(v);
 	vector = vlapic_deliverable(a);
 	if (vector >= 0 && v->ops->can_inject(v, EVENT_INTERRUPT)) {
 		vlapic_take(a, (uint8_t)vector);
 		v->ops->inject(v, EVENT_INTERRUPT, (uint8_t)vector, 0, 0);
 		v->injected++;
 	}
-	window = extint_waits ? 15 : vlapic_waiting_class(a); /* ExtINT ignores the TPR */
+	window = tpr_blind_waits ? 15 : vlapic_waiting_class(a); /* ExtINT and the wake-up ignore the TPR */
 	spin_unlock(&a->lock);
 	if (window || v->irq_window)
 		v->ops->interrupt_window(v, window);

@@ -24,6 +24,13 @@ void vcpu_irq_init_signal(struct vcpu *v);
 /* On v's CPU, just before each entry: the interrupt it can take now, or a window asked for. */
 void vcpu_irq_inject(struct vcpu *v);
 
+/*
+ * On v's CPU: if v's HC_WAKE_AFTER time has come at its partition's time
+ * now, its vector is due, and vcpu_irq_inject() gives it once the vCPU
+ * can take it; 1 if it is due and can end v's HLT (interrupts were on).
+ */
+int vcpu_irq_wake_due(struct vcpu *v, uint64_t now);
+
 /* On v's CPU: 1 if an interrupt waits that the vCPU could take (what ends its HLT). */
 int vcpu_irq_pending(struct vcpu *v);
 

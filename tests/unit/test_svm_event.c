@@ -283,7 +283,7 @@ static int reset(void **state)
 	vmcb.rip = GUEST_RIP;
 	vmcb.rflags = 2 | RFLAGS_IF;
 	delivered = 0;
-	*v = (struct vcpu){ .part = &part, .ops = &ops, .id = 0 };
+	*v = (struct vcpu){ .part = &part, .ops = &ops, .id = 0, .wake_vector = -1 };
 	vcpu_irq_reset(v);
 	assert_int_equal(vlapic_set_base(&v->apic, v->apic.base | APIC_BASE_X2APIC, arch_phys_addr_bits()), 0);
 	assert_int_equal(vlapic_write(&v->apic, APIC_SVR, 1, 0, 0x1ff, &fx), 0);
@@ -521,6 +521,69 @@ static void nmi_waits_for_the_iret_of_the_one_before(void **state)
 	assert_int_equal(log_of[1].return_rip, GUEST_RIP);
 }
 
+/* ---- HC_WAKE_AFTER's vector: an interrupt like the others ---------------- */
+
+#define WAKE_VECTOR 0x20
+#define VEC_DB 1
+
+static void wake_after(uint64_t at)
+{
+	v->wake_vector = WAKE_VECTOR;
+	v->wake_at = at;
+}
+
+/* A wake-up that waits: its window opens past any TPR, and once let_go, it goes in, once. */
+static void taken_in_its_window(void (*let_go)(void))
+{
+	unsigned before = delivered;
+
+	assert_int_equal(window_class(), 15);
+	run(0, let_go);
+	assert_int_equal(vmcb.exit_code, VMEXIT_VINTR);
+	enter(0);
+	assert_int_equal(delivered, before + 1);
+	assert_int_equal(log_of[before].event, interrupt(WAKE_VECTOR));
+	enter(0);
+	assert_int_equal(delivered, before + 1);
+	assert_int_equal(v->wake_vector, -1);
+}
+
+/*
+ * The wake-up comes due at a HLT whose skip owes the guest a single-step
+ * #DB (svm.c, svm_emulated): the #DB goes in first, the wake-up after it
+ * through its window, each once.
+ */
+static void wake_up_waits_for_a_pending_single_step_trap(void **state)
+{
+	uint64_t db = VEC_DB | EVENT_TYPE_EXCEPTION | EVENT_VALID;
+
+	(void)state;
+	vmcb.event_inject = db;
+	wake_after(100);
+	assert_int_equal(vcpu_irq_wake_due(v, 100), 1);
+	enter(0);
+	assert_int_equal(delivered, 1);
+	assert_int_equal(log_of[0].event, db);
+	taken_in_its_window(iret);
+}
+
+/*
+ * Halted with interrupts off, the vCPU is not woken by its wake-up (the
+ * timer's poll asks), and takes it only once it sets RFLAGS.IF again.
+ */
+static void wake_up_waits_for_interrupts_on(void **state)
+{
+	(void)state;
+	interrupts_off();
+	v->halted_if_off = 1;
+	wake_after(100);
+	assert_int_equal(vcpu_irq_wake_due(v, 99), 0);
+	assert_int_equal(vcpu_irq_wake_due(v, 100), 0);
+	enter(0); /* an NMI, say, ended the HLT */
+	assert_int_equal(delivered, 0);
+	taken_in_its_window(sti);
+}
+
 /* ---- the TPR: the guest's CR8 and the APIC's register ------------------------ */
 
 /*
@@ -561,6 +624,8 @@ int main(void)
 		cmocka_unit_test_setup(window_follows_the_apic_between_runs, reset),
 		cmocka_unit_test_setup(apic_base_write_keeps_the_tpr_set_in_cr8, reset),
 		cmocka_unit_test_setup(nmi_waits_for_the_iret_of_the_one_before, reset),
+		cmocka_unit_test_setup(wake_up_waits_for_a_pending_single_step_trap, reset),
+		cmocka_unit_test_setup(wake_up_waits_for_interrupts_on, reset),
 	};
 
 	return cmocka_run_group_tests(tests, 0, 0);
