@@ -246,13 +246,17 @@ static int entries_unchanged(const struct code_page *c)
 	return changed == 0;
 }
 
+int space_code_walk_unchanged(const struct guest_space *s, const struct code_page *c)
+{
+	return c->generation == s->generation && entries_unchanged(c);
+}
+
 /* Whether c holds linear_page as a walk of it would give it now. */
 static int code_page_current(const struct code_page *c, struct guest_space *s, const struct guest_mode *g,
 			     uint64_t linear_page, unsigned access)
 {
 	return c->page && c->linear_page == linear_page && c->cr3 == g->cr3 && c->cr0 == g->cr0 &&
-	       c->cr4 == g->cr4 && c->efer == g->efer && c->access == access && c->generation == s->generation &&
-	       entries_unchanged(c);
+	       c->cr4 == g->cr4 && c->efer == g->efer && c->access == access && space_code_walk_unchanged(s, c);
 }
 
 /* The cached code page, from any way, if it is still what a walk of linear_page would give now, else NULL. */
@@ -355,4 +359,14 @@ enum guest_walk_result space_read_code(struct guest_space *s, const struct guest
 	__builtin_memcpy(bytes, last->page + offset, INSN_MAX); /* a constant size: a few moves, inline */
 	*n = INSN_MAX;
 	return GUEST_WALK_OK;
+}
+
+const struct code_page *space_code_page_of(const struct guest_mode *g, uint64_t linear)
+{
+	const struct code_page *c;
+
+	if (!g->code_cache || (linear & 0xfff) > 4096 - INSN_MAX)
+		return 0;
+	c = &g->code_cache->way[g->code_cache->last];
+	return c->page && c->linear_page == (linear & ~0xfffull) ? c : 0;
 }

@@ -132,4 +132,18 @@ struct code_cache {
 enum guest_walk_result space_read_code(struct guest_space *s, const struct guest_mode *g, uint64_t rip,
 				       uint8_t *bytes, unsigned *n, enum cpu_mode *mode);
 
+/*
+ * The entry of g's code cache that space_read_code just read the code at
+ * linear from, or NULL when the read did not go through the cache (an
+ * instruction that may cross its page, a walk that failed).
+ */
+const struct code_page *space_code_page_of(const struct guest_mode *g, uint64_t linear);
+
+/*
+ * Whether the walk c recorded still gives its page: this space's tables
+ * are of the same generation and each guest page-table entry it read holds
+ * what it held. The registers it depended on are the caller's to compare.
+ */
+int space_code_walk_unchanged(const struct guest_space *s, const struct code_page *c);
+
 #endif

@@ -142,28 +142,62 @@ static uint32_t cpuid_eax_at(uint64_t code, uint32_t leaf)
 	return eax;
 }
 
-static void check_remapped_code(void)
+/* Maps page (its frame) alone at KERNEL_HALF, or (NULL) unmaps it, with the TLB flushed. */
+static void map_kernel_half(const void *page)
 {
-	uint32_t want[4], before, after;
 	uint64_t cr3;
 	volatile uint64_t *pml4;
 
-	cpuid(0, want);
 	__asm__ volatile("mov %%cr3, %0" : "=r"(cr3));
 	pml4 = (volatile uint64_t *)(uintptr_t)(cr3 & ~0xfffull);
 	remap_pdpt[0] = (uint64_t)(uintptr_t)remap_pd | PTE_P | PTE_RW;
 	remap_pd[0] = (uint64_t)(uintptr_t)remap_pt | PTE_P | PTE_RW;
-	remap_pt[0] = (uint64_t)(uintptr_t)old_code | PTE_P | PTE_RW;
-	pml4[PML4_KERNEL_HALF] = (uint64_t)(uintptr_t)remap_pdpt | PTE_P | PTE_RW;
+	remap_pt[0] = (uint64_t)(uintptr_t)page | PTE_P | PTE_RW;
+	pml4[PML4_KERNEL_HALF] = page ? (uint64_t)(uintptr_t)remap_pdpt | PTE_P | PTE_RW : 0;
 	load_cr3(cr3);
+}
+
+static void check_remapped_code(void)
+{
+	uint32_t want[4], before, after;
+
+	cpuid(0, want);
+	map_kernel_half(old_code);
 	before = cpuid_eax_at(KERNEL_HALF, 0);
 	remap_pt[0] = (uint64_t)(uintptr_t)new_code | PTE_P | PTE_RW;
 	__asm__ volatile("invlpg (%0)" : : "r"(KERNEL_HALF) : "memory"); /* no exit: the hypervisor is not told */
 	after = cpuid_eax_at(KERNEL_HALF, 0);
-	pml4[PML4_KERNEL_HALF] = 0;
-	load_cr3(cr3);
+	map_kernel_half(0);
 	report("remapped_code", before == want[0] && after == want[0],
 	       "cpuid eax 0x%x before the remap, 0x%x after (0x%x: resumed at the old length), want 0x%x", before,
+	       after, BAD_RESUME, want[0]);
+}
+
+/*
+ * One code page at KERNEL_HALF, rewritten in place between two CPUIDs at
+ * the same address, its mapping unchanged: the old instruction's bytes,
+ * then the new's over them (a JIT, a patched kernel). A hypervisor that
+ * kept the old length for the address would resume the second at
+ * BAD_RESUME.
+ */
+static uint8_t rewritten_code[4096] __attribute__((aligned(4096)));
+
+static void check_rewritten_code(void)
+{
+	uint32_t want[4], before, after;
+	unsigned i;
+
+	cpuid(0, want);
+	for (i = 0; i < sizeof(rewritten_code); i++)
+		rewritten_code[i] = old_code[i];
+	map_kernel_half(rewritten_code);
+	before = cpuid_eax_at(KERNEL_HALF, 0);
+	for (i = 0; i < sizeof(rewritten_code); i++)
+		rewritten_code[i] = new_code[i];
+	after = cpuid_eax_at(KERNEL_HALF, 0);
+	map_kernel_half(0);
+	report("rewritten_code", before == want[0] && after == want[0],
+	       "cpuid eax 0x%x before the rewrite, 0x%x after (0x%x: resumed at the old length), want 0x%x", before,
 	       after, BAD_RESUME, want[0]);
 }
 
@@ -172,4 +206,5 @@ void check_modes(void)
 	check_kernel_half();
 	check_compat_code();
 	check_remapped_code();
+	check_rewritten_code();
 }

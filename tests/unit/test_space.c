@@ -186,6 +186,33 @@ static void nested_table_changes_are_seen(void **state)
 }
 
 /*
+ * A copy of the entry a read came through (what AMD-V keeps of its last
+ * step) is current until any guest page-table entry of its walk, or the
+ * nested tables, change; a read that may cross its page has no entry.
+ */
+static void copied_walk_sees_changes(void **state)
+{
+	struct guest_mode g = long4(0x1000);
+	struct code_page copy;
+
+	(void)state;
+	long4_tables(0x1000, 0x2000, 0x3000, 0x4000, PAGE_A, PAGE_B);
+	expect_byte(&g, CODE + 0x10, 0xaa);
+	assert_non_null(space_code_page_of(&g, CODE + 0x10));
+	copy = *space_code_page_of(&g, CODE + 0x10);
+	assert_ptr_equal(copy.page, ram + PAGE_A);
+	assert_true(space_code_walk_unchanged(&space, &copy));
+	set_entry(0x2000, 0, 8, 0x3000 | P); /* the PDPTE's write right dropped */
+	assert_false(space_code_walk_unchanged(&space, &copy));
+	set_entry(0x2000, 0, 8, 0x3000 | P | RW);
+	assert_true(space_code_walk_unchanged(&space, &copy));
+	space.generation++;
+	assert_false(space_code_walk_unchanged(&space, &copy));
+	expect_byte(&g, CODE + 4096 - 2, 0xaa);
+	assert_null(space_code_page_of(&g, CODE + 4096 - 2));
+}
+
+/*
  * Two code pages exiting in turn (a guest's device kick, its EOI) both stay
  * cached, each checked on its own, the one that hit last as fully as the other.
  */
@@ -332,6 +359,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(cr3_and_mode_changes_are_seen, setup, teardown),
 		cmocka_unit_test_setup_teardown(nested_table_changes_are_seen, setup, teardown),
 		cmocka_unit_test_setup_teardown(code_pages_in_turn_stay_cached, setup, teardown),
+		cmocka_unit_test_setup_teardown(copied_walk_sees_changes, setup, teardown),
 		cmocka_unit_test_setup_teardown(paging32_remap_is_seen, setup, teardown),
 		cmocka_unit_test_setup_teardown(instruction_at_a_page_end, setup, teardown),
 		cmocka_unit_test_setup_teardown(ram_is_zeroed_and_mapped_on_first_touch, setup, teardown),
