@@ -72,6 +72,7 @@ struct svm_vcpu {
 	struct svm_nmi nmi;
 	struct last_step last_step;
 };
+_Static_assert(sizeof(struct svm_vcpu) <= PAGE_SIZE, "svm_create allocates one page for it");
 
 /* Shared by all CPUs; each CPU's own host areas are in its struct cpu. */
 static struct {
@@ -664,8 +665,12 @@ static void remember_step(struct svm_vcpu *a, const struct guest_mode *g, const 
 	l->bytes &= l->mask;
 }
 
-/* The RIP after the instruction at RIP, from its bytes: 0, -1, or SKIP_NOT_CANONICAL. */
-static int next_rip_by_decode(struct vcpu *v, uint64_t *next_rip)
+/*
+ * The RIP after the instruction at RIP, from its bytes: 0, -1, or
+ * SKIP_NOT_CANONICAL. Never inlined: svm_skip_instruction's other paths,
+ * taken on most exits, then set up no frame for its buffers.
+ */
+static __attribute__((noinline)) int next_rip_by_decode(struct vcpu *v, uint64_t *next_rip)
 {
 	struct svm_vcpu *a = arch_of(v);
 	uint8_t bytes[INSN_MAX];
