@@ -41,19 +41,22 @@ extern const char svm_vmrun_return[]; /* where the host resumes after VMRUN (svm
 #define RFLAGS_VM (1ull << 17)
 
 /*
- * Without NRIP save, the instruction svm_skip_instruction last stepped over
- * by its bytes. A guest exits from one place many times in a row (a loop of
- * CPUIDs or hypercalls, a driver polling its device), and there the next
- * RIP is known again once what gave it is checked unchanged: RIP; the
- * registers that form the linear address and choose the mode and the walk
- * (CS base and attributes, CPL, RFLAGS.VM, CR0, CR3, CR4, EFER); the code
- * page's walk (a copy of its code cache entry: the nested tables'
- * generation and each guest page-table entry read); and the instruction's
- * bytes, so a rewritten instruction is decoded afresh. That check is a few
- * dozen instructions; the read and decode it saves, about 150 (make bench).
+ * Without NRIP save, instructions svm_skip_instruction stepped over by
+ * their bytes, kept by RIP (STEPS_KEPT slots). A guest exits from the same
+ * few places many times (a loop of CPUIDs or hypercalls, a driver polling
+ * its device; a timer's round: its deadline's WRMSR, HLT, the EOI), and
+ * there the next RIP is known again once what gave it is checked
+ * unchanged: RIP; the registers that form the linear address and choose
+ * the mode and the walk (CS base and attributes, CPL, RFLAGS.VM, CR0, CR3,
+ * CR4, EFER); the code page's walk (a copy of its code cache entry: the
+ * nested tables' generation and each guest page-table entry read); and the
+ * instruction's bytes, so a rewritten instruction is decoded afresh. That
+ * check is a few dozen instructions; the read and decode it saves, about
+ * 150 (make bench).
  */
 #define STEP_BYTES_MAX 8 /* the bytes are compared as one 64-bit word */
-struct last_step {
+#define STEPS_KEPT 4
+struct kept_step {
 	struct code_page page; /* page.page NULL: nothing kept */
 	const uint8_t *at;     /* the instruction, in the hypervisor's view of guest RAM */
 	uint64_t rip, next_rip, cs_base, rflags_vm;
@@ -70,7 +73,7 @@ struct svm_vcpu {
 	uint32_t flushed; /* the space's generation this vCPU last flushed */
 	struct code_cache code_cache;
 	struct svm_nmi nmi;
-	struct last_step last_step;
+	struct kept_step steps[STEPS_KEPT]; /* the slot is RIP modulo STEPS_KEPT */
 };
 _Static_assert(sizeof(struct svm_vcpu) <= PAGE_SIZE, "svm_create allocates one page for it");
 
@@ -622,11 +625,11 @@ static unsigned plain_form_length(uint64_t exit_code, const uint8_t *b, unsigned
 	}
 }
 
-/* Whether the instruction at RIP is the one a's last_step holds, as described there. */
-static int same_step(const struct svm_vcpu *a)
+/* The step kept for the instruction at RIP, if it still holds (struct kept_step), else NULL. */
+static const struct kept_step *kept_step(const struct svm_vcpu *a)
 {
 	const struct vmcb *c = a->vmcb;
-	const struct last_step *l = &a->last_step;
+	const struct kept_step *l = &a->steps[c->rip % STEPS_KEPT];
 	uint64_t now;
 
 	if (!l->page.page || c->rip != l->rip || c->cs.base != l->cs_base || c->cs.attrib != l->cs_attrib ||
@@ -635,7 +638,7 @@ static int same_step(const struct svm_vcpu *a)
 	    !space_code_walk_unchanged(a->space, &l->page))
 		return 0;
 	__builtin_memcpy(&now, l->at, sizeof(now)); /* within the page: the code cache keeps no page's last INSN_MAX - 1 bytes */
-	return ((now ^ l->bytes) & l->mask) == 0;
+	return ((now ^ l->bytes) & l->mask) == 0 ? l : 0;
 }
 
 /* Keeps the step from RIP to next_rip over the len bytes decoded, when they came through the code cache. */
@@ -643,7 +646,7 @@ static void remember_step(struct svm_vcpu *a, const struct guest_mode *g, const 
 			  uint64_t next_rip)
 {
 	const struct vmcb *c = a->vmcb;
-	struct last_step *l = &a->last_step;
+	struct kept_step *l = &a->steps[c->rip % STEPS_KEPT];
 	const struct code_page *page;
 	uint64_t linear;
 
@@ -743,6 +746,7 @@ static void mov_to_cr8(struct vcpu *v, struct vcpu_exit *e)
 static int svm_skip_instruction(struct vcpu *v, const struct vcpu_exit *e)
 {
 	struct svm_vcpu *a = arch_of(v);
+	const struct kept_step *step;
 	uint64_t next_rip;
 	int r;
 
@@ -750,8 +754,8 @@ static int svm_skip_instruction(struct vcpu *v, const struct vcpu_exit *e)
 		svm_emulated(v, a->vmcb->exit_info2); /* the next RIP, saved for every I/O intercept */
 	else if (svm.features & SVM_FEATURE_NRIPS)
 		svm_emulated(v, a->vmcb->next_rip);
-	else if (same_step(a))
-		svm_emulated(v, a->last_step.next_rip);
+	else if ((step = kept_step(a)) != 0)
+		svm_emulated(v, step->next_rip);
 	else if ((r = next_rip_by_decode(v, &next_rip)) != 0)
 		return r;
 	else
