@@ -231,13 +231,14 @@ AMDV_STEPS = (
      "the switch itself (VMLOAD, VMRUN, VMSAVE and VMLOAD again, 13 general registers each way) and the VMCB "
      "fields svm_run moves and checks (RAX, RSP, the TSC offset, the TLB flush, the event to inject again, "
      "the exit code's translation); little left to cut: clean bits save the CPU work, not instructions"),
-    ("stepping over the instruction", ("svm_skip_instruction", "same_step", "space_code_walk_unchanged",
+    ("stepping over the instruction", ("svm_skip_instruction", "kept_step", "space_code_walk_unchanged",
                                        "next_rip_by_decode", "remember_step", "space_read_code", "code_page_current",
                                        "read_code_elsewhere", "guest_code_address", "guest_rip_advance"),
-     "without NRIP save, an exit from where the last one stepped over its instruction checks that step still "
-     "holds (RIP, CS base and attributes, CPL, RFLAGS.VM, CR0, CR3, CR4, EFER, the nested tables' "
-     "generation, each guest page-table entry of the code page's walk re-read, the instruction's bytes) and "
-     "reuses its next RIP; elsewhere, the bytes at RIP are read through the code cache and decoded. With NRIP "
+     "without NRIP save, an exit from a place the vCPU stepped over before (four steps kept, by RIP) checks "
+     "that step still holds (RIP, CS base and attributes, CPL, RFLAGS.VM, CR0, CR3, CR4, EFER, the nested "
+     "tables' generation, each guest page-table entry of the code page's walk re-read, the instruction's "
+     "bytes) and reuses its next RIP; elsewhere, the bytes at RIP are read through the code cache and "
+     "decoded; what is left is that check, which only NRIP save removes. With NRIP "
      "save (CPUID 0x8000000A EDX bit 3: AMD CPUs, newer QEMU; not QEMU 7.2 TCG) this step is one VMCB read, as "
      "for port I/O (EXITINFO2)"),
     ("common exit path", ("vcpu_handle_exit", "skip", "scheduler_main", "vcpu_irq_inject", "vlapic_takes_extint",
