@@ -141,8 +141,10 @@ static uint32_t read_esr(void)
  * timer's LVT with an NMI delivery mode (it has none) and LINT0's; ICR
  * commands with the reserved delivery mode 3, an SMI, INIT level
  * de-assert to all (for the 82489DX only: nothing), a fixed IPI to an APIC
- * ID that does not exist and of the illegal vector 3, an NMI to all
- * including self; 10,000 self-IPIs.
+ * ID that does not exist and of the illegal vector 3, two NMIs to all
+ * including self, one after the other's handler returned (its IRET ends
+ * the blocking of NMIs the first one's delivery began, SDM Vol. 3A,
+ * 6.7.1); 10,000 self-IPIs.
  */
 static void lapic_abuse(void)
 {
@@ -168,9 +170,11 @@ static void lapic_abuse(void)
 	read_esr();
 	icr_interrupts(0, 3);
 	esr = read_esr();
-	expect_fault(VEC_NMI, 0); /* an interrupt: its RIP is past the write already */
-	lapic_write(LAPIC_ICR_LOW, ICR_ALL | ICR_NMI);
-	nmi = fault_taken(VEC_NMI);
+	for (i = 0, nmi = 0; i < 2; i++) {
+		expect_fault(VEC_NMI, 0); /* an interrupt: its RIP is past the write already */
+		lapic_write(LAPIC_ICR_LOW, ICR_ALL | ICR_NMI);
+		nmi += fault_taken(VEC_NMI);
+	}
 	self = self_ipi_storm(xapic_self_ipi);
 	outcome("read_only_kept=%u/%u lvt_timer=0x%x lint0=0x%x mode3=%u smi=%u init_deassert_survived=1", kept,
 		(unsigned)READ_ONLY, timer_lvt, lint0, mode3, smi);

@@ -216,7 +216,7 @@ PLATFORM = {
     "lapic-abuse": [r"partition lapic-abuse: interrupt message with delivery mode 2 not delivered",
                     line("lapic-abuse", "read_only_kept=7/7 lvt_timer=0x10051 lint0=0x10400 mode3=0 smi=0 "
                                         "init_deassert_survived=1"),
-                    line("lapic-abuse", "to_apic_7f=0 esr=0x20 nmi_all=1 self_ipis=10000/10000")],
+                    line("lapic-abuse", "to_apic_7f=0 esr=0x20 nmi_all=2 self_ipis=10000/10000")],
     "x2apic-abuse": [line("x2apic-abuse", "read_only_write_gp=7/7 write_only_read_gp=2/2 reserved_gp=6/6 "
                                           "reserved_bits_gp=5/5"),
                      line("x2apic-abuse", "self_ipis=10000/10000 smi=0 to_xapic_direct=gp via_disabled=ok xapic_id=0x0")],

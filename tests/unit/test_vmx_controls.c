@@ -107,6 +107,8 @@ static void check_against(const struct vmx_caps *c, const struct vmx_controls *v
 	assert_true(v->exit & EXIT_LOAD_EFER);
 	assert_true(v->entry & ENTRY_LOAD_EFER);
 	assert_true(v->pinbased & PIN_EXTERNAL_INTERRUPT);
+	assert_true(v->pinbased & PIN_NMI);
+	assert_true(v->pinbased & PIN_VIRTUAL_NMIS); /* the guest's IRET ends the blocking its NMI began */
 	assert_int_equal(v->exit & EXIT_ACK_INTERRUPT, 0); /* the host's IDT takes and EOIs it */
 	/* A guest's MOV to CR8 never reaches the host's TPR: shadowed, or it exits both ways. */
 	if (v->tpr_shadow)
@@ -255,6 +257,9 @@ static void missing_features_are_named(void **state)
 	c = bochs_skylake_x;
 	c.ept_vpid &= ~(1ull << 14); /* no write-back EPT tables */
 	assert_string_equal(vmx_compute_controls(&c, &v), "EPT with 4-level walks and write-back tables");
+	c = bochs_skylake_x;
+	c.true_pinbased &= ~((uint64_t)PIN_VIRTUAL_NMIS << 32);
+	assert_string_equal(vmx_compute_controls(&c, &v), "virtual NMIs");
 }
 
 static void vpid_without_invvpid_is_dropped(void **state)

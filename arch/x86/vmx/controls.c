@@ -37,7 +37,8 @@ static const char *const proc2_names[32] = { [1] = "EPT" };
 static const char *const exit_names[32] = { [9] = "64-bit host", [20] = "save EFER on exit",
 					    [21] = "load EFER on exit" };
 static const char *const entry_names[32] = { [9] = "IA-32e mode guest", [15] = "load EFER on entry" };
-static const char *const pin_names[32] = { [0] = "external-interrupt exiting", [3] = "NMI exiting" };
+static const char *const pin_names[32] = { [0] = "external-interrupt exiting", [3] = "NMI exiting",
+					   [5] = "virtual NMIs" };
 
 #define TRY(msr, w, out, names)                       \
 	do {                                          \
@@ -48,7 +49,14 @@ static const char *const pin_names[32] = { [0] = "external-interrupt exiting", [
 const char *vmx_compute_controls(const struct vmx_caps *caps, struct vmx_controls *c)
 {
 	int use_true = (caps->basic & BASIC_TRUE_CTLS) != 0;
-	struct want pin = { PIN_EXTERNAL_INTERRUPT | PIN_NMI, PIN_PREEMPTION_TIMER };
+	/*
+	 * NMIs exit (they are the host's), and so the guest's IRET no longer
+	 * ends the blocking an NMI injected into it began: only with virtual
+	 * NMIs does it end that blocking, as on hardware (SDM Vol. 3C, 26.3,
+	 * IRET; 25.6.1). Without them, the guest took one NMI and no other.
+	 * Every CPU with EPT has them.
+	 */
+	struct want pin = { PIN_EXTERNAL_INTERRUPT | PIN_NMI | PIN_VIRTUAL_NMIS, PIN_PREEMPTION_TIMER };
 	struct want proc = { PROC_TSC_OFFSETTING | PROC_HLT | PROC_MWAIT | PROC_MONITOR | PROC_RDPMC | PROC_UNCONDITIONAL_IO |
 				     PROC_MSR_BITMAPS | PROC_SECONDARY, PROC_TPR_SHADOW | PROC_INTERRUPT_WINDOW };
 	struct want proc2 = { PROC2_EPT, PROC2_VPID | PROC2_UNRESTRICTED | PROC2_WBINVD | PROC2_RDTSCP |

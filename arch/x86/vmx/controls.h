@@ -41,6 +41,7 @@ uint64_t vmx_fix_cr4(const struct vmx_caps *caps, uint64_t cr4);
 /* Pin-based controls */
 #define PIN_EXTERNAL_INTERRUPT (1u << 0)
 #define PIN_NMI (1u << 3)
+#define PIN_VIRTUAL_NMIS (1u << 5)
 #define PIN_PREEMPTION_TIMER (1u << 6)
 /* Primary processor-based controls */
 #define PROC_INTERRUPT_WINDOW (1u << 2)

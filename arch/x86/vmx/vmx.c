@@ -43,6 +43,7 @@ void vmx_exit_stub(void);
 #define VEC_GP 13
 #define VEC_AC 17
 #define EVENT_TYPE_NMI 2
+#define INTERRUPTIBILITY_NMI (1u << 3) /* blocking by NMI: virtual-NMI blocking (SDM Vol. 3C, 25.4.2) */
 #define EVENT_TYPE_HW_EXCEPTION 3
 
 /*
@@ -738,9 +739,26 @@ static void translate_io(struct vcpu_exit *e)
  * structure entry. IDT-vectoring information is valid when the access
  * was part of delivering an event.
  */
+/*
+ * A fault in an IRET that began ending the guest's (virtual) NMI blocking
+ * leaves it ended at the exit, bit 12 of the exit's qualification or
+ * interruption information saying so; the IRET runs again, or the guest's
+ * handler for the fault runs first, so the blocking is put back, as the
+ * faulting IRET on hardware never ended it (SDM Vol. 3C, 28.2.3; the bit
+ * means nothing for an exit during event delivery).
+ */
+static void keep_nmis_blocked_over_iret_fault(uint64_t exit_field)
+{
+	if ((exit_field & (1u << 12)) && !(vmread(IDT_VECTORING_INFO) & (1u << 31)))
+		vmwrite(GUEST_INTERRUPTIBILITY, vmread(GUEST_INTERRUPTIBILITY) | INTERRUPTIBILITY_NMI);
+}
+
 static void translate_ept(struct vcpu_exit *e, int misconfig)
 {
 	uint64_t q = vmread(EXIT_QUALIFICATION);
+
+	if (!misconfig)
+		keep_nmis_blocked_over_iret_fault(q);
 
 	e->reason = misconfig ? EXIT_MEMORY_MISCONFIG : EXIT_MEMORY;
 	e->u.mem.gpa = vmread(GUEST_PHYSICAL_ADDRESS);
@@ -780,6 +798,7 @@ static void reflect_exception(struct vcpu_exit *e)
 		return;
 	}
 	e->reason = EXIT_GUEST_EXCEPTION;
+	keep_nmis_blocked_over_iret_fault(info);
 	if ((info & 0xff) == VEC_DB)
 		write_dr6((read_dr6() & ~0xfull) | DR6_ACTIVE_LOW | (vmread(EXIT_QUALIFICATION) & DR6_TRAP_BITS));
 	vmwrite(ENTRY_INTERRUPTION_INFO, info & ~(1u << 12)); /* bit 12: NMI unblocking, exit only */
@@ -862,6 +881,8 @@ static void redeliver_interrupted_event(void)
 
 	if (!(info & (1u << 31)))
 		return;
+	if (((info >> 8) & 7) == EVENT_TYPE_NMI) /* an NMI injected where NMIs are blocked fails the entry (27.3.1.5) */
+		vmwrite(GUEST_INTERRUPTIBILITY, vmread(GUEST_INTERRUPTIBILITY) & ~(uint64_t)INTERRUPTIBILITY_NMI);
 	vmwrite(ENTRY_INTERRUPTION_INFO, info & ~(1ull << 12));
 	if (info & (1u << 11))
 		vmwrite(ENTRY_EXCEPTION_ERROR_CODE, vmread(IDT_VECTORING_ERROR_CODE));
