@@ -249,9 +249,10 @@ AMDV_STEPS = (
 )
 # What would shorten the handler of each exit kind with an AMD-V target (the rest of its round trip).
 AMDV_HANDLER_CUTS = {
-    "cpuid": "arch/x86/guest_cpu.c and policy.c build the guest's view of every leaf afresh on each CPUID (the "
-             "host's CPUID, the TSC rate's checks, the policy's switch): a per-partition table of the leaves, "
-             "built once, would make it a lookup",
+    "cpuid": "arch/x86/guest_cpu.c compares the vCPU's kept answer for the leaf and sub-leaf and writes the "
+             "four registers (each answer computed once, by the host's CPUID and the policy; leaves 1, 0xB, "
+             "0x1F, 0xD and 0x8000001E, whose answers follow the guest's state or the host CPU, every time): "
+             "little left to cut",
     "port_io": "hv/vdev/bus.c: lookup (the recent-claims cache, read under the bus's spinlock, and a copy of "
                "the claim), dispatch, the device's call, then the UART's write itself; a lock-free read of the "
                "recent claim and a call without the copy would shorten the bus's part",
