@@ -132,7 +132,7 @@ class Run:
             raise AssertionError(f"{self.name}: no /{pattern}/ within {timeout} s; "
                                  f"console tail:\n{self.tail()}") from None
         except pexpect.EOF:
-            raise AssertionError(f"{self.name}: emulator exited before /{pattern}/; "
+            raise AssertionError(f"{self.name}: emulator exited before /{pattern}/ ({self.how_it_ended()}); "
                                  f"console tail:\n{self.tail()}") from None
         return self.child.match
 
@@ -172,7 +172,7 @@ class Run:
             try:
                 self.child.expect(pexpect.TIMEOUT, timeout=0.5)
             except pexpect.EOF:
-                raise AssertionError(f"{self.name}: emulator exited before /{pattern}/; "
+                raise AssertionError(f"{self.name}: emulator exited before /{pattern}/ ({self.how_it_ended()}); "
                                      f"console tail:\n{self.tail()}") from None
 
     def send(self, text):
@@ -197,15 +197,34 @@ class Run:
         with open(self.log_path, encoding="utf-8", errors="replace") as f:
             return f.read()
 
+    def how_it_ended(self):
+        """After EOF: the emulator's exit status or the signal that killed
+        it, and what QEMU logged of resets (a triple fault says so there)."""
+        if self.proc:
+            self.proc.wait()
+            status, sig = self.proc.returncode, None
+        else:
+            self.child.close()
+            status, sig = self.child.exitstatus, self.child.signalstatus
+        self.pid = None
+        how = f"killed by signal {sig}" if sig else f"exit status {status}"
+        resets = self.log_path + ".qemu"
+        if os.path.exists(resets):
+            with open(resets, encoding="utf-8", errors="replace") as f:
+                triple = "Triple fault" in f.read()
+            how += ", a triple fault in QEMU's log" if triple else ", no triple fault in QEMU's log"
+        return how
+
     def tail(self, lines=25):
         return "".join(self.text().splitlines(keepends=True)[-lines:])
 
     def kill(self):
         """Kills the emulator by PID, never by name."""
-        if self.pid is None:
+        if self.log.closed:
             return
         try:
-            os.kill(self.pid, signal.SIGKILL)
+            if self.pid is not None:  # None once how_it_ended() reaped it
+                os.kill(self.pid, signal.SIGKILL)
         except ProcessLookupError:
             pass
         self.pid = None
@@ -235,7 +254,7 @@ def boot_qemu(name, medium, log_path, smp=2, mem=1024, extra=(), serial="stdio",
             "-drive", f"if=pflash,format=raw,readonly=on,file={OVMF_CODE}",
             "-drive", f"if=pflash,format=raw,file={vars_copy}",
             "-drive", drive, "-display", "none", "-serial", serial, "-monitor", "none",
-            "-no-reboot", *extra]
+            "-no-reboot", "-d", "cpu_reset", "-D", log_path + ".qemu", *extra]
     return Run(name, argv, log_path)
 
 
