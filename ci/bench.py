@@ -812,8 +812,9 @@ def startup_lines():
     first = sum(n for _, n in startup_steps)
     lines = ["", "## Where the start-up goes (AMD-V, QEMU, one CPU)", "",
              f"Instructions from the hypervisor's start to the Linux partition's first ({first}), per step of "
-             "the start-up (the hypervisor's `start-up` log line; `disks (later)`: no partition names a host "
-             "disk, so they are probed once the partition runs), then the scheduler to the partition's first "
+             "the start-up (the hypervisor's `start-up` log line; `pci`: the host's PCI functions found and their "
+             "BARs sized, before the other CPUs start; `disks (later)`: no partition names a host disk, so their "
+             "drivers start once the partition runs), then the scheduler to the partition's first "
              "instruction.", ""]
     lines += [f"- **{step}**: {n}" for step, n in startup_steps]
     if first > FIRST_INSN_TARGET:

@@ -309,10 +309,9 @@ static void report_cpus(void)
 	log_info("cpus: %u in the ACPI MADT, APIC IDs%s", cpus.count, ids);
 }
 
-/* The host's storage controllers and disks, each disk's first blocks read to prove the path. */
+/* The host's storage controllers and disks (after hpci_init), each disk's first blocks read to prove the path. */
 static void init_storage(void)
 {
-	hpci_init();
 	nvme_init();
 	ahci_init();
 	ata_init();
@@ -537,6 +536,17 @@ void hv_main(struct boot_info *bi)
 	step_done("acpi");
 	arch_tsc_hz(); /* measured here, where the first wait would: a step of its own */
 	step_done("tsc rate");
+	/*
+	 * The host's PCI functions are found and their BARs sized before the
+	 * other CPUs run, even when the disks' drivers start later: sizing turns
+	 * each function's decoding off and on, so a CPU that used one meanwhile
+	 * (a PCI UART as console) would miss it; and under QEMU 7.2's TCG each
+	 * such change of the memory map flushes every vCPU's TLB from the
+	 * changing vCPU's thread, racing the vCPUs that run (QEMU 8.1 moved the
+	 * flush onto each vCPU's thread): it killed QEMU under running partitions.
+	 */
+	hpci_init();
+	step_done("pci");
 	storage_later = storage_can_wait();
 	if (!storage_later)
 		init_storage();
