@@ -7,6 +7,10 @@
  * port's IS bit, so the next completion signals again (10.7.2.2). Without
  * MSI the HBA's interrupts stay off (GHC.IE and every PxIE clear).
  *
+ * The HBA masters the bus only after its reset (10.4.3), which stops the
+ * engines a firmware may have left running on its own command lists and
+ * received-FIS areas, in memory the hypervisor now hands out.
+ *
  * Each port gets its command list, received-FIS area and one command
  * table per command slot in hypervisor memory. A request takes a slot;
  * one that the slot's table cannot describe in one command (more than
@@ -733,6 +737,7 @@ static unsigned attach(const struct hpci_dev *p, volatile uint8_t *abar, uint64_
 		log_error("ahci%u: %s: the HBA does not leave reset; not used", hba, where);
 		return 0;
 	}
+	hpci_enable(p, HPCI_CMD_MASTER); /* only now: the reset stopped what the firmware left running */
 	h->cap = cap = rd(abar, HBA_CAP);
 	pi = rd(abar, HBA_PI);
 	vs = rd(abar, HBA_VS);
@@ -777,7 +782,7 @@ unsigned ahci_init(void)
 			log_warn("ahci: %s: no usable ABAR (BAR5); not used", where);
 			continue;
 		}
-		hpci_enable(p, HPCI_CMD_MEM | HPCI_CMD_MASTER | HPCI_CMD_INTX_OFF);
+		hpci_enable(p, HPCI_CMD_MEM | HPCI_CMD_INTX_OFF);
 		irq = hpci_route_disk_irq(p, HPCI_TAKE_MSI, mode, sizeof(mode));
 		n += attach(p, abar, p->bar[ABAR].size, where, irq, mode);
 	}

@@ -512,7 +512,7 @@ static int channel_ports(const struct hpci_dev *p, unsigned ch, struct ata_chann
 
 unsigned ata_init(void)
 {
-	unsigned i = 0, n = 0, ch;
+	unsigned i = 0, n = 0, ch, disks;
 	struct hpci_dev *p;
 
 	while ((p = hpci_next(&i, PCI_CLASS_STORAGE, PCI_SUBCLASS_IDE, -1)) != 0) {
@@ -531,16 +531,19 @@ unsigned ata_init(void)
 		}
 		fn = &functions[nfunctions++];
 		fn->pci = p;
-		hpci_enable(p, HPCI_CMD_IO | HPCI_CMD_MASTER | HPCI_CMD_INTX_OFF);
-		for (ch = 0; ch < 2; ch++) {
+		hpci_enable(p, HPCI_CMD_IO | HPCI_CMD_INTX_OFF);
+		for (ch = 0, disks = 0; ch < 2; ch++) {
 			struct ata_channel_ports ports;
 
 			if (channel_ports(p, ch, &ports))
 				log_warn("ide: %s: %s channel in native mode without usable I/O BARs; left out", where,
 					 ch ? "secondary" : "primary");
 			else
-				n += attach_channel(fn, &ports, where);
+				disks += attach_channel(fn, &ports, where);
 		}
+		if (disks) /* only now: each channel's bus master engine, as the firmware left it, is stopped */
+			hpci_enable(p, HPCI_CMD_MASTER);
+		n += disks;
 	}
 	return n;
 }

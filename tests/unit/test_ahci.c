@@ -62,6 +62,7 @@ struct fake_port {
 static struct {
 	struct fake_port port[PORTS];
 	int hung; /* GHC.HR is never cleared */
+	int leftover; /* port 0's engines run as the firmware left them, until the HBA's reset */
 	unsigned hba_resets;
 } hba;
 
@@ -94,6 +95,7 @@ static void hba_reset(void)
 	unsigned p;
 
 	hba.hba_resets++;
+	hba.leftover = 0;
 	put_le32(regs + HBA_GHC, 0);
 	for (p = 0; p < PORTS; p++) {
 		set_preg(p, PX_IS, hba.port[p].is = 0);
@@ -196,6 +198,7 @@ void device_step(void)
 {
 	unsigned p;
 
+	assert_false(hba.leftover && fake_pci.command & HPCI_CMD_MASTER); /* its DMA would land in reused memory */
 	if (le32(regs + HBA_GHC) & GHC_HR) {
 		if (!hba.hung)
 			hba_reset();
@@ -230,6 +233,8 @@ static int setup(void **state)
 	put_le32(regs + HBA_VS, 0x10301);
 	for (p = 0; p < PORTS; p++)
 		device_reset(p);
+	set_preg(0, PX_CMD, CMD_ST | CMD_CR | CMD_FRE | CMD_FR);
+	hba.leftover = 1;
 	assert_int_equal(ahci_init(), PORTS);
 	for (p = 0; p < PORTS; p++)
 		port_disk[p] = blk_get(p);

@@ -51,6 +51,7 @@ struct fake_channel {
 	uint32_t prdt;
 	int hang;  /* the drive does not transfer, until a reset */
 	int stuck; /* the bus master engine stays Active when Start is cleared */
+	int leftover; /* its engine runs as the firmware left it, until Start is cleared */
 	unsigned resets;
 };
 
@@ -59,11 +60,14 @@ static struct fake_channel channel[CHANNELS] = {
 	{ .cmd = 0x170, .ctrl = 0x376, .bm = BM_BASE + 8 },
 };
 
-/* The channel whose ports hold port, and the port's offset there. */
+/* The channel whose ports hold port, and the port's offset there; the function masters the bus only once
+ * no engine runs as the firmware left it (its DMA would land in memory the hypervisor reuses). */
 static struct fake_channel *channel_of(uint16_t port, unsigned *off)
 {
 	unsigned i;
 
+	for (i = 0; i < CHANNELS; i++)
+		assert_false(channel[i].leftover && fake_pci.command & HPCI_CMD_MASTER);
 	for (i = 0; i < CHANNELS; i++) {
 		struct fake_channel *c = &channel[i];
 
@@ -145,6 +149,7 @@ static void bus_master_command(struct fake_channel *c, uint8_t v)
 			dma(c);
 	} else if (!(v & BMC_START) && !c->stuck) {
 		c->bm_status &= (uint8_t)~BMS_ACTIVE;
+		c->leftover = 0;
 	}
 	c->bm_command = v;
 }
@@ -240,8 +245,12 @@ static int setup(void **state)
 	unsigned i;
 
 	(void)state;
-	for (i = 0; i < CHANNELS; i++)
+	for (i = 0; i < CHANNELS; i++) {
 		channel[i].status = STATUS_READY;
+		channel[i].bm_command = BMC_START;
+		channel[i].bm_status = BMS_ACTIVE;
+		channel[i].leftover = 1;
+	}
 	buf = mm_ptr(mm_alloc(1));
 	assert_int_equal(ata_init(), CHANNELS);
 	for (i = 0; i < CHANNELS; i++)
