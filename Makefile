@@ -25,8 +25,8 @@ HV_SRCS := hv/main.c hv/commands.c hv/command_table.c hv/config_print.c hv/confi
            hv/lifecycle.c hv/part_clock.c hv/ratelimit.c hv/sched.c hv/scheduler.c arch/x86/lapic.c arch/x86/host_ioapic.c \
            hv/exits.c hv/vcpu_irq.c hv/pvclock.c hv/vdev/bus.c hv/vdev/irq.c hv/vdev/uart.c hv/vdev/vlapic.c hv/vdev/ioapic.c \
            hv/vdev/pci.c hv/vdev/pci_testdev.c hv/vdev/virtqueue.c hv/vdev/virtio_pci.c hv/vdev/virtio_blk.c \
-           hv/vdev/virtio_net.c hv/vdev/aml.c hv/vdev/acpi_tables.c hv/vdev/acpi_pm.c hv/vdev/reset.c \
-           hv/vdev/kbc.c hv/vdev/pic.c hv/vdev/pit.c hv/vdev/rtc.c hv/vdev/fw_cfg.c hv/vdev/debug_exit.c \
+           hv/vdev/virtio_net.c hv/vdev/virtio_console.c hv/vdev/aml.c hv/vdev/acpi_tables.c hv/vdev/acpi_pm.c \
+           hv/vdev/reset.c hv/vdev/kbc.c hv/vdev/pic.c hv/vdev/pit.c hv/vdev/rtc.c hv/vdev/fw_cfg.c hv/vdev/debug_exit.c \
            hv/walltime.c hv/blk.c hv/disks.c hv/diskbench.c hv/diskbench_plan.c hv/vswitch.c hv/net.c hv/lib/gpt_disk.c hv/lib/crc32.c hv/lib/fmt.c \
            hv/lib/str.c hv/lib/mem.c hv/lib/date.c hv/lib/mc146818.c hv/lib/byte_ring.c hv/lib/lat_hist.c \
            arch/x86/cpu.c arch/x86/cpuinfo.c arch/x86/desc.c arch/x86/exceptions.c \
@@ -62,7 +62,7 @@ UNIT_TESTS := test_config test_pmem test_log test_elf_load test_console test_gpt
               test_aml test_acpi_tables test_acpi_pm test_reset \
               test_vlapic test_ioapic test_bzimage test_walltime test_pic test_pit test_rtc test_multiboot \
               test_fw_cfg test_debug_exit test_pvclock test_pci_host test_nvme_prp test_nvme test_blk test_gpt_disk \
-              test_virtqueue test_virtio_pci test_virtio_blk test_vswitch test_virtio_net test_ata_cmd test_uart16550 \
+              test_virtqueue test_virtio_pci test_virtio_blk test_vswitch test_virtio_net test_virtio_console test_ata_cmd test_uart16550 \
               test_part_clock test_virtio_blk_host_queue test_virtio_blk_host test_byte_ring test_acpi_madt \
               test_diskbench_plan test_lat_hist test_ahci test_ata test_svm_event test_hpet
 UNIT_BINS  := $(UNIT_TESTS:%=$(BUILD)/host/%)
@@ -136,6 +136,8 @@ test_diskbench_plan_SRCS := tests/unit/test_diskbench_plan.c hv/diskbench_plan.c
 test_vswitch_SRCS  := tests/unit/test_vswitch.c hv/vswitch.c hv/lib/str.c
 test_virtio_net_SRCS := tests/unit/test_virtio_net.c hv/vdev/virtio_net.c hv/vswitch.c hv/vdev/virtio_pci.c \
                         hv/vdev/virtqueue.c hv/vdev/pci.c hv/vdev/bus.c hv/vdev/irq.c hv/log.c hv/lib/fmt.c hv/lib/str.c
+test_virtio_console_SRCS := tests/unit/test_virtio_console.c hv/vdev/virtio_console.c hv/vdev/uart.c hv/vdev/virtio_pci.c \
+                            hv/vdev/virtqueue.c hv/vdev/pci.c hv/vdev/bus.c hv/vdev/irq.c hv/log.c hv/lib/fmt.c hv/lib/str.c
 test_ata_cmd_SRCS  := tests/unit/test_ata_cmd.c drivers/ata_cmd.c
 test_virtio_blk_host_queue_SRCS := tests/unit/test_virtio_blk_host_queue.c drivers/virtio_blk_host_queue.c hv/lib/fmt.c
 test_virtio_blk_host_SRCS := tests/unit/test_virtio_blk_host.c tests/unit/fake_host_disk.c drivers/virtio_blk_host.c drivers/virtio_blk_host_queue.c \

@@ -428,14 +428,20 @@ static struct attached_guest {
 	uint64_t cursor; /* in its output ring */
 } guest;
 
-/* What its receive FIFO takes now; a stopped partition's bytes are dropped. */
+/*
+ * What the guest takes now: its virtio-console's receive buffers when that
+ * is its console, else its UART's receive FIFO; a stopped partition's
+ * bytes are dropped.
+ */
 static size_t guest_input(void *ctx, const char *bytes, size_t n)
 {
-	struct attached_guest *g = ctx;
+	struct partition *p = ((struct attached_guest *)ctx)->p;
 
-	if (g->p->state == PART_RUNNING || g->p->state == PART_PAUSED)
-		return vuart_receive(&g->p->uart, bytes, n);
-	return n;
+	if (p->state != PART_RUNNING && p->state != PART_PAUSED)
+		return n;
+	if (p->cfg->virtio_console && virtio_console_in_use(&p->vconsole))
+		return virtio_console_receive(&p->vconsole, bytes, n);
+	return vuart_receive(&p->uart, bytes, n);
 }
 
 static size_t guest_output(void *ctx, char *buf, size_t size)

@@ -510,6 +510,12 @@ static void set_test_devices(struct parser *ps, struct text v, uint32_t index)
 	set_flag(ps, "test_devices", v, &ps->part->test_devices);
 }
 
+static void set_virtio_console(struct parser *ps, struct text v, uint32_t index)
+{
+	(void)index;
+	set_flag(ps, "virtio_console", v, &ps->part->virtio_console);
+}
+
 static int is_guid(struct text t)
 {
 	size_t i;
@@ -706,6 +712,7 @@ static const struct key keys[] = {
 	{ "test_devices", SEC_PARTITION, 0, set_test_devices },
 	{ "net", SEC_PARTITION, 1, set_net },
 	{ "console_buffer", SEC_PARTITION, 0, set_console_buffer },
+	{ "virtio_console", SEC_PARTITION, 0, set_virtio_console },
 };
 
 /* The bit of the key in keys_seen and keys_refused. */

@@ -107,6 +107,7 @@ struct cfg_partition {
 	uint32_t nnets;
 	struct cfg_net nets[CFG_NETS_MAX];
 	uint64_t console_buffer; /* bytes of its UART output kept (whole pages) */
+	int virtio_console;     /* a virtio-console beside its UART (vdev/virtio_console.h), feeding the same stream */
 };
 
 struct hv_config {

@@ -173,6 +173,7 @@ static void partition_section(struct printer *pr, const struct cfg_partition *p)
 		escaped(pr, "module", p->modules[i].string);
 	line(pr, "test_devices = %s\n", p->test_devices ? "yes" : "no");
 	size_value(pr, "console_buffer", p->console_buffer);
+	line(pr, "virtio_console = %s\n", p->virtio_console ? "yes" : "no");
 }
 
 void cfg_print_partition(const struct cfg_partition *p, cfg_put_fn *put, void *ctx)

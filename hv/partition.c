@@ -233,6 +233,10 @@ static const char *attach_pci(struct partition *p)
 		why = virtio_blk_attach(p, p->disks);
 	if (!why)
 		why = attach_nets(p);
+	if (!why && p->cfg->virtio_console) {
+		const struct vq_ram ram = partition_vq_ram(p);
+		why = virtio_console_init(&p->vconsole, p, &ram, &p->pci, PLATFORM_PCI_SLOT_CONSOLE, &p->uart);
+	}
 	return why ? why : vpci_start(&p->pci);
 }
 

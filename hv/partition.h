@@ -32,6 +32,7 @@
 #include "vdev/rtc.h"
 #include "vdev/uart.h"
 #include "vdev/virtio_blk.h"
+#include "vdev/virtio_console.h"
 #include "vdev/virtio_net.h"
 
 #define STOP_REASON_MAX 160
@@ -72,6 +73,7 @@ struct partition {
 	struct virtio_blk vblk[CFG_DISKS_MAX]; /* a virtio-blk device a disk line */
 	unsigned nvblk;                /* with their request pools */
 	struct virtio_net nets[CFG_NETS_MAX]; /* one a net line: its ports on the switches */
+	struct virtio_console vconsole; /* with virtio_console = yes: its output joins the UART's stream */
 	volatile enum part_state state;
 	int restart;                   /* start again once stopped */
 	int warm;                      /* that start is the guest's own reset: its CMOS RAM and clock stay */

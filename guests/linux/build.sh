@@ -24,8 +24,9 @@ busybox_pkg=busybox-static
 e2fs_pkgs="e2fsprogs libext2fs2 libcom-err2 libblkid1 libuuid1 libc6"
 e2fs_programs="sbin/mke2fs sbin/e2fsck"
 # What the guest drives (button and evdev: the ACPI power button as an input
-# event for acpid); what they need comes from the kernel's modules.dep.
-guest_modules="virtio_pci virtio_blk virtio_net ext4 button evdev"
+# event for acpid; virtio_console: hvc0, with `virtio_console = yes`); what
+# they need comes from the kernel's modules.dep.
+guest_modules="virtio_pci virtio_blk virtio_net virtio_console ext4 button evdev"
 
 say() { echo "linux: $*"; }
 die() { echo "linux: $*" >&2; exit 1; }

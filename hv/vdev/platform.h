@@ -126,4 +126,7 @@ static inline unsigned platform_pci_gsi(unsigned slot, unsigned pin)
 /* PCI slots of bus 0 of the virtio-net ports, one a net line: after the host bridge, test device and disks. */
 #define PLATFORM_PCI_SLOT_NETS 10
 
+/* The PCI slot of bus 0 of a virtio-console (virtio_console = yes): after the net ports' (CFG_NETS_MAX of them). */
+#define PLATFORM_PCI_SLOT_CONSOLE 14
+
 #endif

@@ -152,17 +152,32 @@ void vuart_reset(struct vuart *u)
 
 /* ---- registers */
 
-static void transmit(struct vuart *u, uint8_t c)
+/* A byte onto the partition's console stream: the ring an attach shows, the log's lines. */
+static void put_output(struct vuart *u, uint8_t c)
 {
-	u->thre_pending = 1; /* the byte leaves at once: THR is empty again */
-	if (u->mcr & MCR_LOOP) {
-		push_rx(u, c);
-		return;
-	}
 	if (u->out_size)
 		u->out[u->out_head % u->out_size] = (char)c;
 	u->out_head++;
 	add_to_line(u, c);
+}
+
+static void transmit(struct vuart *u, uint8_t c)
+{
+	u->thre_pending = 1; /* the byte leaves at once: THR is empty again */
+	if (u->mcr & MCR_LOOP)
+		push_rx(u, c);
+	else
+		put_output(u, c);
+}
+
+void vuart_output(struct vuart *u, const uint8_t *bytes, size_t n)
+{
+	size_t i;
+
+	spin_lock(&u->lock);
+	for (i = 0; i < n; i++)
+		put_output(u, bytes[i]);
+	spin_unlock(&u->lock);
 }
 
 static uint8_t read_iir(struct vuart *u)

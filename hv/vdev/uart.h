@@ -3,7 +3,9 @@
  * guest transmits is kept raw in a ring (for the operator's `console`
  * attach: its recent output first, then live) and logged a line at a
  * time, shown on the console while nobody is attached to it. What the
- * operator types while attached arrives through its receive FIFO.
+ * operator types while attached arrives through its receive FIFO. Its
+ * output ring and lines are the partition's console stream, which a
+ * virtio-console of the partition feeds too (vuart_output()).
  */
 #ifndef HV_VDEV_UART_H
 #define HV_VDEV_UART_H
@@ -58,6 +60,12 @@ void vuart_init(struct vuart *u, struct partition *part, const char *owner, char
 void vuart_reset(struct vuart *u);
 /* Its registers, for a claim of VUART_PORTS ports from VUART_BASE (dev: the struct vuart). */
 extern const struct vdev_ops vuart_ops;
+/*
+ * Bytes for the partition's console stream from another of its consoles
+ * (virtio-console): kept and logged as the UART's own output, which they
+ * join.
+ */
+void vuart_output(struct vuart *u, const uint8_t *bytes, size_t n);
 /* Shows a partial line (when the partition stops). */
 void vuart_flush(struct vuart *u);
 

@@ -37,49 +37,6 @@
 #define HDR_NUM_BUFFERS 10
 #define HDR_F_NEEDS_CSUM 1
 
-/* Interrupts due (n->due). */
-#define DUE_RX (1u << RXQ)
-#define DUE_TX (1u << TXQ)
-#define DUE_CONFIG 4u
-
-static int driver_ready(const struct virtio_net *n)
-{
-	return (n->v.status & (VIRTIO_STATUS_DRIVER_OK | VIRTIO_STATUS_NEEDS_RESET)) == VIRTIO_STATUS_DRIVER_OK;
-}
-
-/* Gives a chain back with len bytes written; its interrupt, if the driver wants one, falls due. v.lock held. */
-static void give_back(struct virtio_net *n, unsigned queue, uint16_t head, uint32_t len)
-{
-	if (virtio_push(&n->v, queue, head, len))
-		n->due |= 1u << queue;
-}
-
-/* The head of queue's next chain; 0 if none. A broken ring needs a reset, announced by the next kick. */
-static int next_chain(struct virtio_net *n, unsigned queue, uint16_t *head)
-{
-	enum vq_next r = virtio_next(&n->v, queue, head);
-
-	if (r == VQ_BROKEN)
-		n->due |= DUE_CONFIG;
-	return r == VQ_HEAD;
-}
-
-static void raise_due(struct virtio_net *n)
-{
-	uint32_t due;
-
-	spin_lock(&n->v.lock);
-	due = n->due;
-	n->due = 0;
-	spin_unlock(&n->v.lock);
-	if (due & DUE_RX)
-		virtio_interrupt(&n->v, RXQ);
-	if (due & DUE_TX)
-		virtio_interrupt(&n->v, TXQ);
-	if (due & DUE_CONFIG)
-		virtio_config_changed(&n->v);
-}
-
 /* ---- transmit ---------------------------------------------------------- */
 
 static struct virtio_net_tx *free_tx(struct virtio_net *n)
@@ -157,9 +114,9 @@ static enum taken take_tx(struct virtio_net *n, struct vsw_frame *f)
 
 	spin_lock(&n->v.lock);
 	t = free_tx(n);
-	if (!driver_ready(n) || !t || !next_chain(n, TXQ, &head)) {
+	if (!virtio_driver_ready(&n->v) || !t || !virtio_next_head(&n->v, TXQ, &head)) {
 		spin_unlock(&n->v.lock);
-		return driver_ready(n) && !t ? TAKEN_NO_SLOT : TAKEN_NONE;
+		return virtio_driver_ready(&n->v) && !t ? TAKEN_NO_SLOT : TAKEN_NONE;
 	}
 	why = virtio_chain(&n->v, TXQ, head, buf, VIRTIO_NET_TX_SEGS, &nbuf) == VQ_CHAIN_OK ?
 		      take_frame(n, t, buf, nbuf, f) : VSW_DROP_BAD_CHAIN;
@@ -168,7 +125,7 @@ static enum taken take_tx(struct virtio_net *n, struct vsw_frame *f)
 		t->head = head;
 		t->resets = n->v.resets;
 	} else {
-		give_back(n, TXQ, head, 0);
+		virtio_give_back(&n->v, TXQ, head, 0);
 	}
 	spin_unlock(&n->v.lock);
 	if (why == VSW_DROP_NONE)
@@ -184,8 +141,8 @@ static void tx_done(void *dev, void *cookie)
 	struct virtio_net_tx *t = cookie;
 
 	spin_lock(&n->v.lock);
-	if (t->resets == n->v.resets && driver_ready(n))
-		give_back(n, TXQ, t->head, 0);
+	if (t->resets == n->v.resets && virtio_driver_ready(&n->v))
+		virtio_give_back(&n->v, TXQ, t->head, 0);
 	t->busy = 0;
 	spin_unlock(&n->v.lock);
 }
@@ -208,7 +165,7 @@ static void transmit(struct virtio_net *n)
 			tx_done(n, f.cookie); /* refused and counted by the switch */
 	}
 	vsw_forward(n->sw, net_now_ns(), FORWARD_BUDGET);
-	raise_due(n);
+	virtio_raise_due(&n->v);
 }
 
 /* ---- receive ----------------------------------------------------------- */
@@ -284,20 +241,6 @@ static void rx_complete_csum(struct virtio_net *n, const struct vq_buf *buf, uns
 	rx_put(&c, csum, sizeof(csum));
 }
 
-/* The chain's room; 0 if a buffer of it is not the device's to write. */
-static uint64_t rx_room(const struct vq_buf *buf, unsigned nbuf)
-{
-	uint64_t room = 0;
-	unsigned i;
-
-	for (i = 0; i < nbuf; i++) {
-		if (!buf[i].write)
-			return 0;
-		room += buf[i].len;
-	}
-	return room;
-}
-
 /* Header and frame into the chain at head; the result for the switch. v.lock held. */
 static enum vsw_rx_result receive_into(struct virtio_net *n, uint16_t head, const struct vsw_frame *f)
 {
@@ -308,12 +251,12 @@ static enum vsw_rx_result receive_into(struct virtio_net *n, uint16_t head, cons
 	uint32_t i;
 
 	if (virtio_chain(&n->v, RXQ, head, buf, VIRTIO_NET_RX_SEGS, &c.nbuf) != VQ_CHAIN_OK ||
-	    !(room = rx_room(buf, c.nbuf))) {
-		give_back(n, RXQ, head, 0);
+	    !(room = vq_room(buf, c.nbuf))) {
+		virtio_give_back(&n->v, RXQ, head, 0);
 		return VSW_RX_BAD_CHAIN;
 	}
 	if (room < (uint64_t)VIRTIO_NET_HDR_LEN + f->len) {
-		give_back(n, RXQ, head, 0);
+		virtio_give_back(&n->v, RXQ, head, 0);
 		return VSW_RX_TOO_BIG;
 	}
 	rx_header(n, f, hdr);
@@ -322,7 +265,7 @@ static enum vsw_rx_result receive_into(struct virtio_net *n, uint16_t head, cons
 		rx_put(&c, f->segs[i].data, f->segs[i].len);
 	if (f->csum_partial && !hdr[HDR_FLAGS])
 		rx_complete_csum(n, buf, c.nbuf, f);
-	give_back(n, RXQ, head, VIRTIO_NET_HDR_LEN + f->len);
+	virtio_give_back(&n->v, RXQ, head, VIRTIO_NET_HDR_LEN + f->len);
 	return VSW_RX_OK;
 }
 
@@ -334,15 +277,17 @@ static enum vsw_rx_result deliver(void *dev, const struct vsw_frame *f)
 	uint16_t head;
 
 	spin_lock(&n->v.lock);
-	if (driver_ready(n) && n->v.q[RXQ].enabled)
-		r = next_chain(n, RXQ, &head) ? receive_into(n, head, f) : VSW_RX_NO_BUFFER;
+	if (virtio_driver_ready(&n->v) && n->v.q[RXQ].enabled)
+		r = virtio_next_head(&n->v, RXQ, &head) ? receive_into(n, head, f) : VSW_RX_NO_BUFFER;
 	spin_unlock(&n->v.lock);
 	return r;
 }
 
 static void kick(void *dev)
 {
-	raise_due(dev);
+	struct virtio_net *n = dev;
+
+	virtio_raise_due(&n->v);
 }
 
 static const struct vsw_port_ops port_ops = { deliver, tx_done, kick };
@@ -387,9 +332,7 @@ static void config_write(struct virtio_pci *v, unsigned offset, unsigned size, u
 /* Frames the switch still holds stay theirs until tx_done, which then gives nothing back. */
 static void reset(struct virtio_pci *v)
 {
-	struct virtio_net *n = v->dev;
-
-	n->due = 0;
+	(void)v;
 }
 
 static const struct virtio_type net_type = {
@@ -411,7 +354,6 @@ const char *virtio_net_init(struct virtio_net *n, struct partition *p, const str
 	__builtin_memset(n->tx, 0, sizeof(n->tx));
 	n->sw = sw;
 	n->port = port;
-	n->due = 0;
 	n->link_up = 0;
 	__builtin_memcpy(n->mac, port->mac, VSW_MAC_LEN);
 	return virtio_pci_init(&n->v, &net_type, n, p, ram, pci, slot);

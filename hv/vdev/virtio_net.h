@@ -61,7 +61,6 @@ struct virtio_net {
 	struct vsw_port *port;
 	uint8_t mac[VSW_MAC_LEN];
 	int link_up;       /* attached to its port (v.lock) */
-	uint32_t due;      /* interrupts deliveries and completions left to raise (v.lock) */
 	struct virtio_net_tx tx[VSW_QUEUE_LEN];
 };
 

@@ -22,6 +22,11 @@ int virtio_has(const struct virtio_pci *v, uint64_t f)
 	return (v->features & f) == f;
 }
 
+int virtio_driver_ready(const struct virtio_pci *v)
+{
+	return (v->status & (VIRTIO_STATUS_DRIVER_OK | VIRTIO_STATUS_NEEDS_RESET)) == VIRTIO_STATUS_DRIVER_OK;
+}
+
 static struct virtio_queue *selected(struct virtio_pci *v)
 {
 	return v->queue_select < v->type->queues ? &v->q[v->queue_select] : 0;
@@ -49,6 +54,7 @@ static void reset(struct virtio_pci *v)
 	v->config_vector = VIRTIO_NO_VECTOR;
 	v->queue_select = 0;
 	v->resets++;
+	v->due = 0;
 	reset_queues(v);
 	v->type->reset(v);
 	pci_set_intx(&v->pci, 0);
@@ -291,8 +297,7 @@ static void notify(struct virtio_pci *v, uint64_t offset)
 	if (offset % VIRTIO_NOTIFY_MULTIPLIER || queue >= v->type->queues)
 		return;
 	spin_lock(&v->lock);
-	live = (v->status & (VIRTIO_STATUS_DRIVER_OK | VIRTIO_STATUS_NEEDS_RESET)) == VIRTIO_STATUS_DRIVER_OK &&
-	       v->q[queue].enabled;
+	live = virtio_driver_ready(v) && v->q[queue].enabled;
 	spin_unlock(&v->lock);
 	if (live)
 		v->type->notify(v, queue);
@@ -357,6 +362,21 @@ int virtio_push(struct virtio_pci *v, unsigned queue, uint16_t head, uint32_t le
 	return vq_should_interrupt(q);
 }
 
+void virtio_give_back(struct virtio_pci *v, unsigned queue, uint16_t head, uint32_t len)
+{
+	if (virtio_push(v, queue, head, len))
+		v->due |= VIRTIO_DUE_QUEUE(queue);
+}
+
+int virtio_next_head(struct virtio_pci *v, unsigned queue, uint16_t *head)
+{
+	enum vq_next r = virtio_next(v, queue, head);
+
+	if (r == VQ_BROKEN)
+		v->due |= VIRTIO_DUE_CONFIG;
+	return r == VQ_HEAD;
+}
+
 /* ---- interrupts */
 
 static void interrupt(struct virtio_pci *v, uint8_t isr_bit, const uint16_t *vector)
@@ -382,6 +402,22 @@ void virtio_config_changed(struct virtio_pci *v)
 	v->config_generation++;
 	spin_unlock(&v->lock);
 	interrupt(v, ISR_CONFIG, &v->config_vector);
+}
+
+void virtio_raise_due(struct virtio_pci *v)
+{
+	uint32_t due;
+	unsigned q;
+
+	spin_lock(&v->lock);
+	due = v->due;
+	v->due = 0;
+	spin_unlock(&v->lock);
+	for (q = 0; q < v->type->queues; q++)
+		if (due & VIRTIO_DUE_QUEUE(q))
+			virtio_interrupt(v, q);
+	if (due & VIRTIO_DUE_CONFIG)
+		virtio_config_changed(v);
 }
 
 /* ---- setting up */

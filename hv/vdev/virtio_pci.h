@@ -1,6 +1,7 @@
 /*
  * The virtio 1.x ("modern") PCI transport (virtio 1.2, 4.1), which every
- * virtio device type of a partition plugs into: virtio-blk, virtio-net.
+ * virtio device type of a partition plugs into: virtio-blk, virtio-net,
+ * virtio-console.
  *
  * The function: vendor 0x1AF4, device 0x1040 + the virtio device ID,
  * revision 1 (4.1.2.1: no legacy interface), subsystem 1AF4:0040 + the
@@ -102,6 +103,7 @@ struct virtio_pci {
 	uint16_t config_vector, queue_select;
 	uint8_t status, isr, config_generation;
 	uint32_t resets;        /* device resets so far: a request taken before one is not given back after it */
+	uint32_t due;           /* interrupts left to raise once the lock is dropped: VIRTIO_DUE_* */
 	struct virtio_queue q[VIRTIO_QUEUES_MAX];
 };
 
@@ -114,6 +116,9 @@ const char *virtio_pci_init(struct virtio_pci *v, const struct virtio_type *type
 
 /* 1 if the driver accepted feature bit(s) f. */
 int virtio_has(const struct virtio_pci *v, uint64_t f);
+
+/* The driver set DRIVER_OK and the device does not need a reset: it takes requests. */
+int virtio_driver_ready(const struct virtio_pci *v);
 
 /* ---- for the type's notify and completions, with v->lock held */
 
@@ -135,12 +140,26 @@ enum vq_chain_result virtio_chain(struct virtio_pci *v, unsigned queue, uint16_t
 /* Gives the chain at head back with len bytes written; 1 if the driver wants an interrupt for it now. */
 int virtio_push(struct virtio_pci *v, unsigned queue, uint16_t head, uint32_t len);
 
+/*
+ * Interrupts that fall due under the lock wait in v->due until
+ * virtio_raise_due(): bit q for queue q, VIRTIO_DUE_CONFIG for the
+ * configuration (a ring that needs a reset).
+ */
+#define VIRTIO_DUE_QUEUE(q) (1u << (q))
+#define VIRTIO_DUE_CONFIG (1u << VIRTIO_QUEUES_MAX)
+/* virtio_push(), its interrupt, if the driver wants one, due. */
+void virtio_give_back(struct virtio_pci *v, unsigned queue, uint16_t head, uint32_t len);
+/* virtio_next(): 1 with the head of queue's next chain, else 0; a broken ring's reset falls due. */
+int virtio_next_head(struct virtio_pci *v, unsigned queue, uint16_t *head);
+
 /* ---- interrupts: without v->lock */
 
 /* The queue's interrupt (after virtio_push() said so). */
 void virtio_interrupt(struct virtio_pci *v, unsigned queue);
 /* The configuration changed (the type's structure, or DEVICE_NEEDS_RESET). */
 void virtio_config_changed(struct virtio_pci *v);
+/* The interrupts v->due holds, raised (and cleared: it takes the lock to do so). */
+void virtio_raise_due(struct virtio_pci *v);
 
 /* Its BAR0 (dev: the struct virtio_pci). */
 extern const struct vdev_ops virtio_pci_ops;

@@ -187,6 +187,19 @@ const char *vq_chain_why(enum vq_chain_result r)
 	}
 }
 
+uint64_t vq_room(const struct vq_buf *buf, unsigned nbuf)
+{
+	uint64_t room = 0;
+	unsigned i;
+
+	for (i = 0; i < nbuf; i++) {
+		if (!buf[i].write)
+			return 0;
+		room += buf[i].len;
+	}
+	return room;
+}
+
 void vq_push(struct virtqueue *q, uint16_t head, uint32_t len)
 {
 	uint8_t *e = q->used + VIRTQ_RING_ENTRIES + VIRTQ_USED_ELEM_SIZE * (q->used_idx & (q->size - 1u));

@@ -164,6 +164,9 @@ const char *vq_chain_why(enum vq_chain_result r);
 enum vq_chain_result vq_chain(const struct virtqueue *q, const struct vq_ram *r, uint16_t head, struct vq_buf *buf,
 			      unsigned max, unsigned *n);
 
+/* The room of a chain to write into; 0 if a buffer of it is device-readable. */
+uint64_t vq_room(const struct vq_buf *buf, unsigned nbuf);
+
 /* Gives the chain at head back, len bytes written into it. */
 void vq_push(struct virtqueue *q, uint16_t head, uint32_t len);
 

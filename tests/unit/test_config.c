@@ -793,11 +793,26 @@ static void console_buffer_sizes(void **state)
 	expect_error("[hypervisor]\nconsole_buffer=64K\n", 2, "console_buffer");
 }
 
+static void virtio_console_is_opt_in(void **state)
+{
+	(void)state;
+	assert_int_equal(parse("[partition a]\nmemory=2M\nkernel=k\n"), 0);
+	assert_false(cfg.partitions[0].virtio_console); /* existing partitions see no new PCI device */
+	assert_int_equal(parse("[partition a]\nmemory=2M\nkernel=k\nvirtio_console = yes\n"), 0);
+	assert_true(cfg.partitions[0].virtio_console);
+	expect_error("[partition a]\nmemory=2M\nkernel=k\nvirtio_console=hvc0\n", 4,
+		     "virtio_console 'hvc0': expected yes or no");
+	expect_error("[hypervisor]\nvirtio_console=yes\n", 2, "misplaced key 'virtio_console' in [hypervisor]");
+	assert_round_trip("[partition a]\nmemory = 2M\nkernel = k\nvirtio_console = yes\n");
+	assert_non_null(strstr(printed, "virtio_console = yes\n"));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(printed_config_reads_back_the_same),
 		cmocka_unit_test(console_buffer_sizes),
+		cmocka_unit_test(virtio_console_is_opt_in),
 		cmocka_unit_test(full_example_parses),
 		cmocka_unit_test(readme_example_parses),
 		cmocka_unit_test(inline_comments_and_escaped_hash),

@@ -142,6 +142,8 @@ static void print_summary(const char *path)
 		       (unsigned long long)(p->memory >> 20), p->vcpus, p->vcpus == 1 ? "" : "s",
 		       p->kernel, p->ndisks, p->ndisks == 1 ? "" : "s", p->autostart ? "yes" : "no");
 		print_nets(p);
+		if (p->virtio_console)
+			printf("    virtio-console: its output joins the UART's (the guest's hvc0)\n");
 	}
 }
 
