@@ -136,7 +136,7 @@ test_diskbench_plan_SRCS := tests/unit/test_diskbench_plan.c hv/diskbench_plan.c
 test_vswitch_SRCS  := tests/unit/test_vswitch.c hv/vswitch.c hv/lib/str.c
 test_virtio_net_SRCS := tests/unit/test_virtio_net.c hv/vdev/virtio_net.c hv/vswitch.c hv/vdev/virtio_pci.c \
                         hv/vdev/virtqueue.c hv/vdev/pci.c hv/vdev/bus.c hv/vdev/irq.c hv/log.c hv/lib/fmt.c hv/lib/str.c
-test_virtio_console_SRCS := tests/unit/test_virtio_console.c hv/vdev/virtio_console.c hv/vdev/uart.c hv/vdev/virtio_pci.c \
+test_virtio_console_SRCS := tests/unit/test_virtio_console.c tests/unit/fake_pci_guest.c hv/vdev/virtio_console.c hv/vdev/uart.c hv/vdev/virtio_pci.c \
                             hv/vdev/virtqueue.c hv/vdev/pci.c hv/vdev/bus.c hv/vdev/irq.c hv/log.c hv/lib/fmt.c hv/lib/str.c
 test_ata_cmd_SRCS  := tests/unit/test_ata_cmd.c drivers/ata_cmd.c
 test_virtio_blk_host_queue_SRCS := tests/unit/test_virtio_blk_host_queue.c drivers/virtio_blk_host_queue.c hv/lib/fmt.c

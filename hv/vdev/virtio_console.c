@@ -147,15 +147,6 @@ static void config_read(struct virtio_pci *v, unsigned offset, unsigned size, ui
 	*value = 0;
 }
 
-/* emerg_wr is the only field a driver writes, and only with F_EMERG_WRITE, which is not offered. */
-static void config_write(struct virtio_pci *v, unsigned offset, unsigned size, uint64_t value)
-{
-	(void)v;
-	(void)offset;
-	(void)size;
-	(void)value;
-}
-
 /* It keeps nothing of the driver's: every chain went back before its notification returned. */
 static void reset(struct virtio_pci *v)
 {
@@ -172,7 +163,7 @@ static const struct virtio_type console_type = {
 	.queue_size = VIRTIO_CONSOLE_QUEUE_SIZE,
 	.config_size = CONFIG_SIZE,
 	.config_read = config_read,
-	.config_write = config_write,
+	/* No config_write: emerg_wr is the only field a driver writes, and only with F_EMERG_WRITE, not offered. */
 	.notify = notify,
 	.reset = reset,
 };

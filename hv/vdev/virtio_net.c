@@ -320,15 +320,6 @@ static void config_read(struct virtio_pci *v, unsigned offset, unsigned size, ui
 		*value |= (uint64_t)config[offset + i] << (8 * i);
 }
 
-/* 5.1.4: the driver may write mac only without VIRTIO_F_VERSION_1; the port's address is fixed anyway. */
-static void config_write(struct virtio_pci *v, unsigned offset, unsigned size, uint64_t value)
-{
-	(void)v;
-	(void)offset;
-	(void)size;
-	(void)value;
-}
-
 /* Frames the switch still holds stay theirs until tx_done, which then gives nothing back. */
 static void reset(struct virtio_pci *v)
 {
@@ -343,7 +334,7 @@ static const struct virtio_type net_type = {
 	.queue_size = VIRTIO_NET_QUEUE_SIZE,
 	.config_size = CONFIG_SIZE,
 	.config_read = config_read,
-	.config_write = config_write,
+	/* No config_write: 5.1.4, the driver may write mac only without VIRTIO_F_VERSION_1; the port's is fixed anyway. */
 	.notify = notify,
 	.reset = reset,
 };

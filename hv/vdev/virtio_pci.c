@@ -314,7 +314,7 @@ static void bar_write(void *dev, uint64_t offset, unsigned size, uint64_t value)
 	spin_lock(&v->lock);
 	if (offset < VIRTIO_CC_SIZE)
 		common_write(v, offset, size, value);
-	else if (in_config(v, offset, size))
+	else if (in_config(v, offset, size) && v->type->config_write)
 		v->type->config_write(v, (unsigned)(offset - VIRTIO_DEVICE_CFG), size, value);
 	spin_unlock(&v->lock);
 }

@@ -76,6 +76,7 @@ struct virtio_type {
 	unsigned config_size; /* of its configuration structure, up to 0x1000 */
 	/* Its configuration structure: offset + size within config_size; lock held. */
 	void (*config_read)(struct virtio_pci *v, unsigned offset, unsigned size, uint64_t *value);
+	/* NULL: nothing of it is the driver's to write (writes ignored). */
 	void (*config_write)(struct virtio_pci *v, unsigned offset, unsigned size, uint64_t value);
 	/* The driver notified queue (enabled, DRIVER_OK); without the lock. */
 	void (*notify)(struct virtio_pci *v, unsigned queue);

@@ -18,8 +18,7 @@
 #include <cmocka.h>
 
 #include "lib/le.h"
-#include "partition.h"
-#include "vdev/irq.h"
+#include "fake_pci_guest.h"
 #include "vdev/virtio_console.h"
 
 #define RAM (1u << 20)
@@ -30,62 +29,24 @@
 #define SLOT 14
 
 static struct cfg_partition cfg;
-static struct partition part;
 static struct virtio_console con;
 static struct vuart uart;
 static char stream_ring[4096];
 static uint8_t *ram;
 static uint32_t next_buf;
 static uint16_t avail[2];
-static unsigned raised, guest_logs;
 
-/* ---- what the device's surroundings provide -------------------------- */
-
-void partition_log_guest(struct partition *p, enum log_level level, const char *f, ...)
-{
-	(void)p;
-	(void)level;
-	(void)f;
-	guest_logs++;
-}
-
-void irq_set_line(struct partition *p, unsigned gsi, int level)
-{
-	(void)p;
-	(void)gsi;
-	raised += level != 0;
-}
-
-void pic_set_irq(struct partition *p, unsigned irq, int level)
-{
-	(void)p;
-	(void)irq;
-	(void)level;
-	fail_msg("a PCI function raised an ISA line");
-}
+/* Where the driver put queue q's rings in RAM. */
+#define DESC(q) (0x1000u + 0x3000u * (q))
+#define AVAIL(q) (DESC(q) + 0x1000u)
+#define USED(q) (DESC(q) + 0x2000u)
 
 int irq_deliver(struct partition *p, const struct irq_msg *m)
 {
 	(void)p;
 	(void)m;
+	fail_msg("an MSI without MSI-X enabled");
 	return 0;
-}
-
-/* ---- the driver's side of the rings ------------------------------------ */
-
-static uint64_t desc_at(unsigned q)
-{
-	return 0x1000u + 0x3000u * q;
-}
-
-static uint64_t avail_at(unsigned q)
-{
-	return desc_at(q) + 0x1000;
-}
-
-static uint64_t used_at(unsigned q)
-{
-	return desc_at(q) + 0x2000;
 }
 
 /* The device as Linux leaves it: both queues live, DRIVER_OK. */
@@ -99,7 +60,7 @@ static int setup(void **state)
 	memset(ram, 0, RAM);
 	next_buf = BUFS;
 	avail[0] = avail[1] = 0;
-	raised = guest_logs = 0;
+	fake_pci_guest_reset();
 	cfg = (struct cfg_partition){ .memory = RAM, .virtio_console = 1 };
 	strcpy(cfg.name, "a");
 	part = (struct partition){ .cfg = &cfg, .ram_size = RAM };
@@ -110,7 +71,7 @@ static int setup(void **state)
 	assert_null(virtio_console_init(&con, &part, &r, &part.pci, SLOT, &uart));
 	assert_null(vpci_start(&part.pci));
 	for (q = 0; q < 2; q++) {
-		assert_null(vq_setup(&con.v.q[q].vq, &r, QSIZE, desc_at(q), avail_at(q), used_at(q), 0, 0));
+		assert_null(vq_setup(&con.v.q[q].vq, &r, QSIZE, DESC(q), AVAIL(q), USED(q), 0, 0));
 		con.v.q[q].enabled = 1;
 		con.v.q[q].size = QSIZE;
 	}
@@ -145,7 +106,7 @@ struct piece {
 
 static void write_desc(unsigned q, unsigned i, const struct piece *p, int last)
 {
-	uint8_t *d = ram + desc_at(q) + 16 * i;
+	uint8_t *d = ram + DESC(q) + 16 * i;
 	uint16_t next = (uint16_t)(p->next >= 0 ? p->next : (int)((i + 1) % QSIZE));
 
 	put_le64(d, p->addr);
@@ -157,7 +118,7 @@ static void write_desc(unsigned q, unsigned i, const struct piece *p, int last)
 /* A chain of n descriptors from head, made available on queue q. */
 static void post_chain(unsigned q, uint16_t head, const struct piece *p, unsigned n)
 {
-	uint8_t *a = ram + avail_at(q);
+	uint8_t *a = ram + AVAIL(q);
 	unsigned i;
 
 	for (i = 0; i < n; i++)
@@ -169,12 +130,12 @@ static void post_chain(unsigned q, uint16_t head, const struct piece *p, unsigne
 
 static uint16_t used_idx(unsigned q)
 {
-	return le16(ram + used_at(q) + 2);
+	return le16(ram + USED(q) + 2);
 }
 
 static void used_entry(unsigned q, unsigned i, uint32_t *id, uint32_t *len)
 {
-	const uint8_t *e = ram + used_at(q) + 4 + 8 * (i % QSIZE);
+	const uint8_t *e = ram + USED(q) + 4 + 8 * (i % QSIZE);
 
 	*id = le32(e);
 	*len = le32(e + 4);
@@ -227,8 +188,8 @@ static void sent_bytes_join_the_console_stream(void **state)
 	assert_string_equal(stream(), "hello world\n");
 	assert_int_equal(used_idx(TXQ), 1);
 	assert_used(TXQ, 0, 0, 0); /* the device wrote nothing */
-	assert_true(raised >= 1);
-	assert_int_equal(guest_logs, 0);
+	assert_true(line_calls >= 1);
+	assert_int_equal(guest_lines, 0);
 	assert_int_equal(con.v.lock.locked, 0);
 	assert_int_equal(uart.lock.locked, 0);
 	assert_int_equal(uart.len, 0); /* the line went to the log */
@@ -261,7 +222,7 @@ static void hostile_chains_to_send_go_back_unsent(void **state)
 	assert_int_equal(used_idx(TXQ), 7);
 	for (i = 0; i < 7; i++)
 		assert_used(TXQ, i, i, 0);
-	assert_int_equal(guest_logs, 6);
+	assert_int_equal(guest_lines, 6);
 	assert_false(con.v.status & VIRTIO_STATUS_NEEDS_RESET);
 }
 
@@ -286,7 +247,7 @@ static void typed_bytes_fill_the_posted_chains_in_order(void **state)
 	assert_int_equal(used_idx(RXQ), 2);
 	assert_used(RXQ, 0, 0, 8);
 	assert_used(RXQ, 1, 2, 2);
-	assert_true(raised >= 1);
+	assert_true(line_calls >= 1);
 	assert_int_equal(virtio_console_receive(&con, "more", 4), 0); /* every chain used */
 	assert_int_equal(con.v.lock.locked, 0);
 }
@@ -312,7 +273,7 @@ static void hostile_chains_to_receive_into_go_back_empty(void **state)
 	assert_used(RXQ, 1, 1, 0);
 	assert_used(RXQ, 2, 2, 0);
 	assert_used(RXQ, 3, 4, 3);
-	assert_int_equal(guest_logs, 3);
+	assert_int_equal(guest_lines, 3);
 }
 
 /* An available index run more than the queue ahead: the device needs a reset and takes nothing more. */
@@ -323,17 +284,17 @@ static void a_ring_run_ahead_needs_a_reset(void **state)
 
 	(void)state;
 	post_chain(TXQ, 0, &p, 1);
-	put_le16(ram + avail_at(TXQ) + 2, QSIZE + 1);
+	put_le16(ram + AVAIL(TXQ) + 2, QSIZE + 1);
 	kick_tx();
 	assert_string_equal(stream(), "");
 	assert_true(con.v.status & VIRTIO_STATUS_NEEDS_RESET);
 	assert_int_equal(used_idx(TXQ), 0);
-	before = raised;
+	before = line_calls;
 	post_chain(RXQ, 0, &(struct piece){ alloc_buf(4), 4, VIRTQ_DESC_F_WRITE, -1 }, 1);
 	assert_false(virtio_console_in_use(&con));
 	assert_int_equal(virtio_console_receive(&con, "x", 1), 0);
 	assert_int_equal(used_idx(RXQ), 0);
-	assert_int_equal(raised, before);
+	assert_int_equal(line_calls, before);
 }
 
 static void nothing_is_taken_before_driver_ok(void **state)
