@@ -123,6 +123,10 @@ static void check_against(const struct vmx_caps *c, const struct vmx_controls *v
 		assert_int_equal(v->entry & ENTRY_LOAD_PAT, 0);
 		assert_int_equal(v->exit & (EXIT_SAVE_PAT | EXIT_LOAD_PAT), 0);
 	}
+	/* The count is saved only with the timer on, as VM entry checks (SDM Vol. 3C, 27.2.1.2). */
+	assert_int_equal(v->timer_saved, (v->exit & EXIT_SAVE_PREEMPTION_TIMER) != 0);
+	if (!v->preemption_timer)
+		assert_false(v->timer_saved);
 }
 
 static void bochs_gets_everything(void **state)
@@ -141,6 +145,7 @@ static void bochs_gets_everything(void **state)
 	/* TRUE controls let CR3 load/store exiting go (they are default-1 otherwise). */
 	assert_int_equal(v.procbased & (PROC_CR3_LOAD | PROC_CR3_STORE), 0);
 	assert_true(v.pinbased & PIN_PREEMPTION_TIMER); /* on for every run: each has a slice end */
+	assert_true(v.timer_saved); /* allowed-1 bit 22 of its exit controls */
 	assert_true(v.tpr_shadow);
 	assert_int_equal(v.procbased & (PROC_CR8_LOAD | PROC_CR8_STORE), 0); /* CR8 runs without exits */
 	assert_true(v.pat_in_vmcs);

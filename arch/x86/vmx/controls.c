@@ -68,7 +68,8 @@ const char *vmx_compute_controls(const struct vmx_caps *caps, struct vmx_control
 	 * bit would stay set and block every vector of its priority class
 	 * (SDM Vol. 3C, 24.7.1 and 27.2.2).
 	 */
-	struct want exit = { EXIT_HOST_64 | EXIT_SAVE_EFER | EXIT_LOAD_EFER, EXIT_SAVE_PAT | EXIT_LOAD_PAT };
+	struct want exit = { EXIT_HOST_64 | EXIT_SAVE_EFER | EXIT_LOAD_EFER,
+			     EXIT_SAVE_PAT | EXIT_LOAD_PAT | EXIT_SAVE_PREEMPTION_TIMER };
 	struct want entry = { ENTRY_IA32E_GUEST | ENTRY_LOAD_EFER, ENTRY_LOAD_PAT };
 
 	/* A TSC offset per partition; HLT, MWAIT, MONITOR, RDPMC and I/O exit; CR3 accesses only
@@ -96,6 +97,9 @@ const char *vmx_compute_controls(const struct vmx_caps *caps, struct vmx_control
 	}
 	c->preemption_timer = (c->pinbased & PIN_PREEMPTION_TIMER) != 0;
 	/* Kept on where offered: every run has a slice end, an exclusive vCPU's too (scheduler.c). */
+	if (!c->preemption_timer) /* saving the count needs the timer (SDM Vol. 3C, 27.2.1.2) */
+		c->exit &= ~EXIT_SAVE_PREEMPTION_TIMER;
+	c->timer_saved = (c->exit & EXIT_SAVE_PREEMPTION_TIMER) != 0;
 	c->vpid = (c->procbased2 & PROC2_VPID) != 0;
 	c->unrestricted = (c->procbased2 & PROC2_UNRESTRICTED) != 0;
 	/* IA32_VMX_EPT_VPID_CAP (SDM Vol. 3D, A.10): 4-level walks, WB, sizes, INVEPT/INVVPID types. */

@@ -22,6 +22,7 @@ struct vmx_caps {
 struct vmx_controls {
 	uint32_t pinbased, procbased, procbased2, exit, entry;
 	int ept_2m, ept_1g, vpid, unrestricted, preemption_timer;
+	int timer_saved; /* each exit leaves the preemption timer's count left in its field */
 	int tpr_shadow;  /* MOV CR8 uses the virtual-APIC page; else it exits */
 	int pat_in_vmcs; /* IA32_PAT loaded and saved by entry and exit; else switched by hand */
 	uint64_t invept_types;  /* bit 1: single-context, bit 2: all-context */
@@ -73,6 +74,7 @@ uint64_t vmx_fix_cr4(const struct vmx_caps *caps, uint64_t cr4);
 #define EXIT_LOAD_PAT (1u << 19)
 #define EXIT_SAVE_EFER (1u << 20)
 #define EXIT_LOAD_EFER (1u << 21)
+#define EXIT_SAVE_PREEMPTION_TIMER (1u << 22)
 /* VM-entry controls */
 #define ENTRY_IA32E_GUEST (1u << 9)
 #define ENTRY_LOAD_PAT (1u << 14)
