@@ -34,7 +34,7 @@ static void clear_vectors(struct vlapic *a)
 
 	for (i = 0; i < 8; i++)
 		a->irr[i] = a->isr[i] = a->tmr[i] = 0;
-	a->irr_words = 0;
+	a->irr_words = a->isr_words = 0;
 	a->nmi_pending = 0;
 }
 
@@ -96,14 +96,15 @@ static int software_enabled(const struct vlapic *a)
 
 /* ---- vectors: 256 bits in eight 32-bit words, as the registers show them */
 
-static int highest(const uint32_t *bits)
+/* The highest vector set, words naming the non-empty words of bits (irr_words, isr_words). */
+static int highest(const uint32_t *bits, uint32_t words)
 {
 	int w;
 
-	for (w = 7; w >= 0; w--)
-		if (bits[w])
-			return w * 32 + 31 - __builtin_clz(bits[w]);
-	return -1;
+	if (!words)
+		return -1;
+	w = 31 - __builtin_clz(words);
+	return w * 32 + 31 - __builtin_clz(bits[w]);
 }
 
 static void set_bit(uint32_t *bits, uint8_t v)
@@ -133,17 +134,17 @@ static void request(struct vlapic *a, uint8_t vector, int level)
 
 int vlapic_highest_irr(const struct vlapic *a)
 {
-	return highest(a->irr);
+	return highest(a->irr, a->irr_words);
 }
 
 int vlapic_highest_isr(const struct vlapic *a)
 {
-	return highest(a->isr);
+	return highest(a->isr, a->isr_words);
 }
 
 uint8_t vlapic_ppr(const struct vlapic *a)
 {
-	int isrv = highest(a->isr);
+	int isrv = vlapic_highest_isr(a);
 	uint8_t isr_class = isrv < 0 ? 0 : (uint8_t)(isrv & 0xf0);
 
 	return (a->tpr & 0xf0) >= isr_class ? a->tpr : isr_class;
@@ -151,7 +152,7 @@ uint8_t vlapic_ppr(const struct vlapic *a)
 
 int vlapic_deliverable(const struct vlapic *a)
 {
-	int v = a->irr_words ? highest(a->irr) : -1;
+	int v = vlapic_highest_irr(a);
 
 	if (v < 0 || (v & 0xf0) <= (vlapic_ppr(a) & 0xf0))
 		return -1;
@@ -160,7 +161,7 @@ int vlapic_deliverable(const struct vlapic *a)
 
 unsigned vlapic_waiting_class(const struct vlapic *a)
 {
-	int h = a->irr_words ? highest(a->irr) : -1, s = highest(a->isr);
+	int h = vlapic_highest_irr(a), s = vlapic_highest_isr(a);
 
 	if (h < 0 || (s >= 0 && (h & 0xf0) <= (s & 0xf0)))
 		return 0;
@@ -173,6 +174,7 @@ void vlapic_take(struct vlapic *a, uint8_t vector)
 	if (!a->irr[vector / 32])
 		a->irr_words &= ~(1u << (vector / 32));
 	set_bit(a->isr, vector);
+	a->isr_words |= 1u << (vector / 32);
 }
 
 /* An error the APIC detected: recorded, and the error LVT's interrupt (SDM Vol. 3A, 11.5.3). */
@@ -205,11 +207,13 @@ void vlapic_accept(struct vlapic *a, const struct irq_msg *m)
 /* EOI: the highest in-service vector ends; level-triggered ones go to the I/O APIC. */
 static void eoi(struct vlapic *a, struct vlapic_effects *fx)
 {
-	int v = highest(a->isr);
+	int v = vlapic_highest_isr(a);
 
 	if (v < 0)
 		return;
 	clear_bit(a->isr, (uint8_t)v);
+	if (!a->isr[v / 32])
+		a->isr_words &= ~(1u << (v / 32));
 	if (test_bit(a->tmr, (uint8_t)v))
 		fx->eoi_vector = v;
 }

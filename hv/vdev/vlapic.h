@@ -73,6 +73,7 @@ struct vlapic {
 	uint64_t deadline;      /* partition time the timer fires at; 0: not armed */
 	uint64_t tsc_deadline;  /* IA32_TSC_DEADLINE as the guest wrote it, 0 once fired */
 	volatile uint32_t irr_words; /* bit n: irr[n] is not empty; read without the lock */
+	uint32_t isr_words;     /* bit n: isr[n] is not empty: an EOI finds its vector without a scan */
 	volatile int nmi_pending;
 };
 

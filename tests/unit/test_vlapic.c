@@ -416,7 +416,9 @@ static void isr_irr_and_eoi_in_priority_order(void **state)
 	assert_int_equal(fx.eoi_vector, -1); /* edge-triggered: no EOI broadcast */
 	assert_false(vector_bit(APIC_ISR, 0x60));
 	assert_true(vector_bit(APIC_ISR, 0x40));
+	assert_int_equal(vlapic_highest_isr(&apic), 0x40); /* its word, not 0x60's, now leads */
 	take(0x50);
+	assert_int_equal(vlapic_highest_isr(&apic), 0x50);
 	assert_int_equal(vlapic_deliverable(&apic), -1); /* 0x40 waits below 0x50 and its own class */
 	put(APIC_EOI, 0);
 	assert_int_equal(vlapic_deliverable(&apic), -1); /* 0x40 is still in service */
