@@ -149,6 +149,12 @@ struct vcpu {
 	struct vcpu_cpuid_answer cpuid_kept[VCPU_CPUID_KEPT];
 	int irq_window;          /* an interrupt window is open for it */
 	int timer_changed;       /* its APIC timer moved: the slice ends to arm the host timer */
+	/*
+	 * Something its next exit must look at (scheduler.c): set by a kick,
+	 * a write of its APIC's registers, and by the last look while an
+	 * interrupt waits; clear, the exit's look is skipped.
+	 */
+	volatile int attention;
 	int halted_if_off;       /* in HLT with RFLAGS.IF clear: only an NMI or INIT ends that */
 	volatile int init_pending; /* an INIT came while it had started: its CPU resets it */
 	volatile int wait_for_sipi; /* only a STARTUP IPI starts it (SDM Vol. 3A, 10.4) */

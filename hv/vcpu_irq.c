@@ -128,6 +128,7 @@ static void send_ipi(struct vcpu *v, const struct vlapic_effects *fx)
 /* What a register write asked for, done once the APIC's lock is dropped. */
 static void apply(struct vcpu *v, const struct vlapic_effects *fx)
 {
+	v->attention = 1; /* a request, its LINT0 or its timer may have changed: the exit looks */
 	if (fx->send)
 		send_ipi(v, fx);
 	if (fx->eoi_vector >= 0)
@@ -218,11 +219,18 @@ static void __attribute__((noinline)) inject_pending(struct vcpu *v)
 	v->irq_window = window != 0;
 }
 
-void vcpu_irq_inject(struct vcpu *v)
+static int waits(struct vcpu *v)
+{
+	return v->apic.irr_words || v->apic.nmi_pending || v->irq_window || extint_pending(v);
+}
+
+int vcpu_irq_inject(struct vcpu *v)
 {
 	v->halted_if_off = 0; /* it runs: whatever ended its HLT came */
-	if (v->apic.irr_words || v->apic.nmi_pending || v->irq_window || extint_pending(v))
-		inject_pending(v);
+	if (!waits(v))
+		return 0;
+	inject_pending(v);
+	return waits(v);
 }
 
 /*
@@ -345,6 +353,7 @@ static int base_msr(struct vcpu *v, int write, uint64_t *value)
 	if (write && r == 0)
 		sync_cr8_from_tpr(v);
 	spin_unlock(&v->apic.lock);
+	v->attention = 1; /* the APIC may be on or off now, and take the PIC's ExtINT or not */
 	return r;
 }
 

@@ -21,8 +21,12 @@ void vcpu_irq_reset(struct vcpu *v);
 /* The APIC as after INIT: its ID and IA32_APIC_BASE kept. */
 void vcpu_irq_init_signal(struct vcpu *v);
 
-/* On v's CPU, just before each entry: the interrupt it can take now, or a window asked for. */
-void vcpu_irq_inject(struct vcpu *v);
+/*
+ * On v's CPU, just before each entry: the interrupt it can take now, or a
+ * window asked for. 1 if an interrupt or NMI still waits (held back, or
+ * for the window), so that its next exit looks again.
+ */
+int vcpu_irq_inject(struct vcpu *v);
 
 /*
  * On v's CPU: if v's HC_WAKE_AFTER time has come at its partition's time
