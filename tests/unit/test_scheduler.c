@@ -344,7 +344,7 @@ static void sender_step(struct vcpu *v, struct guest *g, struct vcpu_exit *e)
 	send_ipi(v, 1 + g->next_to++ % LOOPERS, e);
 }
 
-static void guest_run(struct vcpu *v, struct vcpu_exit *e)
+static void guest_exit(struct vcpu *v, struct vcpu_exit *e)
 {
 	struct guest *g = guest_of(v);
 
@@ -361,6 +361,19 @@ static void guest_run(struct vcpu *v, struct vcpu_exit *e)
 		round_step(v, g, e);
 	else
 		sender_step(v, g, e);
+}
+
+/*
+ * As VT-x's run() does: an x2APIC write (an instruction exit, handled
+ * where it happened) goes on through scheduler_exit_done(), whose look
+ * is skipped unless the vCPU's attention was asked for; the plays' timers,
+ * IPIs and EOIs go through that fast path too.
+ */
+static void guest_run(struct vcpu *v, struct vcpu_exit *e)
+{
+	do
+		guest_exit(v, e);
+	while (e->reason == EXIT_MSR_WRITE && scheduler_exit_done(v, e));
 }
 
 /* What vcpu_handle_exit() does for these exits: HLT with interrupts on sleeps unless one is there (exits.c). */
