@@ -172,41 +172,43 @@ step_breakdowns = []  # AMD-V: (exit kind, instructions per round trip, [(AMDV_S
 vtx_steps = []  # (exit kind, "+instructions" per round trip beyond the hypercall's), the hypercall's own first
 VTX_STEPS_TEXT = ("the hypercall's round trip is the bare exit path (VM exit and entry with the guest's registers "
                   "saved and loaded, vmx_run's loop around them, an instruction exit's handler in hv/ called from "
-                  "that loop, stepping RIP over the instruction with the exit's length, the checks that the guest "
-                  "may go on and that nothing waits to be injected); each other kind, what it adds (its own "
+                  "that loop, stepping RIP over the instruction with the exit's length, the test that nothing asked "
+                  "for the vCPU's attention); each other kind, what it adds (its own "
                   "handler: the kept CPUID answer, the UART, the local APIC, the decoder and emulator for MMIO):")
 # Bochs has no profiler: where a VT-x round trip goes was counted (2026-12-07) along the path the hypercall
-# takes in the disassemblies of build/hv.elf and of the self-test guest (objdump -d), branch by branch; and what
+# takes in the disassemblies of build/hv.elf and of the self-test guest (objdump -d), branch by branch, at 278;
+# the three steps cut since (the same day) are that count less each cut's saving as this bench measured it. What
 # would remove each part, by reading arch/x86/vmx/vmx.c, hv/scheduler.c, hv/exits.c and the handlers.
 VTX_BARE_STEPS = ("The bare path, by step (instructions of the hypercall's round trip, counted along the path it "
-                  "takes in the disassemblies of build/hv.elf and the self-test guest: they add up to its 278): "
-                  "{steps}.")
+                  "takes in the disassemblies of build/hv.elf and the self-test guest at 278, then less what each "
+                  "cut since saved as measured here: they add up to its {total}): {steps}.")
+# What the cuts saved on the hypercall's round trip, measured with this bench before and after each commit.
+VTX_TIMER_CUT, VTX_ATTENTION_CUT, VTX_FRAME_CUT = 17, 43, 8
 VTX_BARE_STEP_LIST = (("VM entry and exit: vmx_run_guest and vmx_exit_stub (15 guest registers loaded and saved, "
                        "the callee-saved ones pushed and popped, HOST_RSP written)", 56),
                       ("the guest's side, its baseline loop's 2 taken off: the bench loop's test of its kind, "
                        "its call of the hypercall function, the argument moves, the VMCALL and the return", 21),
-                      ("before each entry (vmx_run, prepare_entry): the current VMCS checked, the preemption "
-                       "timer armed from a TSC read (23 of these), the EPT/VPID flush checks, the PAT and "
-                       "L1D-flush checks", 47),
+                      ("before each entry (vmx_run, prepare_entry): the current VMCS checked, the count of "
+                       "entries left before the preemption timer is armed from a TSC read again (each exit saves "
+                       "its count; it was 23 instructions of a TSC read at every entry), the EPT/VPID flush "
+                       "checks, the PAT and L1D-flush checks", 47 - VTX_TIMER_CUT),
                       ("after each exit: GUEST_RSP and the exit reason read, the instruction exit translated, "
                        "the current VMCS checked again after the handler", 38),
-                      ("the handler: vcpu_instruction_exit's frame and switch, the hypercall's switch", 35),
+                      ("the handler: vcpu_instruction_exit's switch, a tail call of the hypercall's handler, its "
+                       "frame (the register that keeps the vCPU) and its switch", 35 - VTX_FRAME_CUT),
                       ("stepping over the instruction (step_over: RIP, the exit's length, the interruptibility "
                        "state, RFLAGS.TF)", 15),
-                      ("whether the guest goes on (scheduler_exit_done: the exit counters, keeps_running) and "
-                       "whether anything waits to be injected (vcpu_irq_inject: the APIC's requests, NMI, an open "
-                       "window, the PIC's ExtINT for vCPU 0 through vlapic_takes_extint)", 66))
+                      ("whether the guest goes on (scheduler_exit_done: the exit counters, then one test of the "
+                       "vCPU's attention and its CPU's look_again; keeps_running and vcpu_irq_inject run only "
+                       "when a kick, a write of its APIC or an interrupt still waiting asked for it)",
+                       66 - VTX_ATTENTION_CUT))
 # Per exit kind whose VT-x target is missed: what its cost is made of beyond the bare path, and what would remove it.
 VTX_MISSED = {
     "hypercall": "The bare path itself (above): its VM entry and exit take 56 of the 150, 77 with the guest's "
-                 "side. What would remove the rest: one check that nothing waits for the vCPU, a flag kept up to "
-                 "date by the code that changes what it sums up (a kick, the APIC's requests, its timer, the "
-                 "partition's state), instead of scheduler_exit_done's and vcpu_irq_inject's 66; the preemption "
-                 "timer's count saved at each exit (the \"save VMX-preemption timer value\" exit control, SDM "
-                 "Vol. 3C, 25.7.1) instead of re-armed from a TSC read before each entry, with the time spent "
-                 "in the hypervisor charged some other way; the hypercall's switch reached without "
-                 "vcpu_instruction_exit's frame; and the callee-saved registers left to the compiler (inline "
-                 "assembly in vmx_run's loop instead of a call: 12 pushes and pops).",
+                 "side. What would remove more: the callee-saved registers left to the compiler (inline "
+                 "assembly in vmx_run's loop instead of a call: 12 pushes and pops); the current VMCS checked "
+                 "once an exit, not before the entry and again after the handler (a per-CPU read and compare "
+                 "each); the PAT and L1D-flush checks made once a run, not at each entry.",
     "cpuid": "The bare path, plus the answer the vCPU keeps for the leaf (arch_guest_cpuid: its slot "
              "compared, the four registers written; the policy runs once per leaf). What would remove it: "
              "the bare path's cuts.",
@@ -215,9 +217,8 @@ VTX_MISSED = {
                "scratch register the bench writes leaves the interrupt line alone, already). What would remove "
                "it: the bare path's cuts.",
     "x2apic_eoi": "The bare path, plus the EOI's own way (arch_guest_msr's test for it, vcpu_apic_eoi_msr: "
-                  "the APIC's lock, vlapic_eoi's scan of the in-service register, eight words when none is in "
-                  "service, and the exit's MSR index and value). What would remove it: the bare path's cuts, "
-                  "and the in-service register's words summed up as the requests' are (irr_words).",
+                  "the APIC's lock, vlapic_eoi's highest vector in service, found from the words isr_words "
+                  "names, and the exit's MSR index and value). What would remove it: the bare path's cuts.",
     "mmio_read": "The bare path, plus the EPT violation's guest-physical address and qualification, the guest's "
                  "mode read field by field (vmx_guest_mode: CR0, CR3, CR4, EFER, RFLAGS, the segments), the "
                  "code page's translation (cached per vCPU), the decoder, the emulator copying all sixteen "
@@ -460,7 +461,8 @@ def beyond_hypercall(figures):
 
 
 def vtx_bare_steps():
-    return VTX_BARE_STEPS.format(steps="; ".join(f"{what}: {n}" for what, n in VTX_BARE_STEP_LIST))
+    return VTX_BARE_STEPS.format(total=sum(n for _, n in VTX_BARE_STEP_LIST),
+                                 steps="; ".join(f"{what}: {n}" for what, n in VTX_BARE_STEP_LIST))
 
 
 def vtx_missed():
