@@ -194,8 +194,13 @@ struct vcpu_ops {
 	 * SKIP_NOT_CANONICAL if RIP is not canonical (the CPU would raise #GP(0)).
 	 */
 	int (*skip_instruction)(struct vcpu *v, const struct vcpu_exit *exit);
-	/* How the guest forms and translates addresses now (arch/x86/guest_walk.h). */
+	/*
+	 * How the guest forms and translates addresses now (arch/x86/guest_walk.h),
+	 * its data segments' bases aside: what reading the code at CS:RIP needs.
+	 */
 	void (*guest_mode)(struct vcpu *v, struct guest_mode *g);
+	/* The data segments' bases into g->seg_base, for an operand not at the faulting address. */
+	void (*segment_bases)(struct vcpu *v, struct guest_mode *g);
 	/*
 	 * RIP to next_rip after an instruction (or one iteration of a REP
 	 * string instruction) the hypervisor emulated, as the CPU leaves it:

@@ -22,7 +22,8 @@
 struct mmio_context {
 	struct vcpu *v;
 	struct partition *p;
-	struct guest_mode g;
+	struct guest_mode g; /* its segment bases read on a string instruction's first translation */
+	int have_segment_bases;
 	enum cpu_mode mode;
 };
 
@@ -60,6 +61,10 @@ static int translate(void *ctx, enum mmio_seg seg, uint64_t offset, unsigned siz
 	unsigned access = (write ? GUEST_ACCESS_WRITE : GUEST_ACCESS_READ) | (m->g.cpl == 3 ? GUEST_ACCESS_USER : 0);
 	uint64_t linear;
 
+	if (!m->have_segment_bases) {
+		m->v->ops->segment_bases(m->v, &m->g);
+		m->have_segment_bases = 1;
+	}
 	if (m->mode == MODE_64)
 		linear = offset + (seg == SEG_FS || seg == SEG_GS ? m->g.seg_base[seg] : 0);
 	else
@@ -103,50 +108,83 @@ static void bytes_text(char *text, const uint8_t *bytes, unsigned n, enum cpu_mo
 		len += (unsigned)fmt(text + len, BYTES_TEXT - len, i ? " %02x" : "%02x", bytes[i]);
 }
 
-static void refuse(struct vcpu *v, const struct vcpu_exit *e, const uint8_t *bytes, unsigned n,
-		   enum cpu_mode mode, const char *why)
+/* Stops the partition, with the bytes at CS:RIP read again for the message (none when they cannot be). */
+static void refuse(const struct mmio_context *m, const struct vcpu_exit *e, uint64_t rip, const char *why)
 {
 	char text[BYTES_TEXT];
+	uint8_t bytes[INSN_MAX];
+	enum cpu_mode mode;
+	unsigned n;
 
+	if (space_read_code(m->p->space, &m->g, rip, bytes, &n, &mode) != GUEST_WALK_OK)
+		n = 0;
 	bytes_text(text, bytes, n, mode);
-	partition_stop(v->part, "MMIO %s of 0x%llx at rip 0x%llx: %s (bytes %s)",
+	partition_stop(m->p, "MMIO %s of 0x%llx at rip 0x%llx: %s (bytes %s)",
 		       e->u.mem.access == GPT_WRITE ? "write" : "read", (unsigned long long)e->u.mem.gpa,
-		       (unsigned long long)v->ops->get_reg(v, REG_RIP), why, text);
+		       (unsigned long long)rip, why, text);
 }
 
+/*
+ * The instruction at CS:RIP read through the guest's paging and decoded,
+ * then kept for the next exit from it (space.h, struct kept_insn): 0;
+ * MMIO_NOT_DATA; or -1, the partition stopped.
+ */
+static int read_and_decode(struct mmio_context *m, const struct vcpu_exit *e, uint64_t rip, struct insn *in)
+{
+	uint8_t bytes[INSN_MAX];
+	enum guest_walk_result w;
+	unsigned n;
+
+	w = space_read_code(m->p->space, &m->g, rip, bytes, &n, &m->mode);
+	if (w == GUEST_WALK_OUTSIDE_RAM && code_above_ram(m, rip))
+		return MMIO_NOT_DATA;
+	if (w != GUEST_WALK_OK) {
+		refuse(m, e, rip, fetch_failure(w));
+		return -1;
+	}
+	if (insn_decode(bytes, n, m->mode, in)) {
+		refuse(m, e, rip, n < INSN_MAX ? "the instruction crosses into an unmapped page"
+					      : mmio_result_name(MMIO_UNDECODABLE));
+		return -1;
+	}
+	if (m->g.code_cache)
+		space_keep_insn(&m->g.code_cache->decoded, &m->g, rip, bytes, in, m->mode);
+	return 0;
+}
+
+/*
+ * The emulator works on the vCPU's own registers; RFLAGS is written back
+ * only when it changed (a MOV changes no flag).
+ */
 int arch_guest_mmio(struct vcpu *v, const struct vcpu_exit *e)
 {
 	struct mmio_context m = { .v = v, .p = v->part };
 	const struct mmio_bus bus = { bus_access, translate, &m };
-	struct mmio_cpu cpu;
-	uint8_t bytes[INSN_MAX];
-	enum guest_walk_result w;
+	struct mmio_cpu cpu = { .gpr = v->gprs };
+	const struct insn *in = 0;
+	struct insn decoded;
 	enum mmio_result r;
-	unsigned i, n;
+	int read;
 
 	v->ops->guest_mode(v, &m.g);
 	cpu.rip = v->ops->get_reg(v, REG_RIP);
-	w = space_read_code(m.p->space, &m.g, cpu.rip, bytes, &n, &m.mode);
-	if (w == GUEST_WALK_OUTSIDE_RAM && code_above_ram(&m, cpu.rip))
-		return MMIO_NOT_DATA;
-	if (w != GUEST_WALK_OK) {
-		refuse(v, e, bytes, 0, m.mode, fetch_failure(w));
-		return -1;
+	if (m.g.code_cache)
+		in = space_kept_insn(m.p->space, &m.g, &m.g.code_cache->decoded, cpu.rip, &m.mode);
+	if (!in) {
+		read = read_and_decode(&m, e, cpu.rip, &decoded);
+		if (read)
+			return read;
+		in = &decoded;
 	}
-	for (i = 0; i < REG_GPRS; i++)
-		cpu.gpr[i] = v->gprs[i];
 	cpu.rflags = m.g.rflags;
 	cpu.mode = m.mode;
-	r = mmio_emulate(&cpu, bytes, n, e->u.mem.gpa, &bus);
+	r = mmio_emulate_insn(&cpu, in, e->u.mem.gpa, &bus);
 	if (r != MMIO_DONE) {
-		refuse(v, e, bytes, n, m.mode,
-		       r == MMIO_UNDECODABLE && n < INSN_MAX ? "the instruction crosses into an unmapped page"
-							    : mmio_result_name(r));
+		refuse(&m, e, v->ops->get_reg(v, REG_RIP), mmio_result_name(r));
 		return -1;
 	}
-	for (i = 0; i < REG_GPRS; i++)
-		v->gprs[i] = cpu.gpr[i];
-	v->ops->set_reg(v, REG_RFLAGS, cpu.rflags);
+	if (cpu.rflags != m.g.rflags)
+		v->ops->set_reg(v, REG_RFLAGS, cpu.rflags);
 	v->ops->emulated(v, cpu.rip);
 	return 0;
 }

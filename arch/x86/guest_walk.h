@@ -21,7 +21,7 @@ struct guest_mode {
 	uint8_t cs_long;      /* CS.L */
 	uint8_t cs_default32; /* CS.D/B */
 	uint8_t cpl;
-	uint64_t seg_base[6]; /* ES, CS, SS, DS, FS, GS (Sreg order): for data operands */
+	uint64_t seg_base[6]; /* ES, CS, SS, DS, FS, GS (Sreg order): for data operands, read when one needs them */
 	struct code_cache *code_cache; /* the vCPU's (arch/x86/space.h); NULL: none */
 };
 

@@ -23,7 +23,7 @@ enum alu { ALU_OR, ALU_AND, ALU_XOR, ALU_CMP, ALU_TEST };
 struct emul {
 	struct mmio_cpu *cpu;
 	const struct mmio_bus *bus;
-	struct insn in;
+	const struct insn *in;
 	uint64_t gpa;
 	int again; /* a REP string instruction with iterations left: RIP stays */
 };
@@ -35,7 +35,7 @@ static uint64_t mask_of(unsigned size)
 
 static unsigned operand_size(const struct emul *e, int byte_op)
 {
-	return byte_op ? 1 : insn_operand_size(e->cpu->mode, &e->in);
+	return byte_op ? 1 : insn_operand_size(e->cpu->mode, e->in);
 }
 
 /* ModRM.reg with REX.R. */
@@ -52,7 +52,7 @@ static int high_byte(const struct insn *in, unsigned n, unsigned size)
 
 static uint64_t get_reg(const struct emul *e, unsigned n, unsigned size)
 {
-	if (high_byte(&e->in, n, size))
+	if (high_byte(e->in, n, size))
 		return (e->cpu->gpr[n - 4] >> 8) & 0xff;
 	return e->cpu->gpr[n] & mask_of(size);
 }
@@ -62,7 +62,7 @@ static void set_reg(struct emul *e, unsigned n, unsigned size, uint64_t value)
 {
 	uint64_t *r = &e->cpu->gpr[n];
 
-	if (high_byte(&e->in, n, size)) {
+	if (high_byte(e->in, n, size)) {
 		r = &e->cpu->gpr[n - 4];
 		*r = (*r & ~0xff00ull) | (value & 0xff) << 8;
 	} else if (size == 4) {
@@ -140,7 +140,7 @@ static int writes_result(enum alu op)
 /* op r/m, r (to_reg 0) or op r, r/m (to_reg 1). */
 static enum mmio_result alu_with_reg(struct emul *e, enum alu op, int byte_op, int to_reg)
 {
-	unsigned size = operand_size(e, byte_op), n = reg_field(&e->in);
+	unsigned size = operand_size(e, byte_op), n = reg_field(e->in);
 	uint64_t m, r, reg = get_reg(e, n, size);
 	enum mmio_result res = load(e, size, &m);
 
@@ -159,7 +159,7 @@ static enum mmio_result alu_with_reg(struct emul *e, enum alu op, int byte_op, i
 /* The immediate, sign-extended to the operand size (SDM Vol. 2A, 2.2.1.5 for 64 bits). */
 static uint64_t immediate(const struct emul *e, unsigned size)
 {
-	return (uint64_t)insn_sign_extend(e->in.imm, e->in.imm_size) & mask_of(size);
+	return (uint64_t)insn_sign_extend(e->in->imm, e->in->imm_size) & mask_of(size);
 }
 
 static enum mmio_result alu_with_imm(struct emul *e, enum alu op, int byte_op)
@@ -178,18 +178,18 @@ static enum mmio_result alu_with_imm(struct emul *e, enum alu op, int byte_op)
 static enum mmio_result group1(struct emul *e)
 {
 	static const int ops[8] = { -1, ALU_OR, -1, -1, ALU_AND, -1, ALU_XOR, ALU_CMP };
-	int op = ops[(e->in.modrm >> 3) & 7];
+	int op = ops[(e->in->modrm >> 3) & 7];
 
 	if (op < 0)
 		return MMIO_UNSUPPORTED;
-	return alu_with_imm(e, (enum alu)op, e->in.opcode == 0x80);
+	return alu_with_imm(e, (enum alu)op, e->in->opcode == 0x80);
 }
 
 static enum mmio_result mov_store_reg(struct emul *e, int byte_op)
 {
 	unsigned size = operand_size(e, byte_op);
 
-	return store(e, size, get_reg(e, reg_field(&e->in), size));
+	return store(e, size, get_reg(e, reg_field(e->in), size));
 }
 
 /* Loads size bytes into a register of dest_size bytes, zero- or sign-extended. */
@@ -207,9 +207,9 @@ static enum mmio_result mov_load(struct emul *e, unsigned n, unsigned size, unsi
 /* MOV AL/eAX with moffs (A0-A3): the operand is the faulting address. */
 static enum mmio_result mov_moffs(struct emul *e)
 {
-	unsigned size = operand_size(e, !(e->in.opcode & 1));
+	unsigned size = operand_size(e, !(e->in->opcode & 1));
 
-	if (e->in.opcode & 2)
+	if (e->in->opcode & 2)
 		return store(e, size, get_reg(e, REG_AX, size));
 	return mov_load(e, REG_AX, size, size, 0);
 }
@@ -249,16 +249,16 @@ static void string_step(struct emul *e, unsigned n, unsigned asize, unsigned siz
 /* STOS (AA, AB) and MOVS (A4, A5): one iteration (see mmio_emul.h). */
 static enum mmio_result string_op(struct emul *e)
 {
-	unsigned size = operand_size(e, !(e->in.opcode & 1)), asize = insn_address_size(e->cpu->mode, &e->in);
+	unsigned size = operand_size(e, !(e->in->opcode & 1)), asize = insn_address_size(e->cpu->mode, e->in);
 	uint64_t amask = mask_of(asize), count = e->cpu->gpr[REG_CX] & amask, value;
-	int movs = e->in.opcode < 0xaa;
+	int movs = e->in->opcode < 0xaa;
 	enum mmio_result res;
 
-	if (e->in.rep && count == 0)
+	if (e->in->rep && count == 0)
 		return MMIO_DONE; /* no iteration at all */
 	value = get_reg(e, REG_AX, size);
 	if (movs) {
-		res = string_access(e, segment_of(e->in.seg, SEG_DS), e->cpu->gpr[REG_SI] & amask, size, 0, &value);
+		res = string_access(e, segment_of(e->in->seg, SEG_DS), e->cpu->gpr[REG_SI] & amask, size, 0, &value);
 		if (res != MMIO_DONE)
 			return res;
 	}
@@ -269,7 +269,7 @@ static enum mmio_result string_op(struct emul *e)
 	if (movs)
 		string_step(e, REG_SI, asize, size);
 	string_step(e, REG_DI, asize, size);
-	if (e->in.rep) {
+	if (e->in->rep) {
 		set_reg(e, REG_CX, asize, count - 1);
 		e->again = count - 1 != 0;
 	}
@@ -298,7 +298,7 @@ static int lock_allowed(const struct insn *in)
 /* The forms with a ModRM operand: it must be memory, or nothing faulted. */
 static enum mmio_result modrm_one_byte(struct emul *e)
 {
-	uint8_t op = e->in.opcode;
+	uint8_t op = e->in->opcode;
 	enum alu kind = op < 0x10 ? ALU_OR : op < 0x30 ? ALU_AND : op < 0x38 ? ALU_XOR : ALU_CMP;
 
 	switch (op) {
@@ -312,19 +312,19 @@ static enum mmio_result modrm_one_byte(struct emul *e)
 	case 0x80: case 0x81: case 0x83:
 		return group1(e);
 	case 0xf6: case 0xf7:
-		return (e->in.modrm >> 3) & 7 ? MMIO_UNSUPPORTED : alu_with_imm(e, ALU_TEST, op == 0xf6);
+		return (e->in->modrm >> 3) & 7 ? MMIO_UNSUPPORTED : alu_with_imm(e, ALU_TEST, op == 0xf6);
 	case 0x88: case 0x89:
 		return mov_store_reg(e, op == 0x88);
 	case 0x8a: case 0x8b:
-		return mov_load(e, reg_field(&e->in), operand_size(e, op == 0x8a), operand_size(e, op == 0x8a), 0);
+		return mov_load(e, reg_field(e->in), operand_size(e, op == 0x8a), operand_size(e, op == 0x8a), 0);
 	case 0xc6: case 0xc7:
-		if ((e->in.modrm >> 3) & 7)
+		if ((e->in->modrm >> 3) & 7)
 			return MMIO_UNSUPPORTED;
 		return store(e, operand_size(e, op == 0xc6), immediate(e, operand_size(e, op == 0xc6)));
 	case 0x63: /* MOVSXD in 64-bit mode, ARPL elsewhere */
 		if (e->cpu->mode != MODE_64)
 			return MMIO_UNSUPPORTED;
-		return mov_load(e, reg_field(&e->in), operand_size(e, 0) == 8 ? 4 : operand_size(e, 0),
+		return mov_load(e, reg_field(e->in), operand_size(e, 0) == 8 ? 4 : operand_size(e, 0),
 				operand_size(e, 0), 1);
 	default:
 		return MMIO_UNSUPPORTED;
@@ -334,16 +334,16 @@ static enum mmio_result modrm_one_byte(struct emul *e)
 /* MOVZX and MOVSX (0F B6, B7, BE, BF): from a byte or a word. */
 static enum mmio_result modrm_two_byte(struct emul *e)
 {
-	uint8_t op = e->in.opcode;
+	uint8_t op = e->in->opcode;
 
 	if (op != 0xb6 && op != 0xb7 && op != 0xbe && op != 0xbf)
 		return MMIO_UNSUPPORTED;
-	return mov_load(e, reg_field(&e->in), op & 1 ? 2 : 1, operand_size(e, 0), op >= 0xbe);
+	return mov_load(e, reg_field(e->in), op & 1 ? 2 : 1, operand_size(e, 0), op >= 0xbe);
 }
 
 static enum mmio_result dispatch(struct emul *e)
 {
-	const struct insn *in = &e->in;
+	const struct insn *in = e->in;
 
 	if (in->map == 0 && is_string(in->opcode))
 		return in->lock ? MMIO_UNSUPPORTED : string_op(e);
@@ -358,18 +358,25 @@ static enum mmio_result dispatch(struct emul *e)
 	return in->map == 1 ? modrm_two_byte(e) : MMIO_UNSUPPORTED;
 }
 
+enum mmio_result mmio_emulate_insn(struct mmio_cpu *cpu, const struct insn *in, uint64_t gpa,
+				   const struct mmio_bus *bus)
+{
+	struct emul e = { cpu, bus, in, gpa, 0 };
+	enum mmio_result r = dispatch(&e);
+
+	if (r == MMIO_DONE && !e.again)
+		cpu->rip = guest_rip_advance(cpu->mode, cpu->rip, in->length);
+	return r;
+}
+
 enum mmio_result mmio_emulate(struct mmio_cpu *cpu, const uint8_t *bytes, size_t len, uint64_t gpa,
 			      const struct mmio_bus *bus)
 {
-	struct emul e = { cpu, bus, { 0 }, gpa, 0 };
-	enum mmio_result r;
+	struct insn in;
 
-	if (insn_decode(bytes, len, cpu->mode, &e.in))
+	if (insn_decode(bytes, len, cpu->mode, &in))
 		return MMIO_UNDECODABLE;
-	r = dispatch(&e);
-	if (r == MMIO_DONE && !e.again)
-		cpu->rip = guest_rip_advance(cpu->mode, cpu->rip, e.in.length);
-	return r;
+	return mmio_emulate_insn(cpu, &in, gpa, bus);
 }
 
 const char *mmio_result_name(enum mmio_result r)

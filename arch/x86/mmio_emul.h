@@ -36,8 +36,9 @@
 /* Segment registers in encoding order (SDM Vol. 2A, 3.1.1.3, Sreg). */
 enum mmio_seg { SEG_ES, SEG_CS, SEG_SS, SEG_DS, SEG_FS, SEG_GS };
 
+/* gpr: the vCPU's own RAX..R15 in encoding order, read and written in place (no copies on the way). */
 struct mmio_cpu {
-	uint64_t gpr[16]; /* RAX..R15 in encoding order */
+	uint64_t *gpr;
 	uint64_t rip, rflags;
 	enum cpu_mode mode;
 };
@@ -65,6 +66,9 @@ enum mmio_result {
 /* Emulates the instruction in bytes[0..len) that faulted on gpa, updating cpu. */
 enum mmio_result mmio_emulate(struct mmio_cpu *cpu, const uint8_t *bytes, size_t len, uint64_t gpa,
 			      const struct mmio_bus *bus);
+/* The same for an instruction decoded already, in cpu->mode (a kept one: arch/x86/space.h). */
+enum mmio_result mmio_emulate_insn(struct mmio_cpu *cpu, const struct insn *in, uint64_t gpa,
+				   const struct mmio_bus *bus);
 
 /* Why, in words, for a partition's stop reason. */
 const char *mmio_result_name(enum mmio_result r);

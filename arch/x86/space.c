@@ -337,6 +337,11 @@ read_code_elsewhere(struct guest_space *s, const struct guest_mode *g, uint64_t 
 	return GUEST_WALK_OK;
 }
 
+static unsigned fetch_access(const struct guest_mode *g)
+{
+	return GUEST_ACCESS_FETCH | (g->cpl == 3 ? GUEST_ACCESS_USER : 0);
+}
+
 /*
  * The way that hit last is looked at first, on its own: a guest's exits
  * come from one page many times in a row (a polling loop, a burst of
@@ -345,7 +350,7 @@ read_code_elsewhere(struct guest_space *s, const struct guest_mode *g, uint64_t 
 enum guest_walk_result space_read_code(struct guest_space *s, const struct guest_mode *g, uint64_t rip,
 				       uint8_t *bytes, unsigned *n, enum cpu_mode *mode)
 {
-	unsigned access = GUEST_ACCESS_FETCH | (g->cpl == 3 ? GUEST_ACCESS_USER : 0), offset;
+	unsigned access = fetch_access(g), offset;
 	uint64_t linear;
 	const struct code_page *last;
 
@@ -369,4 +374,54 @@ const struct code_page *space_code_page_of(const struct guest_mode *g, uint64_t 
 		return 0;
 	c = &g->code_cache->way[g->code_cache->last];
 	return c->page && c->linear_page == (linear & ~0xfffull) ? c : 0;
+}
+
+/* An instruction's bytes as two words, 0-7 and 7-14: both inside a page the code cache keeps it in. */
+static void insn_words(const uint8_t *at, uint64_t words[2])
+{
+	__builtin_memcpy(&words[0], at, sizeof(words[0]));
+	__builtin_memcpy(&words[1], at + INSN_MAX - sizeof(words[1]), sizeof(words[1]));
+}
+
+/* The low n bytes of a word, n up to 8. */
+static uint64_t low_bytes(unsigned n)
+{
+	return n >= 8 ? ~0ull : (1ull << (8 * n)) - 1;
+}
+
+const struct insn *space_kept_insn(struct guest_space *s, const struct guest_mode *g, const struct kept_insn *k,
+				   uint64_t rip, enum cpu_mode *mode)
+{
+	uint64_t linear, now[2];
+
+	*mode = guest_code_address(g, rip, &linear);
+	if (*mode != k->mode || linear != k->linear ||
+	    !code_page_current(&k->page, s, g, linear & ~0xfffull, fetch_access(g)))
+		return 0;
+	insn_words(k->page.page + (linear & 0xfff), now);
+	return ((now[0] ^ k->bytes[0]) & k->mask[0]) == 0 && ((now[1] ^ k->bytes[1]) & k->mask[1]) == 0 ? &k->in
+													: 0;
+}
+
+void space_keep_insn(struct kept_insn *k, const struct guest_mode *g, uint64_t rip, const uint8_t *bytes,
+		     const struct insn *in, enum cpu_mode mode)
+{
+	const unsigned second = INSN_MAX - sizeof(k->bytes[1]); /* the second word's first byte */
+	const struct code_page *page;
+	uint64_t linear;
+
+	guest_code_address(g, rip, &linear);
+	page = space_code_page_of(g, linear);
+	k->page.page = 0;
+	if (!page)
+		return;
+	k->page = *page;
+	k->linear = linear;
+	k->mode = mode;
+	k->in = *in;
+	k->mask[0] = low_bytes(in->length);
+	k->mask[1] = in->length > second ? low_bytes(in->length - second) : 0;
+	insn_words(bytes, k->bytes);
+	k->bytes[0] &= k->mask[0];
+	k->bytes[1] &= k->mask[1];
 }

@@ -115,11 +115,30 @@ struct code_page {
  * in turn (a Linux guest's virtio kick and its xAPIC EOI, one block
  * request after another): one page cached missed at each.
  */
+/*
+ * A decoded instruction, kept with a copy of the code cache way its bytes
+ * were read through: a guest polling a device register exits from the
+ * same instruction each time. It is used again only at the same linear
+ * address in the same decode mode, while that way is still current (CR0,
+ * CR3, CR4, EFER, the CPL's access, the nested tables' generation, each
+ * guest page-table entry of the walk) and the bytes there are still the
+ * ones decoded: a rewritten byte, a mode switch or a remap sends the
+ * instruction back to the decoder. A decoding depends on nothing else.
+ */
+struct kept_insn {
+	struct code_page page; /* page.page NULL: nothing kept */
+	uint64_t linear;
+	enum cpu_mode mode;
+	uint64_t bytes[2], mask[2]; /* bytes 0-7 and 7-14 as words, and which of each word's are the instruction's */
+	struct insn in;
+};
+
 #define CODE_CACHE_PAGES 4
 struct code_cache {
 	struct code_page way[CODE_CACHE_PAGES];
 	unsigned next; /* the way the next walk fills, round robin */
 	unsigned last; /* the way that hit or was filled last: looked at first */
+	struct kept_insn decoded; /* the emulator's last instruction (arch/x86/guest_mmio.c) */
 };
 
 /*
@@ -145,5 +164,21 @@ const struct code_page *space_code_page_of(const struct guest_mode *g, uint64_t 
  * what it held. The registers it depended on are the caller's to compare.
  */
 int space_code_walk_unchanged(const struct guest_space *s, const struct code_page *c);
+
+/*
+ * The instruction k keeps, when it is the one at CS:RIP now (struct
+ * kept_insn) with *mode its code's mode; else NULL, and the caller reads
+ * and decodes the bytes at RIP.
+ */
+const struct insn *space_kept_insn(struct guest_space *s, const struct guest_mode *g, const struct kept_insn *k,
+				   uint64_t rip, enum cpu_mode *mode);
+
+/*
+ * Keeps in k the instruction in, decoded in mode from the bytes at CS:RIP
+ * space_read_code just read; nothing when they did not come through the
+ * code cache.
+ */
+void space_keep_insn(struct kept_insn *k, const struct guest_mode *g, uint64_t rip, const uint8_t *bytes,
+		     const struct insn *in, enum cpu_mode mode);
 
 #endif

@@ -13,8 +13,10 @@
 
 #define FAULT_GPA 0xfee00ffcull /* 8-byte accesses would cross: they must be refused */
 
+/* The registers as struct mmio_cpu held them before it pointed at a vCPU's: the corpus keeps its meaning. */
 struct fuzz_state {
-	struct mmio_cpu cpu;
+	uint64_t gpr[16], rip, rflags;
+	unsigned mode;
 	uint64_t device, translated;
 	uint8_t fail_mask;
 };
@@ -63,7 +65,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	struct fuzz_state s;
 	struct fuzz_bus b = { &s, 0, 0, 0 };
 	const struct mmio_bus bus = { fuzz_access, fuzz_translate, &b };
-	struct mmio_cpu before;
+	struct mmio_cpu cpu, before;
+	uint64_t gpr_before[16];
 	enum mmio_result r;
 	uint8_t *bytes;
 	size_t n;
@@ -71,23 +74,24 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (size < sizeof(s))
 		return 0;
 	memcpy(&s, data, sizeof(s));
-	s.cpu.mode = (enum cpu_mode)((unsigned)s.cpu.mode % 3);
-	before = s.cpu;
+	cpu = (struct mmio_cpu){ s.gpr, s.rip, s.rflags, (enum cpu_mode)(s.mode % 3) };
+	before = cpu;
+	memcpy(gpr_before, s.gpr, sizeof(gpr_before));
 	n = size - sizeof(s);
 	bytes = malloc(n ? n : 1); /* an exact-size copy: reading past it is caught */
 	if (!bytes)
 		return 0;
 	memcpy(bytes, data + sizeof(s), n);
-	r = mmio_emulate(&s.cpu, bytes, n, FAULT_GPA, &bus);
+	r = mmio_emulate(&cpu, bytes, n, FAULT_GPA, &bus);
 	free(bytes);
 	if (r == MMIO_DONE) {
-		uint64_t moved = s.cpu.rip - before.rip;
+		uint64_t moved = cpu.rip - before.rip;
 		if (before.mode != MODE_64)
 			moved = (uint32_t)moved;
 		if (moved > 15 || (moved == 0 && !b.string))
 			abort();
 	} else if (r == MMIO_UNSUPPORTED || r == MMIO_UNDECODABLE) {
-		if (memcmp(&s.cpu, &before, sizeof(before)) || b.accesses)
+		if (memcmp(&cpu, &before, sizeof(before)) || memcmp(s.gpr, gpr_before, sizeof(gpr_before)) || b.accesses)
 			abort();
 	}
 	return 0;

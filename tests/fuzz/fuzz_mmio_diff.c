@@ -168,11 +168,12 @@ static void run_on_host(const uint8_t *insn, size_t len, uint64_t *memory, uint6
 }
 
 /* The emulator's register file for the host's eight registers: RAX-RBX and R8-R11. */
-static void load_emulator(struct mmio_cpu *cpu, const struct diff_case *c)
+static void load_emulator(struct mmio_cpu *cpu, uint64_t *gpr, const struct diff_case *c)
 {
 	unsigned i;
 
-	memset(cpu, 0, sizeof(*cpu));
+	memset(gpr, 0, 16 * sizeof(*gpr));
+	cpu->gpr = gpr;
 	for (i = 0; i < 4; i++) {
 		cpu->gpr[i] = c->regs[i];
 		cpu->gpr[8 + i] = c->regs[4 + i];
@@ -209,6 +210,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	const struct mmio_bus bus = { bus_access, bus_translate, &emulated_memory };
 	struct diff_case c;
 	struct mmio_cpu cpu;
+	uint64_t gpr[16];
 	uint8_t insn[16];
 	size_t len;
 	unsigned i;
@@ -222,7 +224,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	host_memory = emulated_memory = c.memory;
 	run_on_host(insn, len, &host_memory, state);
 
-	load_emulator(&cpu, &c);
+	load_emulator(&cpu, gpr, &c);
 	if (mmio_emulate(&cpu, insn, len, FAULT_GPA, &bus) != MMIO_DONE || cpu.rip != 0x1000 + len)
 		mismatch(insn, len, &cpu, state, emulated_memory, host_memory);
 	for (i = 0; i < 4; i++)

@@ -318,8 +318,9 @@ static const struct mmio_bus fake_bus = { fake_access, fake_translate, 0 };
 
 static void run_case(const struct mcase *c)
 {
-	struct mmio_cpu cpu = { .rip = START_RIP, .rflags = c->flags_in ? c->flags_in : FLAGS_IN, .mode = c->mode };
-	uint64_t want[16];
+	uint64_t gpr[16], want[16];
+	struct mmio_cpu cpu = { .gpr = gpr, .rip = START_RIP, .rflags = c->flags_in ? c->flags_in : FLAGS_IN,
+				.mode = c->mode };
 	enum mmio_result r;
 	unsigned i;
 
@@ -373,23 +374,27 @@ static void encodings(void **state)
 static void refusal_changes_nothing(void **state)
 {
 	static const uint8_t add[] = { 0x01, 0x08 };
-	struct mmio_cpu cpu = { .rip = START_RIP, .rflags = FLAGS_IN, .mode = MODE_64 };
+	uint64_t gpr[16] = { 0 }, gpr_before[16];
+	struct mmio_cpu cpu = { .gpr = gpr, .rip = START_RIP, .rflags = FLAGS_IN, .mode = MODE_64 };
 	struct mmio_cpu before;
 
 	(void)state;
-	cpu.gpr[RCX] = 5;
+	gpr[RCX] = 5;
 	before = cpu;
+	memcpy(gpr_before, gpr, sizeof(gpr));
 	bus_log.c = &cases[0];
 	bus_log.n = 0;
 	assert_int_equal(mmio_emulate(&cpu, add, sizeof(add), G, &fake_bus), MMIO_UNSUPPORTED);
 	assert_memory_equal(&cpu, &before, sizeof(cpu));
+	assert_memory_equal(gpr, gpr_before, sizeof(gpr));
 }
 
 /* EIP wraps at 4 GiB outside 64-bit mode. */
 static void eip_wraps(void **state)
 {
 	static const uint8_t mov[] = { 0x89, 0x08 };
-	struct mmio_cpu cpu = { .rip = 0xffffffffull, .rflags = FLAGS_IN, .mode = MODE_32 };
+	uint64_t gpr[16] = { 0 };
+	struct mmio_cpu cpu = { .gpr = gpr, .rip = 0xffffffffull, .rflags = FLAGS_IN, .mode = MODE_32 };
 
 	(void)state;
 	bus_log.c = &cases[0];

@@ -1,7 +1,8 @@
 /* space_read_code: the bytes at CS:RIP through a guest's page tables and
  * the nested tables, with and without the vCPU's cached translation of its
  * code page; whatever the guest or the hypervisor changed between two
- * reads, the second gives what a fresh walk gives, never the old page. */
+ * reads, the second gives what a fresh walk gives, never the old page.
+ * The same for the decoded instruction the MMIO path keeps. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -276,6 +277,85 @@ static void instruction_at_a_page_end(void **state)
 	assert_int_equal(n, 3);
 }
 
+/* MOV dword [rax + 0x10], 1: ten bytes, so the kept check's second word holds three of them. */
+static const uint8_t mov_imm[] = { 0xc7, 0x80, 0x10, 0x00, 0x00, 0x00, 0x01, 0x00, 0x00, 0x00 };
+
+/* Reads and decodes the instruction at rip and keeps it, as the MMIO path does after a decode. */
+static void keep_at(const struct guest_mode *g, uint64_t rip)
+{
+	uint8_t bytes[INSN_MAX];
+	enum cpu_mode mode;
+	struct insn in;
+	unsigned n;
+
+	assert_int_equal(space_read_code(&space, g, rip, bytes, &n, &mode), GUEST_WALK_OK);
+	assert_int_equal(insn_decode(bytes, n, mode, &in), 0);
+	space_keep_insn(&cache.decoded, g, rip, bytes, &in, mode);
+}
+
+static const struct insn *kept(const struct guest_mode *g, uint64_t rip)
+{
+	enum cpu_mode mode;
+
+	return space_kept_insn(&space, g, &cache.decoded, rip, &mode);
+}
+
+/*
+ * The kept instruction is given again only at its own linear address, in
+ * its mode, while its walk and each of its bytes hold; a change of any of
+ * them, or of a byte past it, is judged as the decoder would judge it.
+ */
+static void kept_instruction_holds_only_while_unchanged(void **state)
+{
+	struct guest_mode g = long4(0x1000), other = long4(0xb000), user = long4(0x1000), compat = long4(0x1000);
+	const struct insn *in;
+
+	(void)state;
+	long4_tables(0x1000, 0x2000, 0x3000, 0x4000, PAGE_A, PAGE_B);
+	long4_tables(0xb000, 0xc000, 0xd000, 0xe000, PAGE_A, PAGE_B);
+	memcpy(ram + PAGE_A + 0x10, mov_imm, sizeof(mov_imm));
+	memcpy(ram + PAGE_C + 0x10, mov_imm, sizeof(mov_imm));
+	assert_null(kept(&g, CODE + 0x10)); /* nothing kept yet */
+	keep_at(&g, CODE + 0x10);
+	in = kept(&g, CODE + 0x10);
+	assert_ptr_equal(in, &cache.decoded.in);
+	assert_int_equal(in->length, sizeof(mov_imm));
+	assert_int_equal(in->opcode, 0xc7);
+	assert_null(kept(&g, CODE + 0x11)); /* another RIP */
+	ram[PAGE_A + 0x10 + 10] = 0x90; /* past the instruction: not its business */
+	assert_non_null(kept(&g, CODE + 0x10));
+	ram[PAGE_A + 0x10 + 9] = 0x02; /* its immediate's last byte, in the second word */
+	assert_null(kept(&g, CODE + 0x10));
+	ram[PAGE_A + 0x10 + 9] = 0x00;
+	assert_non_null(kept(&g, CODE + 0x10));
+	ram[PAGE_A + 0x10] = 0xc6; /* its opcode, in the first word */
+	assert_null(kept(&g, CODE + 0x10));
+	ram[PAGE_A + 0x10] = 0xc7;
+	compat.cs_long = 0; /* the same linear address in 16-bit code */
+	assert_null(kept(&compat, CODE + 0x10));
+	assert_null(kept(&other, CODE + 0x10)); /* another CR3, though its tables map the same page */
+	user.cpl = 3;
+	assert_null(kept(&user, CODE + 0x10));
+	set_entry(0x4000, 0, 8, PAGE_C | P | RW); /* remapped to a page holding the same bytes */
+	assert_null(kept(&g, CODE + 0x10));
+	set_entry(0x4000, 0, 8, PAGE_A | P | RW);
+	assert_non_null(kept(&g, CODE + 0x10));
+	space.generation++; /* the nested tables changed */
+	assert_null(kept(&g, CODE + 0x10));
+}
+
+/* An instruction that may run into the next page is not kept: its bytes did not come through the cache. */
+static void instruction_at_a_page_end_is_not_kept(void **state)
+{
+	struct guest_mode g = long4(0x1000);
+
+	(void)state;
+	long4_tables(0x1000, 0x2000, 0x3000, 0x4000, PAGE_A, PAGE_B);
+	memcpy(ram + PAGE_A + 4096 - 10, mov_imm, sizeof(mov_imm));
+	keep_at(&g, CODE + 4096 - 10);
+	assert_null(kept(&g, CODE + 4096 - 10));
+}
+
 #define CHUNK (2u << 20)
 #define LAZY_GPA 0x100000000ull /* RAM from 4 GiB, as a partition's high RAM */
 
@@ -362,6 +442,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(copied_walk_sees_changes, setup, teardown),
 		cmocka_unit_test_setup_teardown(paging32_remap_is_seen, setup, teardown),
 		cmocka_unit_test_setup_teardown(instruction_at_a_page_end, setup, teardown),
+		cmocka_unit_test_setup_teardown(kept_instruction_holds_only_while_unchanged, setup, teardown),
+		cmocka_unit_test_setup_teardown(instruction_at_a_page_end_is_not_kept, setup, teardown),
 		cmocka_unit_test_setup_teardown(ram_is_zeroed_and_mapped_on_first_touch, setup, teardown),
 		cmocka_unit_test_setup_teardown(an_overwritten_range_is_not_zeroed_first, setup, teardown),
 	};

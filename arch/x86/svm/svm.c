@@ -567,9 +567,13 @@ static void code_mode(struct svm_vcpu *a, struct guest_mode *g)
 
 static void svm_guest_mode(struct vcpu *v, struct guest_mode *g)
 {
+	code_mode(arch_of(v), g);
+}
+
+static void svm_segment_bases(struct vcpu *v, struct guest_mode *g)
+{
 	const struct vmcb *c = arch_of(v)->vmcb;
 
-	code_mode(arch_of(v), g);
 	g->seg_base[0] = c->es.base;
 	g->seg_base[1] = c->cs.base;
 	g->seg_base[2] = c->ss.base;
@@ -806,6 +810,7 @@ const struct vcpu_ops svm_ops = {
 	.set_reg = svm_set_reg,
 	.skip_instruction = svm_skip_instruction,
 	.guest_mode = svm_guest_mode,
+	.segment_bases = svm_segment_bases,
 	.emulated = svm_emulated,
 	.inject = svm_inject,
 	.can_inject = svm_can_inject,

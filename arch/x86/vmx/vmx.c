@@ -1092,10 +1092,19 @@ static void vmx_guest_mode(struct vcpu *v, struct guest_mode *g)
 		.efer = vmread(GUEST_EFER), .rflags = vmread(GUEST_RFLAGS), .cs_base = vmread(GUEST_CS_BASE),
 		.cs_long = (cs >> 13) & 1, .cs_default32 = (cs >> 14) & 1,
 		.cpl = (uint8_t)((vmread(GUEST_SS_ACCESS) >> 5) & 3),
-		.seg_base = { vmread(GUEST_ES_BASE), vmread(GUEST_CS_BASE), vmread(GUEST_SS_BASE),
-			      vmread(GUEST_DS_BASE), vmread(GUEST_FS_BASE), vmread(GUEST_GS_BASE) },
 		.code_cache = &((struct vmx_vcpu *)v->arch)->code_cache,
 	};
+}
+
+static void vmx_segment_bases(struct vcpu *v, struct guest_mode *g)
+{
+	const enum vmcs_field bases[6] = { GUEST_ES_BASE, GUEST_CS_BASE, GUEST_SS_BASE,
+					   GUEST_DS_BASE, GUEST_FS_BASE, GUEST_GS_BASE };
+	unsigned i;
+
+	load(v);
+	for (i = 0; i < 6; i++)
+		g->seg_base[i] = vmread(bases[i]);
 }
 
 static void vmx_inject(struct vcpu *v, enum event_kind kind, uint8_t vector, int has_error, uint32_t error)
@@ -1164,6 +1173,7 @@ const struct vcpu_ops vmx_ops = {
 	.set_reg = vmx_set_reg,
 	.skip_instruction = vmx_skip_instruction,
 	.guest_mode = vmx_guest_mode,
+	.segment_bases = vmx_segment_bases,
 	.emulated = vmx_emulated,
 	.inject = vmx_inject,
 	.can_inject = vmx_can_inject,
