@@ -300,6 +300,7 @@ static enum mmio_result modrm_one_byte(struct emul *e)
 {
 	uint8_t op = e->in->opcode;
 	enum alu kind = op < 0x10 ? ALU_OR : op < 0x30 ? ALU_AND : op < 0x38 ? ALU_XOR : ALU_CMP;
+	unsigned size;
 
 	switch (op) {
 	case 0x08: case 0x09: case 0x0a: case 0x0b:
@@ -316,7 +317,8 @@ static enum mmio_result modrm_one_byte(struct emul *e)
 	case 0x88: case 0x89:
 		return mov_store_reg(e, op == 0x88);
 	case 0x8a: case 0x8b:
-		return mov_load(e, reg_field(e->in), operand_size(e, op == 0x8a), operand_size(e, op == 0x8a), 0);
+		size = operand_size(e, op == 0x8a);
+		return mov_load(e, reg_field(e->in), size, size, 0);
 	case 0xc6: case 0xc7:
 		if ((e->in->modrm >> 3) & 7)
 			return MMIO_UNSUPPORTED;
