@@ -201,10 +201,56 @@ static void check_rewritten_code(void)
 	       after, BAD_RESUME, want[0]);
 }
 
+/*
+ * The same for an MMIO read the hypervisor decodes and keeps decoded for
+ * the next exit from its address: MOV EAX, [RDX]; RET, run twice, then
+ * rewritten in place to MOV ECX, [RDX]; RET (one byte changed, the length
+ * kept). A hypervisor that reused the old decoding would load EAX again.
+ * RDX is the I/O APIC's window on its version register.
+ */
+static const uint8_t load_eax[] = { 0x8b, 0x02, 0xc3 };
+static const uint8_t load_ecx[] = { 0x8b, 0x0a, 0xc3 };
+
+/* EAX and ECX as the code at KERNEL_HALF leaves them, each BAD_RESUME before. */
+static void mmio_load_at_kernel_half(uint32_t regs[2])
+{
+	uint32_t eax = BAD_RESUME, ecx = BAD_RESUME;
+
+	__asm__ volatile("call *%2" : "+a"(eax), "+c"(ecx) : "r"(KERNEL_HALF), "d"(IOAPIC_BASE + IOAPIC_WINDOW)
+			 : "memory");
+	regs[0] = eax;
+	regs[1] = ecx;
+}
+
+static void check_rewritten_mmio_code(void)
+{
+	uint32_t version, first[2], again[2], after[2];
+	unsigned i;
+
+	mmio_write32(IOAPIC_BASE, 1);
+	version = mmio_read32(IOAPIC_BASE + IOAPIC_WINDOW);
+	for (i = 0; i < sizeof(load_eax); i++)
+		rewritten_code[i] = load_eax[i];
+	map_kernel_half(rewritten_code);
+	mmio_load_at_kernel_half(first);
+	mmio_load_at_kernel_half(again);
+	for (i = 0; i < sizeof(load_ecx); i++)
+		rewritten_code[i] = load_ecx[i];
+	mmio_load_at_kernel_half(after);
+	map_kernel_half(0);
+	mmio_write32(IOAPIC_BASE, 0); /* the ID register selected again, as the bench reads it */
+	report("rewritten_mmio_code",
+	       version != BAD_RESUME && first[0] == version && first[1] == BAD_RESUME && again[0] == version &&
+		       again[1] == BAD_RESUME && after[0] == BAD_RESUME && after[1] == version,
+	       "eax, ecx 0x%x, 0x%x then 0x%x, 0x%x, after the rewrite 0x%x, 0x%x; want 0x%x in eax twice, then in ecx",
+	       first[0], first[1], again[0], again[1], after[0], after[1], version);
+}
+
 void check_modes(void)
 {
 	check_kernel_half();
 	check_compat_code();
 	check_remapped_code();
 	check_rewritten_code();
+	check_rewritten_mmio_code();
 }

@@ -8,8 +8,8 @@ from test_boot import BOOT_TIMEOUT, expect_banner, expect_console
 
 CHECKS = ["fpu_initial", "boot_state", "tsc", "cpuid_policy", "msr_policy", "uart_io", "hypercall",
           "virt_insn_ud", "xsetbv", "pat", "cr8", "cr_writes", "io_width", "single_step", "rdpmc",
-          "kernel_half", "compat_code", "remapped_code", "rewritten_code", "hlt_wakeup", "smp",
-          "apic_xapic_timer", "apic_x2apic_timer", "apic_priority", "apic_ipi", "ram_pattern",
+          "kernel_half", "compat_code", "remapped_code", "rewritten_code", "rewritten_mmio_code", "hlt_wakeup",
+          "smp", "apic_xapic_timer", "apic_x2apic_timer", "apic_priority", "apic_ipi", "ram_pattern",
           "mmio_read", "mmio_movzx_movsx", "mmio_alu_flags", "mmio_write_vanish", "mmio_string",
           "mmio_long_insn", "mmio_single_step"]
 # Where the hypervisor itself performs MOV to CR0/CR4 (VT-x); AMD-V leaves them to the CPU.
