@@ -158,7 +158,7 @@ static int read_and_decode(struct mmio_context *m, const struct vcpu_exit *e, ui
  */
 int arch_guest_mmio(struct vcpu *v, const struct vcpu_exit *e)
 {
-	struct mmio_context m = { .v = v, .p = v->part };
+	struct mmio_context m; /* set field by field: an initializer would zero all of it first (g is large) */
 	const struct mmio_bus bus = { bus_access, translate, &m };
 	struct mmio_cpu cpu = { .gpr = v->gprs };
 	const struct insn *in = 0;
@@ -166,6 +166,9 @@ int arch_guest_mmio(struct vcpu *v, const struct vcpu_exit *e)
 	enum mmio_result r;
 	int read;
 
+	m.v = v;
+	m.p = v->part;
+	m.have_segment_bases = 0;
 	v->ops->guest_mode(v, &m.g);
 	cpu.rip = v->ops->get_reg(v, REG_RIP);
 	if (m.g.code_cache)

@@ -1080,20 +1080,27 @@ static void vmx_emulated(struct vcpu *v, uint64_t next_rip)
 	finish_instruction(next_rip);
 }
 
-/* CS.L is access-rights bit 13, CS.D/B bit 14; the CPL is SS.DPL (SDM Vol. 3C, 25.4.1). */
+/*
+ * CS.L is access-rights bit 13, CS.D/B bit 14; the CPL is SS.DPL (SDM Vol.
+ * 3C, 25.4.1). Field by field: a compound literal would zero the segment
+ * bases first, which vmx_segment_bases() fills when they are needed.
+ */
 static void vmx_guest_mode(struct vcpu *v, struct guest_mode *g)
 {
 	uint64_t cs;
 
 	load(v);
 	cs = vmread(GUEST_CS_ACCESS);
-	*g = (struct guest_mode){
-		.cr0 = vmread(GUEST_CR0), .cr3 = vmread(GUEST_CR3), .cr4 = vmread(GUEST_CR4),
-		.efer = vmread(GUEST_EFER), .rflags = vmread(GUEST_RFLAGS), .cs_base = vmread(GUEST_CS_BASE),
-		.cs_long = (cs >> 13) & 1, .cs_default32 = (cs >> 14) & 1,
-		.cpl = (uint8_t)((vmread(GUEST_SS_ACCESS) >> 5) & 3),
-		.code_cache = &((struct vmx_vcpu *)v->arch)->code_cache,
-	};
+	g->cr0 = vmread(GUEST_CR0);
+	g->cr3 = vmread(GUEST_CR3);
+	g->cr4 = vmread(GUEST_CR4);
+	g->efer = vmread(GUEST_EFER);
+	g->rflags = vmread(GUEST_RFLAGS);
+	g->cs_base = vmread(GUEST_CS_BASE);
+	g->cs_long = (cs >> 13) & 1;
+	g->cs_default32 = (cs >> 14) & 1;
+	g->cpl = (uint8_t)((vmread(GUEST_SS_ACCESS) >> 5) & 3);
+	g->code_cache = &((struct vmx_vcpu *)v->arch)->code_cache;
 }
 
 static void vmx_segment_bases(struct vcpu *v, struct guest_mode *g)
