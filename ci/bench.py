@@ -219,13 +219,18 @@ VTX_MISSED = {
     "x2apic_eoi": "The bare path, plus the EOI's own way (arch_guest_msr's test for it, vcpu_apic_eoi_msr: "
                   "the APIC's lock, vlapic_eoi's highest vector in service, found from the words isr_words "
                   "names, and the exit's MSR index and value). What would remove it: the bare path's cuts.",
-    "mmio_read": "The bare path, plus the EPT violation's guest-physical address and qualification, the guest's "
-                 "mode read field by field (vmx_guest_mode: CR0, CR3, CR4, EFER, RFLAGS, the segments), the "
-                 "code page's translation (cached per vCPU), the decoder, the emulator copying all sixteen "
-                 "registers in and out, and the bus's claim table. What would remove it: reading only the fields "
-                 "the decoder needs for the mode it finds (CS first), emulating on the vCPU's registers in place, "
-                 "and keeping the last decoded instruction with the cached code page (a guest polling one "
-                 "register runs the same instruction each time).",
+    "mmio_read": "The bare path, plus (by the AMD-V breakdown of the same code) the EPT violation's "
+                 "guest-physical address and qualification; the code's mode (vmx_guest_mode: CR0, CR3, CR4, "
+                 "EFER, RFLAGS, CS base and rights, SS rights) and RIP; the check that the instruction kept "
+                 "decoded still holds (space_kept_insn: its linear address and mode, the code page's walk with "
+                 "each guest page-table entry re-read, its bytes as two masked words: about 120); the emulator "
+                 "on the vCPU's own registers (the decoded form's checks, the operand size, the access: about "
+                 "170); the bus (the RAM and APIC page tests, the recent-claims lookup under the bus lock and "
+                 "the claim's copy, the dispatch, the I/O APIC's register read: about 230); RIP stepped with "
+                 "the interrupt shadow and RFLAGS.TF. What would remove more: the bare path's cuts; the "
+                 "emulator's dispatch done once and kept with the decoded instruction (its handler and operand "
+                 "size); the claim for the faulting address kept with it too, good while the bus's change "
+                 "count is unchanged (one compare instead of the lookup and its copy).",
 }
 disk_breakdowns = []  # (pattern, hypervisor instructions per request, [(where, instructions per request)])
 # The steps of an AMD-V round trip, each by the hypervisor functions it runs, and what would shorten it; what no
