@@ -19,6 +19,7 @@
 #include "partition.h"
 #include "percpu.h"
 #include "policy.h"
+#include "scheduler.h"
 #include "space.h"
 #include "svm_event.h"
 #include "vcpu.h"
@@ -412,6 +413,25 @@ static int host_state_came_back(const struct vmcb *c)
 	return c->rip == (uint64_t)(uintptr_t)svm_vmrun_return && c->cr3 == read_cr3();
 }
 
+/*
+ * CPUID, VMMCALL, IN or OUT, RDMSR, WRMSR: the exits vcpu_instruction_exit()
+ * handles, never exits during an event's delivery (APM Vol. 2, 15.7.2).
+ * 1 with e translated; 0 for any other exit.
+ */
+static int translate_instruction_exit(struct vcpu *v, const struct vmcb *c, struct vcpu_exit *e)
+{
+	switch (c->exit_code) {
+	case VMEXIT_CPUID: e->reason = EXIT_CPUID; return 1;
+	case VMEXIT_VMMCALL: e->reason = EXIT_HYPERCALL; return 1;
+	case VMEXIT_IOIO: translate_io(c, e); return 1;
+	case VMEXIT_MSR:
+		e->reason = c->exit_info1 ? EXIT_MSR_WRITE : EXIT_MSR_READ;
+		e->u.msr = (uint32_t)v->gprs[REG_RCX];
+		return 1;
+	}
+	return 0;
+}
+
 static void translate_exit(struct vcpu *v, struct vmcb *c, struct vcpu_exit *e)
 {
 	uint64_t code = c->exit_code;
@@ -421,10 +441,10 @@ static void translate_exit(struct vcpu *v, struct vmcb *c, struct vcpu_exit *e)
 		e->reason = EXIT_STATE_LOST;
 		return;
 	}
+	if (translate_instruction_exit(v, c, e))
+		return;
 	switch (code) {
-	case VMEXIT_CPUID: e->reason = EXIT_CPUID; return;
 	case VMEXIT_HLT: e->reason = EXIT_HLT; return;
-	case VMEXIT_VMMCALL: e->reason = EXIT_HYPERCALL; return;
 	case VMEXIT_XSETBV: e->reason = EXIT_XSETBV; return;
 	case VMEXIT_INVD:
 	case VMEXIT_WBINVD: e->reason = EXIT_CACHE_FLUSH; return;
@@ -437,15 +457,10 @@ static void translate_exit(struct vcpu *v, struct vmcb *c, struct vcpu_exit *e)
 		e->reason = EXIT_INTERRUPT_WINDOW; /* a pending NMI may go once the IRET has run */
 		return;
 	case VMEXIT_CR8_WRITE: return; /* mov_to_cr8() */
-	case VMEXIT_IOIO: translate_io(c, e); return;
 	case VMEXIT_NPF: translate_npf(c, e); return;
 	case VMEXIT_RDPMC: e->reason = EXIT_RDPMC; return;
 	case VMEXIT_EXCEPTION_DB: reflect_exception(c, VEC_DB, e); return;
 	case VMEXIT_EXCEPTION_AC: reflect_exception(c, VEC_AC, e); return;
-	case VMEXIT_MSR:
-		e->reason = c->exit_info1 ? EXIT_MSR_WRITE : EXIT_MSR_READ;
-		e->u.msr = (uint32_t)v->gprs[REG_RCX];
-		return;
 	}
 	if ((uint32_t)code == VMEXIT_INVALID) {
 		e->reason = EXIT_ENTRY_FAILED;
@@ -455,8 +470,6 @@ static void translate_exit(struct vcpu *v, struct vmcb *c, struct vcpu_exit *e)
 	e->u.insn = svm_insn_name(code);
 	e->reason = e->u.insn ? EXIT_FORBIDDEN_INSN : EXIT_UNKNOWN;
 }
-
-static void mov_to_cr8(struct vcpu *v, struct vcpu_exit *e);
 
 /*
  * QEMU 7.2's TCG delivers an interrupt injected through EVENTINJ inside
@@ -480,32 +493,6 @@ static void end_run_after_injection(const struct vmcb *c)
 	if ((c->event_inject & (EVENT_VALID | EVENT_TYPE_MASK)) == (EVENT_VALID | EVENT_TYPE_INTR) &&
 	    svm.kick_after_injection)
 		lapic_kick_self();
-}
-
-static void svm_run(struct vcpu *v, struct vcpu_exit *e)
-{
-	struct svm_vcpu *a = arch_of(v);
-	struct vmcb *c = a->vmcb;
-
-	/* 1: flush the whole TLB (APM Vol. 2, 15.16.1): tables changed, or the ASID is shared. */
-	c->tlb_control = a->flushed != a->space->generation || a->tag.flush_every_entry ? 1 : 0;
-	a->flushed = a->space->generation;
-	c->rax = v->gprs[REG_RAX];
-	c->rsp = v->gprs[REG_RSP];
-	/*
-	 * Added to the TSC for RDTSC and RDTSCP (APM Vol. 2, Appendix B, Table
-	 * B-1, TSC_OFFSET); it moves at each resume of the partition
-	 * (hv/part_clock.h). Loaded at every VMRUN: no VMCB clean bit is set.
-	 */
-	c->tsc_offset = part_clock_tsc_offset(&v->part->clock);
-	end_run_after_injection(c);
-	svm_run_guest(a->vmcb_pa, v->gprs, this_cpu()->host_state_pa);
-	v->gprs[REG_RAX] = c->rax;
-	v->gprs[REG_RSP] = c->rsp;
-	svm_event_after_exit(c);
-	translate_exit(v, c, e);
-	if (c->exit_code == VMEXIT_CR8_WRITE)
-		mov_to_cr8(v, e);
 }
 
 static uint64_t svm_get_reg(struct vcpu *v, enum vcpu_reg r)
@@ -747,24 +734,115 @@ static void mov_to_cr8(struct vcpu *v, struct vcpu_exit *e)
 	e->reason = EXIT_INTERRUPT_WINDOW;
 }
 
-static int svm_skip_instruction(struct vcpu *v, const struct vcpu_exit *e)
+/*
+ * The RIP after the instruction that exited: 0, -1, or SKIP_NOT_CANONICAL.
+ * From EXITINFO2 for port I/O (saved for every I/O intercept), NextRIP
+ * with NRIP save, else a kept step or the instruction's bytes decoded.
+ */
+static int next_rip_of(struct vcpu *v, const struct vcpu_exit *e, uint64_t *next_rip)
 {
 	struct svm_vcpu *a = arch_of(v);
 	const struct kept_step *step;
-	uint64_t next_rip;
-	int r;
 
 	if (e->reason == EXIT_IO)
-		svm_emulated(v, a->vmcb->exit_info2); /* the next RIP, saved for every I/O intercept */
+		*next_rip = a->vmcb->exit_info2;
 	else if (svm.features & SVM_FEATURE_NRIPS)
-		svm_emulated(v, a->vmcb->next_rip);
+		*next_rip = a->vmcb->next_rip;
 	else if ((step = kept_step(a)) != 0)
-		svm_emulated(v, step->next_rip);
-	else if ((r = next_rip_by_decode(v, &next_rip)) != 0)
-		return r;
+		*next_rip = step->next_rip;
 	else
-		svm_emulated(v, next_rip);
+		return next_rip_by_decode(v, next_rip);
 	return 0;
+}
+
+static int svm_skip_instruction(struct vcpu *v, const struct vcpu_exit *e)
+{
+	uint64_t next_rip;
+	int r = next_rip_of(v, e, &next_rip);
+
+	if (r == 0)
+		svm_emulated(v, next_rip);
+	return r;
+}
+
+/*
+ * One VMRUN and its #VMEXIT: the TLB flushed first where the space's
+ * tables changed or the ASID is shared (APM Vol. 2, 15.16.1); RAX, which
+ * the exits' handlers write, loaded into the VMCB, and RAX and RSP read
+ * back from it.
+ */
+static void enter_guest(struct vcpu *v, struct svm_vcpu *a)
+{
+	struct vmcb *c = a->vmcb;
+
+	c->tlb_control = a->flushed != a->space->generation || a->tag.flush_every_entry ? 1 : 0;
+	a->flushed = a->space->generation;
+	c->rax = v->gprs[REG_RAX];
+	end_run_after_injection(c);
+	svm_run_guest(a->vmcb_pa, v->gprs, this_cpu()->host_state_pa);
+	v->gprs[REG_RAX] = c->rax;
+	v->gprs[REG_RSP] = c->rsp;
+	svm_event_after_exit(c);
+}
+
+/*
+ * An instruction exit (translate_instruction_exit) whose next RIP is
+ * known or decoded: 1 with e translated and *next_rip set, for
+ * instruction_done(); 0 for any other exit, the lost state's included,
+ * and for an instruction that cannot be stepped over, which the common
+ * path reports.
+ */
+static int instruction_exit(struct vcpu *v, struct vcpu_exit *e, uint64_t *next_rip)
+{
+	const struct vmcb *c = arch_of(v)->vmcb;
+
+	e->raw = c->exit_code;
+	return !host_state_came_back(c) && translate_instruction_exit(v, c, e) && next_rip_of(v, e, next_rip) == 0;
+}
+
+/*
+ * Handled at once in hv/ (vcpu_instruction_exit), without the dispatch
+ * of vcpu_handle_exit(): RIP past the instruction unless it faulted; 1 if
+ * v goes on in its guest.
+ */
+static int instruction_done(struct vcpu *v, struct vcpu_exit *e, uint64_t next_rip)
+{
+	if (vcpu_instruction_exit(v, e))
+		svm_emulated(v, next_rip);
+	return scheduler_exit_done(v, e);
+}
+
+/*
+ * Loops over exits until one ends the slice: each goes to hv/ from here
+ * (scheduler_exit_step, or for an instruction exit vcpu_instruction_exit
+ * and scheduler_exit_done), so that the next VMRUN costs no pass through
+ * the scheduler's loop. The TSC offset (APM Vol. 2, Appendix B, Table
+ * B-1) moves only when the partition resumes (hv/part_clock.h), which
+ * ends the slice first; RSP is written back only after an exit whose
+ * handling may have changed it: the instruction exits never do.
+ */
+static void svm_run(struct vcpu *v, struct vcpu_exit *e)
+{
+	struct svm_vcpu *a = arch_of(v);
+	struct vmcb *c = a->vmcb;
+	uint64_t next_rip;
+
+	c->tsc_offset = part_clock_tsc_offset(&v->part->clock);
+	c->rsp = v->gprs[REG_RSP];
+	for (;;) {
+		enter_guest(v, a);
+		if (instruction_exit(v, e, &next_rip)) {
+			if (!instruction_done(v, e, next_rip))
+				return;
+			continue;
+		}
+		translate_exit(v, c, e);
+		if (c->exit_code == VMEXIT_CR8_WRITE)
+			mov_to_cr8(v, e);
+		if (!scheduler_exit_step(v, e))
+			return;
+		c->rsp = v->gprs[REG_RSP];
+	}
 }
 
 static void svm_inject(struct vcpu *v, enum event_kind kind, uint8_t vector, int has_error, uint32_t error)
