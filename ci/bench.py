@@ -236,11 +236,14 @@ disk_breakdowns = []  # (pattern, hypervisor instructions per request, [(where, 
 # The steps of an AMD-V round trip, each by the hypervisor functions it runs, and what would shorten it; what no
 # step names is the exit's own handler (the CPUID policy, the device bus, the local APIC) or the guest's loop.
 AMDV_STEPS = (
-    ("VMRUN and #VMEXIT", ("svm_run", "svm_run_guest", "svm_vmrun_return", "part_clock_tsc_offset"),
+    ("VMRUN and #VMEXIT", ("svm_run", "svm_run_guest", "svm_vmrun_return", "part_clock_tsc_offset",
+                           "translate_exit", "translate_instruction_exit", "translate_io"),
      "the switch itself (VMLOAD, VMRUN, VMSAVE and VMLOAD again, 13 general registers each way) and the VMCB "
-     "fields svm_run moves and checks (RAX, RSP, the TSC offset, the TLB flush, the event to inject again, "
-     "the exit code's translation); little left to cut: clean bits save the CPU work, not instructions"),
-    ("stepping over the instruction", ("svm_skip_instruction", "kept_step", "space_code_walk_unchanged",
+     "fields svm_run's loop moves and checks at each VMRUN (RAX, RSP, the TLB flush, the event to inject "
+     "again, the lost-state check, the exit code's translation; the TSC offset once per slice); little "
+     "left to cut: clean bits save the CPU work, not instructions"),
+    ("stepping over the instruction", ("svm_skip_instruction", "next_rip_of", "kept_step",
+                                       "space_code_walk_unchanged",
                                        "next_rip_by_decode", "remember_step", "space_read_code", "code_page_current",
                                        "read_code_elsewhere", "guest_code_address", "guest_rip_advance"),
      "without NRIP save, an exit from a place the vCPU stepped over before (four steps kept, by RIP) checks "
@@ -250,11 +253,11 @@ AMDV_STEPS = (
      "decoded; what is left is that check, which only NRIP save removes. With NRIP "
      "save (CPUID 0x8000000A EDX bit 3: AMD CPUs, newer QEMU; not QEMU 7.2 TCG) this step is one VMCB read, as "
      "for port I/O (EXITINFO2)"),
-    ("common exit path", ("vcpu_handle_exit", "skip", "scheduler_main", "vcpu_irq_inject", "vlapic_takes_extint",
-                          "svm_can_inject"),
-     "hv/: the dispatch, the scheduler loop's checks between two runs, the interrupt check; simple exits "
-     "(CPUID, VMMCALL, port I/O) handled in the run loop without going back to scheduler_main would cut most "
-     "of it"),
+    ("common exit path", ("vcpu_handle_exit", "skip", "scheduler_main", "scheduler_exit_done",
+                          "scheduler_exit_step", "vcpu_irq_inject", "vlapic_takes_extint", "svm_can_inject"),
+     "hv/: the exit counted, the checks that the vCPU goes on (its slice, a kick, its timer, its partition's "
+     "state) and the interrupt check, from svm_run's loop; CPUID, VMMCALL, port I/O and MSR exits skip "
+     "vcpu_handle_exit's dispatch (vcpu_instruction_exit, as VT-x's do); little left to cut"),
 )
 # What would shorten the handler of each exit kind with an AMD-V target (the rest of its round trip).
 AMDV_HANDLER_CUTS = {
@@ -388,9 +391,10 @@ def by_function(window, hv_base):
 def amdv_steps(where, rounds):
     """AMDV_STEPS' instructions per round trip from by_function's counts; the rest as the handler's."""
     def step_of(name):
-        # Assembly's local labels (..@N.name) are inside svm_run_guest.
+        # Assembly's local labels (..@N.name) are inside svm_run_guest; GCC's clones (name.isra.0) are name.
+        function = name if name.startswith("..@") else name.split(".")[0]
         return next((step for step, functions, _ in AMDV_STEPS
-                     if name in functions or (name.startswith("..@") and "svm_run_guest" in functions)), None)
+                     if function in functions or (name.startswith("..@") and "svm_run_guest" in functions)), None)
     steps = collections.Counter()
     for name, n in where.items():
         steps[step_of(name) or ("guest" if name == "guest" else "the exit's handler")] += n

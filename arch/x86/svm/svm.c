@@ -432,43 +432,45 @@ static int translate_instruction_exit(struct vcpu *v, const struct vmcb *c, stru
 	return 0;
 }
 
-static void translate_exit(struct vcpu *v, struct vmcb *c, struct vcpu_exit *e)
+/* 1 for an instruction exit (translate_instruction_exit), 0 for any other. */
+static int translate_exit(struct vcpu *v, struct vmcb *c, struct vcpu_exit *e)
 {
 	uint64_t code = c->exit_code;
 
 	e->raw = code;
 	if (host_state_came_back(c)) {
 		e->reason = EXIT_STATE_LOST;
-		return;
+		return 0;
 	}
 	if (translate_instruction_exit(v, c, e))
-		return;
+		return 1;
 	switch (code) {
-	case VMEXIT_HLT: e->reason = EXIT_HLT; return;
-	case VMEXIT_XSETBV: e->reason = EXIT_XSETBV; return;
+	case VMEXIT_HLT: e->reason = EXIT_HLT; return 0;
+	case VMEXIT_XSETBV: e->reason = EXIT_XSETBV; return 0;
 	case VMEXIT_INVD:
-	case VMEXIT_WBINVD: e->reason = EXIT_CACHE_FLUSH; return;
-	case VMEXIT_SHUTDOWN: e->reason = EXIT_SHUTDOWN; return;
-	case VMEXIT_INTR: e->reason = EXIT_INTERRUPT; return;
-	case VMEXIT_NMI: e->reason = EXIT_NMI; return;
-	case VMEXIT_VINTR: e->reason = EXIT_INTERRUPT_WINDOW; return;
+	case VMEXIT_WBINVD: e->reason = EXIT_CACHE_FLUSH; return 0;
+	case VMEXIT_SHUTDOWN: e->reason = EXIT_SHUTDOWN; return 0;
+	case VMEXIT_INTR: e->reason = EXIT_INTERRUPT; return 0;
+	case VMEXIT_NMI: e->reason = EXIT_NMI; return 0;
+	case VMEXIT_VINTR: e->reason = EXIT_INTERRUPT_WINDOW; return 0;
 	case VMEXIT_IRET:
 		svm_event_iret_reached(c, &arch_of(v)->nmi);
 		e->reason = EXIT_INTERRUPT_WINDOW; /* a pending NMI may go once the IRET has run */
-		return;
-	case VMEXIT_CR8_WRITE: return; /* mov_to_cr8() */
-	case VMEXIT_NPF: translate_npf(c, e); return;
-	case VMEXIT_RDPMC: e->reason = EXIT_RDPMC; return;
-	case VMEXIT_EXCEPTION_DB: reflect_exception(c, VEC_DB, e); return;
-	case VMEXIT_EXCEPTION_AC: reflect_exception(c, VEC_AC, e); return;
+		return 0;
+	case VMEXIT_CR8_WRITE: return 0; /* mov_to_cr8() */
+	case VMEXIT_NPF: translate_npf(c, e); return 0;
+	case VMEXIT_RDPMC: e->reason = EXIT_RDPMC; return 0;
+	case VMEXIT_EXCEPTION_DB: reflect_exception(c, VEC_DB, e); return 0;
+	case VMEXIT_EXCEPTION_AC: reflect_exception(c, VEC_AC, e); return 0;
 	}
 	if ((uint32_t)code == VMEXIT_INVALID) {
 		e->reason = EXIT_ENTRY_FAILED;
 		e->u.failure = failed_check(c);
-		return;
+		return 0;
 	}
 	e->u.insn = svm_insn_name(code);
 	e->reason = e->u.insn ? EXIT_FORBIDDEN_INSN : EXIT_UNKNOWN;
+	return 0;
 }
 
 /*
@@ -786,21 +788,6 @@ static void enter_guest(struct vcpu *v, struct svm_vcpu *a)
 }
 
 /*
- * An instruction exit (translate_instruction_exit) whose next RIP is
- * known or decoded: 1 with e translated and *next_rip set, for
- * instruction_done(); 0 for any other exit, the lost state's included,
- * and for an instruction that cannot be stepped over, which the common
- * path reports.
- */
-static int instruction_exit(struct vcpu *v, struct vcpu_exit *e, uint64_t *next_rip)
-{
-	const struct vmcb *c = arch_of(v)->vmcb;
-
-	e->raw = c->exit_code;
-	return !host_state_came_back(c) && translate_instruction_exit(v, c, e) && next_rip_of(v, e, next_rip) == 0;
-}
-
-/*
  * Handled at once in hv/ (vcpu_instruction_exit), without the dispatch
  * of vcpu_handle_exit(): RIP past the instruction unless it faulted; 1 if
  * v goes on in its guest.
@@ -831,12 +818,12 @@ static void svm_run(struct vcpu *v, struct vcpu_exit *e)
 	c->rsp = v->gprs[REG_RSP];
 	for (;;) {
 		enter_guest(v, a);
-		if (instruction_exit(v, e, &next_rip)) {
+		/* An instruction that cannot be stepped over goes the common way, which reports it. */
+		if (translate_exit(v, c, e) && next_rip_of(v, e, &next_rip) == 0) {
 			if (!instruction_done(v, e, next_rip))
 				return;
 			continue;
 		}
-		translate_exit(v, c, e);
 		if (c->exit_code == VMEXIT_CR8_WRITE)
 			mov_to_cr8(v, e);
 		if (!scheduler_exit_step(v, e))
