@@ -161,6 +161,9 @@ struct entry_reader {
 	struct code_page *record;
 };
 
+/* What a code_page's slots past its walk's entries read (space.h): it never changes. */
+const uint64_t space_no_entry = 0;
+
 /* A guest's page-table entry, read through this space: the guest walker's reader. */
 static int read_guest_entry(void *ctx, uint64_t gpa, unsigned size, uint64_t *entry)
 {
@@ -173,14 +176,11 @@ static int read_guest_entry(void *ctx, uint64_t gpa, unsigned size, uint64_t *en
 	*entry = size == 8 ? *(const uint64_t *)p : *(const uint32_t *)p; /* entries are aligned */
 	if (!c)
 		return 0;
-	if (c->entries == 0)
-		c->entry_size = size;
-	if (c->entries < CODE_CACHE_ENTRIES && size == c->entry_size) {
-		c->where[c->entries] = p;
-		c->value[c->entries++] = *entry;
-	} else {
-		c->entries = CODE_CACHE_ENTRIES + 1; /* more than it can recheck: fill_code_cache() keeps none */
+	if (c->entries < CODE_CACHE_ENTRIES) {
+		c->where[c->entries] = (const volatile uint64_t *)((uintptr_t)p & ~(uintptr_t)7);
+		c->value[c->entries] = *c->where[c->entries];
 	}
+	c->entries++; /* past CODE_CACHE_ENTRIES: more than it can recheck, fill_code_cache() keeps none */
 	return 0;
 }
 
@@ -226,31 +226,6 @@ enum guest_walk_result space_read_virtual(struct guest_space *s, const struct gu
 	return GUEST_WALK_OK;
 }
 
-/*
- * Whether each guest page-table entry c's walk read holds what it held.
- * A walk's entries are all of one size: 4 bytes in 32-bit paging, 8 in
- * the others (SDM Vol. 3A, 4.3 to 4.5). Their differences are ORed, with
- * no branch per entry.
- */
-static int entries_unchanged(const struct code_page *c)
-{
-	uint64_t changed = 0;
-	unsigned i;
-
-	if (c->entry_size == 8)
-		for (i = 0; i < c->entries; i++)
-			changed |= *(const volatile uint64_t *)c->where[i] ^ c->value[i];
-	else
-		for (i = 0; i < c->entries; i++)
-			changed |= *(const volatile uint32_t *)c->where[i] ^ c->value[i];
-	return changed == 0;
-}
-
-int space_code_walk_unchanged(const struct guest_space *s, const struct code_page *c)
-{
-	return c->generation == s->generation && entries_unchanged(c);
-}
-
 /* Whether c holds linear_page as a walk of it would give it now. */
 static int code_page_current(const struct code_page *c, struct guest_space *s, const struct guest_mode *g,
 			     uint64_t linear_page, unsigned access)
@@ -281,11 +256,16 @@ static const uint8_t *fill_code_cache(struct guest_space *s, const struct guest_
 	struct code_cache *cache = g->code_cache;
 	struct code_page *c = &cache->way[cache->next];
 	uint64_t gpa;
+	unsigned i;
 
 	cache->last = cache->next;
 	cache->next = (cache->next + 1) % CODE_CACHE_PAGES;
 	c->page = 0;
 	c->entries = 0;
+	for (i = 0; i < CODE_CACHE_ENTRIES; i++) {
+		c->where[i] = &space_no_entry;
+		c->value[i] = space_no_entry;
+	}
 	if (translate(s, g, linear_page, access, c, &gpa) != GUEST_WALK_OK || c->entries > CODE_CACHE_ENTRIES)
 		return 0;
 	c->linear_page = linear_page;

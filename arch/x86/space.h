@@ -105,10 +105,17 @@ struct code_page {
 	unsigned access;
 	uint32_t generation;
 	unsigned entries;
-	unsigned entry_size; /* 4 or 8 bytes, the same for all of them */
-	const void *where[CODE_CACHE_ENTRIES];
+	/*
+	 * The aligned 8-byte word that holds each entry read (a 4-byte entry
+	 * of 32-bit paging with its neighbour: a change of either fails the
+	 * check, never a stale one passes), and what it held; the slots past
+	 * the walk's entries name space_no_entry, which never changes. The
+	 * check is then one fixed run of loads, with no branch per entry.
+	 */
+	const volatile uint64_t *where[CODE_CACHE_ENTRIES];
 	uint64_t value[CODE_CACHE_ENTRIES];
 };
+extern const uint64_t space_no_entry;
 
 /*
  * A guest's exits that need their instruction read come from a few places
@@ -162,8 +169,14 @@ const struct code_page *space_code_page_of(const struct guest_mode *g, uint64_t 
  * Whether the walk c recorded still gives its page: this space's tables
  * are of the same generation and each guest page-table entry it read holds
  * what it held. The registers it depended on are the caller's to compare.
+ * Inline: AMD-V's kept step checks it on every exit it steps over.
  */
-int space_code_walk_unchanged(const struct guest_space *s, const struct code_page *c);
+static inline int space_code_walk_unchanged(const struct guest_space *s, const struct code_page *c)
+{
+	_Static_assert(CODE_CACHE_ENTRIES == 5, "one term per entry: no loop counter to pay");
+	return ((c->generation ^ s->generation) | (*c->where[0] ^ c->value[0]) | (*c->where[1] ^ c->value[1]) |
+		(*c->where[2] ^ c->value[2]) | (*c->where[3] ^ c->value[3]) | (*c->where[4] ^ c->value[4])) == 0;
+}
 
 /*
  * The instruction k keeps, when it is the one at CS:RIP now (struct

@@ -242,7 +242,10 @@ static void code_pages_in_turn_stay_cached(void **state)
 	expect_failure(&g, CODE + 4096 + 0x20, GUEST_WALK_PAGE_FAULT);
 }
 
-/* 32-bit paging: 4-byte entries, the PDE at index 1 for CODE. */
+/*
+ * 32-bit paging: 4-byte entries, the PDE at index 1 for CODE (the high
+ * half of the aligned word the cache rechecks it by).
+ */
 static void paging32_remap_is_seen(void **state)
 {
 	struct guest_mode g = { .cr0 = CR0_PE | CR0_PG, .cr3 = 0x1000, .cs_default32 = 1, .code_cache = &cache };
@@ -253,6 +256,9 @@ static void paging32_remap_is_seen(void **state)
 	expect_byte(&g, CODE + 0x100, 0xaa);
 	set_entry(0x2000, 0, 4, PAGE_B | P | US);
 	expect_byte(&g, CODE + 0x100, 0xbb);
+	set_entry(0x3000, 0, 4, PAGE_C | P | US);
+	set_entry(0x1000, 1, 4, 0x3000 | P | RW);
+	expect_byte(&g, CODE + 0x100, 0xcc);
 }
 
 /* An instruction that may run into the next page is read from both, uncached, as they are now. */
