@@ -433,8 +433,8 @@ static void begin_stop_f(struct partition *p, const char *f, ...)
  * With the scheduler lock held, before its vCPUs are held or released:
  * its time stops or goes on. At the resume each vCPU's TSC offset moves
  * back by the pause's length before it runs again (the backends load
- * part_clock_tsc_offset() at each entry). Returns the pause's ms, 0 at
- * the pause.
+ * part_clock_tsc_offset() as a slice starts: the pause's kick ended the
+ * slice under way). Returns the pause's ms, 0 at the pause.
  */
 static uint64_t pause_clock(struct partition *p, int pause)
 {
