@@ -815,7 +815,7 @@ def linux_boot(work, log):
         return
     if SMOKE:
         linux_figures(shared["linux"], LINUX_NAME)
-        print("bench: Linux boot, console=hvc0: SKIP with --smoke (one shared boot, its console ttyS0)")
+        print("bench:   no console=hvc0 boot (a second Linux boot, its own): --smoke")
         return
     image = harness.make_medium(work, "iso", LINUX_CFG, harness.default_files() + images)
     with harness.boot_qemu("bench", image, log, smp=1, extra=("-icount", "shift=0,sleep=off")) as run:
