@@ -300,12 +300,16 @@ $(BUILD)/acpitables: tools/acpitables/acpitables.c hv/vdev/acpi_tables.c hv/vdev
 	$(CC) -std=gnu11 -O2 $(WARNINGS) -Ihv -o $@ $^
 
 .SECONDEXPANSION:
+# One compile and link per binary, so its headers are listed by a preprocessor
+# pass of its own (-MMD would keep only the last source's).
 $(UNIT_BINS): $(BUILD)/host/%: $$($$*_SRCS)
 	@mkdir -p $(dir $@)
+	$(CC) $(HOST_CFLAGS) $($*_CFLAGS) -MM -MP -MT $@ $^ > $@.d
 	$(CC) $(HOST_CFLAGS) $($*_CFLAGS) -o $@ $^ -lcmocka
 
 $(FUZZ_BINS): $(BUILD)/fuzz/%: $$($$*_SRCS)
 	@mkdir -p $(dir $@)
+	clang $(FUZZ_CFLAGS) -MM -MP -MT $@ $^ > $@.d
 	clang $(FUZZ_CFLAGS) -o $@ $^
 
 # Fetched from Debian's archive into $(BUILD)/linux/cache; the script knows
