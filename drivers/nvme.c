@@ -301,6 +301,7 @@ static int ctrl_start(struct nvme_ctrl *c)
 	reg_write(c, REG_CC, reg_read(c, REG_CC) & ~CC_EN);
 	if (wait_ready(c, 0))
 		return -1;
+	hpci_enable(c->pci, HPCI_CMD_MASTER); /* only now: the reset stopped the queues the firmware left running */
 	queue_reset(c, &c->admin, 0);
 	reg_write(c, REG_INTMS, ~0u); /* no pin interrupts (INTMS is not used with MSI-X, 3.1.3) */
 	reg_write(c, REG_AQA, (uint32_t)(ADMIN_DEPTH - 1) << 16 | (ADMIN_DEPTH - 1));
@@ -735,7 +736,7 @@ static const char *ctrl_bring_up(struct nvme_ctrl *c, uint32_t *nn)
 	c->regs = hpci_map_bar(c->pci, 0);
 	if (!c->regs)
 		return "its BAR 0 is not a mappable memory BAR";
-	hpci_enable(c->pci, HPCI_CMD_MEM | HPCI_CMD_MASTER | HPCI_CMD_INTX_OFF);
+	hpci_enable(c->pci, HPCI_CMD_MEM | HPCI_CMD_INTX_OFF);
 	c->irq = hpci_route_disk_irq(c->pci, HPCI_TAKE_MSIX, c->irq_mode, sizeof(c->irq_mode));
 	why = read_cap(c, &io_depth);
 	if (why)

@@ -290,6 +290,7 @@ static const char *start_device(struct vbh_disk *d)
 
 	if (reset_device(d))
 		return "it did not finish a reset";
+	hpci_enable(d->pci, HPCI_CMD_MASTER); /* only now: the reset stopped the queue the firmware left running */
 	add_status(d, VIRTIO_STATUS_ACKNOWLEDGE);
 	add_status(d, VIRTIO_STATUS_DRIVER);
 	why = negotiate(d);
@@ -598,7 +599,7 @@ static const char *bring_up(struct vbh_disk *d)
 	why = find_regions(d);
 	if (why)
 		return why;
-	hpci_enable(d->pci, HPCI_CMD_MEM | HPCI_CMD_MASTER | HPCI_CMD_INTX_OFF);
+	hpci_enable(d->pci, HPCI_CMD_MEM | HPCI_CMD_INTX_OFF);
 	d->irq = hpci_route_disk_irq(d->pci, HPCI_TAKE_MSIX, d->irq_mode, sizeof(d->irq_mode));
 	why = start_device(d);
 	if (!why)

@@ -42,6 +42,7 @@ void hpci_enable(const struct hpci_dev *d, uint16_t bits)
 {
 	assert_ptr_equal(d, &fake_pci.dev);
 	fake_pci.command |= bits;
+	device_step(); /* a device may master the bus the moment it is let */
 }
 
 void hpci_disable(const struct hpci_dev *d, uint16_t bits)

@@ -46,6 +46,7 @@ static struct {
 	int hang;        /* I/O commands are not executed */
 	int never_ready; /* CC.EN is not answered by CSTS.RDY */
 	int fail_next;   /* the next I/O command completes with an error */
+	int leftover;    /* enabled as the firmware left it, its queues anywhere, until its reset */
 	unsigned resets, commands, flushes;
 } dev;
 
@@ -177,6 +178,7 @@ void device_step(void)
 {
 	uint32_t cc = reg(0x14), csts = reg(0x1c);
 
+	assert_false(dev.leftover && fake_pci.command & HPCI_CMD_MASTER); /* its DMA would land in reused memory */
 	if ((cc & 1) && !(csts & 1) && !dev.never_ready) {
 		memset(dev.q, 0, sizeof(dev.q));
 		dev.q[0] = (struct fake_queue){ le64(regs + 0x28), le64(regs + 0x30), 16, 0, 0, 1 };
@@ -185,6 +187,7 @@ void device_step(void)
 		set_reg(0x1c, 1);
 	} else if (!(cc & 1) && (csts & 1)) {
 		dev.resets++;
+		dev.leftover = 0;
 		set_reg(0x1c, 0);
 	}
 	if (!(reg(0x1c) & 1))
@@ -201,6 +204,9 @@ static int setup(void **state)
 	(void)state;
 	put_le64(regs, 0x2000000000ull | 1u << 24 | 1u << 16 | (DEPTH - 1)); /* CSS NVM, TO 1, CQR, MQES */
 	set_reg(0x08, 0x10400);
+	set_reg(0x14, 1); /* CC.EN and CSTS.RDY: the firmware's controller still running */
+	set_reg(0x1c, 1);
+	dev.leftover = 1;
 	nvme_init();
 	return 0;
 }

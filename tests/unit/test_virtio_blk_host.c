@@ -109,6 +109,7 @@ static struct {
 	int bad_id;        /* the next request comes back under an id no chain has */
 	int short_len;     /* the next request's used length is 0 */
 	int fail_next;     /* the next request ends with VIRTIO_BLK_S_IOERR */
+	int leftover;      /* running as the firmware left it, its queue anywhere, until its reset */
 	unsigned resets, requests, flushes, most_data_descs;
 } dev;
 
@@ -209,6 +210,7 @@ static void notice_reset(uint8_t status)
 	if (dev.last_avail || dev.used_idx || status == 0)
 		dev.resets++;
 	dev.last_avail = dev.used_idx = 0;
+	dev.leftover = 0;
 }
 
 void device_step(void)
@@ -216,6 +218,7 @@ void device_step(void)
 	uint8_t status = status_reg();
 
 	notice_reset(status);
+	assert_false(dev.leftover && fake_pci.command & HPCI_CMD_MASTER); /* its DMA would land in reused memory */
 	if (dev.unusable)
 		put_le16(bar0 + COMMON + VIRTIO_CC_QUEUE_NOTIFY_OFF, 0xffff);
 	if (!(status & VIRTIO_STATUS_DRIVER_OK) || (status & VIRTIO_STATUS_NEEDS_RESET) || dev.hang)
@@ -263,6 +266,8 @@ static int setup(void **state)
 	put_le32(bar0 + DEVICE_CFG + VIRTIO_BLK_CFG_BLK_SIZE, 512);
 	for (i = 0; i < sizeof(dev.disk); i++)
 		dev.disk[i] = (uint8_t)(i * 7 + i / 512);
+	bar0[COMMON + VIRTIO_CC_STATUS] = VIRTIO_STATUS_ACKNOWLEDGE | VIRTIO_STATUS_DRIVER | VIRTIO_STATUS_DRIVER_OK;
+	dev.leftover = 1;
 	virtio_blk_host_init();
 	return 0;
 }
