@@ -183,9 +183,9 @@ VTX_BARE_STEPS = ("The bare path, by step (instructions of the hypercall's round
                   "takes in the disassemblies of build/hv.elf and the self-test guest at 278, then less what each "
                   "cut since saved as measured here: they add up to its {total}): {steps}.")
 # What the cuts saved on the hypercall's round trip, measured with this bench before and after each commit.
-VTX_TIMER_CUT, VTX_ATTENTION_CUT, VTX_FRAME_CUT = 17, 43, 8
+VTX_TIMER_CUT, VTX_ATTENTION_CUT, VTX_FRAME_CUT, VTX_STUB_CUT = 17, 43, 8, 4
 VTX_BARE_STEP_LIST = (("VM entry and exit: vmx_run_guest and vmx_exit_stub (15 guest registers loaded and saved, "
-                       "the callee-saved ones pushed and popped, HOST_RSP written)", 56),
+                       "RBP, RBX, R12 and R13 pushed and popped, HOST_RSP written)", 56 - VTX_STUB_CUT),
                       ("the guest's side, its baseline loop's 2 taken off: the bench loop's test of its kind, "
                        "its call of the hypercall function, the argument moves, the VMCALL and the return", 21),
                       ("before each entry (vmx_run, prepare_entry): the current VMCS checked, the count of "
@@ -204,9 +204,8 @@ VTX_BARE_STEP_LIST = (("VM entry and exit: vmx_run_guest and vmx_exit_stub (15 g
                        66 - VTX_ATTENTION_CUT))
 # Per exit kind whose VT-x target is missed: what its cost is made of beyond the bare path, and what would remove it.
 VTX_MISSED = {
-    "hypercall": "The bare path itself (above): its VM entry and exit take 56 of the 150, 77 with the guest's "
-                 "side. What would remove more: the callee-saved registers left to the compiler (inline "
-                 "assembly in vmx_run's loop instead of a call: 12 pushes and pops); the current VMCS checked "
+    "hypercall": "The bare path itself (above): its VM entry and exit take 52 of the 150, 73 with the guest's "
+                 "side. What would remove more: the current VMCS checked "
                  "once an exit, not before the entry and again after the handler (a per-CPU read and compare "
                  "each); the PAT and L1D-flush checks made once a run, not at each entry.",
     "cpuid": "The bare path, plus the answer the vCPU keeps for the leaf (arch_guest_cpuid: its slot "

@@ -23,7 +23,6 @@
 #include "vcpu.h"
 #include "vmcs.h"
 
-int vmx_run_guest(uint64_t *gprs, int launched);
 void vmx_exit_stub(void);
 
 #define FEATURE_CONTROL_LOCKED (1ull << 0)
@@ -923,6 +922,24 @@ static void arm_slice_timer(uint64_t slice_end)
 }
 
 /*
+ * One VM entry and exit (vmx_entry.asm). The call is inline assembly that
+ * names the registers the guest's run overwrites: all but RSP, RDI (gprs,
+ * given back) and the four the stub keeps (RBP, RBX, R12, R13), in which
+ * vmx_run's loop keeps its vCPU, state and exit. R14 and R15 are saved
+ * once a run by vmx_run's prologue, not pushed and popped at each entry.
+ */
+static int run_guest(uint64_t *gprs, int launched)
+{
+	int failed;
+
+	__asm__ volatile("call vmx_run_guest"
+			 : "=a"(failed), "+D"(gprs), "+S"(launched)
+			 :
+			 : "rcx", "rdx", "r8", "r9", "r10", "r11", "r14", "r15", "cc", "memory");
+	return failed;
+}
+
+/*
  * Enters the guest with its own PAT, loaded by the VMCS where the CPU can,
  * else by hand here; the L1D flushed last where L1TF needs it
  * (mitigations.c), VERW in vmx_run_guest.
@@ -935,7 +952,7 @@ static int enter_guest(struct vcpu *v, const struct vmx_vcpu *a)
 		wrmsr(MSR_PAT, a->pat);
 	if (flush_l1d_on_entry)
 		wrmsr(MSR_FLUSH_CMD, FLUSH_CMD_L1D);
-	failed = vmx_run_guest(v->gprs, a->launched);
+	failed = run_guest(v->gprs, a->launched);
 	if (!vmx.ctl.pat_in_vmcs)
 		wrmsr(MSR_PAT, vmx.host_pat);
 	return failed;

@@ -2,11 +2,17 @@
 ;
 ; int vmx_run_guest(uint64_t *gprs, int launched)
 ;
+; Called only from run_guest() in vmx.c, whose inline assembly tells the
+; compiler which general registers are lost: all but RSP, RDI (gprs,
+; given back) and the four kept here (push_kept). Not a System V call:
+; R14 and R15 are left to vmx_run's prologue, once a run.
+;
 ; Returns 0 after a VM exit, 1 when VMLAUNCH/VMRESUME itself failed (then
 ; the VM-instruction error field says why). gprs[] holds the guest's
 ; general registers in x86 encoding order; RSP is the VMCS's. A VM exit
 ; lands at vmx_exit_stub (HOST_RIP) on the stack pointer saved in HOST_RSP
-; here, where the gprs pointer waits on top.
+; here, where the gprs pointer waits on top; the exit leaves RFLAGS 2, so
+; DF is clear (SDM Vol. 3C, 28.5.3).
 
 bits 64
 default rel
@@ -18,11 +24,27 @@ HOST_RSP equ 0x6c14
 extern clear_cpu_buffers_on_entry
 extern verw_selector
 
+; RBP, the frame pointer the compiler may not be told is clobbered, and the
+; three registers vmx_run keeps its vCPU, exit and state in across the run.
+%macro push_kept 0
+	push rbp
+	push rbx
+	push r12
+	push r13
+%endmacro
+
+%macro pop_kept 0
+	pop r13
+	pop r12
+	pop rbx
+	pop rbp
+%endmacro
+
 section .text
 global vmx_run_guest
 global vmx_exit_stub
 vmx_run_guest:
-	push_callee_saved
+	push_kept
 	push rdi		; gprs, found again by the exit stub
 	mov rax, HOST_RSP
 	vmwrite rax, rsp
@@ -39,7 +61,7 @@ vmx_run_guest:
 	vmresume
 .failed:			; only reached when the instruction failed
 	pop rdi
-	pop_callee_saved
+	pop_kept
 	mov eax, 1
 	ret
 
@@ -51,7 +73,7 @@ vmx_exit_stub:
 	pop rax
 	mov [rdi + 7*8], rax
 	pop rdi
-	pop_callee_saved
+	pop_kept
 	xor eax, eax
 	ret
 
