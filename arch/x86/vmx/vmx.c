@@ -940,11 +940,18 @@ static int run_guest(uint64_t *gprs, int launched)
 }
 
 /*
- * Enters the guest with its own PAT, loaded by the VMCS where the CPU can,
- * else by hand here; the L1D flushed last where L1TF needs it
- * (mitigations.c), VERW in vmx_run_guest.
+ * Where an entry needs MSR writes around it: the guest's own PAT, which
+ * the VMCS cannot load on this CPU, and the L1D flush where L1TF needs it
+ * (mitigations.c; VERW is in vmx_run_guest). Both are fixed for the
+ * hypervisor's life, so vmx_run tests them once a run, not at each entry.
  */
-static int enter_guest(struct vcpu *v, const struct vmx_vcpu *a)
+static int entry_needs_msrs(void)
+{
+	return !vmx.ctl.pat_in_vmcs || flush_l1d_on_entry;
+}
+
+/* Enters the guest with its PAT loaded by hand where it must be, the L1D flushed last where it must be. */
+static __attribute__((noinline)) int enter_guest_with_msrs(struct vcpu *v, const struct vmx_vcpu *a)
 {
 	int failed;
 
@@ -1045,6 +1052,7 @@ static void vmx_run(struct vcpu *v, struct vcpu_exit *e)
 {
 	struct vmx_vcpu *a = arch_of(v);
 	uint32_t reason;
+	int needs_msrs = entry_needs_msrs();
 
 	load(v);
 	load_syscall_msrs(a);
@@ -1053,7 +1061,7 @@ static void vmx_run(struct vcpu *v, struct vcpu_exit *e)
 	a->timer_reuses = 0; /* a new slice_end */
 	for (;;) {
 		prepare_entry(v, a);
-		if (enter_guest(v, a)) {
+		if (needs_msrs ? enter_guest_with_msrs(v, a) : run_guest(v->gprs, a->launched)) {
 			e->raw = vmread(VM_INSTRUCTION_ERROR);
 			e->reason = EXIT_ENTRY_FAILED;
 			e->u.failure = e->raw == 7 ? "invalid control fields (VM-instruction error 7)"
