@@ -102,13 +102,17 @@ static void vmwrite(enum vmcs_field f, uint64_t v)
 		failed_ ? -1 : 0;                                                              \
 	})
 
+/* The VMCS this CPU made current, read through GS, whose base is this CPU's struct cpu (percpu.h): one compare. */
+static uint64_t current_vmcs(void)
+{
+	return ((const __seg_gs struct cpu *)0)->current_vmcs;
+}
+
 static int vmptrld(uint64_t pa)
 {
-	struct cpu *c = this_cpu();
-
-	if (pa == c->current_vmcs)
+	if (pa == current_vmcs())
 		return 0;
-	c->current_vmcs = pa;
+	this_cpu()->current_vmcs = pa;
 	return VMX_OP("vmptrld", pa);
 }
 
@@ -311,9 +315,14 @@ static struct vmx_vcpu *arch_of(struct vcpu *v)
 }
 
 /* VMREAD and VMWRITE act on the current VMCS: make it this vCPU's. */
+static void load_vmcs(const struct vmx_vcpu *a)
+{
+	vmptrld(a->vmcs_pa);
+}
+
 static void load(struct vcpu *v)
 {
-	vmptrld(arch_of(v)->vmcs_pa);
+	load_vmcs(arch_of(v));
 }
 
 static void host_state(void)
@@ -992,10 +1001,10 @@ static int vmx_has_slice_timer(void)
  * vcpu_handle_exit(): RIP past the instruction unless it faulted; 1 if v
  * goes on in its guest.
  */
-static int instruction_done(struct vcpu *v, struct vcpu_exit *e)
+static int instruction_done(struct vcpu *v, const struct vmx_vcpu *a, struct vcpu_exit *e)
 {
 	if (vcpu_instruction_exit(v, e)) {
-		load(v); /* the handler may have made another vCPU's VMCS current */
+		load_vmcs(a); /* the handler may have made another vCPU's VMCS current */
 		step_over();
 	}
 	return scheduler_exit_done(v, e);
@@ -1015,12 +1024,12 @@ static int instruction_done(struct vcpu *v, struct vcpu_exit *e)
 
 static void arm_slice_timer_if_due(struct vcpu *v, struct vmx_vcpu *a)
 {
-	if (!vmx.ctl.preemption_timer)
-		return;
-	if (a->timer_reuses) {
+	if (a->timer_reuses) { /* never set without the timer: the count, alone on the way of most entries */
 		a->timer_reuses--;
 		return;
 	}
+	if (!vmx.ctl.preemption_timer)
+		return;
 	arm_slice_timer(v->slice_end);
 	a->timer_reuses = vmx.ctl.timer_saved ? TIMER_REUSES : 0;
 }
@@ -1028,7 +1037,7 @@ static void arm_slice_timer_if_due(struct vcpu *v, struct vmx_vcpu *a)
 /* Before each entry: the slice's end armed, the TLB flushed where the space changed. */
 static void prepare_entry(struct vcpu *v, struct vmx_vcpu *a)
 {
-	load(v); /* handling the last exit may have made another vCPU's VMCS current */
+	load_vmcs(a); /* handling the last exit may have made another vCPU's VMCS current */
 	arm_slice_timer_if_due(v, a);
 	if (a->flushed != a->space->generation) {
 		invept_all(eptp(a->space));
@@ -1073,7 +1082,7 @@ static void vmx_run(struct vcpu *v, struct vcpu_exit *e)
 		v->gprs[REG_RSP] = vmread(GUEST_RSP);
 		reason = (uint32_t)vmread(EXIT_REASON);
 		if (instruction_exit(v, reason, e)) {
-			if (!instruction_done(v, e))
+			if (!instruction_done(v, a, e))
 				return;
 			continue;
 		}
