@@ -186,6 +186,8 @@ VTX_BARE_STEPS = ("The bare path, by step (instructions of the hypercall's round
 VTX_TIMER_CUT, VTX_ATTENTION_CUT, VTX_FRAME_CUT, VTX_STUB_CUT, VTX_ENTRY_MSR_CUT = 17, 43, 8, 4, 4
 # The last cut, by the disassembly: 4 before the entry (the timer's count tested first, the VMCS compare), 2 after.
 VTX_VMCS_COMPARE_CUT = (4, 2)
+# Then 2 after the exit (the entry's result tested once, not turned into a flag) and step_over's call and return.
+VTX_RESULT_CUT, VTX_STEP_INLINE_CUT = 2, 2
 VTX_BARE_STEP_LIST = (("VM entry and exit: vmx_run_guest and vmx_exit_stub (15 guest registers loaded and saved, "
                        "RBP, RBX, R12 and R13 pushed and popped, HOST_RSP written)", 56 - VTX_STUB_CUT),
                       ("the guest's side, its baseline loop's 2 taken off: the bench loop's test of its kind, "
@@ -196,11 +198,11 @@ VTX_BARE_STEP_LIST = (("VM entry and exit: vmx_run_guest and vmx_exit_stub (15 g
                        "checks, the test of the run's one flag for MSR writes around the entry (the PAT by hand, "
                        "the L1D flush)", 47 - VTX_TIMER_CUT - VTX_ENTRY_MSR_CUT - VTX_VMCS_COMPARE_CUT[0]),
                       ("after each exit: GUEST_RSP and the exit reason read, the instruction exit translated, "
-                       "the current VMCS checked again after the handler", 38 - VTX_VMCS_COMPARE_CUT[1]),
+                       "the current VMCS checked again after the handler", 38 - VTX_VMCS_COMPARE_CUT[1] - VTX_RESULT_CUT),
                       ("the handler: vcpu_instruction_exit's switch, a tail call of the hypercall's handler, its "
                        "frame (the register that keeps the vCPU) and its switch", 35 - VTX_FRAME_CUT),
-                      ("stepping over the instruction (step_over: RIP, the exit's length, the interruptibility "
-                       "state, RFLAGS.TF)", 15),
+                      ("stepping over the instruction (step_over, inlined: RIP, the exit's length, the interruptibility "
+                       "state, RFLAGS.TF)", 15 - VTX_STEP_INLINE_CUT),
                       ("whether the guest goes on (scheduler_exit_done: the exit counters, then one test of the "
                        "vCPU's attention and its CPU's look_again; keeps_running and vcpu_irq_inject run only "
                        "when a kick, a write of its APIC or an interrupt still waiting asked for it)",
