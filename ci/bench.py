@@ -188,6 +188,7 @@ VTX_TIMER_CUT, VTX_ATTENTION_CUT, VTX_FRAME_CUT, VTX_STUB_CUT, VTX_ENTRY_MSR_CUT
 VTX_VMCS_COMPARE_CUT = (4, 2)
 # Then 2 after the exit (the entry's result tested once, not turned into a flag) and step_over's call and return.
 VTX_RESULT_CUT, VTX_STEP_INLINE_CUT = 2, 2
+VTX_SHARED_VPID_CUT = 2  # the shared VPID's test moved to the run's flag
 VTX_BARE_STEP_LIST = (("VM entry and exit: vmx_run_guest and vmx_exit_stub (15 guest registers loaded and saved, "
                        "RBP, RBX, R12 and R13 pushed and popped, HOST_RSP written)", 56 - VTX_STUB_CUT),
                       ("the guest's side, its baseline loop's 2 taken off: the bench loop's test of its kind, "
@@ -195,8 +196,9 @@ VTX_BARE_STEP_LIST = (("VM entry and exit: vmx_run_guest and vmx_exit_stub (15 g
                       ("before each entry (vmx_run, prepare_entry): the current VMCS checked, the count of "
                        "entries left before the preemption timer is armed from a TSC read again (each exit saves "
                        "its count; it was 23 instructions of a TSC read at every entry), the EPT/VPID flush "
-                       "checks, the test of the run's one flag for MSR writes around the entry (the PAT by hand, "
-                       "the L1D flush)", 47 - VTX_TIMER_CUT - VTX_ENTRY_MSR_CUT - VTX_VMCS_COMPARE_CUT[0]),
+                       "check (the space's generation), the test of the run's one flag for more work around the "
+                       "entry (the PAT by hand, the L1D flush, a shared VPID's flush)",
+                       47 - VTX_TIMER_CUT - VTX_ENTRY_MSR_CUT - VTX_VMCS_COMPARE_CUT[0] - VTX_SHARED_VPID_CUT),
                       ("after each exit: GUEST_RSP and the exit reason read, the instruction exit translated, "
                        "the current VMCS checked again after the handler", 38 - VTX_VMCS_COMPARE_CUT[1] - VTX_RESULT_CUT),
                       ("the handler: vcpu_instruction_exit's switch, a tail call of the hypercall's handler, its "

@@ -950,21 +950,28 @@ static int run_guest(uint64_t *gprs, int launched)
 }
 
 /*
- * Where an entry needs MSR writes around it: the guest's own PAT, which
- * the VMCS cannot load on this CPU, and the L1D flush where L1TF needs it
- * (mitigations.c; VERW is in vmx_run_guest). Both are fixed for the
- * hypervisor's life, so vmx_run tests them once a run, not at each entry.
+ * Where an entry needs more than VMRESUME: MSR writes around it (the
+ * guest's own PAT, which the VMCS cannot load on this CPU; the L1D flush
+ * where L1TF needs it, mitigations.c; VERW is in vmx_run_guest), or a
+ * flush of the VPID the vCPU shares (space.c). All are fixed for the
+ * vCPU's life, so vmx_run tests them once a run, not at each entry.
  */
-static int entry_needs_msrs(void)
+static int entry_needs_more(const struct vmx_vcpu *a)
 {
-	return !vmx.ctl.pat_in_vmcs || flush_l1d_on_entry;
+	return !vmx.ctl.pat_in_vmcs || flush_l1d_on_entry || a->tag.flush_every_entry;
 }
 
-/* Enters the guest with its PAT loaded by hand where it must be, the L1D flushed last where it must be. */
-static __attribute__((noinline)) int enter_guest_with_msrs(struct vcpu *v, const struct vmx_vcpu *a)
+/*
+ * Enters the guest with its shared VPID flushed (nothing of another vCPU
+ * that held it), its PAT loaded by hand where it must be, the L1D flushed
+ * last where it must be.
+ */
+static __attribute__((noinline)) int enter_guest_with_more(struct vcpu *v, const struct vmx_vcpu *a)
 {
 	int failed;
 
+	if (a->tag.flush_every_entry)
+		invvpid_context((uint16_t)a->tag.id);
 	if (!vmx.ctl.pat_in_vmcs)
 		wrmsr(MSR_PAT, a->pat);
 	if (flush_l1d_on_entry)
@@ -1035,7 +1042,7 @@ static void arm_slice_timer_if_due(struct vcpu *v, struct vmx_vcpu *a)
 	a->timer_reuses = vmx.ctl.timer_saved ? TIMER_REUSES : 0;
 }
 
-/* Before each entry: the slice's end armed, the TLB flushed where the space changed. */
+/* Before each entry: the slice's end armed, the TLB flushed where the space changed (a shared VPID: at every entry). */
 static void prepare_entry(struct vcpu *v, struct vmx_vcpu *a)
 {
 	load_vmcs(a); /* handling the last exit may have made another vCPU's VMCS current */
@@ -1045,8 +1052,6 @@ static void prepare_entry(struct vcpu *v, struct vmx_vcpu *a)
 		if (vmx.ctl.vpid)
 			invvpid_context((uint16_t)a->tag.id);
 		a->flushed = a->space->generation;
-	} else if (a->tag.flush_every_entry) {
-		invvpid_context((uint16_t)a->tag.id); /* the VPID is shared: nothing of another vCPU */
 	}
 }
 
@@ -1062,7 +1067,7 @@ static void vmx_run(struct vcpu *v, struct vcpu_exit *e)
 {
 	struct vmx_vcpu *a = arch_of(v);
 	uint32_t reason;
-	int needs_msrs = entry_needs_msrs(), failed;
+	int needs_more = entry_needs_more(a), failed;
 
 	load(v);
 	load_syscall_msrs(a);
@@ -1071,7 +1076,7 @@ static void vmx_run(struct vcpu *v, struct vcpu_exit *e)
 	a->timer_reuses = 0; /* a new slice_end */
 	for (;;) {
 		prepare_entry(v, a);
-		failed = needs_msrs ? enter_guest_with_msrs(v, a) : run_guest(v->gprs, a->launched);
+		failed = needs_more ? enter_guest_with_more(v, a) : run_guest(v->gprs, a->launched);
 		if (failed) {
 			e->raw = vmread(VM_INSTRUCTION_ERROR);
 			e->reason = EXIT_ENTRY_FAILED;
