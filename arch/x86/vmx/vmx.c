@@ -934,9 +934,10 @@ static void arm_slice_timer(uint64_t slice_end)
 /*
  * One VM entry and exit (vmx_entry.asm). The call is inline assembly that
  * names the registers the guest's run overwrites: all but RSP, RDI (gprs,
- * given back) and the four the stub keeps (RBP, RBX, R12, R13), in which
- * vmx_run's loop keeps its vCPU, state and exit. R14 and R15 are saved
- * once a run by vmx_run's prologue, not pushed and popped at each entry.
+ * given back) and the four the stub keeps (RBP, RBX, R12, R13), which
+ * leaves the compiler three to hold vmx_run's vCPU, state and exit across
+ * it. R14 and R15 are saved once a run by vmx_run's prologue, not pushed
+ * and popped at each entry.
  */
 static int run_guest(uint64_t *gprs, int launched)
 {

@@ -24,8 +24,8 @@ HOST_RSP equ 0x6c14
 extern clear_cpu_buffers_on_entry
 extern verw_selector
 
-; RBP, the frame pointer the compiler may not be told is clobbered, and the
-; three registers vmx_run keeps its vCPU, exit and state in across the run.
+; RBP, the frame pointer the compiler may not be told is clobbered, and
+; three registers for vmx_run to hold its vCPU, state and exit across the run.
 %macro push_kept 0
 	push rbp
 	push rbx
