@@ -102,6 +102,33 @@ static int fill_chunk(struct guest_space *s, struct space_ram *r, uint64_t i, ui
 	return failed;
 }
 
+/* Whether chunks first..last of r are all ready. */
+static int chunks_ready(const struct space_ram *r, uint64_t first, uint64_t last)
+{
+	for (; first <= last; first++)
+		if (!__atomic_load_n(&r->ready[first], __ATOMIC_ACQUIRE))
+			return 0;
+	return 1;
+}
+
+/*
+ * ram_ready's chunks first..last of r made ready; [off, off + len) of r
+ * as the hypervisor sees it, or NULL. Out of line, called last: the
+ * ready chunks' path (every buffer a virtqueue request names) then saves
+ * no registers for it.
+ */
+static __attribute__((noinline)) void *fill_chunks(struct guest_space *s, struct space_ram *r, uint64_t off,
+						    uint64_t len, int overwritten)
+{
+	uint64_t i;
+
+	for (i = off / SPACE_CHUNK; i <= (off + len - 1) / SPACE_CHUNK; i++)
+		if (!__atomic_load_n(&r->ready[i], __ATOMIC_ACQUIRE) &&
+		    fill_chunk(s, r, i, off, overwritten ? off + len : off))
+			return 0;
+	return mm_ptr(r->hpa + off);
+}
+
 /* space_ram, the bytes of [gpa, gpa + len) themselves left as they are in chunks made ready when overwritten. */
 static void *ram_ready(struct guest_space *s, uint64_t gpa, uint64_t len, int overwritten)
 {
@@ -109,13 +136,11 @@ static void *ram_ready(struct guest_space *s, uint64_t gpa, uint64_t len, int ov
 
 	for (k = 0; len && k < s->ram_ranges; k++) {
 		struct space_ram *r = &s->ram[k];
-		uint64_t off = gpa - r->gpa, i;
+		uint64_t off = gpa - r->gpa;
 		if (gpa < r->gpa || off >= r->size || len > r->size - off)
 			continue;
-		for (i = off / SPACE_CHUNK; i <= (off + len - 1) / SPACE_CHUNK; i++)
-			if (!__atomic_load_n(&r->ready[i], __ATOMIC_ACQUIRE) &&
-			    fill_chunk(s, r, i, off, overwritten ? off + len : off))
-				return 0;
+		if (!chunks_ready(r, off / SPACE_CHUNK, (off + len - 1) / SPACE_CHUNK))
+			return fill_chunks(s, r, off, len, overwritten);
 		return mm_ptr(r->hpa + off);
 	}
 	return 0;
