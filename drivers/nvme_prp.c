@@ -62,17 +62,22 @@ static uint32_t walk(const struct blk_seg *seg, uint32_t nseg, struct blk_cursor
 uint32_t nvme_prp_build(const struct blk_seg *seg, uint32_t nseg, struct blk_cursor *at, uint32_t max_bytes,
 			uint32_t block_size, uint64_t *list, uint64_t list_pa, struct nvme_prp *p)
 {
-	struct blk_cursor probe = *at;
+	struct blk_cursor end = *at;
 	uint32_t entries, bytes;
 	uint64_t first = 0;
 
 	if (!block_size)
 		return 0;
-	bytes = walk(seg, nseg, &probe, max_bytes, 0, &first, &entries);
-	bytes -= bytes % block_size;
+	/* The list is written as the run is found; walked again only for a run cut back to a block boundary. */
+	bytes = walk(seg, nseg, &end, max_bytes, list, &first, &entries);
+	if (bytes % block_size) {
+		bytes -= bytes % block_size;
+		end = *at;
+		walk(seg, nseg, &end, bytes, list, &first, &entries);
+	}
 	if (!bytes)
 		return 0;
-	walk(seg, nseg, at, bytes, list, &first, &entries);
+	*at = end;
 	p->prp1 = first;
 	p->prp2 = entries == 2 ? list[0] : entries > 2 ? list_pa : 0;
 	p->list_len = entries > 2 ? entries - 1 : 0;
