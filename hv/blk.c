@@ -112,16 +112,20 @@ static void push_waiting_front(struct vdisk *vd, struct blk_req *r)
  * With q's lock held: one request from each virtual disk in turn that has
  * one waiting and room under its bound, until the device is full or
  * nothing can go. The deadline starts when the device gets the request.
+ * The bound is reckoned only once a request waits: a completion with none
+ * waiting (the most of them) then does not walk the disks for it.
  */
 static void dispatch(struct blk_queue *q)
 {
-	uint32_t bound = in_flight_bound(q), idle = 0;
+	uint32_t bound = 0, idle = 0; /* 0: not reckoned yet (in_flight_bound() is at least 1) */
 
 	while (q->rr && idle < q->nvdisks) {
 		struct vdisk *vd = q->rr;
 		struct blk_req *r;
 
 		q->rr = vd->next ? vd->next : q->vdisks;
+		if (vd->waiting && !bound)
+			bound = in_flight_bound(q);
 		if (!vd->waiting || vd->in_flight >= bound) {
 			idle++;
 			continue;
