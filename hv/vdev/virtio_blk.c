@@ -57,12 +57,20 @@ static int slice(const struct stream *s, uint64_t skip, uint64_t len, struct vq_
 	return 0;
 }
 
-/* len (up to 16) bytes at skip of the device-readable stream, read once from guest RAM. */
+/*
+ * len (up to 16) bytes at skip of the device-readable stream, read once
+ * from guest RAM. Bytes all in the first buffer (a request's header, as
+ * drivers lay it out) are read at once, not sliced into pieces first.
+ */
 static void read_bytes(const uint8_t *ram, const struct stream *s, uint64_t skip, unsigned len, uint8_t *out)
 {
 	struct vq_buf piece[16];
 	unsigned n = 0, i, k = 0;
 
+	if (s->n && skip + len <= s->b[0].len) {
+		vq_copy_in(out, ram + s->b[0].offset + skip, len);
+		return;
+	}
 	slice(s, skip, len, piece, 16, &n); /* 16 bytes come in at most 16 pieces */
 	for (i = 0; i < n; k += piece[i].len, i++)
 		vq_copy_in(out + k, ram + piece[i].offset, piece[i].len);
