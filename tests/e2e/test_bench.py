@@ -23,6 +23,7 @@ EXIT_KINDS = ("cpuid", "port_io", "hypercall", "mmio_read", "xapic_eoi", "x2apic
 # Each section's figures, by name (regular expressions, each matched by at least one row).
 EXPECTED = [
     *(rf"{kind}: instructions per exit round trip" for kind in EXIT_KINDS),
+    r"npf: instructions per nested-page fault resolved",
     r"share error, 2:1 on one CPU",
     r"share error, 8 partitions of shares 100 to 400 on two CPUs",
     r"idle neighbour's cost to a busy partition",
