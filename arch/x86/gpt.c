@@ -109,6 +109,25 @@ void gpt_destroy(struct gpt *t)
 	t->root = 0;
 }
 
+/*
+ * The walk of addr (below VA_LIMIT): its leaf entry, or 0 where an entry on
+ * the way is not present; *level is where the walk stopped, *perms what
+ * every entry on the way allows.
+ */
+static uint64_t walk(const struct gpt *t, uint64_t addr, int *level, unsigned *perms)
+{
+	uint64_t *table = table_at(t, t->root), e;
+
+	for (*level = LEVELS - 1, *perms = GPT_RWX;; --*level, table = table_at(t, e)) {
+		e = table[index_at(addr, *level)];
+		*perms &= t->fmt->perms(e);
+		if (!t->fmt->perms(e))
+			return 0;
+		if (is_leaf(t, e, *level))
+			return e;
+	}
+}
+
 /* ---- map -------------------------------------------------------------- */
 
 /* The largest leaf level usable at gpa/hpa for at most size bytes. */
@@ -124,16 +143,21 @@ static int leaf_level(const struct gpt *t, uint64_t gpa, uint64_t hpa, uint64_t 
 	return 0;
 }
 
-/* Is any part of [gpa, gpa+size) mapped? */
+/*
+ * Is any part of [gpa, gpa+size) mapped? A not-present entry at a level
+ * leaves that level's whole span unmapped: the scan skips it, so a chunk of
+ * 2 MiB costs a walk or two, not one per 4 KiB page.
+ */
 static int any_mapped(const struct gpt *t, uint64_t gpa, uint64_t size)
 {
-	struct gpt_walk w;
-	uint64_t end = gpa + size;
+	uint64_t end = gpa + size, span;
+	unsigned perms;
+	int level;
 
-	while (gpa < end) {
-		if (gpt_translate(t, gpa, &w) == 0)
+	for (; gpa < end; gpa = (gpa & ~(span - 1)) + span) {
+		if (walk(t, gpa, &level, &perms))
 			return 1;
-		gpa += GPT_4K; /* holes are rare and small here: a plain scan is enough */
+		span = level_size(level);
 	}
 	return 0;
 }
@@ -242,24 +266,17 @@ int gpt_unmap(struct gpt *t, uint64_t gpa, uint64_t size)
 
 int gpt_translate(const struct gpt *t, uint64_t addr, struct gpt_walk *w)
 {
-	uint64_t *table = table_at(t, t->root), e;
-	unsigned perms = GPT_RWX;
+	unsigned perms;
+	uint64_t e;
 	int level;
 
 	if (addr >= VA_LIMIT)
 		return -1;
-	for (level = LEVELS - 1; table; level--) {
-		e = table[index_at(addr, level)];
-		if (!t->fmt->perms(e))
-			return -1;
-		perms &= t->fmt->perms(e);
-		if (is_leaf(t, e, level)) {
-			w->page_size = level_size(level);
-			w->pa = (e & ADDR_MASK & ~(w->page_size - 1)) | (addr & (w->page_size - 1));
-			w->perms = perms;
-			return 0;
-		}
-		table = table_at(t, e);
-	}
-	return -1;
+	e = walk(t, addr, &level, &perms);
+	if (!e)
+		return -1;
+	w->page_size = level_size(level);
+	w->pa = (e & ADDR_MASK & ~(w->page_size - 1)) | (addr & (w->page_size - 1));
+	w->perms = perms;
+	return 0;
 }

@@ -206,6 +206,26 @@ static void overlaps_and_bad_arguments_are_refused(void **state)
 	assert_int_equal(live_pages, 0);
 }
 
+/* The overlap check skips unmapped spans a level at a time: a lone page past a wide hole is still found. */
+static void an_overlap_past_a_hole_is_refused(void **state)
+{
+	struct gpt t;
+
+	(void)state;
+	assert_int_equal(gpt_init(&t, &gpt_format_ept, &mem, GPT_2M | GPT_1G), 0);
+	assert_int_equal(gpt_map(&t, GIB + 6 * MIB + 4096, 0, 4096, GPT_RWX, GPT_MEM_WB), 0);
+	assert_int_equal(gpt_map(&t, 0, 0, GIB + 8 * MIB, GPT_RWX, GPT_MEM_WB), -1);
+	assert_int_equal(gpt_map(&t, GIB + 6 * MIB, 0, 2 * MIB, GPT_RWX, GPT_MEM_WB), -1);
+	expect_unmapped(&t, 0);
+	expect_unmapped(&t, GIB + 6 * MIB);
+	assert_int_equal(gpt_map(&t, 0, 0, GIB + 6 * MIB + 4096, GPT_RWX, GPT_MEM_WB), 0);
+	assert_int_equal(gpt_map(&t, GIB + 6 * MIB + 8192, 0, 2 * GIB, GPT_RWX, GPT_MEM_WB), 0);
+	expect_translation(&t, GIB + 4 * MIB, GIB + 4 * MIB, GPT_2M, GPT_RWX);
+	expect_translation(&t, GIB + 6 * MIB + 8192, 0, GPT_4K, GPT_RWX);
+	gpt_destroy(&t);
+	assert_int_equal(live_pages, 0);
+}
+
 static int failing_after;
 
 static void *alloc_limited(void *ctx, uint64_t *pa)
@@ -237,6 +257,7 @@ int main(void)
 		cmocka_unit_test(entry_bits),
 		cmocka_unit_test(unmap_splits_large_pages),
 		cmocka_unit_test(overlaps_and_bad_arguments_are_refused),
+		cmocka_unit_test(an_overlap_past_a_hole_is_refused),
 		cmocka_unit_test(out_of_memory_leaves_nothing_half_done),
 	};
 
