@@ -304,13 +304,13 @@ $(BUILD)/acpitables: tools/acpitables/acpitables.c hv/vdev/acpi_tables.c hv/vdev
 # pass of its own (-MMD would keep only the last source's).
 $(UNIT_BINS): $(BUILD)/host/%: $$($$*_SRCS)
 	@mkdir -p $(dir $@)
-	$(CC) $(HOST_CFLAGS) $($*_CFLAGS) -MM -MP -MT $@ $^ > $@.d
-	$(CC) $(HOST_CFLAGS) $($*_CFLAGS) -o $@ $^ -lcmocka
+	$(CC) $(HOST_CFLAGS) $($*_CFLAGS) -MM -MP -MT $@ $($*_SRCS) > $@.d
+	$(CC) $(HOST_CFLAGS) $($*_CFLAGS) -o $@ $($*_SRCS) -lcmocka
 
 $(FUZZ_BINS): $(BUILD)/fuzz/%: $$($$*_SRCS)
 	@mkdir -p $(dir $@)
-	clang $(FUZZ_CFLAGS) -MM -MP -MT $@ $^ > $@.d
-	clang $(FUZZ_CFLAGS) -o $@ $^
+	clang $(FUZZ_CFLAGS) -MM -MP -MT $@ $($*_SRCS) > $@.d
+	clang $(FUZZ_CFLAGS) -o $@ $($*_SRCS)
 
 # Fetched from Debian's archive into $(BUILD)/linux/cache; the script knows
 # when its packages or recipe changed, so it runs every time.
