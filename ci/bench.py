@@ -265,11 +265,10 @@ DISK_MISSED_CUTS = (
     "What would remove the hypervisor's part: fewer exits a request. The completion's interrupt and its EOI "
     "without an exit (posted interrupts and APIC virtualisation on VT-x, AVIC on AMD-V: neither emulated here); "
     "the notification's MMIO write without decoding (AMD-V decode assists or NRIP save, absent in QEMU 7.2; "
-    "VT-x gives the instruction's length but the access is still decoded); at queue depth 32, the notification "
-    "itself: the device takes each chain as it is notified and then asks for the next one (EVENT_IDX's "
-    "avail_event), so every request the guest adds while others are in flight is one MMIO exit; asking for no "
-    "notification while requests are in flight and taking new chains as each completes would leave that exit to "
-    "the first request of a burst. The halt between requests at queue depth 1 is the guest's own. Each exit's "
+    "VT-x gives the instruction's length but the access is still decoded); at queue depth 32, the notifications "
+    "left: the device asks for none while requests are in flight (EVENT_IDX's avail_event) and takes the chains "
+    "added meanwhile as each completes, so a notification comes only after the queue ran dry, which an emulated "
+    "disk that completes at once makes frequent. The halt between requests at queue depth 1 is the guest's own. Each exit's "
     "own cost: the exit round trips above.")
 # The steps of an AMD-V round trip, each by the hypervisor functions it runs, and what would shorten it; what no
 # step names is the exit's own handler (the CPUID policy, the device bus, the local APIC) or the guest's loop.

@@ -193,7 +193,13 @@ static uint8_t status_of(enum blk_status s)
 	return s == BLK_E_UNSUPP ? VIRTIO_BLK_S_UNSUPP : VIRTIO_BLK_S_IOERR;
 }
 
-/* The block layer's completion, on any CPU, with no lock of its held. */
+static void take_chains(struct virtio_blk *b);
+
+/*
+ * The block layer's completion, on any CPU, with no lock of its held;
+ * then the chains the driver made available meanwhile, which it did not
+ * notify while this request was in flight (take_chains()).
+ */
 static void blk_done(struct blk_req *req, enum blk_status s)
 {
 	struct vblk_req *r = req->owner;
@@ -201,7 +207,11 @@ static void blk_done(struct blk_req *req, enum blk_status s)
 	int irq = 0;
 
 	spin_lock(&b->vp.lock);
+	b->in_flight--;
 	if (r->resets == b->vp.resets) { /* else the driver that asked is gone */
+		/* The last in flight: a driver that sees it done and adds a chain finds it must notify. */
+		if (!b->in_flight)
+			vq_ask(&b->vp.q[0].vq);
 		put_status(b, r->status_at, status_of(s));
 		irq = virtio_push(&b->vp, 0, r->head, s == BLK_OK ? r->written : 0);
 	}
@@ -210,6 +220,7 @@ static void blk_done(struct blk_req *req, enum blk_status s)
 	spin_unlock(&b->vp.lock);
 	if (irq)
 		virtio_interrupt(&b->vp, 0);
+	take_chains(b);
 }
 
 /* The parsed request b->rq of chain head into a pooled request for the block layer; NULL if the pool is empty. */
@@ -222,6 +233,7 @@ static struct vblk_req *to_block_layer(struct virtio_blk *b, uint16_t head)
 	if (!r)
 		return 0; /* more chains in flight than the ring has entries: the same head made available twice */
 	b->free = r->next_free;
+	b->in_flight++;
 	r->head = head;
 	r->resets = b->vp.resets;
 	r->written = rq->written;
@@ -255,7 +267,13 @@ struct taken {
 	int irq, broken;
 };
 
-/* The next chain of the queue, with the lock held: 0 when there is none. */
+/*
+ * The next chain of the queue, with the lock held: 0 when there is none.
+ * With requests in flight an empty ring asks for no notification: each
+ * completion looks at the ring again (blk_done()), so a driver that keeps
+ * the queue busy adds chains without an exit. The last completion asks
+ * for one, then looks again (vq_next(), EVENT_IDX's avail_event: 2.7.10).
+ */
 static int take_chain(struct virtio_blk *b, struct taken *t)
 {
 	enum vblk_verdict verdict;
@@ -263,6 +281,7 @@ static int take_chain(struct virtio_blk *b, struct taken *t)
 	uint16_t head;
 	unsigned n;
 
+	b->vp.q[0].vq.quiet = b->in_flight != 0;
 	next = virtio_next(&b->vp, 0, &head);
 	t->broken = next == VQ_BROKEN;
 	if (next != VQ_HEAD)
@@ -291,27 +310,45 @@ static int take_chain(struct virtio_blk *b, struct taken *t)
 	return 1;
 }
 
-/* The driver's notification: every chain it made available, taken in turn. */
-static void blk_notify(struct virtio_pci *v, unsigned queue)
+/*
+ * Every chain the driver made available, taken in turn by one CPU at a
+ * time. Another CPU's notification or completion meanwhile leaves them to
+ * it, as does a completion from vdisk_submit() at once, which would
+ * otherwise nest a level per chain: it takes the lock again after each
+ * submission and stops only at an empty ring, seen with the lock held.
+ */
+static void take_chains(struct virtio_blk *b)
 {
-	struct virtio_blk *b = v->dev;
 	struct taken t = { 0 };
-	uint64_t start = arch_tsc();
-	int more;
 
-	(void)queue; /* the one queue */
-	do {
-		t.submit = 0;
-		spin_lock(&v->lock);
-		more = take_chain(b, &t);
-		spin_unlock(&v->lock);
+	spin_lock(&b->vp.lock);
+	if (b->taking) {
+		spin_unlock(&b->vp.lock);
+		return;
+	}
+	b->taking = 1;
+	while (take_chain(b, &t)) {
+		spin_unlock(&b->vp.lock);
 		if (t.submit)
 			vdisk_submit(b->disk, &t.submit->blk); /* it may complete at once: without the lock */
-	} while (more);
+		t.submit = 0;
+		spin_lock(&b->vp.lock);
+	}
+	b->taking = 0;
+	spin_unlock(&b->vp.lock);
 	if (t.irq)
-		virtio_interrupt(v, 0);
+		virtio_interrupt(&b->vp, 0);
 	if (t.broken)
-		virtio_config_changed(v);
+		virtio_config_changed(&b->vp);
+}
+
+/* The driver's notification. */
+static void blk_notify(struct virtio_pci *v, unsigned queue)
+{
+	uint64_t start = arch_tsc();
+
+	(void)queue; /* the one queue */
+	take_chains(v->dev);
 	__atomic_fetch_add(&notify_ticks, arch_tsc() - start, __ATOMIC_RELAXED);
 }
 

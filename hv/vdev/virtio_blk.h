@@ -110,6 +110,8 @@ struct virtio_blk {
 	uint8_t config[VBLK_CONFIG_SIZE];
 	char id[VBLK_ID_BYTES];
 	struct vblk_req *pool, *free; /* VBLK_QUEUE_SIZE of them */
+	unsigned in_flight;           /* of the pool, with the block layer (with the lock) */
+	int taking;                   /* a CPU takes the ring's chains (take_chains(), with the lock) */
 	uint64_t pool_pa;             /* the pool's pages (the partition's glue) */
 	struct vq_buf chain[VBLK_SEG_MAX + 2]; /* the chain being parsed, with the lock */
 	struct vblk_request rq;
@@ -141,7 +143,8 @@ void virtio_blk_detach(struct partition *p);
  * TSC ticks every device spent in the driver's notifications: taking its
  * chains, checking and parsing them, and the block layer's and the host
  * driver's submission. Not counted: the VM exit of the notifying write
- * (`make bench`'s exit costs) and the completion (blk_poll_ticks()).
+ * (`make bench`'s exit costs) and the completion (blk_poll_ticks()), with
+ * the chains it takes when the driver added them without a notification.
  */
 uint64_t virtio_blk_notify_ticks(void);
 

@@ -49,15 +49,21 @@ static uint8_t *avail_event(const struct virtqueue *q)
 	return q->used + VIRTQ_RING_ENTRIES + VIRTQ_USED_ELEM_SIZE * q->size;
 }
 
+void vq_ask(struct virtqueue *q)
+{
+	if (q->event_idx)
+		vq_store16(avail_event(q), q->last_avail);
+}
+
 enum vq_next vq_next(struct virtqueue *q, uint16_t *head)
 {
 	uint16_t avail = vq_load16(q->avail + VIRTQ_RING_IDX), h;
 
 	if (avail == q->last_avail) {
-		if (!q->event_idx)
+		if (!q->event_idx || q->quiet)
 			return VQ_EMPTY;
 		/* Ask to be told of the next one, then look again: it may have come in between (2.7.10). */
-		vq_store16(avail_event(q), q->last_avail);
+		vq_ask(q);
 		__atomic_thread_fence(__ATOMIC_SEQ_CST);
 		avail = vq_load16(q->avail + VIRTQ_RING_IDX);
 		if (avail == q->last_avail)

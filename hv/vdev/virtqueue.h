@@ -115,6 +115,7 @@ struct virtqueue {
 	uint16_t signalled;     /* used_idx when the driver was last considered for an interrupt */
 	uint8_t event_idx;      /* VIRTIO_F_EVENT_IDX negotiated */
 	uint8_t indirect;       /* VIRTIO_F_INDIRECT_DESC negotiated */
+	uint8_t quiet;          /* set by the device: an empty ring asks for no notification (vq_next) */
 	uint8_t *desc, *avail, *used; /* in guest RAM, checked at setup */
 };
 
@@ -130,11 +131,13 @@ enum vq_next { VQ_EMPTY, VQ_HEAD, VQ_BROKEN };
 
 /*
  * The next chain the driver made available: VQ_HEAD with its head index;
- * VQ_EMPTY (with EVENT_IDX, avail_event asks for a notification of the
- * next); VQ_BROKEN when the available index ran more than the queue size
+ * VQ_EMPTY (with EVENT_IDX and the queue not quiet, avail_event asks for a
+ * notification of the next); VQ_BROKEN when the available index ran more than the queue size
  * ahead or a head is past the table: the ring cannot be trusted.
  */
 enum vq_next vq_next(struct virtqueue *q, uint16_t *head);
+/* With EVENT_IDX, avail_event asks for a notification of the next chain made available. */
+void vq_ask(struct virtqueue *q);
 
 /* One buffer of a chain: where it is in RAM (vq_ram's offset) and whether the device writes it. */
 struct vq_buf {

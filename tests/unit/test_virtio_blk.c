@@ -492,6 +492,45 @@ static void requests_in_flight_complete_in_any_order_with_dma_addresses(void **s
 	assert_int_equal(lines[GSI], 1); /* MSI-X is off: INTA# */
 }
 
+/* EVENT_IDX's avail_event, after the used ring's entries. */
+static uint16_t avail_event(void)
+{
+	return le16(ram + USED + 4 + 8 * VBLK_QUEUE_SIZE);
+}
+
+/*
+ * With requests in flight the device asks for no notification: each
+ * completion takes the chains added meanwhile. The last one asks again.
+ */
+static void a_busy_queue_is_taken_at_completions_without_notifications(void **state)
+{
+	(void)state;
+	bring_up(VIRTIO_F_VERSION_1 | VIRTIO_F_EVENT_IDX);
+	request(0, VIRTIO_BLK_T_IN, 0, 1);
+	kick();
+	assert_int_equal(nsubmitted, 1);
+	assert_int_equal(avail_event(), 0); /* not 1: the next chain needs no notification */
+	request(1, VIRTIO_BLK_T_IN, 8, 1);
+	request(2, VIRTIO_BLK_T_IN, 16, 1);
+	submitted[0]->done(submitted[0], BLK_OK);
+	assert_int_equal(nsubmitted, 3); /* taken by the completion, no kick */
+	assert_int_equal(used_idx(), 1);
+	assert_int_equal(avail_event(), 1); /* asked for as the last in flight ended, before those were taken */
+	submitted[1]->done(submitted[1], BLK_OK);
+	assert_int_equal(avail_event(), 1);
+	submitted[2]->done(submitted[2], BLK_OK);
+	assert_int_equal(avail_event(), 3); /* nothing in flight: the next chain is notified */
+	assert_int_equal(used_idx(), 3);
+	assert_int_equal(pool_free(), VBLK_QUEUE_SIZE);
+	complete_at_once = BLK_OK; /* a completion from vdisk_submit itself nests no deeper */
+	request(3, VIRTIO_BLK_T_IN, 0, 1);
+	request(4, VIRTIO_BLK_T_IN, 8, 1);
+	kick();
+	assert_int_equal(nsubmitted, 5);
+	assert_int_equal(used_idx(), 5);
+	assert_int_equal(avail_event(), 5);
+}
+
 static void refusals_complete_without_the_block_layer(void **state)
 {
 	(void)state;
@@ -619,6 +658,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(discard_and_write_zeroes_only_when_offered, setup_ram, teardown_ram),
 		cmocka_unit_test_setup_teardown(the_config_space_describes_the_disk, setup_device, teardown_device),
 		cmocka_unit_test_setup_teardown(requests_in_flight_complete_in_any_order_with_dma_addresses,
+						setup_device, teardown_device),
+		cmocka_unit_test_setup_teardown(a_busy_queue_is_taken_at_completions_without_notifications,
 						setup_device, teardown_device),
 		cmocka_unit_test_setup_teardown(refusals_complete_without_the_block_layer, setup_device,
 						teardown_device),
