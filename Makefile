@@ -102,6 +102,7 @@ test_tag_pool_SRCS := tests/unit/test_tag_pool.c arch/x86/tag_pool.c
 test_ratelimit_SRCS := tests/unit/test_ratelimit.c hv/ratelimit.c
 test_part_clock_SRCS := tests/unit/test_part_clock.c hv/part_clock.c hv/vdev/vlapic.c hv/vdev/pit.c
 test_bus_SRCS      := tests/unit/test_bus.c hv/vdev/bus.c hv/log.c hv/lib/fmt.c hv/lib/str.c
+test_bus_CFLAGS    := -pthread # vCPUs read the bus while one moves a range
 test_pci_SRCS      := tests/unit/test_pci.c tests/unit/fake_pci_guest.c hv/vdev/pci.c hv/vdev/pci_testdev.c hv/vdev/bus.c hv/vdev/irq.c hv/log.c \
                       hv/lib/fmt.c hv/lib/str.c
 test_aml_SRCS      := tests/unit/test_aml.c hv/vdev/aml.c

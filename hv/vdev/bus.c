@@ -63,6 +63,12 @@ static uint64_t top_of(enum vdev_space space)
 	return space == VDEV_PORTS ? PORT_LAST : ~0ull;
 }
 
+/* With the bus lock held: one change more of the table, which recent_lookup() reads without the lock. */
+static void count_change(struct vdev_bus *bus)
+{
+	__atomic_store_n(&bus->changes, bus->changes + 1, __ATOMIC_RELAXED);
+}
+
 /* With the bus lock held: 0 and the range added, or -1 and why not kept in bus.refused. */
 static int add(struct partition *p, enum vdev_space space, uint64_t first, uint64_t size, unsigned only_size,
 	       const struct vdev_ops *ops, void *dev)
@@ -89,7 +95,7 @@ static int add(struct partition *p, enum vdev_space space, uint64_t first, uint6
 	if (bus->count == VDEV_CLAIMS_MAX)
 		return refuse(p, "%s 0x%llx-0x%llx: the table is full (%u claims)", name, (unsigned long long)first,
 			      (unsigned long long)last, VDEV_CLAIMS_MAX);
-	bus->changes++;
+	count_change(bus);
 	bus->claims[bus->count++] = (struct vdev_claim){ .first = first, .last = last, .space = space,
 							 .only_size = only_size, .ops = ops, .dev = dev };
 	return 0;
@@ -135,7 +141,7 @@ static int drop(struct vdev_bus *bus, enum vdev_space space, uint64_t first, con
 
 		if (c->space == space && c->first == first && c->dev == dev) {
 			*c = bus->claims[--bus->count]; /* the table has no order */
-			bus->changes++;
+			count_change(bus);
 			return 0;
 		}
 	}
@@ -168,11 +174,11 @@ int vdev_move(struct partition *p, enum vdev_space space, struct vdev_range from
 	return r;
 }
 
-/* With the bus lock held: as lookup() below, from the whole table. */
-static int scan(const struct vdev_bus *bus, enum vdev_space space, uint64_t addr, unsigned size,
-		struct vdev_claim *found)
+/* With the bus lock held: the claim an access of size bytes at addr reaches first, as lookup() says; 0 if none. */
+static const struct vdev_claim *scan(const struct vdev_bus *bus, enum vdev_space space, uint64_t addr,
+				     unsigned size)
 {
-	int hit = 0;
+	const struct vdev_claim *found = 0;
 	unsigned i;
 
 	for (i = 0; i < bus->count; i++) {
@@ -180,42 +186,111 @@ static int scan(const struct vdev_bus *bus, enum vdev_space space, uint64_t addr
 
 		if (c->space != space)
 			continue;
-		if (c->only_size && c->first == addr && c->only_size == size) {
-			*found = *c;
-			return 1;
-		}
-		if (!c->only_size && c->first <= addr && addr <= c->last) {
-			*found = *c;
-			hit = 1;
-		}
+		if (c->only_size && c->first == addr && c->only_size == size)
+			return c;
+		if (!c->only_size && c->first <= addr && addr <= c->last)
+			found = c;
 	}
-	return hit;
+	return found;
+}
+
+/* What an access needs of the claim it reaches: ops 0 when there is none. */
+struct target {
+	const struct vdev_ops *ops;
+	void *dev;
+	uint64_t first, last;
+};
+
+#define RELAXED_LOAD(x) __atomic_load_n(&(x), __ATOMIC_RELAXED)
+#define RELAXED_STORE(x, v) __atomic_store_n(&(x), (v), __ATOMIC_RELAXED)
+
+/* With the bus lock held, the only writers': r's seq odd around the new answer, as recent_lookup() reads it. */
+static void remember(struct vdev_bus *bus, struct vdev_recent *r, enum vdev_space space, uint64_t addr,
+		     unsigned size, const struct target *t)
+{
+	uint64_t seq = r->seq;
+
+	RELAXED_STORE(r->seq, seq + 1);
+	__atomic_thread_fence(__ATOMIC_RELEASE); /* the odd seq seen before any field it guards */
+	RELAXED_STORE(r->changes, bus->changes);
+	RELAXED_STORE(r->addr, addr);
+	RELAXED_STORE(r->space, space);
+	RELAXED_STORE(r->size, size);
+	RELAXED_STORE(r->ops, t->ops);
+	RELAXED_STORE(r->dev, t->dev);
+	RELAXED_STORE(r->first, t->first);
+	RELAXED_STORE(r->last, t->last);
+	__atomic_store_n(&r->seq, seq + 2, __ATOMIC_RELEASE);
+}
+
+/* The table's answer, under the lock, kept in r for the next access of the same place and size. */
+static __attribute__((noinline)) void table_lookup(struct vdev_bus *bus, struct vdev_recent *r,
+						   enum vdev_space space, uint64_t addr, unsigned size,
+						   struct target *t)
+{
+	const struct vdev_claim *c;
+
+	spin_lock(&bus->lock);
+	c = scan(bus, space, addr, size);
+	*t = c ? (struct target){ c->ops, c->dev, c->first, c->last } : (struct target){ 0 };
+	remember(bus, r, space, addr, size, t);
+	spin_unlock(&bus->lock);
 }
 
 /*
- * A copy of the claim an access of size bytes at addr reaches first,
- * taken under the lock (see bus.h): a register of exactly that place and
- * size, else the ordinary claim holding addr; 0 when there is none.
+ * r's answer for an access of size bytes at addr, without the bus lock:
+ * 1, or 0 when r holds another place's or is out of date.
+ *
+ * Why this is safe. r is written only under the bus lock (remember()),
+ * its seq odd meanwhile; a read that finds seq even and the same before
+ * and after its fields (the fence keeps the field loads before the
+ * second) read one whole answer, never parts of two (the seqlock of
+ * Linux's seqcount_t). That answer is the table's at change count
+ * r->changes. The count is raised, under the lock, by every change of
+ * the table (add(), drop()) before that change's hold of the lock ends,
+ * and a count is never used twice in one start of the partition
+ * (vdev_bus_init() empties r too). So when bus->changes still equals
+ * r->changes, no change has been made since the answer was the table's:
+ * the answer is what a lookup under the lock would give now, and the
+ * access takes effect, like a locked lookup, at that load. A change made
+ * before this access began (its unlock ordered before the access, as a
+ * vCPU's own BAR write before its next access, or another vCPU's that
+ * the guest waited for) raised the count first, so this load sees the
+ * new count and the table is read under the lock instead: a claim
+ * released or moved is never reached after its release is done. A
+ * change still under way may be passed by, as a locked lookup taken just
+ * before it would have (bus.h: the device outlives it).
  */
-static int lookup(struct vdev_bus *bus, enum vdev_space space, uint64_t addr, unsigned size,
-		  struct vdev_claim *found)
+static inline __attribute__((always_inline)) int recent_lookup(const struct vdev_bus *bus,
+							       const struct vdev_recent *r, enum vdev_space space,
+							       uint64_t addr, unsigned size, struct target *t)
+{
+	uint64_t seq = __atomic_load_n(&r->seq, __ATOMIC_ACQUIRE);
+	uint64_t changes = RELAXED_LOAD(r->changes);
+
+	if (RELAXED_LOAD(r->addr) != addr || RELAXED_LOAD(r->space) != space || RELAXED_LOAD(r->size) != size)
+		return 0;
+	*t = (struct target){ RELAXED_LOAD(r->ops), RELAXED_LOAD(r->dev), RELAXED_LOAD(r->first),
+			      RELAXED_LOAD(r->last) };
+	__atomic_thread_fence(__ATOMIC_ACQUIRE);
+	return !(seq & 1) && RELAXED_LOAD(r->seq) == seq &&
+	       changes == __atomic_load_n(&bus->changes, __ATOMIC_ACQUIRE);
+}
+
+/*
+ * The claim an access of size bytes at addr reaches first (see bus.h): a
+ * register of exactly that place and size, else the ordinary claim
+ * holding addr; 0 (t->ops 0) when there is none, else 1. A recent answer
+ * for the same place and size if it is still good, else the table's.
+ */
+static inline __attribute__((always_inline)) int lookup(struct vdev_bus *bus, enum vdev_space space,
+							 uint64_t addr, unsigned size, struct target *t)
 {
 	struct vdev_recent *r = &bus->recent[addr % VDEV_RECENT];
-	int hit;
 
-	spin_lock(&bus->lock);
-	if (r->changes == bus->changes && r->addr == addr && r->space == space && r->size == size) {
-		hit = r->hit;
-		if (hit)
-			*found = r->claim;
-	} else {
-		hit = scan(bus, space, addr, size, found);
-		*r = (struct vdev_recent){ bus->changes, addr, space, size, hit, { 0 } };
-		if (hit)
-			r->claim = *found;
-	}
-	spin_unlock(&bus->lock);
-	return hit;
+	if (!recent_lookup(bus, r, space, addr, size, t))
+		table_lookup(bus, r, space, addr, size, t);
+	return t->ops != 0;
 }
 
 static uint64_t all_ones(unsigned size)
@@ -223,35 +298,32 @@ static uint64_t all_ones(unsigned size)
 	return size >= 8 ? ~0ull : (1ull << (8 * size)) - 1;
 }
 
-static void call(const struct vdev_claim *c, uint64_t addr, unsigned size, int is_write, uint64_t *value)
+static inline __attribute__((always_inline)) void call(const struct target *t, uint64_t addr, unsigned size,
+						       int is_write, uint64_t *value)
 {
 	if (is_write) {
-		c->ops->write(c->dev, addr - c->first, size, *value & all_ones(size));
+		t->ops->write(t->dev, addr - t->first, size, *value & all_ones(size));
 		return;
 	}
 	*value = all_ones(size);
-	c->ops->read(c->dev, addr - c->first, size, value);
+	t->ops->read(t->dev, addr - t->first, size, value);
 	*value &= all_ones(size);
 }
 
-/* Dispatches an access as bus.h says; returns how many of its bytes nobody claimed. */
-static unsigned dispatch(struct vdev_bus *bus, enum vdev_space space, uint64_t addr, unsigned size, int is_write,
-			 uint64_t *value)
+/* An access no one claim holds whole, byte by byte (bus.h); returns how many of its bytes nobody claimed. */
+static __attribute__((noinline)) unsigned split(struct vdev_bus *bus, enum vdev_space space, uint64_t addr,
+						unsigned size, int is_write, uint64_t *value)
 {
 	uint64_t assembled = 0;
-	struct vdev_claim c;
+	struct target t;
 	unsigned i, unclaimed = 0;
 
-	if (lookup(bus, space, addr, size, &c) && size - 1 <= c.last - addr) {
-		call(&c, addr, size, is_write, value);
-		return 0;
-	}
 	for (i = 0; i < size; i++) {
 		uint64_t byte = *value >> (8 * i);
 
 		/* A byte past the top of the space (the address wrapped) is nobody's. */
-		if (addr + i >= addr && lookup(bus, space, addr + i, 1, &c)) {
-			call(&c, addr + i, 1, is_write, &byte);
+		if (addr + i >= addr && lookup(bus, space, addr + i, 1, &t)) {
+			call(&t, addr + i, 1, is_write, &byte);
 		} else {
 			byte = 0xff;
 			unclaimed++;
@@ -261,6 +333,20 @@ static unsigned dispatch(struct vdev_bus *bus, enum vdev_space space, uint64_t a
 	if (!is_write)
 		*value = assembled;
 	return unclaimed;
+}
+
+/* Dispatches an access as bus.h says; returns how many of its bytes nobody claimed. */
+static inline __attribute__((always_inline)) unsigned dispatch(struct vdev_bus *bus, enum vdev_space space,
+							       uint64_t addr, unsigned size, int is_write,
+							       uint64_t *value)
+{
+	struct target t;
+
+	if (lookup(bus, space, addr, size, &t) && size - 1 <= t.last - addr) {
+		call(&t, addr, size, is_write, value);
+		return 0;
+	}
+	return split(bus, space, addr, size, is_write, value);
 }
 
 void vdev_port_access(struct partition *p, uint16_t port, unsigned size, int is_write, uint64_t *value)

@@ -22,9 +22,11 @@
  * so the callbacks of one device can run at the same time on several
  * CPUs: each device serialises its own state with a spin lock in its own
  * struct (see uart.c), one lock whatever number of ranges it claimed. The
- * bus lock guards only the table: a lookup copies the claim it found and
- * drops the lock before calling the device, so a callback may itself
- * claim ranges (as PCI's BAR writes will). Claims may therefore be made
+ * bus lock guards only the table: a lookup takes what it needs of the
+ * claim it found (under the lock from the table, or without it from a
+ * recent lookup of the same place, good only while the table is as it
+ * was then) and calls the device holding no lock, so a callback may
+ * itself claim ranges (as PCI's BAR writes do). Claims may therefore be made
  * while vCPUs run; a device struct, though, must live as long as its
  * partition can run, since an access that raced with a change of the
  * table may still reach the device by the old decode (as if it had come
@@ -81,23 +83,27 @@ struct vdev_timer {
 /*
  * A lookup's answer, kept for the next access of the same place and size:
  * guests poll a few registers over and over (a UART's status, an EOI).
- * Good while the table is as it was (changes).
+ * Good while the table is as it was (changes). Written under the bus
+ * lock, read without it: seq is odd while it is being written (bus.c,
+ * recent_lookup(), says why such a read is safe).
  */
 #define VDEV_RECENT 8
 struct vdev_recent {
+	uint64_t seq;
 	uint64_t changes; /* the table's, when this was looked up; 0: empty */
 	uint64_t addr;
 	enum vdev_space space;
 	unsigned size;
-	int hit;
-	struct vdev_claim claim; /* with hit */
+	const struct vdev_ops *ops; /* of the claim found; 0: none */
+	void *dev;
+	uint64_t first, last;
 };
 
 struct vdev_bus {
 	struct spinlock lock; /* of the table, not of the devices */
 	unsigned count;
 	struct vdev_claim claims[VDEV_CLAIMS_MAX];
-	uint64_t changes; /* each claim added or dropped counts one */
+	uint64_t changes; /* each claim added or dropped counts one; read without the lock by recent_lookup() */
 	struct vdev_recent recent[VDEV_RECENT]; /* by address */
 	unsigned timer_count; /* set up at start, before any vCPU runs: read without the lock */
 	struct vdev_timer timers[VDEV_TIMERS_MAX];

@@ -1,4 +1,5 @@
 /* A partition's device bus: what may be claimed, and where each guest access goes. */
+#include <pthread.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -477,6 +478,81 @@ static void recent_lookups_follow_the_table(void **state)
 	assert_int_equal(port_in(0xc008, 1), 0xb0);
 }
 
+/*
+ * vCPUs read the bus while another moves a range (a BAR write): each
+ * access finds the device whole at one place or nobody, and an access
+ * made while no move was under way finds the table as the last move left
+ * it, never the place a finished move gave back (recent_lookup() reads
+ * without the lock).
+ */
+#define MOVES 5000
+#define READERS 2
+#define HERE 0xd000
+#define THERE 0xe000
+
+static uint64_t moves_done; /* odd while a move is under way; release after each change */
+static unsigned torn, stale, checked, stop;
+
+/* Reads tag + offset, as rec_read() does, without recording: several threads call it at once. */
+static void tag_read(void *dev, uint64_t offset, unsigned size, uint64_t *value)
+{
+	(void)size;
+	*value = (uint8_t)(((struct recorder *)dev)->tag + offset);
+}
+
+static const struct vdev_ops tag_ops = { .read = tag_read, .write = rec_write };
+
+static void *read_while_moving(void *arg)
+{
+	(void)arg;
+	while (!__atomic_load_n(&stop, __ATOMIC_ACQUIRE)) {
+		uint64_t before = __atomic_load_n(&moves_done, __ATOMIC_ACQUIRE);
+		uint64_t here = port_in(HERE + 1, 1), there = port_in(THERE + 1, 1);
+		uint64_t after = __atomic_load_n(&moves_done, __ATOMIC_ACQUIRE);
+		int at_here = before / 2 % 2 == 0; /* moves alternate: here, there, here ... */
+
+		if ((here != 0xa1 && here != 0xff) || (there != 0xa1 && there != 0xff))
+			__atomic_fetch_add(&torn, 1, __ATOMIC_RELAXED);
+		if (before != after || before % 2)
+			continue;
+		__atomic_fetch_add(&checked, 1, __ATOMIC_RELAXED);
+		if ((here == 0xa1) != at_here || (there == 0xa1) == at_here)
+			__atomic_fetch_add(&stale, 1, __ATOMIC_RELAXED);
+	}
+	return 0;
+}
+
+static void moves_are_seen_whole_and_at_once(void **state)
+{
+	struct vdev_range here = { HERE, 8 }, there = { THERE, 8 };
+	pthread_t readers[READERS];
+	char why[VDEV_WHY_MAX];
+	unsigned i;
+
+	(void)state;
+	torn = stale = checked = stop = 0;
+	moves_done = 0;
+	assert_int_equal(vdev_claim_ports(&part, HERE, 8, &tag_ops, &a), 0);
+	for (i = 0; i < READERS; i++)
+		assert_int_equal(pthread_create(&readers[i], 0, read_while_moving, 0), 0);
+	for (i = 0; i < MOVES; i++) {
+		unsigned seen = __atomic_load_n(&checked, __ATOMIC_RELAXED);
+
+		__atomic_store_n(&moves_done, 2 * i + 1, __ATOMIC_RELEASE);
+		assert_int_equal(vdev_move(&part, VDEV_PORTS, i % 2 ? there : here, i % 2 ? here : there, &tag_ops, &a,
+					   why, sizeof(why)),
+				 0);
+		__atomic_store_n(&moves_done, 2 * i + 2, __ATOMIC_RELEASE);
+		while (__atomic_load_n(&checked, __ATOMIC_RELAXED) < seen + READERS) /* each place read between moves */
+			__builtin_ia32_pause();
+	}
+	__atomic_store_n(&stop, 1, __ATOMIC_RELEASE);
+	for (i = 0; i < READERS; i++)
+		pthread_join(readers[i], 0);
+	assert_int_equal(torn, 0);
+	assert_int_equal(stale, 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -497,6 +573,7 @@ int main(void)
 		cmocka_unit_test_setup(moves_release_then_claim, reset),
 		cmocka_unit_test_setup(a_register_of_one_size_lies_over_ordinary_ports, reset),
 		cmocka_unit_test_setup(recent_lookups_follow_the_table, reset),
+		cmocka_unit_test_setup(moves_are_seen_whole_and_at_once, reset),
 	};
 
 	return cmocka_run_group_tests_name("bus", tests, NULL, NULL);
