@@ -302,9 +302,13 @@ AMDV_HANDLER_CUTS = {
              "four registers (each answer computed once, by the host's CPUID and the policy; leaves 1, 0xB, "
              "0x1F, 0xD and 0x8000001E, whose answers follow the guest's state or the host CPU, every time): "
              "little left to cut",
-    "port_io": "hv/vdev/bus.c: lookup (the recent-claims cache, read under the bus's spinlock, and a copy of "
-               "the claim), dispatch, the device's call, then the UART's write itself; a lock-free read of the "
-               "recent claim and a call without the copy would shorten the bus's part",
+    "port_io": "hv/exits.c's port_io_done and port_access (the access decoded from the exit, the UART's "
+               "ports told from the rest: the UART is reached without the bus's claim table), then the UART's "
+               "write (hv/vdev/uart.c bus_write and write_reg: its lock, the register's switch; a byte takes no "
+               "loop, and the scratch register the bench writes leaves the interrupt line alone); the steps "
+               "above take most of the target, leaving the handler fewer instructions than the UART's lock, the "
+               "decode and a register write need; what would shorten it: the value written passed "
+               "to the UART in a register, not through port_io_done's stack, and that frame kept for IN only",
     "hypercall": "the hypercall's own switch: little to cut",
 }
 startup_steps = []  # (step of the hypervisor's start-up, instructions), to the Linux partition's first instruction
