@@ -221,7 +221,7 @@ VTX_MISSED = {
     "cpuid": "The bare path, plus the answer the vCPU keeps for the leaf (arch_guest_cpuid: its slot "
              "compared, the four registers written; the policy runs once per leaf). What would remove it: "
              "the bare path's cuts.",
-    "port_io": "The bare path, plus port_io's decoding of the access and the UART's own work: its lock and "
+    "port_io": "The bare path, plus port_out_done's decoding of the access and the UART's own work: its lock and "
                "the register write (the UART is reached without the bus's claim table, and a write of the "
                "scratch register the bench writes leaves the interrupt line alone, already). What would remove "
                "it: the bare path's cuts.",
@@ -302,13 +302,14 @@ AMDV_HANDLER_CUTS = {
              "four registers (each answer computed once, by the host's CPUID and the policy; leaves 1, 0xB, "
              "0x1F, 0xD and 0x8000001E, whose answers follow the guest's state or the host CPU, every time): "
              "little left to cut",
-    "port_io": "hv/exits.c's port_io_done and port_access (the access decoded from the exit, the UART's "
-               "ports told from the rest: the UART is reached without the bus's claim table), then the UART's "
-               "write (hv/vdev/uart.c bus_write and write_reg: its lock, the register's switch; a byte takes no "
-               "loop, and the scratch register the bench writes leaves the interrupt line alone); the steps "
-               "above take most of the target, leaving the handler fewer instructions than the UART's lock, the "
-               "decode and a register write need; what would shorten it: the value written passed "
-               "to the UART in a register, not through port_io_done's stack, and that frame kept for IN only",
+    "port_io": "hv/exits.c: vcpu_instruction_exit's test that the exit is an OUT, port_out_done (the value "
+               "masked to the access's size and passed in a register, the UART's ports told from the rest: the "
+               "UART is reached without the bus's claim table), then the UART's write (hv/vdev/uart.c bus_write "
+               "and write_reg: its lock, the register's switch; a byte takes no loop, and the scratch register "
+               "the bench writes leaves the interrupt line alone); the steps above take most of the target, "
+               "leaving the handler fewer instructions than the UART's lock, the decode and a register write "
+               "need; what would shorten it: a byte's register written by bus_write itself (write_reg's call, "
+               "frame and bounds test)",
     "hypercall": "the hypercall's own switch: little to cut",
 }
 startup_steps = []  # (step of the hypervisor's start-up, instructions), to the Linux partition's first instruction

@@ -54,31 +54,56 @@ static int skip(struct vcpu *v, const struct vcpu_exit *e)
  * output is the port I/O guests do most. An access reaching past its
  * ports goes through the bus.
  */
-static void port_access(struct partition *p, uint16_t port, unsigned size, int write, uint64_t *value)
+static int is_uart(uint16_t port, unsigned size)
 {
-	if (port < VUART_BASE || port + size > VUART_BASE + VUART_PORTS)
-		vdev_port_access(p, port, size, write, value);
-	else if (write)
-		vuart_ops.write(&p->uart, port - VUART_BASE, size, *value);
+	return port >= VUART_BASE && port + size <= VUART_BASE + VUART_PORTS;
+}
+
+/* Its value in a register, not through memory: what an OUT's exit has to keep across the call is nothing. */
+static void port_write(struct partition *p, uint16_t port, unsigned size, uint64_t value)
+{
+	if (is_uart(port, size))
+		vuart_ops.write(&p->uart, port - VUART_BASE, size, value);
 	else
-		vuart_ops.read(&p->uart, port - VUART_BASE, size, value);
+		vdev_port_access(p, port, size, 1, &value);
+}
+
+/* Unclaimed: all-ones. */
+static uint64_t port_read(struct partition *p, uint16_t port, unsigned size)
+{
+	uint64_t value;
+
+	if (is_uart(port, size))
+		vuart_ops.read(&p->uart, port - VUART_BASE, size, &value);
+	else
+		vdev_port_access(p, port, size, 0, &value);
+	return value;
+}
+
+static uint32_t io_mask(unsigned size)
+{
+	return size == 4 ? 0xffffffffu : (1u << (8 * size)) - 1;
 }
 
 static ALWAYS_INLINE void port_io(struct vcpu *v, const struct vcpu_exit *e)
 {
-	uint32_t mask = e->u.io.size == 4 ? 0xffffffffu : (1u << (8 * e->u.io.size)) - 1;
-	uint64_t value = v->gprs[REG_RAX] & mask;
+	uint32_t mask = io_mask(e->u.io.size);
 	uint16_t port = e->u.io.port;
+	uint64_t value;
 
 	if (e->u.io.string) {
 		partition_stop(v->part, "string port I/O (INS/OUTS) on port 0x%x is not emulated", port);
 		return;
 	}
-	port_access(v->part, port, e->u.io.size, !e->u.io.in, &value); /* unclaimed: all-ones */
+	if (!e->u.io.in) {
+		port_write(v->part, port, e->u.io.size, v->gprs[REG_RAX] & mask);
+		return;
+	}
+	value = port_read(v->part, port, e->u.io.size);
 	/* A 32-bit register write zero-extends to 64 bits; 8 and 16-bit ones merge (SDM Vol. 1, 3.4.1.1). */
-	if (e->u.io.in && e->u.io.size == 4)
+	if (e->u.io.size == 4)
 		v->gprs[REG_RAX] = value;
-	else if (e->u.io.in)
+	else
 		v->gprs[REG_RAX] = (v->gprs[REG_RAX] & ~(uint64_t)mask) | (value & mask);
 }
 
@@ -218,6 +243,13 @@ static __attribute__((noinline)) int port_io_done(struct vcpu *v, const struct v
 	return 1;
 }
 
+/* An OUT, what guests do most (console output): nothing kept across the device's call. */
+static __attribute__((noinline)) int port_out_done(struct vcpu *v, const struct vcpu_exit *e)
+{
+	port_write(v->part, e->u.io.port, e->u.io.size, v->gprs[REG_RAX] & io_mask(e->u.io.size));
+	return 1;
+}
+
 static __attribute__((noinline)) int hypercall_done(struct vcpu *v)
 {
 	v->gprs[REG_RAX] = (uint64_t)hypercall(v);
@@ -233,6 +265,8 @@ int vcpu_instruction_exit(struct vcpu *v, const struct vcpu_exit *e)
 	case EXIT_MSR_WRITE:
 		return msr_done(v, e);
 	case EXIT_IO:
+		if (!e->u.io.in && !e->u.io.string)
+			return port_out_done(v, e);
 		return port_io_done(v, e);
 	default: /* EXIT_HYPERCALL */
 		return hypercall_done(v);
