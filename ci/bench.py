@@ -304,12 +304,12 @@ AMDV_HANDLER_CUTS = {
              "little left to cut",
     "port_io": "hv/exits.c: vcpu_instruction_exit's test that the exit is an OUT, port_out_done (the value "
                "masked to the access's size and passed in a register, the UART's ports told from the rest: the "
-               "UART is reached without the bus's claim table), then the UART's write (hv/vdev/uart.c bus_write "
-               "and write_reg: its lock, the register's switch; a byte takes no loop, and the scratch register "
+               "UART is reached without the bus's claim table), then the UART's write (hv/vdev/uart.c bus_write: "
+               "its lock, the register's switch; a byte takes no loop, and the scratch register "
                "the bench writes leaves the interrupt line alone); the steps above take most of the target, "
                "leaving the handler fewer instructions than the UART's lock, the decode and a register write "
-               "need; what would shorten it: a byte's register written by bus_write itself (write_reg's call, "
-               "frame and bounds test)",
+               "need; little left to cut in the handler (a byte's register is written by bus_write itself, "
+               "write_reg inlined)",
     "hypercall": "the hypercall's own switch: little to cut",
 }
 startup_steps = []  # (step of the hypervisor's start-up, instructions), to the Linux partition's first instruction
