@@ -335,10 +335,28 @@ static __attribute__((noinline)) unsigned split(struct vdev_bus *bus, enum vdev_
 	return unclaimed;
 }
 
-/* Dispatches an access as bus.h says; returns how many of its bytes nobody claimed. */
-static inline __attribute__((always_inline)) unsigned dispatch(struct vdev_bus *bus, enum vdev_space space,
+/*
+ * An access that a recent answer still good (recent_lookup()) sends whole
+ * to one claim, made: 1; else 0, and nothing done. Inlined in the two
+ * entry points, so that the common case keeps the claim in registers and
+ * calls nothing but the device.
+ */
+static inline __attribute__((always_inline)) int recent_access(struct vdev_bus *bus, enum vdev_space space,
 							       uint64_t addr, unsigned size, int is_write,
 							       uint64_t *value)
+{
+	struct target t;
+
+	if (!recent_lookup(bus, &bus->recent[addr % VDEV_RECENT], space, addr, size, &t) || !t.ops ||
+	    size - 1 > t.last - addr)
+		return 0;
+	call(&t, addr, size, is_write, value);
+	return 1;
+}
+
+/* Dispatches an access as bus.h says; returns how many of its bytes nobody claimed. */
+static __attribute__((noinline)) unsigned dispatch(struct vdev_bus *bus, enum vdev_space space, uint64_t addr,
+						   unsigned size, int is_write, uint64_t *value)
 {
 	struct target t;
 
@@ -351,10 +369,13 @@ static inline __attribute__((always_inline)) unsigned dispatch(struct vdev_bus *
 
 void vdev_port_access(struct partition *p, uint16_t port, unsigned size, int is_write, uint64_t *value)
 {
-	dispatch(&p->bus, VDEV_PORTS, port, size, is_write, value);
+	if (!recent_access(&p->bus, VDEV_PORTS, port, size, is_write, value))
+		dispatch(&p->bus, VDEV_PORTS, port, size, is_write, value);
 }
 
-void vdev_mmio_access(struct partition *p, uint64_t gpa, unsigned size, int is_write, uint64_t *value)
+/* An MMIO access recent_access() did not make; unclaimed bytes are logged, once per start. */
+static __attribute__((noinline)) void mmio_dispatch(struct partition *p, uint64_t gpa, unsigned size, int is_write,
+						    uint64_t *value)
 {
 	if (dispatch(&p->bus, VDEV_MMIO, gpa, size, is_write, value) == 0 ||
 	    __atomic_exchange_n(&p->bus.unclaimed_mmio_logged, 1, __ATOMIC_RELAXED))
@@ -362,6 +383,12 @@ void vdev_mmio_access(struct partition *p, uint64_t gpa, unsigned size, int is_w
 	partition_log_guest(p, LOG_WARN,
 			    "%u-byte %s of unclaimed MMIO at 0x%llx: reads all-ones, writes vanish (said once)", size,
 			    is_write ? "write" : "read", (unsigned long long)gpa);
+}
+
+void vdev_mmio_access(struct partition *p, uint64_t gpa, unsigned size, int is_write, uint64_t *value)
+{
+	if (!recent_access(&p->bus, VDEV_MMIO, gpa, size, is_write, value))
+		mmio_dispatch(p, gpa, size, is_write, value);
 }
 
 int vdev_add_timer(struct partition *p, vdev_poll_fn *poll, void *dev)
