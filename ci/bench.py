@@ -234,12 +234,13 @@ VTX_MISSED = {
                  "decoded still holds (space_kept_insn: its linear address and mode, the code page's walk with "
                  "each guest page-table entry re-read, its bytes as two masked words: about 120); the emulator "
                  "on the vCPU's own registers (the decoded form's checks, the operand size, the access: about "
-                 "170); the bus (the RAM and APIC page tests, the recent-claims lookup under the bus lock and "
-                 "the claim's copy, the dispatch, the I/O APIC's register read: about 230); RIP stepped with "
+                 "170); the bus (the RAM and APIC page tests, the recent claim for the address read without the "
+                 "bus lock, checked whole and against the table's change count, and the device called with it; "
+                 "the I/O APIC's register read: about 180); RIP stepped with "
                  "the interrupt shadow and RFLAGS.TF. What would remove more: the bare path's cuts; the "
                  "emulator's dispatch done once and kept with the decoded instruction (its handler and operand "
                  "size); the claim for the faulting address kept with it too, good while the bus's change "
-                 "count is unchanged (one compare instead of the lookup and its copy).",
+                 "count is unchanged (one compare instead of the recent claim's read and checks).",
 }
 disk_breakdowns = []  # (pattern, hypervisor instructions per request, [(where, instructions per request)])
 disk_missed = []  # report.md's lines on what a random read's cost is made of, when a disk target is missed
