@@ -170,7 +170,8 @@ E2E_KERNELS := $(BUILD)/mb_hello.elf $(BUILD)/mb_hello.bin
 FUZZ_CFLAGS := -std=gnu11 -O1 -g $(WARNINGS) -Ihv -Iboot/efi -Iarch/x86 -Idrivers \
                -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all
 FUZZERS := fuzz_decode fuzz_config fuzz_elf fuzz_walk fuzz_line_edit fuzz_console fuzz_mmio fuzz_pci fuzz_bzimage \
-           fuzz_multiboot fuzz_virtqueue fuzz_virtio_blk fuzz_gpt_disk fuzz_vswitch fuzz_virtio_net fuzz_mmio_diff fuzz_acpi
+           fuzz_multiboot fuzz_virtqueue fuzz_virtio_blk fuzz_gpt_disk fuzz_vswitch fuzz_virtio_net fuzz_mmio_diff fuzz_acpi \
+           fuzz_virtio_console
 FUZZ_BINS := $(FUZZERS:%=$(BUILD)/fuzz/%)
 fuzz_decode_SRCS := tests/fuzz/fuzz_decode.c arch/x86/decode.c
 fuzz_config_SRCS := tests/fuzz/fuzz_config.c $(CONFIG_SRCS)
@@ -192,6 +193,8 @@ fuzz_gpt_disk_SRCS := tests/fuzz/fuzz_gpt_disk.c hv/lib/gpt_disk.c hv/lib/crc32.
 fuzz_vswitch_SRCS := tests/fuzz/fuzz_vswitch.c hv/vswitch.c hv/lib/str.c
 fuzz_virtio_net_SRCS := tests/fuzz/fuzz_virtio_net.c hv/vdev/virtio_net.c hv/vswitch.c hv/vdev/virtio_pci.c \
                         hv/vdev/virtqueue.c hv/vdev/pci.c hv/vdev/bus.c hv/vdev/irq.c hv/log.c hv/lib/fmt.c hv/lib/str.c
+fuzz_virtio_console_SRCS := tests/fuzz/fuzz_virtio_console.c hv/vdev/virtio_console.c hv/vdev/virtio_pci.c \
+                            hv/vdev/virtqueue.c hv/vdev/pci.c hv/vdev/bus.c hv/vdev/irq.c hv/log.c hv/lib/fmt.c hv/lib/str.c
 FUZZ_SECONDS ?= 60
 
 GUEST_CFG ?= guests/hv.cfg
