@@ -187,13 +187,13 @@ fuzz_pci_SRCS    := tests/fuzz/fuzz_pci.c hv/vdev/pci.c hv/vdev/pci_testdev.c hv
 fuzz_bzimage_SRCS := tests/fuzz/fuzz_bzimage.c hv/bzimage.c hv/lib/fmt.c
 fuzz_multiboot_SRCS := tests/fuzz/fuzz_multiboot.c hv/multiboot.c hv/lib/fmt.c hv/lib/str.c
 fuzz_virtqueue_SRCS := tests/fuzz/fuzz_virtqueue.c hv/vdev/virtqueue.c
-fuzz_virtio_blk_SRCS := tests/fuzz/fuzz_virtio_blk.c hv/vdev/virtio_blk.c hv/vdev/virtio_pci.c hv/vdev/virtqueue.c \
+fuzz_virtio_blk_SRCS := tests/fuzz/fuzz_virtio_blk.c tests/fuzz/fake_pci_partition.c hv/vdev/virtio_blk.c hv/vdev/virtio_pci.c hv/vdev/virtqueue.c \
                         hv/vdev/pci.c hv/vdev/bus.c hv/vdev/irq.c hv/log.c hv/lib/fmt.c hv/lib/str.c
 fuzz_gpt_disk_SRCS := tests/fuzz/fuzz_gpt_disk.c hv/lib/gpt_disk.c hv/lib/crc32.c hv/lib/fmt.c
 fuzz_vswitch_SRCS := tests/fuzz/fuzz_vswitch.c hv/vswitch.c hv/lib/str.c
-fuzz_virtio_net_SRCS := tests/fuzz/fuzz_virtio_net.c hv/vdev/virtio_net.c hv/vswitch.c hv/vdev/virtio_pci.c \
+fuzz_virtio_net_SRCS := tests/fuzz/fuzz_virtio_net.c tests/fuzz/fake_pci_partition.c hv/vdev/virtio_net.c hv/vswitch.c hv/vdev/virtio_pci.c \
                         hv/vdev/virtqueue.c hv/vdev/pci.c hv/vdev/bus.c hv/vdev/irq.c hv/log.c hv/lib/fmt.c hv/lib/str.c
-fuzz_virtio_console_SRCS := tests/fuzz/fuzz_virtio_console.c hv/vdev/virtio_console.c hv/vdev/virtio_pci.c \
+fuzz_virtio_console_SRCS := tests/fuzz/fuzz_virtio_console.c tests/fuzz/fake_pci_partition.c hv/vdev/virtio_console.c hv/vdev/virtio_pci.c \
                             hv/vdev/virtqueue.c hv/vdev/pci.c hv/vdev/bus.c hv/vdev/irq.c hv/log.c hv/lib/fmt.c hv/lib/str.c
 FUZZ_SECONDS ?= 60
 

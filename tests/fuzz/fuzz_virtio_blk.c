@@ -6,7 +6,6 @@
  * block layer sees only requests inside the disk whose segments lie in the
  * partition's RAM and add up to their sectors; no request is lost (once all
  * are completed, the device's pool is whole); ASan watches every access. */
-#include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -40,28 +39,6 @@ static struct vdisk disks[1];
 static uint8_t *ram;
 static struct blk_req *pending[PENDING_MAX];
 static unsigned npending, at_once;
-
-void partition_log_guest(struct partition *p, enum log_level level, const char *f, ...)
-{
-	(void)p;
-	(void)level;
-	(void)f;
-}
-
-void irq_set_line(struct partition *p, unsigned gsi, int level)
-{
-	(void)p;
-	(void)gsi;
-	(void)level;
-}
-
-void pic_set_irq(struct partition *p, unsigned irq, int level)
-{
-	(void)p;
-	(void)irq;
-	(void)level;
-	abort(); /* a PCI function never drives an ISA line */
-}
 
 int irq_deliver(struct partition *p, const struct irq_msg *m)
 {

@@ -19,7 +19,6 @@
  * available, a guest's buffer over its own rings included), and
  * DEVICE_NEEDS_RESET be set exactly when the ring turned inconsistent;
  * whatever the step, every chain taken is given back, no lock stays held. */
-#include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -45,28 +44,6 @@ static struct cfg_partition cfg = { .name = "fuzz", .virtio_console = 1 };
 static struct partition part;
 static struct virtio_console *con = &part.vconsole;
 static uint8_t *ram;
-
-void partition_log_guest(struct partition *p, enum log_level level, const char *f, ...)
-{
-	(void)p;
-	(void)level;
-	(void)f;
-}
-
-void irq_set_line(struct partition *p, unsigned gsi, int level)
-{
-	(void)p;
-	(void)gsi;
-	(void)level;
-}
-
-void pic_set_irq(struct partition *p, unsigned irq, int level)
-{
-	(void)p;
-	(void)irq;
-	(void)level;
-	abort(); /* a PCI function never drives an ISA line */
-}
 
 int irq_deliver(struct partition *p, const struct irq_msg *m)
 {
@@ -436,26 +413,27 @@ static void make_available(unsigned q, uint16_t head)
 
 static const unsigned sizes[] = { 1, 2, 4, 8 };
 
+/* One step of 8 bytes: what (low nibble) and an access size (bits 5:4), an offset (bytes 1-2), a value (3-6). */
 static void step(const uint8_t *s)
 {
-	uint16_t at = (uint16_t)(s[1] | s[2] << 8);
-	uint32_t v = le32(s + 3);
 	unsigned size = sizes[(s[0] >> 4) & 3];
+	uint16_t at = le16(s + 1);
+	uint32_t v = le32(s + 3);
 
 	switch (s[0] & 15) {
-	case 0: bar_write(0, at % VIRTIO_CC_SIZE, size, v); break;            /* common configuration */
+	case 0: bar_write(0, at % VIRTIO_CC_SIZE, size, v); break;                 /* common configuration */
 	case 1: read_bar(at % VIRTIO_BAR_SIZE, size); break;                       /* any read, the ISR's too */
 	case 2: notify(at % 8, size); break;
 	case 3: put_le32(ram + (at * 4u) % RAM, v); break;                         /* the guest's memory */
 	case 4: put_le16(ram + 0x1000 + (at * 2u) % 0x2000, (uint16_t)v); break;   /* its rings, mostly */
 	case 5: bring_up(v, 1u << (s[7] % 7)); break;
 	case 6: type(s[3], s[4], at % TYPED_MAX); break;
-	case 7: bar_write(1, at % PCI_MSIX_BAR_SIZE, 4, v); break;             /* MSI-X table */
+	case 7: bar_write(1, at % PCI_MSIX_BAR_SIZE, 4, v); break;                 /* MSI-X table */
 	case 8: mmio_write(PLATFORM_ECAM_BASE + (PLATFORM_PCI_SLOT_CONSOLE << 15) + at % 0x100, size, v); break;
 	case 9: check_in_use(); break;
 	case 10: start(); break;
 	case 11: make_available(s[1] & 1, s[2]); break;
-	case 12: bar_write(0, VIRTIO_CC_STATUS, 1, 0); break;                 /* the device reset */
+	case 12: bar_write(0, VIRTIO_CC_STATUS, 1, 0); break;                     /* the device reset */
 	default: write_desc(s); break;
 	}
 }

@@ -9,7 +9,6 @@
  * MAC (a checksum completed in it never lands on the addresses), with a
  * partial checksum flagged only to a receiver that took GUEST_CSUM; no
  * lock is left held. */
-#include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -56,28 +55,6 @@ uint64_t net_ticks(void)
 void net_spent(uint64_t start)
 {
 	(void)start;
-}
-
-void partition_log_guest(struct partition *p, enum log_level level, const char *f, ...)
-{
-	(void)p;
-	(void)level;
-	(void)f;
-}
-
-void irq_set_line(struct partition *p, unsigned gsi, int level)
-{
-	(void)p;
-	(void)gsi;
-	(void)level;
-}
-
-void pic_set_irq(struct partition *p, unsigned irq, int level)
-{
-	(void)p;
-	(void)irq;
-	(void)level;
-	abort();
 }
 
 int irq_deliver(struct partition *p, const struct irq_msg *m)
