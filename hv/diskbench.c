@@ -42,19 +42,17 @@ static void request_done(struct blk_req *r, enum blk_status status);
 
 /*
  * No-ops that tools/insnprof (a QEMU plugin) takes as the start and the
- * end of a window: make bench counts the instructions of the random
- * reads, as it does between the same marks in the guest's blkbench.
+ * end of a window: make bench counts the instructions of each pattern,
+ * as it does between the same marks in the guest's blkbench.
  */
 static void profile_start(void)
 {
-	if (pattern()->random)
-		__asm__ volatile("xchgw %%bx, %%bx" ::: "memory");
+	__asm__ volatile("xchgw %%bx, %%bx" ::: "memory");
 }
 
 static void profile_end(void)
 {
-	if (pattern()->random)
-		__asm__ volatile("xchgw %%cx, %%cx" ::: "memory");
+	__asm__ volatile("xchgw %%cx, %%cx" ::: "memory");
 }
 
 /* With the lock held: r as request b.sent of the pattern (the flush after a write's data). */

@@ -16,10 +16,10 @@
  *   BLKBENCH seq_read qd 1 bs 131072 requests 128 bytes 16777216 ns 123456 KiB/s 132000 IOPS 1031
  *
  * timed with clock_gettime(CLOCK_MONOTONIC). Exit status 0, or 1 with a
- * message naming the failed call. The random reads are bracketed by
- * XCHG BX,BX and XCHG CX,CX, no-ops that tools/insnprof (a QEMU plugin)
- * takes as the start and end of a window: make bench's breakdown of a
- * request's instructions.
+ * message naming the failed call. Each pattern is bracketed by XCHG
+ * BX,BX and XCHG CX,CX, no-ops that tools/insnprof (a QEMU plugin) takes
+ * as the start and end of a window: make bench's breakdown of a request's
+ * instructions.
  */
 #define _GNU_SOURCE
 #include <fcntl.h>
@@ -63,9 +63,24 @@ static void report(const char *name, unsigned qd, unsigned bs, uint64_t requests
 	fflush(stdout);
 }
 
+/* tools/insnprof: a window starts. */
+static void profile_start(void)
+{
+	__asm__ volatile("xchgw %%bx, %%bx" ::: "memory");
+}
+
+/* tools/insnprof: it ends. */
+static void profile_end(void)
+{
+	__asm__ volatile("xchgw %%cx, %%cx" ::: "memory");
+}
+
 static void sequential(int fd, uint8_t *buf, int write)
 {
-	uint64_t start = now_ns(), at;
+	uint64_t start, at;
+
+	profile_start();
+	start = now_ns();
 
 	for (at = 0; at < SEQ_BYTES; at += SEQ_BS) {
 		ssize_t n = write ? pwrite(fd, buf, SEQ_BS, (off_t)at) : pread(fd, buf, SEQ_BS, (off_t)at);
@@ -74,6 +89,7 @@ static void sequential(int fd, uint8_t *buf, int write)
 	}
 	if (write && fsync(fd))
 		die("fsync");
+	profile_end();
 	report(write ? "seq_write" : "seq_read", 1, SEQ_BS, SEQ_BYTES / SEQ_BS, now_ns() - start);
 }
 
@@ -115,7 +131,7 @@ static void random_reads(int fd, uint8_t *buf, uint64_t disk_bytes, unsigned qd,
 
 	if (syscall(SYS_io_setup, qd, &ctx))
 		die("io_setup");
-	__asm__ volatile("xchgw %%bx, %%bx" ::: "memory"); /* insnprof: a window starts */
+	profile_start();
 	start = now_ns();
 	for (i = 0; i < qd && sent < count; i++, sent++)
 		submit_read(ctx, &cbs[i], fd, buf + i * RAND_BS, next_block(&state, blocks) * RAND_BS);
@@ -136,7 +152,7 @@ static void random_reads(int fd, uint8_t *buf, uint64_t disk_bytes, unsigned qd,
 			}
 		}
 	}
-	__asm__ volatile("xchgw %%cx, %%cx" ::: "memory"); /* insnprof: it ends */
+	profile_end();
 	report("rand_read", qd, RAND_BS, count, now_ns() - start);
 	syscall(SYS_io_destroy, ctx);
 }
