@@ -582,7 +582,7 @@ static uint64_t timed_touch(uint64_t gpa)
 static void bench_npf(uint64_t top)
 {
 	uint64_t chunk = (map_ram(top) + 2 * MIB - 1) & ~(2 * MIB - 1), first;
-	int r, chunks = (int)((top - chunk) / (2 * MIB));
+	int r, chunks = top > chunk ? (int)((top - chunk) / (2 * MIB)) : 0;
 
 	chunks = chunks < BENCH_REPEATS ? chunks : BENCH_REPEATS;
 	print("BENCH npf chunks %d\n", chunks);
