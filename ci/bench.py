@@ -194,8 +194,9 @@ VTX_RESULT_CUT, VTX_STEP_INLINE_CUT = 2, 2
 VTX_SHARED_VPID_CUT = 2  # the shared VPID's test moved to the run's flag
 VTX_BARE_STEP_LIST = (("VM entry and exit: vmx_run_guest and vmx_exit_stub (15 guest registers loaded and saved, "
                        "RBP, RBX, R12 and R13 pushed and popped, HOST_RSP written)", 56 - VTX_STUB_CUT),
-                      ("the guest's side, its baseline loop's 2 taken off: the bench loop's test of its kind, "
-                       "its call of the hypercall function, the argument moves, the VMCALL and the return", 21),
+                      ("the guest's side, its baseline loop's 2 taken off: the VMCALL and the load of RAX, "
+                       "the function's number, which the VMCALL's result overwrites (the loop holds nothing else)",
+                       2),
                       ("before each entry (vmx_run, prepare_entry): the current VMCS checked, the count of "
                        "entries left before the preemption timer is armed from a TSC read again (each exit saves "
                        "its count; it was 23 instructions of a TSC read at every entry), the EPT/VPID flush "
@@ -214,7 +215,7 @@ VTX_BARE_STEP_LIST = (("VM entry and exit: vmx_run_guest and vmx_exit_stub (15 g
                        66 - VTX_ATTENTION_CUT))
 # Per exit kind whose VT-x target is missed: what its cost is made of beyond the bare path, and what would remove it.
 VTX_MISSED = {
-    "hypercall": "The bare path itself (above): its VM entry and exit take 52 of the 150, 73 with the guest's "
+    "hypercall": "The bare path itself (above): its VM entry and exit take 52 of the 150, 54 with the guest's "
                  "side. What would remove more: the current VMCS checked "
                  "once an exit, not before the entry and again after the handler (a GS-relative compare "
                  "each, which stays while hv/ code between them may make another vCPU's VMCS current).",
