@@ -192,6 +192,7 @@ VTX_VMCS_COMPARE_CUT = (4, 2)
 # Then 2 after the exit (the entry's result tested once, not turned into a flag) and step_over's call and return.
 VTX_RESULT_CUT, VTX_STEP_INLINE_CUT = 2, 2
 VTX_SHARED_VPID_CUT = 2  # the shared VPID's test moved to the run's flag
+VTX_EXIT_DONE_INLINE_CUT = 16  # scheduler_exit_done inlined: its call, frame and return
 VTX_BARE_STEP_LIST = (("VM entry and exit: vmx_run_guest and vmx_exit_stub (15 guest registers loaded and saved, "
                        "RBP, RBX, R12 and R13 pushed and popped, HOST_RSP written)", 56 - VTX_STUB_CUT),
                       ("the guest's side, its baseline loop's 2 taken off: the VMCALL and the load of RAX, "
@@ -209,10 +210,10 @@ VTX_BARE_STEP_LIST = (("VM entry and exit: vmx_run_guest and vmx_exit_stub (15 g
                        "frame (the register that keeps the vCPU) and its switch", 35 - VTX_FRAME_CUT),
                       ("stepping over the instruction (step_over, inlined: RIP, the exit's length, the interruptibility "
                        "state, RFLAGS.TF)", 15 - VTX_STEP_INLINE_CUT),
-                      ("whether the guest goes on (scheduler_exit_done: the exit counters, then one test of the "
-                       "vCPU's attention and its CPU's look_again; keeps_running and vcpu_irq_inject run only "
-                       "when a kick, a write of its APIC or an interrupt still waiting asked for it)",
-                       66 - VTX_ATTENTION_CUT))
+                      ("whether the guest goes on (scheduler_exit_done, inlined: the exit counters, then one "
+                       "test of the vCPU's attention and its CPU's scheduler_look_again; keeps_running and "
+                       "vcpu_irq_inject run only when a kick, a write of its APIC or an interrupt still waiting "
+                       "asked for it)", 66 - VTX_ATTENTION_CUT - VTX_EXIT_DONE_INLINE_CUT))
 # Per exit kind whose VT-x target is missed: what its cost is made of beyond the bare path, and what would remove it.
 VTX_MISSED = {
     "hypercall": "The bare path itself (above): its VM entry and exit take 52 of the 150, 54 with the guest's "
@@ -280,8 +281,10 @@ AMDV_STEPS = (
                            "translate_exit", "translate_instruction_exit", "translate_io"),
      "the switch itself (VMLOAD, VMRUN, VMSAVE and VMLOAD again, 13 general registers each way) and the VMCB "
      "fields svm_run's loop moves and checks at each VMRUN (RAX, RSP, the TLB flush, the event to inject "
-     "again, the lost-state check, the exit code's translation; the TSC offset once per slice); little "
-     "left to cut: clean bits save the CPU work, not instructions"),
+     "again, the lost-state check, the exit code's translation; the TSC offset once per slice), and for an "
+     "instruction exit the exit counted and the test that nothing asked for the vCPU's attention "
+     "(scheduler_exit_done, inlined into svm_run); little left to cut: clean bits save the CPU work, not "
+     "instructions"),
     ("stepping over the instruction", ("svm_skip_instruction", "next_rip_of", "kept_step",
                                        "space_code_walk_unchanged",
                                        "next_rip_by_decode", "remember_step", "space_read_code", "code_page_current",
@@ -293,11 +296,12 @@ AMDV_STEPS = (
      "decoded; what is left is that check, which only NRIP save removes. With NRIP "
      "save (CPUID 0x8000000A EDX bit 3: AMD CPUs, newer QEMU; not QEMU 7.2 TCG) this step is one VMCB read, as "
      "for port I/O (EXITINFO2)"),
-    ("common exit path", ("vcpu_handle_exit", "skip", "scheduler_main", "scheduler_exit_done",
+    ("common exit path", ("vcpu_handle_exit", "skip", "scheduler_main", "scheduler_exit_look",
                           "scheduler_exit_step", "vcpu_irq_inject", "vlapic_takes_extint", "svm_can_inject"),
      "hv/: the exit counted, the checks that the vCPU goes on (its slice, a kick, its timer, its partition's "
      "state) and the interrupt check, from svm_run's loop; CPUID, VMMCALL, port I/O and MSR exits skip "
-     "vcpu_handle_exit's dispatch (vcpu_instruction_exit, as VT-x's do); little left to cut"),
+     "vcpu_handle_exit's dispatch (vcpu_instruction_exit, as VT-x's do) and, unless the vCPU's attention "
+     "was asked for, these checks (scheduler_exit_look); little left to cut"),
 )
 # What would shorten the handler of each exit kind with an AMD-V target (the rest of its round trip).
 AMDV_HANDLER_CUTS = {

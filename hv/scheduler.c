@@ -30,7 +30,7 @@ static struct sched sched; /* its per-CPU locks: sched.h */
 static void (*poll_cpu0)(void);
 static uint64_t slice_ticks, owner_run_ticks, poll_ticks, disk_poll_ticks, disk_watch_ticks;
 static struct vcpu *fpu_owner[SCHED_CPUS_MAX]; /* whose extended state each CPU holds */
-static volatile int look_again[SCHED_CPUS_MAX]; /* a CPU kicked itself: its slice ends at the next exit */
+volatile int scheduler_look_again[SCHED_CPUS_MAX];
 static uint64_t idle_ticks[SCHED_CPUS_MAX]; /* each CPU's, for the console's 'cpus' */
 static uint64_t start_tsc;
 
@@ -98,7 +98,7 @@ void scheduler_kick(struct vcpu *v)
 {
 	v->attention = 1;
 	if (v->se.cpu == arch_cpu_index())
-		look_again[v->se.cpu] = 1; /* no IPI to itself: the slice it runs ends at the next exit */
+		scheduler_look_again[v->se.cpu] = 1; /* no IPI to itself: the slice it runs ends at the next exit */
 	else
 		arch_kick(v->se.cpu);
 }
@@ -249,13 +249,7 @@ static void switch_extended_state(unsigned cpu, struct vcpu *v)
 static int keeps_running(const struct vcpu *v, unsigned cpu, const struct vcpu_exit *e)
 {
 	return e->reason != EXIT_INTERRUPT && e->reason != EXIT_SLICE_END && !v->timer_changed &&
-	       !look_again[cpu] && !v->init_pending && v->part->state == PART_RUNNING && v->se.runnable;
-}
-
-static inline __attribute__((always_inline)) void count_exit(struct vcpu *v, const struct vcpu_exit *e)
-{
-	v->exits++;
-	v->exits_by[(unsigned)e->reason < EXIT_REASONS ? e->reason : EXIT_UNKNOWN]++;
+	       !scheduler_look_again[cpu] && !v->init_pending && v->part->state == PART_RUNNING && v->se.runnable;
 }
 
 /*
@@ -303,21 +297,10 @@ int scheduler_exit_step(struct vcpu *v, struct vcpu_exit *e)
 	return 0;
 }
 
-/*
- * An instruction exit's look is skipped unless v's attention was asked
- * for or its CPU kicked itself: whatever ends a slice or gives v an
- * interrupt kicks it or writes its APIC, and the last look left the
- * attention set while an interrupt waits (the look cost every VT-x
- * instruction exit 43 instructions, as measured: a hypercall's 261 -> 218).
- */
-int scheduler_exit_done(struct vcpu *v, struct vcpu_exit *e)
+/* scheduler_exit_done()'s way when v's attention was asked for or its CPU kicked itself. */
+int scheduler_exit_look(struct vcpu *v, struct vcpu_exit *e)
 {
-	unsigned cpu = v->se.cpu;
-
-	count_exit(v, e);
-	if (!(v->attention | look_again[cpu]))
-		return 1;
-	if (runs_on(v, cpu, e))
+	if (runs_on(v, v->se.cpu, e))
 		return 1;
 	e->handled = 1;
 	return 0;
@@ -368,7 +351,7 @@ static void run_slice(struct vcpu *v, unsigned cpu, uint64_t wake)
 		timer = earliest(timer, start + poll_ticks);
 	arch_timer_arm(timer);
 	v->timer_changed = 0;
-	look_again[cpu] = 0;
+	scheduler_look_again[cpu] = 0;
 	look_begins(v);
 	inject_and_watch(v);
 	do {
