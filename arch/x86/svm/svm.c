@@ -25,7 +25,6 @@
 #include "vcpu.h"
 #include "vmcb.h"
 
-void svm_run_guest(uint64_t vmcb_pa, uint64_t *gprs, uint64_t host_vmcb_pa);
 extern const char svm_vmrun_return[]; /* where the host resumes after VMRUN (svm_entry.asm) */
 
 #define MSR_VM_CR 0xc0010114
@@ -768,20 +767,42 @@ static int svm_skip_instruction(struct vcpu *v, const struct vcpu_exit *e)
 }
 
 /*
+ * One VMRUN and its #VMEXIT (svm_entry.asm). The call is inline assembly
+ * that names the registers the guest's run overwrites: all but RSP and
+ * the four the stub keeps (RBP, RBX, R12, R13), which leaves the compiler
+ * three to hold svm_run's vCPU, state and exit across it. R14 and R15 are
+ * saved once a run by svm_run's prologue, not pushed and popped at each
+ * VMRUN. The host's state is this CPU's, read through GS (percpu.h).
+ */
+static void run_guest(uint64_t vmcb_pa, uint64_t *gprs)
+{
+	uint64_t host_vmcb_pa = ((const __seg_gs struct cpu *)0)->host_state_pa;
+
+	__asm__ volatile("call svm_run_guest"
+			 : "+D"(vmcb_pa), "+S"(gprs), "+d"(host_vmcb_pa)
+			 :
+			 : "rax", "rcx", "r8", "r9", "r10", "r11", "r14", "r15", "cc", "memory");
+}
+
+/*
  * One VMRUN and its #VMEXIT: the TLB flushed first where the space's
- * tables changed or the ASID is shared (APM Vol. 2, 15.16.1); RAX, which
- * the exits' handlers write, loaded into the VMCB, and RAX and RSP read
- * back from it.
+ * tables changed (APM Vol. 2, 15.16.1), the control set back after it to
+ * what the vCPU's ASID needs between such changes (a shared one: a flush
+ * at every VMRUN); RAX, which the exits' handlers write, loaded into the
+ * VMCB, and RAX and RSP read back from it.
  */
 static void enter_guest(struct vcpu *v, struct svm_vcpu *a)
 {
 	struct vmcb *c = a->vmcb;
 
-	c->tlb_control = a->flushed != a->space->generation || a->tag.flush_every_entry ? 1 : 0;
-	a->flushed = a->space->generation;
+	if (a->flushed != a->space->generation) {
+		c->tlb_control = 1;
+		a->flushed = a->space->generation;
+	}
 	c->rax = v->gprs[REG_RAX];
 	end_run_after_injection(c);
-	svm_run_guest(a->vmcb_pa, v->gprs, this_cpu()->host_state_pa);
+	run_guest(a->vmcb_pa, v->gprs);
+	c->tlb_control = (uint8_t)a->tag.flush_every_entry;
 	v->gprs[REG_RAX] = c->rax;
 	v->gprs[REG_RSP] = c->rsp;
 	svm_event_after_exit(c);

@@ -1,6 +1,12 @@
 ; One guest run on AMD-V (APM Vol. 2, 15.5 VMRUN, 15.6 #VMEXIT).
 ;
-; void svm_run_guest(uint64_t vmcb_pa, uint64_t *gprs, uint64_t host_vmcb_pa)
+; svm_run_guest: RDI the guest's VMCB, RSI gprs, RDX the host's state
+; (host_vmcb_pa) for VMLOAD after the exit.
+;
+; Called only from run_guest() in svm.c, whose inline assembly tells the
+; compiler which general registers are lost: all but RSP and the four kept
+; here (push_kept). Not a System V call: R14 and R15 are left to svm_run's
+; prologue, once a run.
 ;
 ; VMRUN saves and restores only RAX, RSP, RIP, RFLAGS and the control
 ; registers; the other general registers are ours to switch, from gprs[]
@@ -27,10 +33,9 @@ section .text
 global svm_run_guest
 global svm_vmrun_return
 svm_run_guest:
-	push_callee_saved
+	push_kept
 	push rdx		; host_vmcb_pa
 	push rsi		; gprs
-	push rdi		; vmcb_pa
 
 	clgi
 	mov rax, rdi
@@ -43,16 +48,14 @@ svm_run_guest:
 svm_vmrun_return:
 	vmsave			; [rax]
 
-	mov rax, [rsp + 8]	; gprs
+	pop rax			; gprs
 	guest_gprs store, rax
 
-	pop rdi
-	pop rsi
 	pop rax			; host_vmcb_pa
 	vmload			; [rax]
 	cli
 	stgi
-	pop_callee_saved
+	pop_kept
 	ret
 
 section .note.GNU-stack noalloc noexec nowrite progbits

@@ -24,22 +24,6 @@ HOST_RSP equ 0x6c14
 extern clear_cpu_buffers_on_entry
 extern verw_selector
 
-; RBP, the frame pointer the compiler may not be told is clobbered, and
-; three registers for vmx_run to hold its vCPU, state and exit across the run.
-%macro push_kept 0
-	push rbp
-	push rbx
-	push r12
-	push r13
-%endmacro
-
-%macro pop_kept 0
-	pop r13
-	pop r12
-	pop rbx
-	pop rbp
-%endmacro
-
 section .text
 global vmx_run_guest
 global vmx_exit_stub
