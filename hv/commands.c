@@ -310,7 +310,7 @@ static void info_vcpus(struct partition *p)
 		scheduler_unlock();
 		vcpu_irq_view(v, &w);
 		console_print("vcpu %u: cpu %u, %s, exits %llu, injected %llu; apic: tpr 0x%02x, requested %s, "
-			      "in service %s%s\n", i, v->se.cpu, state, (unsigned long long)v->exits,
+			      "in service %s%s\n", i, v->se.cpu, state, (unsigned long long)vcpu_exits(v),
 			      (unsigned long long)v->injected, w.tpr, vector_text(irr, sizeof(irr), w.requested),
 			      vector_text(isr, sizeof(isr), w.in_service), w.window ? ", window open" : "");
 	}

@@ -273,6 +273,16 @@ int vcpu_instruction_exit(struct vcpu *v, const struct vcpu_exit *e)
 	}
 }
 
+uint64_t vcpu_exits(const struct vcpu *v)
+{
+	uint64_t sum = 0;
+	unsigned r;
+
+	for (r = 0; r < EXIT_REASONS; r++)
+		sum += v->exits_by[r];
+	return sum;
+}
+
 int vcpu_handle_exit(struct vcpu *v, const struct vcpu_exit *e)
 {
 	struct partition *p = v->part;

@@ -724,7 +724,7 @@ static void add_vcpu_stats(struct part_stats *s, const struct vcpu *v)
 	unsigned r;
 
 	s->cpu_ns += v->se.ran_ns;
-	s->exits += v->exits;
+	s->exits += vcpu_exits(v);
 	s->injected += v->injected;
 	for (r = 0; r < EXIT_REASONS; r++)
 		s->exits_by[r] += v->exits_by[r];

@@ -50,7 +50,6 @@ int scheduler_exit_step(struct vcpu *v, struct vcpu_exit *e);
 
 static inline __attribute__((always_inline)) void count_exit(struct vcpu *v, const struct vcpu_exit *e)
 {
-	v->exits++;
 	v->exits_by[(unsigned)e->reason < EXIT_REASONS ? e->reason : EXIT_UNKNOWN]++;
 }
 

@@ -138,8 +138,7 @@ struct vcpu {
 	struct sched_entity se;  /* in its CPU's run queue once started */
 	int started;
 	uint64_t slice_end;      /* TSC value its time slice ends at: set at each run (scheduler.c) */
-	uint64_t exits;
-	uint64_t exits_by[EXIT_REASONS]; /* the same, by reason */
+	uint64_t exits_by[EXIT_REASONS]; /* its VM exits by reason: their sum is vcpu_exits() */
 	uint64_t injected;       /* interrupts and NMIs injected */
 	uint64_t wake_at;        /* HC_WAKE_AFTER: inject wake_vector at this partition time */
 	int wake_vector;         /* -1: none pending */
@@ -230,6 +229,9 @@ const struct vcpu_ops *arch_vcpu_ops(void);
  * these exits, without its dispatch and its stepping over the instruction.
  */
 int vcpu_instruction_exit(struct vcpu *v, const struct vcpu_exit *e);
+
+/* v's VM exits: only their count by reason is kept, one increment an exit. */
+uint64_t vcpu_exits(const struct vcpu *v);
 
 /* Handles one exit of v (hv/exits.c); -1 when v must stop running: halted, or its partition stopped. */
 int vcpu_handle_exit(struct vcpu *v, const struct vcpu_exit *e);

@@ -1012,10 +1012,11 @@ static int vmx_has_slice_timer(void)
  */
 static int instruction_done(struct vcpu *v, const struct vmx_vcpu *a, struct vcpu_exit *e)
 {
-	if (vcpu_instruction_exit(v, e)) {
-		load_vmcs(a); /* the handler may have made another vCPU's VMCS current */
+	int steps = vcpu_instruction_exit(v, e);
+
+	load_vmcs(a); /* the handler may have made another vCPU's VMCS current */
+	if (steps)
 		step_over();
-	}
 	return scheduler_exit_done(v, e);
 }
 
@@ -1043,10 +1044,16 @@ static void arm_slice_timer_if_due(struct vcpu *v, struct vmx_vcpu *a)
 	a->timer_reuses = vmx.ctl.timer_saved ? TIMER_REUSES : 0;
 }
 
-/* Before each entry: the slice's end armed, the TLB flushed where the space changed (a shared VPID: at every entry). */
+/*
+ * Before each entry: the slice's end armed, the TLB flushed where the
+ * space changed (a shared VPID: at every entry). v's VMCS is current:
+ * vmx_run loads it before its loop and after each exit's handling
+ * (instruction_done, or load() after scheduler_exit_step), and the look
+ * at v that may follow an instruction exit (scheduler_exit_look: v's
+ * interrupts) touches v's VMCS alone.
+ */
 static void prepare_entry(struct vcpu *v, struct vmx_vcpu *a)
 {
-	load_vmcs(a); /* handling the last exit may have made another vCPU's VMCS current */
 	arm_slice_timer_if_due(v, a);
 	if (a->flushed != a->space->generation) {
 		invept_all(eptp(a->space));
