@@ -8,6 +8,7 @@ Two paths, one interface:
 A run's serial log is written under build/test-logs/ and kept when the
 test fails (conftest.py removes those of passing tests).
 """
+import glob
 import os
 import re
 import shutil
@@ -277,6 +278,12 @@ info: action=ignore
 debug: action=ignore
 """
 BOCHS_CPU_MODEL = os.environ.get("BOCHS_CPU", "corei7_skylake_x")
+
+
+def remove_log(log_path):
+    """A run's serial log and the emulator's files beside it (LOG.emulator, LOG.bochs)."""
+    for path in glob.glob(glob.escape(log_path) + "*"):
+        os.remove(path)
 
 
 def bochs_vga_rom(binary):

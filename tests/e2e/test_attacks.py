@@ -424,7 +424,7 @@ def boot_suite(request, tmp_path_factory, path):
             (check_disk_after if path == "qemu" else check_ram_disk_after)(run)
             print(f"{path} {group}: {time.monotonic() - started:.0f} s in all; rates during attacks: {run.measured}")
     if request.session.testsfailed == failed_before and not os.environ.get("KEEP_LOGS"):
-        os.remove(log)
+        harness.remove_log(log)
     else:
         print(f"serial log kept: {log}")
 

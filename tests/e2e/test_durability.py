@@ -55,7 +55,7 @@ def trial(number, medium, tmp):
         run.kill()  # SIGKILL by its PID, right after the last fsync returned
     with open(log, encoding="utf-8", errors="replace") as f:
         text = f.read()
-    os.remove(log)
+    harness.remove_log(log)
     return image, [(int(b), int(c), sha) for b, c, sha in re.findall(WRITTEN, text)]
 
 

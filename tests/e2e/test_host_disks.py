@@ -194,7 +194,7 @@ def hostdisk(request, tmp_path_factory):
             print(f"{controller}: both ready after {time.monotonic() - start:.0f} s")
             yield run
     if request.session.testsfailed == failed_before and not os.environ.get("KEEP_LOGS"):
-        os.remove(log)
+        harness.remove_log(log)
     else:
         print(f"serial log kept: {log}")
 

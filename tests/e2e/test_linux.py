@@ -94,7 +94,7 @@ def linux(request):
             run.tsc_mhz = float(re.search(r"hv: tsc: ([\d.]+) MHz", run.text()).group(1))
             yield run
     if request.session.testsfailed == failed_before and not os.environ.get("KEEP_LOGS"):
-        os.remove(log)
+        harness.remove_log(log)
     else:
         print(f"serial log kept: {log}")
 
@@ -440,4 +440,4 @@ def test_linux_whose_vcpu0_runs_on_cpu1_boots_on_bochs():
             m = run.expect(r"\[linux\] LINUX-READY kernel=\S+ cpus=(\d+) mem_mib=|partition linux: stopped: [^\r\n]*\r*\n",
                            READY_TIMEOUT["bochs"])
             assert m.group(1) == "1", f"{m.group(0).strip()} (a Bochs without the SMP-loop fix of README.md?)"
-    os.remove(log)
+    harness.remove_log(log)

@@ -51,7 +51,7 @@ def guest(request):
         run.expect(PROMPT, 60)
         yield run
     if request.session.testsfailed == failed_before and not os.environ.get("KEEP_LOGS"):
-        os.remove(log)
+        harness.remove_log(log)
     else:
         print(f"serial log kept: {log}")
 

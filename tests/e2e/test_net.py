@@ -147,7 +147,7 @@ def guests(request):
         finally:
             run.kill()
     if request.session.testsfailed == failed_before and not os.environ.get("KEEP_LOGS"):
-        os.remove(log)
+        harness.remove_log(log)
     else:
         print(f"serial log kept: {log}")
 
