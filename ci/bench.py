@@ -209,7 +209,7 @@ VTX_BARE_STEP_LIST = (("VM entry and exit: vmx_run_guest and vmx_exit_stub (15 g
                        47 - VTX_TIMER_CUT - VTX_ENTRY_MSR_CUT - VTX_VMCS_COMPARE_CUT[0] - VTX_SHARED_VPID_CUT
                        - VTX_VMCS_ONCE_CUT),
                       ("after each exit: GUEST_RSP and the exit reason read, the instruction exit translated, "
-                       "the current VMCS checked after the handler (the one check an exit)",
+                       "the current VMCS checked after the handler (and after a look at the vCPU, when one runs)",
                        38 - VTX_VMCS_COMPARE_CUT[1] - VTX_RESULT_CUT),
                       ("the handler: vcpu_instruction_exit's switch, a tail call of the hypercall's handler, its "
                        "frame (the register that keeps the vCPU) and its switch", 35 - VTX_FRAME_CUT),

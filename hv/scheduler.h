@@ -66,14 +66,20 @@ int scheduler_exit_look(struct vcpu *v, struct vcpu_exit *e);
  * kicks it or writes its APIC, and the last look left the attention set
  * while an interrupt waits (the look cost every VT-x instruction exit 43
  * instructions, as measured: a hypercall's 261 -> 218). Inline, so that
- * the test alone, not a call, is on the way of most instruction exits.
+ * the test alone, not a call, is on the way of most instruction exits:
+ * scheduler_exit_quiet() counts e and is 1 when no look is needed, else
+ * scheduler_exit_look() looks (for a backend that must know whether hv/
+ * code ran).
  */
-static inline __attribute__((always_inline)) int scheduler_exit_done(struct vcpu *v, struct vcpu_exit *e)
+static inline __attribute__((always_inline)) int scheduler_exit_quiet(struct vcpu *v, struct vcpu_exit *e)
 {
 	count_exit(v, e);
-	if (!(v->attention | scheduler_look_again[v->se.cpu]))
-		return 1;
-	return scheduler_exit_look(v, e);
+	return !(v->attention | scheduler_look_again[v->se.cpu]);
+}
+
+static inline __attribute__((always_inline)) int scheduler_exit_done(struct vcpu *v, struct vcpu_exit *e)
+{
+	return scheduler_exit_quiet(v, e) || scheduler_exit_look(v, e);
 }
 
 /* Host TSC ticks cpu has spent idle since *since (the scheduler's start). */

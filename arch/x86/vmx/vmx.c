@@ -1017,7 +1017,12 @@ static int instruction_done(struct vcpu *v, const struct vmx_vcpu *a, struct vcp
 	load_vmcs(a); /* the handler may have made another vCPU's VMCS current */
 	if (steps)
 		step_over();
-	return scheduler_exit_done(v, e);
+	if (scheduler_exit_quiet(v, e))
+		return 1;
+	if (!scheduler_exit_look(v, e))
+		return 0;
+	load_vmcs(a); /* so may the look's hv/ code */
+	return 1;
 }
 
 /*
@@ -1047,10 +1052,10 @@ static void arm_slice_timer_if_due(struct vcpu *v, struct vmx_vcpu *a)
 /*
  * Before each entry: the slice's end armed, the TLB flushed where the
  * space changed (a shared VPID: at every entry). v's VMCS is current:
- * vmx_run loads it before its loop and after each exit's handling
- * (instruction_done, or load() after scheduler_exit_step), and the look
- * at v that may follow an instruction exit (scheduler_exit_look: v's
- * interrupts) touches v's VMCS alone.
+ * vmx_run loads it before its loop and after any hv/ code an exit ran
+ * (instruction_done after the handler and after a look, load() after
+ * scheduler_exit_step), so that no other vCPU's VMCS is ever entered
+ * whatever that code touched.
  */
 static void prepare_entry(struct vcpu *v, struct vmx_vcpu *a)
 {
