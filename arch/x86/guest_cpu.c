@@ -59,21 +59,30 @@ static int answer_kept(uint32_t leaf)
 	return leaf != 1 && leaf != 0xb && leaf != 0x1f && leaf != 0xd && leaf != 0x8000001e;
 }
 
+/*
+ * The answer worked out (the host's CPUID, the policy), and kept in kept
+ * where it is the same every time. Out of line: the way of a kept answer
+ * then sets up no frame for this one's call.
+ */
+static __attribute__((noinline)) void answer_afresh(struct vcpu *v, uint32_t leaf, uint32_t subleaf,
+						     struct vcpu_cpuid_answer *kept)
+{
+	struct cpuid_regs r = guest_cpuid(v, leaf, subleaf);
+
+	set_cpuid_registers(v, r.eax, r.ebx, r.ecx, r.edx);
+	if (answer_kept(leaf))
+		*kept = (struct vcpu_cpuid_answer){ leaf, subleaf, 1, { r.eax, r.ebx, r.ecx, r.edx } };
+}
+
 void arch_guest_cpuid(struct vcpu *v)
 {
 	uint32_t leaf = (uint32_t)v->gprs[REG_RAX], subleaf = (uint32_t)v->gprs[REG_RCX];
 	struct vcpu_cpuid_answer *kept = &v->cpuid_kept[(leaf + subleaf) % VCPU_CPUID_KEPT];
 
-	if (!kept->valid || kept->leaf != leaf || kept->subleaf != subleaf) {
-		struct cpuid_regs r = guest_cpuid(v, leaf, subleaf);
-
-		if (!answer_kept(leaf)) {
-			set_cpuid_registers(v, r.eax, r.ebx, r.ecx, r.edx);
-			return;
-		}
-		*kept = (struct vcpu_cpuid_answer){ leaf, subleaf, 1, { r.eax, r.ebx, r.ecx, r.edx } };
-	}
-	set_cpuid_registers(v, kept->regs[0], kept->regs[1], kept->regs[2], kept->regs[3]);
+	if (!kept->valid || kept->leaf != leaf || kept->subleaf != subleaf)
+		answer_afresh(v, leaf, subleaf, kept);
+	else
+		set_cpuid_registers(v, kept->regs[0], kept->regs[1], kept->regs[2], kept->regs[3]);
 }
 
 #define EDX81_RDTSCP (1u << 27)
