@@ -79,11 +79,6 @@ int vlapic_takes_extint(const struct vlapic *a)
 	return !(lint0 & LVT_MASK) && ((lint0 >> 8) & 7) == IRQ_EXTINT;
 }
 
-int vlapic_x2apic(const struct vlapic *a)
-{
-	return (a->base & APIC_BASE_X2APIC) != 0;
-}
-
 int vlapic_enabled(const struct vlapic *a)
 {
 	return (a->base & APIC_BASE_ENABLE) != 0;
@@ -205,25 +200,16 @@ void vlapic_accept(struct vlapic *a, const struct irq_msg *m)
 }
 
 /* EOI: the highest in-service vector ends; level-triggered ones go to the I/O APIC. */
-static void eoi(struct vlapic *a, struct vlapic_effects *fx)
+int vlapic_eoi(struct vlapic *a)
 {
 	int v = vlapic_highest_isr(a);
 
 	if (v < 0)
-		return;
+		return -1;
 	clear_bit(a->isr, (uint8_t)v);
 	if (!a->isr[v / 32])
 		a->isr_words &= ~(1u << (v / 32));
-	if (test_bit(a->tmr, (uint8_t)v))
-		fx->eoi_vector = v;
-}
-
-int vlapic_eoi(struct vlapic *a)
-{
-	struct vlapic_effects fx = { .eoi_vector = -1 };
-
-	eoi(a, &fx);
-	return fx.eoi_vector;
+	return test_bit(a->tmr, (uint8_t)v) ? v : -1;
 }
 
 /* ---- destinations (SDM Vol. 3A, 11.6.2) --------------------------------- */
@@ -526,7 +512,7 @@ int vlapic_write(struct vlapic *a, unsigned offset, int x2apic, uint64_t now, ui
 	}
 	switch (offset) {
 	case APIC_TPR: a->tpr = (uint8_t)value; return 0;
-	case APIC_EOI: eoi(a, fx); return 0;
+	case APIC_EOI: fx->eoi_vector = vlapic_eoi(a); return 0;
 	case APIC_LDR: a->ldr = (uint32_t)value & 0xff000000u; return 0;
 	case APIC_DFR: a->dfr = (uint32_t)value | 0x0fffffffu; return 0;
 	case APIC_SVR: write_svr(a, (uint32_t)value); return 0;

@@ -92,7 +92,10 @@ void vlapic_reset(struct vlapic *a, uint32_t id, uint64_t tsc_hz);
 /* INIT: the registers as after RESET but for the APIC ID and IA32_APIC_BASE (SDM Vol. 3A, 11.4.7.3). */
 void vlapic_init_signal(struct vlapic *a);
 
-int vlapic_x2apic(const struct vlapic *a);
+static inline int vlapic_x2apic(const struct vlapic *a)
+{
+	return (a->base & APIC_BASE_X2APIC) != 0;
+}
 
 /*
  * 1 if the 8259's INTR reaches the CPU through this APIC: LINT0 unmasked
