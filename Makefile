@@ -359,6 +359,7 @@ test: deps
 	$(PYTHON) ci/run_tests.py $(BUILD) $(UNIT_BINS) -- $(FUZZ_BINS)
 
 bench: deps
+	@$(MAKE) --no-print-directory linux
 	@$(MAKE) --no-print-directory all $(BUILD)/insnprof.so
 	$(PYTHON) ci/bench.py
 
