@@ -225,16 +225,21 @@ VTX_MISSED = {
                  "side. What would remove more: the guest's RSP read after the exits whose handling uses it, "
                  "not after every exit (a VMREAD and a store; the slice's end and everything that reads the "
                  "vCPU's registers from hv/ would then have to read it first).",
-    "cpuid": "The bare path, plus the answer the vCPU keeps for the leaf (arch_guest_cpuid: its slot "
-             "compared, the four registers written; the policy runs once per leaf). What would remove it: "
-             "the bare path's cuts.",
+    "cpuid": "The bare path, plus the answer the vCPU keeps for the leaf: cpuid_done's frame around the call "
+             "(it returns that the instruction is done), then arch_guest_cpuid, a leaf function: the slot "
+             "found, its valid flag, leaf and sub-leaf compared, the four registers written; the policy runs "
+             "once per leaf. What would remove it: the bare path's cuts; a tail call of the answer from the "
+             "dispatch (no frame) and slots that cannot match when empty (no valid flag).",
     "port_io": "The bare path, plus port_out_done's decoding of the access and the UART's own work: its lock and "
                "the register write (the UART is reached without the bus's claim table, and a write of the "
                "scratch register the bench writes leaves the interrupt line alone, already). What would remove "
                "it: the bare path's cuts.",
-    "x2apic_eoi": "The bare path, plus the EOI's own way (arch_guest_msr's test for it, vcpu_apic_eoi_msr: "
-                  "the APIC's lock, vlapic_eoi's highest vector in service, found from the words isr_words "
-                  "names, and the exit's MSR index and value). What would remove it: the bare path's cuts.",
+    "x2apic_eoi": "The bare path, plus the EOI's own way: msr_done's frame around it (a refused write is a "
+                  "#GP injected after the call), arch_guest_msr's test for the EOI and the value from EDX:EAX "
+                  "(a tail call), vcpu_apic_eoi_msr (x2APIC mode and a zero value checked, the APIC's lock "
+                  "taken and released) and vlapic_eoi (the highest vector in service, found from the words "
+                  "isr_words names). What would remove it: the bare path's cuts; the #GP injected by the "
+                  "MSR's own way, so that msr_done needs no frame.",
     "mmio_read": "The bare path, plus (by the AMD-V breakdown of the same code) the EPT violation's "
                  "guest-physical address and qualification; the code's mode (vmx_guest_mode: CR0, CR3, CR4, "
                  "EFER, RFLAGS, CS base and rights, SS rights) and RIP; the check that the instruction kept "
