@@ -180,11 +180,10 @@ class Run:
         self.child.send(text)
 
     def command(self, line):
-        """Types a console command; returns once it was echoed."""
-        for ch in line:  # one byte at a time: the console polls the UART
+        """Types a console command, a byte every 10 ms; does not wait for its echo."""
+        for ch in line + "\r":  # one byte at a time, the Enter too: the console polls the UART
             self.child.send(ch)
             time.sleep(0.01)
-        self.child.send("\r")
 
     def cpu_ms(self, names, state="running"):
         """Each named partition's CPU time in ms, as the console's 'list' reports it."""
