@@ -19,6 +19,7 @@ enum { RBR_THR_DLL = 0, IER_DLM = 1, FCR_IIR = 2, LCR = 3, MCR = 4, LSR = 5, SCR
 #define RX_DRAIN_MAX 32 /* the FIFO's 16 and what comes meanwhile: a receiver that never empties must not hold the CPU */
 #define UART_CLOCK_DIV 115200 /* 1.8432 MHz / 16 */
 #define THRE_SPINS 1000000    /* ~tens of ms: a stalled transmitter must not hang the log */
+#define RX_LOOK_SPINS 64      /* tens of µs between looks at the receiver, whose FIFO fills in 1.4 ms */
 
 static uint8_t reg_read(struct uart *u, unsigned reg)
 {
@@ -87,9 +88,12 @@ static void tx_byte(struct uart *u, uint8_t c)
  * gone: flow control holds THRE clear for as long as the far end does not
  * read (QEMU's does while its chardev is full), and the receiver still
  * works; taking the UART for absent here once left the operator's console
- * deaf for good (the escape from an attach included).
+ * deaf for good (the escape from an attach included). With take_rx the
+ * receiver is drained into the ring while the byte waits: the caller's
+ * interrupts are off, and what is typed during a long write (a 'log' at
+ * 115200 baud takes seconds) would overrun the UART's FIFO at its 17th byte.
  */
-static int put_byte(struct uart *u, char c)
+static int put_byte(struct uart *u, char c, int take_rx)
 {
 	unsigned spins;
 
@@ -98,6 +102,8 @@ static int put_byte(struct uart *u, char c)
 			u->tx_stalled = 1;
 			return 0;
 		}
+		if (take_rx && spins % RX_LOOK_SPINS == 0)
+			uart_rx_interrupt(u);
 		cpu_relax();
 	}
 	u->tx_stalled = 0;
@@ -105,7 +111,7 @@ static int put_byte(struct uart *u, char c)
 	return 1;
 }
 
-size_t uart_write(struct uart *u, const char *text, size_t len)
+size_t uart_write(struct uart *u, const char *text, size_t len, int take_rx)
 {
 	size_t i, sent = 0;
 
@@ -113,8 +119,8 @@ size_t uart_write(struct uart *u, const char *text, size_t len)
 		return len; /* a UART gone quiet takes everything, as uart_try_write does */
 	for (i = 0; i < len; i++) {
 		if (text[i] == '\n')
-			put_byte(u, '\r');
-		sent += (size_t)put_byte(u, text[i]);
+			put_byte(u, '\r', take_rx);
+		sent += (size_t)put_byte(u, text[i], take_rx);
 	}
 	return sent;
 }

@@ -22,8 +22,12 @@ struct uart {
 
 /* Programs 8N1 at baud; leaves present = 0 when nothing answers at base. */
 void uart_init(struct uart *u, int mmio, uint64_t base, unsigned reg_shift, uint32_t baud);
-/* Waits for the line before each byte, a stalled one's bytes dropped; returns the bytes of text sent. */
-size_t uart_write(struct uart *u, const char *text, size_t len);
+/*
+ * Waits for the line before each byte, a stalled one's bytes dropped; returns the bytes of text sent.
+ * take_rx: the caller is the receive ring's one writer (the CPU its interrupt goes to, interrupts off),
+ * which drains the receiver meanwhile.
+ */
+size_t uart_write(struct uart *u, const char *text, size_t len, int take_rx);
 /* What the UART takes now without waiting (each newline sent as CR LF); returns the bytes of text taken. */
 size_t uart_try_write(struct uart *u, const char *text, size_t len);
 /* Next received byte, or -1 when none is waiting. */

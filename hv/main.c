@@ -98,10 +98,14 @@ static void log_steps(void)
 	log_info("%s", line);
 }
 
-/* The log's serial line (log.h serializes its callers). */
+/*
+ * The log's serial line (log.h serializes its callers). CPU 0 runs the
+ * console and takes its receive interrupt: while it waits for the line,
+ * it drains the receiver itself.
+ */
 static size_t uart_sink(const char *text, size_t len, int wait)
 {
-	return wait ? uart_write(&uart, text, len) : uart_try_write(&uart, text, len);
+	return wait ? uart_write(&uart, text, len, arch_cpu_index() == 0) : uart_try_write(&uart, text, len);
 }
 
 static int uart_byte(void)
@@ -514,7 +518,7 @@ void hv_main(struct boot_info *bi)
 	hv_start_tsc = arch_tsc();
 	if (!bi || bi->magic != BOOT_INFO_MAGIC || bi->version != BOOT_INFO_VERSION) {
 		uart_init(&uart, 0, COM1, 0, DEFAULT_BAUD);
-		uart_write(&uart, "hv: loader and hypervisor versions differ; stopping\n", 52);
+		uart_write(&uart, "hv: loader and hypervisor versions differ; stopping\n", 52, 0);
 		arch_halt();
 	}
 	arch_early_init(bi->hv_base, bi->hv_size);

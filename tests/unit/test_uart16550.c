@@ -45,7 +45,7 @@ static void bytes_go_out_while_the_transmitter_empties(void **state)
 {
 	(void)state;
 	regs[LSR] = LSR_THR_EMPTY;
-	assert_int_equal(uart_write(&u, "a\nb", 3), 3); /* the CR before the LF is not the text's */
+	assert_int_equal(uart_write(&u, "a\nb", 3, 0), 3); /* the CR before the LF is not the text's */
 	assert_int_equal(regs[RBR_THR], 'b');
 	assert_int_equal(uart_try_write(&u, "c", 1), 1);
 	assert_int_equal(regs[RBR_THR], 'c');
@@ -60,7 +60,7 @@ static void a_stalled_transmitter_leaves_the_receiver_working(void **state)
 {
 	(void)state;
 	regs[LSR] = 0; /* THRE clear for good */
-	assert_int_equal(uart_write(&u, "lost", 4), 0); /* dropped: none went out */
+	assert_int_equal(uart_write(&u, "lost", 4, 0), 0); /* dropped: none went out */
 	assert_true(u.present);
 	assert_int_equal(regs[RBR_THR], UNTOUCHED);
 	regs[LSR] = LSR_DATA_READY;
@@ -70,17 +70,36 @@ static void a_stalled_transmitter_leaves_the_receiver_working(void **state)
 	drain();
 }
 
+/*
+ * The console's CPU, waiting for a full transmitter with its interrupts
+ * off, still takes what is typed meanwhile into the ring; another CPU's
+ * write leaves the receiver to the interrupt.
+ */
+static void a_wait_for_the_transmitter_drains_the_receiver(void **state)
+{
+	(void)state;
+	regs[LSR] = LSR_DATA_READY; /* THRE clear: the write waits */
+	regs[RBR_THR] = 0x1d;
+	uart_write(&u, "x", 1, 0);
+	assert_int_equal(byte_ring_count(&u.rx), 0); /* left to the interrupt */
+	u.tx_stalled = 0;
+	uart_write(&u, "x", 1, 1);
+	assert_true(uart_rx_holds(&u, 0x1d));
+	regs[LSR] = 0;
+	drain();
+}
+
 /* While stalled, the log's non-waiting writes take nothing (the log keeps the lines); once it empties, all goes on. */
 static void a_stall_ends_when_the_transmitter_empties(void **state)
 {
 	(void)state;
 	regs[LSR] = 0;
-	uart_write(&u, "x", 1);
+	uart_write(&u, "x", 1, 0);
 	assert_int_equal(uart_try_write(&u, "kept", 4), 0);
 	regs[LSR] = LSR_THR_EMPTY;
 	assert_int_equal(uart_try_write(&u, "on", 2), 2);
 	assert_int_equal(regs[RBR_THR], 'n');
-	uart_write(&u, "yz", 2);
+	uart_write(&u, "yz", 2, 0);
 	assert_int_equal(regs[RBR_THR], 'z');
 }
 
@@ -141,6 +160,7 @@ int main(void)
 		cmocka_unit_test_setup(bytes_go_out_while_the_transmitter_empties, reset),
 		cmocka_unit_test_setup(a_stalled_transmitter_leaves_the_receiver_working, reset),
 		cmocka_unit_test_setup(a_stall_ends_when_the_transmitter_empties, reset),
+		cmocka_unit_test_setup(a_wait_for_the_transmitter_drains_the_receiver, reset),
 		cmocka_unit_test_setup(without_fifos_one_byte_per_thre, reset),
 		cmocka_unit_test_setup(a_fifo_takes_its_depth_per_thre, reset),
 		cmocka_unit_test_setup(the_interrupt_moves_received_bytes_to_the_ring, reset),
