@@ -181,15 +181,17 @@ class Run:
 
     def command(self, line):
         """Types a console command, a byte every 10 ms, reading the line
-        meanwhile as a terminal does (what comes stays for expect()); does
-        not wait for its echo. A line left unread fills, and the
-        hypervisor drops what it prints while it stays full."""
-        for ch in line + "\r":  # one byte at a time, the Enter too: the console polls the UART
+        meanwhile as a terminal does (what comes stays for expect()), then
+        its Enter; does not wait for its echo. A line left unread fills, and
+        the hypervisor drops what it prints while it stays full."""
+        for ch in line:  # one byte at a time: the console polls the UART
             self.child.send(ch)
             try:
                 self.child.expect(pexpect.TIMEOUT, timeout=0.01)
             except pexpect.EOF:
                 return  # the next expect() says how the emulator ended
+        # Not read here: the command may end the emulator, and pexpect empties its buffer at the end of file.
+        self.child.send("\r")
 
     def cpu_ms(self, names, state="running"):
         """Each named partition's CPU time in ms, as the console's 'list' reports it."""
